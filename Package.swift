@@ -1,0 +1,87 @@
+// swift-tools-version:6.0
+// SwiftAdapters: parameter-efficient fine-tuning of pre-trained transformer encoders, natively in Swift.
+//
+// Layering (see README.md, "Architecture"): CBLAS → Kernels → Encoders; Kernels → ModelIO;
+// Tokenizers stands alone (no BLAS); Inference joins them; the `adapters` CLI only maps flags to
+// library configuration.
+//
+// Language mode 5: the kernels hand raw pointers to `DispatchQueue.concurrentPerform` bodies that
+// write disjoint ranges; Swift 6 mode would reject those captures as non-Sendable although they are
+// race-free by construction. All targets build warning-free in this mode.
+import PackageDescription
+
+#if os(Linux)
+let blasDependency: [Target.Dependency] = ["CBLAS"]
+let blasTargets: [Target] = [
+    .systemLibrary(
+        name: "CBLAS",
+        pkgConfig: "openblas",
+        providers: [.apt(["libopenblas-dev"])]
+    )
+]
+let blasSettings: [LinkerSetting] = []
+#else
+let blasDependency: [Target.Dependency] = []
+let blasTargets: [Target] = []
+let blasSettings: [LinkerSetting] = [.linkedFramework("Accelerate")]
+#endif
+
+let package = Package(
+    name: "SwiftAdapters",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "Kernels", targets: ["Kernels"]),
+        .library(name: "ModelIO", targets: ["ModelIO"]),
+        .library(name: "Encoders", targets: ["Encoders"]),
+        .library(name: "Tokenizers", targets: ["Tokenizers"]),
+        .library(name: "Inference", targets: ["Inference"]),
+        .executable(name: "adapters", targets: ["AdaptersCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: blasTargets + [
+        .target(
+            name: "Kernels",
+            dependencies: blasDependency,
+            linkerSettings: blasSettings
+        ),
+        .target(
+            name: "ModelIO",
+            dependencies: ["Kernels"]
+        ),
+        .target(
+            name: "Encoders",
+            dependencies: ["Kernels", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(name: "Tokenizers"),
+        .target(
+            name: "Inference",
+            dependencies: [
+                "Kernels", "ModelIO", "Encoders", "Tokenizers",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "AdaptersCLI",
+            dependencies: [
+                "Kernels", "ModelIO", "Encoders", "Tokenizers", "Inference",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(name: "TestSupport", dependencies: ["Kernels"], path: "Tests/TestSupport"),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
+        .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "Encoders", "TestSupport"]),
+        .testTarget(
+            name: "EncodersTests",
+            dependencies: ["Encoders", "ModelIO", "Inference", "TestSupport"],
+            resources: []
+        ),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
+        .testTarget(
+            name: "CLITests", dependencies: ["TestSupport"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,5 @@
+// OpenBLAS from Debian's libopenblas-dev; pkg-config `openblas` adds its include folder.
+#include <cblas.h>
+// Not in every cblas.h: OpenBLAS's own thread controls (used by Kernels/Parallel/Threading.swift).
+void openblas_set_num_threads(int num_threads);
+int openblas_get_num_threads(void);
