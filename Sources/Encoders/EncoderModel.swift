@@ -1,0 +1,227 @@
+import Kernels
+import Logging
+
+/// A BERT or RoBERTa encoder (plus an optional sequence-classification head) with its weights in
+/// one arena and reusable activation buffers.
+///
+/// The forward pass follows `modeling_bert.py` / `modeling_roberta.py` layer by layer:
+/// embeddings (word + position + type) → LayerNorm, then per layer
+/// `LN(x + Wo·Attn(Wqkv·x))` and `LN(h + W2·gelu(W1·h))`. Padding is packed away before the
+/// first layer (see `Attention`), so its cost is proportional to the real tokens.
+///
+/// Not thread-safe: one forward at a time per model (buffers are reused between calls).
+public final class EncoderModel {
+    public let config: EncoderConfig
+    public let weights: EncoderWeights
+    public private(set) var head: SequenceClassificationHead?
+
+    private let hidden = ScratchBuffer()
+    private let hidden1 = ScratchBuffer()
+    private let qkv = ScratchBuffer()
+    private let context = ScratchBuffer()
+    private let projection = ScratchBuffer()
+    private let intermediate = ScratchBuffer()
+
+    /// A model with zero weights (`load` or `randomize` fills them).
+    public init(config: EncoderConfig, withPooler: Bool, head: SequenceClassificationHead? = nil) {
+        self.config = config
+        weights = EncoderWeights(config: config, withPooler: withPooler)
+        self.head = head
+    }
+
+    /// Loads the encoder (and the head HF's `architectures` names, if any) from `source`.
+    /// Every expected tensor must exist with its exact shape; tensors of other heads (`lm_head.*`,
+    /// …) are listed once in the log and skipped.
+    public static func load(
+        config: EncoderConfig, source: TensorSource, sourceName: String, logger: Logger? = nil
+    ) throws -> EncoderModel {
+        var loader = WeightLoader(
+            source: source, sourceName: sourceName,
+            prefix: WeightLoader.detectPrefix(in: source, modelType: config.modelType))
+        let architectures = config.architectures ?? []
+        let headLayout: SequenceClassificationHead.Layout?
+        if architectures.contains("RobertaForSequenceClassification") {
+            headLayout = .roberta
+        } else if architectures.contains("BertForSequenceClassification") {
+            headLayout = .bert
+        } else {
+            headLayout = nil
+        }
+        // BERT checkpoints carry a pooler unless saved with add_pooling_layer=False; RoBERTa's
+        // classification head does not use it (roberta-base's is absent or unused).
+        let withPooler =
+            headLayout == .bert || (config.modelType == .bert && loader.has("pooler.dense.weight"))
+        var head: SequenceClassificationHead?
+        if let headLayout {
+            guard let found = source.shape(of: headLayout == .roberta ? "classifier.out_proj.weight" : "classifier.weight"),
+                found.count == 2
+            else {
+                throw EncoderError.missingWeight(
+                    source: sourceName, name: headLayout == .roberta ? "classifier.out_proj.weight" : "classifier.weight")
+            }
+            let n = found[0]
+            var labels: [String]? = nil
+            if let map = config.id2label, map.count == n, (0..<n).allSatisfy({ map[$0] != nil }) {
+                labels = (0..<n).map { map[$0]! }
+            }
+            head = SequenceClassificationHead(
+                layout: headLayout, hiddenSize: config.hiddenSize, numLabels: n, labels: labels)
+        }
+        let model = EncoderModel(config: config, withPooler: withPooler, head: head)
+        for b in model.weights.bindings {
+            try loader.load(b.name, shape: b.shape, into: model.weights.pointer(b.slot) + b.offset)
+        }
+        if let head {
+            for b in head.bindings {
+                try loader.load(b.name, shape: b.shape, into: head.arena.pointer(b.slot) + b.offset, prefixed: false)
+            }
+        }
+        // A registered buffer, not a weight: positions are computed from the ids.
+        loader.ignore(loader.prefix + "embeddings.position_ids")
+        let unused = loader.unusedTensors
+        if !unused.isEmpty {
+            let shown = unused.prefix(8).joined(separator: ", ")
+            logger?.info(
+                "\(sourceName): skipping \(unused.count) tensor(s) this model does not use: \(shown)\(unused.count > 8 ? ", …" : "")")
+        }
+        return model
+    }
+
+    /// Fills every weight with N(0, 0.02) and LayerNorms with (1, 0), as transformers' `_init_weights`;
+    /// used by benchmarks, which do not depend on weight values.
+    public func randomize(seed: UInt64) {
+        var rng = SeededGenerator(seed: seed)
+        func fill(_ arena: Arena, _ slots: [Arena.Slot]) {
+            for s in slots {
+                let p = arena.pointer(s)
+                let isNorm = s.name.contains("LayerNorm")
+                let isBias = s.name.hasSuffix("bias")
+                for i in 0..<s.count {
+                    p[i] = isNorm && !isBias ? 1 : (isBias ? 0 : 0.02 * rng.nextGaussian())
+                }
+            }
+        }
+        fill(weights.arena, weights.arena.slots)
+        if let head { fill(head.arena, head.arena.slots) }
+    }
+
+    /// Replaces (or removes) the classification head.
+    public func setHead(_ head: SequenceClassificationHead?) { self.head = head }
+
+    // MARK: - Forward
+
+    /// Runs the encoder. Throws on ids, positions or token types outside the model's tables.
+    public func forward(_ batch: TokenBatch) throws -> EncoderOutput {
+        let packed = try PackedBatch(batch, config: config)
+        let m = packed.tokens
+        let c = config.hiddenSize
+        let h = hidden.reserve(max(m * c, 1))
+        if m > 0 { encode(packed, into: h) }
+        return EncoderOutput(
+            batchSize: batch.batchSize, sequenceLength: batch.sequenceLength, hiddenSize: c,
+            packedHidden: Array(UnsafeBufferPointer(start: h, count: m * c)), offsets: packed.offsets,
+            rowOf: packed.rowOf)
+    }
+
+    /// Logits `[B, numLabels]` of the classification head.
+    public func classify(_ batch: TokenBatch) throws -> [Float] {
+        guard let head else {
+            throw EncoderError.invalidInput("the model has no classification head")
+        }
+        let output = try forward(batch)
+        var features = try output.firstToken()
+        if head.layout == .bert {
+            features = try pool(features, batch: batch.batchSize)
+        }
+        return Profiler.shared.measure(.head) { head.forward(features: features, batch: batch.batchSize) }
+    }
+
+    /// BERT's pooler: `tanh(W·x + b)` on first-token states `[B, C]`.
+    public func pool(_ first: [Float], batch: Int) throws -> [Float] {
+        guard let w = weights.poolerWeight, let b = weights.poolerBias else {
+            throw EncoderError.invalidInput("the model has no pooler")
+        }
+        let c = config.hiddenSize
+        var out = [Float](repeating: 0, count: batch * c)
+        out.withUnsafeMutableBufferPointer { op in
+            first.withUnsafeBufferPointer { fp in
+                Linear.forward(
+                    out: op.baseAddress!, x: fp.baseAddress!, weight: weights.pointer(w),
+                    bias: weights.pointer(b), rows: batch, inFeatures: c, outFeatures: c)
+            }
+            Tanh.forward(out: op.baseAddress!, x: op.baseAddress!, count: batch * c)
+        }
+        return out
+    }
+
+    /// The layer stack over packed tokens; `h` `[M, C]` receives the last hidden states.
+    private func encode(_ packed: PackedBatch, into h: UnsafeMutablePointer<Float>) {
+        let m = packed.tokens
+        let c = config.hiddenSize
+        let inter = config.intermediateSize
+        let eps = config.layerNormEps
+        let w = weights
+        let prof = Profiler.shared
+        packed.ids.withUnsafeBufferPointer { ids in
+            packed.positions.withUnsafeBufferPointer { pos in
+                packed.types.withUnsafeBufferPointer { types in
+                    prof.measure(.embedding) {
+                        Embedding.forward(
+                            out: h,
+                            lookups: [
+                                .init(table: w.pointer(w.wordEmbeddings), ids: ids.baseAddress!),
+                                .init(table: w.pointer(w.positionEmbeddings), ids: pos.baseAddress!),
+                                .init(table: w.pointer(w.tokenTypeEmbeddings), ids: types.baseAddress!),
+                            ], tokens: m, channels: c)
+                    }
+                }
+            }
+        }
+        prof.measure(.layerNorm) {
+            LayerNorm.forward(
+                out: h, x: h, gamma: w.pointer(w.embeddingNormWeight), beta: w.pointer(w.embeddingNormBias),
+                rows: m, channels: c, eps: eps)
+        }
+        let shape = AttentionShape(offsets: packed.offsets, heads: config.numAttentionHeads, headDim: config.headDim)
+        let h1 = hidden1.reserve(m * c)
+        let qkvBuf = qkv.reserve(m * 3 * c)
+        let ctx = context.reserve(m * c)
+        let proj = projection.reserve(m * c)
+        let mid = intermediate.reserve(m * inter)
+        let fm = Double(m)
+        for layer in w.layers {
+            prof.measure(.gemm, flops: 2 * fm * Double(3 * c * c)) {
+                Linear.forward(
+                    out: qkvBuf, x: h, weight: w.pointer(layer.qkvWeight), bias: w.pointer(layer.qkvBias),
+                    rows: m, inFeatures: c, outFeatures: 3 * c)
+            }
+            prof.measure(.attention) { Attention.forward(out: ctx, qkv: qkvBuf, shape: shape) }
+            prof.measure(.gemm, flops: 2 * fm * Double(c * c)) {
+                Linear.forward(
+                    out: proj, x: ctx, weight: w.pointer(layer.attentionOutWeight),
+                    bias: w.pointer(layer.attentionOutBias), rows: m, inFeatures: c, outFeatures: c)
+            }
+            prof.measure(.layerNorm) {
+                LayerNorm.forward(
+                    out: h1, x: proj, residual: h, gamma: w.pointer(layer.attentionNormWeight),
+                    beta: w.pointer(layer.attentionNormBias), rows: m, channels: c, eps: eps)
+            }
+            prof.measure(.gemm, flops: 2 * fm * Double(c * inter)) {
+                Linear.forward(
+                    out: mid, x: h1, weight: w.pointer(layer.intermediateWeight),
+                    bias: w.pointer(layer.intermediateBias), rows: m, inFeatures: c, outFeatures: inter)
+            }
+            prof.measure(.activation) { GELU.forward(config.hiddenAct.geluForm, out: mid, x: mid, count: m * inter) }
+            prof.measure(.gemm, flops: 2 * fm * Double(c * inter)) {
+                Linear.forward(
+                    out: proj, x: mid, weight: w.pointer(layer.outputWeight), bias: w.pointer(layer.outputBias),
+                    rows: m, inFeatures: inter, outFeatures: c)
+            }
+            prof.measure(.layerNorm) {
+                LayerNorm.forward(
+                    out: h, x: proj, residual: h1, gamma: w.pointer(layer.outputNormWeight),
+                    beta: w.pointer(layer.outputNormBias), rows: m, channels: c, eps: eps)
+            }
+        }
+    }
+}

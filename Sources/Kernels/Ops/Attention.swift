@@ -1,0 +1,158 @@
+/// Multi-head scaled-dot-product attention over packed variable-length sequences.
+///
+/// Sequences are packed: only tokens whose attention-mask entry is 1 are stored, sequence `b`
+/// occupying rows `offsets[b] ..< offsets[b+1]`. That is the key-padding mask made structural:
+/// a masked key gets exactly zero weight in HF (its score is `finfo.min`, whose exponential
+/// underflows to 0), and here it is simply absent, so the real tokens' outputs are identical while
+/// no FLOP is spent on padding in any layer.
+///
+/// Q, K and V come fused per token as `[M, 3C]` (query | key | value, head `h` at columns
+/// `h·D ..< (h+1)·D` of each part), so every head is a strided view and nothing is permuted.
+public struct AttentionShape: Sendable {
+    /// `[B + 1]` row offsets of the sequences in the packed token rows.
+    public let offsets: [Int]
+    public let heads: Int
+    public let headDim: Int
+    /// `probOffsets[b]` = Σ_{b' < b} heads · T_b'²: where sequence b's probabilities start.
+    public let probOffsets: [Int]
+
+    public init(offsets: [Int], heads: Int, headDim: Int) {
+        self.offsets = offsets
+        self.heads = heads
+        self.headDim = headDim
+        var p = [0]
+        for b in 0..<max(offsets.count - 1, 0) {
+            let t = offsets[b + 1] - offsets[b]
+            p.append(p[b] + heads * t * t)
+        }
+        probOffsets = p
+    }
+
+    public var batch: Int { offsets.count - 1 }
+    public var tokens: Int { offsets.last ?? 0 }
+    public var channels: Int { heads * headDim }
+    /// Floats needed to keep every head's attention probabilities for the backward pass.
+    public var probabilityCount: Int { probOffsets.last ?? 0 }
+    public var maxLength: Int {
+        var m = 0
+        for b in 0..<batch { m = max(m, offsets[b + 1] - offsets[b]) }
+        return m
+    }
+}
+
+public enum Attention {
+    /// - Parameters:
+    ///   - out: `[M, C]` context vectors (before the output projection).
+    ///   - qkv: `[M, 3C]`.
+    ///   - probs: optional `[shape.probabilityCount]`; receives the softmax probabilities (before
+    ///     dropout) for the backward pass.
+    ///   - dropout: attention-probability dropout rate (training), with its stream `seed`.
+    public static func forward(
+        out: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>, shape: AttentionShape,
+        probs: UnsafeMutablePointer<Float>? = nil, dropout: Float = 0, seed: UInt64 = 0
+    ) {
+        let c = shape.channels
+        let d = shape.headDim
+        let heads = shape.heads
+        let scale = 1 / Float(d).squareRoot()
+        let maxT = shape.maxLength
+        let offsets = shape.offsets
+        let probOffsets = shape.probOffsets
+        Threading.parallelRanges(shape.batch * heads) { tasks in
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, maxT * maxT))
+            defer { scratch.deallocate() }
+            for task in tasks {
+                let b = task / heads
+                let h = task % heads
+                let t0 = offsets[b]
+                let t = offsets[b + 1] - t0
+                if t == 0 { continue }
+                let probOffset = probOffsets[b] + h * t * t
+                let p = probs.map { $0 + probOffset } ?? scratch
+                let q = qkv + t0 * 3 * c + h * d
+                // S = Q·Kᵀ (scaled inside the softmax)
+                GEMM.serial(
+                    .none, .transpose, m: t, n: t, k: d, a: q, lda: 3 * c, b: q + c, ldb: 3 * c,
+                    c: p, ldc: t)
+                for i in 0..<t { Softmax.row(out: p + i * t, x: p + i * t, cols: t, scale: scale) }
+                var weights = UnsafePointer(p)
+                if dropout > 0 {
+                    Dropout.serial(
+                        out: scratch, x: p, count: t * t, p: dropout, seed: seed,
+                        offset: UInt64(probOffset))
+                    weights = UnsafePointer(scratch)
+                }
+                // O_h = P·V_h
+                GEMM.serial(
+                    .none, .none, m: t, n: d, k: t, a: weights, lda: t, b: q + 2 * c, ldb: 3 * c,
+                    c: out + t0 * c + h * d, ldc: c)
+            }
+        }
+    }
+
+    /// Backward of `forward`: accumulates into `dqkv` (`[M, 3C]`, zero it first).
+    /// `probs` are the probabilities saved by the forward; dropout must match the forward's.
+    public static func backward(
+        dqkv: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, qkv: UnsafePointer<Float>,
+        probs: UnsafePointer<Float>, shape: AttentionShape, dropout: Float = 0, seed: UInt64 = 0
+    ) {
+        let c = shape.channels
+        let d = shape.headDim
+        let heads = shape.heads
+        let scale = 1 / Float(d).squareRoot()
+        let maxT = shape.maxLength
+        let offsets = shape.offsets
+        let probOffsets = shape.probOffsets
+        Threading.parallelRanges(shape.batch * heads) { tasks in
+            let dp = UnsafeMutablePointer<Float>.allocate(capacity: max(1, maxT * maxT))
+            let dropped = UnsafeMutablePointer<Float>.allocate(capacity: max(1, maxT * maxT))
+            defer {
+                dp.deallocate()
+                dropped.deallocate()
+            }
+            for task in tasks {
+                let b = task / heads
+                let h = task % heads
+                let t0 = offsets[b]
+                let t = offsets[b + 1] - t0
+                if t == 0 { continue }
+                let probOffset = probOffsets[b] + h * t * t
+                let p = probs + probOffset
+                let q = qkv + t0 * 3 * c + h * d
+                let dq = dqkv + t0 * 3 * c + h * d
+                let dO = dout + t0 * c + h * d
+                var weights = p
+                if dropout > 0 {
+                    Dropout.serial(
+                        out: dropped, x: p, count: t * t, p: dropout, seed: seed,
+                        offset: UInt64(probOffset))
+                    weights = UnsafePointer(dropped)
+                }
+                // dV_h += P'ᵀ·dO_h
+                GEMM.serial(
+                    .transpose, .none, m: t, n: d, k: t, a: weights, lda: t, b: dO, ldb: c,
+                    beta: 1, c: dq + 2 * c, ldc: 3 * c)
+                // dP' = dO_h·V_hᵀ
+                GEMM.serial(
+                    .none, .transpose, m: t, n: t, k: d, a: dO, lda: c, b: q + 2 * c, ldb: 3 * c,
+                    c: dp, ldc: t)
+                if dropout > 0 {
+                    Dropout.serial(
+                        out: dp, x: dp, count: t * t, p: dropout, seed: seed,
+                        offset: UInt64(probOffset))
+                }
+                // dS = softmax'(dP) · scale
+                for i in 0..<t {
+                    Softmax.rowBackward(dx: dp + i * t, dout: dp + i * t, probs: p + i * t, cols: t, scale: scale)
+                }
+                // dQ_h += dS·K_h ; dK_h += dSᵀ·Q_h
+                GEMM.serial(
+                    .none, .none, m: t, n: d, k: t, a: dp, lda: t, b: q + c, ldb: 3 * c, beta: 1,
+                    c: dq, ldc: 3 * c)
+                GEMM.serial(
+                    .transpose, .none, m: t, n: d, k: t, a: dp, lda: t, b: q, ldb: 3 * c, beta: 1,
+                    c: dq + c, ldc: 3 * c)
+            }
+        }
+    }
+}

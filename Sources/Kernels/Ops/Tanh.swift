@@ -1,0 +1,22 @@
+/// Element-wise tanh (the pooler and the RoBERTa classification head).
+public enum Tanh {
+    /// `out = tanh(x)`; `out` may equal `x`.
+    public static func forward(out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, count: Int) {
+        mapVectors(count) { i, lanes in
+            storePartial(out, i, lanes, VectorMath.tanh(loadPartial(x, i, lanes)))
+        }
+    }
+
+    /// `dx (+)= dout · (1 − y²)` from the forward's output `y`.
+    public static func backward(
+        dx: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, y: UnsafePointer<Float>,
+        count: Int, accumulate: Bool = false
+    ) {
+        mapVectors(count) { i, lanes in
+            let t = loadPartial(y, i, lanes)
+            var g = loadPartial(dout, i, lanes) * (1 - t * t)
+            if accumulate { g += loadPartial(dx, i, lanes) }
+            storePartial(dx, i, lanes, g)
+        }
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+
+#if canImport(CBLAS)
+import CBLAS
+#endif
+
+/// The one threading policy of the project.
+///
+/// OpenBLAS's pthread build and our own parallel loops would otherwise both try to use every core,
+/// and a GEMM issued from inside a parallel loop would oversubscribe them (OpenBLAS's usage notes warn
+/// of exactly this). So OpenBLAS is pinned to one thread, and *all* parallelism is ours:
+/// - GEMMs are split by `GEMM.multiply` into one block per worker (rows of the output when there
+///   are enough of them, columns otherwise), each block a single-threaded BLAS call.
+/// - Row-wise kernels (LayerNorm, GELU, softmax, attention per sequence and head) split their rows
+///   with `Threading.parallelFor`.
+/// Parallel regions never nest: a kernel running inside `parallelFor` calls BLAS directly, never
+/// `GEMM.multiply`'s parallel path. On macOS, Accelerate ignores this and manages its own threads.
+///
+/// The worker count is the number of active processors, or `ADAPTERS_NUM_THREADS` when set.
+public enum Threading {
+    /// Number of workers our parallel loops use (≥ 1).
+    public static let workerCount: Int = {
+        configureBLAS()
+        if let text = ProcessInfo.processInfo.environment["ADAPTERS_NUM_THREADS"],
+            let n = Int(text), n >= 1
+        {
+            return n
+        }
+        return max(1, ProcessInfo.processInfo.activeProcessorCount)
+    }()
+
+    /// Pins OpenBLAS to a single thread. Idempotent; called before the first BLAS use.
+    public static func configureBLAS() {
+        _ = blasConfigured
+    }
+
+    private static let blasConfigured: Bool = {
+        #if canImport(CBLAS)
+        openblas_set_num_threads(1)
+        #endif
+        return true
+    }()
+
+    /// Runs `body(i)` for `i` in `0..<count`, spread over the workers. `body` must only write
+    /// memory that no other index writes. Runs inline when `count` is 1 or there is one worker.
+    @inlinable
+    public static func parallelFor(_ count: Int, _ body: (Int) -> Void) {
+        if count <= 0 { return }
+        if count == 1 || workerCount == 1 {
+            for i in 0..<count { body(i) }
+            return
+        }
+        DispatchQueue.concurrentPerform(iterations: count, execute: body)
+    }
+
+    /// Splits `0..<total` into about `workerCount` contiguous chunks of at least `minChunk`
+    /// elements and runs `body(range)` for each, in parallel.
+    @inlinable
+    public static func parallelRanges(_ total: Int, minChunk: Int = 1, _ body: (Range<Int>) -> Void) {
+        if total <= 0 { return }
+        let chunks = max(1, min(workerCount, total / max(1, minChunk)))
+        if chunks == 1 {
+            body(0..<total)
+            return
+        }
+        let step = (total + chunks - 1) / chunks
+        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+            let lo = c * step
+            let hi = min(total, lo + step)
+            if lo < hi { body(lo..<hi) }
+        }
+    }
+}

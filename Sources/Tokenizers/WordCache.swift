@@ -1,0 +1,98 @@
+import Foundation
+
+/// A bounded cache from a pre-token's bytes to its ids, like Rust's BPE cache
+/// (`DEFAULT_CACHE_CAPACITY = 10_000`, words of 256 bytes or more are not cached).
+///
+/// One cache lives per thread (see `ThreadLocal`), so lookups take no lock. When full it is
+/// cleared rather than frozen, so a long-running process follows a drifting vocabulary of words.
+final class WordCache {
+    static let maxEntries = 10_000
+    static let maxWordBytes = 256
+
+    private var table = ByteKeyTable(minimumCapacity: WordCache.maxEntries)
+    private(set) var ids: [Int32] = []
+
+    init() { ids.reserveCapacity(64 * 1024) }
+
+    /// The cached ids for `p[0..<n]` as a range into `ids`, or nil.
+    @inline(__always)
+    func lookup(_ p: UnsafePointer<UInt8>, _ n: Int) -> Range<Int>? {
+        guard let packed = table.value(p, n) else { return nil }
+        let start = Int(packed >> 32), count = Int(packed & 0xFFFF_FFFF)
+        return start..<(start + count)
+    }
+
+    /// Remembers the ids of `p[0..<n]` (words of `maxWordBytes` or more are not cached).
+    func insert(_ p: UnsafePointer<UInt8>, _ n: Int, ids newIds: UnsafeBufferPointer<Int32>) {
+        guard n < WordCache.maxWordBytes else { return }
+        if table.count >= WordCache.maxEntries || ids.count > Int(Int32.max) / 2 {
+            table.removeAll()
+            ids.removeAll(keepingCapacity: true)
+        }
+        let packed = Int64(ids.count) << 32 | Int64(newIds.count)
+        ids.append(contentsOf: newIds)
+        table.insert(p, n, value: packed)
+    }
+}
+
+/// Per-thread scratch state of one tokenizer: the word cache and reusable work buffers.
+final class EncodeScratch {
+    let cache = WordCache()
+    /// Symbol ids of the word being merged.
+    var symbols: [Int32] = []
+    /// Byte buffer for a pre-token built on the fly (prefix space, normalised BERT word).
+    var bytes: [UInt8] = []
+    /// Work arrays of the heap-based merge for long words.
+    var merge = BPEMergeWorkspace()
+    /// Memoised BERT normalisation of non-ASCII scalars (see `normalizedScalars`).
+    var normalizedCache: [UInt32: [UInt32]] = [:]
+
+    init() {
+        symbols.reserveCapacity(256)
+        bytes.reserveCapacity(256)
+    }
+}
+
+/// A value per thread, created on first use, without locks (`pthread_getspecific`).
+///
+/// Values made on a thread are released when that thread exits; when the owner is deallocated
+/// only the calling thread's value is released at once (others go with their threads).
+final class ThreadLocal<Value: AnyObject>: @unchecked Sendable {
+    private var key = pthread_key_t()
+    private let make: () -> Value
+    private let valid: Bool
+
+    init(_ make: @escaping () -> Value) {
+        self.make = make
+        #if os(Linux)
+        valid = pthread_key_create(&key, { ptr in
+            if let ptr { Unmanaged<AnyObject>.fromOpaque(ptr).release() }
+        }) == 0
+        #else
+        valid = pthread_key_create(&key, { ptr in
+            Unmanaged<AnyObject>.fromOpaque(ptr).release()
+        }) == 0
+        #endif
+    }
+
+    deinit {
+        guard valid else { return }
+        if let ptr = pthread_getspecific(key) {
+            pthread_setspecific(key, nil)
+            Unmanaged<AnyObject>.fromOpaque(ptr).release()
+        }
+        pthread_key_delete(key)
+    }
+
+    /// This thread's value; a fresh value per call when the system ran out of thread keys.
+    @inline(__always)
+    var value: Value {
+        guard valid else { return make() }
+        if let ptr = pthread_getspecific(key) {
+            return Unmanaged<Value>.fromOpaque(ptr).takeUnretainedValue()
+        }
+        let v = make()
+        pthread_setspecific(key, Unmanaged.passRetained(v as AnyObject).toOpaque())
+        return v
+    }
+}

@@ -1,0 +1,69 @@
+import Kernels
+import TestSupport
+import Testing
+
+@Suite("GEMM")
+struct GEMMTests {
+    /// Naive row-major reference.
+    static func reference(
+        _ ta: Transpose, _ tb: Transpose, m: Int, n: Int, k: Int, alpha: Float, a: [Float], b: [Float],
+        beta: Float, c: [Float]
+    ) -> [Float] {
+        var out = c
+        for i in 0..<m {
+            for j in 0..<n {
+                var s: Double = 0
+                for p in 0..<k {
+                    let av = ta == .none ? a[i * k + p] : a[p * m + i]
+                    let bv = tb == .none ? b[p * n + j] : b[j * k + p]
+                    s += Double(av) * Double(bv)
+                }
+                out[i * n + j] = alpha * Float(s) + beta * c[i * n + j]
+            }
+        }
+        return out
+    }
+
+    static let shapes: [(Int, Int, Int)] = [(1, 1, 1), (3, 5, 7), (17, 33, 9), (64, 48, 96), (300, 130, 70), (8, 700, 600)]
+
+    @Test(arguments: shapes)
+    func allTransposeCases(shape: (Int, Int, Int)) {
+        let (m, n, k) = shape
+        for ta in [Transpose.none, .transpose] {
+            for tb in [Transpose.none, .transpose] {
+                var a = randomFloats(m * k, seed: 1)
+                var b = randomFloats(k * n, seed: 2)
+                let c0 = randomFloats(m * n, seed: 3)
+                let expected = Self.reference(ta, tb, m: m, n: n, k: k, alpha: 0.5, a: a, b: b, beta: 2, c: c0)
+                for parallel in [false, true] {
+                    var c = c0
+                    a.withPointer { ap in
+                        b.withPointer { bp in
+                            c.withPointer { cp in
+                                let lda = ta == .none ? k : m
+                                let ldb = tb == .none ? n : k
+                                if parallel {
+                                    GEMM.multiply(ta, tb, m: m, n: n, k: k, alpha: 0.5, a: ap, lda: lda, b: bp, ldb: ldb, beta: 2, c: cp, ldc: n)
+                                } else {
+                                    GEMM.serial(ta, tb, m: m, n: n, k: k, alpha: 0.5, a: ap, lda: lda, b: bp, ldb: ldb, beta: 2, c: cp, ldc: n)
+                                }
+                            }
+                        }
+                    }
+                    #expect(maxAbsDifference(c, expected) < 1e-3, "ta=\(ta) tb=\(tb) parallel=\(parallel)")
+                }
+            }
+        }
+    }
+
+    @Test func emptyInnerDimensionScalesByBeta() {
+        var c: [Float] = [1, 2, 3, 4]
+        let a: [Float] = [0]
+        c.withPointer { cp in
+            a.withUnsafeBufferPointer { ap in
+                GEMM.serial(.none, .none, m: 2, n: 2, k: 0, a: ap.baseAddress!, lda: 1, b: ap.baseAddress!, ldb: 2, beta: 0.5, c: cp, ldc: 2)
+            }
+        }
+        #expect(c == [0.5, 1, 1.5, 2])
+    }
+}

