@@ -1,0 +1,219 @@
+import Encoders
+import Foundation
+import Kernels
+import ModelIO
+import TestSupport
+import Testing
+
+/// Builds a safetensors file from a raw header string and a data section.
+func rawSafetensors(header: String, data: [UInt8], lengthOverride: UInt64? = nil) -> Data {
+    var out = Data()
+    var length = (lengthOverride ?? UInt64(header.utf8.count)).littleEndian
+    withUnsafeBytes(of: &length) { out.append(contentsOf: $0) }
+    out.append(contentsOf: Array(header.utf8))
+    out.append(contentsOf: data)
+    return out
+}
+
+@Suite("Safetensors")
+struct SafetensorsTests {
+    func withFile<T>(_ bytes: Data, _ body: (String) throws -> T) throws -> T {
+        let folder = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("model.safetensors").path
+        try bytes.write(to: URL(fileURLWithPath: path))
+        return try body(path)
+    }
+
+    @Test func roundTripThroughWriter() throws {
+        let folder = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent("t.safetensors")
+        try SafetensorsWriter.write(
+            [.init(name: "b", shape: [2, 3], values: [1, 2, 3, 4, 5, 6]), .init(name: "a", shape: [1], values: [-7.5])],
+            metadata: ["format": "pt"], to: url)
+        let file = try SafetensorsFile(path: url.path)
+        #expect(file.tensorNames == ["a", "b"])
+        #expect(file.shape(of: "b") == [2, 3])
+        #expect(file.metadata["format"] == "pt")
+        var out = [Float](repeating: 0, count: 6)
+        try out.withUnsafeMutableBufferPointer { try file.readFloats("b", into: $0.baseAddress!) }
+        #expect(out == [1, 2, 3, 4, 5, 6])
+        // No temporary file is left beside the target.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["t.safetensors"])
+    }
+
+    @Test func halfAndBFloat16AreConvertedExactly() throws {
+        let file = try SafetensorsFile(path: Fixtures.url("encoders/dtypes.safetensors").path)
+        let expected = try Fixtures.json("encoders/dtypes.json")
+        for (name, key) in [("a_f32", "f32"), ("a_f16", "f16"), ("a_bf16", "bf16")] {
+            let count = file.shape(of: name)?.reduce(1, *) ?? 0
+            var out = [Float](repeating: .nan, count: count)
+            try out.withUnsafeMutableBufferPointer { try file.readFloats(name, into: $0.baseAddress!) }
+            #expect(out == floats(expected[key]), "\(name)")
+        }
+        #expect(file.dtype(of: "a_f16") == .f16)
+        #expect(try file.readIntegers("ids_i64") == [0, 1, 2, 3, 4])
+        #expect(throws: ModelIOError.self) {
+            var x = [Float](repeating: 0, count: 5)
+            try x.withUnsafeMutableBufferPointer { try file.readFloats("ids_i64", into: $0.baseAddress!) }
+        }
+    }
+
+    static let good = #"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#
+
+    @Test func rejectsBrokenFiles() throws {
+        let eight = [UInt8](repeating: 0, count: 8)
+        let cases: [(String, Data, (ModelIOError) -> Bool)] = [
+            ("empty file", Data(), { if case .truncated = $0 { true } else { false } }),
+            ("shorter than the length field", Data([1, 2, 3]), { if case .truncated = $0 { true } else { false } }),
+            ("header length past end of file", rawSafetensors(header: Self.good, data: eight, lengthOverride: 10_000),
+             { if case .truncated = $0 { true } else { false } }),
+            ("header length absurd", rawSafetensors(header: Self.good, data: eight, lengthOverride: UInt64.max),
+             { if case .invalidHeader = $0 { true } else { false } }),
+            ("header not JSON", rawSafetensors(header: "{not json", data: eight), { if case .invalidHeader = $0 { true } else { false } }),
+            ("header an array", rawSafetensors(header: "[1,2]", data: eight), { if case .invalidHeader = $0 { true } else { false } }),
+            ("unknown dtype", rawSafetensors(header: #"{"w":{"dtype":"F8_E4M3X","shape":[2],"data_offsets":[0,8]}}"#, data: eight),
+             { $0 == .unknownDType(path: "", tensor: "w", dtype: "F8_E4M3X") || { if case .unknownDType(_, "w", "F8_E4M3X") = $0 { true } else { false } }($0) }),
+            ("offsets past data", rawSafetensors(header: #"{"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}"#, data: eight),
+             { if case .offsetsOutOfRange(_, "w", _) = $0 { true } else { false } }),
+            ("reversed offsets", rawSafetensors(header: #"{"w":{"dtype":"F32","shape":[0],"data_offsets":[8,0]}}"#, data: eight),
+             { if case .offsetsOutOfRange(_, "w", _) = $0 { true } else { false } }),
+            ("size does not match shape", rawSafetensors(header: #"{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#, data: eight),
+             { if case .sizeMismatch(_, "w", 12, 8) = $0 { true } else { false } }),
+            ("overlapping tensors", rawSafetensors(header: #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#, data: eight),
+             { if case .overlappingTensors(_, "a", "b") = $0 { true } else { false } }),
+            ("negative shape", rawSafetensors(header: #"{"w":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}}"#, data: eight),
+             { if case .invalidHeader = $0 { true } else { false } }),
+            ("missing offsets", rawSafetensors(header: #"{"w":{"dtype":"F32","shape":[2]}}"#, data: eight),
+             { if case .invalidHeader = $0 { true } else { false } }),
+        ]
+        for (label, bytes, matches) in cases {
+            try withFile(bytes) { path in
+                do {
+                    _ = try SafetensorsFile(path: path)
+                    Issue.record("\(label): accepted")
+                } catch let error as ModelIOError {
+                    #expect(matches(error), "\(label): got \(error)")
+                    #expect(error.description.hasPrefix(path), "\(label): message must name the file")
+                }
+            }
+        }
+    }
+
+    @Test func missingFileAndFolder() throws {
+        #expect(throws: ModelIOError.fileNotFound(path: "/nonexistent/model.safetensors")) {
+            try SafetensorsFile(path: "/nonexistent/model.safetensors")
+        }
+        let folder = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        #expect(throws: ModelIOError.self) { try SafetensorsFile(path: folder.path) }
+    }
+
+    @Test func shardIndexErrors() throws {
+        let folder = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let index = folder.appendingPathComponent("model.safetensors.index.json")
+        try Data(#"{"weight_map": {"w": "../escape.safetensors"}}"#.utf8).write(to: index)
+        #expect(throws: ModelIOError.self) { try ShardedSafetensors(indexPath: index.path) }
+        try Data(#"{"weight_map": {"w": "absent.safetensors"}}"#.utf8).write(to: index)
+        #expect(throws: ModelIOError.fileNotFound(path: folder.appendingPathComponent("absent.safetensors").path)) {
+            try ShardedSafetensors(indexPath: index.path)
+        }
+        try Data(#"{"metadata": {}}"#.utf8).write(to: index)
+        #expect(throws: ModelIOError.self) { try ShardedSafetensors(indexPath: index.path) }
+    }
+}
+
+@Suite("Loading checks every key and shape")
+struct WeightCheckTests {
+    func config() throws -> (EncoderConfig, String) {
+        let path = Fixtures.url("encoders/tiny-bert-cls/config.json").path
+        return (try EncoderConfig.decode(try Data(contentsOf: URL(fileURLWithPath: path)), path: path), path)
+    }
+
+    /// The tiny BERT's tensors, with `edit` applied, written to a temp file and loaded.
+    func load(editing edit: (inout [SafetensorsWriter.Tensor]) -> Void) throws -> Result<EncoderModel, Error> {
+        let source = try SafetensorsFile(path: Fixtures.url("encoders/tiny-bert-cls/model.safetensors").path)
+        var tensors: [SafetensorsWriter.Tensor] = try source.tensorNames.compactMap { name in
+            guard source.dtype(of: name)?.isFloatingPoint == true, let shape = source.shape(of: name) else { return nil }
+            var values = [Float](repeating: 0, count: shape.reduce(1, *))
+            try values.withUnsafeMutableBufferPointer { try source.readFloats(name, into: $0.baseAddress!) }
+            return .init(name: name, shape: shape, values: values)
+        }
+        edit(&tensors)
+        let folder = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent("model.safetensors")
+        try SafetensorsWriter.write(tensors, to: url)
+        let (cfg, _) = try config()
+        return Result { try EncoderModel.load(config: cfg, source: try SafetensorsFile(path: url.path), sourceName: url.path) }
+    }
+
+    @Test func missingTensorIsNamed() throws {
+        let result = try load { $0.removeAll { $0.name == "bert.encoder.layer.1.attention.self.key.weight" } }
+        guard case .failure(let error as EncoderError) = result, case .missingWeight(_, let name) = error else {
+            Issue.record("expected missingWeight, got \(result)")
+            return
+        }
+        #expect(name == "bert.encoder.layer.1.attention.self.key.weight")
+    }
+
+    @Test func misshapenTensorIsNamed() throws {
+        let result = try load { tensors in
+            if let i = tensors.firstIndex(where: { $0.name == "bert.encoder.layer.0.intermediate.dense.weight" }) {
+                tensors[i] = .init(name: tensors[i].name, shape: [48, 96], values: tensors[i].values)
+            }
+        }
+        guard case .failure(let error as EncoderError) = result,
+            case .weightShapeMismatch(_, let name, let expected, let found) = error
+        else {
+            Issue.record("expected weightShapeMismatch, got \(result)")
+            return
+        }
+        #expect(name == "bert.encoder.layer.0.intermediate.dense.weight")
+        #expect(expected == [96, 48])
+        #expect(found == [48, 96])
+    }
+
+    @Test func extraTensorsAreSkipped() throws {
+        let result = try load { $0.append(.init(name: "lm_head.dense.weight", shape: [2], values: [1, 2])) }
+        #expect((try? result.get()) != nil)
+    }
+}
+
+@Suite("config.json")
+struct ConfigTests {
+    func decode(_ json: String) -> Result<EncoderConfig, Error> {
+        Result { try EncoderConfig.decode(Data(json.utf8), path: "/m/config.json") }
+    }
+
+    static let base = #""model_type":"bert","vocab_size":10,"hidden_size":8,"num_hidden_layers":1,"num_attention_heads":2"#
+
+    @Test func defaultsAndUnknownKeys() throws {
+        let config = try decode("{\(Self.base),\"intermediate_size\":16,\"some_future_key\":[1,2],\"id2label\":{\"0\":\"neg\",\"1\":\"pos\"}}").get()
+        #expect(config.layerNormEps == 1e-12)
+        #expect(config.hiddenAct == .gelu)
+        #expect(config.id2label == [0: "neg", 1: "pos"])
+        #expect(config.padTokenId == 0)
+    }
+
+    @Test(arguments: [
+        ("{\(base)}", "missing required key 'intermediate_size'"),
+        ("{\(base),\"intermediate_size\":\"16\"}", "'intermediate_size' has the wrong type"),
+        ("{\(base),\"intermediate_size\":16,\"hidden_act\":\"swish\"}", "hidden_act"),
+        ("{\"model_type\":\"bert\",\"vocab_size\":10,\"hidden_size\":8,\"num_hidden_layers\":1,\"num_attention_heads\":3,\"intermediate_size\":16}", "not a multiple"),
+        ("{\(base),\"intermediate_size\":16,\"position_embedding_type\":\"relative_key\"}", "relative_key"),
+        ("[1]", "wrong type"),
+        ("not json", "not valid JSON"),
+        ("{\"model_type\":\"gpt2\"}", "model_type"),
+    ])
+    func invalidConfigsNameTheProblem(json: String, fragment: String) {
+        guard case .failure(let error as EncoderError) = decode(json), case .invalidConfig(let path, let detail) = error else {
+            Issue.record("accepted: \(json)")
+            return
+        }
+        #expect(path == "/m/config.json")
+        #expect(detail.contains(fragment), "\(detail)")
+    }
+}
