@@ -3,3 +3,6 @@
 // Not in every cblas.h: OpenBLAS's own thread controls (used by Kernels/Parallel/Threading.swift).
 void openblas_set_num_threads(int num_threads);
 int openblas_get_num_threads(void);
+// Name of the kernel set OpenBLAS chose for this CPU (e.g. "SkylakeX", or "Prescott" when a
+// build predates the CPU and falls back to generic kernels).
+char *openblas_get_corename(void);

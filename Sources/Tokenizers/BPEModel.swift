@@ -3,8 +3,9 @@
 /// A pre-token's UTF-8 bytes become initial symbols through a 256-entry byte → id table, then the
 /// lowest-ranked adjacent pair (leftmost among equals) is merged until no pair has a rule, as HF
 /// `tokenizers` does (`models/bpe/word.rs`, `Word::merge_all`). Nothing builds strings: merges are
-/// looked up by `(idA << 32 | idB)` in `PairMergeTable`.
-struct BPEModel: Sendable {
+/// looked up by `(idA << 32 | idB)` in `PairMergeTable`. A class, so the hot path passes one
+/// reference instead of copying (and retaining) every table per call.
+final class BPEModel: Sendable {
     /// Merge rules: (left id, right id) → (rank, merged id).
     let merges: PairMergeTable
     /// Id of the vocabulary entry for each raw byte (its byte-level character), -1 if absent.
@@ -21,6 +22,17 @@ struct BPEModel: Sendable {
     let addPrefixSpace: Bool
     /// ByteLevel `use_regex`: split with the GPT-2 pattern (otherwise a segment is one word).
     let useRegex: Bool
+
+    init(merges: PairMergeTable, byteToId: [Int32], unkId: Int32?, ignoreMerges: Bool, rawVocab: ByteKeyTable?,
+         addPrefixSpace: Bool, useRegex: Bool) {
+        self.merges = merges
+        self.byteToId = byteToId
+        self.unkId = unkId
+        self.ignoreMerges = ignoreMerges
+        self.rawVocab = rawVocab
+        self.addPrefixSpace = addPrefixSpace
+        self.useRegex = useRegex
+    }
 
     /// Words up to this many symbols merge with a linear best-pair scan (fewer branches and no
     /// heap traffic for typical words); longer ones use the heap, O(n log n).

@@ -16,29 +16,16 @@ struct BertPreprocessor: Sendable {
     var lowercase = true
 
     /// Calls `body` with the UTF-8 bytes of each word of `p[0..<n]`.
+    ///
+    /// Two passes: normalise into one byte buffer while recording word bounds, then hand out the
+    /// words. Keeping the first pass free of closures keeps it free of retain/release traffic.
     func forEachWord(_ p: UnsafePointer<UInt8>, _ n: Int, scratch: EncodeScratch,
                      _ body: (UnsafePointer<UInt8>, Int) -> Void) {
-        var word = scratch.bytes
+        var sink = WordSink(out: scratch.bytes, bounds: scratch.wordBounds)
         scratch.bytes = []
-        word.removeAll(keepingCapacity: true)
-
-        @inline(__always) func flush() {
-            if word.isEmpty { return }
-            word.withUnsafeBufferPointer { body($0.baseAddress!, $0.count) }
-            word.removeAll(keepingCapacity: true)
-        }
-        @inline(__always) func emit(_ v: UInt32) {
-            if UnicodeClasses.isWhitespace(v) {
-                flush()
-            } else if UnicodeClasses.isBertPunctuation(v) {
-                flush()
-                UnicodeClasses.appendUTF8(v, to: &word)
-                flush()
-            } else {
-                UnicodeClasses.appendUTF8(v, to: &word)
-            }
-        }
-
+        scratch.wordBounds = []
+        sink.out.removeAll(keepingCapacity: true)
+        sink.bounds.removeAll(keepingCapacity: true)
         var i = 0
         while i < n {
             var (v, len) = UnicodeClasses.decode(p, i)
@@ -50,27 +37,66 @@ struct BertPreprocessor: Sendable {
                     if UnicodeClasses.isWhitespace(v) { v = 0x20 }
                 }
                 if lowercase && v &- 0x41 < 26 { v |= 0x20 }
-                emit(v)
+                sink.emit(v)
                 continue
             }
             if cleanText {
                 if v == 0xFFFD || UnicodeClasses.isBertControl(v) { continue }
-                if UnicodeClasses.isWhitespace(v) { emit(0x20); continue }
+                if UnicodeClasses.isWhitespace(v) { sink.emit(0x20); continue }
             }
             if handleChineseChars && UnicodeClasses.isChineseChar(v) {
-                flush()
-                emit(v)
-                flush()
+                sink.closeWord()
+                sink.emit(v)
+                sink.closeWord()
                 continue
             }
             if !stripAccents && !lowercase {
-                emit(v)
+                sink.emit(v)
                 continue
             }
-            for w in scratch.normalizedScalars(v, stripAccents: stripAccents, lowercase: lowercase) { emit(w) }
+            for w in scratch.normalizedScalars(v, stripAccents: stripAccents, lowercase: lowercase) { sink.emit(w) }
         }
-        flush()
-        scratch.bytes = word
+        sink.closeWord()
+        sink.out.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            var k = 0
+            while k < sink.bounds.count {
+                body(base + sink.bounds[k], sink.bounds[k + 1] - sink.bounds[k])
+                k += 2
+            }
+        }
+        scratch.bytes = sink.out
+        scratch.wordBounds = sink.bounds
+    }
+}
+
+/// Normalised bytes plus word bounds (start, end pairs) of `BertPreprocessor.forEachWord`.
+private struct WordSink {
+    var out: [UInt8]
+    var bounds: [Int]
+    var wordStart = 0
+
+    @inline(__always)
+    mutating func closeWord() {
+        if out.count > wordStart {
+            bounds.append(wordStart)
+            bounds.append(out.count)
+        }
+        wordStart = out.count
+    }
+
+    /// Whitespace ends a word; punctuation is a word of its own; anything else extends the word.
+    @inline(__always)
+    mutating func emit(_ v: UInt32) {
+        if UnicodeClasses.isWhitespace(v) {
+            closeWord()
+        } else if UnicodeClasses.isBertPunctuation(v) {
+            closeWord()
+            UnicodeClasses.appendUTF8(v, to: &out)
+            closeWord()
+        } else {
+            UnicodeClasses.appendUTF8(v, to: &out)
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 /// spelled with a prefix (`##`), and the whole word becoming `[UNK]` when any position has no
 /// match or the word is longer than `maxInputCharsPerWord` characters
 /// (HF `tokenizers` `models/wordpiece/mod.rs`).
-struct WordPieceModel: Sendable {
+final class WordPieceModel: Sendable {
     /// Word-initial pieces: token bytes → id.
     let vocab: ByteKeyTable
     /// Continuation pieces keyed by the bytes after the prefix, so lookups build no strings.

@@ -17,7 +17,7 @@ public enum Softmax {
     ) {
         var mx = FloatVector(repeating: -.infinity)
         mapVectors(cols) { i, lanes in
-            mx = pointwiseMax(mx, loadPartial(x, i, lanes, pad: -.infinity))
+            mx = VectorMath.max(mx, loadPartial(x, i, lanes, pad: -.infinity))
         }
         let m = mx.max() * scale
         var acc = FloatVector(repeating: 0)

@@ -1,0 +1,153 @@
+import ArgumentParser
+import Foundation
+import Inference
+import Kernels
+import Tokenizers
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Benchmarks against the PyTorch/HF baseline, measured in the same sitting.",
+        subcommands: [BenchInference.self, BenchTokenize.self])
+}
+
+/// Where the reference measurements come from; both default to the repository's conventions.
+struct BaselineOptions: ParsableArguments {
+    @Option(name: .long, help: "Python of the pinned baseline venv (shared/bench/setup_venv.sh makes .venv-bench).")
+    var baselinePython = ".venv-bench/bin/python"
+
+    @Option(name: .long, help: "The PyTorch baseline script.")
+    var baselineScript = "../shared/bench/pt_baseline.py"
+
+    @Flag(name: .long, help: "Measure only SwiftAdapters.")
+    var noBaseline = false
+
+    /// Runs `python script args…` and returns the last line of its output parsed as JSON.
+    func runJSON(_ python: String, _ arguments: [String], environment: [String: String] = [:]) throws -> [String: Any] {
+        guard FileManager.default.isExecutableFile(atPath: python) else {
+            throw ValidationError("baseline python \(python) not found: run `bash ../shared/bench/setup_venv.sh`, or pass --no-baseline")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env["PYTHONUNBUFFERED"] = "1"
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        guard process.terminationStatus == 0 else {
+            throw ValidationError("baseline \(arguments.joined(separator: " ")) failed with status \(process.terminationStatus)")
+        }
+        // The JSON may span lines (indent=2); take the outermost object.
+        guard let start = text.firstIndex(of: "{"), let end = text.lastIndex(of: "}"),
+            let object = try JSONSerialization.jsonObject(with: Data(text[start...end].utf8)) as? [String: Any]
+        else {
+            throw ValidationError("baseline \(arguments.joined(separator: " ")) printed no JSON")
+        }
+        return object
+    }
+}
+
+struct BenchInference: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inference",
+        abstract: "Classification inference, batch 32 × 100 (samples/s) and batch 1 × 16 (latency), random weights.")
+
+    @Option(name: .long, parsing: .upToNextOption, help: "Architectures: roberta-base, minilm-l6.")
+    var arch: [BenchmarkArchitecture] = BenchmarkArchitecture.allCases
+
+    @Option(name: .long, help: "Timed batches per architecture.")
+    var steps = 5
+
+    @OptionGroup var baseline: BaselineOptions
+
+    func run() throws {
+        print("BLAS kernels: \(BLASInfo.coreName); \(Threading.workerCount) worker threads; peak GEMM-bound work counts padded tokens like the baseline")
+        var rows: [String] = []
+        for a in arch {
+            var bench = InferenceBenchmark()
+            bench.steps = steps
+            let ours = try bench.run(a)
+            let gemm = ours.breakdown.first { $0.section == .gemm }
+            let total = ours.breakdown.reduce(0) { $0 + $1.seconds }
+            print("\n\(a.rawValue): \(String(format: "%.2f", ours.samplesPerSecondMedian)) samples/s (median; best \(String(format: "%.2f", ours.samplesPerSecondBest))), batch-1 latency \(String(format: "%.2f", ours.latencyMedian)) ms")
+            print(String(format: "  effective %.1f GFLOP/s over the padded workload (%.0f GFLOP a batch)",
+                a.forwardFLOPs(batch: 32, length: 100) / median(ours.stepSeconds) / 1e9, ours.forwardFLOPs / 1e9))
+            for s in ours.breakdown {
+                let rate = s.flops > 0 ? String(format: ", %.1f GFLOP/s", s.flops / s.seconds / 1e9) : ""
+                print(String(format: "  %-11@ %6.1f%% of kernel time%@", s.section.rawValue as NSString, 100 * s.seconds / total, rate as NSString))
+            }
+            _ = gemm
+            var row = "| \(a.rawValue) | \(String(format: "%.2f", ours.samplesPerSecondMedian)) | \(String(format: "%.2f", ours.latencyMedian)) ms"
+            if !baseline.noBaseline {
+                let pt = try baseline.runJSON(
+                    baseline.baselinePython, [baseline.baselineScript, "case", a.baselineInferenceCase, "--steps", String(steps)])
+                let steps = (pt["step_s"] as? [NSNumber])?.map(\.doubleValue) ?? []
+                let lat = (pt["latency_b1_ms"] as? [NSNumber])?.map(\.doubleValue) ?? []
+                let ptSamples = 32 / median(steps)
+                let ptLatency = median(lat)
+                print(String(format: "  PyTorch: %.2f samples/s, batch-1 latency %.2f ms → throughput ×%.2f, latency ×%.2f",
+                    ptSamples, ptLatency, ours.samplesPerSecondMedian / ptSamples, ours.latencyMedian / ptLatency))
+                row += String(format: " | %.2f | %.2f ms | ×%.2f | ×%.2f", ptSamples, ptLatency,
+                    ours.samplesPerSecondMedian / ptSamples, ours.latencyMedian / ptLatency)
+            }
+            rows.append(row + " |")
+        }
+        print("\n| arch | ours samples/s | ours b1 latency | PyTorch samples/s | PyTorch b1 latency | throughput ratio | latency ratio |")
+        print("|---|---|---|---|---|---|---|")
+        rows.forEach { print($0) }
+        if let rss = peakResidentMiB() { print(String(format: "\npeak RSS of this process: %.0f MiB", rss)) }
+    }
+}
+
+extension BenchmarkArchitecture: ExpressibleByArgument {}
+
+struct BenchTokenize: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tokenize", abstract: "Tokenize every SST-2 train sentence: one thread and all cores, against HF tokenizers (Rust).")
+
+    @Option(name: .long, help: "JSONL file with a 'sentence' or 'text' field.")
+    var data = "../shared/data/sst2/train.jsonl"
+
+    @Option(name: .long, help: "Tokenizer folder.")
+    var model = "../shared/models/roberta-base-tokenizer"
+
+    @Option(name: .long, help: "Repetitions (best is reported).")
+    var repeats = 3
+
+    @OptionGroup var baseline: BaselineOptions
+
+    func run() throws {
+        let records = try InputReader.read(data, options: .init(textField: textField()))
+        let texts: [String] = records.compactMap { if case .text(let t, _) = $0 { t } else { nil } }
+        let tokenizer = try Tokenizer.load(from: URL(fileURLWithPath: model))
+        var rows: [(String, TokenizerBenchmark.Result)] = []
+        for (label, threads) in [("1 thread", 1), ("\(Threading.workerCount) threads", Threading.workerCount)] {
+            var best: TokenizerBenchmark.Result?
+            for _ in 0..<max(1, repeats) {
+                let r = TokenizerBenchmark.measure(tokenizer: tokenizer, texts: texts, threads: threads)
+                if best == nil || r.seconds < best!.seconds { best = r }
+            }
+            if let best {
+                print("ours, \(label): \(best)")
+                rows.append((label, best))
+            }
+        }
+        guard !baseline.noBaseline else { return }
+        let pt = try baseline.runJSON(
+            baseline.baselinePython,
+            ["tools/bench_tokenize.py", "--data", data, "--model", model, "--repeat", String(repeats)])
+        print("HF tokenizers: \(pt)")
+    }
+
+    func textField() -> String {
+        guard let first = FileManager.default.contents(atPath: data).flatMap({ String(decoding: $0.prefix(4096), as: UTF8.self).split(separator: "\n").first }) else {
+            return "text"
+        }
+        return first.contains("\"sentence\"") ? "sentence" : "text"
+    }
+}

@@ -1,0 +1,64 @@
+import Encoders
+import Foundation
+import Kernels
+
+/// Measures classification inference as the baseline's `*_infer` cases do: one warm-up, then
+/// `steps` timed batches of 32 × 100, then batch-1 latency over 16 tokens.
+public struct InferenceBenchmark {
+    public struct Result: Sendable {
+        public let architecture: BenchmarkArchitecture
+        public let stepSeconds: [Double]
+        public let latencyMilliseconds: [Double]
+        public let batch: Int
+        /// Seconds and FLOPs per kernel family over the timed batch steps.
+        public let breakdown: [(section: Profiler.Section, seconds: Double, flops: Double)]
+        public let forwardFLOPs: Double
+
+        public var samplesPerSecondMedian: Double { Double(batch) / median(stepSeconds) }
+        public var samplesPerSecondBest: Double { Double(batch) / (stepSeconds.min() ?? .nan) }
+        public var latencyMedian: Double { median(latencyMilliseconds) }
+    }
+
+    public var batch = 32
+    public var length = 100
+    public var steps = 5
+    public var latencyTokens = 16
+    public var latencyRepeats = 30
+
+    public init() {}
+
+    public func run(_ architecture: BenchmarkArchitecture) throws -> Result {
+        let model = architecture.makeModel(seed: 0)
+        let full = try architecture.makeBatch(batch: batch, length: length, seed: 0)
+        let one = try architecture.makeBatch(batch: 1, length: latencyTokens, seed: 1)
+        _ = try model.classify(full)
+        let profiler = Profiler.shared
+        profiler.reset()
+        profiler.isEnabled = true
+        var times: [Double] = []
+        for _ in 0..<steps {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            _ = try model.classify(full)
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        }
+        profiler.isEnabled = false
+        let breakdown = profiler.snapshot()
+        profiler.reset()
+        for _ in 0..<5 { _ = try model.classify(one) }
+        var latency: [Double] = []
+        for _ in 0..<latencyRepeats {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            _ = try model.classify(one)
+            latency.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+        }
+        return Result(
+            architecture: architecture, stepSeconds: times, latencyMilliseconds: latency, batch: batch,
+            breakdown: breakdown, forwardFLOPs: architecture.forwardFLOPs(batch: batch, length: length))
+    }
+}
+
+public func median(_ xs: [Double]) -> Double {
+    if xs.isEmpty { return .nan }
+    let s = xs.sorted()
+    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}

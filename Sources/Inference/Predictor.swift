@@ -1,0 +1,77 @@
+import Encoders
+import Foundation
+import Kernels
+
+/// A classification result, as transformers' `TextClassificationPipeline` reports it, plus logits.
+public struct Prediction: Sendable, Equatable {
+    public let label: String
+    /// Softmax probability of `label`.
+    public let score: Float
+    public let logits: [Float]
+}
+
+/// How `embed` turns token states into one vector.
+public enum Pooling: String, Sendable, CaseIterable, Codable {
+    /// Mean over attended tokens (sentence-transformers' `pooling_mode_mean_tokens`).
+    case mean
+    /// The first token's state (`[CLS]` / `<s>`).
+    case cls
+}
+
+/// Batched classification and embedding over input records.
+public struct Runner {
+    public let model: PretrainedModel
+    public let encoder: TextEncoder
+
+    public init(model: PretrainedModel, maxLength: Int? = nil) {
+        self.model = model
+        encoder = TextEncoder(tokenizer: model.tokenizer, config: model.config, maxLength: maxLength)
+    }
+
+    /// Predictions in input order; `batchSize` records per forward pass.
+    public func predict(_ records: [InputRecord], batchSize: Int, source: String) throws -> [Prediction] {
+        guard let head = model.encoder.head else {
+            throw InferenceError.invalidInput(
+                path: model.folder.path, line: nil,
+                detail: "the model has no sequence-classification head (config.json architectures names none); use `embed`")
+        }
+        var out: [Prediction] = []
+        out.reserveCapacity(records.count)
+        for start in stride(from: 0, to: records.count, by: max(batchSize, 1)) {
+            let slice = records[start..<min(records.count, start + max(batchSize, 1))]
+            let batch = try encoder.batch(slice, source: source)
+            let logits = try model.encoder.classify(batch)
+            let n = head.numLabels
+            for b in 0..<batch.batchSize {
+                let row = Array(logits[b * n..<(b + 1) * n])
+                let probs = softmax(row)
+                var best = 0
+                for j in 1..<n where probs[j] > probs[best] { best = j }
+                out.append(Prediction(label: head.labels[best], score: probs[best], logits: row))
+            }
+        }
+        return out
+    }
+
+    /// Embeddings `[records][C]` in input order.
+    public func embed(_ records: [InputRecord], pooling: Pooling, batchSize: Int, source: String) throws -> [[Float]] {
+        var out: [[Float]] = []
+        let c = model.config.hiddenSize
+        for start in stride(from: 0, to: records.count, by: max(batchSize, 1)) {
+            let slice = records[start..<min(records.count, start + max(batchSize, 1))]
+            let batch = try encoder.batch(slice, source: source)
+            let output = try model.encoder.forward(batch)
+            let pooled = pooling == .mean ? output.meanPooled() : try output.firstToken()
+            for b in 0..<batch.batchSize { out.append(Array(pooled[b * c..<(b + 1) * c])) }
+        }
+        return out
+    }
+}
+
+/// Softmax of a small vector, in double for exact scores.
+public func softmax(_ logits: [Float]) -> [Float] {
+    guard let mx = logits.max() else { return [] }
+    let e = logits.map { Foundation.exp(Double($0 - mx)) }
+    let s = e.reduce(0, +)
+    return e.map { Float($0 / s) }
+}

@@ -1,0 +1,158 @@
+import Foundation
+import Testing
+@testable import Tokenizers
+
+/// Broken model folders must give typed errors that name the file and the line.
+@Suite("Load errors")
+struct LoadErrorTests {
+    /// Writes `files` (name → bytes) into a fresh directory and tries to load it.
+    func load(_ files: [String: [UInt8]]) throws -> (Result<Tokenizer, Error>, URL) {
+        let dir = try Fixtures.temporaryDirectory()
+        for (name, bytes) in files {
+            try Data(bytes).write(to: dir.appendingPathComponent(name))
+        }
+        defer { try? FileManager.default.removeItem(at: dir) }
+        return (Result { try Tokenizer.load(from: dir) }, dir)
+    }
+
+    func error(_ files: [String: String]) throws -> (TokenizerError?, URL) {
+        try error(files.mapValues { Array($0.utf8) })
+    }
+
+    func error(_ files: [String: [UInt8]]) throws -> (TokenizerError?, URL) {
+        let (result, dir) = try load(files)
+        switch result {
+        case .success: return (nil, dir)
+        case .failure(let e): return (e as? TokenizerError, dir)
+        }
+    }
+
+    static let vocab = #"{"a": 0, "b": 1, "ab": 2, "Ġ": 3, "<s>": 4, "</s>": 5, "<pad>": 6}"#
+
+    @Test func emptyDirectory() throws {
+        let (e, dir) = try error([String: String]())
+        #expect(e == .noTokenizerFiles(directory: dir.path))
+    }
+
+    @Test func missingMerges() throws {
+        let (e, dir) = try error(["vocab.json": Self.vocab])
+        #expect(e == .missingFile(path: dir.appendingPathComponent("merges.txt").path))
+        #expect(e?.description.contains("merges.txt") == true)
+    }
+
+    @Test func malformedVocabJSON() throws {
+        let (e, dir) = try error(["vocab.json": "{\n\"a\": 0,\n\"b\": ,\n}", "merges.txt": ""])
+        #expect(e == .malformedFile(path: dir.appendingPathComponent("vocab.json").path, line: 3,
+                                    reason: "unexpected character \",\""))
+        #expect(e?.description.contains("vocab.json:3") == true)
+    }
+
+    @Test func vocabJSONWithNonIntegerId() throws {
+        let (e, _) = try error(["vocab.json": "{\"a\": 0,\n\"b\": \"one\"}", "merges.txt": ""])
+        guard case .malformedFile(let path, let line, _)? = e else { Issue.record("got \(String(describing: e))"); return }
+        #expect(path.hasSuffix("vocab.json") && line == 2)
+    }
+
+    @Test func vocabJSONNotAnObject() throws {
+        let (e, _) = try error(["vocab.json": "[1, 2]", "merges.txt": ""])
+        guard case .malformedFile(let path, 1?, _)? = e else { Issue.record("got \(String(describing: e))"); return }
+        #expect(path.hasSuffix("vocab.json"))
+    }
+
+    @Test func malformedMergesLine() throws {
+        let (e, dir) = try error(["vocab.json": Self.vocab, "merges.txt": "#version: 0.2\na b\na b c\n"])
+        #expect(e == .malformedFile(path: dir.appendingPathComponent("merges.txt").path, line: 3,
+                                    reason: "a merge rule must be two tokens separated by one space"))
+    }
+
+    @Test func mergeNamingUnknownToken() throws {
+        let (e, dir) = try error(["vocab.json": Self.vocab, "merges.txt": "#version: 0.2 - Trained by `huggingface/tokenizers`\na b\nb x\n"])
+        #expect(e == .unknownMergeToken(path: dir.appendingPathComponent("merges.txt").path, line: 3, token: "x"))
+        #expect(e?.description.contains("merges.txt:3") == true)
+    }
+
+    @Test func mergeProducingUnknownToken() throws {
+        let (e, _) = try error(["vocab.json": Self.vocab, "merges.txt": "b a\n"])
+        #expect(e == .unknownMergeToken(path: e.flatMap { if case .unknownMergeToken(let p, _, _) = $0 { p } else { nil } } ?? "",
+                                        line: 1, token: "ba"))
+    }
+
+    @Test func invalidUTF8InMerges() throws {
+        var merges = Array("#version: 0.2\na b\n".utf8)
+        merges += [0x61, 0x20, 0xC3, 0x28, 0x0A]  // "a \xC3(" : truncated two-byte sequence on line 3
+        let (e, dir) = try error(["vocab.json": Array(Self.vocab.utf8), "merges.txt": merges])
+        #expect(e == .invalidUTF8(path: dir.appendingPathComponent("merges.txt").path, line: 3))
+    }
+
+    @Test func invalidUTF8InVocabTxt() throws {
+        let bytes = Array("[PAD]\n[UNK]\nhello\n".utf8) + [0xFF, 0x0A]
+        let (e, dir) = try error(["vocab.txt": bytes])
+        #expect(e == .invalidUTF8(path: dir.appendingPathComponent("vocab.txt").path, line: 4))
+    }
+
+    @Test func emptyVocabTxt() throws {
+        let (e, _) = try error(["vocab.txt": ""])
+        guard case .malformedFile(let path, _, _)? = e else { Issue.record("got \(String(describing: e))"); return }
+        #expect(path.hasSuffix("vocab.txt"))
+    }
+
+    @Test func vocabTxtWithoutUnknownToken() throws {
+        let (e, _) = try error(["vocab.txt": "hello\nworld\n"])
+        guard case .malformedFile(let path, _, let reason)? = e else { Issue.record("got \(String(describing: e))"); return }
+        #expect(path.hasSuffix("vocab.txt") && reason.contains("[UNK]"))
+    }
+
+    @Test func tokenizerJSONSyntaxError() throws {
+        let (e, _) = try error(["tokenizer.json": "{\n  \"model\": {\n    \"type\": \"BPE\"\n    \"vocab\": {}\n  }\n}"])
+        guard case .malformedFile(let path, 4?, _)? = e else { Issue.record("got \(String(describing: e))"); return }
+        #expect(path.hasSuffix("tokenizer.json"))
+    }
+
+    @Test func unsupportedModelType() throws {
+        let (e, dir) = try error(["tokenizer.json": #"{"model": {"type": "Unigram", "vocab": {"a": 0}}}"#])
+        #expect(e == .unsupportedModel(path: dir.appendingPathComponent("tokenizer.json").path, type: "Unigram"))
+    }
+
+    @Test func tokenizerJSONMergeNamingUnknownToken() throws {
+        let json = """
+        {
+          "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false},
+          "model": {
+            "type": "BPE",
+            "vocab": {"a": 0, "b": 1, "ab": 2},
+            "merges": [
+              ["a", "b"],
+              "a zz"
+            ]
+          }
+        }
+        """
+        let (e, dir) = try error(["tokenizer.json": json])
+        #expect(e == .unknownMergeToken(path: dir.appendingPathComponent("tokenizer.json").path, line: 8, token: "zz"))
+    }
+
+    @Test func tokenizerJSONUnsupportedPreTokenizer() throws {
+        let json = #"{"pre_tokenizer": {"type": "Metaspace"}, "model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}}"#
+        let (e, _) = try error(["tokenizer.json": json])
+        guard case .unsupportedComponent(_, "pre_tokenizer", "Metaspace")? = e else {
+            Issue.record("got \(String(describing: e))"); return
+        }
+    }
+
+    @Test func invalidUTF8InTokenizerConfig() throws {
+        let (e, _) = try error(["vocab.txt": Array("[UNK]\n".utf8), "tokenizer_config.json": [0x7B, 0x0A, 0xED, 0xA0, 0x80, 0x7D]])
+        guard case .invalidUTF8(let path, 2)? = e else { Issue.record("got \(String(describing: e))"); return }
+        #expect(path.hasSuffix("tokenizer_config.json"))
+    }
+
+    @Test("UTF-8 validation rejects overlongs, surrogates and truncation", arguments: [
+        [0xC0, 0x80], [0xE0, 0x80, 0x80], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xE2, 0x82], [0x80], [0xF8],
+    ] as [[UInt8]])
+    func utf8Validation(bytes: [UInt8]) {
+        #expect(UTF8Check.firstInvalidOffset(bytes) == 0)
+    }
+
+    @Test func utf8ValidationAcceptsValidText() {
+        #expect(UTF8Check.firstInvalidOffset(Array("héllo 👍🏽 日本 \u{10FFFF}".utf8)) == nil)
+    }
+}
