@@ -8,7 +8,8 @@ produced by the reference implementation (Hugging Face `tokenizers` through `tra
     python tools/make_tokenizer_fixtures.py [--minilm DIR] [--roberta DIR]
 
 What is written:
-  texts.json                 corpus texts (rotten_tomatoes test + SST-2 dev), the hand-made hard set, pairs
+  texts.json                 corpus texts (rotten_tomatoes test + SST-2 dev), the hand-made hard set, pairs,
+                             seeded random strings over an alphabet of every character class
   roberta-base/              vocab.json, merges.txt, config.json (copied) + expected.json
   minilm/                    vocab.txt, tokenizer.json, tokenizer_config.json, special_tokens_map.json
                              (copied) + expected.json
@@ -25,6 +26,7 @@ The script fails loudly otherwise.
 """
 import argparse
 import json
+import random
 import shutil
 import sys
 from pathlib import Path
@@ -136,6 +138,21 @@ PAIRS = [
 ]
 
 
+# Alphabet for the seeded random strings: every character class the scanners distinguish.
+RANDOM_POOL = (
+    list("abcXYZ019 '.,!?-_()[]{}<>#@$%&*+=/\\|~^`\"") + ["'s", "'t", "'re", "'ve", "'m", "'ll", "'d", "'S", "<mask>",
+    "[MASK]", "[SEP]", "<s>", "  ", "   ", "\t", "\n", "\r\n", "\u00a0", "\u2003", "\u3000", "\u0085", "\u2028",
+    "\u000b", "\u0000", "\u001b", "\u200b", "\u200d", "\ufeff", "\u00ad", "é", "e\u0301", "Ü", "ß", "İ", "Σ", "ﬁ",
+    "ǅ", "日", "本", "中", "한", "ㄱ", "ก", "\u0e31", "ि", "م", "ש", "\u05b0", "٣", "½", "²", "Ⅻ", "😀", "👍🏽", "👨‍👩‍👧",
+    "🇫🇷", "\ue000", "\U0001f972", "\U00020000", "…", "—", "“", "€", "∑", "\ufffd"]
+)
+
+
+def random_texts(count=300, seed=1234):
+    rng = random.Random(seed)
+    return ["".join(rng.choice(RANDOM_POOL) for _ in range(rng.randint(0, 24))) for _ in range(count)]
+
+
 def read_jsonl(path, field):
     with open(path, encoding="utf-8") as f:
         return [json.loads(line)[field] for line in f if line.strip()]
@@ -191,6 +208,7 @@ def pair_option_sets():
 def build_expected(tok, texts, check=None):
     """Encodes everything with `tok`; `check` (another tokenizer) must give the same ids."""
     corpus = [tok(t)["input_ids"] for t in texts["corpus"]]
+    random_ids = [tok(t)["input_ids"] for t in texts["random"]]
     cases = []
     subset = texts["corpus"][:40]
     for t in texts["hard"]:
@@ -225,6 +243,10 @@ def build_expected(tok, texts, check=None):
             if check(t)["input_ids"] != ids:
                 mismatches += 1
                 print(f"  corpus mismatch: {t!r}", file=sys.stderr)
+        for t, ids in zip(texts["random"], random_ids):
+            if check(t)["input_ids"] != ids:
+                mismatches += 1
+                print(f"  random mismatch: {t!r}", file=sys.stderr)
         for c in cases:
             kw = {"add_special_tokens": c["options"].get("add_special_tokens", True)}
             other = check(c["text"], c.get("pair"), **kw)["input_ids"]
@@ -234,7 +256,7 @@ def build_expected(tok, texts, check=None):
                 print(f"  case mismatch: {c['text']!r} {c.get('pair')!r}: {mine} vs {other}", file=sys.stderr)
         if mismatches:
             sys.exit(f"reference tokenizers disagree on {mismatches} inputs")
-    return {"corpus": corpus, "cases": cases, "batches": batches}
+    return {"corpus": corpus, "random": random_ids, "cases": cases, "batches": batches}
 
 
 def write_json(path, obj):
@@ -254,7 +276,7 @@ def main():
 
     corpus = read_jsonl(DATA / "rotten_tomatoes" / "test.jsonl", "text")
     corpus += read_jsonl(DATA / "sst2" / "dev.jsonl", "text")
-    texts = {"corpus": corpus, "hard": HARD, "pairs": PAIRS}
+    texts = {"corpus": corpus, "hard": HARD, "pairs": PAIRS, "random": random_texts()}
     OUT.mkdir(parents=True, exist_ok=True)
     write_json(OUT / "texts.json", texts)
 

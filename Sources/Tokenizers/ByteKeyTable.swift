@@ -10,10 +10,15 @@ import Foundation
 /// Used for the vocabulary (value = id), the WordPiece continuation vocabulary and the per-thread
 /// word cache (value = packed range into an id arena).
 struct ByteKeyTable {
-    private var hashes: [UInt64]      // 0 = empty slot
-    private var keyStart: [Int32]
-    private var keyLength: [Int32]
-    private var values: [Int64]
+    /// One slot per entry, all fields together so a probe touches one cache line.
+    private struct Slot {
+        var hash: UInt64 = 0  // 0 = empty slot
+        var keyStart: UInt32 = 0
+        var keyLength: UInt32 = 0
+        var value: Int64 = 0
+    }
+
+    private var slots: [Slot]
     private var arena: [UInt8] = []
     private var mask: Int
     private(set) var count = 0
@@ -22,10 +27,7 @@ struct ByteKeyTable {
         var capacity = 16
         while capacity < minimumCapacity * 2 { capacity <<= 1 }
         mask = capacity - 1
-        hashes = [UInt64](repeating: 0, count: capacity)
-        keyStart = [Int32](repeating: 0, count: capacity)
-        keyLength = [Int32](repeating: 0, count: capacity)
-        values = [Int64](repeating: 0, count: capacity)
+        slots = [Slot](repeating: Slot(), count: capacity)
     }
 
     /// Bytes held in the key arena (the word cache bounds its memory with this).
@@ -33,7 +35,9 @@ struct ByteKeyTable {
 
     /// Removes everything but keeps the allocated capacity.
     mutating func removeAll() {
-        for i in 0..<hashes.count { hashes[i] = 0 }
+        slots.withUnsafeMutableBufferPointer { s in
+            for i in 0..<s.count { s[i].hash = 0 }
+        }
         arena.removeAll(keepingCapacity: true)
         count = 0
     }
@@ -70,18 +74,18 @@ struct ByteKeyTable {
     @inline(__always)
     func value(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int64? {
         let h = ByteKeyTable.hash(p, n)
-        var slot = Int(truncatingIfNeeded: h) & mask
-        return hashes.withUnsafeBufferPointer { hs in
+        var index = Int(truncatingIfNeeded: h) & mask
+        return slots.withUnsafeBufferPointer { s in
             arena.withUnsafeBufferPointer { ar in
                 while true {
-                    let sh = hs[slot]
-                    if sh == 0 { return nil }
-                    if sh == h, Int(keyLength[slot]) == n {
-                        if n == 0 || memcmp(ar.baseAddress! + Int(keyStart[slot]), p, n) == 0 {
-                            return values[slot]
+                    let slot = s[index]
+                    if slot.hash == 0 { return nil }
+                    if slot.hash == h, Int(slot.keyLength) == n {
+                        if n == 0 || memcmp(ar.baseAddress! + Int(slot.keyStart), p, n) == 0 {
+                            return slot.value
                         }
                     }
-                    slot = (slot &+ 1) & mask
+                    index = (index &+ 1) & mask
                 }
             }
         }
@@ -100,21 +104,19 @@ struct ByteKeyTable {
 
     /// Inserts or replaces the value for `p[0..<n]`.
     mutating func insert(_ p: UnsafePointer<UInt8>, _ n: Int, value: Int64) {
-        if (count + 1) * 2 > hashes.count { grow() }
+        if (count + 1) * 2 > slots.count { grow() }
         let h = ByteKeyTable.hash(p, n)
-        var slot = Int(truncatingIfNeeded: h) & mask
-        while hashes[slot] != 0 {
-            if hashes[slot] == h, Int(keyLength[slot]) == n,
-               arena.withUnsafeBufferPointer({ n == 0 || memcmp($0.baseAddress! + Int(keyStart[slot]), p, n) == 0 }) {
-                values[slot] = value
+        var index = Int(truncatingIfNeeded: h) & mask
+        while slots[index].hash != 0 {
+            let slot = slots[index]
+            if slot.hash == h, Int(slot.keyLength) == n,
+               arena.withUnsafeBufferPointer({ n == 0 || memcmp($0.baseAddress! + Int(slot.keyStart), p, n) == 0 }) {
+                slots[index].value = value
                 return
             }
-            slot = (slot + 1) & mask
+            index = (index + 1) & mask
         }
-        hashes[slot] = h
-        keyStart[slot] = Int32(arena.count)
-        keyLength[slot] = Int32(n)
-        values[slot] = value
+        slots[index] = Slot(hash: h, keyStart: UInt32(arena.count), keyLength: UInt32(n), value: value)
         arena.append(contentsOf: UnsafeBufferPointer(start: p, count: n))
         count += 1
     }
@@ -131,20 +133,14 @@ struct ByteKeyTable {
     }
 
     private mutating func grow() {
-        let oldHashes = hashes, oldStart = keyStart, oldLength = keyLength, oldValues = values
-        let capacity = hashes.count * 2
+        let old = slots
+        let capacity = slots.count * 2
         mask = capacity - 1
-        hashes = [UInt64](repeating: 0, count: capacity)
-        keyStart = [Int32](repeating: 0, count: capacity)
-        keyLength = [Int32](repeating: 0, count: capacity)
-        values = [Int64](repeating: 0, count: capacity)
-        for i in 0..<oldHashes.count where oldHashes[i] != 0 {
-            var slot = Int(truncatingIfNeeded: oldHashes[i]) & mask
-            while hashes[slot] != 0 { slot = (slot + 1) & mask }
-            hashes[slot] = oldHashes[i]
-            keyStart[slot] = oldStart[i]
-            keyLength[slot] = oldLength[i]
-            values[slot] = oldValues[i]
+        slots = [Slot](repeating: Slot(), count: capacity)
+        for slot in old where slot.hash != 0 {
+            var index = Int(truncatingIfNeeded: slot.hash) & mask
+            while slots[index].hash != 0 { index = (index + 1) & mask }
+            slots[index] = slot
         }
     }
 }
@@ -153,8 +149,8 @@ struct ByteKeyTable {
 /// `UInt64(a) << 32 | b` (Rust's `MergeMap = HashMap<(u32, u32), (rank, new_id)>`).
 struct PairMergeTable {
     private var keys: [UInt64]
-    private var ranks: [Int32]
-    private var newIds: [Int32]
+    /// `rank << 32 | newId`, parallel to `keys` (read only after a key matched).
+    private var merged: [UInt64]
     private let mask: Int
     private let shift: UInt64
     private(set) var count = 0
@@ -167,13 +163,17 @@ struct PairMergeTable {
         mask = (1 << bits) - 1
         shift = UInt64(64 - bits)
         keys = [UInt64](repeating: PairMergeTable.emptyKey, count: 1 << bits)
-        ranks = [Int32](repeating: 0, count: 1 << bits)
-        newIds = [Int32](repeating: 0, count: 1 << bits)
+        merged = [UInt64](repeating: 0, count: 1 << bits)
     }
 
     @inline(__always)
     static func key(_ a: Int32, _ b: Int32) -> UInt64 {
         UInt64(UInt32(bitPattern: a)) << 32 | UInt64(UInt32(bitPattern: b))
+    }
+
+    @inline(__always)
+    private static func pack(_ rank: Int32, _ newId: Int32) -> UInt64 {
+        UInt64(UInt32(bitPattern: rank)) << 32 | UInt64(UInt32(bitPattern: newId))
     }
 
     @inline(__always)
@@ -189,15 +189,13 @@ struct PairMergeTable {
         var s = slot(for: k)
         while keys[s] != PairMergeTable.emptyKey {
             if keys[s] == k {
-                ranks[s] = rank
-                newIds[s] = newId
+                merged[s] = PairMergeTable.pack(rank, newId)
                 return
             }
             s = (s + 1) & mask
         }
         keys[s] = k
-        ranks[s] = rank
-        newIds[s] = newId
+        merged[s] = PairMergeTable.pack(rank, newId)
         count += 1
     }
 
@@ -209,7 +207,10 @@ struct PairMergeTable {
         return keys.withUnsafeBufferPointer { ks in
             while true {
                 let v = ks[s]
-                if v == k { return (ranks[s], newIds[s]) }
+                if v == k {
+                    let m = merged[s]
+                    return (Int32(truncatingIfNeeded: m >> 32), Int32(truncatingIfNeeded: m))
+                }
                 if v == PairMergeTable.emptyKey { return nil }
                 s = (s &+ 1) & mask
             }

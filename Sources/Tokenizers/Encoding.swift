@@ -47,7 +47,8 @@ public struct EncodeOptions: Sendable {
     public var addSpecialTokens: Bool = true
     /// Length limit for truncation and for `.maxLength` padding, special tokens included.
     public var maxLength: Int? = nil
-    /// Truncate to `maxLength` (HF `truncation=True`, i.e. `longest_first` for pairs).
+    /// Truncate to `maxLength` (HF `truncation=True`, i.e. `longest_first` for pairs). A
+    /// `maxLength` below the number of special tokens leaves only the special tokens (HF raises).
     public var truncation: Bool = false
     /// Padding strategy.
     public var padding: PaddingStrategy = .none

@@ -11,8 +11,11 @@ final class WordCache {
     static let maxEntries = 32_768
     static let maxWordBytes = 256
 
+    /// Keeps the mutable fields off cache lines shared with other threads' objects.
+    private let padding0: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
     private var table = ByteKeyTable(minimumCapacity: WordCache.maxEntries)
     private(set) var ids: [Int32] = []
+    private let padding1: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
 
     init() { ids.reserveCapacity(64 * 1024) }
 
@@ -39,6 +42,8 @@ final class WordCache {
 
 /// Per-thread scratch state of one tokenizer: the word cache and reusable work buffers.
 final class EncodeScratch {
+    /// Keeps the hot fields below off cache lines shared with other threads' objects.
+    private let padding0: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
     let cache = WordCache()
     /// Symbol ids of the word being merged.
     var symbols: [Int32] = []
@@ -50,6 +55,8 @@ final class EncodeScratch {
     var wordBounds: [Int] = []
     /// Memoised BERT normalisation of non-ASCII scalars (see `normalizedScalars`).
     var normalizedCache: [UInt32: [UInt32]] = [:]
+
+    private let padding1: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
 
     init() {
         symbols.reserveCapacity(256)

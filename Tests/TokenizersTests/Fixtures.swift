@@ -15,6 +15,7 @@ enum Fixtures {
         var corpus: [String]
         var hard: [String]
         var pairs: [[String]]
+        var random: [String]
     }
 
     struct Options: Decodable {
@@ -58,6 +59,7 @@ enum Fixtures {
 
     struct Expected: Decodable {
         var corpus: [[Int32]]
+        var random: [[Int32]]
         var cases: [Case]
         var batches: [Batch]
     }

@@ -25,6 +25,23 @@ struct GoldenTests {
         #expect(mismatches == 0, "\(mismatches) of \(texts.corpus.count) corpus texts differ")
     }
 
+    @Test("seeded random strings give HF's ids", arguments: tokenizers)
+    func randomIds(name: String) throws {
+        let tokenizer = try Fixtures.tokenizer(name)
+        let texts = try #require(Fixtures.texts)
+        let expected = try Fixtures.decode(Fixtures.Expected.self, "\(Fixtures.expectedFolder(name))/expected.json")
+        #expect(expected.random.count == texts.random.count)
+        var mismatches = 0
+        for (text, ids) in zip(texts.random, expected.random) {
+            let got = tokenizer.encode(text).ids
+            if got != ids {
+                mismatches += 1
+                if mismatches <= 5 { Issue.record("\(name): \(String(reflecting: text))\n got \(got)\nwant \(ids)") }
+            }
+        }
+        #expect(mismatches == 0, "\(mismatches) of \(texts.random.count) random texts differ")
+    }
+
     @Test("hard cases and options equal HF", arguments: tokenizers)
     func cases(name: String) throws {
         let tokenizer = try Fixtures.tokenizer(name)

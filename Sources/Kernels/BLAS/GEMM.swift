@@ -47,6 +47,10 @@ public enum GEMM {
         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
         beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
+        if transA == .none, transB == .transpose, m <= SkinnyGEMM.maxRows, k >= 64, beta == 0 || beta == 1, alpha == 1 {
+            SkinnyGEMM.multiply(m: m, n: n, k: k, x: a, ldx: lda, w: b, ldw: ldb, beta: beta, c: c, ldc: ldc)
+            return
+        }
         let workers = Threading.workerCount
         // Below ~4 MFLOP the fork/join costs more than it saves.
         if workers == 1 || m * n * k < 1 << 21 {

@@ -1,0 +1,152 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Runs the built `adapters` executable (scripts/test.sh builds it first) and checks its output
+/// and its errors as a user would see them.
+@Suite("adapters CLI", .serialized)
+struct CLITests {
+    struct Run {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    static var binary: URL {
+        if let path = ProcessInfo.processInfo.environment["ADAPTERS_BIN"] { return URL(fileURLWithPath: path) }
+        return Fixtures.repositoryRoot.appendingPathComponent(".build/debug/adapters")
+    }
+
+    func run(_ arguments: [String]) throws -> Run {
+        try #require(
+            FileManager.default.isExecutableFile(atPath: Self.binary.path),
+            "build the CLI first (swift build --product adapters), or set ADAPTERS_BIN")
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = arguments
+        process.currentDirectoryURL = Fixtures.repositoryRoot
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    func write(_ text: String, name: String, in folder: URL) throws -> String {
+        let url = folder.appendingPathComponent(name)
+        try Data(text.utf8).write(to: url)
+        return url.path
+    }
+
+    @Test func inspectDescribesTheModel() throws {
+        let r = try run(["inspect", Fixtures.url("encoders/tiny-roberta-cls").path])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("roberta (RobertaForSequenceClassification)"))
+        #expect(r.stdout.contains("negative, neutral, positive"))
+        #expect(r.stdout.contains("F32"))
+    }
+
+    @Test func predictPreTokenizedMatchesTransformers() throws {
+        let folder = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let expected = try Fixtures.json("encoders/tiny-roberta-cls/expected.json")
+        let t = expected["seq_len"] as? Int ?? 0
+        let ids = int32s(expected["input_ids"])
+        let mask = int32s(expected["attention_mask"])
+        var lines = ""
+        for b in 0..<(ids.count / max(t, 1)) {
+            let row = (0..<t).filter { mask[b * t + $0] == 1 }.map { ids[b * t + $0] }
+            lines += "{\"input_ids\": \(row)}\n"
+        }
+        let input = try write(lines, name: "in.jsonl", in: folder)
+        let output = folder.appendingPathComponent("out.jsonl").path
+        let r = try run(["predict", "--model", Fixtures.url("encoders/tiny-roberta-cls").path, "--input", input, "--output", output, "--batch-size", "3"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let produced = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n")
+        let logits = floats(expected["logits"])
+        #expect(produced.count == logits.count / 3)
+        for (b, line) in produced.enumerated() {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
+            let got = floats(object["logits"])
+            let ref = Array(logits[b * 3..<(b + 1) * 3])
+            #expect(maxAbsDifference(got, ref) <= 1e-4)
+            let best = ref.indices.max { ref[$0] < ref[$1] } ?? 0
+            #expect(object["label"] as? String == ["negative", "neutral", "positive"][best])
+            let score = (object["score"] as? NSNumber)?.floatValue ?? -1
+            #expect(score > 1.0 / 3 && score <= 1)
+        }
+    }
+
+    @Test func errorsNameTheFileAndProblem() throws {
+        let folder = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let model = Fixtures.url("encoders/tiny-roberta-cls").path
+
+        var r = try run(["inspect", "/no/such/model"])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("/no/such/model: no such model folder"))
+
+        let bad = try write("{\"input_ids\": [0, 5, 2]}\n{\"input_ids\": [0, 5\n", name: "bad.jsonl", in: folder)
+        r = try run(["predict", "--model", model, "--input", bad])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("bad.jsonl:2: not a JSON object"))
+
+        let unknown = try write("{\"input_ids\": [0, 500, 2]}\n", name: "oov.jsonl", in: folder)
+        r = try run(["predict", "--model", model, "--input", unknown])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("outside the vocabulary"))
+
+        let text = try write("hello\n", name: "t.txt", in: folder)
+        r = try run(["predict", "--model", model, "--input", text])
+        #expect(r.stderr.contains("needs tokenizer files"))
+
+        r = try run(["predict", "--model", model, "--input", text, "--batch-size", "0"])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("--batch-size must be at least 1"))
+
+        let empty = try write("", name: "empty.jsonl", in: folder)
+        r = try run(["predict", "--model", model, "--input", empty])
+        #expect(r.stderr.contains("empty.jsonl: no inputs"))
+
+        var invalid = Data("{\"text\": \"ok\"}\n".utf8)
+        invalid.append(contentsOf: [0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d, 0x0a])
+        let binary = folder.appendingPathComponent("latin1.jsonl")
+        try invalid.write(to: binary)
+        r = try run(["embed", "--model", model, "--input", binary.path])
+        #expect(r.stderr.contains("latin1.jsonl:2: not valid UTF-8"))
+
+        // A broken config.json is reported with its path.
+        let broken = folder.appendingPathComponent("broken")
+        try FileManager.default.createDirectory(at: broken, withIntermediateDirectories: true)
+        try Data("{\"model_type\": \"roberta\"}".utf8).write(to: broken.appendingPathComponent("config.json"))
+        r = try run(["inspect", broken.path])
+        #expect(r.stderr.contains("config.json: invalid model config: missing required key 'vocab_size'"))
+
+        // An output file is not created when the run fails.
+        let out = folder.appendingPathComponent("never.jsonl")
+        r = try run(["predict", "--model", model, "--input", unknown, "--output", out.path])
+        #expect(!FileManager.default.fileExists(atPath: out.path))
+    }
+
+    @Test func embedWithTheBuiltInModel() throws {
+        try #require(FileManager.default.fileExists(atPath: Fixtures.miniLM.path), "run scripts/setup.sh first")
+        let folder = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let reference = try Fixtures.json("encoders/minilm_embeddings.json")
+        let sentences = (reference["sentences"] as? [String]) ?? []
+        let input = try write(sentences.joined(separator: "\n") + "\n", name: "s.txt", in: folder)
+        let r = try run(["embed", "--input", input])
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = r.stdout.split(separator: "\n")
+        let expected = (reference["embeddings"] as? [Any] ?? []).map(floats)
+        #expect(lines.count == expected.count)
+        for (line, ref) in zip(lines, expected) {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
+            #expect(maxAbsDifference(floats(object["embedding"]), ref) <= 1e-4)
+        }
+    }
+}
