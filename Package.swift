@@ -42,9 +42,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: blasTargets + [
+        .target(name: "CVectorKernels"),
         .target(
             name: "Kernels",
-            dependencies: blasDependency,
+            dependencies: blasDependency + ["CVectorKernels"],
             linkerSettings: blasSettings
         ),
         .target(
@@ -72,7 +73,7 @@ let package = Package(
             ]
         ),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "CVectorKernels", "TestSupport"]),
         .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "Encoders", "TestSupport"]),
         .testTarget(
             name: "EncodersTests",

@@ -118,20 +118,22 @@ public final class Tokenizer: Sendable {
         let empty = Encoding(ids: [], typeIds: [], attentionMask: [], specialTokensMask: [])
         var results = [Encoding](repeating: empty, count: n)
         let workers = max(1, min(threads, n))
-        // Small interleaved chunks balance the load without a shared counter.
+        // Workers claim small chunks from a shared counter, so a descheduled thread does not
+        // hold back a fixed share of the batch; each chunk writes a disjoint range of `out`.
         let chunk = max(1, min(64, n / (workers * 8)))
         let chunkCount = (n + chunk - 1) / chunk
+        let counter = ChunkCounter()
         results.withUnsafeMutableBufferPointer { out in
             let out = out
-            let work = { (worker: Int) in
-                var c = worker
-                while c < chunkCount {
+            let work = { (_: Int) in
+                while true {
+                    let c = counter.next()
+                    if c >= chunkCount { return }
                     let end = min(n, (c + 1) * chunk)
                     for i in (c * chunk)..<end {
                         let pair = pairs.flatMap { i < $0.count ? $0[i] : nil }
                         out[i] = self.encode(texts[i], pair: pair, options: options)
                     }
-                    c += workers
                 }
             }
             if workers == 1 {
@@ -186,5 +188,20 @@ public final class Tokenizer: Sendable {
     public func idToToken(_ id: Int32) -> String? {
         guard id >= 0, Int(id) < tokens.count else { return nil }
         return tokens[Int(id)]
+    }
+}
+
+/// A lock-protected counter handing out chunk numbers to `encodeBatch` workers (one lock per
+/// chunk of up to 64 texts, negligible next to encoding them).
+private final class ChunkCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+
+    func next() -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        let v = value
+        value += 1
+        return v
     }
 }

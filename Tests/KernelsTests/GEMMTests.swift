@@ -1,3 +1,4 @@
+import CVectorKernels
 import Kernels
 import TestSupport
 import Testing
@@ -65,5 +66,29 @@ struct GEMMTests {
             }
         }
         #expect(c == [0.5, 1, 1.5, 2])
+    }
+}
+
+@Suite("Skinny GEMM (batch-1 path)")
+struct SkinnyGEMMTests {
+    @Test(arguments: [(1, 7, 64), (5, 130, 77), (16, 33, 200), (3, 4, 16)])
+    func matchesReference(shape: (Int, Int, Int)) {
+        let (m, n, k) = shape
+        for beta: Float in [0, 1] {
+            var x = randomFloats(m * k, seed: 21)
+            var w = randomFloats(n * k, seed: 22)
+            let c0 = randomFloats(m * n, seed: 23)
+            let expected = GEMMTests.reference(.none, .transpose, m: m, n: n, k: k, alpha: 1, a: x, b: w, beta: beta, c: c0)
+            var c = c0
+            x.withPointer { xp in
+                w.withPointer { wp in
+                    c.withPointer { cp in
+                        // m ≤ 16 with alpha 1 takes the skinny kernel inside GEMM.multiply.
+                        GEMM.multiply(.none, .transpose, m: m, n: n, k: k, a: xp, lda: k, b: wp, ldb: k, beta: beta, c: cp, ldc: n)
+                    }
+                }
+            }
+            #expect(maxAbsDifference(c, expected) < 1e-4, "beta \(beta)")
+        }
     }
 }

@@ -48,7 +48,7 @@ public enum GEMM {
         beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         if transA == .none, transB == .transpose, m <= SkinnyGEMM.maxRows, k >= 64, beta == 0 || beta == 1, alpha == 1 {
-            SkinnyGEMM.multiply(m: m, n: n, k: k, x: a, ldx: lda, w: b, ldw: ldb, beta: beta, c: c, ldc: ldc)
+            SkinnyGEMM.multiply(m: m, n: n, k: k, x: a, ldx: lda, w: b, ldw: ldb, accumulate: beta == 1, c: c, ldc: ldc)
             return
         }
         let workers = Threading.workerCount

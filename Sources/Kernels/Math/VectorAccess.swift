@@ -1,3 +1,6 @@
+/// 16 floats: one AVX-512 register (four SSE registers on the baseline x86-64 target Swift compiles for).
+public typealias FloatVector = SIMD16<Float>
+
 /// Unaligned SIMD loads and stores on float pointers (arena tensors are aligned, but row starts
 /// inside them need not be).
 extension UnsafePointer where Pointee == Float {

@@ -1,10 +1,10 @@
+import CVectorKernels
+
 /// Element-wise tanh (the pooler and the RoBERTa classification head).
 public enum Tanh {
     /// `out = tanh(x)`; `out` may equal `x`.
     public static func forward(out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, count: Int) {
-        mapVectors(count) { i, lanes in
-            storePartial(out, i, lanes, VectorMath.tanh(loadPartial(x, i, lanes)))
-        }
+        sa_tanh_forward(out, x, count)
     }
 
     /// `dx (+)= dout · (1 − y²)` from the forward's output `y`.

@@ -1,0 +1,40 @@
+// Inner loops of SwiftAdapters' element-wise kernels, compiled once per instruction set.
+//
+// Swift compiles for the baseline x86-64 CPU (SSE2) unless given unsafe flags, which would stop
+// other packages from depending on ours; its SIMD16<Float> then becomes four 128-bit operations.
+// These few loops are where that costs (GELU, softmax, tanh, and the batch-1 GEMM), so they live
+// here with `target_clones`: the loader picks the AVX-512, AVX2 or baseline copy for the CPU it
+// runs on (glibc ifunc). Elsewhere they are plain portable C. All take raw pointers and lengths;
+// the Swift `Kernels` target owns threading and shapes.
+#ifndef CVECTORKERNELS_H
+#define CVECTORKERNELS_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// GELU forms: 0 = exact erf (BERT `gelu`), 1 = tanh approximation (`gelu_new`).
+void sa_gelu_forward(int form, float *out, const float *x, size_t n);
+/// dx = dout * gelu'(x), or dx += … when accumulate != 0.
+void sa_gelu_backward(int form, float *dx, const float *dout, const float *x, size_t n, int accumulate);
+/// out = softmax(scale * x) over one row of n; out may equal x.
+void sa_softmax_row(float *out, const float *x, size_t n, float scale);
+/// dx = p * (dout - <p, dout>) * scale over one row; dx may equal dout.
+void sa_softmax_row_backward(float *dx, const float *dout, const float *p, size_t n, float scale);
+/// out = tanh(x).
+void sa_tanh_forward(float *out, const float *x, size_t n);
+/// Element-wise exp and erf (exposed for accuracy tests).
+void sa_exp(float *out, const float *x, size_t n);
+void sa_erf(float *out, const float *x, size_t n);
+/// C[m, n0:n1] = X[m, k] · W[n0:n1, k]ᵀ (+ C when accumulate != 0), for small m: each block of
+/// weight rows is read once while the rows of X stream past it.
+void sa_skinny_gemm(size_t m, size_t n0, size_t n1, size_t k, const float *x, size_t ldx, const float *w,
+                    size_t ldw, float *c, size_t ldc, int accumulate);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
