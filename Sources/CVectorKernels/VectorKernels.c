@@ -3,6 +3,15 @@
 #include <math.h>
 #include <string.h>
 
+// Element-wise loops may run in place (out == x): each element is read before it is written and
+// no iteration reads another's output, so vectorising is safe; the pragma says so, where clang's
+// runtime overlap check would otherwise fall back to the scalar loop.
+#if defined(__clang__)
+#define SA_ELEMENTWISE _Pragma("clang loop vectorize(assume_safety)")
+#else
+#define SA_ELEMENTWISE
+#endif
+
 #if defined(__x86_64__) && defined(__linux__) && defined(__clang__)
 #define SA_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
@@ -13,7 +22,9 @@
 // < 2e-7 on [-87, 88]; below -87 the result is 0 (softmax of masked scores).
 static inline float sa_expf(float x) {
     float xc = x < -87.f ? -87.f : (x > 88.f ? 88.f : x);
-    float n = __builtin_rintf(xc * 1.44269504f);
+    // n = round(x / ln 2) by the 1.5·2^23 trick: no rint call, which baseline x86-64 (no SSE4.1)
+    // would make a libm call and so stop vectorisation.
+    float n = (xc * 1.44269504f + 12582912.f) - 12582912.f;
     float r = xc - n * 0.693359375f;
     r = r + n * 2.12194440e-4f;
     float p = 1.9875691e-4f;
@@ -61,40 +72,70 @@ static inline float gelu_derivative(int form, float x) {
 
 SA_CLONES void sa_gelu_forward(int form, float *out, const float *x, size_t n) {
     if (form == 0) {
+        SA_ELEMENTWISE
         for (size_t i = 0; i < n; i++) out[i] = gelu_value(0, x[i]);
     } else {
+        SA_ELEMENTWISE
         for (size_t i = 0; i < n; i++) out[i] = gelu_value(1, x[i]);
     }
 }
 
 SA_CLONES void sa_gelu_backward(int form, float *dx, const float *dout, const float *x, size_t n, int accumulate) {
-    for (size_t i = 0; i < n; i++) {
-        float g = dout[i] * (form == 0 ? gelu_derivative(0, x[i]) : gelu_derivative(1, x[i]));
-        dx[i] = accumulate ? dx[i] + g : g;
+    if (form == 0) {
+        SA_ELEMENTWISE
+        for (size_t i = 0; i < n; i++) {
+            float g = dout[i] * gelu_derivative(0, x[i]);
+            dx[i] = accumulate ? dx[i] + g : g;
+        }
+    } else {
+        SA_ELEMENTWISE
+        for (size_t i = 0; i < n; i++) {
+            float g = dout[i] * gelu_derivative(1, x[i]);
+            dx[i] = accumulate ? dx[i] + g : g;
+        }
     }
 }
 
+// Reductions keep 16 partial sums (lane l takes elements ≡ l mod 16) so they vectorise without
+// reassociating; the partials are then added in a fixed order, so results do not depend on the ISA.
+#define LANES 16
+
 SA_CLONES void sa_softmax_row(float *out, const float *x, size_t n, float scale) {
+    float mxl[LANES];
+    for (int l = 0; l < LANES; l++) mxl[l] = -INFINITY;
+    size_t nv = n / LANES * LANES;
+    for (size_t i = 0; i < nv; i += LANES)
+        for (int l = 0; l < LANES; l++) mxl[l] = x[i + l] > mxl[l] ? x[i + l] : mxl[l];
     float mx = -INFINITY;
-    for (size_t i = 0; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    for (int l = 0; l < LANES; l++) mx = mxl[l] > mx ? mxl[l] : mx;
+    for (size_t i = nv; i < n; i++) mx = x[i] > mx ? x[i] : mx;
     float shift = mx * scale;
+    SA_ELEMENTWISE
+    for (size_t i = 0; i < n; i++) out[i] = sa_expf(x[i] * scale - shift);
+    float sl[LANES] = {0};
+    for (size_t i = 0; i < nv; i += LANES)
+        for (int l = 0; l < LANES; l++) sl[l] += out[i + l];
     float sum = 0.f;
-    for (size_t i = 0; i < n; i++) {
-        float e = sa_expf(x[i] * scale - shift);
-        out[i] = e;
-        sum += e;
-    }
+    for (int l = 0; l < LANES; l++) sum += sl[l];
+    for (size_t i = nv; i < n; i++) sum += out[i];
     float inv = 1.f / sum;
     for (size_t i = 0; i < n; i++) out[i] *= inv;
 }
 
 SA_CLONES void sa_softmax_row_backward(float *dx, const float *dout, const float *p, size_t n, float scale) {
+    float dl[LANES] = {0};
+    size_t nv = n / LANES * LANES;
+    for (size_t i = 0; i < nv; i += LANES)
+        for (int l = 0; l < LANES; l++) dl[l] += p[i + l] * dout[i + l];
     float dot = 0.f;
-    for (size_t i = 0; i < n; i++) dot += p[i] * dout[i];
+    for (int l = 0; l < LANES; l++) dot += dl[l];
+    for (size_t i = nv; i < n; i++) dot += p[i] * dout[i];
+    SA_ELEMENTWISE
     for (size_t i = 0; i < n; i++) dx[i] = p[i] * (dout[i] - dot) * scale;
 }
 
 SA_CLONES void sa_tanh_forward(float *out, const float *x, size_t n) {
+    SA_ELEMENTWISE
     for (size_t i = 0; i < n; i++) out[i] = sa_tanhf(x[i]);
 }
 
@@ -119,6 +160,9 @@ SA_CLONES void sa_skinny_gemm(size_t m, size_t n0, size_t n1, size_t k, const fl
         size_t nb = n1 - j0 < 4 ? n1 - j0 : 4;
         const float *wr[4];
         for (size_t j = 0; j < 4; j++) wr[j] = w + (j0 + (j < nb ? j : nb - 1)) * ldw;
+        // The next block's rows, prefetched while this block is computed from L1, so reading the
+        // weights from memory overlaps the arithmetic instead of alternating with it.
+        const float *next = w + (j0 + 4 < n1 ? j0 + 4 : j0) * ldw;
         for (size_t i0 = 0; i0 < m; i0 += 4) {
             size_t mb = m - i0 < 4 ? m - i0 : 4;
             const float *xr[4];
@@ -126,6 +170,7 @@ SA_CLONES void sa_skinny_gemm(size_t m, size_t n0, size_t n1, size_t k, const fl
             f32x16 acc[4][4];
             memset(acc, 0, sizeof acc);
             for (size_t p = 0; p < kv; p += 16) {
+                for (int j = 0; j < 4; j++) __builtin_prefetch(next + j * ldw + p, 0, 3);
                 f32x16 wv[4];
                 for (int j = 0; j < 4; j++) LOAD16(wv[j], wr[j] + p);
                 for (int i = 0; i < 4; i++) {
@@ -134,11 +179,25 @@ SA_CLONES void sa_skinny_gemm(size_t m, size_t n0, size_t n1, size_t k, const fl
                     for (int j = 0; j < 4; j++) acc[i][j] += xv * wv[j];
                 }
             }
+            // Sixteen horizontal sums at once by a transposing tree of shuffles (15 vector adds
+            // instead of 240 scalar ones): lane i·4+j of `sums` is the sum of acc[i][j].
+            f32x16 *a = &acc[0][0];
+            f32x16 s1[8], s2[4], s3[2];
+            for (int q = 0; q < 8; q++)
+                s1[q] = __builtin_shufflevector(a[2 * q], a[2 * q + 1], 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23)
+                      + __builtin_shufflevector(a[2 * q], a[2 * q + 1], 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+            for (int q = 0; q < 4; q++)
+                s2[q] = __builtin_shufflevector(s1[2 * q], s1[2 * q + 1], 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27)
+                      + __builtin_shufflevector(s1[2 * q], s1[2 * q + 1], 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31);
+            for (int q = 0; q < 2; q++)
+                s3[q] = __builtin_shufflevector(s2[2 * q], s2[2 * q + 1], 0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29)
+                      + __builtin_shufflevector(s2[2 * q], s2[2 * q + 1], 2, 3, 6, 7, 10, 11, 14, 15, 18, 19, 22, 23, 26, 27, 30, 31);
+            f32x16 sums = __builtin_shufflevector(s3[0], s3[1], 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30)
+                        + __builtin_shufflevector(s3[0], s3[1], 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
             for (size_t i = 0; i < mb; i++) {
                 float *row = c + (i0 + i) * ldc;
                 for (size_t j = 0; j < nb; j++) {
-                    float s = 0.f;
-                    for (int l = 0; l < 16; l++) s += acc[i][j][l];
+                    float s = sums[i * 4 + j];
                     for (size_t p = kv; p < k; p++) s += xr[i][p] * wr[j][p];
                     row[j0 + j] = accumulate ? row[j0 + j] + s : s;
                 }
