@@ -72,16 +72,14 @@ struct BenchInference: ParsableCommand {
             var bench = InferenceBenchmark()
             bench.steps = steps
             let ours = try bench.run(a)
-            let gemm = ours.breakdown.first { $0.section == .gemm }
-            let total = ours.breakdown.reduce(0) { $0 + $1.seconds }
-            print("\n\(a.rawValue): \(String(format: "%.2f", ours.samplesPerSecondMedian)) samples/s (median; best \(String(format: "%.2f", ours.samplesPerSecondBest))), batch-1 latency \(String(format: "%.2f", ours.latencyMedian)) ms")
-            print(String(format: "  effective %.1f GFLOP/s over the padded workload (%.0f GFLOP a batch)",
-                a.forwardFLOPs(batch: 32, length: 100) / median(ours.stepSeconds) / 1e9, ours.forwardFLOPs / 1e9))
-            for s in ours.breakdown {
-                let rate = s.flops > 0 ? String(format: ", %.1f GFLOP/s", s.flops / s.seconds / 1e9) : ""
-                print(String(format: "  %-11@ %6.1f%% of kernel time%@", s.section.rawValue as NSString, 100 * s.seconds / total, rate as NSString))
+            for (title, parts) in [("batch 32 × 100", ours.breakdown), ("batch 1 × 16", ours.latencyBreakdown)] {
+                let total = parts.reduce(0) { $0 + $1.seconds }
+                let shares = parts.map { s -> String in
+                    let rate = s.flops > 0 ? String(format: " at %.0f GFLOP/s", s.flops / s.seconds / 1e9) : ""
+                    return String(format: "%@ %.1f%%%@", s.section.rawValue, 100 * s.seconds / total, rate)
+                }
+                print("  where the time goes, \(title): \(shares.joined(separator: ", "))")
             }
-            _ = gemm
             var row = "| \(a.rawValue) | \(String(format: "%.2f", ours.samplesPerSecondMedian)) | \(String(format: "%.2f", ours.latencyMedian)) ms"
             if !baseline.noBaseline {
                 let pt = try baseline.runJSON(
@@ -124,11 +122,12 @@ struct BenchTokenize: ParsableCommand {
     func run() throws {
         let records = try InputReader.read(data, options: .init(textField: textField()))
         let texts: [String] = records.compactMap { if case .text(let t, _) = $0 { t } else { nil } }
-        let tokenizer = try Tokenizer.load(from: URL(fileURLWithPath: model))
         var rows: [(String, TokenizerBenchmark.Result)] = []
         for (label, threads) in [("1 thread", 1), ("\(Threading.workerCount) threads", Threading.workerCount)] {
             var best: TokenizerBenchmark.Result?
             for _ in 0..<max(1, repeats) {
+                // A fresh tokenizer each time: every measurement starts with a cold word cache.
+                let tokenizer = try Tokenizer.load(from: URL(fileURLWithPath: model))
                 let r = TokenizerBenchmark.measure(tokenizer: tokenizer, texts: texts, threads: threads)
                 if best == nil || r.seconds < best!.seconds { best = r }
             }
@@ -141,7 +140,13 @@ struct BenchTokenize: ParsableCommand {
         let pt = try baseline.runJSON(
             baseline.baselinePython,
             ["tools/bench_tokenize.py", "--data", data, "--model", model, "--repeat", String(repeats)])
-        print("HF tokenizers: \(pt)")
+        for mode in ["single", "batch"] {
+            guard let m = pt[mode] as? [String: Any], let tps = (m["tokens_per_s"] as? NSNumber)?.doubleValue else { continue }
+            let ours = rows[mode == "single" ? 0 : min(1, rows.count - 1)].1
+            print(String(format: "HF tokenizers %@ (%@ threads): %.3f M tokens/s, %.0f sentences/s, %.2f MB/s → ours ×%.1f",
+                mode, "\(m["threads"] ?? "?")", tps / 1e6, (m["sentences_per_s"] as? NSNumber)?.doubleValue ?? 0,
+                (m["mb_per_s"] as? NSNumber)?.doubleValue ?? 0, ours.tokensPerSecond / tps))
+        }
     }
 
     func textField() -> String {
