@@ -9,8 +9,8 @@ Each mode runs in a fresh subprocess (rayon reads its thread count once per proc
 warm-up pass that fills the BPE word cache, as the Swift benchmark does. Special tokens are added
 and counted. Prints one JSON object with sentences/s, tokens/s and MB/s per mode.
 
-    python tools/bench_tokenize.py [--data /work/shared/data/sst2/train.jsonl]
-                                   [--model /work/shared/models/roberta-base-tokenizer] [--repeat 3]
+    python tools/bench_tokenize.py [--data ../shared/data/sst2/train.jsonl]
+                                   [--model ../shared/models/roberta-base-tokenizer] [--repeat 3]
 """
 import argparse
 import json
@@ -66,8 +66,8 @@ def run_mode(mode, data, model, repeat):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", default="/work/shared/data/sst2/train.jsonl")
-    ap.add_argument("--model", default="/work/shared/models/roberta-base-tokenizer")
+    ap.add_argument("--data", default="../shared/data/sst2/train.jsonl")
+    ap.add_argument("--model", default="../shared/models/roberta-base-tokenizer")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--child", choices=["single", "batch"], help=argparse.SUPPRESS)
     args = ap.parse_args()

