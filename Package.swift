@@ -32,6 +32,7 @@ let package = Package(
     products: [
         .library(name: "Kernels", targets: ["Kernels"]),
         .library(name: "ModelIO", targets: ["ModelIO"]),
+        .library(name: "Adapters", targets: ["Adapters"]),
         .library(name: "Encoders", targets: ["Encoders"]),
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
         .library(name: "Inference", targets: ["Inference"]),
@@ -48,13 +49,14 @@ let package = Package(
             dependencies: blasDependency + ["CVectorKernels"],
             linkerSettings: blasSettings
         ),
+        .target(name: "Adapters", dependencies: ["Kernels"]),
         .target(
             name: "ModelIO",
             dependencies: ["Kernels"]
         ),
         .target(
             name: "Encoders",
-            dependencies: ["Kernels", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Kernels", "Adapters", .product(name: "Logging", package: "swift-log")]
         ),
         .target(name: "Tokenizers"),
         .target(
@@ -77,7 +79,7 @@ let package = Package(
         .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "Encoders", "TestSupport"]),
         .testTarget(
             name: "EncodersTests",
-            dependencies: ["Encoders", "ModelIO", "TestSupport"],
+            dependencies: ["Encoders", "Adapters", "ModelIO", "TestSupport"],
             resources: []
         ),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),

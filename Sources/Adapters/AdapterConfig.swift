@@ -1,0 +1,304 @@
+import Foundation
+
+/// Activation functions by AdapterHub's `non_linearity` names (resolved like HF `ACT2FN`).
+public enum AdapterActivation: String, Codable, Sendable, CaseIterable {
+    case relu
+    case swish
+    case silu
+    case gelu
+    case geluNew = "gelu_new"
+    case tanh
+}
+
+/// AdapterHub's `BnConfig` (bottleneck adapters), with every field of its `adapter_config.json`.
+/// Fields whose non-default values SwiftAdapters does not implement are still read and written, and
+/// `validate` rejects those values with an error naming the field, rather than ignoring them.
+public struct BottleneckConfig: Codable, Sendable, Equatable {
+    public var mhAdapter: Bool
+    public var outputAdapter: Bool
+    public var reductionFactor: Double
+    public var nonLinearity: AdapterActivation
+    public var originalLnBefore: Bool = false
+    public var originalLnAfter: Bool = true
+    public var lnBefore: Bool = false
+    public var lnAfter: Bool = false
+    public var initWeights: String = "bert"
+    public var initWeightsSeed: Int? = nil
+    public var isParallel: Bool = false
+    public var scaling: Double = 1.0
+    public var useGating: Bool = false
+    /// `true`, `false` or `"post_add"` in AdapterHub; only `true` is implemented.
+    public var residualBeforeLn: JSONScalar = .bool(true)
+    public var adapterResidualBeforeLn: Bool = false
+    public var invAdapter: String? = nil
+    public var invAdapterReductionFactor: Double? = nil
+    public var crossAdapter: Bool = false
+    public var leaveOut: [Int] = []
+    public var dropout: Double = 0
+    public var phmLayer: Bool = false
+    public var phmDim: Int = 4
+    public var factorizedPhmW: Bool = true
+    public var sharedWPhm: Bool = false
+    public var sharedPhmRule: Bool = true
+    public var factorizedPhmRule: Bool = false
+    public var phmCInit: String = "normal"
+    public var phmInitRange: Double = 0.0001
+    public var learnPhm: Bool = true
+    public var hypercomplexNonlinearity: String = "glorot-uniform"
+    public var phmRank: Int = 1
+    public var phmBias: Bool = true
+    public var stochasticDepth: Double = 0
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case mhAdapter = "mh_adapter", outputAdapter = "output_adapter", reductionFactor = "reduction_factor"
+        case nonLinearity = "non_linearity", originalLnBefore = "original_ln_before", originalLnAfter = "original_ln_after"
+        case lnBefore = "ln_before", lnAfter = "ln_after", initWeights = "init_weights", initWeightsSeed = "init_weights_seed"
+        case isParallel = "is_parallel", scaling, useGating = "use_gating", residualBeforeLn = "residual_before_ln"
+        case adapterResidualBeforeLn = "adapter_residual_before_ln", invAdapter = "inv_adapter"
+        case invAdapterReductionFactor = "inv_adapter_reduction_factor", crossAdapter = "cross_adapter", leaveOut = "leave_out"
+        case dropout, phmLayer = "phm_layer", phmDim = "phm_dim", factorizedPhmW = "factorized_phm_W"
+        case sharedWPhm = "shared_W_phm", sharedPhmRule = "shared_phm_rule", factorizedPhmRule = "factorized_phm_rule"
+        case phmCInit = "phm_c_init", phmInitRange = "phm_init_range", learnPhm = "learn_phm"
+        case hypercomplexNonlinearity = "hypercomplex_nonlinearity", phmRank = "phm_rank", phmBias = "phm_bias"
+        case stochasticDepth = "stochastic_depth"
+    }
+
+    public init(mhAdapter: Bool, outputAdapter: Bool, reductionFactor: Double, nonLinearity: AdapterActivation) {
+        self.mhAdapter = mhAdapter
+        self.outputAdapter = outputAdapter
+        self.reductionFactor = reductionFactor
+        self.nonLinearity = nonLinearity
+    }
+
+    /// AdapterHub's `SeqBnConfig` ("seq_bn", legacy "pfeiffer"): after the FFN, rf 16, ReLU.
+    public static var seqBn: BottleneckConfig {
+        var c = BottleneckConfig(mhAdapter: false, outputAdapter: true, reductionFactor: 16, nonLinearity: .relu)
+        c.originalLnBefore = true
+        return c
+    }
+
+    /// AdapterHub's `DoubleSeqBnConfig` ("double_seq_bn", legacy "houlsby"): after attention and FFN, SiLU.
+    public static var doubleSeqBn: BottleneckConfig {
+        BottleneckConfig(mhAdapter: true, outputAdapter: true, reductionFactor: 16, nonLinearity: .swish)
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        mhAdapter = try c.decode(Bool.self, forKey: .mhAdapter)
+        outputAdapter = try c.decode(Bool.self, forKey: .outputAdapter)
+        do {
+            reductionFactor = try c.decode(Double.self, forKey: .reductionFactor)
+        } catch DecodingError.typeMismatch {
+            throw DecodingError.dataCorruptedError(
+                forKey: .reductionFactor, in: c, debugDescription: "per-layer reduction factors (a mapping) are not supported")
+        }
+        nonLinearity = try c.decode(AdapterActivation.self, forKey: .nonLinearity)
+        func get<T: Decodable>(_ key: CodingKeys, _ fallback: T) throws -> T { try c.decodeIfPresent(T.self, forKey: key) ?? fallback }
+        originalLnBefore = try get(.originalLnBefore, false)
+        originalLnAfter = try get(.originalLnAfter, true)
+        lnBefore = try get(.lnBefore, false)
+        lnAfter = try get(.lnAfter, false)
+        initWeights = try get(.initWeights, "bert")
+        initWeightsSeed = try c.decodeIfPresent(Int.self, forKey: .initWeightsSeed)
+        isParallel = try get(.isParallel, false)
+        do {
+            scaling = try get(.scaling, 1.0)
+        } catch DecodingError.typeMismatch {
+            throw DecodingError.dataCorruptedError(
+                forKey: .scaling, in: c, debugDescription: "learned or per-channel scaling is not supported")
+        }
+        useGating = try get(.useGating, false)
+        residualBeforeLn = try get(.residualBeforeLn, .bool(true))
+        adapterResidualBeforeLn = try get(.adapterResidualBeforeLn, false)
+        invAdapter = try c.decodeIfPresent(String.self, forKey: .invAdapter)
+        invAdapterReductionFactor = try c.decodeIfPresent(Double.self, forKey: .invAdapterReductionFactor)
+        crossAdapter = try get(.crossAdapter, false)
+        leaveOut = try get(.leaveOut, [])
+        dropout = try get(.dropout, 0)
+        phmLayer = try get(.phmLayer, false)
+        phmDim = try get(.phmDim, 4)
+        factorizedPhmW = try get(.factorizedPhmW, true)
+        sharedWPhm = try get(.sharedWPhm, false)
+        sharedPhmRule = try get(.sharedPhmRule, true)
+        factorizedPhmRule = try get(.factorizedPhmRule, false)
+        phmCInit = try get(.phmCInit, "normal")
+        phmInitRange = try get(.phmInitRange, 0.0001)
+        learnPhm = try get(.learnPhm, true)
+        hypercomplexNonlinearity = try get(.hypercomplexNonlinearity, "glorot-uniform")
+        phmRank = try get(.phmRank, 1)
+        phmBias = try get(.phmBias, true)
+        stochasticDepth = try get(.stochasticDepth, 0)
+    }
+
+    /// Rejects values whose behaviour is not implemented, naming the field.
+    public func validate(source: String) throws {
+        func no(_ field: CodingKeys, _ value: String) -> AdapterError {
+            .unsupported(source: source, field: field.rawValue, value: value)
+        }
+        if lnBefore { throw no(.lnBefore, "true") }
+        if lnAfter { throw no(.lnAfter, "true") }
+        if isParallel { throw no(.isParallel, "true") }
+        if useGating { throw no(.useGating, "true") }
+        if residualBeforeLn != .bool(true) { throw no(.residualBeforeLn, residualBeforeLn.description) }
+        if !originalLnAfter { throw no(.originalLnAfter, "false") }
+        if let invAdapter { throw no(.invAdapter, "\"\(invAdapter)\"") }
+        if crossAdapter { throw no(.crossAdapter, "true") }
+        if phmLayer { throw no(.phmLayer, "true") }
+        if stochasticDepth != 0 { throw no(.stochasticDepth, "\(stochasticDepth)") }
+        if initWeights != "bert" { throw no(.initWeights, "\"\(initWeights)\"") }
+        if !(reductionFactor > 0) {
+            throw AdapterError.invalidConfig(source: source, detail: "reduction_factor must be positive")
+        }
+        if dropout != 0 { throw no(.dropout, "\(dropout)") }
+        if !mhAdapter && !outputAdapter {
+            throw AdapterError.invalidConfig(source: source, detail: "neither mh_adapter nor output_adapter is set")
+        }
+    }
+
+    /// Bottleneck width for a hidden size: `int(hidden // reduction_factor)`, at least 1.
+    public func bottleneckSize(hiddenSize: Int) -> Int {
+        max(1, Int((Double(hiddenSize) / reductionFactor).rounded(.down)))
+    }
+}
+
+/// AdapterHub's `LoRAConfig`. Only attention LoRA on query/key/value is implemented.
+public struct LoRAConfig: Codable, Sendable, Equatable {
+    public var architecture = "lora"
+    public var selfattnLora = true
+    public var intermediateLora = false
+    public var outputLora = false
+    public var leaveOut: [Int] = []
+    public var r = 8
+    public var alpha = 8
+    public var dropout: Double = 0
+    public var attnMatrices = ["q", "v"]
+    public var compositionMode = "add"
+    public var initWeights = "lora"
+    public var useGating = false
+    public var useDora = false
+    public var veraD: Double? = nil
+    public var veraB: Double? = nil
+    public var dtype: String? = nil
+
+    enum CodingKeys: String, CodingKey {
+        case architecture, selfattnLora = "selfattn_lora", intermediateLora = "intermediate_lora", outputLora = "output_lora"
+        case leaveOut = "leave_out", r, alpha, dropout, attnMatrices = "attn_matrices", compositionMode = "composition_mode"
+        case initWeights = "init_weights", useGating = "use_gating", useDora = "use_dora", veraD = "vera_d", veraB = "vera_b"
+        case dtype
+    }
+
+    public init(r: Int = 8, alpha: Int = 8, attnMatrices: [String] = ["q", "v"]) {
+        self.r = r
+        self.alpha = alpha
+        self.attnMatrices = attnMatrices
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func get<T: Decodable>(_ key: CodingKeys, _ fallback: T) throws -> T { try c.decodeIfPresent(T.self, forKey: key) ?? fallback }
+        architecture = try get(.architecture, "lora")
+        selfattnLora = try get(.selfattnLora, true)
+        intermediateLora = try get(.intermediateLora, false)
+        outputLora = try get(.outputLora, false)
+        leaveOut = try get(.leaveOut, [])
+        r = try get(.r, 8)
+        alpha = try get(.alpha, 8)
+        dropout = try get(.dropout, 0)
+        attnMatrices = try get(.attnMatrices, ["q", "v"])
+        compositionMode = try get(.compositionMode, "add")
+        initWeights = try get(.initWeights, "lora")
+        useGating = try get(.useGating, false)
+        useDora = try get(.useDora, false)
+        veraD = try c.decodeIfPresent(Double.self, forKey: .veraD)
+        veraB = try c.decodeIfPresent(Double.self, forKey: .veraB)
+        dtype = try c.decodeIfPresent(String.self, forKey: .dtype)
+    }
+
+    /// `alpha / r`, the factor on `B·A` (AdapterHub `LoRA.scaling`).
+    public var scaling: Float { Float(alpha) / Float(r) }
+
+    public func validate(source: String) throws {
+        func no(_ field: CodingKeys, _ value: String) -> AdapterError {
+            .unsupported(source: source, field: field.rawValue, value: value)
+        }
+        if architecture != "lora" { throw no(.architecture, "\"\(architecture)\"") }
+        if intermediateLora { throw no(.intermediateLora, "true") }
+        if outputLora { throw no(.outputLora, "true") }
+        if compositionMode != "add" { throw no(.compositionMode, "\"\(compositionMode)\"") }
+        if initWeights != "lora" { throw no(.initWeights, "\"\(initWeights)\"") }
+        if useGating { throw no(.useGating, "true") }
+        if useDora { throw no(.useDora, "true") }
+        if veraD != nil || veraB != nil { throw no(.veraD, "set") }
+        if dropout != 0 { throw no(.dropout, "\(dropout)") }
+        if !selfattnLora { throw no(.selfattnLora, "false") }
+        if r < 1 { throw AdapterError.invalidConfig(source: source, detail: "r must be at least 1") }
+        for m in attnMatrices where !["q", "k", "v"].contains(m) {
+            throw AdapterError.invalidConfig(source: source, detail: "attn_matrices entry '\(m)' is not q, k or v")
+        }
+    }
+}
+
+/// The adapter methods of the `adapters train --method` flag.
+public enum AdapterMethod: String, Codable, Sendable, CaseIterable {
+    case seqBn = "seq_bn"
+    case doubleSeqBn = "double_seq_bn"
+    case lora
+}
+
+/// One adapter's configuration.
+public enum AdapterConfig: Sendable, Equatable {
+    case bottleneck(BottleneckConfig)
+    case lora(LoRAConfig)
+
+    public static func defaults(for method: AdapterMethod) -> AdapterConfig {
+        switch method {
+        case .seqBn: .bottleneck(.seqBn)
+        case .doubleSeqBn: .bottleneck(.doubleSeqBn)
+        case .lora: .lora(LoRAConfig())
+        }
+    }
+
+    public func validate(source: String) throws {
+        switch self {
+        case .bottleneck(let c): try c.validate(source: source)
+        case .lora(let c): try c.validate(source: source)
+        }
+    }
+
+    public var leaveOut: [Int] {
+        switch self {
+        case .bottleneck(let c): c.leaveOut
+        case .lora(let c): c.leaveOut
+        }
+    }
+}
+
+/// A JSON value that may be a Bool or a String (AdapterHub's `residual_before_ln`).
+public enum JSONScalar: Codable, Sendable, Equatable, CustomStringConvertible {
+    case bool(Bool)
+    case string(String)
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let b = try? c.decode(Bool.self) {
+            self = .bool(b)
+        } else {
+            self = .string(try c.decode(String.self))
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .bool(let b): try c.encode(b)
+        case .string(let s): try c.encode(s)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .bool(let b): "\(b)"
+        case .string(let s): "\"\(s)\""
+        }
+    }
+}

@@ -1,0 +1,19 @@
+/// Errors of adapter configurations and files, naming the file or field at fault.
+public enum AdapterError: Error, CustomStringConvertible, Equatable {
+    case unsupported(source: String, field: String, value: String)
+    case invalidConfig(source: String, detail: String)
+    case unknownAdapter(String)
+    case alreadyExists(String)
+    case incompatible(detail: String)
+
+    public var description: String {
+        switch self {
+        case .unsupported(let source, let field, let value):
+            "\(source): adapter config field '\(field)' = \(value) is not supported by SwiftAdapters"
+        case .invalidConfig(let source, let detail): "\(source): invalid adapter config: \(detail)"
+        case .unknownAdapter(let name): "no adapter named '\(name)'"
+        case .alreadyExists(let name): "an adapter named '\(name)' already exists"
+        case .incompatible(let detail): "incompatible adapter: \(detail)"
+        }
+    }
+}

@@ -1,0 +1,209 @@
+import Adapters
+import Kernels
+
+extension AdapterModel {
+    /// Whether layer `l` holds trainable tensors.
+    func layerTrainable(_ l: Int) -> Bool {
+        if mode == .full { return true }
+        let a = layerAdapters[l]
+        return a.attention != nil || a.output != nil || a.lora.contains { $0 != nil }
+    }
+
+    /// Whether anything below layer `l`'s input is trainable (so the gradient must reach it).
+    func trainableBelow(_ l: Int) -> Bool {
+        if mode == .full { return true }
+        return (0..<l).contains { layerTrainable($0) }
+    }
+
+    /// Whether layer `l`'s attention sub-block holds trainable tensors.
+    func attentionTrainable(_ l: Int) -> Bool {
+        if mode == .full { return true }
+        let a = layerAdapters[l]
+        return a.attention != nil || a.lora.contains { $0 != nil }
+    }
+
+    /// Backward pass from `dlogits` `[B, n]`; accumulates into the trainable gradients.
+    func backward(_ packed: PackedBatch, _ f: ForwardState, dlogits: [Float], seed: UInt64, training: Bool) {
+        let m = packed.tokens
+        let c = config.hiddenSize
+        let inter = config.intermediateSize
+        let b = packed.offsets.count - 1
+        let n = head.numLabels
+        let w = base.weights
+        let full = mode == .full
+        let pHidden: Float = training ? config.hiddenDropoutProb : 0
+        let pAttention: Float = training ? config.attentionProbsDropoutProb : 0
+        let pHead: Float = training ? head.dropout : 0
+        let d = bottleneck?.bottleneckSize(hiddenSize: c) ?? 0
+        let act = bottleneck?.nonLinearity ?? .relu
+        let scaling = Float(bottleneck?.scaling ?? 1)
+        let grad = { (slot: Arena.Slot) -> UnsafeMutablePointer<Float>? in self.gradientOf[slot.name] }
+
+        // Head: logits = W4·drop(tanh(W1·drop(x0) + b1)) + b4.
+        var dDropped2 = [Float](repeating: 0, count: b * c)
+        var dFeatures = [Float](repeating: 0, count: b * c)
+        dDropped2.withUnsafeMutableBufferPointer { d2 in
+            Linear.backward(
+                dx: d2.baseAddress!, dweight: grad(headOutWeight), dbias: grad(headOutBias), dout: dlogits, x: f.dropped2,
+                weight: values.pointer(headOutWeight), rows: b, inFeatures: c, outFeatures: n)
+            if pHead > 0 {
+                Dropout.backward(
+                    dx: d2.baseAddress!, dout: d2.baseAddress!, count: b * c, p: pHead,
+                    seed: dropoutSeed(seed, layer: config.numHiddenLayers, site: 1))
+            }
+            Tanh.backward(dx: d2.baseAddress!, dout: d2.baseAddress!, y: f.tanhOut, count: b * c)
+            dFeatures.withUnsafeMutableBufferPointer { df in
+                Linear.backward(
+                    dx: df.baseAddress!, dweight: grad(headDenseWeight), dbias: grad(headDenseBias), dout: d2.baseAddress!,
+                    x: f.dropped1, weight: values.pointer(headDenseWeight), rows: b, inFeatures: c, outFeatures: c)
+                if pHead > 0 {
+                    Dropout.backward(
+                        dx: df.baseAddress!, dout: df.baseAddress!, count: b * c, p: pHead,
+                        seed: dropoutSeed(seed, layer: config.numHiddenLayers, site: 0))
+                }
+            }
+        }
+        guard mode != .headOnly, layerTrainable(config.numHiddenLayers - 1) || trainableBelow(config.numHiddenLayers - 1) else {
+            return
+        }
+        // dL/d(top hidden states): only the first token of each sequence feeds the head.
+        let dh = gradHidden.reserve(m * c)
+        dh.update(repeating: 0, count: m * c)
+        for i in 0..<b {
+            let row = packed.offsets[i]
+            for j in 0..<c { dh[row * c + j] = dFeatures[i * c + j] }
+        }
+        let dOut1 = gradOut1.reserve(m * c)
+        let tmp = scratchA.reserve(m * max(c, inter) + m * d)
+        let tmp2 = scratchB.reserve(2 * m * max(c, inter))
+        let dQKV = gradQKV.reserve(m * 3 * c)
+        let dInter = gradInter.reserve(m * inter)
+        let eps = config.layerNormEps
+        _ = eps
+
+        for l in stride(from: config.numHiddenLayers - 1, through: 0, by: -1) {
+            if !layerTrainable(l) && !trainableBelow(l) { break }
+            let s = layerActivations[l]
+            let layer = w.layers[l]
+            let adapters = layerAdapters[l]
+            let x = hiddenStates[l].pointer
+            let needBelow = trainableBelow(l)
+            let needOut1 = attentionTrainable(l) || needBelow
+            // Sub-block 2: out = LN(sum2). dh holds dL/d(out) on entry.
+            let gamma2 = w.pointer(layer.outputNormWeight)
+            LayerNorm.backward(
+                dx: dh, dgamma: grad(layer.outputNormWeight), dbeta: grad(layer.outputNormBias), dout: dh, x: s.sum2.pointer,
+                gamma: gamma2, mean: s.mean2.pointer, rstd: s.rstd2.pointer, rows: m, channels: c)
+            // dh now = dL/d(sum2); sum2 = o + out1 (o = ho + adapter, or ho).
+            dOut1.update(from: dh, count: m * c)
+            let dHo = tmp2  // [M, C]
+            dHo.update(from: dh, count: m * c)
+            if let slots = adapters.output {
+                if bottleneck?.originalLnBefore == true {
+                    // o = ho + s·f(a), a = LN(ho + out1).
+                    let dA = tmp2 + m * max(c, inter)
+                    Bottleneck.backward(
+                        dx: dA, accumulate: false, dout: dh, x: s.adapterIn.pointer, weights: bottleneckTensors(slots),
+                        grads: bottleneckGrads(slots), pre: s.outPre.pointer, act: s.outAct.pointer, rows: m, channels: c,
+                        bottleneck: d, activation: act, scaling: scaling, scratch: tmp)
+                    LayerNorm.backward(
+                        dx: dA, dgamma: grad(layer.outputNormWeight), dbeta: grad(layer.outputNormBias), dout: dA,
+                        x: s.sumA.pointer, gamma: gamma2, mean: s.meanA.pointer, rstd: s.rstdA.pointer, rows: m, channels: c)
+                    Residual.accumulate(into: dHo, dA, count: m * c)
+                    Residual.accumulate(into: dOut1, dA, count: m * c)
+                } else {
+                    // sum2 = ho + s·f(ho) + out1.
+                    Bottleneck.backward(
+                        dx: dHo, accumulate: true, dout: dh, x: s.ffnOut.pointer, weights: bottleneckTensors(slots),
+                        grads: bottleneckGrads(slots), pre: s.outPre.pointer, act: s.outAct.pointer, rows: m, channels: c,
+                        bottleneck: d, activation: act, scaling: scaling, scratch: tmp)
+                }
+            }
+            if !needOut1 && !full { break }
+            // FFN: ho = drop(W2·gelu(W1·out1 + b1) + b2).
+            if pHidden > 0 {
+                Dropout.backward(dx: dHo, dout: dHo, count: m * c, p: pHidden, seed: dropoutSeed(seed, layer: l, site: 2))
+            }
+            Linear.backward(
+                dx: dInter, dweight: grad(layer.outputWeight), dbias: grad(layer.outputBias), dout: dHo,
+                x: full ? s.activation.pointer : s.preActivation.pointer, weight: w.pointer(layer.outputWeight), rows: m,
+                inFeatures: inter, outFeatures: c)
+            GELU.backward(config.hiddenAct.geluForm, dx: dInter, dout: dInter, x: s.preActivation.pointer, count: m * inter)
+            Linear.backward(
+                dx: dOut1, dweight: grad(layer.intermediateWeight), dbias: grad(layer.intermediateBias), dout: dInter,
+                x: s.out1.pointer, weight: w.pointer(layer.intermediateWeight), rows: m, inFeatures: c, outFeatures: inter,
+                accumulateInput: true)
+            if !needOut1 { continue }
+            // Sub-block 1: out1 = LN(sum1), sum1 = ha (+ s·f(ha)) + x.
+            LayerNorm.backward(
+                dx: dOut1, dgamma: grad(layer.attentionNormWeight), dbeta: grad(layer.attentionNormBias), dout: dOut1,
+                x: s.sum1.pointer, gamma: w.pointer(layer.attentionNormWeight), mean: s.mean1.pointer, rstd: s.rstd1.pointer,
+                rows: m, channels: c)
+            // dOut1 = dL/d(sum1); the residual passes it to x.
+            let dHa = tmp2
+            dHa.update(from: dOut1, count: m * c)
+            if let slots = adapters.attention {
+                Bottleneck.backward(
+                    dx: dHa, accumulate: true, dout: dOut1, x: s.attentionOut.pointer, weights: bottleneckTensors(slots),
+                    grads: bottleneckGrads(slots), pre: s.mhPre.pointer, act: s.mhAct.pointer, rows: m, channels: c,
+                    bottleneck: d, activation: act, scaling: scaling, scratch: tmp)
+            }
+            if pHidden > 0 {
+                Dropout.backward(dx: dHa, dout: dHa, count: m * c, p: pHidden, seed: dropoutSeed(seed, layer: l, site: 1))
+            }
+            let dCtx = tmp2 + m * max(c, inter)
+            Linear.backward(
+                dx: dCtx, dweight: grad(layer.attentionOutWeight), dbias: grad(layer.attentionOutBias), dout: dHa,
+                x: s.context.pointer, weight: w.pointer(layer.attentionOutWeight), rows: m, inFeatures: c, outFeatures: c)
+            dQKV.update(repeating: 0, count: m * 3 * c)
+            Attention.backward(
+                dqkv: dQKV, dout: dCtx, qkv: s.qkv.pointer, probs: s.probs.pointer, shape: f.shape, dropout: pAttention,
+                seed: dropoutSeed(seed, layer: l, site: 0))
+            // dx = dL/d(layer input): residual from sub-block 1, plus the QKV projection (and LoRA).
+            let dx = dh
+            dx.update(from: dOut1, count: m * c)
+            if let lora {
+                for i in 0..<3 {
+                    guard let slots = adapters.lora[i], let ga = grad(slots.a), let gb = grad(slots.b) else { continue }
+                    LoRAKernel.backward(
+                        dx: needBelow ? dx : nil, dy: dQKV + i * c, ldy: 3 * c, x: x, a: values.pointer(slots.a),
+                        b: values.pointer(slots.b), h: s.loraH[i].pointer, da: ga, db: gb, rows: m, inFeatures: c,
+                        outFeatures: c, rank: lora.r, scaling: lora.scaling, scratch: tmp)
+                }
+            }
+            Linear.backward(
+                dx: needBelow ? dx : nil, dweight: grad(layer.qkvWeight), dbias: grad(layer.qkvBias), dout: dQKV, x: x,
+                weight: w.pointer(layer.qkvWeight), rows: m, inFeatures: c, outFeatures: 3 * c, accumulateInput: true)
+            if !needBelow { break }
+        }
+        if full { embeddingBackward(packed, dh: dh, seed: seed, training: training) }
+    }
+
+    /// Full fine-tuning: through the embedding dropout and LayerNorm into the three tables.
+    private func embeddingBackward(_ packed: PackedBatch, dh: UnsafeMutablePointer<Float>, seed: UInt64, training: Bool) {
+        let m = packed.tokens
+        let c = config.hiddenSize
+        let w = base.weights
+        if training && config.hiddenDropoutProb > 0 {
+            Dropout.backward(
+                dx: dh, dout: dh, count: m * c, p: config.hiddenDropoutProb,
+                seed: dropoutSeed(seed, layer: config.numHiddenLayers, site: 7))
+        }
+        let saved = scratchC.pointer
+        LayerNorm.backward(
+            dx: dh, dgamma: gradientOf[w.embeddingNormWeight.name], dbeta: gradientOf[w.embeddingNormBias.name], dout: dh,
+            x: saved, gamma: w.pointer(w.embeddingNormWeight), mean: saved + m * c, rstd: saved + m * c + m, rows: m, channels: c)
+        packed.ids.withUnsafeBufferPointer { ids in
+            packed.positions.withUnsafeBufferPointer { pos in
+                packed.types.withUnsafeBufferPointer { types in
+                    for (table, indices) in [
+                        (w.wordEmbeddings, ids), (w.positionEmbeddings, pos), (w.tokenTypeEmbeddings, types),
+                    ] {
+                        guard let g = gradientOf[table.name] else { continue }
+                        Embedding.backward(dtable: g, ids: indices.baseAddress!, dout: dh, tokens: m, channels: c)
+                    }
+                }
+            }
+        }
+    }
+}

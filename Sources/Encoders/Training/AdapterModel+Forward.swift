@@ -1,0 +1,181 @@
+import Adapters
+import Kernels
+
+extension AdapterModel {
+    func bottleneckTensors(_ s: BottleneckSlots) -> BottleneckTensors {
+        BottleneckTensors(
+            downWeight: values.pointer(s.downWeight), downBias: values.pointer(s.downBias),
+            upWeight: values.pointer(s.upWeight), upBias: values.pointer(s.upBias))
+    }
+
+    func bottleneckGrads(_ s: BottleneckSlots) -> BottleneckTensors? {
+        guard let dw = gradientOf[s.downWeight.name], let db = gradientOf[s.downBias.name],
+            let uw = gradientOf[s.upWeight.name], let ub = gradientOf[s.upBias.name]
+        else { return nil }
+        return BottleneckTensors(downWeight: dw, downBias: db, upWeight: uw, upBias: ub)
+    }
+
+    /// The forward pass over packed tokens, keeping what the backward pass needs.
+    func forward(_ packed: PackedBatch, seed: UInt64, training: Bool) -> ForwardState {
+        let m = packed.tokens
+        let c = config.hiddenSize
+        let inter = config.intermediateSize
+        let eps = config.layerNormEps
+        let w = base.weights
+        let pHidden: Float = training ? config.hiddenDropoutProb : 0
+        let pAttention: Float = training ? config.attentionProbsDropoutProb : 0
+        let shape = AttentionShape(offsets: packed.offsets, heads: config.numAttentionHeads, headDim: config.headDim)
+        let d = bottleneck?.bottleneckSize(hiddenSize: c) ?? 0
+        let act = bottleneck?.nonLinearity ?? .relu
+        let scaling = Float(bottleneck?.scaling ?? 1)
+        let full = mode == .full
+
+        let x0 = hiddenStates[0].reserve(m * c)
+        packed.ids.withUnsafeBufferPointer { ids in
+            packed.positions.withUnsafeBufferPointer { pos in
+                packed.types.withUnsafeBufferPointer { types in
+                    Embedding.forward(
+                        out: x0,
+                        lookups: [
+                            .init(table: w.pointer(w.wordEmbeddings), ids: ids.baseAddress!),
+                            .init(table: w.pointer(w.positionEmbeddings), ids: pos.baseAddress!),
+                            .init(table: w.pointer(w.tokenTypeEmbeddings), ids: types.baseAddress!),
+                        ], tokens: m, channels: c)
+                }
+            }
+        }
+        if full {
+            // Full fine-tuning backpropagates into the embedding LayerNorm: keep its input and stats.
+            let sum0 = scratchC.reserve(m * c + 2 * m)
+            sum0.update(from: x0, count: m * c)
+            LayerNorm.forward(
+                out: x0, x: sum0, gamma: w.pointer(w.embeddingNormWeight), beta: w.pointer(w.embeddingNormBias),
+                mean: sum0 + m * c, rstd: sum0 + m * c + m, rows: m, channels: c, eps: eps)
+        } else {
+            LayerNorm.forward(
+                out: x0, x: x0, gamma: w.pointer(w.embeddingNormWeight), beta: w.pointer(w.embeddingNormBias), rows: m,
+                channels: c, eps: eps)
+        }
+        if pHidden > 0 {
+            Dropout.forward(out: x0, x: x0, count: m * c, p: pHidden, seed: dropoutSeed(seed, layer: config.numHiddenLayers, site: 7))
+        }
+        let tmp = scratchA.reserve(m * max(c, inter))
+        for (l, layer) in w.layers.enumerated() {
+            let s = layerActivations[l]
+            let adapters = layerAdapters[l]
+            let x = hiddenStates[l].pointer
+            // Self-attention: fused QKV (+ LoRA), attention, output dense, dropout.
+            let qkv = s.qkv.reserve(m * 3 * c)
+            Linear.forward(
+                out: qkv, x: x, weight: w.pointer(layer.qkvWeight), bias: w.pointer(layer.qkvBias), rows: m, inFeatures: c,
+                outFeatures: 3 * c)
+            if let lora {
+                for i in 0..<3 {
+                    guard let slots = adapters.lora[i] else { continue }
+                    LoRAKernel.forward(
+                        y: qkv + i * c, ldy: 3 * c, x: x, a: values.pointer(slots.a), b: values.pointer(slots.b),
+                        h: s.loraH[i].reserve(m * lora.r), rows: m, inFeatures: c, outFeatures: c, rank: lora.r,
+                        scaling: lora.scaling)
+                }
+            }
+            let ctx = s.context.reserve(m * c)
+            let probs = s.probs.reserve(max(shape.probabilityCount, 1))
+            Attention.forward(out: ctx, qkv: qkv, shape: shape, probs: probs, dropout: pAttention, seed: dropoutSeed(seed, layer: l, site: 0))
+            let ha = s.attentionOut.reserve(m * c)
+            Linear.forward(
+                out: ha, x: ctx, weight: w.pointer(layer.attentionOutWeight), bias: w.pointer(layer.attentionOutBias),
+                rows: m, inFeatures: c, outFeatures: c)
+            if pHidden > 0 { Dropout.forward(out: ha, x: ha, count: m * c, p: pHidden, seed: dropoutSeed(seed, layer: l, site: 1)) }
+            // Sub-block 1: LN(h + r), or LN(h + s·f(h) + r) with an attention adapter.
+            let sum1 = s.sum1.reserve(m * c)
+            let out1 = s.out1.reserve(m * c)
+            var ln1Input = UnsafePointer(ha)
+            if let slots = adapters.attention {
+                Bottleneck.forward(
+                    out: tmp, x: ha, weights: bottleneckTensors(slots), pre: s.mhPre.reserve(m * d), act: s.mhAct.reserve(m * d),
+                    rows: m, channels: c, bottleneck: d, activation: act, scaling: scaling)
+                Residual.forward(out: tmp, a: tmp, b: ha, count: m * c)
+                ln1Input = UnsafePointer(tmp)
+            }
+            LayerNorm.forward(
+                out: out1, x: ln1Input, residual: x, sum: sum1, gamma: w.pointer(layer.attentionNormWeight),
+                beta: w.pointer(layer.attentionNormBias), mean: s.mean1.reserve(m), rstd: s.rstd1.reserve(m), rows: m,
+                channels: c, eps: eps)
+            // Feed-forward.
+            let pre = s.preActivation.reserve(m * inter)
+            Linear.forward(
+                out: pre, x: out1, weight: w.pointer(layer.intermediateWeight), bias: w.pointer(layer.intermediateBias),
+                rows: m, inFeatures: c, outFeatures: inter)
+            let gelu = full ? s.activation.reserve(m * inter) : scratchB.reserve(m * inter)
+            GELU.forward(config.hiddenAct.geluForm, out: gelu, x: pre, count: m * inter)
+            let ho = s.ffnOut.reserve(m * c)
+            Linear.forward(
+                out: ho, x: gelu, weight: w.pointer(layer.outputWeight), bias: w.pointer(layer.outputBias), rows: m,
+                inFeatures: inter, outFeatures: c)
+            if pHidden > 0 { Dropout.forward(out: ho, x: ho, count: m * c, p: pHidden, seed: dropoutSeed(seed, layer: l, site: 2)) }
+            // Sub-block 2, by adapter placement (reference: anchors-adapters.md §1.4).
+            let out = hiddenStates[l + 1].reserve(m * c)
+            let sum2 = s.sum2.reserve(m * c)
+            let gamma2 = w.pointer(layer.outputNormWeight)
+            let beta2 = w.pointer(layer.outputNormBias)
+            var ln2Input = UnsafePointer(ho)
+            if let slots = adapters.output {
+                if bottleneck?.originalLnBefore == true {
+                    // seq_bn: a = LN(h + r); o = h + s·f(a); out = LN(o + r) — the same frozen LN twice.
+                    let ain = s.adapterIn.reserve(m * c)
+                    LayerNorm.forward(
+                        out: ain, x: ho, residual: out1, sum: s.sumA.reserve(m * c), gamma: gamma2, beta: beta2,
+                        mean: s.meanA.reserve(m), rstd: s.rstdA.reserve(m), rows: m, channels: c, eps: eps)
+                    Bottleneck.forward(
+                        out: tmp, x: ain, weights: bottleneckTensors(slots), pre: s.outPre.reserve(m * d),
+                        act: s.outAct.reserve(m * d), rows: m, channels: c, bottleneck: d, activation: act, scaling: scaling)
+                } else {
+                    // double_seq_bn: out = LN(h + s·f(h) + r).
+                    Bottleneck.forward(
+                        out: tmp, x: ho, weights: bottleneckTensors(slots), pre: s.outPre.reserve(m * d),
+                        act: s.outAct.reserve(m * d), rows: m, channels: c, bottleneck: d, activation: act, scaling: scaling)
+                }
+                Residual.forward(out: tmp, a: tmp, b: ho, count: m * c)
+                ln2Input = UnsafePointer(tmp)
+            }
+            LayerNorm.forward(
+                out: out, x: ln2Input, residual: out1, sum: sum2, gamma: gamma2, beta: beta2, mean: s.mean2.reserve(m),
+                rstd: s.rstd2.reserve(m), rows: m, channels: c, eps: eps)
+        }
+        // Head on the first token of each sequence.
+        let b = packed.offsets.count - 1
+        let top = hiddenStates[config.numHiddenLayers].pointer
+        var features = [Float](repeating: 0, count: b * c)
+        for i in 0..<b {
+            let row = packed.offsets[i]
+            for j in 0..<c { features[i * c + j] = top[row * c + j] }
+        }
+        let pHead: Float = training ? head.dropout : 0
+        var dropped1 = features
+        if pHead > 0 {
+            dropped1.withUnsafeMutableBufferPointer {
+                Dropout.forward(out: $0.baseAddress!, x: features, count: b * c, p: pHead, seed: dropoutSeed(seed, layer: config.numHiddenLayers, site: 0))
+            }
+        }
+        var tanhOut = [Float](repeating: 0, count: b * c)
+        tanhOut.withUnsafeMutableBufferPointer { tp in
+            Linear.forward(
+                out: tp.baseAddress!, x: dropped1, weight: values.pointer(headDenseWeight), bias: values.pointer(headDenseBias),
+                rows: b, inFeatures: c, outFeatures: c)
+            Tanh.forward(out: tp.baseAddress!, x: tp.baseAddress!, count: b * c)
+        }
+        var dropped2 = tanhOut
+        if pHead > 0 {
+            dropped2.withUnsafeMutableBufferPointer {
+                Dropout.forward(out: $0.baseAddress!, x: tanhOut, count: b * c, p: pHead, seed: dropoutSeed(seed, layer: config.numHiddenLayers, site: 1))
+            }
+        }
+        var logits = [Float](repeating: 0, count: b * head.numLabels)
+        logits.withUnsafeMutableBufferPointer { lp in
+            Linear.forward(
+                out: lp.baseAddress!, x: dropped2, weight: values.pointer(headOutWeight), bias: values.pointer(headOutBias),
+                rows: b, inFeatures: c, outFeatures: head.numLabels)
+        }
+        return ForwardState(logits: logits, shape: shape, features: features, dropped1: dropped1, tanhOut: tanhOut, dropped2: dropped2)
+    }
+}

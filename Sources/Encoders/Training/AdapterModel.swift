@@ -1,0 +1,265 @@
+import Adapters
+import Foundation
+import Kernels
+
+/// A BERT/RoBERTa encoder with one trainable adapter (or none, or everything) and AdapterHub's
+/// classification head, with an explicit backward pass.
+///
+/// Tensor names follow the Python `adapters` library (`roberta.encoder.layer.0.output.adapters.NAME.
+/// adapter_down.0.weight`, `…attention.self.query.loras.NAME.lora_A`, `heads.NAME.1.weight`, and the
+/// HF names of the base for full fine-tuning), so checkpoints and fixtures map one to one.
+///
+/// Frozen weights get no gradient buffer, no weight-gradient GEMM and no optimizer state, and the
+/// backward pass stops below the lowest trainable tensor (with `seq_bn` it never enters layer 0's
+/// attention, nor the embeddings).
+public final class AdapterModel {
+    public let base: EncoderModel
+    public let config: EncoderConfig
+    public let mode: TrainingMode
+    public let head: HeadSpec
+    /// Trainable tensors with their gradients and AdamW moments.
+    public let parameters = ParameterSet()
+
+    struct BottleneckSlots {
+        let downWeight, downBias, upWeight, upBias: Arena.Slot
+    }
+
+    struct LoRASlots {
+        let a, b: Arena.Slot
+    }
+
+    struct LayerAdapter {
+        var attention: BottleneckSlots?
+        var output: BottleneckSlots?
+        /// Indexed by 0 = query, 1 = key, 2 = value.
+        var lora: [LoRASlots?] = [nil, nil, nil]
+    }
+
+    /// Adapter and head tensor values.
+    let values: Arena
+    var layerAdapters: [LayerAdapter] = []
+    let headDenseWeight, headDenseBias, headOutWeight, headOutBias: Arena.Slot
+    var bottleneck: BottleneckConfig?
+    var lora: LoRAConfig?
+    /// Gradient pointers by value-arena slot name (adapter, head) or base slot name (full).
+    var gradientOf: [String: UnsafeMutablePointer<Float>] = [:]
+
+    let layerActivations: [LayerActivations]
+    let hiddenStates: [ScratchBuffer]
+    let scratchA = ScratchBuffer()
+    let scratchB = ScratchBuffer()
+    let scratchC = ScratchBuffer()
+    let gradHidden = ScratchBuffer()
+    let gradOut1 = ScratchBuffer()
+    let gradQKV = ScratchBuffer()
+    let gradInter = ScratchBuffer()
+
+    /// - Parameter base: the pre-trained encoder; its weights are updated only in `.full` mode.
+    public init(base: EncoderModel, mode: TrainingMode, head: HeadSpec) throws {
+        self.base = base
+        let config = base.config
+        self.config = config
+        self.mode = mode
+        self.head = head
+        let c = config.hiddenSize
+        let prefix = config.modelType.rawValue + "."
+        guard head.numLabels >= 2 else {
+            throw EncoderError.invalidInput("a classification head needs at least 2 labels, got \(head.numLabels)")
+        }
+        var named: [(name: String, slot: Arena.Slot, decay: Bool)] = []
+        let values = Arena()
+        var layerAdapters: [LayerAdapter] = []
+        var bottleneck: BottleneckConfig?
+        var lora: LoRAConfig?
+        func declare(_ name: String, _ shape: [Int], decay: Bool) -> Arena.Slot {
+            let s = values.declare(name, shape: shape)
+            named.append((name, s, decay))
+            return s
+        }
+        if case .adapter(let name, let adapterConfig) = mode {
+            try adapterConfig.validate(source: "adapter '\(name)'")
+            let skip = Set(adapterConfig.leaveOut)
+            for l in 0..<config.numHiddenLayers {
+                var la = LayerAdapter()
+                if !skip.contains(l) {
+                    switch adapterConfig {
+                    case .bottleneck(let bn):
+                        bottleneck = bn
+                        let d = bn.bottleneckSize(hiddenSize: c)
+                        func slots(_ location: String) -> BottleneckSlots {
+                            let p = "\(prefix)encoder.layer.\(l).\(location).adapters.\(name)."
+                            return BottleneckSlots(
+                                downWeight: declare(p + "adapter_down.0.weight", [d, c], decay: true),
+                                downBias: declare(p + "adapter_down.0.bias", [d], decay: false),
+                                upWeight: declare(p + "adapter_up.weight", [c, d], decay: true),
+                                upBias: declare(p + "adapter_up.bias", [c], decay: false))
+                        }
+                        if bn.mhAdapter { la.attention = slots("attention.output") }
+                        if bn.outputAdapter { la.output = slots("output") }
+                    case .lora(let lc):
+                        lora = lc
+                        for (i, (letter, module)) in [("q", "query"), ("k", "key"), ("v", "value")].enumerated()
+                        where lc.attnMatrices.contains(letter) {
+                            let p = "\(prefix)encoder.layer.\(l).attention.self.\(module).loras.\(name)."
+                            la.lora[i] = LoRASlots(
+                                a: declare(p + "lora_A", [lc.r, c], decay: true),
+                                b: declare(p + "lora_B", [c, lc.r], decay: true))
+                        }
+                    }
+                }
+                layerAdapters.append(la)
+            }
+        } else {
+            layerAdapters = Array(repeating: LayerAdapter(), count: config.numHiddenLayers)
+        }
+        let hp = "heads.\(head.name)."
+        headDenseWeight = declare(hp + "1.weight", [c, c], decay: true)
+        headDenseBias = declare(hp + "1.bias", [c], decay: false)
+        headOutWeight = declare(hp + "4.weight", [head.numLabels, c], decay: true)
+        headOutBias = declare(hp + "4.bias", [head.numLabels], decay: false)
+        values.allocate()
+        self.values = values
+        self.layerAdapters = layerAdapters
+        self.bottleneck = bottleneck
+        self.lora = lora
+        layerActivations = (0..<config.numHiddenLayers).map { _ in LayerActivations() }
+        hiddenStates = (0...config.numHiddenLayers).map { _ in ScratchBuffer() }
+
+        // Gradient blocks: one per trainable value tensor, and in full mode one per base slot.
+        var blocks: [String: Arena.Slot] = [:]
+        for n in named { blocks[n.name] = parameters.declareBlock(n.name, count: n.slot.count) }
+        if mode == .full {
+            for slot in base.weights.arena.slots { blocks["base:" + slot.name] = parameters.declareBlock("base:" + slot.name, count: slot.count) }
+        }
+        parameters.allocate()
+        for n in named {
+            guard let block = blocks[n.name] else { continue }
+            parameters.add(name: n.name, shape: n.slot.shape, value: values.pointer(n.slot), block: block, decay: n.decay)
+            gradientOf[n.name] = parameters.gradient(block)
+        }
+        if mode == .full {
+            for slot in base.weights.arena.slots {
+                guard let block = blocks["base:" + slot.name] else { continue }
+                gradientOf[slot.name] = parameters.gradient(block)
+            }
+            // HF names (query/key/value views of the fused QKV), the Trainer's decay rule.
+            for b in base.weights.bindings {
+                guard let block = blocks["base:" + b.slot.name] else { continue }
+                let decay = !(b.name.hasSuffix("bias") || b.name.contains("LayerNorm"))
+                parameters.add(
+                    name: prefix + b.name, shape: b.shape, value: base.weights.pointer(b.slot) + b.offset, block: block,
+                    offset: b.offset, decay: decay)
+            }
+        }
+    }
+
+    // MARK: - Values
+
+    /// Every trainable tensor's name and shape, in a stable order.
+    public var trainableNames: [String] { parameters.entries.map(\.name) }
+
+    /// Copies `values` into the tensor `name`; throws if it does not exist or the count differs.
+    public func setTensor(_ name: String, _ data: [Float]) throws {
+        guard let e = parameters.entry(named: name) else {
+            throw EncoderError.invalidInput("no trainable tensor named '\(name)'")
+        }
+        guard data.count == e.count else {
+            throw EncoderError.invalidInput("tensor '\(name)' needs \(e.count) values, got \(data.count)")
+        }
+        data.withUnsafeBufferPointer { e.value.update(from: $0.baseAddress!, count: e.count) }
+    }
+
+    /// A trainable tensor's current values.
+    public func tensor(_ name: String) -> [Float]? {
+        guard let e = parameters.entry(named: name) else { return nil }
+        return Array(UnsafeBufferPointer(start: e.value, count: e.count))
+    }
+
+    /// A trainable tensor's accumulated gradient.
+    public func gradient(_ name: String) -> [Float]? {
+        guard let e = parameters.entry(named: name) else { return nil }
+        return Array(UnsafeBufferPointer(start: e.grad, count: e.count))
+    }
+
+    /// AdapterHub's `init_weights="bert"`: N(0, 0.02) weights and zero biases for adapters and
+    /// head; LoRA `A` kaiming-uniform (a = √5, i.e. U(±1/√in)), `B` zero. Seeded.
+    public func initializeTrainable(seed: UInt64) {
+        var rng = SeededGenerator(seed: seed)
+        for slot in values.slots {
+            let p = values.pointer(slot)
+            if slot.name.hasSuffix("lora_A") {
+                let bound = 1 / Float(slot.shape[1]).squareRoot()
+                for i in 0..<slot.count { p[i] = (Float(rng.next() >> 40) / Float(1 << 24) * 2 - 1) * bound }
+            } else if slot.name.hasSuffix("lora_B") || slot.name.hasSuffix("bias") {
+                p.update(repeating: 0, count: slot.count)
+            } else {
+                for i in 0..<slot.count { p[i] = 0.02 * rng.nextGaussian() }
+            }
+        }
+    }
+
+    // MARK: - Training step
+
+    /// Result of one forward (and backward) pass.
+    public struct StepResult {
+        public let loss: Float
+        /// `[B, numLabels]`.
+        public let logits: [Float]
+    }
+
+    /// Forward pass with dropout (seeded by `seed`), loss and, when `backward` is true, the gradients
+    /// of every trainable tensor accumulated into `parameters` (zero them first).
+    public func step(_ batch: TokenBatch, labels: [Int32], seed: UInt64, training: Bool = true, backward: Bool = true) throws
+        -> StepResult
+    {
+        guard labels.count == batch.batchSize else {
+            throw EncoderError.invalidInput("\(labels.count) labels for a batch of \(batch.batchSize)")
+        }
+        for (i, y) in labels.enumerated() where y < 0 || Int(y) >= head.numLabels {
+            throw EncoderError.invalidInput("label \(y) of example \(i) is outside the head's \(head.numLabels) labels")
+        }
+        let packed = try PackedBatch(batch, config: config)
+        for (b, attended) in packed.firstTokenAttended.enumerated() where !attended {
+            throw EncoderError.invalidInput("sequence \(b): its first token is masked out (left padding is not supported)")
+        }
+        let forwardState = forward(packed, seed: seed, training: training)
+        let b = batch.batchSize
+        let n = head.numLabels
+        var dlogits = [Float](repeating: 0, count: b * n)
+        let loss = labels.withUnsafeBufferPointer { lp in
+            dlogits.withUnsafeMutableBufferPointer { dp in
+                CrossEntropy.forwardBackward(
+                    logits: forwardState.logits, labels: lp.baseAddress!, batch: b, classes: n, dlogits: backward ? dp.baseAddress! : nil)
+            }
+        }
+        if !loss.isFinite {
+            throw EncoderError.invalidInput("the loss is \(loss) (not finite): lower the learning rate or check the data")
+        }
+        if backward { self.backward(packed, forwardState, dlogits: dlogits, seed: seed, training: training) }
+        return StepResult(loss: loss, logits: forwardState.logits)
+    }
+
+    /// Logits `[B, numLabels]` without dropout or gradients.
+    public func logits(_ batch: TokenBatch) throws -> [Float] {
+        let packed = try PackedBatch(batch, config: config)
+        for (b, attended) in packed.firstTokenAttended.enumerated() where !attended {
+            throw EncoderError.invalidInput("sequence \(b): its first token is masked out (left padding is not supported)")
+        }
+        return forward(packed, seed: 0, training: false).logits
+    }
+
+    struct ForwardState {
+        var logits: [Float]
+        var shape: AttentionShape
+        /// Head activations: features, after dropout 1, tanh output, after dropout 2.
+        var features: [Float]
+        var dropped1: [Float]
+        var tanhOut: [Float]
+        var dropped2: [Float]
+    }
+
+    /// Dropout stream of (layer, site) for a step.
+    func dropoutSeed(_ seed: UInt64, layer: Int, site: Int) -> UInt64 {
+        CounterRNG.hash(seed: seed, index: UInt64(layer * 8 + site))
+    }
+}

@@ -1,0 +1,30 @@
+import Kernels
+
+/// What one layer's forward pass keeps for its backward pass, in growable buffers reused from step
+/// to step (nothing is allocated once the largest batch has been seen). Shapes with `M` packed
+/// tokens, `C` hidden, `I` intermediate, `d` bottleneck, `r` LoRA rank.
+final class LayerActivations {
+    let qkv = ScratchBuffer()  // [M, 3C]
+    let probs = ScratchBuffer()  // [heads · Σ T_b²]
+    let context = ScratchBuffer()  // [M, C]
+    let attentionOut = ScratchBuffer()  // [M, C] attention output dense after dropout (h of sub-block 1)
+    let sum1 = ScratchBuffer()  // [M, C] input of the attention LayerNorm
+    let mean1 = ScratchBuffer()  // [M]
+    let rstd1 = ScratchBuffer()  // [M]
+    let out1 = ScratchBuffer()  // [M, C]
+    let preActivation = ScratchBuffer()  // [M, I]
+    let activation = ScratchBuffer()  // [M, I] (kept only when the output dense is trained)
+    let ffnOut = ScratchBuffer()  // [M, C] FFN output dense after dropout (h of sub-block 2)
+    let sumA = ScratchBuffer()  // [M, C] seq_bn: h + r before the first pass through the LayerNorm
+    let meanA = ScratchBuffer()
+    let rstdA = ScratchBuffer()
+    let adapterIn = ScratchBuffer()  // [M, C] seq_bn: LN(h + r), the adapter's input
+    let sum2 = ScratchBuffer()  // [M, C] input of the output LayerNorm
+    let mean2 = ScratchBuffer()
+    let rstd2 = ScratchBuffer()
+    let mhPre = ScratchBuffer()  // [M, d]
+    let mhAct = ScratchBuffer()
+    let outPre = ScratchBuffer()  // [M, d]
+    let outAct = ScratchBuffer()
+    let loraH = [ScratchBuffer(), ScratchBuffer(), ScratchBuffer()]  // q, k, v: [M, r]
+}

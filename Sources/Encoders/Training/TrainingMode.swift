@@ -1,0 +1,28 @@
+import Adapters
+
+/// What a training run updates.
+public enum TrainingMode: Sendable, Equatable {
+    /// Base frozen; the adapter and the head are trained (`train_adapter`).
+    case adapter(name: String, config: AdapterConfig)
+    /// Everything, embeddings included, plus the head.
+    case full
+    /// Base frozen, no adapter: only the head.
+    case headOnly
+}
+
+/// AdapterHub's default classification head: `[0] Dropout, [1] Linear(C, C), [2] Tanh, [3] Dropout,
+/// [4] Linear(C, n)` on the first token (`heads.NAME.1.*`, `heads.NAME.4.*`).
+public struct HeadSpec: Sendable, Equatable {
+    public var name: String
+    public var labels: [String]
+    /// Dropout before each linear layer; AdapterHub uses `classifier_dropout`, else `hidden_dropout_prob`.
+    public var dropout: Float
+
+    public init(name: String, labels: [String], dropout: Float) {
+        self.name = name
+        self.labels = labels
+        self.dropout = dropout
+    }
+
+    public var numLabels: Int { labels.count }
+}

@@ -1,0 +1,91 @@
+import Adapters
+import Encoders
+import Foundation
+import Kernels
+import ModelIO
+import TestSupport
+import Testing
+
+/// The whole training backward pass (adapters, LoRA, head, full fine-tuning, dropout) against
+/// finite differences of the loss, on the tiny RoBERTa/BERT fixtures.
+@Suite("Training backward vs finite differences")
+struct AdapterGradientTests {
+    static func model(_ name: String, mode: TrainingMode, dropout: Float) throws -> AdapterModel {
+        let base = try ParityTests.loadModel(name)
+        var config = base.config
+        config.hiddenDropoutProb = dropout
+        config.attentionProbsDropoutProb = dropout
+        let rebased = EncoderModel(config: config, withPooler: base.weights.poolerWeight != nil)
+        // Same weights, new config (dropout): copy the arena.
+        rebased.weights.arena.pointer(rebased.weights.arena.slots[0]).update(
+            from: base.weights.arena.pointer(base.weights.arena.slots[0]), count: base.weights.arena.capacity)
+        let model = try AdapterModel(
+            base: rebased, mode: mode, head: HeadSpec(name: "task", labels: ["a", "b", "c"], dropout: dropout))
+        // Values well above the 0.02-scale init, so that every path's gradient is large next to the
+        // finite-difference noise (LoRA's B would otherwise start at zero and hide A's gradient).
+        if mode != .full {
+            for (i, name) in model.trainableNames.enumerated() {
+                try model.setTensor(name, randomFloats(model.tensor(name)?.count ?? 0, seed: UInt64(i + 1), scale: 0.3))
+            }
+        }
+        return model
+    }
+
+    static func batch(roberta: Bool) throws -> (TokenBatch, [Int32]) {
+        let seqs: [[Int32]] = roberta
+            ? [[0, 17, 33, 54, 8, 99, 2], [0, 5, 6, 2], [0, 44, 45, 12, 13, 14, 2]]
+            : [[101, 7, 8, 9, 102], [101, 50, 102], [101, 60, 61, 62, 63, 64, 102]]
+        return (try TokenBatch(sequences: seqs, padId: roberta ? 1 : 0), [2, 0, 1])
+    }
+
+    static let cases: [(String, String, Float)] = [
+        ("tiny-roberta-cls", "seq_bn", 0), ("tiny-roberta-cls", "double_seq_bn", 0), ("tiny-roberta-cls", "lora", 0),
+        ("tiny-bert-cls", "seq_bn", 0.2), ("tiny-bert-cls", "lora", 0.2), ("tiny-roberta-cls", "full", 0),
+        ("tiny-bert-cls", "head", 0),
+    ]
+
+    @Test(arguments: cases)
+    func gradientsMatchFiniteDifferences(testCase: (String, String, Float)) throws {
+        let (fixture, method, dropout) = testCase
+        let mode: TrainingMode
+        switch method {
+        case "full": mode = .full
+        case "head": mode = .headOnly
+        default: mode = .adapter(name: "task", config: AdapterConfig.defaults(for: AdapterMethod(rawValue: method)!))
+        }
+        let model = try Self.model(fixture, mode: mode, dropout: dropout)
+        let (batch, labels) = try Self.batch(roberta: fixture.contains("roberta"))
+        model.parameters.zeroGradients()
+        _ = try model.step(batch, labels: labels, seed: 11)
+        let h: Float = 1e-3
+        var checked = 0
+        for entry in model.parameters.entries {
+            // A few elements of every tensor (spread over it) keep the test fast.
+            let picks = Set((0..<5).map { ($0 * 7919 + 13) % entry.count })
+            for i in picks {
+                let saved = entry.value[i]
+                entry.value[i] = saved + h
+                let plus = try model.step(batch, labels: labels, seed: 11, backward: false).loss
+                entry.value[i] = saved - h
+                let minus = try model.step(batch, labels: labels, seed: 11, backward: false).loss
+                entry.value[i] = saved
+                let numeric = (plus - minus) / (2 * h)
+                let analytic = entry.grad[i]
+                #expect(abs(numeric - analytic) <= 1e-4 + 3e-2 * abs(numeric), "\(entry.name)[\(i)]: analytic \(analytic), numeric \(numeric)")
+                checked += 1
+            }
+        }
+        #expect(checked > 0)
+    }
+
+    @Test func frozenBaseIsUntouchedAndGetsNoGradients() throws {
+        let model = try Self.model("tiny-roberta-cls", mode: .adapter(name: "task", config: .defaults(for: .seqBn)), dropout: 0.1)
+        let before = model.base.weights.arena.checksum()
+        let (batch, labels) = try Self.batch(roberta: true)
+        _ = try model.step(batch, labels: labels, seed: 1)
+        #expect(model.base.weights.arena.checksum() == before)
+        #expect(!model.trainableNames.contains { $0.contains("attention.self.query.weight") })
+        // 2 layers × 4 adapter tensors + 4 head tensors.
+        #expect(model.trainableNames.count == 12)
+    }
+}
