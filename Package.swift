@@ -35,6 +35,7 @@ let package = Package(
         .library(name: "Adapters", targets: ["Adapters"]),
         .library(name: "Encoders", targets: ["Encoders"]),
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
+        .library(name: "Training", targets: ["Training"]),
         .library(name: "Inference", targets: ["Inference"]),
         .executable(name: "adapters", targets: ["AdaptersCLI"]),
     ],
@@ -60,6 +61,10 @@ let package = Package(
         ),
         .target(name: "Tokenizers"),
         .target(
+            name: "Training",
+            dependencies: ["Kernels", "Adapters", "Encoders", "ModelIO", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
             name: "Inference",
             dependencies: [
                 "Kernels", "ModelIO", "Encoders", "Tokenizers",
@@ -83,6 +88,8 @@ let package = Package(
             resources: []
         ),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
+        .testTarget(
+            name: "TrainingTests", dependencies: ["Training", "Encoders", "Adapters", "ModelIO", "Kernels", "TestSupport"]),
         .testTarget(
             name: "CLITests", dependencies: ["TestSupport"]),
     ],

@@ -129,7 +129,11 @@ public final class AdapterModel {
         var blocks: [String: Arena.Slot] = [:]
         for n in named { blocks[n.name] = parameters.declareBlock(n.name, count: n.slot.count) }
         if mode == .full {
-            for slot in base.weights.arena.slots { blocks["base:" + slot.name] = parameters.declareBlock("base:" + slot.name, count: slot.count) }
+            // The pooler feeds nothing in AdapterHub's CLS head: it gets no gradient and PyTorch's
+            // AdamW skips it (no decay either), so it is not trainable here.
+            for slot in base.weights.arena.slots where !slot.name.hasPrefix("pooler.") {
+                blocks["base:" + slot.name] = parameters.declareBlock("base:" + slot.name, count: slot.count)
+            }
         }
         parameters.allocate()
         for n in named {

@@ -1,0 +1,155 @@
+import Adapters
+import Encoders
+import Foundation
+import Kernels
+import ModelIO
+import TestSupport
+import Testing
+import Training
+
+/// llm.c-style parity with the Python `adapters` library (fixtures from
+/// tools/make_training_fixtures.py: torch 2.13.0, transformers 4.57.6, adapters 1.3.0, dropout off):
+/// logits at init, the loss and every trainable gradient at step 0, the clipped global norm, the
+/// learning rates and the parameters after 3 AdamW steps with a linear warm-up schedule.
+/// Tolerance: relative 1e-3 or absolute 1e-5 per element.
+@Suite("Parity with the adapters library")
+struct ReferenceParityTests {
+    static let cases = [
+        "roberta_seq_bn", "roberta_double_seq_bn", "roberta_lora", "roberta_full",
+        "bert_seq_bn", "bert_double_seq_bn", "bert_lora", "bert_full",
+    ]
+
+    struct Case {
+        let json: [String: Any]
+        let model: AdapterModel
+        let folder: URL
+    }
+
+    static func load(_ name: String) throws -> Case {
+        let folder = Fixtures.url("training/\(name)")
+        let json = try Fixtures.json("training/\(name)/case.json")
+        let baseFolder = folder.appendingPathComponent(json["base"] as? String ?? "").standardizedFileURL
+        let configPath = baseFolder.appendingPathComponent("config.json").path
+        let config = try EncoderConfig.decode(try Data(contentsOf: URL(fileURLWithPath: configPath)), path: configPath)
+        let weights = baseFolder.appendingPathComponent("model.safetensors").path
+        let base = try EncoderModel.load(config: config, source: try SafetensorsFile(path: weights), sourceName: weights)
+        let method = json["method"] as? String ?? ""
+        let mode: TrainingMode
+        if method == "full" {
+            mode = .full
+        } else {
+            let data = try JSONSerialization.data(withJSONObject: json["adapter_config"] ?? [:])
+            let adapterConfig: AdapterConfig =
+                method == "lora"
+                ? .lora(try JSONDecoder().decode(LoRAConfig.self, from: data))
+                : .bottleneck(try JSONDecoder().decode(BottleneckConfig.self, from: data))
+            mode = .adapter(name: json["adapter_name"] as? String ?? "task", config: adapterConfig)
+        }
+        let id2label = json["id2label"] as? [String: String] ?? [:]
+        let labels = (0..<id2label.count).map { id2label[String($0)] ?? "" }
+        let model = try AdapterModel(base: base, mode: mode, head: HeadSpec(name: "task", labels: labels, dropout: 0))
+        let initial = try SafetensorsFile(path: folder.appendingPathComponent("init.safetensors").path)
+        #expect(Set(initial.tensorNames) == Set(model.trainableNames), "trainable tensors differ from the reference's")
+        for name in initial.tensorNames {
+            try model.setTensor(name, read(initial, name))
+        }
+        return Case(json: json, model: model, folder: folder)
+    }
+
+    static func read(_ file: SafetensorsFile, _ name: String) throws -> [Float] {
+        var out = [Float](repeating: 0, count: file.shape(of: name)?.reduce(1, *) ?? 0)
+        try out.withUnsafeMutableBufferPointer { try file.readFloats(name, into: $0.baseAddress!) }
+        return out
+    }
+
+    static func batch(_ json: [String: Any], _ index: Int) throws -> (TokenBatch, [Int32]) {
+        let batches = json["batches"] as? [[String: Any]] ?? []
+        let b = batches[index]
+        let ids = (b["input_ids"] as? [Any] ?? []).map(int32s)
+        let mask = (b["attention_mask"] as? [Any] ?? []).map(int32s)
+        let types = (b["token_type_ids"] as? [Any])?.map(int32s)
+        let t = ids.first?.count ?? 0
+        return (
+            try TokenBatch(
+                batchSize: ids.count, sequenceLength: t, inputIds: ids.flatMap { $0 }, attentionMask: mask.flatMap { $0 },
+                tokenTypeIds: types?.flatMap { $0 }),
+            int32s(b["labels"])
+        )
+    }
+
+    /// Elements outside relative 1e-3 and absolute 1e-5, as "name[i]: ours vs reference".
+    static func mismatches(_ name: String, _ ours: [Float], _ reference: [Float]) -> [String] {
+        guard ours.count == reference.count else { return ["\(name): \(ours.count) values vs \(reference.count)"] }
+        var out: [String] = []
+        for i in ours.indices where !(abs(ours[i] - reference[i]) <= max(1e-5, 1e-3 * abs(reference[i]))) {
+            out.append("\(name)[\(i)]: \(ours[i]) vs \(reference[i])")
+            if out.count > 3 { break }
+        }
+        return out
+    }
+
+    @Test(arguments: cases)
+    func gradientsAndThreeStepsMatch(name: String) throws {
+        let c = try Self.load(name)
+        let model = c.model
+        let json = c.json
+        let frozenBefore = model.base.weights.arena.checksum()
+
+        // Forward parity at init.
+        let logits0 = ((try Fixtures.json("training/\(name)/logits0.json"))["logits"] as? [Any] ?? []).flatMap(floats)
+        #expect(logits0.count == 12)
+        let (batch0, labels0) = try Self.batch(json, 0)
+        #expect(Self.mismatches("logits", try model.logits(batch0), logits0).isEmpty)
+
+        // Every trainable gradient at step 0.
+        let grads = try SafetensorsFile(path: c.folder.appendingPathComponent("grads.safetensors").path)
+        model.parameters.zeroGradients()
+        let first = try model.step(batch0, labels: labels0, seed: 0)
+        let losses = floats(json["losses"])
+        #expect(abs(first.loss - losses[0]) <= 1e-5 + 1e-4 * abs(losses[0]))
+        var bad: [String] = []
+        for gname in grads.tensorNames {
+            guard let ours = model.gradient(gname) else {
+                bad.append("\(gname): not trainable here")
+                continue
+            }
+            bad += Self.mismatches("grad " + gname, ours, try Self.read(grads, gname))
+        }
+        #expect(bad.isEmpty, "\(bad.prefix(8))")
+
+        // Three optimizer steps: clip, schedule, AdamW.
+        let opt = json["optimizer"] as? [String: Any] ?? [:]
+        let schedule = json["schedule"] as? [String: Any] ?? [:]
+        let lr = (opt["lr"] as? NSNumber)?.floatValue ?? 0
+        let betas = floats(opt["betas"])
+        var adam = AdamW(
+            beta1: betas[0], beta2: betas[1], epsilon: (opt["eps"] as? NSNumber)?.floatValue ?? 1e-8,
+            weightDecay: (opt["weight_decay"] as? NSNumber)?.floatValue ?? 0)
+        let decayNames = Set(json["decay_parameters"] as? [String] ?? [])
+        for e in model.parameters.entries { #expect(e.decay == decayNames.contains(e.name), "decay flag of \(e.name)") }
+        let norms = floats(json["grad_norms"])
+        let lrs = floats(json["lrs"])
+        let warmup = schedule["warmup_steps"] as? Int ?? 0
+        let total = schedule["total_steps"] as? Int ?? 0
+        for s in 0..<(json["steps"] as? Int ?? 0) {
+            let (batch, labels) = try Self.batch(json, s)
+            model.parameters.zeroGradients()
+            let r = try model.step(batch, labels: labels, seed: UInt64(s))
+            #expect(abs(r.loss - losses[s]) <= 1e-5 + 1e-4 * abs(losses[s]), "loss at step \(s)")
+            let norm = GradientClipping.clip(model.parameters, maxNorm: (json["max_grad_norm"] as? NSNumber)?.floatValue ?? 1)
+            #expect(abs(norm - norms[s]) <= 1e-5 + 1e-3 * norms[s], "grad norm at step \(s)")
+            let stepLR = lr * LearningRateSchedule.linear.factor(step: s, warmupSteps: warmup, totalSteps: total)
+            #expect(abs(stepLR - lrs[s]) <= 1e-9 + 1e-6 * lrs[s], "lr at step \(s)")
+            adam.update(model.parameters, learningRate: stepLR)
+        }
+        let after = try SafetensorsFile(path: c.folder.appendingPathComponent("after3.safetensors").path)
+        bad = []
+        for pname in after.tensorNames {
+            bad += Self.mismatches("param " + pname, model.tensor(pname) ?? [], try Self.read(after, pname))
+        }
+        #expect(bad.isEmpty, "\(bad.prefix(8))")
+        if model.mode != .full {
+            #expect(model.base.weights.arena.checksum() == frozenBefore, "the frozen base changed")
+        }
+    }
+}
