@@ -53,7 +53,7 @@ let package = Package(
         .target(name: "Adapters", dependencies: ["Kernels"]),
         .target(
             name: "ModelIO",
-            dependencies: ["Kernels"]
+            dependencies: ["Kernels", "Adapters"]
         ),
         .target(
             name: "Encoders",

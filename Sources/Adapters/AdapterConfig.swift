@@ -174,6 +174,7 @@ public struct LoRAConfig: Codable, Sendable, Equatable {
     public var attnMatrices = ["q", "v"]
     public var compositionMode = "add"
     public var initWeights = "lora"
+    public var initWeightsSeed: Int? = nil
     public var useGating = false
     public var useDora = false
     public var veraD: Double? = nil
@@ -183,7 +184,8 @@ public struct LoRAConfig: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case architecture, selfattnLora = "selfattn_lora", intermediateLora = "intermediate_lora", outputLora = "output_lora"
         case leaveOut = "leave_out", r, alpha, dropout, attnMatrices = "attn_matrices", compositionMode = "composition_mode"
-        case initWeights = "init_weights", useGating = "use_gating", useDora = "use_dora", veraD = "vera_d", veraB = "vera_b"
+        case initWeights = "init_weights", initWeightsSeed = "init_weights_seed", useGating = "use_gating"
+        case useDora = "use_dora", veraD = "vera_d", veraB = "vera_b"
         case dtype
     }
 
@@ -207,6 +209,7 @@ public struct LoRAConfig: Codable, Sendable, Equatable {
         attnMatrices = try get(.attnMatrices, ["q", "v"])
         compositionMode = try get(.compositionMode, "add")
         initWeights = try get(.initWeights, "lora")
+        initWeightsSeed = try c.decodeIfPresent(Int.self, forKey: .initWeightsSeed)
         useGating = try get(.useGating, false)
         useDora = try get(.useDora, false)
         veraD = try c.decodeIfPresent(Double.self, forKey: .veraD)

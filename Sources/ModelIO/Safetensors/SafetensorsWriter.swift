@@ -3,7 +3,7 @@ import Foundation
 /// Writes f32 tensors as a `.safetensors` file, atomically (temp file in the same folder, then
 /// rename), with tensors sorted by name as the reference implementation does.
 public enum SafetensorsWriter {
-    public struct Tensor {
+    public struct Tensor: Sendable {
         public var name: String
         public var shape: [Int]
         public var values: [Float]
