@@ -35,6 +35,7 @@ let package = Package(
         .library(name: "Adapters", targets: ["Adapters"]),
         .library(name: "Encoders", targets: ["Encoders"]),
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
+        .library(name: "Datasets", targets: ["Datasets"]),
         .library(name: "Training", targets: ["Training"]),
         .library(name: "Inference", targets: ["Inference"]),
         .executable(name: "adapters", targets: ["AdaptersCLI"]),
@@ -60,9 +61,10 @@ let package = Package(
             dependencies: ["Kernels", "Adapters", .product(name: "Logging", package: "swift-log")]
         ),
         .target(name: "Tokenizers"),
+        .target(name: "Datasets", dependencies: ["Tokenizers"]),
         .target(
             name: "Training",
-            dependencies: ["Kernels", "Adapters", "Encoders", "ModelIO", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Kernels", "Adapters", "Encoders", "ModelIO", "Datasets", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "Inference",
@@ -88,8 +90,10 @@ let package = Package(
             resources: []
         ),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenizers", "TestSupport"]),
         .testTarget(
-            name: "TrainingTests", dependencies: ["Training", "Encoders", "Adapters", "ModelIO", "Kernels", "TestSupport"]),
+            name: "TrainingTests",
+            dependencies: ["Training", "Encoders", "Adapters", "ModelIO", "Kernels", "Datasets", "TestSupport"]),
         .testTarget(
             name: "CLITests", dependencies: ["TestSupport"]),
     ],

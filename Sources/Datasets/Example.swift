@@ -1,0 +1,72 @@
+/// One labelled training example, as read from a dataset file.
+///
+/// The label keeps its raw string form (`"1"`, `"positive"`); a ``LabelMap`` turns it into a class
+/// id when the dataset is tokenized.
+public struct Example: Sendable, Equatable {
+    /// The (first) text.
+    public var text: String
+    /// The second text of a pair task (`--text-pair-field`), or nil.
+    public var textPair: String?
+    /// The label in its raw string form: a JSON integer is written in decimal (`1` → `"1"`).
+    public var label: String
+
+    public init(text: String, textPair: String? = nil, label: String) {
+        self.text = text
+        self.textPair = textPair
+        self.label = label
+    }
+}
+
+/// The layout of a dataset file.
+public enum DatasetFormat: String, Sendable, Codable, CaseIterable {
+    /// One JSON object a line (`.jsonl`, `.ndjson`).
+    case jsonl
+    /// Comma-separated values, RFC 4180 quoting (`.csv`).
+    case csv
+    /// Tab-separated values, same quoting rules as CSV (`.tsv`).
+    case tsv
+    /// Amazon Reviews Polarity's own CSV: `"label","title","content"`, no header row, labels 1/2
+    /// meaning negative/positive (Zhang, Zhao & LeCun 2015, as loaded by HF `amazon_polarity`).
+    case amazonPolarity = "amazon_polarity"
+
+    /// The format implied by a file name's extension (`.jsonl`/`.ndjson`, `.csv`, `.tsv`), or nil.
+    public static func inferred(fromPath path: String) -> DatasetFormat? {
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        guard let dot = name.lastIndex(of: ".") else { return nil }
+        switch name[name.index(after: dot)...].lowercased() {
+        case "jsonl", "ndjson": return .jsonl
+        case "csv": return .csv
+        case "tsv": return .tsv
+        default: return nil
+        }
+    }
+}
+
+/// How ``LabeledDataset/load(path:options:)`` reads a file.
+public struct DatasetOptions: Sendable {
+    /// The file's layout; nil infers it from the extension (`.jsonl`/`.ndjson`, `.csv`, `.tsv`).
+    /// Amazon Polarity files must be named explicitly (their `.csv` extension says nothing).
+    public var format: DatasetFormat?
+    /// JSONL field or CSV/TSV column holding the text. Without a header row, columns are named by
+    /// their 0-based index (`"0"`, `"1"`, ...).
+    public var textField: String
+    /// JSONL field or CSV/TSV column holding the second text of a pair, or nil for single texts.
+    public var textPairField: String?
+    /// JSONL field or CSV/TSV column holding the label.
+    public var labelField: String
+    /// Amazon Polarity only: the text is `title + " " + content` (the title alone or the content
+    /// alone when the other is empty) instead of the content alone.
+    public var amazonTitle: Bool
+    /// CSV/TSV only: the first row names the columns. Ignored for Amazon Polarity (never a header).
+    public var hasHeader: Bool
+
+    public init(format: DatasetFormat? = nil, textField: String = "text", textPairField: String? = nil,
+                labelField: String = "label", amazonTitle: Bool = false, hasHeader: Bool = true) {
+        self.format = format
+        self.textField = textField
+        self.textPairField = textPairField
+        self.labelField = labelField
+        self.amazonTitle = amazonTitle
+        self.hasHeader = hasHeader
+    }
+}

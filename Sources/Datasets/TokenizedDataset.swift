@@ -1,0 +1,150 @@
+import Foundation
+import Tokenizers
+
+/// A dataset turned into token ids (special tokens included, truncated, not padded) and class ids.
+public struct TokenizedDataset: Sendable {
+    /// The default `max_length` (the value the training seed uses).
+    public static let defaultMaxLength = 100
+
+    /// Token ids per example, special tokens included, at most ``maxLength`` long; not padded.
+    public let ids: [[Int32]]
+    /// Segment ids per example (same lengths as ``ids``) when the tokenizer uses them (BERT), else nil.
+    public let typeIds: [[Int32]]?
+    /// Class id per example.
+    public let labels: [Int32]
+    /// The truncation length, also the length ``batch(_:padId:padding:maxLength:)`` pads to with
+    /// `.maxLength` when it is given no other; nil when the ids were not truncated.
+    public let maxLength: Int?
+
+    /// Number of examples.
+    public var count: Int { ids.count }
+
+    /// Tokenizes every example (on all cores) with the tokenizer's special tokens and truncation to
+    /// `maxLength` tokens (`longest_first` for pairs, as HF's `truncation=True`), and maps the labels.
+    ///
+    /// - Throws: ``DatasetError/labelOutsideHead(file:line:label:)`` for the first example whose
+    ///   label `labelMap` does not know (checked before any tokenization).
+    public init(dataset: LabeledDataset, tokenizer: Tokenizer, labelMap: LabelMap,
+                maxLength: Int = TokenizedDataset.defaultMaxLength) throws {
+        precondition(maxLength > 0, "maxLength must be positive")
+        let examples = dataset.examples
+        let lookup = labelMap.lookup()
+        var labels: [Int32] = []
+        labels.reserveCapacity(examples.count)
+        for (k, example) in examples.enumerated() {
+            guard let id = lookup(example.label) else {
+                throw DatasetError.labelOutsideHead(file: dataset.source, line: dataset.lines[k], label: example.label)
+            }
+            labels.append(Int32(id))
+        }
+
+        let options = EncodeOptions(addSpecialTokens: true, maxLength: maxLength, truncation: true, padding: .none)
+        var encodings = [Encoding?](repeating: nil, count: examples.count)
+        // encodeBatch takes either no pairs or one per text: encode single texts and pairs apart.
+        let pairIndices = examples.indices.filter { examples[$0].textPair != nil }
+        let singleIndices = pairIndices.isEmpty ? Array(examples.indices) : examples.indices.filter { examples[$0].textPair == nil }
+        if !singleIndices.isEmpty {
+            let batch = tokenizer.encodeBatch(singleIndices.map { examples[$0].text }, options: options)
+            for (k, i) in singleIndices.enumerated() { encodings[i] = batch[k] }
+        }
+        if !pairIndices.isEmpty {
+            let batch = tokenizer.encodeBatch(pairIndices.map { examples[$0].text },
+                                              pairs: pairIndices.map { examples[$0].textPair! }, options: options)
+            for (k, i) in pairIndices.enumerated() { encodings[i] = batch[k] }
+        }
+        ids = encodings.map { $0!.ids }
+        typeIds = tokenizer.usesTokenTypeIds ? encodings.map { $0!.typeIds } : nil
+        self.labels = labels
+        self.maxLength = maxLength
+    }
+
+    /// A dataset already in ids (for tests and for callers with their own tokenization).
+    public init(ids: [[Int32]], typeIds: [[Int32]]? = nil, labels: [Int32], maxLength: Int? = nil) {
+        precondition(ids.count == labels.count, "one label per sequence")
+        precondition(typeIds == nil || zip(typeIds!, ids).allSatisfy { $0.count == $1.count } && typeIds!.count == ids.count,
+                     "typeIds must match ids in shape")
+        self.ids = ids
+        self.typeIds = typeIds
+        self.labels = labels
+        self.maxLength = maxLength
+    }
+}
+
+/// How ``TokenizedDataset/batch(_:padId:padding:maxLength:)`` pads.
+public enum BatchPadding: String, Sendable, Codable {
+    /// To the longest sequence of the batch (HF `DataCollatorWithPadding`'s default).
+    case longest
+    /// To a fixed length (HF `padding="max_length"`).
+    case maxLength = "max_length"
+}
+
+/// One padded batch, every array row-major `[batchSize, sequenceLength]` (labels: `[batchSize]`).
+/// Padding is on the right.
+public struct PaddedBatch: Sendable, Equatable {
+    /// Number of sequences (rows).
+    public let batchSize: Int
+    /// Padded length of every row.
+    public let sequenceLength: Int
+    /// Token ids, `padId` at padded positions.
+    public let inputIds: [Int32]
+    /// 1 for real tokens, 0 for padding.
+    public let attentionMask: [Int32]
+    /// Segment ids (0 at padded positions) when the dataset has them, else nil.
+    public let tokenTypeIds: [Int32]?
+    /// Class id per row.
+    public let labels: [Int32]
+
+    public init(batchSize: Int, sequenceLength: Int, inputIds: [Int32], attentionMask: [Int32],
+                tokenTypeIds: [Int32]?, labels: [Int32]) {
+        self.batchSize = batchSize
+        self.sequenceLength = sequenceLength
+        self.inputIds = inputIds
+        self.attentionMask = attentionMask
+        self.tokenTypeIds = tokenTypeIds
+        self.labels = labels
+    }
+
+    /// The real (unpadded) length of each row.
+    public var lengths: [Int] {
+        (0..<batchSize).map { r in
+            attentionMask[(r * sequenceLength)..<((r + 1) * sequenceLength)].reduce(0) { $0 + Int($1) }
+        }
+    }
+}
+
+extension TokenizedDataset {
+    /// Gathers the examples at `indices` (in that order) into a right-padded batch.
+    ///
+    /// With `.longest` the rows are padded to the longest of them; with `.maxLength` to `maxLength`,
+    /// or to the dataset's own ``maxLength`` when nil (and to the longest row when both are nil).
+    /// Nothing is ever cut here: a row longer than the requested length widens the batch to it.
+    public func batch(_ indices: [Int], padId: Int32, padding: BatchPadding = .longest,
+                      maxLength: Int? = nil) -> PaddedBatch {
+        let longest = indices.reduce(0) { max($0, ids[$1].count) }
+        let length: Int
+        switch padding {
+        case .longest: length = longest
+        case .maxLength: length = max(longest, maxLength ?? self.maxLength ?? longest)
+        }
+        let b = indices.count
+        var input = [Int32](repeating: padId, count: b * length)
+        var mask = [Int32](repeating: 0, count: b * length)
+        var types: [Int32]? = typeIds == nil ? nil : [Int32](repeating: 0, count: b * length)
+        var labels: [Int32] = []
+        labels.reserveCapacity(b)
+        for (row, i) in indices.enumerated() {
+            let sequence = ids[i]
+            let base = row * length
+            for (t, id) in sequence.enumerated() {
+                input[base + t] = id
+                mask[base + t] = 1
+            }
+            if let typeIds {
+                for (t, id) in typeIds[i].enumerated() { types![base + t] = id }
+            }
+            labels.append(self.labels[i])
+        }
+        return PaddedBatch(batchSize: b, sequenceLength: length, inputIds: input, attentionMask: mask,
+                           tokenTypeIds: types, labels: labels)
+    }
+}

@@ -1,0 +1,103 @@
+import Datasets
+import Encoders
+import Foundation
+import Kernels
+import ModelIO
+
+/// What a checkpoint holds besides tensors: everything needed to continue on exactly the same
+/// trajectory (optimizer step, data order and position, best metric so far).
+public struct TrainerState: Codable, Sendable, Equatable {
+    public var step: Int
+    public var optimizer: AdamW
+    public var sampler: BatchSampler
+    public var bestMetric: Float?
+    public var bestStep: Int?
+    public var config: TrainingConfig
+
+    enum CodingKeys: String, CodingKey {
+        case step, optimizer, sampler, config
+        case bestMetric = "best_metric"
+        case bestStep = "best_step"
+    }
+}
+
+/// Checkpoints under `output/checkpoints/step-NNNNNNN/`, holding only what training changes:
+/// `trainable.safetensors` (the trained tensors), `optimizer.safetensors` (AdamW moments) and
+/// `trainer_state.json`. Each is assembled in a hidden folder and renamed into place, so a run
+/// killed mid-save leaves the previous checkpoints intact.
+public enum Checkpoint {
+    static let prefix = "step-"
+
+    public static func folder(_ output: URL) -> URL { output.appendingPathComponent("checkpoints") }
+
+    public static func name(step: Int) -> String { prefix + String(format: "%07d", step) }
+
+    /// Saved checkpoints, oldest first.
+    public static func list(_ output: URL) -> [(step: Int, url: URL)] {
+        let dir = folder(output)
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
+        return names.compactMap { n -> (Int, URL)? in
+            guard n.hasPrefix(prefix), let s = Int(n.dropFirst(prefix.count)) else { return nil }
+            return (s, dir.appendingPathComponent(n))
+        }.sorted { $0.0 < $1.0 }
+    }
+
+    public static func save(model: AdapterModel, state: TrainerState, output: URL) throws -> URL {
+        let fm = FileManager.default
+        let dir = folder(output)
+        let target = dir.appendingPathComponent(name(step: state.step))
+        let staging = dir.appendingPathComponent(".\(name(step: state.step)).tmp-\(UUID().uuidString)")
+        do {
+            try fm.createDirectory(at: staging, withIntermediateDirectories: true)
+            var values: [SafetensorsWriter.Tensor] = []
+            var moments: [SafetensorsWriter.Tensor] = []
+            for e in model.parameters.entries {
+                values.append(.init(name: e.name, shape: e.shape, values: Array(UnsafeBufferPointer(start: e.value, count: e.count))))
+                moments.append(
+                    .init(name: "exp_avg/" + e.name, shape: e.shape, values: Array(UnsafeBufferPointer(start: e.firstMoment, count: e.count))))
+                moments.append(
+                    .init(name: "exp_avg_sq/" + e.name, shape: e.shape, values: Array(UnsafeBufferPointer(start: e.secondMoment, count: e.count))))
+            }
+            try SafetensorsWriter.encode(values).write(to: staging.appendingPathComponent("trainable.safetensors"))
+            try SafetensorsWriter.encode(moments).write(to: staging.appendingPathComponent("optimizer.safetensors"))
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(state).write(to: staging.appendingPathComponent("trainer_state.json"))
+            if fm.fileExists(atPath: target.path) { try fm.removeItem(at: target) }
+            try fm.moveItem(at: staging, to: target)
+            return target
+        } catch {
+            try? fm.removeItem(at: staging)
+            throw TrainingError.checkpoint(path: target.path, detail: "cannot write checkpoint: \(error)")
+        }
+    }
+
+    /// Restores tensors and moments into `model`; returns the saved state.
+    public static func load(_ url: URL, into model: AdapterModel) throws -> TrainerState {
+        let statePath = url.appendingPathComponent("trainer_state.json")
+        let state: TrainerState
+        do {
+            state = try JSONDecoder().decode(TrainerState.self, from: Data(contentsOf: statePath))
+        } catch {
+            throw TrainingError.checkpoint(path: statePath.path, detail: "unreadable trainer state: \(error)")
+        }
+        let values = try SafetensorsFile(path: url.appendingPathComponent("trainable.safetensors").path)
+        let moments = try SafetensorsFile(path: url.appendingPathComponent("optimizer.safetensors").path)
+        for e in model.parameters.entries {
+            for (file, name, dst) in [
+                (values, e.name, e.value), (moments, "exp_avg/" + e.name, e.firstMoment),
+                (moments, "exp_avg_sq/" + e.name, e.secondMoment),
+            ] {
+                guard file.shape(of: name) == e.shape else {
+                    throw TrainingError.checkpoint(
+                        path: file.path, detail: "tensor '\(name)' is missing or has another shape: the checkpoint belongs to another model or method")
+                }
+                try file.readFloats(name, into: dst)
+            }
+        }
+        if values.tensorNames.count != model.parameters.entries.count {
+            throw TrainingError.checkpoint(path: values.path, detail: "holds \(values.tensorNames.count) tensors, the model trains \(model.parameters.entries.count)")
+        }
+        return state
+    }
+}

@@ -1,0 +1,227 @@
+import Datasets
+import Encoders
+import Foundation
+import Kernels
+import ModelIO
+
+/// What a run reports as it goes; the CLI turns these into a progress bar or plain lines.
+public enum TrainingEvent: Sendable {
+    case started(totalSteps: Int, resumedFrom: Int?, trainableParameters: Int)
+    case step(step: Int, totalSteps: Int, loss: Float, learningRate: Float, gradNorm: Float, samplesPerSecond: Double)
+    case logged(step: Int, epoch: Double, loss: Float, learningRate: Float, gradNorm: Float, samplesPerSecond: Double)
+    case evaluated(step: Int, metrics: ClassificationMetrics)
+    case checkpointSaved(step: Int, url: URL)
+}
+
+/// Summary of a finished (or stopped) run.
+public struct TrainingSummary: Sendable {
+    public var steps: Int
+    public var finalLoss: Float
+    public var evaluation: ClassificationMetrics?
+    public var bestStep: Int?
+    public var seconds: Double
+    public var samplesPerSecond: Double
+}
+
+/// The training loop: seeded batches, dropout streams derived from (seed, step), loss and
+/// backward, global-norm clipping, the learning-rate schedule and AdamW; logging, evaluation and
+/// atomic checkpoints. Resuming from a checkpoint continues on exactly the trajectory an
+/// uninterrupted run takes.
+public final class Trainer {
+    public let model: AdapterModel
+    public let train: TokenizedDataset
+    public let eval: TokenizedDataset?
+    public let config: TrainingConfig
+    public let padId: Int32
+    public let output: URL
+    /// Called with every event; return false to stop after the current step (no checkpoint is
+    /// written for the stop: it behaves like a killed process).
+    public var observer: ((TrainingEvent) -> Bool)?
+
+    public init(
+        model: AdapterModel, train: TokenizedDataset, eval: TokenizedDataset?, config: TrainingConfig, padId: Int32, output: URL
+    ) throws {
+        try config.validate()
+        guard train.count > 0 else { throw TrainingError.invalidConfiguration("the training set is empty") }
+        self.model = model
+        self.train = train
+        self.eval = eval
+        self.config = config
+        self.padId = padId
+        self.output = output
+    }
+
+    /// Runs to the configured number of steps, from the latest checkpoint when `resume` is set.
+    public func run(resume: Bool = false) throws -> TrainingSummary {
+        let fm = FileManager.default
+        do {
+            try fm.createDirectory(at: output, withIntermediateDirectories: true)
+        } catch {
+            throw TrainingError.output(path: output.path, detail: "cannot create the output folder: \(error.localizedDescription)")
+        }
+        guard fm.isWritableFile(atPath: output.path) else {
+            throw TrainingError.output(path: output.path, detail: "the output folder is not writable")
+        }
+        let total = config.totalSteps(examples: train.count)
+        var state = TrainerState(
+            step: 0,
+            optimizer: AdamW(beta1: config.beta1, beta2: config.beta2, epsilon: config.epsilon, weightDecay: config.weightDecay),
+            sampler: BatchSampler(count: train.count, batchSize: config.batchSize, seed: config.seed), bestMetric: nil,
+            bestStep: nil, config: config)
+        var resumedFrom: Int?
+        if resume, let latest = Checkpoint.list(output).last {
+            let saved = try Checkpoint.load(latest.url, into: model)
+            guard saved.config == config else {
+                throw TrainingError.checkpoint(
+                    path: latest.url.path, detail: "was written with other hyper-parameters; resume with the same flags or a new --output")
+            }
+            state = saved
+            resumedFrom = saved.step
+        }
+        let log = try LogFile(output.appendingPathComponent("train_log.jsonl"), truncate: resumedFrom == nil)
+        _ = observer?(.started(totalSteps: total, resumedFrom: resumedFrom, trainableParameters: model.parameters.parameterCount))
+        let start = DispatchTime.now().uptimeNanoseconds
+        var windowLoss = 0.0
+        var windowSteps = 0
+        var windowSamples = 0
+        var windowStart = start
+        var lastLoss: Float = .nan
+        var lastEval: ClassificationMetrics?
+        var samplesDone = 0
+        var stopped = false
+        while state.step < total && !stopped {
+            let indices = state.sampler.next()
+            let padded = train.batch(indices, padId: padId, padding: config.padding, maxLength: config.maxLength)
+            let batch = try TokenBatch(
+                batchSize: padded.batchSize, sequenceLength: padded.sequenceLength, inputIds: padded.inputIds,
+                attentionMask: padded.attentionMask, tokenTypeIds: padded.tokenTypeIds)
+            model.parameters.zeroGradients()
+            let result: AdapterModel.StepResult
+            do {
+                result = try model.step(batch, labels: padded.labels, seed: CounterRNG.hash(seed: config.seed, index: UInt64(state.step)))
+            } catch let error as EncoderError {
+                throw TrainingError.diverged(step: state.step + 1, detail: error.description)
+            }
+            let gradNorm = GradientClipping.clip(model.parameters, maxNorm: config.maxGradNorm)
+            guard gradNorm.isFinite else {
+                throw TrainingError.diverged(step: state.step + 1, detail: "the gradient norm is \(gradNorm)")
+            }
+            let lr = config.learningRate * config.schedule.factor(step: state.step, warmupSteps: config.warmupSteps, totalSteps: total)
+            state.optimizer.update(model.parameters, learningRate: lr)
+            state.step += 1
+            lastLoss = result.loss
+            windowLoss += Double(result.loss)
+            windowSteps += 1
+            windowSamples += padded.batchSize
+            samplesDone += padded.batchSize
+            let now = DispatchTime.now().uptimeNanoseconds
+            let rate = Double(windowSamples) / max(1e-9, Double(now - windowStart) / 1e9)
+            if observer?(.step(step: state.step, totalSteps: total, loss: result.loss, learningRate: lr, gradNorm: gradNorm, samplesPerSecond: rate)) == false {
+                stopped = true
+            }
+            if state.step % config.logEvery == 0 || state.step == total {
+                let epoch = Double(state.sampler.epoch) + Double(state.sampler.position) / Double(max(1, train.count))
+                let mean = Float(windowLoss / Double(windowSteps))
+                try log.write(
+                    "{\"step\":\(state.step),\"epoch\":\(String(format: "%.4f", epoch)),\"loss\":\(mean),\"learning_rate\":\(lr),\"grad_norm\":\(gradNorm),\"samples_per_second\":\(String(format: "%.2f", rate))}")
+                _ = observer?(.logged(step: state.step, epoch: epoch, loss: mean, learningRate: lr, gradNorm: gradNorm, samplesPerSecond: rate))
+                windowLoss = 0
+                windowSteps = 0
+                windowSamples = 0
+                windowStart = now
+            }
+            if stopped { break }
+            let evalNow = eval != nil && ((config.evalEvery.map { state.step % $0 == 0 } ?? false) || state.step == total)
+            if evalNow, let eval {
+                let metrics = try Self.evaluate(model: model, dataset: eval, batchSize: config.evalBatchSize, padId: padId, maxLength: config.maxLength)
+                lastEval = metrics
+                try log.write(
+                    "{\"step\":\(state.step),\"eval_loss\":\(metrics.loss),\"eval_accuracy\":\(metrics.accuracy),\"eval_macro_f1\":\(metrics.macroF1),\"eval_samples_per_second\":\(String(format: "%.2f", metrics.samplesPerSecond ?? 0))}")
+                if state.bestMetric.map({ metrics.accuracy > $0 }) ?? true {
+                    state.bestMetric = metrics.accuracy
+                    state.bestStep = state.step
+                }
+                if observer?(.evaluated(step: state.step, metrics: metrics)) == false { stopped = true }
+            }
+            let saveNow = (config.saveEvery.map { state.step % $0 == 0 } ?? false) || state.step == total
+            if saveNow {
+                let url = try Checkpoint.save(model: model, state: state, output: output)
+                try prune(keeping: state.bestStep)
+                if observer?(.checkpointSaved(step: state.step, url: url)) == false { stopped = true }
+            }
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        return TrainingSummary(
+            steps: state.step, finalLoss: lastLoss, evaluation: lastEval, bestStep: state.bestStep, seconds: seconds,
+            samplesPerSecond: Double(samplesDone) / max(seconds, 1e-9))
+    }
+
+    /// Deletes old checkpoints beyond `keepCheckpoints`, never the best one.
+    private func prune(keeping best: Int?) throws {
+        let all = Checkpoint.list(output)
+        let keep = Set(all.suffix(config.keepCheckpoints).map(\.step) + (best.map { [$0] } ?? []))
+        for c in all where !keep.contains(c.step) {
+            try? FileManager.default.removeItem(at: c.url)
+        }
+    }
+
+    /// Loss, accuracy and macro-F1 over a dataset, without dropout.
+    public static func evaluate(
+        model: AdapterModel, dataset: TokenizedDataset, batchSize: Int, padId: Int32, maxLength: Int?
+    ) throws -> ClassificationMetrics {
+        let start = DispatchTime.now().uptimeNanoseconds
+        var predictions: [Int] = []
+        var lossSum = 0.0
+        let n = model.head.numLabels
+        for lo in stride(from: 0, to: dataset.count, by: max(1, batchSize)) {
+            let indices = Array(lo..<min(dataset.count, lo + batchSize))
+            let padded = dataset.batch(indices, padId: padId, padding: .longest, maxLength: maxLength)
+            let batch = try TokenBatch(
+                batchSize: padded.batchSize, sequenceLength: padded.sequenceLength, inputIds: padded.inputIds,
+                attentionMask: padded.attentionMask, tokenTypeIds: padded.tokenTypeIds)
+            let result = try model.step(batch, labels: padded.labels, seed: 0, training: false, backward: false)
+            lossSum += Double(result.loss) * Double(padded.batchSize)
+            for b in 0..<padded.batchSize {
+                var best = 0
+                for j in 1..<n where result.logits[b * n + j] > result.logits[b * n + best] { best = j }
+                predictions.append(best)
+            }
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        return ClassificationMetrics(
+            loss: Float(lossSum / Double(max(1, dataset.count))), predictions: predictions, labels: dataset.labels.map { Int($0) },
+            classes: n, samplesPerSecond: Double(dataset.count) / max(seconds, 1e-9))
+    }
+}
+
+/// Append-only JSON-lines log, flushed line by line.
+final class LogFile {
+    private let handle: FileHandle
+    let url: URL
+
+    init(_ url: URL, truncate: Bool) throws {
+        self.url = url
+        let fm = FileManager.default
+        if truncate || !fm.fileExists(atPath: url.path) {
+            guard fm.createFile(atPath: url.path, contents: nil) else {
+                throw TrainingError.output(path: url.path, detail: "cannot create the log file")
+            }
+        }
+        do {
+            handle = try FileHandle(forWritingTo: url)
+            try handle.seekToEnd()
+        } catch {
+            throw TrainingError.output(path: url.path, detail: "cannot open the log file: \(error.localizedDescription)")
+        }
+    }
+
+    deinit { try? handle.close() }
+
+    func write(_ line: String) throws {
+        do {
+            try handle.write(contentsOf: Data((line + "\n").utf8))
+        } catch {
+            throw TrainingError.output(path: url.path, detail: "cannot write the log: \(error.localizedDescription)")
+        }
+    }
+}

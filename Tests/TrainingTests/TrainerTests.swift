@@ -1,0 +1,141 @@
+import Adapters
+import Datasets
+import Encoders
+import Foundation
+import Kernels
+import ModelIO
+import TestSupport
+import Testing
+import Training
+
+@Suite("Trainer", .serialized)
+struct TrainerTests {
+    /// The tiny RoBERTa of the training fixtures, with dropout on, and a seq_bn adapter.
+    static func model(method: AdapterMethod? = .seqBn, dropout: Float = 0.1) throws -> AdapterModel {
+        let folder = Fixtures.url("training/base-roberta")
+        let configPath = folder.appendingPathComponent("config.json").path
+        var config = try EncoderConfig.decode(try Data(contentsOf: URL(fileURLWithPath: configPath)), path: configPath)
+        config.hiddenDropoutProb = dropout
+        config.attentionProbsDropoutProb = dropout
+        let weights = folder.appendingPathComponent("model.safetensors").path
+        let base = try EncoderModel.load(config: config, source: try SafetensorsFile(path: weights), sourceName: weights)
+        let model = try AdapterModel(
+            base: base, mode: method.map { .adapter(name: "task", config: .defaults(for: $0)) } ?? .full,
+            head: HeadSpec(name: "task", labels: ["neg", "pos"], dropout: dropout))
+        model.initializeTrainable(seed: 5)
+        return model
+    }
+
+    /// 40 random sequences whose label is whether token 7 occurs: learnable.
+    static func dataset(count: Int = 40, seed: UInt64 = 1) -> TokenizedDataset {
+        var rng = SeededGenerator(seed: seed)
+        var ids: [[Int32]] = []
+        var labels: [Int32] = []
+        for _ in 0..<count {
+            let n = Int.random(in: 4...12, using: &rng)
+            var s: [Int32] = [0] + (0..<n).map { _ in Int32.random(in: 8..<100, using: &rng) } + [2]
+            let positive = Bool.random(using: &rng)
+            if positive { s[Int.random(in: 1...n, using: &rng)] = 7 }
+            ids.append(s)
+            labels.append(positive ? 1 : 0)
+        }
+        return TokenizedDataset(ids: ids, labels: labels, maxLength: 16)
+    }
+
+    static func config(steps: Int) -> TrainingConfig {
+        var c = TrainingConfig()
+        c.batchSize = 8
+        c.maxSteps = steps
+        c.learningRate = 3e-3
+        c.warmupSteps = 2
+        c.weightDecay = 0.01
+        c.saveEvery = 3
+        c.logEvery = 2
+        c.evalEvery = 4
+        return c
+    }
+
+    @Test func resumeContinuesTheSameTrajectory() throws {
+        let root = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let data = Self.dataset()
+        // Uninterrupted.
+        let a = try Self.model()
+        let trainerA = try Trainer(model: a, train: data, eval: data, config: Self.config(steps: 8), padId: 1, output: root.appendingPathComponent("a"))
+        _ = try trainerA.run()
+        // Killed at step 5 (last checkpoint: step 3), then resumed by a fresh process' worth of state.
+        let outB = root.appendingPathComponent("b")
+        let b1 = try Self.model()
+        let trainerB1 = try Trainer(model: b1, train: data, eval: data, config: Self.config(steps: 8), padId: 1, output: outB)
+        trainerB1.observer = { event in
+            if case .step(let step, _, _, _, _, _) = event { return step < 5 }
+            return true
+        }
+        let partial = try trainerB1.run()
+        #expect(partial.steps == 5)
+        #expect(Checkpoint.list(outB).map(\.step) == [3])
+        let b2 = try Self.model()
+        b2.initializeTrainable(seed: 99)  // whatever it starts from, the checkpoint decides
+        let resumed = try Trainer(model: b2, train: data, eval: data, config: Self.config(steps: 8), padId: 1, output: outB).run(resume: true)
+        #expect(resumed.steps == 8)
+        for name in a.trainableNames {
+            #expect(a.tensor(name) == b2.tensor(name), "\(name) differs after resuming")
+        }
+        // The log continues rather than restarting.
+        let log = try String(contentsOf: outB.appendingPathComponent("train_log.jsonl"), encoding: .utf8)
+        #expect(log.contains("\"step\":8"))
+        #expect(log.contains("eval_accuracy"))
+    }
+
+    @Test func learnsASimpleRule() throws {
+        let root = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let train = Self.dataset(count: 160, seed: 2)
+        let test = Self.dataset(count: 60, seed: 3)
+        // Full fine-tuning: a frozen random 2-layer base gives an adapter too little to work with.
+        let model = try Self.model(method: nil, dropout: 0)
+        var config = Self.config(steps: 120)
+        config.saveEvery = nil
+        config.evalEvery = nil
+        config.learningRate = 2e-3
+        let before = try Trainer.evaluate(model: model, dataset: test, batchSize: 32, padId: 1, maxLength: 16)
+        let summary = try Trainer(model: model, train: train, eval: test, config: config, padId: 1, output: root).run()
+        let after = try #require(summary.evaluation)
+        #expect(after.loss < before.loss)
+        #expect(after.accuracy >= 0.8, "accuracy \(after.accuracy)")
+    }
+
+    @Test func badConfigurationsAndOutputs() throws {
+        let data = Self.dataset()
+        var c = Self.config(steps: 2)
+        c.learningRate = -1
+        #expect(throws: TrainingError.self) { try Trainer(model: try Self.model(), train: data, eval: nil, config: c, padId: 1, output: URL(fileURLWithPath: "/tmp")) }
+        #expect(throws: TrainingError.self) {
+            try Trainer(model: try Self.model(), train: TokenizedDataset(ids: [], labels: []), eval: nil, config: Self.config(steps: 2), padId: 1, output: URL(fileURLWithPath: "/tmp"))
+        }
+        // An output path below a regular file cannot be created.
+        let root = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let file = root.appendingPathComponent("file")
+        try Data("x".utf8).write(to: file)
+        let trainer = try Trainer(model: try Self.model(), train: data, eval: nil, config: Self.config(steps: 2), padId: 1, output: file.appendingPathComponent("out"))
+        #expect(throws: TrainingError.self) { try trainer.run() }
+        // A diverging run stops with a clear error and keeps its last checkpoint.
+        var hot = Self.config(steps: 12)
+        hot.learningRate = 1e30
+        hot.maxGradNorm = 0
+        let out = root.appendingPathComponent("hot")
+        do {
+            _ = try Trainer(model: try Self.model(), train: data, eval: nil, config: hot, padId: 1, output: out).run()
+            Issue.record("a learning rate of 1e30 did not diverge")
+        } catch let error as TrainingError {
+            guard case .diverged = error else {
+                Issue.record("expected diverged, got \(error)")
+                return
+            }
+            for c in Checkpoint.list(out) {
+                #expect(FileManager.default.fileExists(atPath: c.url.appendingPathComponent("trainer_state.json").path))
+            }
+        }
+    }
+}

@@ -1,0 +1,410 @@
+#!/usr/bin/env python3
+"""Writes the training parity fixtures under Tests/Fixtures/training/.
+
+Run in the pinned reference venv (see tools/README.md):
+    .venv-bench/bin/python tools/make_training_fixtures.py
+
+Pinned: torch 2.13.0+cpu, transformers 4.57.6, adapters 1.3.0, safetensors 0.8.0.
+Everything is seeded; rerunning gives byte-identical files (the script prints a digest of each folder).
+
+Layout
+------
+    base-roberta/, base-bert/        the frozen base encoders, written once per architecture:
+        config.json, model.safetensors   `RobertaModel(config, add_pooling_layer=False)` (like roberta-base: no
+                                         pooler) / `BertModel(config)` (with pooler) saved with
+                                         `save_pretrained(safe_serialization=True)`; tensor names have no prefix.
+                                         LayerNorm weights and biases carry an N(0, 0.1) perturbation.
+    <arch>_<method>/                 arch in {roberta, bert}, method in {seq_bn, double_seq_bn, lora, full}
+        case.json                    see below; "base" names the base folder ("../base-roberta")
+        init.safetensors             every trainable parameter at initialisation (names as model.named_parameters())
+        grads.safetensors            their gradients at step 0 (batch 0, before clipping)
+        grads_last.safetensors       adapter cases only: gradients at the last step (step 2, batch 2, before
+                                     clipping). LoRA's B starts at zero, which makes A's step-0 gradient exactly 0;
+                                     this file tests A's gradient where it is not trivial.
+        after3.safetensors           the trainable parameters after the 3 optimizer steps
+        logits0.json                 forward of batch 0 at init: {"logits": [4][3], "cls_hidden": [4][48]} (the head's
+                                     input, the last hidden state of token 0; the logits at init hardly depend on
+                                     the input, the CLS states do)
+
+Training model: `adapters.AutoAdapterModel.from_pretrained(base)`; adapter cases `add_adapter("task", config)`
+(SeqBnConfig(), DoubleSeqBnConfig(), LoRAConfig(): library defaults), `add_classification_head("task",
+num_labels=3, id2label=...)` (layers=2: Dropout, Linear(H,H), Tanh, Dropout, Linear(H,3) on token 0, no pooler),
+`train_adapter("task")`. Full cases: the head only, `model.train()`, every parameter `requires_grad`; parameters
+that get no gradient (the pooler, unused by the head) are left out of every file and listed in case.json
+("no_grad_parameters"). All dropout probabilities are 0 (config and head), so train mode is deterministic.
+
+One step (HF Trainer semantics, written out): zero_grad; loss = model(**batch, labels=...).loss (CrossEntropy, mean
+over the batch; checked against F.cross_entropy on the logits); backward; total = clip_grad_norm_(trainable, 1.0)
+(recorded before clipping); optimizer.step() (torch.optim.AdamW, two groups: decay / no decay, Trainer's rule);
+scheduler.step() (get_linear_schedule_with_warmup(opt, 1, 4): the first step uses lr 0).
+
+The script also asserts the AdapterHub facts the Swift side relies on (seq_bn / double_seq_bn closed forms on
+layer 0 via forward hooks, LoRA forward and scaling = alpha / r).
+"""
+import hashlib
+import json
+import math
+import os
+import random
+import shutil
+
+import adapters
+import safetensors
+import torch
+import torch.nn.functional as F
+import transformers
+from adapters import AutoAdapterModel, DoubleSeqBnConfig, LoRAConfig, SeqBnConfig
+from safetensors.torch import save_file
+from transformers import (BertConfig, BertModel, RobertaConfig, RobertaModel, Trainer,
+                          get_linear_schedule_with_warmup)
+from transformers.trainer_pt_utils import get_parameter_names
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Fixtures", "training")
+
+ID2LABEL = {0: "neg", 1: "neu", 2: "pos"}
+OPT = {"lr": 1e-3, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.01}
+WARMUP, TOTAL, STEPS, MAX_GRAD_NORM = 1, 4, 3, 1.0
+METHODS = ["seq_bn", "double_seq_bn", "lora", "full"]
+
+
+# ----------------------------------------------------------------------------------------------- base models
+
+def base_config(arch):
+    common = dict(vocab_size=120, hidden_size=48, num_hidden_layers=2, num_attention_heads=4,
+                  intermediate_size=96, hidden_act="gelu", max_position_embeddings=40,
+                  hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    if arch == "roberta":
+        return RobertaConfig(type_vocab_size=1, layer_norm_eps=1e-5, pad_token_id=1, bos_token_id=0,
+                             eos_token_id=2, **common)
+    return BertConfig(type_vocab_size=2, layer_norm_eps=1e-12, pad_token_id=0, **common)
+
+
+def write_base(arch):
+    torch.manual_seed(1234 if arch == "roberta" else 4321)
+    cfg = base_config(arch)
+    model = RobertaModel(cfg, add_pooling_layer=False) if arch == "roberta" else BertModel(cfg)
+    with torch.no_grad():  # non-trivial LayerNorm parameters so that gamma/beta mistakes show
+        for n, p in model.named_parameters():
+            if "LayerNorm" in n:
+                p.add_(torch.randn_like(p) * 0.1)
+    out = os.path.join(ROOT, f"base-{arch}")
+    shutil.rmtree(out, ignore_errors=True)
+    model.save_pretrained(out, safe_serialization=True)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------- batches
+
+def make_batches(arch):
+    """3 right-padded batches of 4 sequences with different lengths; labels in {0, 1, 2}."""
+    rng = random.Random(7 if arch == "roberta" else 11)
+    pad = 1 if arch == "roberta" else 0
+    cls_id, sep_id = (0, 2) if arch == "roberta" else (101, 102)
+    lengths = [[9, 5, 14, 3], [7, 12, 4, 10], [16, 6, 8, 11]]
+    batches = []
+    for b, lens in enumerate(lengths):
+        seqs, types = [], []
+        for i, n in enumerate(lens):
+            body = [rng.randrange(3, 100) for _ in range(n - 2)]
+            if arch == "bert" and i == 0:  # a sentence pair: [CLS] a [SEP] b [SEP], segment ids 0/1
+                k = (n - 3) // 2
+                seq = [cls_id] + body[:k] + [sep_id] + body[k + 1:] + [sep_id]
+                tt = [0] * (k + 2) + [1] * (n - k - 2)
+            else:
+                seq = [cls_id] + body + [sep_id]
+                tt = [0] * n
+            assert len(seq) == n and len(tt) == n
+            seqs.append(seq)
+            types.append(tt)
+        T = max(lens)
+        batches.append({
+            "input_ids": [s + [pad] * (T - len(s)) for s in seqs],
+            "attention_mask": [[1] * len(s) + [0] * (T - len(s)) for s in seqs],
+            "token_type_ids": [t + [0] * (T - len(t)) for t in types] if arch == "bert" else None,
+            "labels": [rng.randrange(3) for _ in seqs],
+        })
+    return batches
+
+
+def to_tensors(batch):
+    kw = {"input_ids": torch.tensor(batch["input_ids"]), "attention_mask": torch.tensor(batch["attention_mask"])}
+    if batch["token_type_ids"] is not None:
+        kw["token_type_ids"] = torch.tensor(batch["token_type_ids"])
+    return kw, torch.tensor(batch["labels"])
+
+
+# ----------------------------------------------------------------------------------------------- optimizer rule
+
+FORBIDDEN_NAME_PATTERNS = [r"bias", r"layernorm", r"rmsnorm", r"(?:^|\.)norm(?:$|\.)", r"_norm(?:$|\.)"]
+
+
+def decay_parameter_names(model):
+    """transformers 4.57.6 Trainer.get_decay_parameter_names: parameters not inside an nn.LayerNorm module and
+    whose (lower-cased) name matches none of the patterns above."""
+    names = get_parameter_names(model, [torch.nn.LayerNorm], FORBIDDEN_NAME_PATTERNS)
+    assert names == Trainer.get_decay_parameter_names(None, model), "decay rule drifted from transformers"
+    return names
+
+
+def shadow_adamw(shadow, trainable, decay, t, lr):
+    """The update written out (case.json "optimizer.formula"), run beside torch's AdamW on the clipped grads."""
+    b1, b2 = OPT["betas"]
+    for n, p in trainable:
+        s, g = shadow[n], p.grad.detach()
+        if n in decay:
+            s["p"].mul_(1 - lr * OPT["weight_decay"])
+        s["m"] = b1 * s["m"] + (1 - b1) * g
+        s["v"] = b2 * s["v"] + (1 - b2) * g * g
+        s["p"] -= lr / (1 - b1 ** t) * s["m"] / (s["v"].sqrt() / math.sqrt(1 - b2 ** t) + OPT["eps"])
+
+
+# ----------------------------------------------------------------------------------------------- checks
+
+def check_bottleneck_closed_form(model, arch, method):
+    """seq_bn: out = LN(h + r + f(LN(h + r))) at the FFN output (same frozen LN twice), relu;
+    double_seq_bn: out = LN(h + f(h) + r) at attention output and FFN output, swish (SiLU).
+    h = dense(x) (dropout 0), r = the sub-block's residual input, f(x) = up(act(down(x))), scaling 1."""
+    layer = getattr(model, arch).encoder.layer[0]
+    sites = [layer.output] + ([layer.attention.output] if method == "double_seq_bn" else [])
+    seen = []
+
+    def hook(module, args, output):
+        x, r = args[0], args[1]
+        ln = module.LayerNorm
+        ad = module.adapters["task"]
+        lin_down, act = ad.adapter_down[0], ad.adapter_down[1]
+        h = module.dense(x)
+        if method == "seq_bn":
+            assert isinstance(act.f, torch.nn.ReLU) or "relu" in repr(act).lower(), repr(act)
+            f = F.linear(F.relu(F.linear(ln(h + r), lin_down.weight, lin_down.bias)), ad.adapter_up.weight,
+                         ad.adapter_up.bias)
+            expected = ln((f + h) + r)  # the library's order: (up + residual h) + input_tensor r
+        else:
+            assert "silu" in repr(act).lower() or "swish" in repr(act).lower(), repr(act)
+            f = F.linear(F.silu(F.linear(h, lin_down.weight, lin_down.bias)), ad.adapter_up.weight,
+                         ad.adapter_up.bias)
+            expected = ln((f + h) + r)
+        diff = (expected - output).abs().max().item()
+        assert diff == 0.0, f"{method} closed form differs by {diff}"
+        vanilla = (ln(h + r) - output).abs().max().item()
+        assert vanilla > 1e-7, f"the adapter had no effect ({vanilla})"
+        seen.append((type(module).__name__, diff, vanilla))
+
+    handles = [m.register_forward_hook(hook) for m in sites]
+    return handles, seen
+
+
+def check_lora(model, arch, cfg):
+    """y = x Wᵀ + b + (x Aᵀ Bᵀ)·(alpha / r) on query and value (after training, so that B ≠ 0); not on key."""
+    attn = getattr(model, arch).encoder.layer[0].attention.self
+    assert not hasattr(attn.key, "loras") or "task" not in attn.key.loras
+    results = []
+    for lin in (attn.query, attn.value):
+        lora = lin.loras["task"]
+        assert lora.scaling == cfg.alpha / cfg.r, (lora.scaling, cfg.alpha, cfg.r)
+        assert lora.lora_B.abs().max().item() > 0
+        x = torch.randn(2, 5, lin.in_features)
+        with torch.no_grad():
+            y = lin(x)
+            exp = F.linear(x, lin.weight, lin.bias) + (x @ lora.lora_A.t() @ lora.lora_B.t()) * (cfg.alpha / cfg.r)
+        d = (y - exp).abs().max().item()
+        assert d < 1e-6, f"LoRA forward differs by {d}"
+        results.append(d)
+    # scaling follows alpha / r also when alpha != r
+    probe = AutoAdapterModel.from_pretrained(os.path.join(ROOT, f"base-{arch}"))
+    probe.add_adapter("probe", config=LoRAConfig(r=4, alpha=12))
+    s = getattr(probe, arch).encoder.layer[0].attention.self.query.loras["probe"].scaling
+    assert s == 3.0, s
+    return results
+
+
+# ----------------------------------------------------------------------------------------------- one case
+
+def tensors_of(named, which):
+    out = {}
+    for n, p in named:
+        t = p.grad if which == "grad" else p
+        out[n] = t.detach().clone().contiguous().float()
+    return out
+
+
+def run_case(arch, method, base_dir):
+    case = f"{arch}_{method}"
+    out_dir = os.path.join(ROOT, case)
+    shutil.rmtree(out_dir, ignore_errors=True)
+    os.makedirs(out_dir)
+    batches = make_batches(arch)
+
+    torch.manual_seed(100 + METHODS.index(method) + (0 if arch == "roberta" else 50))
+    model = AutoAdapterModel.from_pretrained(base_dir)
+    torch.manual_seed(200 + METHODS.index(method) + (0 if arch == "roberta" else 50))
+    adapter_cfg = {"seq_bn": SeqBnConfig, "double_seq_bn": DoubleSeqBnConfig, "lora": LoRAConfig}.get(method)
+    adapter_cfg = adapter_cfg() if adapter_cfg else None
+    if adapter_cfg is not None:
+        model.add_adapter("task", config=adapter_cfg)
+    model.add_classification_head("task", num_labels=3, id2label=ID2LABEL)
+    if adapter_cfg is not None:
+        model.train_adapter("task")
+    else:
+        model.active_head = "task"
+        model.train()
+        for p in model.parameters():
+            p.requires_grad_(True)
+    for m in model.modules():
+        if isinstance(m, torch.nn.Dropout):
+            assert m.p == 0.0, m
+    if method == "seq_bn":  # the defaults the Swift side assumes
+        d = getattr(model, arch).encoder.layer[0].output.adapters["task"].adapter_down[0].weight.shape
+        assert tuple(d) == (3, 48), d
+
+    requires = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+
+    # forward-only logits of batch 0 at init
+    kw0, labels0 = to_tensors(batches[0])
+    captured = []
+    pre = model.heads["task"][1].register_forward_pre_hook(lambda m, a: captured.append(a[0].detach().clone()))
+    with torch.no_grad():
+        logits0 = model(**kw0).logits.clone()
+    pre.remove()
+    cls0 = captured[0]  # the head's input: last hidden state of token 0 (dropout 0)
+    assert cls0.shape == (4, 48)
+
+    # optimizer: Trainer's grouping over requires_grad parameters
+    decay = set(decay_parameter_names(model))
+    groups = [
+        {"params": [p for n, p in model.named_parameters() if n in decay and p.requires_grad],
+         "weight_decay": OPT["weight_decay"]},
+        {"params": [p for n, p in model.named_parameters() if n not in decay and p.requires_grad],
+         "weight_decay": 0.0},
+    ]
+    opt = torch.optim.AdamW(groups, lr=OPT["lr"], betas=tuple(OPT["betas"]), eps=OPT["eps"])
+    sched = get_linear_schedule_with_warmup(opt, WARMUP, TOTAL)
+
+    init = None
+    grads0 = grads_last = None
+    trainable = None
+    losses, norms, lrs = [], [], []
+    handles, seen = ([], [])
+    if method in ("seq_bn", "double_seq_bn"):
+        handles, seen = check_bottleneck_closed_form(model, arch, method)
+    for step in range(STEPS):
+        kw, labels = to_tensors(batches[step])
+        opt.zero_grad(set_to_none=True)
+        out = model(**kw, labels=labels)
+        explicit = F.cross_entropy(out.logits, labels)
+        assert abs(out.loss.item() - explicit.item()) < 1e-7, (out.loss.item(), explicit.item())
+        if step == 0:
+            assert torch.equal(out.logits, logits0), "train-mode forward differs from the no-grad forward"
+        out.loss.backward()
+        if step == 0:
+            trainable = [(n, p) for n, p in requires if p.grad is not None]
+            init = tensors_of(trainable, "param")  # nothing has moved yet
+            grads0 = tensors_of(trainable, "grad")
+            shadow = {n: {"p": init[n].clone(), "m": torch.zeros_like(init[n]), "v": torch.zeros_like(init[n])}
+                      for n in init}
+        if step == STEPS - 1:
+            grads_last = tensors_of(trainable, "grad")
+        lrs.append(opt.param_groups[0]["lr"])
+        total = torch.nn.utils.clip_grad_norm_([p for _, p in trainable], MAX_GRAD_NORM)
+        losses.append(float(out.loss.item()))
+        norms.append(float(total.item()))
+        shadow_adamw(shadow, trainable, decay, step + 1, lrs[-1])
+        opt.step()
+        sched.step()
+    for h in handles:
+        h.remove()
+    if method in ("seq_bn", "double_seq_bn"):
+        assert len(seen) == STEPS * (2 if method == "double_seq_bn" else 1), seen
+    lora_check = check_lora(model, arch, adapter_cfg) if method == "lora" else None
+    assert lrs[0] == 0.0 and math.isclose(lrs[1], OPT["lr"]) and math.isclose(lrs[2], OPT["lr"] * 2 / 3)
+    assert math.isclose(losses[0], F.cross_entropy(logits0, labels0).item(), rel_tol=1e-6)
+
+    after = tensors_of(trainable, "param")
+    shadow_diff = max((shadow[n]["p"] - after[n]).abs().max().item() for n in after)
+    assert shadow_diff < 1e-6, f"the documented AdamW formula is off by {shadow_diff}"
+    names = [n for n, _ in trainable]
+    no_grad = [n for n, _ in requires if n not in set(names)]
+    save_file(init, os.path.join(out_dir, "init.safetensors"))
+    save_file(grads0, os.path.join(out_dir, "grads.safetensors"))
+    if method != "full":
+        save_file(grads_last, os.path.join(out_dir, "grads_last.safetensors"))
+    save_file(after, os.path.join(out_dir, "after3.safetensors"))
+    with open(os.path.join(out_dir, "logits0.json"), "w") as f:
+        json.dump({"logits": logits0.tolist(), "cls_hidden": cls0.tolist()}, f)
+
+    spec = {
+        "arch": arch,
+        "method": method,
+        "base": f"../base-{arch}",
+        "adapter_name": "task",
+        "head_name": "task",
+        "adapter_config": adapter_cfg.to_dict() if adapter_cfg is not None else None,
+        "head": {"layers": 2, "activation_function": "tanh", "use_pooler": False, "dropout": 0.0,
+                 "modules": "heads.task.{0: Dropout, 1: Linear(H,H), 2: Tanh, 3: Dropout, 4: Linear(H,3)} on token 0"},
+        "num_labels": 3,
+        "id2label": {str(k): v for k, v in ID2LABEL.items()},
+        "batches": batches,
+        "optimizer": dict(OPT, type="torch.optim.AdamW",
+                          no_decay="names (lower-cased) matching 'bias', 'layernorm', 'rmsnorm', "
+                                   "'(^|\\.)norm($|\\.)' or '_norm($|\\.)', or parameters of an nn.LayerNorm "
+                                   "module (transformers 4.57.6 Trainer.get_decay_parameter_names); the rest decay",
+                          formula="per step t (1-based), lr_t from the schedule: p -= lr_t*wd*p; m = b1*m + (1-b1)*g; "
+                                  "v = b2*v + (1-b2)*g*g; p -= lr_t/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps); "
+                                  "g is the clipped gradient"),
+        "decay_parameters": [n for n in names if n in decay],
+        "no_decay_parameters": [n for n in names if n not in decay],
+        "schedule": {"type": "linear", "warmup_steps": WARMUP, "total_steps": TOTAL,
+                     "lr_at_step": "lr * s/warmup if s < warmup else lr * max(0, (total - s)/(total - warmup)), s = 0-based step"},
+        "max_grad_norm": MAX_GRAD_NORM,
+        "clip": "total = ||all grads||_2; g *= min(1, max_grad_norm / (total + 1e-6))",
+        "steps": STEPS,
+        "losses": losses,
+        "grad_norms": norms,
+        "lrs": lrs,
+        "trainable_parameters": {n: list(p.shape) for n, p in trainable},
+        "no_grad_parameters": no_grad,
+        "files": {"init": "init.safetensors", "grads_step0": "grads.safetensors",
+                  "grads_last_step": "grads_last.safetensors" if method != "full" else None,
+                  "after": "after3.safetensors", "logits0": "logits0.json"},
+    }
+    with open(os.path.join(out_dir, "case.json"), "w") as f:
+        json.dump(spec, f, separators=(",", ":"))
+    n_params = sum(t.numel() for t in init.values())
+    print(f"{case}: {len(names)} tensors, {n_params} params, losses {[round(x, 6) for x in losses]}, "
+          f"norms {[round(x, 6) for x in norms]}, no-grad {no_grad}, hand AdamW vs torch {shadow_diff:.1e}")
+    if seen:
+        print(f"  closed form ok: {[(s[0], f'{s[1]:.1e}', f'vanilla diff {s[2]:.1e}') for s in seen[:2]]}")
+    if lora_check:
+        print(f"  LoRA forward ok (max diff {max(lora_check):.1e}), scaling = alpha/r")
+
+
+def digest(path):
+    h = hashlib.sha256()
+    for dirpath, _, files in sorted(os.walk(path)):
+        for fn in sorted(files):
+            with open(os.path.join(dirpath, fn), "rb") as f:
+                h.update(fn.encode() + f.read())
+    return h.hexdigest()[:16]
+
+
+def main():
+    print("torch", torch.__version__, "transformers", transformers.__version__, "adapters", adapters.__version__,
+          "safetensors", safetensors.__version__)
+    torch.use_deterministic_algorithms(True)
+    torch.set_num_threads(1)
+    os.makedirs(ROOT, exist_ok=True)
+    for arch in ("roberta", "bert"):
+        base = write_base(arch)
+        for method in METHODS:
+            run_case(arch, method, base)
+    total = 0
+    for d in sorted(os.listdir(ROOT)):
+        p = os.path.join(ROOT, d)
+        size = sum(os.path.getsize(os.path.join(p, f)) for f in os.listdir(p))
+        total += size
+        print(f"  {d:24s} {size:8d} B  sha256[:16] {digest(p)}")
+    print(f"total {total} B")
+
+
+if __name__ == "__main__":
+    main()
