@@ -1,0 +1,126 @@
+import Adapters
+import Foundation
+import Kernels
+
+/// An adapter folder as AdapterHub's `save_adapter` (or SwiftAdapters) writes it.
+public struct AdapterHubAdapter {
+    public let folder: URL
+    /// The adapter's name (`name` in adapter_config.json).
+    public let name: String
+    public let config: AdapterConfig
+    /// `model_type` and `hidden_size` the adapter was trained for.
+    public let modelType: String?
+    public let hiddenSize: Int?
+    public let weights: TensorSource
+    public let weightsPath: String
+    public let head: Head?
+
+    public struct Head {
+        public let name: String
+        public let labels: [String]
+        public let weights: TensorSource
+        public let weightsPath: String
+    }
+
+    /// Reads `adapter_config.json` (+ `adapter.safetensors`) and, when present, `head_config.json`
+    /// (+ `model_head.safetensors`). Configs written by adapter-transformers 3.x (no `version`,
+    /// `pfeiffer`/`houlsby` names as strings) are accepted; missing keys take AdapterHub's defaults.
+    public init(folder: URL) throws {
+        self.folder = folder
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        guard fm.fileExists(atPath: folder.path, isDirectory: &isDir), isDir.boolValue else {
+            throw ModelIOError.fileNotFound(path: folder.path)
+        }
+        let configURL = folder.appendingPathComponent("adapter_config.json")
+        let top = try Self.jsonObject(configURL)
+        name = top["name"] as? String ?? folder.lastPathComponent
+        modelType = top["model_type"] as? String
+        hiddenSize = (top["hidden_size"] as? NSNumber)?.intValue
+        let legacy = top["version"] == nil
+        config = try Self.adapterConfig(top["config"], path: configURL.path, legacy: legacy)
+        try config.validate(source: configURL.path)
+        (weights, weightsPath) = try Self.weights(folder, safetensors: "adapter.safetensors", pickle: "pytorch_adapter.bin")
+        let headURL = folder.appendingPathComponent("head_config.json")
+        if fm.fileExists(atPath: headURL.path) {
+            let headTop = try Self.jsonObject(headURL)
+            let inner = headTop["config"] as? [String: Any] ?? [:]
+            if let type = inner["head_type"] as? String, type != "classification" {
+                throw ModelIOError.invalidHeader(path: headURL.path, detail: "head_type '\(type)' is not supported (only classification)")
+            }
+            if let layers = (inner["layers"] as? NSNumber)?.intValue, layers != 2 {
+                throw ModelIOError.invalidHeader(path: headURL.path, detail: "a classification head of \(layers) layers is not supported (only 2)")
+            }
+            if (inner["use_pooler"] as? Bool) == true {
+                throw ModelIOError.invalidHeader(path: headURL.path, detail: "use_pooler heads are not supported")
+            }
+            let label2id = (inner["label2id"] as? [String: Any] ?? headTop["label2id"] as? [String: Any] ?? [:])
+            let count = (inner["num_labels"] as? NSNumber)?.intValue ?? label2id.count
+            var labels = (0..<count).map { "LABEL_\($0)" }
+            for (label, id) in label2id {
+                guard let i = (id as? NSNumber)?.intValue, i >= 0, i < count else {
+                    throw ModelIOError.invalidHeader(path: headURL.path, detail: "label2id maps '\(label)' outside 0..<\(count)")
+                }
+                labels[i] = label
+            }
+            let (hw, hp) = try Self.weights(folder, safetensors: "model_head.safetensors", pickle: "pytorch_model_head.bin")
+            head = Head(name: headTop["name"] as? String ?? name, labels: labels, weights: hw, weightsPath: hp)
+        } else {
+            head = nil
+        }
+    }
+
+    static func jsonObject(_ url: URL) throws -> [String: Any] {
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw ModelIOError.fileNotFound(path: url.path)
+        }
+        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw ModelIOError.invalidHeader(path: url.path, detail: "not a JSON object")
+        }
+        return object
+    }
+
+    static func weights(_ folder: URL, safetensors: String, pickle: String) throws -> (TensorSource, String) {
+        let st = folder.appendingPathComponent(safetensors)
+        if FileManager.default.fileExists(atPath: st.path) {
+            return (try SafetensorsFile(path: st.path), st.path)
+        }
+        let bin = folder.appendingPathComponent(pickle)
+        if FileManager.default.fileExists(atPath: bin.path) {
+            throw ModelIOError.unreadable(
+                path: bin.path, reason: "PyTorch pickle weights are not read yet; save the adapter with use_safetensors=True")
+        }
+        throw ModelIOError.fileNotFound(path: st.path)
+    }
+
+    /// The `config` entry: a dict (with `architecture` "lora" for LoRA, absent for bottlenecks)
+    /// or, in old files, a preset name.
+    static func adapterConfig(_ value: Any?, path: String, legacy: Bool) throws -> AdapterConfig {
+        if let preset = value as? String {
+            switch preset {
+            case "seq_bn", "pfeiffer": return .bottleneck(.seqBn)
+            case "double_seq_bn", "houlsby": return .bottleneck(.doubleSeqBn)
+            case "lora": return .lora(LoRAConfig())
+            default: throw AdapterError.unsupported(source: path, field: "config", value: "\"\(preset)\"")
+            }
+        }
+        guard var dict = value as? [String: Any] else {
+            throw AdapterError.invalidConfig(source: path, detail: "no 'config' object")
+        }
+        let architecture = dict["architecture"] as? String
+        if legacy, let act = dict["non_linearity"] as? String {
+            // adapter-transformers 3.x named the tanh GELU "gelu" and the exact one "gelu_orig".
+            dict["non_linearity"] = act == "gelu" ? "gelu_new" : act == "gelu_orig" ? "gelu" : act
+        }
+        let data = try JSONSerialization.data(withJSONObject: dict)
+        do {
+            switch architecture {
+            case nil, "bottleneck": return .bottleneck(try JSONDecoder().decode(BottleneckConfig.self, from: data))
+            case "lora": return .lora(try JSONDecoder().decode(LoRAConfig.self, from: data))
+            case let other?: throw AdapterError.unsupported(source: path, field: "architecture", value: "\"\(other)\"")
+            }
+        } catch let error as DecodingError {
+            throw AdapterError.invalidConfig(source: path, detail: "\(error)")
+        }
+    }
+}

@@ -1,0 +1,126 @@
+import Adapters
+import Encoders
+import Foundation
+import Kernels
+import ModelIO
+
+extension AdapterModel {
+    /// AdapterHub's model class name for this architecture's flex-head model.
+    public var adapterModelClass: String { config.modelType == .roberta ? "RobertaAdapterModel" : "BertAdapterModel" }
+
+    /// Loads an AdapterHub adapter folder (adapter + head) onto `base`. Every tensor the adapter's
+    /// config implies must be present with its exact shape, and nothing else; the adapter must be
+    /// for this model type and hidden size.
+    public static func load(adapterFolder: URL, base: EncoderModel) throws -> AdapterModel {
+        let saved = try AdapterHubAdapter(folder: adapterFolder)
+        let configPath = adapterFolder.appendingPathComponent("adapter_config.json").path
+        if let type = saved.modelType, type != base.config.modelType.rawValue {
+            throw AdapterError.incompatible(detail: "\(configPath): the adapter is for model type '\(type)', the model is '\(base.config.modelType.rawValue)'")
+        }
+        if let h = saved.hiddenSize, h != base.config.hiddenSize {
+            throw AdapterError.incompatible(detail: "\(configPath): the adapter is for hidden size \(h), the model has \(base.config.hiddenSize)")
+        }
+        guard let head = saved.head else {
+            throw AdapterError.incompatible(detail: "\(adapterFolder.path): no head_config.json; a classification adapter needs its head")
+        }
+        let model = try AdapterModel(
+            base: base, mode: .adapter(name: saved.name, config: saved.config),
+            head: HeadSpec(name: head.name, labels: head.labels, dropout: 0))
+        let prefix = base.config.modelType.rawValue + "."
+        // Tensor names in the file may carry another (or no) model prefix: key them by what follows.
+        func key(_ name: String) -> String {
+            if let r = name.range(of: "encoder.layer.") { return String(name[r.lowerBound...]) }
+            return name
+        }
+        var expected: [String: ParameterSet.Entry] = [:]
+        for e in model.parameters.entries { expected[key(e.name)] = e }
+        for (source, path) in [(saved.weights, saved.weightsPath), (head.weights, head.weightsPath)] {
+            for name in source.tensorNames {
+                guard let e = expected.removeValue(forKey: key(name)) else {
+                    throw AdapterError.incompatible(detail: "\(path): unexpected tensor '\(name)' for this adapter configuration")
+                }
+                guard source.shape(of: name) == e.shape else {
+                    throw EncoderError.weightShapeMismatch(source: path, name: name, expected: e.shape, found: source.shape(of: name) ?? [])
+                }
+                try source.readFloats(name, into: e.value)
+            }
+        }
+        if let missing = expected.keys.sorted().first {
+            let file = missing.hasPrefix("heads.") ? head.weightsPath : saved.weightsPath
+            throw EncoderError.missingWeight(source: file, name: missing.hasPrefix("heads.") ? missing : prefix + missing)
+        }
+        return model
+    }
+
+    /// The adapter's and the head's tensors, as AdapterHub names them.
+    func namedTensors() -> (adapter: [SafetensorsWriter.Tensor], head: [SafetensorsWriter.Tensor]) {
+        var adapter: [SafetensorsWriter.Tensor] = []
+        var headTensors: [SafetensorsWriter.Tensor] = []
+        for e in parameters.entries {
+            let t = SafetensorsWriter.Tensor(name: e.name, shape: e.shape, values: Array(UnsafeBufferPointer(start: e.value, count: e.count)))
+            if e.name.hasPrefix("heads.") {
+                headTensors.append(t)
+            } else if e.name.contains(".adapters.") || e.name.contains(".loras.") {
+                adapter.append(t)
+            }
+        }
+        return (adapter, headTensors)
+    }
+
+    /// Writes the adapter and its head as an AdapterHub folder (`adapter_config.json`,
+    /// `adapter.safetensors`, `head_config.json`, `model_head.safetensors`), atomically.
+    public func saveAdapterHub(to folder: URL, modelName: String) throws {
+        let (adapterTensors, headTensors) = namedTensors()
+        var name = head.name
+        var adapterConfig: AdapterConfig?
+        if case .adapter(let n, let c) = mode {
+            name = n
+            adapterConfig = c
+        }
+        try AdapterHubFolder.save(
+            to: folder, adapterName: name, config: adapterConfig,
+            model: .init(modelType: config.modelType.rawValue, hiddenSize: config.hiddenSize, modelName: modelName, modelClass: adapterModelClass),
+            adapterTensors: adapterTensors, head: .init(name: head.name, labels: head.labels, tensors: headTensors))
+    }
+
+    /// Full fine-tuning: writes an HF `*ForSequenceClassification` folder (`config.json` from the
+    /// original with `architectures`, `id2label`, `label2id` set, and `model.safetensors`). The
+    /// AdapterHub head maps onto HF's: RoBERTa `classifier.dense`/`classifier.out_proj`; BERT's
+    /// pooler (dense + tanh) and `classifier` — the same computation at inference.
+    public func saveHFModel(to folder: URL, originalConfig: Data) throws {
+        guard var json = (try? JSONSerialization.jsonObject(with: originalConfig)) as? [String: Any] else {
+            throw TrainingError.output(path: folder.path, detail: "the base model's config.json is not a JSON object")
+        }
+        let roberta = config.modelType == .roberta
+        json["architectures"] = [roberta ? "RobertaForSequenceClassification" : "BertForSequenceClassification"]
+        json["id2label"] = Dictionary(uniqueKeysWithValues: head.labels.enumerated().map { (String($0.offset), $0.element) })
+        json["label2id"] = Dictionary(uniqueKeysWithValues: head.labels.enumerated().map { ($0.element, $0.offset) })
+        let prefix = config.modelType.rawValue + "."
+        var tensors: [SafetensorsWriter.Tensor] = []
+        for b in base.weights.bindings where !b.name.hasPrefix("pooler.") {
+            let count = b.shape.reduce(1, *)
+            tensors.append(.init(name: prefix + b.name, shape: b.shape, values: Array(UnsafeBufferPointer(start: base.weights.pointer(b.slot) + b.offset, count: count))))
+        }
+        let headNames = roberta
+            ? ["classifier.dense.weight", "classifier.dense.bias", "classifier.out_proj.weight", "classifier.out_proj.bias"]
+            : [prefix + "pooler.dense.weight", prefix + "pooler.dense.bias", "classifier.weight", "classifier.bias"]
+        let hp = "heads.\(head.name)."
+        for (ours, theirs) in zip([hp + "1.weight", hp + "1.bias", hp + "4.weight", hp + "4.bias"], headNames) {
+            guard let e = parameters.entry(named: ours) else { continue }
+            tensors.append(.init(name: theirs, shape: e.shape, values: Array(UnsafeBufferPointer(start: e.value, count: e.count))))
+        }
+        let fm = FileManager.default
+        let staging = folder.deletingLastPathComponent().appendingPathComponent(".\(folder.lastPathComponent).tmp-\(UUID().uuidString)")
+        do {
+            try fm.createDirectory(at: staging, withIntermediateDirectories: false)
+            try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys])
+                .write(to: staging.appendingPathComponent("config.json"))
+            try SafetensorsWriter.encode(tensors, metadata: ["format": "pt"]).write(to: staging.appendingPathComponent("model.safetensors"))
+            if fm.fileExists(atPath: folder.path) { try fm.removeItem(at: folder) }
+            try fm.moveItem(at: staging, to: folder)
+        } catch {
+            try? fm.removeItem(at: staging)
+            throw TrainingError.output(path: folder.path, detail: "cannot write the model folder: \(error)")
+        }
+    }
+}

@@ -1,0 +1,101 @@
+import Adapters
+import Encoders
+import Foundation
+import Kernels
+import ModelIO
+import TestSupport
+import Testing
+import Training
+
+/// Adapters saved by the Python `adapters` library load here with the same logits, and ours
+/// load back identically (tools/make_adapterhub_fixtures.py).
+@Suite("AdapterHub interoperability")
+struct AdapterInteropTests {
+    static func base(dropout: Float = 0) throws -> EncoderModel {
+        let folder = Fixtures.url("training/base-roberta")
+        let configPath = folder.appendingPathComponent("config.json").path
+        var config = try EncoderConfig.decode(try Data(contentsOf: URL(fileURLWithPath: configPath)), path: configPath)
+        config.hiddenDropoutProb = dropout
+        config.attentionProbsDropoutProb = dropout
+        let weights = folder.appendingPathComponent("model.safetensors").path
+        return try EncoderModel.load(config: config, source: try SafetensorsFile(path: weights), sourceName: weights)
+    }
+
+    static func expected(_ method: String) throws -> (TokenBatch, [Float]) {
+        let json = try Fixtures.json("adapterhub/\(method)/expected.json")
+        let ids = (json["input_ids"] as? [Any] ?? []).map(int32s)
+        let mask = (json["attention_mask"] as? [Any] ?? []).map(int32s)
+        let logits = (json["logits"] as? [Any] ?? []).flatMap(floats)
+        let batch = try TokenBatch(
+            batchSize: ids.count, sequenceLength: ids.first?.count ?? 0, inputIds: ids.flatMap { $0 }, attentionMask: mask.flatMap { $0 })
+        return (batch, logits)
+    }
+
+    @Test(arguments: ["seq_bn", "double_seq_bn", "lora"])
+    func pythonSavedAdaptersGiveTheSameLogits(method: String) throws {
+        let model = try AdapterModel.load(adapterFolder: Fixtures.url("adapterhub/\(method)"), base: try Self.base())
+        let (batch, reference) = try Self.expected(method)
+        #expect(reference.count == 4)
+        #expect(maxAbsDifference(try model.logits(batch), reference) <= 1e-4)
+        #expect(model.head.labels == ["negative", "positive"])
+
+        // Saved again by us, loaded again: identical.
+        let folder = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let out = folder.appendingPathComponent("rt")
+        try model.saveAdapterHub(to: out, modelName: "tiny-roberta")
+        let again = try AdapterModel.load(adapterFolder: out, base: try Self.base())
+        #expect(try again.logits(batch) == (try model.logits(batch)))
+        let ours = try String(contentsOf: out.appendingPathComponent("adapter_config.json"), encoding: .utf8)
+        let theirs = try String(contentsOf: Fixtures.url("adapterhub/\(method)/adapter_config.json"), encoding: .utf8)
+        #expect(ours == theirs)
+    }
+
+    @Test func incompatibleFoldersAreTypedErrors() throws {
+        let tmp = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        let fm = FileManager.default
+        func copy(_ name: String) throws -> URL {
+            let dst = tmp.appendingPathComponent(UUID().uuidString)
+            try fm.copyItem(at: Fixtures.url("adapterhub/\(name)"), to: dst)
+            return dst
+        }
+        // Missing head config.
+        var folder = try copy("seq_bn")
+        try fm.removeItem(at: folder.appendingPathComponent("head_config.json"))
+        #expect(throws: AdapterError.self) { try AdapterModel.load(adapterFolder: folder, base: try Self.base()) }
+        // Adapter for another model type.
+        folder = try copy("seq_bn")
+        let configURL = folder.appendingPathComponent("adapter_config.json")
+        let text = try String(contentsOf: configURL, encoding: .utf8)
+        try text.replacingOccurrences(of: "\"model_type\": \"roberta\"", with: "\"model_type\": \"bert\"").write(to: configURL, atomically: true, encoding: .utf8)
+        #expect(throws: AdapterError.self) { try AdapterModel.load(adapterFolder: folder, base: try Self.base()) }
+        // Unknown method / unsupported field.
+        try text.replacingOccurrences(of: "\"ln_after\": false", with: "\"ln_after\": true").write(to: configURL, atomically: true, encoding: .utf8)
+        #expect(throws: AdapterError.unsupported(source: configURL.path, field: "ln_after", value: "true")) {
+            try AdapterModel.load(adapterFolder: folder, base: try Self.base())
+        }
+        // Wrong shapes: a seq_bn file read with a config whose reduction factor differs.
+        try text.replacingOccurrences(of: "\"reduction_factor\": 16", with: "\"reduction_factor\": 8").write(to: configURL, atomically: true, encoding: .utf8)
+        #expect(throws: EncoderError.self) { try AdapterModel.load(adapterFolder: folder, base: try Self.base()) }
+        // No folder.
+        #expect(throws: ModelIOError.self) { try AdapterModel.load(adapterFolder: tmp.appendingPathComponent("none"), base: try Self.base()) }
+    }
+
+    @Test func fullFineTuningExportsAnHFModelFolder() throws {
+        let base = try Self.base()
+        let model = try AdapterModel(base: base, mode: .full, head: HeadSpec(name: "task", labels: ["a", "b"], dropout: 0))
+        model.initializeTrainable(seed: 4)
+        let tmp = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        let out = tmp.appendingPathComponent("model")
+        try model.saveHFModel(to: out, originalConfig: try Data(contentsOf: Fixtures.url("training/base-roberta/config.json")))
+        let configPath = out.appendingPathComponent("config.json").path
+        let config = try EncoderConfig.decode(try Data(contentsOf: URL(fileURLWithPath: configPath)), path: configPath)
+        let exported = try EncoderModel.load(
+            config: config, source: try SafetensorsFile(path: out.appendingPathComponent("model.safetensors").path), sourceName: "export")
+        let (batch, _) = try Self.expected("seq_bn")
+        #expect(exported.head?.labels == ["a", "b"])
+        #expect(maxAbsDifference(try exported.classify(batch), try model.logits(batch)) < 1e-6)
+    }
+}
