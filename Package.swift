@@ -76,7 +76,7 @@ let package = Package(
         .executableTarget(
             name: "AdaptersCLI",
             dependencies: [
-                "Kernels", "ModelIO", "Encoders", "Tokenizers", "Inference",
+                "Kernels", "ModelIO", "Encoders", "Tokenizers", "Inference", "Adapters", "Datasets", "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -9,7 +9,8 @@ struct Adapters: ParsableCommand {
         abstract: "Parameter-efficient fine-tuning and inference for BERT/RoBERTa encoders, natively in Swift.",
         version: "0.1.0",
         subcommands: [
-            InspectCommand.self, EmbedCommand.self, PredictCommand.self, TokenizeCommand.self, BenchCommand.self,
+            TrainCommand.self, EvaluateCommand.self, PredictCommand.self, EmbedCommand.self, TokenizeCommand.self,
+            InspectCommand.self, BenchCommand.self,
         ])
 
     static func main() {

@@ -22,32 +22,36 @@ public enum Pooling: String, Sendable, CaseIterable, Codable {
 public struct Runner {
     public let model: PretrainedModel
     public let encoder: TextEncoder
+    /// What `predict` runs: an adapter with its head, or the checkpoint's own head.
+    public let classifier: SequenceClassifier?
 
-    public init(model: PretrainedModel, maxLength: Int? = nil) {
+    public init(model: PretrainedModel, maxLength: Int? = nil, classifier: SequenceClassifier? = nil) {
         self.model = model
         encoder = TextEncoder(tokenizer: model.tokenizer, config: model.config, maxLength: maxLength)
+        self.classifier = classifier ?? (model.encoder.head == nil ? nil : model.encoder)
     }
 
     /// Predictions in input order; `batchSize` records per forward pass.
     public func predict(_ records: [InputRecord], batchSize: Int, source: String) throws -> [Prediction] {
-        guard let head = model.encoder.head else {
+        guard let classifier else {
             throw InferenceError.invalidInput(
                 path: model.folder.path, line: nil,
-                detail: "the model has no sequence-classification head (config.json architectures names none); use `embed`")
+                detail: "the model has no sequence-classification head (config.json architectures names none): give --adapter, or use `embed`")
         }
+        let labels = classifier.classLabels
         var out: [Prediction] = []
         out.reserveCapacity(records.count)
         for start in stride(from: 0, to: records.count, by: max(batchSize, 1)) {
             let slice = records[start..<min(records.count, start + max(batchSize, 1))]
             let batch = try encoder.batch(slice, source: source)
-            let logits = try model.encoder.classify(batch)
-            let n = head.numLabels
+            let logits = try classifier.classLogits(batch)
+            let n = labels.count
             for b in 0..<batch.batchSize {
                 let row = Array(logits[b * n..<(b + 1) * n])
                 let probs = softmax(row)
                 var best = 0
                 for j in 1..<n where probs[j] > probs[best] { best = j }
-                out.append(Prediction(label: head.labels[best], score: probs[best], logits: row))
+                out.append(Prediction(label: labels[best], score: probs[best], logits: row))
             }
         }
         return out

@@ -1,6 +1,8 @@
 import ArgumentParser
+import Encoders
 import Foundation
 import Inference
+import Training
 
 struct PredictCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -9,6 +11,9 @@ struct PredictCommand: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var inputOptions: InputOptions
+
+    @Option(name: .long, help: "AdapterHub adapter folder (adapter + head) to run on the model.")
+    var adapter: String?
 
     @Option(name: .long, help: "Inputs per forward pass.")
     var batchSize = 32
@@ -25,7 +30,10 @@ struct PredictCommand: ParsableCommand {
         let model = try modelOptions.load()
         let records = try InputReader.read(inputOptions.input, options: inputOptions.readerOptions)
         let sink = try OutputSink(path: inputOptions.output)
-        let runner = Runner(model: model, maxLength: maxLength)
+        let classifier: SequenceClassifier? = try adapter.map {
+            try AdapterModel.load(adapterFolder: URL(fileURLWithPath: $0), base: model.encoder)
+        }
+        let runner = Runner(model: model, maxLength: maxLength, classifier: classifier)
         for p in try runner.predict(records, batchSize: batchSize, source: inputOptions.input) {
             sink.write(
                 "{\"label\":\(JSONLines.string(p.label)),\"score\":\(JSONLines.number(p.score)),\"logits\":\(JSONLines.array(p.logits))}")

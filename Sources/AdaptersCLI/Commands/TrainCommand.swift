@@ -1,0 +1,251 @@
+import Adapters
+import ArgumentParser
+import Datasets
+import Encoders
+import Foundation
+import Inference
+import Training
+
+/// What `--method` trains.
+enum TrainMethod: String, ExpressibleByArgument, CaseIterable {
+    case seqBn = "seq_bn"
+    case doubleSeqBn = "double_seq_bn"
+    case lora
+    case full
+    case head
+}
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train an adapter (or LoRA, the head alone, or the whole model) with a classification head.",
+        discussion: """
+            OUTPUT receives the trained adapter and head as an AdapterHub folder (OUTPUT/NAME/, loadable by \
+            `adapters.load_adapter` in Python), or for --method full an HF model folder (OUTPUT/model/); \
+            plus train_log.jsonl, checkpoints/ and summary.json. --resume continues from the last checkpoint.
+            """)
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(name: .long, help: "Training data (.jsonl, .csv, .tsv, or Amazon polarity CSV with --format amazon_polarity).")
+    var train: String
+
+    @Option(name: .long, help: "Evaluation data, same format.")
+    var eval: String?
+
+    @OptionGroup var data: DataOptions
+
+    @Option(name: .long, help: "seq_bn, double_seq_bn, lora, full (every weight) or head (head only).")
+    var method: TrainMethod = .seqBn
+
+    @Option(name: .long, help: "Name of the adapter and its head.")
+    var adapterName = "adapter"
+
+    @Option(name: .long, help: "Output folder.")
+    var output: String
+
+    @Option(name: .long, help: "Names for integer labels 0, 1, … (comma-separated), e.g. negative,positive.")
+    var labelNames: String?
+
+    @Option(name: .long, help: "Peak learning rate (default 3e-4; 2e-5 for --method full).")
+    var learningRate: Float?
+
+    @Option(name: .long) var batchSize = 32
+    @Option(name: .long, help: "Passes over the data (ignored with --max-steps).") var epochs = 1
+    @Option(name: .long, help: "Total optimizer steps.") var maxSteps: Int?
+    @Option(name: .long) var warmupSteps = 0
+    @Option(name: .long) var weightDecay: Float = 0
+    @Option(name: .long, help: "Clip gradients to this global norm (0: off).") var maxGradNorm: Float = 1
+    @Option(name: .long, help: "linear or constant (after warm-up).") var schedule: LearningRateSchedule = .linear
+    @Option(name: .long) var seed: UInt64 = 42
+    @Option(name: .long) var logEvery = 10
+    @Option(name: .long) var evalEvery: Int?
+    @Option(name: .long) var saveEvery: Int?
+    @Flag(name: .long, help: "Pad every batch to --max-length instead of its longest example.") var padToMaxLength = false
+    @Flag(name: .long, help: "Continue from the last checkpoint in OUTPUT.") var resume = false
+
+    @Option(name: .long, help: "Bottleneck reduction factor (seq_bn, double_seq_bn).") var reductionFactor: Double?
+    @Option(name: .long, help: "LoRA rank.") var loraR: Int?
+    @Option(name: .long, help: "LoRA alpha.") var loraAlpha: Int?
+    @Option(name: .long, help: "LoRA targets, comma-separated from q,k,v.") var loraTargets: String?
+
+    func validate() throws {
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+        if epochs < 1 { throw ValidationError("--epochs must be at least 1") }
+        if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be at least 1") }
+        if let learningRate, !(learningRate > 0) { throw ValidationError("--learning-rate must be positive") }
+        if data.maxLength < 2 { throw ValidationError("--max-length must be at least 2") }
+        if adapterName.isEmpty || adapterName.contains("/") || adapterName.contains(".") {
+            throw ValidationError("--adapter-name must be a plain name without '/' or '.'")
+        }
+        if (reductionFactor != nil) && !(method == .seqBn || method == .doubleSeqBn) {
+            throw ValidationError("--reduction-factor applies to seq_bn and double_seq_bn")
+        }
+        if (loraR != nil || loraAlpha != nil || loraTargets != nil) && method != .lora {
+            throw ValidationError("--lora-r, --lora-alpha and --lora-targets apply to --method lora")
+        }
+    }
+
+    var trainingConfig: TrainingConfig {
+        var c = TrainingConfig()
+        c.learningRate = learningRate ?? (method == .full ? 2e-5 : 3e-4)
+        c.batchSize = batchSize
+        c.epochs = epochs
+        c.maxSteps = maxSteps
+        c.warmupSteps = warmupSteps
+        c.weightDecay = weightDecay
+        c.maxGradNorm = maxGradNorm
+        c.schedule = schedule
+        c.seed = seed
+        c.logEvery = logEvery
+        c.evalEvery = evalEvery
+        c.saveEvery = saveEvery
+        c.padding = padToMaxLength ? .maxLength : .longest
+        c.maxLength = data.maxLength
+        return c
+    }
+
+    func adapterConfig() throws -> AdapterConfig? {
+        switch method {
+        case .seqBn, .doubleSeqBn:
+            var bn: BottleneckConfig = method == .seqBn ? .seqBn : .doubleSeqBn
+            if let reductionFactor { bn.reductionFactor = reductionFactor }
+            return .bottleneck(bn)
+        case .lora:
+            var lc = LoRAConfig()
+            if let loraR { lc.r = loraR }
+            if let loraAlpha { lc.alpha = loraAlpha }
+            if let loraTargets { lc.attnMatrices = loraTargets.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+            return .lora(lc)
+        case .full, .head:
+            return nil
+        }
+    }
+
+    func run() throws {
+        let pretrained = try modelOptions.load()
+        guard let tokenizer = pretrained.tokenizer else {
+            throw ValidationError("\(modelOptions.resolvedPath) has no tokenizer files, which training on text needs")
+        }
+        let trainSet = try LabeledDataset.load(path: train, options: data.options)
+        let labelMap = LabelMap.derive(from: trainSet)
+        var headLabels = labelMap.names
+        if let labelNames {
+            let names = labelNames.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard labelMap.names == (0..<labelMap.count).map(String.init) else {
+                throw ValidationError("--label-names needs integer labels 0…n-1; \(train) has \(labelMap.names.prefix(5).joined(separator: ", "))")
+            }
+            guard names.count == labelMap.count, Set(names).count == names.count else {
+                throw ValidationError("--label-names gives \(names.count) distinct names for \(labelMap.count) labels")
+            }
+            headLabels = names
+        }
+        guard labelMap.count >= 2 else {
+            throw ValidationError("\(train): the labels take only \(labelMap.count) value(s); classification needs at least 2")
+        }
+        let config = trainingConfig
+        let trainData = try TokenizedDataset(dataset: trainSet, tokenizer: tokenizer, labelMap: labelMap, maxLength: config.maxLength)
+        let evalData = try eval.map {
+            try TokenizedDataset(
+                dataset: try LabeledDataset.load(path: $0, options: data.options), tokenizer: tokenizer, labelMap: labelMap,
+                maxLength: config.maxLength)
+        }
+        let base = pretrained.encoder
+        let headDropout = base.config.classifierDropout ?? base.config.hiddenDropoutProb
+        let mode: TrainingMode
+        switch method {
+        case .full: mode = .full
+        case .head: mode = .headOnly
+        default: mode = .adapter(name: adapterName, config: try adapterConfig() ?? .defaults(for: .seqBn))
+        }
+        let model = try AdapterModel(base: base, mode: mode, head: HeadSpec(name: adapterName, labels: headLabels, dropout: headDropout))
+        model.initializeTrainable(seed: config.seed)
+        let out = URL(fileURLWithPath: output)
+        let trainer = try Trainer(
+            model: model, train: trainData, eval: evalData, config: config, padId: tokenizer.padTokenId, output: out)
+        let progress = ProgressReporter()
+        trainer.observer = { progress.report($0) }
+        logger.info(
+            "training \(method.rawValue) on \(trainData.count) examples (\(labelMap.count) labels: \(headLabels.joined(separator: ", "))), \(model.parameters.parameterCount) trainable parameters")
+        let summary = try trainer.run(resume: resume)
+        progress.finish()
+        let modelName = pretrained.folder.lastPathComponent
+        let saved: URL
+        if method == .full {
+            saved = out.appendingPathComponent("model")
+            let original = try Data(contentsOf: pretrained.folder.appendingPathComponent("config.json"))
+            try model.saveHFModel(to: saved, originalConfig: original)
+            // The tokenizer goes along so the folder is usable on its own.
+            for name in ["tokenizer.json", "tokenizer_config.json", "vocab.txt", "vocab.json", "merges.txt", "special_tokens_map.json"] {
+                let src = pretrained.folder.appendingPathComponent(name)
+                if FileManager.default.fileExists(atPath: src.path) {
+                    try? FileManager.default.copyItem(at: src, to: saved.appendingPathComponent(name))
+                }
+            }
+        } else {
+            saved = out.appendingPathComponent(adapterName)
+            try model.saveAdapterHub(to: saved, modelName: modelName)
+        }
+        var summaryJSON: [String: Any] = [
+            "method": method.rawValue, "steps": summary.steps, "final_loss": summary.finalLoss, "seconds": summary.seconds,
+            "samples_per_second": summary.samplesPerSecond, "trainable_parameters": model.parameters.parameterCount,
+            "base_model": modelName, "train": train, "labels": headLabels, "saved": saved.path,
+        ]
+        if let e = summary.evaluation {
+            summaryJSON["eval"] = ["accuracy": e.accuracy, "macro_f1": e.macroF1, "loss": e.loss, "examples": e.examples]
+        }
+        if let best = summary.bestStep { summaryJSON["best_step"] = best }
+        let summaryData = try JSONSerialization.data(withJSONObject: summaryJSON, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        try summaryData.write(to: out.appendingPathComponent("summary.json"))
+        print(String(decoding: summaryData, as: UTF8.self))
+    }
+}
+
+extension LearningRateSchedule: ExpressibleByArgument {}
+
+/// A live progress bar on a terminal, plain log lines otherwise (CI, files).
+final class ProgressReporter {
+    let interactive = isatty(fileno(stderr)) != 0
+    private var total = 0
+    private var lastDraw = 0.0
+    private let start = Date()
+    private var firstStep: Int?
+
+    func report(_ event: TrainingEvent) -> Bool {
+        switch event {
+        case .started(let total, let resumed, let params):
+            self.total = total
+            if let resumed { logger.info("resuming from step \(resumed) of \(total)") }
+            _ = params
+        case .step(let step, let total, let loss, let lr, _, let rate):
+            guard interactive else { break }
+            let now = Date().timeIntervalSince1970
+            if now - lastDraw < 0.2 && step < total { break }
+            lastDraw = now
+            let width = 30
+            let filled = Int(Double(width) * Double(step) / Double(max(total, 1)))
+            let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
+            if firstStep == nil { firstStep = step - 1 }
+            let done = Double(step - (firstStep ?? 0))
+            let eta = done > 0 ? Date().timeIntervalSince(start) / done * Double(total - step) : 0
+            FileHandle.standardError.write(
+                Data(String(format: "\r%@ %d/%d loss %.4f lr %.2e %.1f samples/s eta %.0fs ", bar, step, total, loss, lr, rate, eta).utf8))
+        case .logged(let step, let epoch, let loss, let lr, let norm, let rate):
+            if !interactive {
+                FileHandle.standardError.write(
+                    Data(String(format: "step %d/%d epoch %.2f loss %.4f lr %.3e grad_norm %.3f %.1f samples/s\n", step, total, epoch, loss, lr, norm, rate).utf8))
+            }
+        case .evaluated(let step, let m):
+            if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
+            FileHandle.standardError.write(
+                Data(String(format: "eval at step %d: accuracy %.4f macro-F1 %.4f loss %.4f\n", step, m.accuracy, m.macroF1, m.loss).utf8))
+        case .checkpointSaved:
+            break
+        }
+        return true
+    }
+
+    func finish() {
+        if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}
