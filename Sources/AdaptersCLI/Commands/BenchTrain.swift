@@ -1,0 +1,115 @@
+import Adapters
+import ArgumentParser
+import Encoders
+import Foundation
+import Inference
+import Kernels
+import Training
+
+/// `adapters bench train`: training throughput and peak memory, one child process per case (peak
+/// RSS is a per-process high-water mark), against `pt_baseline.py`'s `*_train` cases.
+struct BenchTrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Training steps at batch 32 × 100 with dropout on: samples/s and peak RSS, vs PyTorch + adapters.")
+
+    @Option(name: .long, parsing: .upToNextOption, help: "Cases as arch:method, e.g. roberta-base:seq_bn minilm-l6:full.")
+    var cases: [String] = [
+        "roberta-base:seq_bn", "roberta-base:lora", "roberta-base:full", "minilm-l6:seq_bn", "minilm-l6:lora", "minilm-l6:full",
+    ]
+
+    @Option(name: .long, help: "Timed steps per case (after 2 warm-up steps).")
+    var steps: Int?
+
+    @Flag(name: .long, help: .hidden)
+    var child = false
+
+    @OptionGroup var baseline: BaselineOptions
+
+    func validate() throws {
+        for c in cases {
+            let parts = c.split(separator: ":").map(String.init)
+            guard parts.count == 2, BenchmarkArchitecture(rawValue: parts[0]) != nil,
+                ["seq_bn", "lora", "full", "double_seq_bn"].contains(parts[1])
+            else { throw ValidationError("case '\(c)' is not arch:method with arch in roberta-base, minilm-l6 and method in seq_bn, double_seq_bn, lora, full") }
+        }
+        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1") }
+    }
+
+    func run() throws {
+        if child {
+            try runCase(cases[0])
+            return
+        }
+        print("BLAS kernels: \(BLASInfo.coreName); \(Threading.workerCount) worker threads")
+        print("| case | ours samples/s | ours peak RSS | PyTorch samples/s | PyTorch peak RSS | throughput | memory |")
+        print("|---|---|---|---|---|---|---|")
+        for c in cases {
+            let ours = try childRun(c)
+            var row = String(format: "| %@ | %.2f | %.0f MiB", c, ours.samples, ours.rss)
+            if !baseline.noBaseline {
+                let parts = c.split(separator: ":")
+                let arch = parts[0] == "roberta-base" ? "roberta" : "minilm"
+                let method = parts[1] == "seq_bn" ? "seqbn" : String(parts[1])
+                let pt = try baseline.runJSON(baseline.baselinePython, [baseline.baselineScript, "case", "\(arch)_\(method)_train"] + (steps.map { ["--steps", String($0)] } ?? []))
+                let times = (pt["step_s"] as? [NSNumber])?.map(\.doubleValue) ?? []
+                let ptSamples = 32 / median(times)
+                let ptRSS = (pt["peak_rss_mib"] as? NSNumber)?.doubleValue ?? .nan
+                row += String(format: " | %.2f | %.0f MiB | ×%.2f | ×%.2f", ptSamples, ptRSS, ours.samples / ptSamples, ours.rss / ptRSS)
+            }
+            print(row + " |")
+        }
+    }
+
+    /// Runs one case in a fresh process and reads its JSON line.
+    func childRun(_ c: String) throws -> (samples: Double, rss: Double) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/proc/self/exe")
+        process.arguments = ["bench", "train", "--child", "--cases", c] + (steps.map { ["--steps", String($0)] } ?? [])
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0,
+            let object = try JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let samples = (object["samples_per_second"] as? NSNumber)?.doubleValue,
+            let rss = (object["peak_rss_mib"] as? NSNumber)?.doubleValue
+        else { throw ValidationError("benchmark case \(c) failed") }
+        FileHandle.standardError.write(Data("\(c): \(String(decoding: data, as: UTF8.self))".utf8))
+        return (samples, rss)
+    }
+
+    func runCase(_ c: String) throws {
+        let parts = c.split(separator: ":").map(String.init)
+        guard let arch = BenchmarkArchitecture(rawValue: parts[0]) else { return }
+        let method = parts[1]
+        let base = arch.makeModel(seed: 0)
+        let mode: TrainingMode =
+            method == "full" ? .full : .adapter(name: "task", config: .defaults(for: AdapterMethod(rawValue: method) ?? .seqBn))
+        let model = try AdapterModel(base: base, mode: mode, head: HeadSpec(name: "task", labels: ["0", "1"], dropout: 0.1))
+        model.initializeTrainable(seed: 0)
+        let batch = try arch.makeBatch(batch: 32, length: 100, seed: 0)
+        var rng = SeededGenerator(seed: 3)
+        let labels = (0..<32).map { _ in Int32.random(in: 0...1, using: &rng) }
+        var adam = AdamW()
+        let steps = self.steps ?? (arch == .robertaBase ? 5 : 10)
+        var times: [Double] = []
+        var losses: [Float] = []
+        for s in 0..<(2 + steps) {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            model.parameters.zeroGradients()
+            let r = try model.step(batch, labels: labels, seed: UInt64(s))
+            adam.update(model.parameters, learningRate: 3e-4)
+            if s >= 2 {
+                times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+                losses.append(r.loss)
+            }
+        }
+        let json: [String: Any] = [
+            "case": c, "step_s": times, "samples_per_second": 32 / median(times), "peak_rss_mib": peakResidentMiB() ?? -1,
+            "trainable_parameters": model.parameters.parameterCount, "losses": losses,
+        ]
+        print(String(decoding: try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]), as: UTF8.self))
+    }
+}

@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""Adapters saved by SwiftAdapters, loaded by the Python `adapters` library: same logits?
+
+    swift build -c release --product adapters
+    .venv-bench/bin/python tools/check_python_loads_ours.py
+
+For seq_bn, double_seq_bn and lora: trains a few steps with `adapters train` on the real
+all-MiniLM-L6-v2 and Rotten Tomatoes, predicts 8 sentences with `adapters predict --adapter`,
+then loads the same folder with `AutoAdapterModel.load_adapter` (adapters 1.3.0) and compares
+logits. Run locally (not in CI); its output is reported in the closing notes.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import torch
+from adapters import AutoAdapterModel
+from transformers import AutoTokenizer
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+CLI = os.path.join(ROOT, ".build", "release", "adapters")
+MODEL = os.path.join(ROOT, ".cache", "models", "all-MiniLM-L6-v2")
+SENTENCES = [
+    "A gripping, beautifully acted film.", "Dull, predictable and far too long.",
+    "I laughed, I cried, I want to see it again.", "The script is a mess.",
+    "An ambitious, sprawling epic that mostly works.", "Not bad, not great.",
+    "Worst. Movie. Ever.", "A quiet triumph of patient filmmaking.",
+]
+
+
+def main():
+    worst = 0.0
+    with tempfile.TemporaryDirectory() as tmp:
+        inp = os.path.join(tmp, "in.txt")
+        with open(inp, "w") as f:
+            f.write("\n".join(SENTENCES) + "\n")
+        tok = AutoTokenizer.from_pretrained(MODEL)
+        enc = tok(SENTENCES, padding=True, truncation=True, max_length=64, return_tensors="pt")
+        for method in ["seq_bn", "double_seq_bn", "lora"]:
+            out = os.path.join(tmp, method)
+            subprocess.run([CLI, "train", "--model", MODEL, "--train", os.path.join(ROOT, "data/rotten_tomatoes/train.jsonl"),
+                            "--method", method, "--adapter-name", "rt", "--label-names", "negative,positive",
+                            "--max-steps", "5", "--learning-rate", "1e-2", "--max-length", "64", "--output", out],
+                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            pred = subprocess.run([CLI, "predict", "--model", MODEL, "--adapter", os.path.join(out, "rt"), "--input", inp],
+                                  check=True, capture_output=True, text=True).stdout
+            ours = torch.tensor([json.loads(line)["logits"] for line in pred.splitlines()])
+            model = AutoAdapterModel.from_pretrained(MODEL)
+            name = model.load_adapter(os.path.join(out, "rt"), set_active=True, use_safetensors=True)
+            model.eval()
+            with torch.no_grad():
+                theirs = model(**enc).logits
+            diff = (ours - theirs).abs().max().item()
+            # The adapter must matter: without it (head only) the logits move.
+            model.set_active_adapters(None)
+            with torch.no_grad():
+                without = model(**enc).logits
+            effect = (without - theirs).abs().max().item()
+            worst = max(worst, diff)
+            labels = [model.config.id2label[int(i)] for i in theirs.argmax(-1)]
+            print(json.dumps({"method": method, "loaded_as": name, "max_abs_diff": diff, "adapter_effect": effect,
+                              "python_labels": labels}))
+    print(json.dumps({"worst_max_abs_diff": worst, "ok": worst <= 1e-4}))
+    sys.exit(0 if worst <= 1e-4 else 1)
+
+
+if __name__ == "__main__":
+    main()
