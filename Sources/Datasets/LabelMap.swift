@@ -37,7 +37,7 @@ public struct LabelMap: Sendable, Codable, Equatable {
     }
 
     /// Derives the map of a loaded dataset: ``amazonPolarity`` for Amazon Polarity files (whatever
-    /// classes the file happens to hold), ``derive(from:)-([Example])`` of its examples otherwise.
+    /// classes the file happens to hold), the derivation from its examples otherwise.
     public static func derive(from dataset: LabeledDataset) -> LabelMap {
         dataset.format == .amazonPolarity ? .amazonPolarity : derive(from: dataset.examples)
     }

@@ -6,6 +6,8 @@ import Testing
 /// and its errors as a user would see them.
 @Suite("adapters CLI", .serialized)
 struct CLITests {
+    init() {}
+
     struct Run {
         let status: Int32
         let stdout: String

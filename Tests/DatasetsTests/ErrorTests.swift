@@ -60,7 +60,7 @@ struct ErrorTests {
         Case(name: "JSONL line that is a string", file: "j.jsonl", bytes: text("\"text\"\n"),
              expected: { .notAnObject(file: $0, line: 1) }),
         Case(name: "JSONL syntax error", file: "j.jsonl", bytes: text("{\"text\": \"a\", \"label\": 1}\n{\"text\": \"a\" \"label\": 1}\n"),
-             expected: { .invalidJSON(file: $0, line: 2, detail: "expected ',' or '}' at byte 13") }),
+             expected: { .invalidJSON(file: $0, line: 2, detail: "expected ',' or '}' at byte 14") }),
         Case(name: "JSONL truncated line", file: "j.jsonl", bytes: text("\n\n{\"text\": \"a"),
              expected: { .invalidJSON(file: $0, line: 3, detail: "unterminated string at the end of the line") }),
         Case(name: "JSONL trailing garbage", file: "j.jsonl", bytes: text("{\"text\": \"a\", \"label\": 1} x\n"),

@@ -1,0 +1,125 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `adapters train`, `evaluate` and `predict --adapter` on the real MiniLM and a slice of Rotten
+/// Tomatoes, including a run killed with SIGKILL and resumed.
+@Suite("adapters train / evaluate", .serialized)
+struct TrainCLITests {
+    let cli = CLITests()
+
+    func slice(_ lines: Int, from file: String, into folder: URL, name: String) throws -> String {
+        let text = try String(contentsOf: Fixtures.repositoryRoot.appendingPathComponent(file), encoding: .utf8)
+        let all = text.split(separator: "\n")
+        // Both classes: take from the start and the end.
+        let picked = all.prefix(lines / 2) + all.suffix(lines / 2)
+        let url = folder.appendingPathComponent(name)
+        try (picked.joined(separator: "\n") + "\n").write(to: url, atomically: true, encoding: .utf8)
+        return url.path
+    }
+
+    func trainArguments(_ train: String, output: URL, steps: Int) -> [String] {
+        [
+            "train", "--train", train, "--method", "seq_bn", "--adapter-name", "rt", "--label-names", "negative,positive",
+            "--max-steps", String(steps), "--batch-size", "8", "--max-length", "32", "--learning-rate", "1e-3",
+            "--save-every", "2", "--log-every", "2", "--output", output.path,
+        ]
+    }
+
+    @Test func trainEvaluatePredictAndResumeAfterKill() throws {
+        try #require(FileManager.default.fileExists(atPath: Fixtures.miniLM.path), "run scripts/setup.sh first")
+        let tmp = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        let train = try slice(64, from: "data/rotten_tomatoes/train.jsonl", into: tmp, name: "train.jsonl")
+        let test = try slice(32, from: "data/rotten_tomatoes/test.jsonl", into: tmp, name: "test.jsonl")
+
+        // Uninterrupted run.
+        let a = tmp.appendingPathComponent("a")
+        var r = try cli.run(trainArguments(train, output: a, steps: 12) + ["--eval", test])
+        #expect(r.status == 0, "\(r.stderr)")
+        let saved = a.appendingPathComponent("rt")
+        for file in ["adapter_config.json", "adapter.safetensors", "head_config.json", "model_head.safetensors"] {
+            #expect(FileManager.default.fileExists(atPath: saved.appendingPathComponent(file).path), "\(file) missing")
+        }
+        let log = try String(contentsOf: a.appendingPathComponent("train_log.jsonl"), encoding: .utf8)
+        #expect(log.split(separator: "\n").count >= 12)
+        #expect(log.contains("\"grad_norm\"") && log.contains("eval_accuracy"))
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: a.appendingPathComponent("summary.json"))) as? [String: Any]
+        #expect(summary?["steps"] as? Int == 12)
+
+        // Killed mid-run (SIGKILL once a checkpoint exists), then resumed: the same adapter bytes.
+        let b = tmp.appendingPathComponent("b")
+        let process = Process()
+        process.executableURL = CLITests.binary
+        process.arguments = trainArguments(train, output: b, steps: 12)
+        process.currentDirectoryURL = Fixtures.repositoryRoot
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let checkpoints = b.appendingPathComponent("checkpoints")
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline && process.isRunning {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: checkpoints.path)) ?? []
+            if names.contains(where: { $0.hasPrefix("step-") }) { break }
+            usleep(20_000)
+        }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        r = try cli.run(trainArguments(train, output: b, steps: 12) + ["--resume"])
+        #expect(r.status == 0, "\(r.stderr)")
+        for file in ["adapter.safetensors", "model_head.safetensors"] {
+            let x = try Data(contentsOf: saved.appendingPathComponent(file))
+            let y = try Data(contentsOf: b.appendingPathComponent("rt").appendingPathComponent(file))
+            #expect(x == y, "\(file) differs between the uninterrupted and the resumed run")
+        }
+
+        // evaluate and predict with the adapter.
+        r = try cli.run(["evaluate", "--adapter", saved.path, "--data", test, "--max-length", "32"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let metrics = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        #expect((metrics?["examples"] as? Int) == 32)
+        #expect(metrics?["accuracy"] != nil && metrics?["macro_f1"] != nil)
+        let input = tmp.appendingPathComponent("in.txt")
+        try "a wonderful film\na boring mess\n".write(to: input, atomically: true, encoding: .utf8)
+        r = try cli.run(["predict", "--adapter", saved.path, "--input", input.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.split(separator: "\n").allSatisfy { $0.contains("\"label\":\"negative\"") || $0.contains("\"label\":\"positive\"") })
+    }
+
+    @Test func trainingErrorsAreClear() throws {
+        try #require(FileManager.default.fileExists(atPath: Fixtures.miniLM.path), "run scripts/setup.sh first")
+        let tmp = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        let train = try slice(16, from: "data/rotten_tomatoes/train.jsonl", into: tmp, name: "train.jsonl")
+        // Empty dataset.
+        let empty = tmp.appendingPathComponent("empty.jsonl")
+        try Data().write(to: empty)
+        var r = try cli.run(["train", "--train", empty.path, "--output", tmp.appendingPathComponent("o").path])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("empty.jsonl"))
+        // Unknown label column.
+        r = try cli.run(["train", "--train", train, "--label-field", "sentiment", "--output", tmp.appendingPathComponent("o").path])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("sentiment"))
+        // Output below a regular file.
+        let file = tmp.appendingPathComponent("file")
+        try Data("x".utf8).write(to: file)
+        r = try cli.run(["train", "--train", train, "--max-steps", "1", "--output", file.appendingPathComponent("out").path])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains(file.path))
+        // Bad flags.
+        r = try cli.run(["train", "--train", train, "--output", "x", "--method", "prefix_tuning"])
+        #expect(r.status != 0)
+        r = try cli.run(["train", "--train", train, "--output", "x", "--lora-r", "4"])
+        #expect(r.stderr.contains("--lora-r"))
+        // Labels outside the head at evaluation.
+        let out = tmp.appendingPathComponent("run")
+        r = try cli.run(trainArguments(train, output: out, steps: 1))
+        #expect(r.status == 0, "\(r.stderr)")
+        let odd = tmp.appendingPathComponent("odd.jsonl")
+        try "{\"text\": \"fine\", \"label\": 7}\n".write(to: odd, atomically: true, encoding: .utf8)
+        r = try cli.run(["evaluate", "--adapter", out.appendingPathComponent("rt").path, "--data", odd.path])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("odd.jsonl"))
+    }
+}
