@@ -42,7 +42,7 @@ struct TrainCLITests {
             #expect(FileManager.default.fileExists(atPath: saved.appendingPathComponent(file).path), "\(file) missing")
         }
         let log = try String(contentsOf: a.appendingPathComponent("train_log.jsonl"), encoding: .utf8)
-        #expect(log.split(separator: "\n").count >= 12)
+        #expect(log.split(separator: "\n").count == 7)  // 6 step lines (every 2 of 12) and the final eval
         #expect(log.contains("\"grad_norm\"") && log.contains("eval_accuracy"))
         let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: a.appendingPathComponent("summary.json"))) as? [String: Any]
         #expect(summary?["steps"] as? Int == 12)
