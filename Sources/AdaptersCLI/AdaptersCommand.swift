@@ -10,7 +10,7 @@ struct Adapters: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             TrainCommand.self, EvaluateCommand.self, PredictCommand.self, EmbedCommand.self, TokenizeCommand.self,
-            InspectCommand.self, BenchCommand.self,
+            AdapterCommand.self, InspectCommand.self, BenchCommand.self,
         ])
 
     static func main() {

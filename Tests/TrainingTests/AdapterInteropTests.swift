@@ -99,3 +99,28 @@ struct AdapterInteropTests {
         #expect(maxAbsDifference(try exported.classify(batch), try model.logits(batch)) < 1e-6)
     }
 }
+
+@Suite("LoRA merge")
+struct LoRAMergeTests {
+    @Test func mergeKeepsLogitsAndUnmergeRestoresTheBase() throws {
+        let base = try AdapterInteropTests.base()
+        let before = base.weights.arena.checksum()
+        let snapshot = Array(UnsafeBufferPointer(start: base.weights.arena.pointer(base.weights.arena.slots[0]), count: base.weights.arena.capacity))
+        let model = try AdapterModel.load(adapterFolder: Fixtures.url("adapterhub/lora"), base: base)
+        let (batch, reference) = try AdapterInteropTests.expected("lora")
+        let unmerged = try model.logits(batch)
+        try model.mergeLoRA()
+        #expect(base.weights.arena.checksum() != before)
+        #expect(maxAbsDifference(try model.logits(batch), unmerged) <= 1e-5)
+        #expect(maxAbsDifference(try model.logits(batch), reference) <= 1e-4)
+        #expect(throws: EncoderError.self) { try model.step(batch, labels: [0, 1], seed: 0) }
+        #expect(throws: AdapterError.self) { try model.mergeLoRA() }
+        try model.unmergeLoRA()
+        // W + sBA − sBA is not bit-exact in float: the weights come back within rounding.
+        let after = Array(UnsafeBufferPointer(start: base.weights.arena.pointer(base.weights.arena.slots[0]), count: base.weights.arena.capacity))
+        #expect(maxAbsDifference(after, snapshot) <= 1e-6)
+        #expect(maxAbsDifference(try model.logits(batch), unmerged) <= 1e-5)
+        let seqbn = try AdapterModel.load(adapterFolder: Fixtures.url("adapterhub/seq_bn"), base: try AdapterInteropTests.base())
+        #expect(throws: AdapterError.self) { try seqbn.mergeLoRA() }
+    }
+}

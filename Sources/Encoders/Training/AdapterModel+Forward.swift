@@ -69,7 +69,7 @@ extension AdapterModel {
             Linear.forward(
                 out: qkv, x: x, weight: w.pointer(layer.qkvWeight), bias: w.pointer(layer.qkvBias), rows: m, inFeatures: c,
                 outFeatures: 3 * c)
-            if let lora {
+            if let lora, !loraMerged {
                 for i in 0..<3 {
                     guard let slots = adapters.lora[i] else { continue }
                     LoRAKernel.forward(

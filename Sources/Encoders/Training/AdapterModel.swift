@@ -41,6 +41,8 @@ public final class AdapterModel {
     let headDenseWeight, headDenseBias, headOutWeight, headOutBias: Arena.Slot
     var bottleneck: BottleneckConfig?
     var lora: LoRAConfig?
+    /// Whether the LoRA update has been folded into the base weights (then not applied again).
+    public var loraMerged = false
     /// Gradient pointers by value-arena slot name (adapter, head) or base slot name (full).
     var gradientOf: [String: UnsafeMutablePointer<Float>] = [:]
 
@@ -221,6 +223,9 @@ public final class AdapterModel {
         }
         for (i, y) in labels.enumerated() where y < 0 || Int(y) >= head.numLabels {
             throw EncoderError.invalidInput("label \(y) of example \(i) is outside the head's \(head.numLabels) labels")
+        }
+        if backward && loraMerged {
+            throw EncoderError.invalidInput("the LoRA adapter is merged into the base weights: unmerge it before training")
         }
         let packed = try PackedBatch(batch, config: config)
         for (b, attended) in packed.firstTokenAttended.enumerated() where !attended {

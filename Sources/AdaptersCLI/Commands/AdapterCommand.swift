@@ -1,0 +1,82 @@
+import Adapters
+import ArgumentParser
+import Encoders
+import Foundation
+import Inference
+import Kernels
+import ModelIO
+import Training
+
+struct AdapterCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "adapter", abstract: "Inspect AdapterHub adapter folders; merge LoRA into a full model.",
+        subcommands: [AdapterInfo.self, AdapterMerge.self])
+}
+
+struct AdapterInfo: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "info", abstract: "Describe an adapter folder.")
+
+    @Argument(help: "AdapterHub adapter folder.")
+    var folder: String
+
+    func run() throws {
+        let adapter = try AdapterHubAdapter(folder: URL(fileURLWithPath: folder))
+        let method: String
+        switch adapter.config {
+        case .bottleneck(let c):
+            let place = [c.mhAdapter ? "attention" : nil, c.outputAdapter ? "FFN output" : nil].compactMap { $0 }.joined(separator: " + ")
+            method = "bottleneck (\(c.originalLnBefore ? "seq_bn / Pfeiffer" : "double_seq_bn / Houlsby")): after \(place), reduction factor \(c.reductionFactor), \(c.nonLinearity.rawValue)"
+        case .lora(let c):
+            method = "LoRA: r \(c.r), alpha \(c.alpha) (scaling \(c.scaling)) on \(c.attnMatrices.joined(separator: ","))"
+        }
+        func count(_ s: TensorSource) -> Int { s.tensorNames.reduce(0) { $0 + (s.shape(of: $1)?.reduce(1, *) ?? 0) } }
+        print("adapter:    \(adapter.name)")
+        print("method:     \(method)")
+        print("for model:  \(adapter.modelType ?? "?"), hidden size \(adapter.hiddenSize.map(String.init) ?? "?")")
+        print("weights:    \(adapter.weights.tensorNames.count) tensors, \(formatCount(count(adapter.weights))) parameters (\(adapter.weightsPath))")
+        if let head = adapter.head {
+            print("head:       \(head.name), classification, labels \(head.labels.joined(separator: ", ")); \(formatCount(count(head.weights))) parameters")
+        } else {
+            print("head:       none")
+        }
+        let bytes = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).reduce(0) { total, name in
+            total + (((try? FileManager.default.attributesOfItem(atPath: folder + "/" + name))?[.size] as? NSNumber)?.intValue ?? 0)
+        }
+        print("on disk:    \(formatBytes(bytes))")
+    }
+}
+
+struct AdapterMerge: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "merge",
+        abstract: "Fold a LoRA adapter into its base model and write an HF *ForSequenceClassification folder.")
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(name: .long, help: "LoRA adapter folder (with its head).")
+    var adapter: String
+
+    @Option(name: .long, help: "Output model folder.")
+    var output: String
+
+    func run() throws {
+        let pretrained = try modelOptions.load()
+        let model = try AdapterModel.load(adapterFolder: URL(fileURLWithPath: adapter), base: pretrained.encoder)
+        try model.mergeLoRA()
+        let out = URL(fileURLWithPath: output)
+        try model.saveHFModel(to: out, originalConfig: try Data(contentsOf: pretrained.folder.appendingPathComponent("config.json")))
+        for name in ["tokenizer.json", "tokenizer_config.json", "vocab.txt", "vocab.json", "merges.txt", "special_tokens_map.json"] {
+            let src = pretrained.folder.appendingPathComponent(name)
+            if FileManager.default.fileExists(atPath: src.path) { try? FileManager.default.copyItem(at: src, to: out.appendingPathComponent(name)) }
+        }
+        // Check the written model against the adapter on a few inputs.
+        let merged = try PretrainedModel(folder: out)
+        let probe = try TokenBatch(sequences: [[Int32(0), 5, 6, 7, 8, 2].map { Int32(min(Int($0), pretrained.config.vocabSize - 1)) }], padId: Int32(pretrained.config.padTokenId))
+        let diff = maxAbsDifference(try merged.encoder.classify(probe), try model.logits(probe))
+        print("wrote \(out.path) (\(merged.encoder.head?.numLabels ?? 0) labels); merged vs adapter logits differ by \(diff)")
+    }
+}
+
+func maxAbsDifference(_ a: [Float], _ b: [Float]) -> Float {
+    zip(a, b).reduce(0) { max($0, abs($1.0 - $1.1)) }
+}
