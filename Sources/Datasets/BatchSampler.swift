@@ -1,10 +1,11 @@
 /// Hands out the example indices of successive batches, epoch after epoch, in a seeded order.
 ///
 /// **Order.** Epoch `e` visits a permutation of `0..<count`: the identity without shuffling, else a
-/// Fisher–Yates shuffle (from the last position down, `j` uniform in `0...i` by rejection
-/// sampling, so unbiased) driven by SplitMix64 (Steele, Lea & Flood 2014: state += 0x9E3779B97F4A7C15,
-/// output = the MurmurHash3-style mix of the state) whose initial state is
-/// `mix(seed ^ mix(UInt64(e) &+ 0x9E3779B97F4A7C15))`. The order depends only on `(seed, e, count)`,
+/// Fisher–Yates shuffle (for `i` from `count − 1` down to 1: `j = r mod (i + 1)`, swap `i` and `j`)
+/// driven by SplitMix64 (Steele, Lea & Flood 2014: state += 0x9E3779B97F4A7C15, output = the
+/// MurmurHash3-style mix of the state) from the initial state `(seed << 32) + e`. This is exactly
+/// the order of `tools/reference_train.py`, so the Python reference sees the same batches; the
+/// modulo's bias (below 2⁻⁴⁰ for any dataset size here) is accepted for that. The order depends only on `(seed, e, count)`,
 /// so the same seed gives the same run, every epoch is reshuffled, and no generator state has to
 /// be saved: ``epoch`` and ``position`` are the whole data position.
 ///
@@ -76,10 +77,10 @@ public struct BatchSampler: Sendable, Codable, Equatable {
     static func order(count: Int, seed: UInt64, epoch: Int, shuffle: Bool) -> [Int] {
         var order = Array(0..<count)
         guard shuffle, count > 1 else { return order }
-        var rng = SplitMix64(state: SplitMix64.mix(seed ^ SplitMix64.mix(UInt64(truncatingIfNeeded: epoch) &+ SplitMix64.gamma)))
+        var rng = SplitMix64(state: (seed << 32) &+ UInt64(truncatingIfNeeded: epoch))
         var i = count - 1
         while i > 0 {
-            let j = Int(rng.uniform(below: UInt64(i + 1)))
+            let j = Int(rng.next() % UInt64(i + 1))
             order.swapAt(i, j)
             i -= 1
         }
@@ -141,14 +142,5 @@ struct SplitMix64 {
     mutating func next() -> UInt64 {
         state &+= Self.gamma
         return Self.mix(state)
-    }
-
-    /// Uniform in `0..<bound` (bound > 0), unbiased: draws below `2^64 mod bound` are rejected.
-    mutating func uniform(below bound: UInt64) -> UInt64 {
-        let threshold = (0 &- bound) % bound
-        while true {
-            let r = next()
-            if r >= threshold { return r % bound }
-        }
     }
 }

@@ -50,25 +50,11 @@ struct BatchSamplerTests {
         #expect(s.epoch == 1 && s.position == 2)
     }
 
-    @Test("The order is pinned (SplitMix64 + Fisher–Yates, documented in BatchSampler)")
+    @Test("The order is pinned to tools/reference_train.py's permutation (computed there)")
     func pinned() {
-        // Recomputed from the documented algorithm, independently of BatchSampler.order.
-        func mix(_ x: UInt64) -> UInt64 {
-            var z = x
-            z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-            z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
-            return z ^ (z >> 31)
-        }
-        let seed: UInt64 = 42, epoch: UInt64 = 1, count = 20
-        var state = mix(seed ^ mix(epoch &+ 0x9E3779B97F4A7C15))
-        var order = Array(0..<count)
-        for i in stride(from: count - 1, to: 0, by: -1) {
-            let bound = UInt64(i + 1)
-            var r: UInt64
-            repeat { state &+= 0x9E3779B97F4A7C15; r = mix(state) } while r < (0 &- bound) % bound
-            order.swapAt(i, Int(r % bound))
-        }
-        #expect(BatchSampler(count: count, batchSize: 4, seed: seed).order(forEpoch: 1) == order)
+        // permutation(20, seed=42, epoch) from the Python reference.
+        #expect(BatchSampler(count: 20, batchSize: 4, seed: 42).order(forEpoch: 0) == [0, 17, 11, 14, 7, 4, 12, 16, 3, 8, 5, 6, 10, 2, 19, 13, 9, 18, 1, 15])
+        #expect(BatchSampler(count: 20, batchSize: 4, seed: 42).order(forEpoch: 1) == [10, 9, 13, 1, 2, 19, 12, 11, 3, 8, 5, 6, 17, 7, 14, 18, 0, 15, 4, 16])
     }
 
     @Test("Codable round trip mid-epoch continues identically", arguments: [0, 1, 2, 5, 9])

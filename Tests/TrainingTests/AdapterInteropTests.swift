@@ -124,3 +124,15 @@ struct LoRAMergeTests {
         #expect(throws: AdapterError.self) { try seqbn.mergeLoRA() }
     }
 }
+
+@Suite("AdapterHub pickle (.bin) folders")
+struct PickleAdapterTests {
+    @Test(arguments: ["seq_bn_bin", "lora_bin"])
+    func binAdaptersLoadLikeTheirSafetensorsTwins(folder: String) throws {
+        let model = try AdapterModel.load(adapterFolder: Fixtures.url("pickle/\(folder)"), base: try AdapterInteropTests.base())
+        let reference = try SafetensorsFile(path: Fixtures.url("pickle/\(folder)/reference.safetensors").path)
+        for name in reference.tensorNames {
+            #expect(model.tensor(name) == (try ReferenceParityTests.read(reference, name)), "\(name)")
+        }
+    }
+}

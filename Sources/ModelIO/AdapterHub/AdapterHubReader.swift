@@ -87,8 +87,8 @@ public struct AdapterHubAdapter {
         }
         let bin = folder.appendingPathComponent(pickle)
         if FileManager.default.fileExists(atPath: bin.path) {
-            throw ModelIOError.unreadable(
-                path: bin.path, reason: "PyTorch pickle weights are not read yet; save the adapter with use_safetensors=True")
+            // torch.save zip archives, read by a pickle parser that executes nothing.
+            return (try PyTorchCheckpoint(path: bin.path), bin.path)
         }
         throw ModelIOError.fileNotFound(path: st.path)
     }
