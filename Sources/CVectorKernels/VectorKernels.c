@@ -139,6 +139,32 @@ SA_CLONES void sa_tanh_forward(float *out, const float *x, size_t n) {
     for (size_t i = 0; i < n; i++) out[i] = sa_tanhf(x[i]);
 }
 
+// SplitMix64's finaliser over seed + (index + 1)·golden: the same stream as Kernels' CounterRNG.
+static inline unsigned long long sa_hash(unsigned long long seed, unsigned long long index) {
+    unsigned long long z = seed + (index + 1) * 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+SA_CLONES void sa_dropout(float *out, const float *x, size_t n, float p, unsigned long long seed, unsigned long long offset,
+                          int accumulate) {
+    float scale = p >= 1.f ? 0.f : 1.f / (1.f - p);
+    if (accumulate) {
+        SA_ELEMENTWISE
+        for (size_t i = 0; i < n; i++) {
+            float u = (float)(sa_hash(seed, offset + i) >> 40) * (1.f / 16777216.f);
+            out[i] += u >= p ? x[i] * scale : 0.f;
+        }
+    } else {
+        SA_ELEMENTWISE
+        for (size_t i = 0; i < n; i++) {
+            float u = (float)(sa_hash(seed, offset + i) >> 40) * (1.f / 16777216.f);
+            out[i] = u >= p ? x[i] * scale : 0.f;
+        }
+    }
+}
+
 void sa_exp(float *out, const float *x, size_t n) {
     for (size_t i = 0; i < n; i++) out[i] = sa_expf(x[i]);
 }

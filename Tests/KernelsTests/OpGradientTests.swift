@@ -174,6 +174,8 @@ struct OpGradientTests {
         var out = [Float](repeating: 0, count: n)
         out.withPointer { Dropout.forward(out: $0, x: x, count: n, p: 0.25, seed: 9) }
         let kept = out.filter { $0 != 0 }
+        // The C kernel draws exactly CounterRNG's stream.
+        for i in 0..<n { #expect((out[i] != 0) == Dropout.keeps(seed: 9, index: UInt64(i), p: 0.25)) }
         #expect(abs(Double(kept.count) / Double(n) - 0.75) < 0.02)
         #expect(kept.allSatisfy { abs($0 - 1 / 0.75) < 1e-6 })
         var again = [Float](repeating: 0, count: n)

@@ -25,6 +25,11 @@ void sa_softmax_row(float *out, const float *x, size_t n, float scale);
 void sa_softmax_row_backward(float *dx, const float *dout, const float *p, size_t n, float scale);
 /// out = tanh(x).
 void sa_tanh_forward(float *out, const float *x, size_t n);
+/// Inverted dropout with counter-based randomness, identical to Swift's `CounterRNG`: element i is
+/// kept when uniform(seed, offset + i) >= p, then scaled by 1/(1-p); out may equal x.
+/// With accumulate != 0, out += result. (Used for the backward pass too: same mask.)
+void sa_dropout(float *out, const float *x, size_t n, float p, unsigned long long seed, unsigned long long offset,
+                int accumulate);
 /// Element-wise exp and erf (exposed for accuracy tests).
 void sa_exp(float *out, const float *x, size_t n);
 void sa_erf(float *out, const float *x, size_t n);

@@ -124,10 +124,15 @@ extension AdapterModel {
             if pHidden > 0 {
                 Dropout.backward(dx: dHo, dout: dHo, count: m * c, p: pHidden, seed: dropoutSeed(seed, layer: l, site: 2))
             }
+            var geluOut = UnsafePointer(s.preActivation.pointer)  // unused when the weight is frozen
+            if full {
+                let recomputed = scratchF.reserve(m * inter)
+                GELU.forward(config.hiddenAct.geluForm, out: recomputed, x: s.preActivation.pointer, count: m * inter)
+                geluOut = UnsafePointer(recomputed)
+            }
             Linear.backward(
                 dx: dInter, dweight: grad(layer.outputWeight), dbias: grad(layer.outputBias), dout: dHo,
-                x: full ? s.activation.pointer : s.preActivation.pointer, weight: w.pointer(layer.outputWeight), rows: m,
-                inFeatures: inter, outFeatures: c)
+                x: geluOut, weight: w.pointer(layer.outputWeight), rows: m, inFeatures: inter, outFeatures: c)
             GELU.backward(config.hiddenAct.geluForm, dx: dInter, dout: dInter, x: s.preActivation.pointer, count: m * inter)
             Linear.backward(
                 dx: dOut1, dweight: grad(layer.intermediateWeight), dbias: grad(layer.intermediateBias), dout: dInter,
@@ -158,7 +163,7 @@ extension AdapterModel {
             dQKV.update(repeating: 0, count: m * 3 * c)
             Attention.backward(
                 dqkv: dQKV, dout: dCtx, qkv: s.qkv.pointer, probs: s.probs.pointer, shape: f.shape, dropout: pAttention,
-                seed: dropoutSeed(seed, layer: l, site: 0))
+                seed: dropoutSeed(seed, layer: l, site: 0), droppedProbs: keepDroppedProbabilities && pAttention > 0 ? UnsafePointer(s.droppedProbs.pointer) : nil)
             // dx = dL/d(layer input): residual from sub-block 1, plus the QKV projection (and LoRA).
             let dx = dh
             dx.update(from: dOut1, count: m * c)

@@ -80,8 +80,11 @@ extension AdapterModel {
             }
             let ctx = s.context.reserve(m * c)
             let probs = s.probs.reserve(max(shape.probabilityCount, 1))
-            Attention.forward(out: ctx, qkv: qkv, shape: shape, probs: probs, dropout: pAttention, seed: dropoutSeed(seed, layer: l, site: 0))
-            let ha = s.attentionOut.reserve(m * c)
+            Attention.forward(
+                out: ctx, qkv: qkv, shape: shape, probs: probs, dropout: pAttention, seed: dropoutSeed(seed, layer: l, site: 0),
+                droppedProbs: keepDroppedProbabilities && pAttention > 0 ? s.droppedProbs.reserve(max(shape.probabilityCount, 1)) : nil)
+            // h of sub-block 1 is kept only when an attention adapter reads it in the backward pass.
+            let ha = adapters.attention != nil ? s.attentionOut.reserve(m * c) : scratchD.reserve(m * c)
             Linear.forward(
                 out: ha, x: ctx, weight: w.pointer(layer.attentionOutWeight), bias: w.pointer(layer.attentionOutBias),
                 rows: m, inFeatures: c, outFeatures: c)
@@ -106,9 +109,12 @@ extension AdapterModel {
             Linear.forward(
                 out: pre, x: out1, weight: w.pointer(layer.intermediateWeight), bias: w.pointer(layer.intermediateBias),
                 rows: m, inFeatures: c, outFeatures: inter)
-            let gelu = full ? s.activation.reserve(m * inter) : scratchB.reserve(m * inter)
+            // The GELU output is not kept: full fine-tuning recomputes it from the pre-activation.
+            let gelu = scratchB.reserve(m * inter)
             GELU.forward(config.hiddenAct.geluForm, out: gelu, x: pre, count: m * inter)
-            let ho = s.ffnOut.reserve(m * c)
+            // h of sub-block 2 is kept only when double_seq_bn's output adapter reads it.
+            let keepHo = adapters.output != nil && bottleneck?.originalLnBefore != true
+            let ho = keepHo ? s.ffnOut.reserve(m * c) : scratchE.reserve(m * c)
             Linear.forward(
                 out: ho, x: gelu, weight: w.pointer(layer.outputWeight), bias: w.pointer(layer.outputBias), rows: m,
                 inFeatures: inter, outFeatures: c)

@@ -6,6 +6,7 @@ import Kernels
 final class LayerActivations {
     let qkv = ScratchBuffer()  // [M, 3C]
     let probs = ScratchBuffer()  // [heads · Σ T_b²]
+    let droppedProbs = ScratchBuffer()  // [heads · Σ T_b²] after attention dropout (training only)
     let context = ScratchBuffer()  // [M, C]
     let attentionOut = ScratchBuffer()  // [M, C] attention output dense after dropout (h of sub-block 1)
     let sum1 = ScratchBuffer()  // [M, C] input of the attention LayerNorm
@@ -13,7 +14,6 @@ final class LayerActivations {
     let rstd1 = ScratchBuffer()  // [M]
     let out1 = ScratchBuffer()  // [M, C]
     let preActivation = ScratchBuffer()  // [M, I]
-    let activation = ScratchBuffer()  // [M, I] (kept only when the output dense is trained)
     let ffnOut = ScratchBuffer()  // [M, C] FFN output dense after dropout (h of sub-block 2)
     let sumA = ScratchBuffer()  // [M, C] seq_bn: h + r before the first pass through the LayerNorm
     let meanA = ScratchBuffer()

@@ -47,9 +47,12 @@ public enum Attention {
     ///   - probs: optional `[shape.probabilityCount]`; receives the softmax probabilities (before
     ///     dropout) for the backward pass.
     ///   - dropout: attention-probability dropout rate (training), with its stream `seed`.
+    ///   - droppedProbs: optional `[shape.probabilityCount]`; receives the probabilities after
+    ///     dropout, which spares the backward pass regenerating the mask.
     public static func forward(
         out: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>, shape: AttentionShape,
-        probs: UnsafeMutablePointer<Float>? = nil, dropout: Float = 0, seed: UInt64 = 0
+        probs: UnsafeMutablePointer<Float>? = nil, dropout: Float = 0, seed: UInt64 = 0,
+        droppedProbs: UnsafeMutablePointer<Float>? = nil
     ) {
         let c = shape.channels
         let d = shape.headDim
@@ -77,10 +80,11 @@ public enum Attention {
                 for i in 0..<t { Softmax.row(out: p + i * t, x: p + i * t, cols: t, scale: scale) }
                 var weights = UnsafePointer(p)
                 if dropout > 0 {
+                    let target = droppedProbs.map { $0 + probOffset } ?? scratch
                     Dropout.serial(
-                        out: scratch, x: p, count: t * t, p: dropout, seed: seed,
+                        out: target, x: p, count: t * t, p: dropout, seed: seed,
                         offset: UInt64(probOffset))
-                    weights = UnsafePointer(scratch)
+                    weights = UnsafePointer(target)
                 }
                 // O_h = P·V_h
                 GEMM.serial(
@@ -91,10 +95,14 @@ public enum Attention {
     }
 
     /// Backward of `forward`: accumulates into `dqkv` (`[M, 3C]`, zero it first).
-    /// `probs` are the probabilities saved by the forward; dropout must match the forward's.
+    /// `probs` are the probabilities saved by the forward; dropout must match the forward's. With
+    /// `droppedProbs` (saved by the forward) the mask is read from them instead of regenerated:
+    /// an element was kept iff its dropped probability is non-zero, or its probability is 0, in
+    /// which case its gradient is multiplied by 0 anyway.
     public static func backward(
         dqkv: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, qkv: UnsafePointer<Float>,
-        probs: UnsafePointer<Float>, shape: AttentionShape, dropout: Float = 0, seed: UInt64 = 0
+        probs: UnsafePointer<Float>, shape: AttentionShape, dropout: Float = 0, seed: UInt64 = 0,
+        droppedProbs: UnsafePointer<Float>? = nil
     ) {
         let c = shape.channels
         let d = shape.headDim
@@ -123,10 +131,14 @@ public enum Attention {
                 let dO = dout + t0 * c + h * d
                 var weights = p
                 if dropout > 0 {
-                    Dropout.serial(
-                        out: dropped, x: p, count: t * t, p: dropout, seed: seed,
-                        offset: UInt64(probOffset))
-                    weights = UnsafePointer(dropped)
+                    if let saved = droppedProbs {
+                        weights = saved + probOffset
+                    } else {
+                        Dropout.serial(
+                            out: dropped, x: p, count: t * t, p: dropout, seed: seed,
+                            offset: UInt64(probOffset))
+                        weights = UnsafePointer(dropped)
+                    }
                 }
                 // dV_h += P'ᵀ·dO_h
                 GEMM.serial(
@@ -137,9 +149,14 @@ public enum Attention {
                     .none, .transpose, m: t, n: t, k: d, a: dO, lda: c, b: q + 2 * c, ldb: 3 * c,
                     c: dp, ldc: t)
                 if dropout > 0 {
-                    Dropout.serial(
-                        out: dp, x: dp, count: t * t, p: dropout, seed: seed,
-                        offset: UInt64(probOffset))
+                    if droppedProbs != nil {
+                        let scale = 1 / (1 - dropout)
+                        for i in 0..<(t * t) { dp[i] = weights[i] != 0 || p[i] == 0 ? dp[i] * scale : 0 }
+                    } else {
+                        Dropout.serial(
+                            out: dp, x: dp, count: t * t, p: dropout, seed: seed,
+                            offset: UInt64(probOffset))
+                    }
                 }
                 // dS = softmax'(dP) · scale
                 for i in 0..<t {

@@ -1,3 +1,5 @@
+import CVectorKernels
+
 /// Inverted dropout with a counter-based mask: element `i` is kept when
 /// `CounterRNG.uniform(seed, offset + i) ≥ p` and then scaled by `1/(1−p)`, as `torch.nn.Dropout`
 /// in training mode. The backward regenerates the same mask from `(seed, offset)`.
@@ -28,10 +30,7 @@ public enum Dropout {
         out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, count: Int, p: Float,
         seed: UInt64, offset: UInt64
     ) {
-        let scale = p >= 1 ? 0 : 1 / (1 - p)
-        for i in 0..<count {
-            out[i] = keeps(seed: seed, index: offset &+ UInt64(i), p: p) ? x[i] * scale : 0
-        }
+        sa_dropout(out, x, count, p, seed, offset, 0)
     }
 
     static func apply(
@@ -46,13 +45,9 @@ public enum Dropout {
             }
             return
         }
-        let scale = p >= 1 ? 0 : 1 / (1 - p)
         Threading.parallelRanges(count, minChunk: 1 << 14) { range in
-            for i in range {
-                let keep = keeps(seed: seed, index: offset &+ UInt64(i), p: p)
-                let v = keep ? x[i] * scale : 0
-                out[i] = accumulate ? out[i] + v : v
-            }
+            let lo = range.lowerBound
+            sa_dropout(out + lo, x + lo, range.count, p, seed, offset &+ UInt64(lo), accumulate ? 1 : 0)
         }
     }
 }
