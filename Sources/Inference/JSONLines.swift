@@ -4,25 +4,7 @@ import ModelIO
 /// Compact JSON for output lines. Floats print in Swift's shortest round-trip form (`0.1`, not
 /// `0.10000000149011612` as a Double conversion would).
 public enum JSONLines {
-    public static func string(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 {
-                    out += String(format: "\\u%04x", u.value)
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out + "\""
-    }
+    public static func string(_ s: String) -> String { SafetensorsWriter.jsonString(s) }
 
     public static func number(_ x: Float) -> String {
         x.isFinite ? "\(x)" : "null"

@@ -48,7 +48,8 @@ public enum SafetensorsWriter {
         try AtomicFile.write(encode(tensors, metadata: metadata), to: url)
     }
 
-    static func jsonString(_ s: String) -> String {
+    /// A JSON string literal (quotes, backslashes and control characters escaped).
+    public static func jsonString(_ s: String) -> String {
         var out = "\""
         for u in s.unicodeScalars {
             switch u {
