@@ -116,10 +116,11 @@ struct LoRAMergeTests {
         #expect(throws: EncoderError.self) { try model.step(batch, labels: [0, 1], seed: 0) }
         #expect(throws: AdapterError.self) { try model.mergeLoRA() }
         try model.unmergeLoRA()
-        // W + sBA − sBA is not bit-exact in float: the weights come back within rounding.
+        // Restored bit for bit, not merely within rounding.
         let after = Array(UnsafeBufferPointer(start: base.weights.arena.pointer(base.weights.arena.slots[0]), count: base.weights.arena.capacity))
-        #expect(maxAbsDifference(after, snapshot) <= 1e-6)
-        #expect(maxAbsDifference(try model.logits(batch), unmerged) <= 1e-5)
+        #expect(after == snapshot)
+        #expect(base.weights.arena.checksum() == before)
+        #expect(try model.logits(batch) == unmerged)
         let seqbn = try AdapterModel.load(adapterFolder: Fixtures.url("adapterhub/seq_bn"), base: try AdapterInteropTests.base())
         #expect(throws: AdapterError.self) { try seqbn.mergeLoRA() }
     }
@@ -134,5 +135,30 @@ struct PickleAdapterTests {
         for name in reference.tensorNames {
             #expect(model.tensor(name) == (try ReferenceParityTests.read(reference, name)), "\(name)")
         }
+    }
+}
+
+@Suite("The base model is restored exactly")
+struct BaseRestoredTests {
+    @Test(arguments: ["seq_bn", "double_seq_bn", "lora"])
+    func loadingRunningAndDroppingAnAdapterLeavesTheBaseBitIdentical(method: String) throws {
+        let base = try AdapterInteropTests.base()
+        let fresh = try AdapterInteropTests.base()
+        let (batch, _) = try AdapterInteropTests.expected(method)
+        let checksum = base.weights.arena.checksum()
+        let baseline = try base.forward(batch).packedHidden
+        do {
+            let model = try AdapterModel.load(adapterFolder: Fixtures.url("adapterhub/\(method)"), base: base)
+            _ = try model.logits(batch)
+            if method == "lora" {
+                try model.mergeLoRA()
+                _ = try model.logits(batch)
+                try model.unmergeLoRA()
+            }
+        }
+        #expect(base.weights.arena.checksum() == checksum)
+        #expect(base.weights.arena.checksum() == fresh.weights.arena.checksum())
+        #expect(try base.forward(batch).packedHidden == baseline)
+        #expect(try base.forward(batch).packedHidden == (try fresh.forward(batch).packedHidden))
     }
 }

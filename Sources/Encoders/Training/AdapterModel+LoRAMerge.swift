@@ -3,34 +3,44 @@ import Kernels
 
 extension AdapterModel {
     /// Folds the LoRA update into the frozen base weights (`W ← W + s·B·A`, AdapterHub's
-    /// `merge_adapter`), after which the forward pass no longer applies LoRA separately.
+    /// `merge_adapter`), after which the forward pass no longer applies LoRA separately. The
+    /// original rows are kept so that `unmergeLoRA` restores them bit for bit (subtracting `s·B·A`
+    /// again would leave float rounding behind).
     public func mergeLoRA() throws {
         guard let lora, !loraMerged else {
             throw AdapterError.incompatible(detail: lora == nil ? "only LoRA adapters can be merged" : "the LoRA adapter is already merged")
         }
-        applyLoRA(lora, sign: 1)
-        loraMerged = true
-    }
-
-    /// Undoes `mergeLoRA` (AdapterHub's `reset_adapter`): `W ← W − s·B·A`. The base weights return
-    /// to their loaded values up to float rounding (see `unmergeLoRA`'s test for the bound).
-    public func unmergeLoRA() throws {
-        guard let lora, loraMerged else {
-            throw AdapterError.incompatible(detail: "no merged LoRA adapter to unmerge")
-        }
-        applyLoRA(lora, sign: -1)
-        loraMerged = false
-    }
-
-    private func applyLoRA(_ lora: LoRAConfig, sign: Float) {
         let c = config.hiddenSize
+        var saved: [[Float]] = []
         for (l, layer) in base.weights.layers.enumerated() {
             for i in 0..<3 {
                 guard let slots = layerAdapters[l].lora[i] else { continue }
+                let w = base.weights.pointer(layer.qkvWeight) + i * c * c
+                saved.append(Array(UnsafeBufferPointer(start: w, count: c * c)))
                 LoRAKernel.merge(
-                    weight: base.weights.pointer(layer.qkvWeight) + i * c * c, a: values.pointer(slots.a), b: values.pointer(slots.b),
-                    inFeatures: c, outFeatures: c, rank: lora.r, scaling: lora.scaling, sign: sign)
+                    weight: w, a: values.pointer(slots.a), b: values.pointer(slots.b), inFeatures: c, outFeatures: c,
+                    rank: lora.r, scaling: lora.scaling, sign: 1)
             }
         }
+        premergeWeights = saved
+        loraMerged = true
+    }
+
+    /// Undoes `mergeLoRA` (AdapterHub's `reset_adapter`), restoring the exact original weights.
+    public func unmergeLoRA() throws {
+        guard lora != nil, loraMerged else {
+            throw AdapterError.incompatible(detail: "no merged LoRA adapter to unmerge")
+        }
+        let c = config.hiddenSize
+        var next = 0
+        for (l, layer) in base.weights.layers.enumerated() {
+            for i in 0..<3 where layerAdapters[l].lora[i] != nil {
+                let w = base.weights.pointer(layer.qkvWeight) + i * c * c
+                premergeWeights[next].withUnsafeBufferPointer { w.update(from: $0.baseAddress!, count: c * c) }
+                next += 1
+            }
+        }
+        premergeWeights = []
+        loraMerged = false
     }
 }

@@ -47,7 +47,9 @@ public final class AdapterModel {
     var keepDroppedProbabilities: Bool { mode != .full }
 
     /// Whether the LoRA update has been folded into the base weights (then not applied again).
-    public var loraMerged = false
+    public internal(set) var loraMerged = false
+    /// The base weight blocks as they were before `mergeLoRA`, for an exact `unmergeLoRA`.
+    var premergeWeights: [[Float]] = []
     /// Gradient pointers by value-arena slot name (adapter, head) or base slot name (full).
     var gradientOf: [String: UnsafeMutablePointer<Float>] = [:]
 
