@@ -13,10 +13,14 @@
 #endif
 
 #if defined(__x86_64__) && defined(__linux__) && defined(__clang__)
-#define SA_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#define SA_CLONES __attribute__((target_clones("arch=skylake-avx512", "arch=haswell", "default")))
 #else
 #define SA_CLONES
 #endif
+
+// Reductions keep 16 partial sums (lane l takes elements ≡ l mod 16) so they vectorise without
+// reassociating; the partials are then added in a fixed order, so results do not depend on the ISA.
+#define LANES 16
 
 // exp(x): Cody–Waite range reduction and a degree-6 polynomial (Cephes expf); relative error
 // < 2e-7 on [-87, 88]; below -87 the result is 0 (softmax of masked scores).
@@ -96,10 +100,6 @@ SA_CLONES void sa_gelu_backward(int form, float *dx, const float *dout, const fl
     }
 }
 
-// Reductions keep 16 partial sums (lane l takes elements ≡ l mod 16) so they vectorise without
-// reassociating; the partials are then added in a fixed order, so results do not depend on the ISA.
-#define LANES 16
-
 SA_CLONES void sa_softmax_row(float *out, const float *x, size_t n, float scale) {
     float mxl[LANES];
     for (int l = 0; l < LANES; l++) mxl[l] = -INFINITY;
@@ -161,6 +161,96 @@ SA_CLONES void sa_dropout(float *out, const float *x, size_t n, float p, unsigne
         for (size_t i = 0; i < n; i++) {
             float u = (float)(sa_hash(seed, offset + i) >> 40) * (1.f / 16777216.f);
             out[i] = u >= p ? x[i] * scale : 0.f;
+        }
+    }
+}
+
+static inline float lane_sum(const float *v, size_t n) {
+    float part[LANES] = {0};
+    size_t nv = n / LANES * LANES;
+    for (size_t i = 0; i < nv; i += LANES)
+        for (int l = 0; l < LANES; l++) part[l] += v[i + l];
+    float s = 0.f;
+    for (int l = 0; l < LANES; l++) s += part[l];
+    for (size_t i = nv; i < n; i++) s += v[i];
+    return s;
+}
+
+SA_CLONES void sa_layernorm_forward(float *out, const float *x, const float *residual, float *sum, const float *gamma,
+                                    const float *beta, float *mean, float *rstd, size_t rows, size_t c, float eps) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * c;
+        float *orow = out + r * c;
+        // s = x + residual goes to `sum` when kept, else into the output row (then normalised in place).
+        const float *src = xr;
+        if (residual) {
+            float *dst = sum ? sum + r * c : orow;
+            const float *rr = residual + r * c;
+            SA_ELEMENTWISE
+            for (size_t i = 0; i < c; i++) dst[i] = xr[i] + rr[i];
+            src = dst;
+        }
+        float mu = lane_sum(src, c) / (float)c;
+        float part[LANES] = {0};
+        size_t nv = c / LANES * LANES;
+        for (size_t i = 0; i < nv; i += LANES)
+            for (int l = 0; l < LANES; l++) {
+                float d = src[i + l] - mu;
+                part[l] += d * d;
+            }
+        float var = 0.f;
+        for (int l = 0; l < LANES; l++) var += part[l];
+        for (size_t i = nv; i < c; i++) var += (src[i] - mu) * (src[i] - mu);
+        var /= (float)c;
+        float rs = 1.f / sqrtf(var + eps);
+        if (mean) mean[r] = mu;
+        if (rstd) rstd[r] = rs;
+        SA_ELEMENTWISE
+        for (size_t i = 0; i < c; i++) orow[i] = (src[i] - mu) * rs * gamma[i] + beta[i];
+    }
+}
+
+SA_CLONES void sa_layernorm_backward(float *dx, float *dgamma, float *dbeta, const float *dout, const float *x, const float *gamma,
+                                     const float *mean, const float *rstd, size_t rows, size_t c, int accumulate) {
+    size_t nv = c / LANES * LANES;
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * c;
+        const float *dr = dout + r * c;
+        float *dxr = dx + r * c;
+        float mu = mean[r], rs = rstd[r];
+        float p1[LANES] = {0}, p2[LANES] = {0};
+        for (size_t i = 0; i < nv; i += LANES)
+            for (int l = 0; l < LANES; l++) {
+                float n = (xr[i + l] - mu) * rs;
+                float g = dr[i + l] * gamma[i + l];
+                p1[l] += g;
+                p2[l] += g * n;
+            }
+        float s1 = 0.f, s2 = 0.f;
+        for (int l = 0; l < LANES; l++) {
+            s1 += p1[l];
+            s2 += p2[l];
+        }
+        for (size_t i = nv; i < c; i++) {
+            float n = (xr[i] - mu) * rs;
+            float g = dr[i] * gamma[i];
+            s1 += g;
+            s2 += g * n;
+        }
+        float m1 = s1 / (float)c, m2 = s2 / (float)c;
+        if (dgamma) {
+            SA_ELEMENTWISE
+            for (size_t i = 0; i < c; i++) {
+                dgamma[i] += dr[i] * (xr[i] - mu) * rs;
+                dbeta[i] += dr[i];
+            }
+        }
+        if (accumulate) {
+            SA_ELEMENTWISE
+            for (size_t i = 0; i < c; i++) dxr[i] += (dr[i] * gamma[i] - m1 - (xr[i] - mu) * rs * m2) * rs;
+        } else {
+            SA_ELEMENTWISE
+            for (size_t i = 0; i < c; i++) dxr[i] = (dr[i] * gamma[i] - m1 - (xr[i] - mu) * rs * m2) * rs;
         }
     }
 }

@@ -57,7 +57,9 @@ struct AdapterGradientTests {
         let (batch, labels) = try Self.batch(roberta: fixture.contains("roberta"))
         model.parameters.zeroGradients()
         _ = try model.step(batch, labels: labels, seed: 11)
-        let h: Float = 1e-3
+        // Step 3e-3: the float forward's rounding noise (~1e-7 on a loss near 1) stays below 3e-5
+        // in the difference quotient, while the O(h²) truncation error is smaller still.
+        let h: Float = 3e-3
         var checked = 0
         for entry in model.parameters.entries {
             // A few elements of every tensor (spread over it) keep the test fast.

@@ -30,6 +30,15 @@ void sa_tanh_forward(float *out, const float *x, size_t n);
 /// With accumulate != 0, out += result. (Used for the backward pass too: same mask.)
 void sa_dropout(float *out, const float *x, size_t n, float p, unsigned long long seed, unsigned long long offset,
                 int accumulate);
+/// LayerNorm over rows of c: out = (s - mean) * rstd * gamma + beta with s = x (+ residual).
+/// sum (optional) receives s; mean and rstd (optional) the row statistics. out may equal x.
+void sa_layernorm_forward(float *out, const float *x, const float *residual, float *sum, const float *gamma,
+                          const float *beta, float *mean, float *rstd, size_t rows, size_t c, float eps);
+/// Backward of sa_layernorm_forward from its input x (= s): dx = rstd * (g - mean(g) - n * mean(g * n)),
+/// g = dout * gamma, n = (x - mean) * rstd; dx overwritten (or added to when accumulate != 0; dx may
+/// equal dout only when accumulate == 0). dgamma/dbeta (optional) accumulate sum(dout * n), sum(dout).
+void sa_layernorm_backward(float *dx, float *dgamma, float *dbeta, const float *dout, const float *x, const float *gamma,
+                           const float *mean, const float *rstd, size_t rows, size_t c, int accumulate);
 /// Element-wise exp and erf (exposed for accuracy tests).
 void sa_exp(float *out, const float *x, size_t n);
 void sa_erf(float *out, const float *x, size_t n);
