@@ -8,6 +8,15 @@ public struct Prediction: Sendable, Equatable {
     /// Softmax probability of `label`.
     public let score: Float
     public let logits: [Float]
+    /// Softmax probability of every label, by class index.
+    public let probabilities: [Float]
+
+    /// The `k` most probable labels with their scores, best first (transformers' `top_k`; ties keep
+    /// class order).
+    public func top(_ k: Int, labels: [String]) -> [(label: String, score: Float)] {
+        probabilities.indices.sorted { probabilities[$0] > probabilities[$1] || (probabilities[$0] == probabilities[$1] && $0 < $1) }
+            .prefix(max(0, k)).map { (labels[$0], probabilities[$0]) }
+    }
 }
 
 /// How `embed` turns token states into one vector.
@@ -51,7 +60,7 @@ public struct Runner {
                 let probs = softmax(row)
                 var best = 0
                 for j in 1..<n where probs[j] > probs[best] { best = j }
-                out.append(Prediction(label: labels[best], score: probs[best], logits: row))
+                out.append(Prediction(label: labels[best], score: probs[best], logits: row, probabilities: probs))
             }
         }
         return out

@@ -66,7 +66,7 @@ struct CLITests {
         }
         let input = try write(lines, name: "in.jsonl", in: folder)
         let output = folder.appendingPathComponent("out.jsonl").path
-        let r = try run(["predict", "--model", Fixtures.url("encoders/tiny-roberta-cls").path, "--input", input, "--output", output, "--batch-size", "3"])
+        let r = try run(["predict", "--model", Fixtures.url("encoders/tiny-roberta-cls").path, "--input", input, "--output", output, "--batch-size", "3", "--top-k", "2"])
         #expect(r.status == 0, "\(r.stderr)")
         let produced = try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n")
         let logits = floats(expected["logits"])
@@ -80,6 +80,11 @@ struct CLITests {
             #expect(object["label"] as? String == ["negative", "neutral", "positive"][best])
             let score = (object["score"] as? NSNumber)?.floatValue ?? -1
             #expect(score > 1.0 / 3 && score <= 1)
+            let top = object["top_k"] as? [[String: Any]] ?? []
+            #expect(top.count == 2)
+            #expect(top.first?["label"] as? String == object["label"] as? String)
+            let scores = top.compactMap { ($0["score"] as? NSNumber)?.floatValue }
+            #expect(scores.count == 2 && scores[0] >= scores[1] && scores[0] == score)
         }
     }
 

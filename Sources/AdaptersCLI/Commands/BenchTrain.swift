@@ -55,12 +55,12 @@ struct BenchTrain: ParsableCommand {
                 ours.append(try childRun(c))
                 if !baseline.noBaseline { theirs.append(try baselineRun(c)) }
             }
-            let best = ours.max { $0.samples < $1.samples }!
+            let bestSamples = ours.map(\.samples).max() ?? .nan
             let peak = ours.map(\.rss).max() ?? .nan
-            var row = String(format: "| %@ | %.2f | %.0f MiB", c, best.samples, peak)
+            var row = String(format: "| %@ | %.2f | %.0f MiB", c, bestSamples, peak)
             if let pt = theirs.max(by: { $0.samples < $1.samples }) {
                 let ptPeak = theirs.map(\.rss).max() ?? .nan
-                row += String(format: " | %.2f | %.0f MiB | ×%.2f | ×%.2f", pt.samples, ptPeak, best.samples / pt.samples, peak / ptPeak)
+                row += String(format: " | %.2f | %.0f MiB | ×%.2f | ×%.2f", pt.samples, ptPeak, bestSamples / pt.samples, peak / ptPeak)
             }
             print(row + " |")
         }

@@ -21,9 +21,13 @@ struct PredictCommand: ParsableCommand {
     @Option(name: .long, help: "Truncate texts to this many tokens (default: the model's limit).")
     var maxLength: Int?
 
+    @Option(name: .long, help: "Also list the K most probable labels with scores (\"top_k\": [{label, score}]).")
+    var topK: Int?
+
     func validate() throws {
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
         if let maxLength, maxLength < 2 { throw ValidationError("--max-length must be at least 2") }
+        if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1") }
     }
 
     func run() throws {
@@ -34,9 +38,14 @@ struct PredictCommand: ParsableCommand {
             try AdapterModel.load(adapterFolder: URL(fileURLWithPath: $0), base: model.encoder)
         }
         let runner = Runner(model: model, maxLength: maxLength, classifier: classifier)
+        let labels = runner.classifier?.classLabels ?? []
         for p in try runner.predict(records, batchSize: batchSize, source: inputOptions.input) {
-            sink.write(
-                "{\"label\":\(JSONLines.string(p.label)),\"score\":\(JSONLines.number(p.score)),\"logits\":\(JSONLines.array(p.logits))}")
+            var line = "{\"label\":\(JSONLines.string(p.label)),\"score\":\(JSONLines.number(p.score)),\"logits\":\(JSONLines.array(p.logits))"
+            if let topK {
+                let items = p.top(topK, labels: labels).map { "{\"label\":\(JSONLines.string($0.label)),\"score\":\(JSONLines.number($0.score))}" }
+                line += ",\"top_k\":[\(items.joined(separator: ","))]"
+            }
+            sink.write(line + "}")
         }
         try sink.finish()
     }

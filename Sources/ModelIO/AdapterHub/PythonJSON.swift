@@ -87,7 +87,7 @@ public indirect enum PythonJSON: Equatable, Sendable {
             case 0x09: out += "\\t"
             case 0x08: out += "\\b"
             case 0x0C: out += "\\f"
-            case 0x20..<0x7F: out.unicodeScalars.append(Unicode.Scalar(u)!)
+            case 0x20..<0x7F: out.unicodeScalars.append(Unicode.Scalar(UInt8(u)))
             default: out += String(format: "\\u%04x", u)
             }
         }

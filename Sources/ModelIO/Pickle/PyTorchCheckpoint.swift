@@ -203,7 +203,11 @@ public final class PyTorchCheckpoint: TensorSource, @unchecked Sendable {
     /// `destination` in row-major order (`shape.product` floats).
     public func readFloats(_ name: String, into destination: UnsafeMutablePointer<Float>) throws {
         guard let e = entries[name] else { throw PickleError.missingTensor(path: path, tensor: name) }
-        let src = file.base + storageStart[e.storageRecord]!
+        // Every record was checked on open; the guard only keeps a broken invariant from crashing.
+        guard let start = storageStart[e.storageRecord] else {
+            throw PickleError.missingStorage(path: path, tensor: name, record: "\(e.storageRecord)")
+        }
+        let src = file.base + start
         switch e.dtype {
         case .f32:
             if e.isContiguous {
@@ -255,7 +259,11 @@ public final class PyTorchCheckpoint: TensorSource, @unchecked Sendable {
     /// Reads an integer tensor (I64, I32, I16, I8, U8, BOOL) as Int, in row-major order.
     public func readIntegers(_ name: String) throws -> [Int] {
         guard let e = entries[name] else { throw PickleError.missingTensor(path: path, tensor: name) }
-        let src = file.base + storageStart[e.storageRecord]!
+        // Every record was checked on open; the guard only keeps a broken invariant from crashing.
+        guard let start = storageStart[e.storageRecord] else {
+            throw PickleError.missingStorage(path: path, tensor: name, record: "\(e.storageRecord)")
+        }
+        let src = file.base + start
         var out = [Int](repeating: 0, count: e.count)
         switch e.dtype {
         case .i64:
