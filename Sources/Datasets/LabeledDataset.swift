@@ -1,4 +1,5 @@
 import Foundation
+import Tokenizers
 
 /// The examples of one dataset file, in file order, with the line each one starts on.
 ///
@@ -64,7 +65,7 @@ public struct LabeledDataset: Sendable {
     public static func parse(bytes: [UInt8], source: String, format: DatasetFormat,
                              options: DatasetOptions = DatasetOptions()) throws -> LabeledDataset {
         try bytes.withUnsafeBufferPointer { buffer in
-            if let line = UTF8Validation.firstInvalidLine(buffer) {
+            if let line = UTF8Check.firstInvalidLine(buffer) {
                 throw DatasetError.invalidUTF8(file: source, line: line)
             }
             let parsed: (examples: [Example], lines: [Int])

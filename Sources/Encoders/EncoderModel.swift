@@ -154,6 +154,27 @@ public final class EncoderModel {
         return out
     }
 
+    /// Word + position + token-type embeddings of the packed tokens into `h` `[M, C]` (before the
+    /// embedding LayerNorm); shared by inference and training.
+    func embed(_ packed: PackedBatch, into h: UnsafeMutablePointer<Float>) {
+        let w = weights
+        packed.ids.withUnsafeBufferPointer { ids in
+            packed.positions.withUnsafeBufferPointer { pos in
+                packed.types.withUnsafeBufferPointer { types in
+                    // The packed arrays are never empty here: callers skip empty batches.
+                    guard let i = ids.baseAddress, let p = pos.baseAddress, let t = types.baseAddress else { return }
+                    Embedding.forward(
+                        out: h,
+                        lookups: [
+                            .init(table: w.pointer(w.wordEmbeddings), ids: i),
+                            .init(table: w.pointer(w.positionEmbeddings), ids: p),
+                            .init(table: w.pointer(w.tokenTypeEmbeddings), ids: t),
+                        ], tokens: packed.tokens, channels: config.hiddenSize)
+                }
+            }
+        }
+    }
+
     /// The layer stack over packed tokens; `h` `[M, C]` receives the last hidden states.
     private func encode(_ packed: PackedBatch, into h: UnsafeMutablePointer<Float>) {
         let m = packed.tokens
@@ -162,21 +183,7 @@ public final class EncoderModel {
         let eps = config.layerNormEps
         let w = weights
         let prof = Profiler.shared
-        packed.ids.withUnsafeBufferPointer { ids in
-            packed.positions.withUnsafeBufferPointer { pos in
-                packed.types.withUnsafeBufferPointer { types in
-                    prof.measure(.embedding) {
-                        Embedding.forward(
-                            out: h,
-                            lookups: [
-                                .init(table: w.pointer(w.wordEmbeddings), ids: ids.baseAddress!),
-                                .init(table: w.pointer(w.positionEmbeddings), ids: pos.baseAddress!),
-                                .init(table: w.pointer(w.tokenTypeEmbeddings), ids: types.baseAddress!),
-                            ], tokens: m, channels: c)
-                    }
-                }
-            }
-        }
+        prof.measure(.embedding) { embed(packed, into: h) }
         prof.measure(.layerNorm) {
             LayerNorm.forward(
                 out: h, x: h, gamma: w.pointer(w.embeddingNormWeight), beta: w.pointer(w.embeddingNormBias),

@@ -53,21 +53,27 @@ struct TextFile {
     }
 }
 
-/// Strict UTF-8 validation (no overlongs, no surrogates, nothing above U+10FFFF).
-enum UTF8Check {
+/// Strict UTF-8 validation (no overlongs, no surrogates, nothing above U+10FFFF), shared by every
+/// reader of text files (tokenizer files here, datasets in `Datasets`) so a bad byte is reported by line.
+public enum UTF8Check {
     /// The 1-based line of the first invalid byte, or nil when `bytes` is valid UTF-8.
-    static func firstInvalidLine(_ bytes: [UInt8]) -> Int? {
+    @inlinable
+    public static func firstInvalidLine<Bytes: RandomAccessCollection>(_ bytes: Bytes) -> Int? where Bytes.Element == UInt8, Bytes.Index == Int {
         guard let offset = firstInvalidOffset(bytes) else { return nil }
         var line = 1
-        for i in 0..<offset where bytes[i] == 0x0A { line += 1 }
+        for i in 0..<offset where bytes[bytes.startIndex + i] == 0x0A { line += 1 }
         return line
     }
 
-    static func firstInvalidOffset(_ b: [UInt8]) -> Int? {
-        let n = b.count
+    /// Offset (from `startIndex`) of the first byte of the first invalid sequence, or nil.
+    @inlinable
+    public static func firstInvalidOffset<Bytes: RandomAccessCollection>(_ bytes: Bytes) -> Int? where Bytes.Element == UInt8, Bytes.Index == Int {
+        let base = bytes.startIndex
+        let n = bytes.count
+        func b(_ k: Int) -> UInt8 { bytes[base + k] }
         var i = 0
         while i < n {
-            let c = b[i]
+            let c = b(i)
             if c < 0x80 { i += 1; continue }
             let need: Int
             var lo: UInt8 = 0x80, hi: UInt8 = 0xBF
@@ -82,10 +88,10 @@ enum UTF8Check {
             default: return i
             }
             guard i + need < n else { return i }
-            let c1 = b[i + 1]
+            let c1 = b(i + 1)
             if c1 < lo || c1 > hi { return i }
             for k in 2...max(2, need) where k <= need {
-                if b[i + k] & 0xC0 != 0x80 { return i }
+                if b(i + k) & 0xC0 != 0x80 { return i }
             }
             i += need + 1
         }

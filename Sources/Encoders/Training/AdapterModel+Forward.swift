@@ -30,20 +30,8 @@ extension AdapterModel {
         let scaling = Float(bottleneck?.scaling ?? 1)
         let full = mode == .full
 
-        let x0 = hiddenStates[0].reserve(m * c)
-        packed.ids.withUnsafeBufferPointer { ids in
-            packed.positions.withUnsafeBufferPointer { pos in
-                packed.types.withUnsafeBufferPointer { types in
-                    Embedding.forward(
-                        out: x0,
-                        lookups: [
-                            .init(table: w.pointer(w.wordEmbeddings), ids: ids.baseAddress!),
-                            .init(table: w.pointer(w.positionEmbeddings), ids: pos.baseAddress!),
-                            .init(table: w.pointer(w.tokenTypeEmbeddings), ids: types.baseAddress!),
-                        ], tokens: m, channels: c)
-                }
-            }
-        }
+        let x0 = hiddenStates[0].reserve(max(m * c, 1))
+        base.embed(packed, into: x0)
         if full {
             // Full fine-tuning backpropagates into the embedding LayerNorm: keep its input and stats.
             let sum0 = scratchC.reserve(m * c + 2 * m)
