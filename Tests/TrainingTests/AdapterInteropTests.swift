@@ -162,3 +162,22 @@ struct BaseRestoredTests {
         #expect(try base.forward(batch).packedHidden == (try fresh.forward(batch).packedHidden))
     }
 }
+
+@Suite("PEFT LoRA folders")
+struct PEFTTests {
+    @Test func peftLoRAGivesTheSameLogits() throws {
+        let folder = Fixtures.url("peft/lora_seq_cls")
+        let model = try AdapterModel.load(peftFolder: folder, base: try AdapterInteropTests.base(), labels: ["negative", "positive"])
+        let json = try Fixtures.json("peft/lora_seq_cls/expected.json")
+        let ids = (json["input_ids"] as? [Any] ?? []).map(int32s)
+        let mask = (json["attention_mask"] as? [Any] ?? []).map(int32s)
+        let batch = try TokenBatch(
+            batchSize: ids.count, sequenceLength: ids.first?.count ?? 0, inputIds: ids.flatMap { $0 }, attentionMask: mask.flatMap { $0 })
+        let reference = (json["logits"] as? [Any] ?? []).flatMap(floats)
+        #expect(reference.count == 4)
+        #expect(maxAbsDifference(try model.logits(batch), reference) <= 1e-4)
+        #expect(throws: AdapterError.self) {
+            try AdapterModel.load(peftFolder: folder, base: try AdapterInteropTests.base(), labels: ["only-one"])
+        }
+    }
+}

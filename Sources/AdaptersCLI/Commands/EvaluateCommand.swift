@@ -33,7 +33,7 @@ struct EvaluateCommand: ParsableCommand {
         }
         let classifier: SequenceClassifier
         if let adapter {
-            classifier = try AdapterModel.load(adapterFolder: URL(fileURLWithPath: adapter), base: pretrained.encoder)
+            classifier = try loadAdapterFolder(adapter, base: pretrained.encoder)
         } else if pretrained.encoder.head != nil {
             classifier = pretrained.encoder
         } else {

@@ -12,7 +12,7 @@ struct PredictCommand: ParsableCommand {
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var inputOptions: InputOptions
 
-    @Option(name: .long, help: "AdapterHub adapter folder (adapter + head) to run on the model.")
+    @Option(name: .long, help: "Adapter folder (AdapterHub's, or a PEFT LoRA folder) with its head, run on the model.")
     var adapter: String?
 
     @Option(name: .long, help: "Inputs per forward pass.")
@@ -35,7 +35,7 @@ struct PredictCommand: ParsableCommand {
         let records = try InputReader.read(inputOptions.input, options: inputOptions.readerOptions)
         let sink = try OutputSink(path: inputOptions.output)
         let classifier: SequenceClassifier? = try adapter.map {
-            try AdapterModel.load(adapterFolder: URL(fileURLWithPath: $0), base: model.encoder)
+            try loadAdapterFolder($0, base: model.encoder)
         }
         let runner = Runner(model: model, maxLength: maxLength, classifier: classifier)
         let labels = runner.classifier?.classLabels ?? []

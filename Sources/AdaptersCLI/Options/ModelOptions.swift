@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import Encoders
 import Inference
+import Training
 
 /// `--model`: an HF model folder; defaults to the built-in all-MiniLM-L6-v2 that scripts/setup.sh fetches.
 struct ModelOptions: ParsableArguments {
@@ -42,4 +44,13 @@ struct InputOptions: ParsableArguments {
     }
 
     var readerOptions: InputReader.Options { .init(textField: textField, textPairField: textPairField) }
+}
+
+/// An adapter folder in AdapterHub's layout, or PEFT's (`adapter_model.safetensors`), on `base`.
+func loadAdapterFolder(_ path: String, base: EncoderModel) throws -> AdapterModel {
+    let url = URL(fileURLWithPath: path)
+    if FileManager.default.fileExists(atPath: url.appendingPathComponent("adapter_model.safetensors").path) {
+        return try AdapterModel.load(peftFolder: url, base: base)
+    }
+    return try AdapterModel.load(adapterFolder: url, base: base)
 }
