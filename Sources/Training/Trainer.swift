@@ -92,9 +92,7 @@ public final class Trainer {
         while state.step < total && !stopped {
             let indices = state.sampler.next()
             let padded = train.batch(indices, padId: padId, padding: config.padding, maxLength: config.maxLength)
-            let batch = try TokenBatch(
-                batchSize: padded.batchSize, sequenceLength: padded.sequenceLength, inputIds: padded.inputIds,
-                attentionMask: padded.attentionMask, tokenTypeIds: padded.tokenTypeIds)
+            let batch = try TokenBatch(padded)
             model.parameters.zeroGradients()
             let result: AdapterModel.StepResult
             do {
@@ -165,25 +163,26 @@ public final class Trainer {
         }
     }
 
-    /// Loss, accuracy and macro-F1 over a dataset, without dropout.
+    /// Loss, accuracy and macro-F1 over a dataset, without dropout, for any classifier (a trained
+    /// adapter and head, or an HF checkpoint's own head).
     public static func evaluate(
-        model: AdapterModel, dataset: TokenizedDataset, batchSize: Int, padId: Int32, maxLength: Int?
+        model: SequenceClassifier, dataset: TokenizedDataset, batchSize: Int, padId: Int32, maxLength: Int?
     ) throws -> ClassificationMetrics {
         let start = DispatchTime.now().uptimeNanoseconds
         var predictions: [Int] = []
         var lossSum = 0.0
-        let n = model.head.numLabels
+        let n = model.classLabels.count
         for lo in stride(from: 0, to: dataset.count, by: max(1, batchSize)) {
             let indices = Array(lo..<min(dataset.count, lo + batchSize))
             let padded = dataset.batch(indices, padId: padId, padding: .longest, maxLength: maxLength)
-            let batch = try TokenBatch(
-                batchSize: padded.batchSize, sequenceLength: padded.sequenceLength, inputIds: padded.inputIds,
-                attentionMask: padded.attentionMask, tokenTypeIds: padded.tokenTypeIds)
-            let result = try model.step(batch, labels: padded.labels, seed: 0, training: false, backward: false)
-            lossSum += Double(result.loss) * Double(padded.batchSize)
+            let logits = try model.classLogits(try TokenBatch(padded))
+            let loss = padded.labels.withUnsafeBufferPointer { lp in
+                CrossEntropy.forwardBackward(logits: logits, labels: lp.baseAddress!, batch: padded.batchSize, classes: n, dlogits: nil)
+            }
+            lossSum += Double(loss) * Double(padded.batchSize)
             for b in 0..<padded.batchSize {
                 var best = 0
-                for j in 1..<n where result.logits[b * n + j] > result.logits[b * n + best] { best = j }
+                for j in 1..<n where logits[b * n + j] > logits[b * n + best] { best = j }
                 predictions.append(best)
             }
         }
@@ -191,6 +190,15 @@ public final class Trainer {
         return ClassificationMetrics(
             loss: Float(lossSum / Double(max(1, dataset.count))), predictions: predictions, labels: dataset.labels.map { Int($0) },
             classes: n, samplesPerSecond: Double(dataset.count) / max(seconds, 1e-9))
+    }
+}
+
+extension TokenBatch {
+    /// The model input of a padded dataset batch.
+    public init(_ padded: PaddedBatch) throws {
+        try self.init(
+            batchSize: padded.batchSize, sequenceLength: padded.sequenceLength, inputIds: padded.inputIds,
+            attentionMask: padded.attentionMask, tokenTypeIds: padded.tokenTypeIds)
     }
 }
 

@@ -12,13 +12,7 @@ import Training
 struct TrainerTests {
     /// The tiny RoBERTa of the training fixtures, with dropout on, and a seq_bn adapter.
     static func model(method: AdapterMethod? = .seqBn, dropout: Float = 0.1) throws -> AdapterModel {
-        let folder = Fixtures.url("training/base-roberta")
-        let configPath = folder.appendingPathComponent("config.json").path
-        var config = try EncoderConfig.decode(try Data(contentsOf: URL(fileURLWithPath: configPath)), path: configPath)
-        config.hiddenDropoutProb = dropout
-        config.attentionProbsDropoutProb = dropout
-        let weights = folder.appendingPathComponent("model.safetensors").path
-        let base = try EncoderModel.load(config: config, source: try SafetensorsFile(path: weights), sourceName: weights)
+        let base = try AdapterInteropTests.base(dropout: dropout)
         let model = try AdapterModel(
             base: base, mode: method.map { .adapter(name: "task", config: .defaults(for: $0)) } ?? .full,
             head: HeadSpec(name: "task", labels: ["neg", "pos"], dropout: dropout))

@@ -50,34 +50,10 @@ struct EvaluateCommand: ParsableCommand {
         }
         let dataset = try TokenizedDataset(
             dataset: labeled, tokenizer: tokenizer, labelMap: LabelMap(names: names), maxLength: dataOptions.maxLength)
-        let metrics = try evaluate(classifier, dataset, padId: tokenizer.padTokenId)
+        let metrics = try Trainer.evaluate(
+            model: classifier, dataset: dataset, batchSize: batchSize, padId: tokenizer.padTokenId, maxLength: dataOptions.maxLength)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         print(String(decoding: try encoder.encode(metrics), as: UTF8.self))
-    }
-
-    func evaluate(_ classifier: SequenceClassifier, _ dataset: TokenizedDataset, padId: Int32) throws -> ClassificationMetrics {
-        let start = Date()
-        let n = classifier.classLabels.count
-        var predictions: [Int] = []
-        var loss = 0.0
-        for lo in stride(from: 0, to: dataset.count, by: batchSize) {
-            let padded = dataset.batch(Array(lo..<min(dataset.count, lo + batchSize)), padId: padId, padding: .longest, maxLength: dataOptions.maxLength)
-            let batch = try TokenBatch(
-                batchSize: padded.batchSize, sequenceLength: padded.sequenceLength, inputIds: padded.inputIds,
-                attentionMask: padded.attentionMask, tokenTypeIds: padded.tokenTypeIds)
-            let logits = try classifier.classLogits(batch)
-            for b in 0..<padded.batchSize {
-                let row = Array(logits[b * n..<(b + 1) * n])
-                let probs = softmax(row)
-                let y = Int(padded.labels[b])
-                loss -= Foundation.log(max(Double(probs[y]), 1e-30))
-                predictions.append(row.indices.max { row[$0] < row[$1] } ?? 0)
-            }
-        }
-        let seconds = Date().timeIntervalSince(start)
-        return ClassificationMetrics(
-            loss: Float(loss / Double(max(1, dataset.count))), predictions: predictions, labels: dataset.labels.map { Int($0) },
-            classes: n, samplesPerSecond: Double(dataset.count) / max(seconds, 1e-9))
     }
 }
