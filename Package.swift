@@ -81,6 +81,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The seed's workflow through the Swift API (scripts/quickstart.sh runs it).
+        .executableTarget(
+            name: "Workflow",
+            dependencies: ["Adapters", "Datasets", "Encoders", "Inference", "Kernels", "Training"],
+            path: "examples/Workflow"
+        ),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "CVectorKernels", "TestSupport"]),
         .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "Encoders", "TestSupport"]),
@@ -93,7 +99,7 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenizers", "TestSupport"]),
         .testTarget(
             name: "TrainingTests",
-            dependencies: ["Training", "Encoders", "Adapters", "ModelIO", "Kernels", "Datasets", "TestSupport"]),
+            dependencies: ["Training", "Encoders", "Adapters", "ModelIO", "Kernels", "Datasets", "Inference", "TestSupport"]),
         .testTarget(
             name: "CLITests", dependencies: ["TestSupport"]),
     ],

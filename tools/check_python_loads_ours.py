@@ -7,7 +7,8 @@
 For seq_bn, double_seq_bn and lora: trains a few steps with `adapters train` on the real
 all-MiniLM-L6-v2 and Rotten Tomatoes, predicts 8 sentences with `adapters predict --adapter`,
 then loads the same folder with `AutoAdapterModel.load_adapter` (adapters 1.3.0) and compares
-logits. Run locally (not in CI); its output is reported in the closing notes.
+logits; then the same for a Stack of two of our folders (`predict --adapter A --adapter B` against
+`set_active_adapters(Stack(...))`). Run locally (not in CI); its output is reported in the closing notes.
 """
 import json
 import os
@@ -17,6 +18,7 @@ import tempfile
 
 import torch
 from adapters import AutoAdapterModel
+from adapters.composition import Stack
 from transformers import AutoTokenizer
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
@@ -62,6 +64,21 @@ def main():
             labels = [model.config.id2label[int(i)] for i in theirs.argmax(-1)]
             print(json.dumps({"method": method, "loaded_as": name, "max_abs_diff": diff, "adapter_effect": effect,
                               "python_labels": labels}))
+        # A Stack of two of our folders (both named "rt": the CLI stacks the second as rt_2).
+        a, b = os.path.join(tmp, "seq_bn", "rt"), os.path.join(tmp, "double_seq_bn", "rt")
+        pred = subprocess.run([CLI, "predict", "--model", MODEL, "--adapter", a, "--adapter", b, "--input", inp],
+                              check=True, capture_output=True, text=True).stdout
+        ours = torch.tensor([json.loads(line)["logits"] for line in pred.splitlines()])
+        model = AutoAdapterModel.from_pretrained(MODEL)
+        model.load_adapter(a, load_as="first", with_head=False, use_safetensors=True)
+        model.load_adapter(b, load_as="second", use_safetensors=True)
+        model.set_active_adapters(Stack("first", "second"))
+        model.eval()
+        with torch.no_grad():
+            theirs = model(**enc).logits
+        diff = (ours - theirs).abs().max().item()
+        worst = max(worst, diff)
+        print(json.dumps({"method": "Stack(seq_bn, double_seq_bn)", "max_abs_diff": diff}))
     print(json.dumps({"worst_max_abs_diff": worst, "ok": worst <= 1e-4}))
     sys.exit(0 if worst <= 1e-4 else 1)
 

@@ -150,6 +150,10 @@ public struct BottleneckConfig: Codable, Sendable, Equatable {
             throw AdapterError.invalidConfig(source: source, detail: "reduction_factor must be positive")
         }
         if dropout != 0 { throw no(.dropout, "\(dropout)") }
+        if mhAdapter && originalLnBefore {
+            // The attention-site pre-LayerNorm path is not implemented; refusing beats a wrong result.
+            throw no(.originalLnBefore, "true together with mh_adapter: true")
+        }
         if !mhAdapter && !outputAdapter {
             throw AdapterError.invalidConfig(source: source, detail: "neither mh_adapter nor output_adapter is set")
         }

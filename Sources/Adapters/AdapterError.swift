@@ -4,6 +4,10 @@ public enum AdapterError: Error, CustomStringConvertible, Equatable {
     case invalidConfig(source: String, detail: String)
     case unknownAdapter(String)
     case alreadyExists(String)
+    case unknownHead(String)
+    case headAlreadyExists(String)
+    /// An operation that the current adapter setup does not allow (what and why).
+    case invalidSetup(String)
     case incompatible(detail: String)
 
     public var description: String {
@@ -12,7 +16,10 @@ public enum AdapterError: Error, CustomStringConvertible, Equatable {
             "\(source): adapter config field '\(field)' = \(value) is not supported by SwiftAdapters"
         case .invalidConfig(let source, let detail): "\(source): invalid adapter config: \(detail)"
         case .unknownAdapter(let name): "no adapter named '\(name)'"
-        case .alreadyExists(let name): "an adapter named '\(name)' already exists"
+        case .alreadyExists(let name): "an adapter named '\(name)' already exists (pass overwrite to replace it)"
+        case .unknownHead(let name): "no head named '\(name)'"
+        case .headAlreadyExists(let name): "a head named '\(name)' already exists (pass overwrite to replace it)"
+        case .invalidSetup(let detail): detail
         case .incompatible(let detail): "incompatible adapter: \(detail)"
         }
     }

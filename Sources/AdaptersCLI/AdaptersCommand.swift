@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Kernels
 import Logging
 
 @main

@@ -14,9 +14,13 @@ public struct Prediction: Sendable, Equatable {
     /// The `k` most probable labels with their scores, best first (transformers' `top_k`; ties keep
     /// class order).
     public func top(_ k: Int, labels: [String]) -> [(label: String, score: Float)] {
-        probabilities.indices.sorted { probabilities[$0] > probabilities[$1] || (probabilities[$0] == probabilities[$1] && $0 < $1) }
-            .prefix(max(0, k)).map { (labels[$0], probabilities[$0]) }
+        rankByProbability(probabilities).prefix(max(0, k)).map { (labels[$0], probabilities[$0]) }
     }
+}
+
+/// Class indices, most probable first; ties keep class order (as transformers' pipelines sort).
+func rankByProbability(_ probabilities: [Float]) -> [Int] {
+    probabilities.indices.sorted { probabilities[$0] > probabilities[$1] || (probabilities[$0] == probabilities[$1] && $0 < $1) }
 }
 
 /// How `embed` turns token states into one vector.

@@ -7,12 +7,15 @@ public struct TextEncoder {
     public let tokenizer: Tokenizer?
     public let config: EncoderConfig
     public let maxLength: Int
+    /// Whether longer texts are cut to `maxLength` (else they are an error naming the input).
+    public let truncation: Bool
 
     /// - Parameter maxLength: nil means the model's own limit (positions it can embed).
-    public init(tokenizer: Tokenizer?, config: EncoderConfig, maxLength: Int? = nil) {
+    public init(tokenizer: Tokenizer?, config: EncoderConfig, maxLength: Int? = nil, truncation: Bool = true) {
         self.tokenizer = tokenizer
         self.config = config
         self.maxLength = maxLength ?? TextEncoder.modelMaxLength(config)
+        self.truncation = truncation
     }
 
     /// The longest input the position table allows: RoBERTa's positions start after padding_idx.
@@ -48,11 +51,17 @@ public struct TextEncoder {
                 throw InferenceError.invalidInput(
                     path: source, line: nil, detail: "text input needs tokenizer files in the model folder; give pre-tokenized input_ids instead")
             }
-            let options = EncodeOptions(addSpecialTokens: true, maxLength: maxLength, truncation: true, padding: .none)
+            let options = EncodeOptions(
+                addSpecialTokens: true, maxLength: truncation ? maxLength : nil, truncation: truncation, padding: .none)
             let hasPairs = texts.contains { $0.1 != nil }
             let encodings = tokenizer.encodeBatch(
                 texts.map(\.0), pairs: hasPairs ? texts.map { $0.1 ?? "" } : nil, options: options)
             for (slot, e) in zip(textSlots, encodings) {
+                if e.ids.count > maxLength {
+                    throw InferenceError.invalidInput(
+                        path: source, line: nil,
+                        detail: "input \(records.startIndex + slot) has \(e.ids.count) tokens, the model takes at most \(maxLength): enable truncation")
+                }
                 ids[slot] = e.ids
                 masks[slot] = e.attentionMask
                 types[slot] = e.typeIds.isEmpty ? Array(repeating: 0, count: e.ids.count) : e.typeIds

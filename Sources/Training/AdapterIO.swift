@@ -12,6 +12,16 @@ extension AdapterModel {
     /// config implies must be present with its exact shape, and nothing else; the adapter must be
     /// for this model type and hidden size.
     public static func load(adapterFolder: URL, base: EncoderModel) throws -> AdapterModel {
+        try read(adapterFolder: adapterFolder, base: base, requireHead: true).model
+    }
+
+    /// The placeholder head of an adapter saved without one (`save_adapter(..., with_head=False)`):
+    /// it gives the model something to run, and is never saved or reported.
+    static let placeholderHeadName = "__no_head__"
+
+    /// Reads an AdapterHub folder; without `requireHead`, a folder with no `head_config.json`
+    /// loads with a placeholder head and `hasHead` false.
+    static func read(adapterFolder: URL, base: EncoderModel, requireHead: Bool) throws -> (model: AdapterModel, hasHead: Bool) {
         let saved = try AdapterHubAdapter(folder: adapterFolder)
         let configPath = adapterFolder.appendingPathComponent("adapter_config.json").path
         if let type = saved.modelType, type != base.config.modelType.rawValue {
@@ -20,12 +30,12 @@ extension AdapterModel {
         if let h = saved.hiddenSize, h != base.config.hiddenSize {
             throw AdapterError.incompatible(detail: "\(configPath): the adapter is for hidden size \(h), the model has \(base.config.hiddenSize)")
         }
-        guard let head = saved.head else {
+        if saved.head == nil && requireHead {
             throw AdapterError.incompatible(detail: "\(adapterFolder.path): no head_config.json; a classification adapter needs its head")
         }
-        let model = try AdapterModel(
-            base: base, mode: .adapter(name: saved.name, config: saved.config),
-            head: HeadSpec(name: head.name, labels: head.labels, dropout: 0))
+        let headSpec = saved.head.map { HeadSpec(name: $0.name, labels: $0.labels, dropout: 0) }
+            ?? HeadSpec(name: placeholderHeadName, labels: ["0", "1"], dropout: 0)
+        let model = try AdapterModel(base: base, mode: .adapter(name: saved.name, config: saved.config), head: headSpec)
         let prefix = base.config.modelType.rawValue + "."
         // Tensor names in the file may carry another (or no) model prefix: key them by what follows.
         func key(_ name: String) -> String {
@@ -33,8 +43,10 @@ extension AdapterModel {
             return name
         }
         var expected: [String: ParameterSet.Entry] = [:]
-        for e in model.parameters.entries { expected[key(e.name)] = e }
-        for (source, path) in [(saved.weights, saved.weightsPath), (head.weights, head.weightsPath)] {
+        for e in model.parameters.entries where saved.head != nil || !e.name.hasPrefix("heads.") { expected[key(e.name)] = e }
+        var sources = [(saved.weights, saved.weightsPath)]
+        if let head = saved.head { sources.append((head.weights, head.weightsPath)) }
+        for (source, path) in sources {
             for name in source.tensorNames {
                 guard let e = expected.removeValue(forKey: key(name)) else {
                     throw AdapterError.incompatible(detail: "\(path): unexpected tensor '\(name)' for this adapter configuration")
@@ -46,10 +58,10 @@ extension AdapterModel {
             }
         }
         if let missing = expected.keys.sorted().first {
-            let file = missing.hasPrefix("heads.") ? head.weightsPath : saved.weightsPath
+            let file = missing.hasPrefix("heads.") ? (saved.head?.weightsPath ?? saved.weightsPath) : saved.weightsPath
             throw EncoderError.missingWeight(source: file, name: missing.hasPrefix("heads.") ? missing : prefix + missing)
         }
-        return model
+        return (model, saved.head != nil)
     }
 
     /// The adapter's and the head's tensors, as AdapterHub names them.

@@ -52,6 +52,37 @@ struct CLITests {
         #expect(r.stdout.contains("F32"))
     }
 
+    /// `--adapter` twice runs AdapterHub's Stack (Python-saved adapters and logits).
+    @Test func predictWithStackedAdaptersMatchesPython() throws {
+        let folder = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let expected = try Fixtures.json("lifecycle/stack_mixed/expected.json")
+        let ids = (expected["input_ids"] as? [Any] ?? []).map(int32s)
+        let masks = (expected["attention_mask"] as? [Any] ?? []).map(int32s)
+        let lines = zip(ids, masks).map { "{\"input_ids\": \($0.0), \"attention_mask\": \($0.1)}" }.joined(separator: "\n")
+        let input = try write(lines + "\n", name: "in.jsonl", in: folder)
+        let stack = Fixtures.url("lifecycle/stack_mixed")
+        let r = try run([
+            "predict", "--model", Fixtures.url("training/base-roberta").path, "--input", input,
+            "--adapter", stack.appendingPathComponent("lang").path, "--adapter", stack.appendingPathComponent("task").path,
+        ])
+        #expect(r.status == 0, "\(r.stderr)")
+        let produced = r.stdout.split(separator: "\n")
+        let reference = (expected["stack_logits"] as? [Any] ?? []).map(floats)
+        #expect(produced.count == reference.count)
+        for (line, ref) in zip(produced, reference) {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
+            #expect(maxAbsDifference(floats(object["logits"]), ref) <= 1e-4)
+        }
+        // The head is the last adapter's: `lang` has none.
+        let wrongOrder = try run([
+            "predict", "--model", Fixtures.url("training/base-roberta").path, "--input", input,
+            "--adapter", stack.appendingPathComponent("task").path, "--adapter", stack.appendingPathComponent("lang").path,
+        ])
+        #expect(wrongOrder.status != 0)
+        #expect(wrongOrder.stderr.contains("has no head_config.json"))
+    }
+
     @Test func predictPreTokenizedMatchesTransformers() throws {
         let folder = try Fixtures.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }

@@ -11,8 +11,8 @@ import Training
 /// load back identically (tools/make_adapterhub_fixtures.py).
 @Suite("AdapterHub interoperability")
 struct AdapterInteropTests {
-    static func base(dropout: Float = 0) throws -> EncoderModel {
-        let folder = Fixtures.url("training/base-roberta")
+    static func base(dropout: Float = 0, architecture: String = "roberta") throws -> EncoderModel {
+        let folder = Fixtures.url("training/base-\(architecture)")
         let configPath = folder.appendingPathComponent("config.json").path
         var config = try EncoderConfig.decode(try Data(contentsOf: URL(fileURLWithPath: configPath)), path: configPath)
         config.hiddenDropoutProb = dropout

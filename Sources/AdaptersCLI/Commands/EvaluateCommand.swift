@@ -12,8 +12,10 @@ struct EvaluateCommand: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
 
-    @Option(name: .long, help: "AdapterHub adapter folder (adapter + head).")
-    var adapter: String?
+    @Option(
+        name: .long,
+        help: "Adapter folder (AdapterHub's, or a PEFT LoRA folder) with its head. Repeat to stack adapters (the head is the last one's).")
+    var adapter: [String] = []
 
     @Option(name: .long, help: "Labelled data (.jsonl, .csv, .tsv, Amazon polarity CSV).")
     var data: String
@@ -32,8 +34,8 @@ struct EvaluateCommand: ParsableCommand {
             throw ValidationError("\(modelOptions.resolvedPath) has no tokenizer files")
         }
         let classifier: SequenceClassifier
-        if let adapter {
-            classifier = try loadAdapterFolder(adapter, base: pretrained.encoder)
+        if !adapter.isEmpty {
+            classifier = try loadAdapterFolders(adapter, base: pretrained.encoder)
         } else if pretrained.encoder.head != nil {
             classifier = pretrained.encoder
         } else {

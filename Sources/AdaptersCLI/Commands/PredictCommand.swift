@@ -12,8 +12,10 @@ struct PredictCommand: ParsableCommand {
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var inputOptions: InputOptions
 
-    @Option(name: .long, help: "Adapter folder (AdapterHub's, or a PEFT LoRA folder) with its head, run on the model.")
-    var adapter: String?
+    @Option(
+        name: .long,
+        help: "Adapter folder (AdapterHub's, or a PEFT LoRA folder) with its head, run on the model. Repeat to stack adapters (AdapterHub's Stack, in order; the head is the last one's).")
+    var adapter: [String] = []
 
     @Option(name: .long, help: "Inputs per forward pass.")
     var batchSize = 32
@@ -34,9 +36,7 @@ struct PredictCommand: ParsableCommand {
         let model = try modelOptions.load()
         let records = try InputReader.read(inputOptions.input, options: inputOptions.readerOptions)
         let sink = try OutputSink(path: inputOptions.output)
-        let classifier: SequenceClassifier? = try adapter.map {
-            try loadAdapterFolder($0, base: model.encoder)
-        }
+        let classifier: SequenceClassifier? = adapter.isEmpty ? nil : try loadAdapterFolders(adapter, base: model.encoder)
         let runner = Runner(model: model, maxLength: maxLength, classifier: classifier)
         let labels = runner.classifier?.classLabels ?? []
         for p in try runner.predict(records, batchSize: batchSize, source: inputOptions.input) {

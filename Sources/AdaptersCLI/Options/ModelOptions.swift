@@ -1,3 +1,4 @@
+import Adapters
 import ArgumentParser
 import Foundation
 import Encoders
@@ -46,11 +47,23 @@ struct InputOptions: ParsableArguments {
     var readerOptions: InputReader.Options { .init(textField: textField, textPairField: textPairField) }
 }
 
-/// An adapter folder in AdapterHub's layout, or PEFT's (`adapter_model.safetensors`), on `base`.
-func loadAdapterFolder(_ path: String, base: EncoderModel) throws -> AdapterModel {
-    let url = URL(fileURLWithPath: path)
-    if FileManager.default.fileExists(atPath: url.appendingPathComponent("adapter_model.safetensors").path) {
-        return try AdapterModel.load(peftFolder: url, base: base)
+/// Adapter folders (AdapterHub's, or PEFT LoRA) loaded onto `base` and run as a Stack in the given
+/// order; the head is the last adapter's.
+func loadAdapterFolders(_ paths: [String], base: EncoderModel) throws -> ModelWithAdapters {
+    let model = ModelWithAdapters(base: base)
+    var names: [String] = []
+    for (i, path) in paths.enumerated() {
+        let url = URL(fileURLWithPath: path)
+        do {
+            names.append(try model.loadAdapter(from: url))
+        } catch AdapterError.alreadyExists(let name), AdapterError.headAlreadyExists(let name) {
+            // Folders trained under the same name stack as NAME_2, NAME_3…, as `load_as` would.
+            names.append(try model.loadAdapter(from: url, loadAs: "\(name)_\(i + 1)"))
+        }
     }
-    return try AdapterModel.load(adapterFolder: url, base: base)
+    try model.setActiveAdapters(AdapterSetup(names))
+    guard let last = names.last, model.activeHead == last else {
+        throw ValidationError("\(paths.last ?? ""): the last --adapter has no head_config.json; its head gives the labels")
+    }
+    return model
 }

@@ -5,8 +5,7 @@ extension AdapterModel {
     /// Whether layer `l` holds trainable tensors.
     func layerTrainable(_ l: Int) -> Bool {
         if mode == .full { return true }
-        let a = layerAdapters[l]
-        return a.attention != nil || a.output != nil || a.lora.contains { $0 != nil }
+        return !layerAdapters[l].isEmpty
     }
 
     /// Whether anything below layer `l`'s input is trainable (so the gradient must reach it).
@@ -19,7 +18,7 @@ extension AdapterModel {
     func attentionTrainable(_ l: Int) -> Bool {
         if mode == .full { return true }
         let a = layerAdapters[l]
-        return a.attention != nil || a.lora.contains { $0 != nil }
+        return !a.attention.isEmpty || a.lora.contains { !$0.isEmpty }
     }
 
     /// Backward pass from `dlogits` `[B, n]`; accumulates into the trainable gradients.
@@ -34,9 +33,8 @@ extension AdapterModel {
         let pHidden: Float = training ? config.hiddenDropoutProb : 0
         let pAttention: Float = training ? config.attentionProbsDropoutProb : 0
         let pHead: Float = training ? head.dropout : 0
-        let d = bottleneck?.bottleneckSize(hiddenSize: c) ?? 0
-        let act = bottleneck?.nonLinearity ?? .relu
-        let scaling = Float(bottleneck?.scaling ?? 1)
+        // `step` refuses stacks, so each location holds at most one adapter here.
+        let d = layerAdapters.flatMap { $0.attention + $0.output }.map(\.size).max() ?? 0
         let grad = { (slot: Arena.Slot) -> UnsafeMutablePointer<Float>? in self.gradientOf[slot.name] }
 
         // Head: logits = W4·drop(tanh(W1·drop(x0) + b1)) + b4.
@@ -98,14 +96,14 @@ extension AdapterModel {
             dOut1.update(from: dh, count: m * c)
             let dHo = tmp2  // [M, C]
             dHo.update(from: dh, count: m * c)
-            if let slots = adapters.output {
-                if bottleneck?.originalLnBefore == true {
+            if let slots = adapters.output.first {
+                if slots.originalLnBefore {
                     // o = ho + s·f(a), a = LN(ho + out1).
                     let dA = tmp2 + m * max(c, inter)
                     Bottleneck.backward(
                         dx: dA, accumulate: false, dout: dh, x: s.adapterIn.pointer, weights: bottleneckTensors(slots),
                         grads: bottleneckGrads(slots), pre: s.outPre.pointer, act: s.outAct.pointer, rows: m, channels: c,
-                        bottleneck: d, activation: act, scaling: scaling, scratch: tmp)
+                        bottleneck: slots.size, activation: slots.activation, scaling: slots.scaling, scratch: tmp)
                     LayerNorm.backward(
                         dx: dA, dgamma: grad(layer.outputNormWeight), dbeta: grad(layer.outputNormBias), dout: dA,
                         x: s.sumA.pointer, gamma: gamma2, mean: s.meanA.pointer, rstd: s.rstdA.pointer, rows: m, channels: c)
@@ -116,7 +114,7 @@ extension AdapterModel {
                     Bottleneck.backward(
                         dx: dHo, accumulate: true, dout: dh, x: s.ffnOut.pointer, weights: bottleneckTensors(slots),
                         grads: bottleneckGrads(slots), pre: s.outPre.pointer, act: s.outAct.pointer, rows: m, channels: c,
-                        bottleneck: d, activation: act, scaling: scaling, scratch: tmp)
+                        bottleneck: slots.size, activation: slots.activation, scaling: slots.scaling, scratch: tmp)
                 }
             }
             if !needOut1 && !full { break }
@@ -147,11 +145,11 @@ extension AdapterModel {
             // dOut1 = dL/d(sum1); the residual passes it to x.
             let dHa = tmp2
             dHa.update(from: dOut1, count: m * c)
-            if let slots = adapters.attention {
+            if let slots = adapters.attention.first {
                 Bottleneck.backward(
                     dx: dHa, accumulate: true, dout: dOut1, x: s.attentionOut.pointer, weights: bottleneckTensors(slots),
                     grads: bottleneckGrads(slots), pre: s.mhPre.pointer, act: s.mhAct.pointer, rows: m, channels: c,
-                    bottleneck: d, activation: act, scaling: scaling, scratch: tmp)
+                    bottleneck: slots.size, activation: slots.activation, scaling: slots.scaling, scratch: tmp)
             }
             if pHidden > 0 {
                 Dropout.backward(dx: dHa, dout: dHa, count: m * c, p: pHidden, seed: dropoutSeed(seed, layer: l, site: 1))
@@ -167,14 +165,12 @@ extension AdapterModel {
             // dx = dL/d(layer input): residual from sub-block 1, plus the QKV projection (and LoRA).
             let dx = dh
             dx.update(from: dOut1, count: m * c)
-            if let lora {
-                for i in 0..<3 {
-                    guard let slots = adapters.lora[i], let ga = grad(slots.a), let gb = grad(slots.b) else { continue }
-                    LoRAKernel.backward(
-                        dx: needBelow ? dx : nil, dy: dQKV + i * c, ldy: 3 * c, x: x, a: values.pointer(slots.a),
-                        b: values.pointer(slots.b), h: s.loraH[i].pointer, da: ga, db: gb, rows: m, inFeatures: c,
-                        outFeatures: c, rank: lora.r, scaling: lora.scaling, scratch: tmp)
-                }
+            for i in 0..<3 {
+                guard let slots = adapters.lora[i].first, let ga = grad(slots.a), let gb = grad(slots.b) else { continue }
+                LoRAKernel.backward(
+                    dx: needBelow ? dx : nil, dy: dQKV + i * c, ldy: 3 * c, x: x, a: values.pointer(slots.a),
+                    b: values.pointer(slots.b), h: s.loraH[i].pointer, da: ga, db: gb, rows: m, inFeatures: c,
+                    outFeatures: c, rank: slots.rank, scaling: slots.scaling, scratch: tmp)
             }
             Linear.backward(
                 dx: needBelow ? dx : nil, dweight: grad(layer.qkvWeight), dbias: grad(layer.qkvBias), dout: dQKV, x: x,

@@ -15,6 +15,31 @@ extension AdapterModel {
         return BottleneckTensors(downWeight: dw, downBias: db, upWeight: uw, upBias: ub)
     }
 
+    /// A location's adapters in Stack order on `h` `[M, C]`: o₀ = h, o_k = o_{k-1} + s·f(a_k) with
+    /// a_k = `adapterInput(o_{k-1})` for `original_ln_before` adapters, else o_{k-1}. Returns o_last
+    /// (in `tmp`), or `h` when the location has no adapter. `pre`/`act` keep the last adapter's
+    /// bottleneck activations for the backward pass (stacks are not trained).
+    func bottleneckStack(
+        _ stack: [BottleneckSlots], h: UnsafeMutablePointer<Float>, rows m: Int, tmp: UnsafeMutablePointer<Float>,
+        pre: ScratchBuffer, act: ScratchBuffer, adapterInput: (UnsafePointer<Float>) -> UnsafePointer<Float>
+    ) -> UnsafePointer<Float> {
+        let c = config.hiddenSize
+        var o = UnsafePointer(h)
+        for slots in stack {
+            // The running output lives in tmp; the next one is built in scratchF.
+            let next = o == UnsafePointer(tmp) ? scratchF.reserve(m * c) : tmp
+            let input = slots.originalLnBefore ? adapterInput(o) : o
+            Bottleneck.forward(
+                out: next, x: input, weights: bottleneckTensors(slots), pre: pre.reserve(m * slots.size),
+                act: act.reserve(m * slots.size), rows: m, channels: c, bottleneck: slots.size, activation: slots.activation,
+                scaling: slots.scaling)
+            Residual.forward(out: next, a: next, b: o, count: m * c)
+            if next != tmp { tmp.update(from: next, count: m * c) }
+            o = UnsafePointer(tmp)
+        }
+        return o
+    }
+
     /// The forward pass over packed tokens, keeping what the backward pass needs.
     func forward(_ packed: PackedBatch, seed: UInt64, training: Bool) -> ForwardState {
         let m = packed.tokens
@@ -25,9 +50,6 @@ extension AdapterModel {
         let pHidden: Float = training ? config.hiddenDropoutProb : 0
         let pAttention: Float = training ? config.attentionProbsDropoutProb : 0
         let shape = AttentionShape(offsets: packed.offsets, heads: config.numAttentionHeads, headDim: config.headDim)
-        let d = bottleneck?.bottleneckSize(hiddenSize: c) ?? 0
-        let act = bottleneck?.nonLinearity ?? .relu
-        let scaling = Float(bottleneck?.scaling ?? 1)
         let full = mode == .full
 
         let x0 = hiddenStates[0].reserve(max(m * c, 1))
@@ -57,13 +79,32 @@ extension AdapterModel {
             Linear.forward(
                 out: qkv, x: x, weight: w.pointer(layer.qkvWeight), bias: w.pointer(layer.qkvBias), rows: m, inFeatures: c,
                 outFeatures: 3 * c)
-            if let lora, !loraMerged {
-                for i in 0..<3 {
-                    guard let slots = adapters.lora[i] else { continue }
-                    LoRAKernel.forward(
-                        y: qkv + i * c, ldy: 3 * c, x: x, a: values.pointer(slots.a), b: values.pointer(slots.b),
-                        h: s.loraH[i].reserve(m * lora.r), rows: m, inFeatures: c, outFeatures: c, rank: lora.r,
-                        scaling: lora.scaling)
+            if !loraMerged {
+                for i in 0..<3 where !adapters.lora[i].isEmpty {
+                    let stack = adapters.lora[i]
+                    if stack.count == 1 {
+                        let slots = stack[0]
+                        LoRAKernel.forward(
+                            y: qkv + i * c, ldy: 3 * c, x: x, a: values.pointer(slots.a), b: values.pointer(slots.b),
+                            h: s.loraH[i].reserve(m * slots.rank), rows: m, inFeatures: c, outFeatures: c,
+                            rank: slots.rank, scaling: slots.scaling)
+                        continue
+                    }
+                    // AdapterHub's LoRA Stack chains the updates: each LoRA reads the previous one's
+                    // output, not the layer input (h₁ = s₁B₁A₁x, h₂ = s₂B₂A₂h₁), and only the last
+                    // is added to the projection.
+                    var input = UnsafePointer(x)
+                    for (k, slots) in stack.enumerated() {
+                        let out = k % 2 == 0 ? tmp : scratchF.reserve(m * c)
+                        out.update(repeating: 0, count: m * c)
+                        LoRAKernel.forward(
+                            y: out, ldy: c, x: input, a: values.pointer(slots.a), b: values.pointer(slots.b),
+                            h: s.loraH[i].reserve(m * slots.rank), rows: m, inFeatures: c, outFeatures: c,
+                            rank: slots.rank, scaling: slots.scaling)
+                        input = UnsafePointer(out)
+                    }
+                    let y = qkv + i * c
+                    for row in 0..<m { Residual.accumulate(into: y + row * 3 * c, input + row * c, count: c) }
                 }
             }
             let ctx = s.context.reserve(m * c)
@@ -72,22 +113,17 @@ extension AdapterModel {
                 out: ctx, qkv: qkv, shape: shape, probs: probs, dropout: pAttention, seed: dropoutSeed(seed, layer: l, site: 0),
                 droppedProbs: keepDroppedProbabilities && pAttention > 0 ? s.droppedProbs.reserve(max(shape.probabilityCount, 1)) : nil)
             // h of sub-block 1 is kept only when an attention adapter reads it in the backward pass.
-            let ha = adapters.attention != nil ? s.attentionOut.reserve(m * c) : scratchD.reserve(m * c)
+            let ha = !adapters.attention.isEmpty ? s.attentionOut.reserve(m * c) : scratchD.reserve(m * c)
             Linear.forward(
                 out: ha, x: ctx, weight: w.pointer(layer.attentionOutWeight), bias: w.pointer(layer.attentionOutBias),
                 rows: m, inFeatures: c, outFeatures: c)
             if pHidden > 0 { Dropout.forward(out: ha, x: ha, count: m * c, p: pHidden, seed: dropoutSeed(seed, layer: l, site: 1)) }
-            // Sub-block 1: LN(h + r), or LN(h + s·f(h) + r) with an attention adapter.
+            // Sub-block 1: LN(h + r), or LN(h + s·f(h) + r) with an attention adapter; a Stack feeds
+            // each adapter's output (with its residual) to the next.
             let sum1 = s.sum1.reserve(m * c)
             let out1 = s.out1.reserve(m * c)
-            var ln1Input = UnsafePointer(ha)
-            if let slots = adapters.attention {
-                Bottleneck.forward(
-                    out: tmp, x: ha, weights: bottleneckTensors(slots), pre: s.mhPre.reserve(m * d), act: s.mhAct.reserve(m * d),
-                    rows: m, channels: c, bottleneck: d, activation: act, scaling: scaling)
-                Residual.forward(out: tmp, a: tmp, b: ha, count: m * c)
-                ln1Input = UnsafePointer(tmp)
-            }
+            let ln1Input = bottleneckStack(
+                adapters.attention, h: ha, rows: m, tmp: tmp, pre: s.mhPre, act: s.mhAct, adapterInput: { o in o })
             LayerNorm.forward(
                 out: out1, x: ln1Input, residual: x, sum: sum1, gamma: w.pointer(layer.attentionNormWeight),
                 beta: w.pointer(layer.attentionNormBias), mean: s.mean1.reserve(m), rstd: s.rstd1.reserve(m), rows: m,
@@ -101,36 +137,26 @@ extension AdapterModel {
             let gelu = scratchB.reserve(m * inter)
             GELU.forward(config.hiddenAct.geluForm, out: gelu, x: pre, count: m * inter)
             // h of sub-block 2 is kept only when double_seq_bn's output adapter reads it.
-            let keepHo = adapters.output != nil && bottleneck?.originalLnBefore != true
+            let keepHo = adapters.output.first.map { !$0.originalLnBefore } ?? false
             let ho = keepHo ? s.ffnOut.reserve(m * c) : scratchE.reserve(m * c)
             Linear.forward(
                 out: ho, x: gelu, weight: w.pointer(layer.outputWeight), bias: w.pointer(layer.outputBias), rows: m,
                 inFeatures: inter, outFeatures: c)
             if pHidden > 0 { Dropout.forward(out: ho, x: ho, count: m * c, p: pHidden, seed: dropoutSeed(seed, layer: l, site: 2)) }
-            // Sub-block 2, by adapter placement (reference: anchors-adapters.md §1.4).
+            // Sub-block 2, by adapter placement (reference: anchors-adapters.md §1.4). With a Stack,
+            // o₀ = h and each adapter k gives o_k = o_{k-1} + s·f(a_k), a_k = LN(o_{k-1} + r) (seq_bn)
+            // or o_{k-1} (double_seq_bn); the output is LN(o_last + r).
             let out = hiddenStates[l + 1].reserve(m * c)
             let sum2 = s.sum2.reserve(m * c)
             let gamma2 = w.pointer(layer.outputNormWeight)
             let beta2 = w.pointer(layer.outputNormBias)
-            var ln2Input = UnsafePointer(ho)
-            if let slots = adapters.output {
-                if bottleneck?.originalLnBefore == true {
-                    // seq_bn: a = LN(h + r); o = h + s·f(a); out = LN(o + r) — the same frozen LN twice.
-                    let ain = s.adapterIn.reserve(m * c)
-                    LayerNorm.forward(
-                        out: ain, x: ho, residual: out1, sum: s.sumA.reserve(m * c), gamma: gamma2, beta: beta2,
-                        mean: s.meanA.reserve(m), rstd: s.rstdA.reserve(m), rows: m, channels: c, eps: eps)
-                    Bottleneck.forward(
-                        out: tmp, x: ain, weights: bottleneckTensors(slots), pre: s.outPre.reserve(m * d),
-                        act: s.outAct.reserve(m * d), rows: m, channels: c, bottleneck: d, activation: act, scaling: scaling)
-                } else {
-                    // double_seq_bn: out = LN(h + s·f(h) + r).
-                    Bottleneck.forward(
-                        out: tmp, x: ho, weights: bottleneckTensors(slots), pre: s.outPre.reserve(m * d),
-                        act: s.outAct.reserve(m * d), rows: m, channels: c, bottleneck: d, activation: act, scaling: scaling)
-                }
-                Residual.forward(out: tmp, a: tmp, b: ho, count: m * c)
-                ln2Input = UnsafePointer(tmp)
+            let ln2Input = bottleneckStack(adapters.output, h: ho, rows: m, tmp: tmp, pre: s.outPre, act: s.outAct) { o in
+                // seq_bn: a = LN(o + r) — the same frozen LN as the output's.
+                let ain = s.adapterIn.reserve(m * c)
+                LayerNorm.forward(
+                    out: ain, x: o, residual: out1, sum: s.sumA.reserve(m * c), gamma: gamma2, beta: beta2,
+                    mean: s.meanA.reserve(m), rstd: s.rstdA.reserve(m), rows: m, channels: c, eps: eps)
+                return UnsafePointer(ain)
             }
             LayerNorm.forward(
                 out: out, x: ln2Input, residual: out1, sum: sum2, gamma: gamma2, beta: beta2, mean: s.mean2.reserve(m),

@@ -7,19 +7,24 @@ extension AdapterModel {
     /// original rows are kept so that `unmergeLoRA` restores them bit for bit (subtracting `s·B·A`
     /// again would leave float rounding behind).
     public func mergeLoRA() throws {
-        guard let lora, !loraMerged else {
-            throw AdapterError.incompatible(detail: lora == nil ? "only LoRA adapters can be merged" : "the LoRA adapter is already merged")
+        guard !isStacked else {
+            throw AdapterError.incompatible(detail: "a Stack of adapters cannot be merged: merge one LoRA adapter at a time")
+        }
+        let hasLoRA = layerAdapters.contains { $0.lora.contains { !$0.isEmpty } }
+        guard hasLoRA, !loraMerged else {
+            throw AdapterError.incompatible(detail: hasLoRA ? "the LoRA adapter is already merged" : "only LoRA adapters can be merged")
         }
         let c = config.hiddenSize
         var saved: [[Float]] = []
         for (l, layer) in base.weights.layers.enumerated() {
-            for i in 0..<3 {
-                guard let slots = layerAdapters[l].lora[i] else { continue }
+            for i in 0..<3 where !layerAdapters[l].lora[i].isEmpty {
                 let w = base.weights.pointer(layer.qkvWeight) + i * c * c
                 saved.append(Array(UnsafeBufferPointer(start: w, count: c * c)))
-                LoRAKernel.merge(
-                    weight: w, a: values.pointer(slots.a), b: values.pointer(slots.b), inFeatures: c, outFeatures: c,
-                    rank: lora.r, scaling: lora.scaling, sign: 1)
+                for slots in layerAdapters[l].lora[i] {
+                    LoRAKernel.merge(
+                        weight: w, a: values.pointer(slots.a), b: values.pointer(slots.b), inFeatures: c, outFeatures: c,
+                        rank: slots.rank, scaling: slots.scaling, sign: 1)
+                }
             }
         }
         premergeWeights = saved
@@ -28,13 +33,13 @@ extension AdapterModel {
 
     /// Undoes `mergeLoRA` (AdapterHub's `reset_adapter`), restoring the exact original weights.
     public func unmergeLoRA() throws {
-        guard lora != nil, loraMerged else {
+        guard loraMerged else {
             throw AdapterError.incompatible(detail: "no merged LoRA adapter to unmerge")
         }
         let c = config.hiddenSize
         var next = 0
         for (l, layer) in base.weights.layers.enumerated() {
-            for i in 0..<3 where layerAdapters[l].lora[i] != nil {
+            for i in 0..<3 where !layerAdapters[l].lora[i].isEmpty {
                 let w = base.weights.pointer(layer.qkvWeight) + i * c * c
                 premergeWeights[next].withUnsafeBufferPointer { w.update(from: $0.baseAddress!, count: c * c) }
                 next += 1

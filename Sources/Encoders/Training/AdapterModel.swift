@@ -20,27 +20,40 @@ public final class AdapterModel {
     /// Trainable tensors with their gradients and AdamW moments.
     public let parameters = ParameterSet()
 
+    /// One bottleneck adapter at one location, with the settings its forward pass needs.
     struct BottleneckSlots {
         let downWeight, downBias, upWeight, upBias: Arena.Slot
+        let size: Int
+        let activation: AdapterActivation
+        let scaling: Float
+        let originalLnBefore: Bool
     }
 
     struct LoRASlots {
         let a, b: Arena.Slot
+        let rank: Int
+        let scaling: Float
     }
 
+    /// A layer's adapters in `Stack` order (one entry each for a single adapter).
     struct LayerAdapter {
-        var attention: BottleneckSlots?
-        var output: BottleneckSlots?
+        var attention: [BottleneckSlots] = []
+        var output: [BottleneckSlots] = []
         /// Indexed by 0 = query, 1 = key, 2 = value.
-        var lora: [LoRASlots?] = [nil, nil, nil]
+        var lora: [[LoRASlots]] = [[], [], []]
+        var isEmpty: Bool { attention.isEmpty && output.isEmpty && lora.allSatisfy(\.isEmpty) }
     }
 
     /// Adapter and head tensor values.
     let values: Arena
     var layerAdapters: [LayerAdapter] = []
     let headDenseWeight, headDenseBias, headOutWeight, headOutBias: Arena.Slot
-    var bottleneck: BottleneckConfig?
-    var lora: LoRAConfig?
+    /// The adapters in application order: one for `.adapter`, several for `.stack`.
+    public let adapterStack: [NamedAdapter]
+    /// Whether any layer stacks more than one adapter at a location (forward only, see `step`).
+    var isStacked: Bool {
+        layerAdapters.contains { $0.attention.count > 1 || $0.output.count > 1 || $0.lora.contains { $0.count > 1 } }
+    }
     /// Keeping the post-dropout attention probabilities saves regenerating the dropout mask twice
     /// in the backward pass (~5 % of a step) for `heads · Σ T²` floats a layer; full fine-tuning,
     /// already the most memory-hungry mode, regenerates instead.
@@ -80,50 +93,54 @@ public final class AdapterModel {
         }
         var named: [(name: String, slot: Arena.Slot, decay: Bool)] = []
         let values = Arena()
-        var layerAdapters: [LayerAdapter] = []
-        var bottleneck: BottleneckConfig?
-        var lora: LoRAConfig?
         func declare(_ name: String, _ shape: [Int], decay: Bool) -> Arena.Slot {
             let s = values.declare(name, shape: shape)
             named.append((name, s, decay))
             return s
         }
-        if case .adapter(let name, let adapterConfig) = mode {
-            try adapterConfig.validate(source: "adapter '\(name)'")
-            let skip = Set(adapterConfig.leaveOut)
-            for l in 0..<config.numHiddenLayers {
-                var la = LayerAdapter()
-                if !skip.contains(l) {
-                    switch adapterConfig {
-                    case .bottleneck(let bn):
-                        bottleneck = bn
-                        let d = bn.bottleneckSize(hiddenSize: c)
-                        func slots(_ location: String) -> BottleneckSlots {
-                            let p = "\(prefix)encoder.layer.\(l).\(location).adapters.\(name)."
-                            return BottleneckSlots(
-                                downWeight: declare(p + "adapter_down.0.weight", [d, c], decay: true),
-                                downBias: declare(p + "adapter_down.0.bias", [d], decay: false),
-                                upWeight: declare(p + "adapter_up.weight", [c, d], decay: true),
-                                upBias: declare(p + "adapter_up.bias", [c], decay: false))
-                        }
-                        if bn.mhAdapter { la.attention = slots("attention.output") }
-                        if bn.outputAdapter { la.output = slots("output") }
-                    case .lora(let lc):
-                        lora = lc
-                        for (i, (letter, module)) in [("q", "query"), ("k", "key"), ("v", "value")].enumerated()
-                        where lc.attnMatrices.contains(letter) {
-                            let p = "\(prefix)encoder.layer.\(l).attention.self.\(module).loras.\(name)."
-                            la.lora[i] = LoRASlots(
+        let stack: [NamedAdapter]
+        switch mode {
+        case .adapter(let name, let adapterConfig): stack = [NamedAdapter(name: name, config: adapterConfig)]
+        case .stack(let adapters): stack = adapters
+        case .full, .headOnly: stack = []
+        }
+        if Set(stack.map(\.name)).count != stack.count {
+            throw EncoderError.invalidInput("a Stack names the same adapter twice: \(stack.map(\.name))")
+        }
+        var layerAdapters = Array(repeating: LayerAdapter(), count: config.numHiddenLayers)
+        for adapter in stack {
+            let name = adapter.name
+            try adapter.config.validate(source: "adapter '\(name)'")
+            let skip = Set(adapter.config.leaveOut)
+            for l in 0..<config.numHiddenLayers where !skip.contains(l) {
+                switch adapter.config {
+                case .bottleneck(let bn):
+                    let d = bn.bottleneckSize(hiddenSize: c)
+                    func slots(_ location: String) -> BottleneckSlots {
+                        let p = "\(prefix)encoder.layer.\(l).\(location).adapters.\(name)."
+                        return BottleneckSlots(
+                            downWeight: declare(p + "adapter_down.0.weight", [d, c], decay: true),
+                            downBias: declare(p + "adapter_down.0.bias", [d], decay: false),
+                            upWeight: declare(p + "adapter_up.weight", [c, d], decay: true),
+                            upBias: declare(p + "adapter_up.bias", [c], decay: false),
+                            size: d, activation: bn.nonLinearity, scaling: Float(bn.scaling),
+                            originalLnBefore: bn.originalLnBefore)
+                    }
+                    if bn.mhAdapter { layerAdapters[l].attention.append(slots("attention.output")) }
+                    if bn.outputAdapter { layerAdapters[l].output.append(slots("output")) }
+                case .lora(let lc):
+                    for (i, (letter, module)) in [("q", "query"), ("k", "key"), ("v", "value")].enumerated()
+                    where lc.attnMatrices.contains(letter) {
+                        let p = "\(prefix)encoder.layer.\(l).attention.self.\(module).loras.\(name)."
+                        layerAdapters[l].lora[i].append(
+                            LoRASlots(
                                 a: declare(p + "lora_A", [lc.r, c], decay: true),
-                                b: declare(p + "lora_B", [c, lc.r], decay: true))
-                        }
+                                b: declare(p + "lora_B", [c, lc.r], decay: true), rank: lc.r, scaling: Float(lc.scaling)))
                     }
                 }
-                layerAdapters.append(la)
             }
-        } else {
-            layerAdapters = Array(repeating: LayerAdapter(), count: config.numHiddenLayers)
         }
+        adapterStack = stack
         let hp = "heads.\(head.name)."
         headDenseWeight = declare(hp + "1.weight", [c, c], decay: true)
         headDenseBias = declare(hp + "1.bias", [c], decay: false)
@@ -132,8 +149,6 @@ public final class AdapterModel {
         values.allocate()
         self.values = values
         self.layerAdapters = layerAdapters
-        self.bottleneck = bottleneck
-        self.lora = lora
         layerActivations = (0..<config.numHiddenLayers).map { _ in LayerActivations() }
         hiddenStates = (0...config.numHiddenLayers).map { _ in ScratchBuffer() }
 
@@ -234,6 +249,10 @@ public final class AdapterModel {
         for (i, y) in labels.enumerated() where y < 0 || Int(y) >= head.numLabels {
             throw EncoderError.invalidInput("label \(y) of example \(i) is outside the head's \(head.numLabels) labels")
         }
+        if backward && isStacked {
+            throw EncoderError.invalidInput(
+                "training a Stack of adapters is not supported: train one adapter, then stack it for inference")
+        }
         if backward && loraMerged {
             throw EncoderError.invalidInput("the LoRA adapter is merged into the base weights: unmerge it before training")
         }
@@ -265,6 +284,16 @@ public final class AdapterModel {
             throw EncoderError.invalidInput("sequence \(b): its first token is masked out (left padding is not supported)")
         }
         return forward(packed, seed: 0, training: false).logits
+    }
+
+    /// The last layer's hidden states `[M, C]` (attended tokens, packed in batch order), no dropout.
+    public func lastHiddenState(_ batch: TokenBatch) throws -> [Float] {
+        let packed = try PackedBatch(batch, config: config)
+        for (b, attended) in packed.firstTokenAttended.enumerated() where !attended {
+            throw EncoderError.invalidInput("sequence \(b): its first token is masked out (left padding is not supported)")
+        }
+        _ = forward(packed, seed: 0, training: false)
+        return Array(UnsafeBufferPointer(start: hiddenStates[config.numHiddenLayers].pointer, count: packed.tokens * config.hiddenSize))
     }
 
     struct ForwardState {

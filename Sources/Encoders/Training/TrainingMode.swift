@@ -4,10 +4,24 @@ import Adapters
 public enum TrainingMode: Sendable, Equatable {
     /// Base frozen; the adapter and the head are trained (`train_adapter`).
     case adapter(name: String, config: AdapterConfig)
+    /// Several adapters applied one after the other at every location (AdapterHub's `Stack`), with
+    /// the head. Forward only: training a stack is refused by `AdapterModel.step`.
+    case stack([NamedAdapter])
     /// Everything, embeddings included, plus the head.
     case full
     /// Base frozen, no adapter: only the head.
     case headOnly
+}
+
+/// An adapter's name with its configuration.
+public struct NamedAdapter: Sendable, Equatable {
+    public var name: String
+    public var config: AdapterConfig
+
+    public init(name: String, config: AdapterConfig) {
+        self.name = name
+        self.config = config
+    }
 }
 
 /// AdapterHub's default classification head: `[0] Dropout, [1] Linear(C, C), [2] Tanh, [3] Dropout,

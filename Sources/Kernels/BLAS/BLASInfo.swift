@@ -10,7 +10,7 @@ import CBLAS
 /// Rapids among them) and falls back to its generic "Prescott" kernels, about 5× slower than its
 /// AVX-512 ones (22 vs 145 GFLOP/s on one core, measured here). OpenBLAS picks its kernels when the
 /// library is loaded, from `OPENBLAS_CORETYPE`, so a program can only fix this by restarting
-/// itself with the variable set; the `adapters` CLI does that (see `AdaptersCLI/BLASCoreSelection`).
+/// itself with the variable set; `BLASCoreSelection` does that for executables.
 public enum BLASInfo {
     /// The kernel set in use ("Accelerate" on Apple platforms).
     public static var coreName: String {

@@ -1,0 +1,109 @@
+import Adapters
+import Encoders
+import Foundation
+import ModelIO
+
+extension ModelWithAdapters {
+    /// `save_adapter(folder, name, with_head=…)`: the adapter (and the head named like it) as an
+    /// AdapterHub folder that the Python library loads, written atomically.
+    public func saveAdapter(to folder: URL, name: String, withHead: Bool = true) throws {
+        syncFromEngine()
+        guard let stored = adapters[name] else { throw AdapterError.unknownAdapter(name) }
+        var head: AdapterHubFolder.Head?
+        if withHead, let stored = heads[name] {
+            head = AdapterHubFolder.Head(
+                name: stored.spec.name, labels: stored.spec.labels,
+                tensors: try Self.writerTensors(stored.tensors, shapes: headShapes(stored.spec)))
+        }
+        try AdapterHubFolder.save(
+            to: folder, adapterName: name, config: stored.config, model: modelInfo,
+            adapterTensors: try Self.writerTensors(stored.tensors, shapes: try shapes(of: name)), head: head)
+    }
+
+    /// `load_adapter(folder, load_as=…, with_head=…, set_active=…)`: an AdapterHub folder
+    /// (`.safetensors` or pickle `.bin`, current or adapter-transformers 3.x) or a PEFT LoRA folder,
+    /// checked tensor by tensor against this model. Returns the adapter's name.
+    @discardableResult
+    public func loadAdapter(
+        from folder: URL, loadAs: String? = nil, withHead: Bool = true, overwrite: Bool = false, setActive: Bool = false
+    ) throws -> String {
+        let loaded: AdapterModel
+        let hasHead: Bool
+        if Self.isPEFTFolder(folder) {
+            loaded = try AdapterModel.load(peftFolder: folder, base: base)
+            hasHead = true
+        } else {
+            (loaded, hasHead) = try AdapterModel.read(adapterFolder: folder, base: base, requireHead: false)
+        }
+        guard case .adapter(let savedName, let config) = loaded.mode else {
+            throw AdapterError.incompatible(detail: "\(folder.path): holds no adapter")
+        }
+        let name = loadAs ?? savedName
+        try checkName(name)
+        let headName = loadAs ?? loaded.head.name
+        if adapters[name] != nil && !overwrite { throw AdapterError.alreadyExists(name) }
+        let takeHead = withHead && hasHead
+        if takeHead && heads[headName] != nil && !overwrite { throw AdapterError.headAlreadyExists(headName) }
+        // Tensor names carry the saved name; `loadAs` renames them as the Python library does.
+        func renamed(_ tensor: String) -> String {
+            tensor.replacingOccurrences(of: ".adapters.\(savedName).", with: ".adapters.\(name).")
+                .replacingOccurrences(of: ".loras.\(savedName).", with: ".loras.\(name).")
+        }
+        var tensors: [String: [Float]] = [:]
+        for (tensor, values) in loaded.tensors(where: { !$0.hasPrefix("heads.") }) { tensors[renamed(tensor)] = values }
+        if adapters[name] != nil { try deleteAdapter(name) }
+        adapters[name] = StoredAdapter(config: config, tensors: tensors)
+        adapterNames.append(name)
+        if takeHead {
+            var headTensors: [String: [Float]] = [:]
+            let oldPrefix = "heads.\(loaded.head.name)."
+            for (tensor, values) in loaded.tensors(where: { $0.hasPrefix(oldPrefix) }) {
+                headTensors["heads.\(headName)." + tensor.dropFirst(oldPrefix.count)] = values
+            }
+            if heads[headName] != nil { try deleteHead(headName) }
+            var spec = loaded.head
+            spec.name = headName
+            spec.dropout = base.config.classifierDropout ?? base.config.hiddenDropoutProb
+            heads[headName] = StoredHead(spec: spec, tensors: headTensors)
+            headNames.append(headName)
+        }
+        if setActive { try setActiveAdapters(AdapterSetup([name])) }
+        return name
+    }
+
+    static func isPEFTFolder(_ folder: URL) -> Bool {
+        let config = folder.appendingPathComponent("adapter_config.json")
+        guard let data = FileManager.default.contents(atPath: config.path),
+            let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+        else { return false }
+        return json["peft_type"] != nil
+    }
+
+    var modelInfo: AdapterHubFolder.ModelInfo {
+        AdapterHubFolder.ModelInfo(
+            modelType: base.config.modelType.rawValue, hiddenSize: base.config.hiddenSize, modelName: modelName,
+            modelClass: base.config.modelType == .roberta ? "RobertaAdapterModel" : "BertAdapterModel")
+    }
+
+    /// Shapes of an adapter's tensors, from a model built for it (never from the stored arrays).
+    func shapes(of name: String) throws -> [String: [Int]] {
+        guard let stored = adapters[name] else { throw AdapterError.unknownAdapter(name) }
+        let scratch = try AdapterModel(base: base, mode: .adapter(name: name, config: stored.config), head: Self.placeholderHead)
+        return Dictionary(uniqueKeysWithValues: scratch.parameters.entries.map { ($0.name, $0.shape) })
+    }
+
+    func headShapes(_ spec: HeadSpec) -> [String: [Int]] {
+        let c = base.config.hiddenSize
+        let p = "heads.\(spec.name)."
+        return [p + "1.weight": [c, c], p + "1.bias": [c], p + "4.weight": [spec.numLabels, c], p + "4.bias": [spec.numLabels]]
+    }
+
+    static func writerTensors(_ tensors: [String: [Float]], shapes: [String: [Int]]) throws -> [SafetensorsWriter.Tensor] {
+        try tensors.keys.sorted().map { name in
+            guard let shape = shapes[name], let values = tensors[name], shape.reduce(1, *) == values.count else {
+                throw AdapterError.invalidSetup("tensor '\(name)' does not fit its adapter's configuration")
+            }
+            return SafetensorsWriter.Tensor(name: name, shape: shape, values: values)
+        }
+    }
+}

@@ -1,0 +1,407 @@
+import Adapters
+import Encoders
+import Foundation
+import Kernels
+
+/// One pre-trained encoder holding any number of named adapters and classification heads, managed
+/// the way the Python `adapters` library manages them (`add_adapter`, `add_classification_head`,
+/// `train_adapter`, `set_active_adapters`, `delete_adapter`, `delete_head`, `save_adapter`,
+/// `load_adapter`, `merge_adapter`/`reset_adapter`, `Stack`).
+///
+/// The adapters' and heads' tensors are kept here by their AdapterHub names; the computation runs in
+/// an `AdapterModel` built for the active setup (the "engine"), which is rebuilt when the setup
+/// changes. The base weights are shared and only ever written by full fine-tuning or a LoRA merge,
+/// which keeps a copy of what it overwrote: deactivating and deleting adapters leaves the base
+/// bit-identical to what was loaded (`baseChecksum`).
+///
+/// ```swift
+/// let model = ModelWithAdapters(base: pretrained.encoder, modelName: "all-MiniLM-L6-v2")
+/// try model.addAdapter("rt", config: .bottleneck(.seqBn))
+/// try model.addClassificationHead("rt", labels: ["negative", "positive"])
+/// try model.trainAdapter("rt")                          // base frozen; adapter + head active
+/// try Trainer(model: model.trainingModel(), …).run()
+/// try model.saveAdapter(to: folder, name: "rt")
+/// try model.setActiveAdapters(nil)
+/// try model.deleteAdapter("rt", deleteHead: true, unfreezeBase: true)
+/// ```
+public final class ModelWithAdapters {
+    public let base: EncoderModel
+    /// Written into saved adapter configs (`model_name`), as AdapterHub records the base model.
+    public var modelName: String
+
+    struct StoredAdapter {
+        var config: AdapterConfig
+        /// AdapterHub tensor names (with the model prefix) → values.
+        var tensors: [String: [Float]]
+    }
+
+    struct StoredHead {
+        var spec: HeadSpec
+        var tensors: [String: [Float]]
+    }
+
+    /// What an engine was built for.
+    struct EngineKey: Equatable {
+        var adapters: [String]
+        var head: String?
+        var full: Bool
+    }
+
+    var adapters: [String: StoredAdapter] = [:]
+    var heads: [String: StoredHead] = [:]
+    /// Names in the order they were added (what `adapterNames`/`headNames` report).
+    public internal(set) var adapterNames: [String] = []
+    public internal(set) var headNames: [String] = []
+    /// The adapters that run, in order; nil runs the plain base model.
+    public private(set) var activeAdapters: AdapterSetup?
+    /// The head that gives `logits`; nil when none is active.
+    public private(set) var activeHead: String?
+    /// Set by `trainAdapter`: the adapters a training run updates.
+    public private(set) var trainingAdapters: AdapterSetup?
+    /// Whether base weights are excluded from training (`freeze_model`); `trainAdapter` freezes.
+    public private(set) var baseFrozen = false
+    /// The LoRA adapter whose update is folded into the base weights, if any.
+    public private(set) var mergedAdapter: String?
+
+    var engine: AdapterModel?
+    var engineKey: EngineKey?
+
+    public init(base: EncoderModel, modelName: String = "") {
+        self.base = base
+        self.modelName = modelName
+    }
+
+    /// FNV-1a over every base weight's bits: equal values mean a bit-identical base.
+    public var baseChecksum: UInt64 { base.weights.arena.checksum() }
+
+    /// An adapter's configuration, or nil.
+    public func adapterConfig(_ name: String) -> AdapterConfig? { adapters[name]?.config }
+
+    /// A head's description (labels, dropout), or nil.
+    public func head(_ name: String) -> HeadSpec? { heads[name]?.spec }
+
+    // MARK: - Adding
+
+    /// Adds an adapter in every layer (but `leaveOut`), initialised as AdapterHub's `init_weights`
+    /// does, seeded. Like `add_adapter`, it is not activated unless `setActive`.
+    public func addAdapter(
+        _ name: String, config: AdapterConfig = .bottleneck(.seqBn), seed: UInt64 = 42, overwrite: Bool = false,
+        setActive: Bool = false
+    ) throws {
+        try checkName(name)
+        if adapters[name] != nil && !overwrite { throw AdapterError.alreadyExists(name) }
+        try resetMerge()
+        let scratch = try AdapterModel(
+            base: base, mode: .adapter(name: name, config: config), head: Self.placeholderHead)
+        scratch.initializeTrainable(seed: seed)
+        if adapters[name] != nil { try deleteAdapter(name) }
+        adapters[name] = StoredAdapter(config: config, tensors: scratch.tensors { !$0.hasPrefix("heads.") })
+        adapterNames.append(name)
+        if setActive { try setActiveAdapters(AdapterSetup([name])) }
+    }
+
+    /// Adds AdapterHub's classification head (dropout → dense → tanh → dropout → out on the first
+    /// token) with one output per label, and makes it the active head (`set_active=True`, the
+    /// library's default). Dropout defaults to `classifier_dropout`, else `hidden_dropout_prob`.
+    public func addClassificationHead(
+        _ name: String, labels: [String], dropout: Float? = nil, seed: UInt64 = 42, overwrite: Bool = false,
+        setActive: Bool = true
+    ) throws {
+        try checkName(name)
+        guard labels.count >= 2 else {
+            throw AdapterError.invalidSetup("head '\(name)': a classification head needs at least 2 labels, got \(labels.count)")
+        }
+        guard Set(labels).count == labels.count else {
+            throw AdapterError.invalidSetup("head '\(name)': the labels \(labels) repeat a name")
+        }
+        if heads[name] != nil && !overwrite { throw AdapterError.headAlreadyExists(name) }
+        let spec = HeadSpec(
+            name: name, labels: labels,
+            dropout: dropout ?? base.config.classifierDropout ?? base.config.hiddenDropoutProb)
+        let scratch = try AdapterModel(base: base, mode: .headOnly, head: spec)
+        scratch.initializeTrainable(seed: seed)
+        if heads[name] != nil { try deleteHead(name) }
+        heads[name] = StoredHead(spec: spec, tensors: scratch.tensors { $0.hasPrefix("heads.") })
+        headNames.append(name)
+        if setActive { try setActiveHead(name) }
+    }
+
+    /// `add_classification_head(name, num_labels=n, id2label=…)`: labels from `id2label`, else
+    /// `LABEL_0…`.
+    public func addClassificationHead(
+        _ name: String, numLabels: Int, id2label: [Int: String]? = nil, seed: UInt64 = 42, overwrite: Bool = false
+    ) throws {
+        let labels = (0..<numLabels).map { id2label?[$0] ?? "LABEL_\($0)" }
+        try addClassificationHead(name, labels: labels, seed: seed, overwrite: overwrite)
+    }
+
+    // MARK: - Activating and training
+
+    /// Runs `setup` at every layer from now on (nil: the plain base model). Like the Python library,
+    /// it undoes a LoRA merge first and activates the head named like the setup's last adapter when
+    /// there is one; with nil the active head stays.
+    public func setActiveAdapters(_ setup: AdapterSetup?) throws {
+        if let setup {
+            guard !setup.names.isEmpty else { throw AdapterError.invalidSetup("an adapter setup needs at least one adapter") }
+            guard Set(setup.names).count == setup.names.count else {
+                throw AdapterError.invalidSetup("\(setup) names an adapter twice")
+            }
+            for name in setup.names where adapters[name] == nil { throw AdapterError.unknownAdapter(name) }
+        }
+        try resetMerge()
+        activeAdapters = setup
+        if let last = setup?.last, heads[last] != nil { activeHead = last }
+    }
+
+    /// Makes `name` the head that `logits` runs (nil: none).
+    public func setActiveHead(_ name: String?) throws {
+        if let name, heads[name] == nil { throw AdapterError.unknownHead(name) }
+        activeHead = name
+    }
+
+    /// `train_adapter`: freezes the base, activates `setup` (and its head), and marks its adapters
+    /// as the ones `trainingModel()` updates together with the active head.
+    public func trainAdapter(_ setup: AdapterSetup) throws {
+        guard setup.names.count == 1 else {
+            throw AdapterError.invalidSetup(
+                "training \(setup) is not supported: train one adapter at a time, then stack it for inference")
+        }
+        try setActiveAdapters(setup)
+        baseFrozen = true
+        trainingAdapters = setup
+    }
+
+    /// `freeze_model(frozen)`: whether training may update the base weights.
+    public func freezeBase(_ frozen: Bool = true) {
+        baseFrozen = frozen
+        if !frozen { trainingAdapters = nil }
+    }
+
+    /// The model a `Trainer` runs for the current state: after `trainAdapter`, the adapter and the
+    /// active head; with the base frozen and no adapter, the head only; with the base unfrozen, full
+    /// fine-tuning of the base and the head. Values it learns are read back by every later call.
+    public func trainingModel() throws -> AdapterModel {
+        guard let head = activeHead else {
+            throw AdapterError.invalidSetup("no active head to train: add one with addClassificationHead")
+        }
+        let active = activeAdapters?.names ?? []
+        if let training = trainingAdapters {
+            guard training.names == active else {
+                throw AdapterError.invalidSetup(
+                    "trainAdapter(\(training)) was called, but \(activeAdapters.map(\.description) ?? "no adapter") is active")
+            }
+            return try engine(for: EngineKey(adapters: active, head: head, full: false))
+        }
+        if baseFrozen {
+            guard active.isEmpty else {
+                throw AdapterError.invalidSetup("the base is frozen and \(active) is active but not trainable: call trainAdapter")
+            }
+            return try engine(for: EngineKey(adapters: [], head: head, full: false))
+        }
+        guard active.isEmpty else {
+            throw AdapterError.invalidSetup(
+                "full fine-tuning with active adapters is not supported: deactivate them, or call trainAdapter")
+        }
+        return try engine(for: EngineKey(adapters: [], head: head, full: true))
+    }
+
+    // MARK: - Running
+
+    /// Logits `[B, labels]` of the active head over the active adapters, no dropout.
+    public func logits(_ batch: TokenBatch) throws -> [Float] {
+        guard activeHead != nil else {
+            throw AdapterError.invalidSetup("no active head: add one with addClassificationHead or call setActiveHead")
+        }
+        return try inferenceEngine().logits(batch)
+    }
+
+    /// The last layer's hidden states `[M, C]` (attended tokens only, packed in batch order) through
+    /// the active adapters: what the base model outputs when none is active.
+    public func lastHiddenState(_ batch: TokenBatch) throws -> [Float] {
+        try inferenceEngine().lastHiddenState(batch)
+    }
+
+    // MARK: - Deleting
+
+    /// `delete_adapter`: removes the adapter everywhere and from the active setup. The Python library
+    /// leaves its head and the frozen base as they are (a surprise for many users); here
+    /// `deleteHead` also removes the head named like it, and `unfreezeBase` makes the base
+    /// trainable again, so that the model is exactly the loaded one.
+    public func deleteAdapter(_ name: String, deleteHead: Bool = false, unfreezeBase: Bool = false) throws {
+        guard adapters[name] != nil else { throw AdapterError.unknownAdapter(name) }
+        try resetMerge()
+        if engineKey?.adapters.contains(name) == true { dropEngine() }
+        adapters[name] = nil
+        adapterNames.removeAll { $0 == name }
+        if let setup = activeAdapters, setup.names.contains(name) {
+            let rest = setup.names.filter { $0 != name }
+            activeAdapters = rest.isEmpty ? nil : AdapterSetup(rest)
+        }
+        if trainingAdapters?.names.contains(name) == true { trainingAdapters = nil }
+        if deleteHead, heads[name] != nil { try self.deleteHead(name) }
+        if unfreezeBase { freezeBase(false) }
+    }
+
+    /// `delete_head`: removes the head; it stops being the active head.
+    public func deleteHead(_ name: String) throws {
+        guard heads[name] != nil else { throw AdapterError.unknownHead(name) }
+        try resetMerge()
+        if engineKey?.head == name { dropEngine() }
+        heads[name] = nil
+        headNames.removeAll { $0 == name }
+        if activeHead == name { activeHead = nil }
+    }
+
+    // MARK: - LoRA merge
+
+    /// Folds the active LoRA adapter `name` into the base weights (`merge_adapter`): the same
+    /// logits, with no LoRA computation left. Undone by `unmergeAdapter`, by activating another
+    /// setup, or by deleting it — bit-exactly.
+    public func mergeAdapter(_ name: String) throws {
+        guard let stored = adapters[name] else { throw AdapterError.unknownAdapter(name) }
+        guard case .lora = stored.config else {
+            throw AdapterError.invalidSetup("'\(name)' is a bottleneck adapter: only LoRA adapters can be merged into the weights")
+        }
+        guard activeAdapters?.names == [name] else {
+            throw AdapterError.invalidSetup("activate '\(name)' alone before merging it")
+        }
+        guard mergedAdapter == nil else { throw AdapterError.invalidSetup("'\(mergedAdapter ?? "")' is already merged") }
+        try inferenceEngine().mergeLoRA()
+        mergedAdapter = name
+    }
+
+    /// Restores the base weights a merge overwrote (`reset_adapter`).
+    public func unmergeAdapter(_ name: String) throws {
+        guard mergedAdapter == name else { throw AdapterError.invalidSetup("'\(name)' is not merged") }
+        try resetMerge()
+    }
+
+    // MARK: - Summary
+
+    /// One row of `summary()`, as `adapter_summary()` prints it.
+    public struct SummaryRow: Sendable, Equatable {
+        public var name: String
+        public var architecture: String
+        public var parameters: Int
+        /// Relative to the base model's parameters, in percent.
+        public var percentOfBase: Double
+        public var active: Bool
+        public var training: Bool
+    }
+
+    /// Every adapter with its size relative to the base, whether it is active and trained.
+    public func summary() -> [SummaryRow] {
+        let baseCount = Double(base.weights.arena.slots.reduce(0) { $0 + $1.count })
+        return adapterNames.compactMap { name in
+            guard let stored = adapters[name] else { return nil }
+            let count = stored.tensors.values.reduce(0) { $0 + $1.count }
+            let architecture: String
+            switch stored.config {
+            case .bottleneck(let c): architecture = c.mhAdapter ? "double_seq_bn" : "seq_bn"
+            case .lora: architecture = "lora"
+            }
+            return SummaryRow(
+                name: name, architecture: architecture, parameters: count, percentOfBase: 100 * Double(count) / baseCount,
+                active: activeAdapters?.names.contains(name) == true, training: trainingAdapters?.names.contains(name) == true)
+        }
+    }
+
+    // MARK: - Engine
+
+    static let placeholderHead = HeadSpec(name: AdapterModel.placeholderHeadName, labels: ["0", "1"], dropout: 0)
+
+    func checkName(_ name: String) throws {
+        let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "_-"))
+        guard !name.isEmpty, name.unicodeScalars.allSatisfy(allowed.contains), name != AdapterModel.placeholderHeadName else {
+            throw AdapterError.invalidSetup(
+                "'\(name)' is not a usable name: letters, digits, '_' and '-' only (it becomes part of tensor names)")
+        }
+    }
+
+    func inferenceEngine() throws -> AdapterModel {
+        let key = EngineKey(adapters: activeAdapters?.names ?? [], head: activeHead, full: false)
+        // A full fine-tuning engine of the same head runs inference exactly as a head-only one would.
+        if let engine, let current = engineKey, current.adapters == key.adapters, current.head == key.head {
+            return engine
+        }
+        return try engine(for: key)
+    }
+
+    /// The engine for `key`, reusing the current one when it matches (a merged LoRA lives in it).
+    func engine(for key: EngineKey) throws -> AdapterModel {
+        if let engine, engineKey == key { return engine }
+        try resetMerge()
+        dropEngine()
+        let headSpec = key.head.flatMap { heads[$0]?.spec } ?? Self.placeholderHead
+        let mode: TrainingMode
+        if key.full {
+            mode = .full
+        } else if key.adapters.isEmpty {
+            mode = .headOnly
+        } else if key.adapters.count == 1, let stored = adapters[key.adapters[0]] {
+            mode = .adapter(name: key.adapters[0], config: stored.config)
+        } else {
+            mode = .stack(
+                try key.adapters.map { name in
+                    guard let stored = adapters[name] else { throw AdapterError.unknownAdapter(name) }
+                    return NamedAdapter(name: name, config: stored.config)
+                })
+        }
+        let model = try AdapterModel(base: base, mode: mode, head: headSpec)
+        for name in key.adapters {
+            for (tensor, values) in adapters[name]?.tensors ?? [:] { try model.setTensor(tensor, values) }
+        }
+        if let head = key.head, let stored = heads[head] {
+            for (tensor, values) in stored.tensors { try model.setTensor(tensor, values) }
+        }
+        engine = model
+        engineKey = key
+        return model
+    }
+
+    /// Copies what the engine learnt back into the stored tensors, then forgets it.
+    func dropEngine() {
+        guard let engine, let key = engineKey else { return }
+        for name in key.adapters {
+            guard var stored = adapters[name] else { continue }
+            for tensor in stored.tensors.keys { stored.tensors[tensor] = engine.tensor(tensor) ?? stored.tensors[tensor] }
+            adapters[name] = stored
+        }
+        if let head = key.head, var stored = heads[head] {
+            for tensor in stored.tensors.keys { stored.tensors[tensor] = engine.tensor(tensor) ?? stored.tensors[tensor] }
+            heads[head] = stored
+        }
+        self.engine = nil
+        engineKey = nil
+    }
+
+    /// Copies the engine's current values into storage without dropping it (before saving).
+    func syncFromEngine() {
+        guard let engine, let key = engineKey else { return }
+        dropEngine()
+        self.engine = engine
+        engineKey = key
+    }
+
+    func resetMerge() throws {
+        guard mergedAdapter != nil else { return }
+        try engine?.unmergeLoRA()
+        mergedAdapter = nil
+    }
+}
+
+extension ModelWithAdapters: SequenceClassifier {
+    public var classLabels: [String] { activeHead.flatMap { heads[$0]?.spec.labels } ?? [] }
+    public func classLogits(_ batch: TokenBatch) throws -> [Float] { try logits(batch) }
+}
+
+extension AdapterModel {
+    /// Current values of the trainable tensors whose names pass `include`, by name.
+    func tensors(where include: (String) -> Bool) -> [String: [Float]] {
+        var out: [String: [Float]] = [:]
+        for e in parameters.entries where include(e.name) {
+            out[e.name] = Array(UnsafeBufferPointer(start: e.value, count: e.count))
+        }
+        return out
+    }
+}

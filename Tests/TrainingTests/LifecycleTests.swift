@@ -1,0 +1,205 @@
+import Adapters
+import Encoders
+import Foundation
+import Inference
+import Kernels
+import Testing
+import TestSupport
+
+@testable import Training
+
+/// The multi-adapter API against the Python library's fixtures (tools/make_lifecycle_fixtures.py).
+@Suite("Adapter lifecycle")
+struct LifecycleTests {
+    static func batch(_ json: [String: Any]) throws -> TokenBatch {
+        let ids = (json["input_ids"] as? [Any] ?? []).map(int32s)
+        let mask = (json["attention_mask"] as? [Any] ?? []).map(int32s)
+        return try TokenBatch(
+            batchSize: ids.count, sequenceLength: ids.first?.count ?? 0, inputIds: ids.flatMap { $0 },
+            attentionMask: mask.flatMap { $0 })
+    }
+
+    /// A few AdamW steps on `model.trainingModel()` so that every trainable tensor moves.
+    static func train(_ model: ModelWithAdapters, _ batch: TokenBatch, steps: Int = 3) throws {
+        let engine = try model.trainingModel()
+        var adam = AdamW(weightDecay: 0.01)
+        for step in 0..<steps {
+            engine.parameters.zeroGradients()
+            _ = try engine.step(batch, labels: [1, 0], seed: UInt64(step))
+            adam.update(engine.parameters, learningRate: 0.05)
+        }
+    }
+
+    @Test(arguments: ["seq_bn", "mixed", "double_seq_bn", "lora"])
+    func stackOfTwoAdaptersGivesThePythonLogits(_ kind: String) throws {
+        let folder = Fixtures.url("lifecycle/stack_\(kind)")
+        let json = try Fixtures.json("lifecycle/stack_\(kind)/expected.json")
+        let batch = try Self.batch(json)
+        let model = ModelWithAdapters(base: try AdapterInteropTests.base())
+        #expect(try model.loadAdapter(from: folder.appendingPathComponent("lang")) == "lang")
+        #expect(try model.loadAdapter(from: folder.appendingPathComponent("task")) == "task")
+        #expect(model.headNames == ["task"])
+        try model.setActiveAdapters(.stack("lang", "task"))
+        #expect(model.activeHead == "task")
+        let stacked = try model.logits(batch)
+        #expect(maxAbsDifference(stacked, (json["stack_logits"] as? [Any] ?? []).flatMap(floats)) <= 1e-4)
+        try model.setActiveAdapters("task")
+        #expect(maxAbsDifference(try model.logits(batch), (json["task_logits"] as? [Any] ?? []).flatMap(floats)) <= 1e-4)
+        // The order matters, and training a stack is refused rather than silently wrong.
+        try model.setActiveAdapters(.stack("task", "lang"))
+        #expect(maxAbsDifference(try model.logits(batch), stacked) > 1e-3)
+        #expect(throws: AdapterError.self) { try model.trainAdapter(.stack("lang", "task")) }
+        let engine = try AdapterModel(
+            base: model.base,
+            mode: .stack([
+                NamedAdapter(name: "lang", config: try #require(model.adapterConfig("lang"))),
+                NamedAdapter(name: "task", config: try #require(model.adapterConfig("task"))),
+            ]), head: HeadSpec(name: "task", labels: ["a", "b", "c"], dropout: 0))
+        #expect(throws: EncoderError.self) { try engine.step(batch, labels: [0, 1], seed: 0) }
+    }
+
+    /// The seed's workflow: add, train, save, deactivate, delete — then the base is the loaded one,
+    /// bit for bit, and the head on the bare base gives exactly the no-adapter logits.
+    @Test(arguments: [AdapterMethod.seqBn, .doubleSeqBn, .lora])
+    func deactivatingAndDeletingRestoresTheBaseExactly(_ method: AdapterMethod) throws {
+        let json = try Fixtures.json("lifecycle/stack_seq_bn/expected.json")
+        let batch = try Self.batch(json)
+        let model = ModelWithAdapters(base: try AdapterInteropTests.base(), modelName: "tiny-roberta")
+        let fresh = try AdapterInteropTests.base()
+        let checksum = model.baseChecksum
+        #expect(checksum == fresh.weights.arena.checksum())
+        let hiddenBefore = try model.lastHiddenState(batch)
+
+        try model.addAdapter("rt", config: .defaults(for: method), seed: 3)
+        try model.addClassificationHead("rt", labels: ["negative", "positive"], seed: 4)
+        #expect(model.activeHead == "rt" && model.activeAdapters == nil)
+        try model.trainAdapter("rt")
+        #expect(model.baseFrozen && model.activeAdapters == "rt")
+        try Self.train(model, batch)
+        let adapted = try model.logits(batch)
+        #expect(try model.lastHiddenState(batch) != hiddenBefore)
+        if method == .lora {
+            try model.mergeAdapter("rt")
+            #expect(model.baseChecksum != checksum)
+            #expect(maxAbsDifference(try model.logits(batch), adapted) <= 1e-5)
+        }
+        let saved = try Fixtures.temporaryFolder().appendingPathComponent("rt")
+        try model.saveAdapter(to: saved, name: "rt")
+
+        try model.setActiveAdapters(nil)
+        #expect(model.mergedAdapter == nil && model.baseChecksum == checksum)
+        #expect(try model.lastHiddenState(batch) == hiddenBefore)
+        let headOnly = try model.logits(batch)
+        try model.deleteAdapter("rt")
+        #expect(model.adapterNames.isEmpty && model.headNames == ["rt"] && model.baseFrozen)
+        #expect(try model.logits(batch) == headOnly)
+
+        // The same head on a freshly loaded base, no adapter: the same logits, bit for bit.
+        let reference = ModelWithAdapters(base: fresh)
+        try reference.loadAdapter(from: saved, setActive: false)
+        #expect(reference.activeHead == nil)  // as load_adapter(set_active=False) leaves it
+        try reference.setActiveHead("rt")
+        try reference.deleteAdapter("rt")
+        #expect(try reference.logits(batch) == headOnly)
+
+        try model.addAdapter("again", config: .defaults(for: method))
+        try model.deleteAdapter("again", deleteHead: true, unfreezeBase: true)
+        try model.deleteHead("rt")
+        #expect(model.headNames.isEmpty && model.activeHead == nil && !model.baseFrozen)
+        #expect(model.baseChecksum == checksum)
+        #expect(try model.lastHiddenState(batch) == hiddenBefore)
+        #expect(throws: AdapterError.self) { try model.logits(batch) }
+
+        // What was saved loads back (under another name) with the trained logits.
+        let reloaded = ModelWithAdapters(base: try AdapterInteropTests.base())
+        #expect(try reloaded.loadAdapter(from: saved, loadAs: "copy", setActive: true) == "copy")
+        #expect(reloaded.activeHead == "copy")
+        #expect(maxAbsDifference(try reloaded.logits(batch), adapted) <= 1e-6)
+    }
+
+    @Test func severalAdaptersLiveSideBySide() throws {
+        let batch = try Self.batch(try Fixtures.json("lifecycle/stack_seq_bn/expected.json"))
+        let model = ModelWithAdapters(base: try AdapterInteropTests.base())
+        try model.addAdapter("a", config: .bottleneck(.seqBn), seed: 1)
+        try model.addClassificationHead("a", labels: ["x", "y"], seed: 1)
+        try model.addAdapter("b", config: .lora(LoRAConfig()), seed: 2)
+        try model.addClassificationHead("b", labels: ["p", "q", "r"], seed: 2)
+        try model.trainAdapter("a")
+        try Self.train(model, batch)
+        let aLogits = try model.logits(batch)
+        try model.trainAdapter("b")
+        #expect(model.activeHead == "b" && model.classLabels == ["p", "q", "r"])
+        try Self.train(model, batch)
+        let bLogits = try model.logits(batch)
+        // Switching back finds a's trained values, untouched by b's training.
+        try model.setActiveAdapters("a")
+        #expect(try model.logits(batch) == aLogits)
+        try model.setActiveAdapters("b")
+        #expect(try model.logits(batch) == bLogits)
+        let rows = model.summary()
+        #expect(rows.map(\.name) == ["a", "b"])
+        #expect(rows.map(\.architecture) == ["seq_bn", "lora"])
+        #expect(rows[1].active && !rows[0].active && rows[1].training)
+        #expect(rows.allSatisfy { $0.parameters > 0 && $0.percentOfBase > 0 })
+    }
+
+    @Test func misuseIsATypedError() throws {
+        let batch = try Self.batch(try Fixtures.json("lifecycle/stack_seq_bn/expected.json"))
+        let model = ModelWithAdapters(base: try AdapterInteropTests.base())
+        #expect(throws: AdapterError.unknownAdapter("nope")) { try model.setActiveAdapters("nope") }
+        #expect(throws: AdapterError.unknownAdapter("nope")) { try model.deleteAdapter("nope") }
+        #expect(throws: AdapterError.unknownHead("nope")) { try model.deleteHead("nope") }
+        #expect(throws: AdapterError.self) { try model.addAdapter("has space") }
+        #expect(throws: AdapterError.self) { try model.addClassificationHead("h", labels: ["only"]) }
+        #expect(throws: AdapterError.self) { try model.addClassificationHead("h", labels: ["x", "x"]) }
+        #expect(throws: AdapterError.self) { try model.trainingModel() }
+        try model.addAdapter("a")
+        #expect(throws: AdapterError.alreadyExists("a")) { try model.addAdapter("a") }
+        try model.addAdapter("a", config: .lora(LoRAConfig()), overwrite: true)
+        #expect(model.adapterConfig("a") == .lora(LoRAConfig()))
+        #expect(throws: AdapterError.self) { try model.mergeAdapter("a") }  // not active
+        try model.addAdapter("bn")
+        try model.setActiveAdapters("bn")
+        #expect(throws: AdapterError.self) { try model.mergeAdapter("bn") }  // not LoRA
+        #expect(throws: AdapterError.self) { try model.logits(batch) }  // no head
+        #expect(throws: AdapterError.self) { try model.setActiveAdapters(.stack("bn", "bn")) }
+        try model.addClassificationHead("bn", labels: ["x", "y"])
+        // Full fine-tuning is not mixed with active adapters.
+        #expect(throws: AdapterError.self) { try model.trainingModel() }
+        try model.setActiveAdapters(nil)
+        #expect(try model.trainingModel().mode == .full)
+        model.freezeBase()
+        #expect(try model.trainingModel().mode == .headOnly)
+        // A folder for another model type is refused by loadAdapter as by the single-adapter loader.
+        let bertOnRoberta = Fixtures.url("lifecycle/stack_seq_bn/task")
+        let bert = ModelWithAdapters(base: try AdapterInteropTests.base(architecture: "bert"))
+        #expect(throws: AdapterError.self) { try bert.loadAdapter(from: bertOnRoberta) }
+    }
+
+    /// transformers' `TextClassificationPipeline` on the real MiniLM with a Python-saved adapter.
+    @Test func pipelineGivesTransformersLabelsAndScores() throws {
+        let pretrained = try PretrainedModel(folder: Fixtures.miniLM)
+        let tokenizer = try #require(pretrained.tokenizer)
+        let model = ModelWithAdapters(base: pretrained.encoder)
+        try model.loadAdapter(from: Fixtures.url("lifecycle/pipeline_minilm/sentiment"), setActive: true)
+        let json = try Fixtures.json("lifecycle/pipeline_minilm/expected.json")
+        let texts = json["texts"] as? [String] ?? []
+        #expect(texts.count == 8)
+        let classify = TextClassificationPipeline(classifier: model, tokenizer: tokenizer, config: pretrained.config, batchSize: 3)
+        func compare(_ ours: [[LabelScore]], _ theirs: [[[String: Any]]]) {
+            #expect(ours.count == theirs.count)
+            for (o, t) in zip(ours, theirs) {
+                #expect(o.map(\.label) == t.map { $0["label"] as? String ?? "" })
+                #expect(maxAbsDifference(o.map(\.score), t.map { Float(($0["score"] as? Double) ?? -1) }) <= 1e-4)
+            }
+        }
+        compare(try classify(texts), (json["top_1"] as? [[String: Any]] ?? []).map { [$0] })
+        compare(try classify(texts, topK: nil), json["top_k_none"] as? [[[String: Any]]] ?? [])
+        compare(try classify(texts, topK: 2), json["top_2"] as? [[[String: Any]]] ?? [])
+        #expect(try classify(texts[0]) == (try classify([texts[0]]))[0])
+        let strict = TextClassificationPipeline(
+            classifier: model, tokenizer: tokenizer, config: pretrained.config, truncation: false)
+        #expect(throws: InferenceError.self) { try strict(texts) }
+        #expect(throws: InferenceError.self) { try classify(texts, topK: 0) }
+    }
+}
