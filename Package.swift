@@ -52,16 +52,17 @@ let package = Package(
             linkerSettings: blasSettings
         ),
         .target(name: "Adapters", dependencies: ["Kernels"]),
+        .target(name: "FileMapping"),
         .target(
             name: "ModelIO",
-            dependencies: ["Kernels", "Adapters"]
+            dependencies: ["Kernels", "Adapters", "FileMapping"]
         ),
         .target(
             name: "Encoders",
             dependencies: ["Kernels", "Adapters", .product(name: "Logging", package: "swift-log")]
         ),
         .target(name: "Tokenizers"),
-        .target(name: "Datasets", dependencies: ["Tokenizers"]),
+        .target(name: "Datasets", dependencies: ["Tokenizers", "FileMapping"]),
         .target(
             name: "Training",
             dependencies: ["Kernels", "Adapters", "Encoders", "ModelIO", "Datasets", .product(name: "Logging", package: "swift-log")]
@@ -89,7 +90,7 @@ let package = Package(
         ),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "CVectorKernels", "TestSupport"]),
-        .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "Encoders", "TestSupport"]),
+        .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "Encoders", "FileMapping", "TestSupport"]),
         .testTarget(
             name: "EncodersTests",
             dependencies: ["Encoders", "Adapters", "ModelIO", "TestSupport"],

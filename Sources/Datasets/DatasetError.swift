@@ -31,6 +31,10 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable {
     case invalidLabel(file: String, line: Int, field: String, detail: String)
     /// A label that the classification head does not know.
     case labelOutsideHead(file: String, line: Int, label: String)
+    /// A token cache file that is truncated, corrupt, or was written by another version.
+    case corruptCache(file: String, detail: String)
+    /// A token cache that cannot be written (disk full, permissions).
+    case cacheWriteFailed(file: String, reason: String)
 
     /// The file the error is about.
     public var file: String {
@@ -39,7 +43,7 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable {
              .emptyDataset(let f), .unknownColumn(let f, _, _), .missingField(let f, _, _, _),
              .raggedRow(let f, _, _, _), .malformedQuotes(let f, _, _), .invalidJSON(let f, _, _),
              .notAnObject(let f, _), .invalidText(let f, _, _), .invalidLabel(let f, _, _, _),
-             .labelOutsideHead(let f, _, _):
+             .labelOutsideHead(let f, _, _), .corruptCache(let f, _), .cacheWriteFailed(let f, _):
             return f
         }
     }
@@ -51,7 +55,7 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable {
              .malformedQuotes(_, let l, _), .invalidJSON(_, let l, _), .notAnObject(_, let l),
              .invalidText(_, let l, _), .invalidLabel(_, let l, _, _), .labelOutsideHead(_, let l, _):
             return l
-        case .fileNotFound, .unreadableFile, .unknownFormat, .emptyDataset, .unknownColumn:
+        case .fileNotFound, .unreadableFile, .unknownFormat, .emptyDataset, .unknownColumn, .corruptCache, .cacheWriteFailed:
             return nil
         }
     }
@@ -87,6 +91,10 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable {
             return "\(f):\(l): invalid label in \"\(field)\": \(detail)"
         case .labelOutsideHead(let f, let l, let label):
             return "\(f):\(l): label \"\(label)\" is not one of the head's labels"
+        case .corruptCache(let f, let detail):
+            return "\(f): not a usable token cache (\(detail)); delete it to rebuild"
+        case .cacheWriteFailed(let f, let reason):
+            return "\(f): cannot write the token cache: \(reason)"
         }
     }
 

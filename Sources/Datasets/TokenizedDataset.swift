@@ -6,18 +6,34 @@ public struct TokenizedDataset: Sendable {
     /// The default `max_length` (the value the training seed uses).
     public static let defaultMaxLength = 100
 
-    /// Token ids per example, special tokens included, at most ``maxLength`` long; not padded.
-    public let ids: [[Int32]]
-    /// Segment ids per example (same lengths as ``ids``) when the tokenizer uses them (BERT), else nil.
-    public let typeIds: [[Int32]]?
-    /// Class id per example.
-    public let labels: [Int32]
+    /// The ids, flat, in the heap or memory-mapped from a token cache (`TokenCache`).
+    let store: TokenStore
     /// The truncation length, also the length ``batch(_:padId:padding:maxLength:)`` pads to with
     /// `.maxLength` when it is given no other; nil when the ids were not truncated.
     public let maxLength: Int?
 
     /// Number of examples.
-    public var count: Int { ids.count }
+    public var count: Int { store.count }
+    /// Number of tokens over all examples.
+    public var tokenCount: Int { store.tokenCount }
+    /// Whether the examples carry segment ids (BERT tokenizers).
+    public var hasTypeIds: Bool { store.typeIds != nil }
+
+    /// Example `i`'s token ids (special tokens included, at most ``maxLength``, not padded), valid
+    /// while the dataset lives.
+    public func sequence(_ i: Int) -> UnsafeBufferPointer<Int32> { store.sequence(i) }
+
+    /// Example `i`'s class id.
+    public func label(_ i: Int) -> Int32 { store.labels[i] }
+
+    /// Every example's ids as arrays (copies them: for tests and small data).
+    public var ids: [[Int32]] { (0..<count).map { Array(store.sequence($0)) } }
+    /// Segment ids per example when the tokenizer uses them, else nil (copies them).
+    public var typeIds: [[Int32]]? {
+        store.typeIds == nil ? nil : (0..<count).map { Array(store.typeSequence($0) ?? UnsafeBufferPointer(start: nil, count: 0)) }
+    }
+    /// Class id per example (copies them).
+    public var labels: [Int32] { Array(UnsafeBufferPointer(start: store.labels, count: count)) }
 
     /// Tokenizes every example (on all cores) with the tokenizer's special tokens and truncation to
     /// `maxLength` tokens (`longest_first` for pairs, as HF's `truncation=True`), and maps the labels.
@@ -52,9 +68,20 @@ public struct TokenizedDataset: Sendable {
                                               pairs: pairIndices.map { examples[$0].textPair! }, options: options)
             for (k, i) in pairIndices.enumerated() { encodings[i] = batch[k] }
         }
-        ids = encodings.map { $0!.ids }
-        typeIds = tokenizer.usesTokenTypeIds ? encodings.map { $0!.typeIds } : nil
-        self.labels = labels
+        let sequences = encodings.map { $0?.ids ?? [] }
+        store = Self.flatten(sequences, typeIds: tokenizer.usesTokenTypeIds ? encodings.map { $0?.typeIds ?? [] } : nil, labels: labels)
+        self.maxLength = maxLength
+    }
+
+    static func flatten(_ ids: [[Int32]], typeIds: [[Int32]]?, labels: [Int32]) -> TokenStore {
+        var offsets: [Int64] = [0]
+        offsets.reserveCapacity(ids.count + 1)
+        for sequence in ids { offsets.append((offsets.last ?? 0) + Int64(sequence.count)) }
+        return TokenStore(ids: ids.flatMap { $0 }, typeIds: typeIds?.flatMap { $0 }, offsets: offsets, labels: labels)
+    }
+
+    init(store: TokenStore, maxLength: Int?) {
+        self.store = store
         self.maxLength = maxLength
     }
 
@@ -63,9 +90,7 @@ public struct TokenizedDataset: Sendable {
         precondition(ids.count == labels.count, "one label per sequence")
         precondition(typeIds == nil || zip(typeIds!, ids).allSatisfy { $0.count == $1.count } && typeIds!.count == ids.count,
                      "typeIds must match ids in shape")
-        self.ids = ids
-        self.typeIds = typeIds
-        self.labels = labels
+        store = Self.flatten(ids, typeIds: typeIds, labels: labels)
         self.maxLength = maxLength
     }
 }
@@ -120,7 +145,7 @@ extension TokenizedDataset {
     /// Nothing is ever cut here: a row longer than the requested length widens the batch to it.
     public func batch(_ indices: [Int], padId: Int32, padding: BatchPadding = .longest,
                       maxLength: Int? = nil) -> PaddedBatch {
-        let longest = indices.reduce(0) { max($0, ids[$1].count) }
+        let longest = indices.reduce(0) { max($0, store.range($1).count) }
         let length: Int
         switch padding {
         case .longest: length = longest
@@ -129,20 +154,20 @@ extension TokenizedDataset {
         let b = indices.count
         var input = [Int32](repeating: padId, count: b * length)
         var mask = [Int32](repeating: 0, count: b * length)
-        var types: [Int32]? = typeIds == nil ? nil : [Int32](repeating: 0, count: b * length)
+        var types: [Int32]? = store.typeIds == nil ? nil : [Int32](repeating: 0, count: b * length)
         var labels: [Int32] = []
         labels.reserveCapacity(b)
         for (row, i) in indices.enumerated() {
-            let sequence = ids[i]
+            let sequence = store.sequence(i)
             let base = row * length
             for (t, id) in sequence.enumerated() {
                 input[base + t] = id
                 mask[base + t] = 1
             }
-            if let typeIds {
-                for (t, id) in typeIds[i].enumerated() { types![base + t] = id }
+            if let typeSequence = store.typeSequence(i) {
+                for (t, id) in typeSequence.enumerated() { types?[base + t] = id }
             }
-            labels.append(self.labels[i])
+            labels.append(store.labels[i])
         }
         return PaddedBatch(batchSize: b, sequenceLength: length, inputIds: input, attentionMask: mask,
                            tokenTypeIds: types, labels: labels)

@@ -1,3 +1,4 @@
+import FileMapping
 import Foundation
 import Kernels
 import TestSupport

@@ -1,3 +1,4 @@
+import FileMapping
 import Foundation
 import Kernels
 
@@ -63,7 +64,7 @@ public final class PyTorchCheckpoint: TensorSource, @unchecked Sendable {
     /// storage record a tensor uses are checked against their CRC-32 (skipped for records whose
     /// stored CRC is 0, as torch writes with `set_crc32_options(False)`).
     public init(path: String, verifyChecksums: Bool = true) throws {
-        let file = try MappedFile(path: path)
+        let file = try MappedFile.open(path)
         self.file = file
         self.path = path
         let archive = try ZipArchive(file: file, path: path)

@@ -1,3 +1,4 @@
+import FileMapping
 import Foundation
 
 /// A read-only view of the ZIP container `torch.save` writes (PyTorchStreamWriter: stored records,

@@ -1,3 +1,4 @@
+import FileMapping
 import Foundation
 import Kernels
 
@@ -28,7 +29,7 @@ public final class SafetensorsFile: TensorSource, @unchecked Sendable {
     static let maxHeaderBytes = 100_000_000
 
     public init(path: String) throws {
-        let file = try MappedFile(path: path)
+        let file = try MappedFile.open(path)
         self.file = file
         self.path = path
         guard file.size >= 8 else {
