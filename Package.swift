@@ -35,6 +35,7 @@ let package = Package(
         .library(name: "Adapters", targets: ["Adapters"]),
         .library(name: "Encoders", targets: ["Encoders"]),
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
+        .library(name: "Parquet", targets: ["Parquet"]),
         .library(name: "Datasets", targets: ["Datasets"]),
         .library(name: "Training", targets: ["Training"]),
         .library(name: "Inference", targets: ["Inference"]),
@@ -62,7 +63,13 @@ let package = Package(
             dependencies: ["Kernels", "Adapters", .product(name: "Logging", package: "swift-log")]
         ),
         .target(name: "Tokenizers"),
-        .target(name: "Datasets", dependencies: ["Tokenizers", "FileMapping"]),
+        // Parquet (how the Hub stores datasets): a hand-written Thrift/page decoder; Snappy, GZIP and
+        // ZSTD pages through Debian's C libraries.
+        .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"]), .brew(["snappy"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]),
+        .target(name: "Parquet", dependencies: ["CSnappy", "CZlib", "CZstd"]),
+        .target(name: "Datasets", dependencies: ["Tokenizers", "FileMapping", "Parquet"]),
         .target(
             name: "Training",
             dependencies: ["Kernels", "Adapters", "Encoders", "ModelIO", "Datasets", .product(name: "Logging", package: "swift-log")]
@@ -97,6 +104,7 @@ let package = Package(
             resources: []
         ),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
+        .testTarget(name: "ParquetTests", dependencies: ["Parquet"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenizers", "TestSupport"]),
         .testTarget(
             name: "TrainingTests",

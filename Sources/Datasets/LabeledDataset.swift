@@ -52,6 +52,13 @@ public struct LabeledDataset: Sendable {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
             throw DatasetError.fileNotFound(file: path)
         }
+        if format == .parquet {
+            return try ParquetExamples(
+                files: [URL(fileURLWithPath: path)], textColumn: options.textField,
+                titleColumn: options.amazonTitle ? "title" : nil, textPairColumn: options.textPairField,
+                labelColumn: options.labelField
+            ).load()
+        }
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -74,6 +81,7 @@ public struct LabeledDataset: Sendable {
             case .csv: parsed = try readDelimited(buffer, delimiter: UInt8(ascii: ","), source: source, options: options)
             case .tsv: parsed = try readDelimited(buffer, delimiter: 0x09, source: source, options: options)
             case .amazonPolarity: parsed = try readAmazonPolarity(buffer, source: source, options: options)
+            case .parquet: throw DatasetError.unknownFormat(file: source)  // binary: read by `load(path:)`
             }
             guard !parsed.examples.isEmpty else { throw DatasetError.emptyDataset(file: source) }
             return LabeledDataset(source: source, format: format, examples: parsed.examples, lines: parsed.lines)
