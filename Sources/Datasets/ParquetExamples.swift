@@ -1,5 +1,6 @@
 import Foundation
 import Parquet
+import Tokenizers
 
 /// Labelled examples from Parquet files (how the Hub serves datasets such as `amazon_polarity`),
 /// read one row group at a time: the columns the seed keeps (`content`, optionally `title`, `label`)
@@ -172,5 +173,44 @@ public struct ParquetExamples: Sendable {
             let names = feature["names"] as? [String], !names.isEmpty
         else { return nil }
         return names
+    }
+}
+
+extension TokenizedDataset {
+    /// The examples of `source` tokenized through the on-disk cache in `cacheDirectory`: loaded
+    /// (memory-mapped) when a cache for the same files (path, size, modification time), columns,
+    /// row limit, labels, tokenizer and `maxLength` exists, built once otherwise. A damaged cache is
+    /// rebuilt.
+    ///
+    /// - Parameters:
+    ///   - tokenizerFingerprint: changes whenever the tokenizer does (`TokenCache.fingerprint`).
+    ///   - progress: `(examplesDone, examplesTotal)` while building.
+    /// - Returns: the dataset and whether it came from an existing cache.
+    public static func cached(
+        _ source: ParquetExamples, tokenizer: Tokenizer, tokenizerFingerprint: String, labelMap: LabelMap,
+        maxLength: Int, cacheDirectory: URL, progress: ((Int, Int) -> Void)? = nil
+    ) throws -> (dataset: TokenizedDataset, reused: Bool) {
+        var parts = ["parquet-v1", source.textColumn, source.titleColumn ?? "-", source.textPairColumn ?? "-",
+                     source.labelColumn, source.limit.map(String.init) ?? "all", tokenizerFingerprint, String(maxLength)]
+        parts.append(labelMap.names.joined(separator: "\u{1f}"))
+        for url in source.files {
+            let attributes = try? FileManager.default.attributesOfItem(atPath: url.path)
+            let size = (attributes?[.size] as? Int) ?? -1
+            let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+            parts.append("\(url.standardizedFileURL.path):\(size):\(modified)")
+        }
+        let key = TokenCache.key(parts)
+        let url = cacheDirectory.appendingPathComponent(TokenCache.fileName(key: key))
+        do {
+            if let existing = try TokenCache.load(url, key: key, numLabels: labelMap.count) { return (existing, true) }
+        } catch DatasetError.corruptCache {
+            try? FileManager.default.removeItem(at: url)
+        }
+        let total = try source.rowCount()
+        let built = try TokenCache.build(
+            at: url, key: key, tokenizer: tokenizer, labelMap: labelMap, maxLength: maxLength,
+            source: source.files.map(\.path).joined(separator: ", "), progress: { progress?($0, total) },
+            next: source.chunks())
+        return (built, false)
     }
 }

@@ -26,6 +26,48 @@ struct TrainCLITests {
         ]
     }
 
+    /// Parquet in amazon_polarity's layout: streamed into the token cache once, reused by the next
+    /// run and by evaluate; labels from the file's ClassLabel names.
+    @Test func trainOnParquetThroughTheTokenCache() throws {
+        try #require(FileManager.default.fileExists(atPath: Fixtures.miniLM.path), "run scripts/setup.sh first")
+        let tmp = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        let parquet = Fixtures.url("datasets/amazon_polarity_sample.parquet").path
+        let cache = tmp.appendingPathComponent("tokens")
+        func train(_ name: String) throws -> CLITests.Run {
+            try cli.run([
+                "train", "--train", parquet, "--text-field", "content", "--amazon-title", "--method", "seq_bn",
+                "--adapter-name", "ap", "--max-steps", "2", "--batch-size", "8", "--max-length", "32",
+                "--token-cache", cache.path, "--output", tmp.appendingPathComponent(name).path,
+            ])
+        }
+        var r = try train("first")
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("tokenized into the cache"))
+        let files = try FileManager.default.contentsOfDirectory(atPath: cache.path)
+        #expect(files.count == 1 && files[0].hasSuffix(".tokens"))
+        r = try train("second")
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("reusing the token cache"))
+        let head = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: tmp.appendingPathComponent("second/ap/head_config.json"))) as? [String: Any]
+        let config = head?["config"] as? [String: Any]
+        #expect((config?["label2id"] as? [String: Int]) == ["negative": 0, "positive": 1])
+        r = try cli.run([
+            "evaluate", "--adapter", tmp.appendingPathComponent("second/ap").path, "--data", parquet, "--text-field", "content",
+            "--amazon-title", "--max-length", "32", "--token-cache", cache.path,
+        ])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("\"accuracy\""))
+        // A column the file lacks names the file and the columns it has.
+        r = try cli.run([
+            "train", "--train", parquet, "--method", "head", "--output", tmp.appendingPathComponent("bad").path,
+            "--token-cache", cache.path,
+        ])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("amazon_polarity_sample.parquet") && r.stderr.contains("\"content\""))
+    }
+
     @Test func trainEvaluatePredictAndResumeAfterKill() throws {
         try #require(FileManager.default.fileExists(atPath: Fixtures.miniLM.path), "run scripts/setup.sh first")
         let tmp = try Fixtures.temporaryFolder()

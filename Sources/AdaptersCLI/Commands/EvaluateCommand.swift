@@ -41,17 +41,15 @@ struct EvaluateCommand: ParsableCommand {
         } else {
             throw ValidationError("\(modelOptions.resolvedPath) has no classification head: give --adapter")
         }
-        let labeled = try LabeledDataset.load(path: data, options: dataOptions.options)
-        // Heads without id2label name their classes LABEL_i; data then gives i.
         // Data labels are matched to the head's names; integer labels i match class i when the names
-        // are LABEL_i or were given with `train --label-names`.
+        // are LABEL_i or were given with `train --label-names` (heads without id2label say LABEL_i).
+        let source = LabelledData(sources: [data], options: dataOptions)
         var names = classifier.classLabels
-        let dataLabels = Set(labeled.examples.map(\.label))
+        let dataLabels = Set(try source.labelMap().names)
         if !dataLabels.isSubset(of: Set(names)), dataLabels.allSatisfy({ Int($0).map { $0 >= 0 && $0 < names.count } ?? false }) {
             names = names.indices.map(String.init)
         }
-        let dataset = try TokenizedDataset(
-            dataset: labeled, tokenizer: tokenizer, labelMap: LabelMap(names: names), maxLength: dataOptions.maxLength)
+        let dataset = try source.tokenized(tokenizer: tokenizer, modelFolder: pretrained.folder, labelMap: LabelMap(names: names))
         let metrics = try Trainer.evaluate(
             model: classifier, dataset: dataset, batchSize: batchSize, padId: tokenizer.padTokenId, maxLength: dataOptions.maxLength)
         let encoder = JSONEncoder()

@@ -27,7 +27,9 @@ struct TrainCommand: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
 
-    @Option(name: .long, help: "Training data (.jsonl, .csv, .tsv, or Amazon polarity CSV with --format amazon_polarity).")
+    @Option(
+        name: .long,
+        help: "Training data (.jsonl, .csv, .tsv, .parquet — streamed into a token cache — or Amazon polarity CSV with --format amazon_polarity).")
     var train: String
 
     @Option(name: .long, help: "Evaluation data, same format.")
@@ -127,8 +129,8 @@ struct TrainCommand: ParsableCommand {
         guard let tokenizer = pretrained.tokenizer else {
             throw ValidationError("\(modelOptions.resolvedPath) has no tokenizer files, which training on text needs")
         }
-        let trainSet = try LabeledDataset.load(path: train, options: data.options)
-        let labelMap = LabelMap.derive(from: trainSet)
+        let trainSource = LabelledData(sources: [train], options: data)
+        let labelMap = try trainSource.labelMap()
         var headLabels = labelMap.names
         if let labelNames {
             let names = labelNames.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
@@ -144,11 +146,10 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("\(train): the labels take only \(labelMap.count) value(s); classification needs at least 2")
         }
         let config = trainingConfig
-        let trainData = try TokenizedDataset(dataset: trainSet, tokenizer: tokenizer, labelMap: labelMap, maxLength: config.maxLength)
+        let trainData = try trainSource.tokenized(tokenizer: tokenizer, modelFolder: pretrained.folder, labelMap: labelMap)
         let evalData = try eval.map {
-            try TokenizedDataset(
-                dataset: try LabeledDataset.load(path: $0, options: data.options), tokenizer: tokenizer, labelMap: labelMap,
-                maxLength: config.maxLength)
+            try LabelledData(sources: [$0], options: data).tokenized(
+                tokenizer: tokenizer, modelFolder: pretrained.folder, labelMap: labelMap)
         }
         let base = pretrained.encoder
         let headDropout = base.config.classifierDropout ?? base.config.hiddenDropoutProb
