@@ -123,12 +123,13 @@ struct ParsingTests {
 
     @Test("Format inferred from the extension", arguments: [
         ("a.jsonl", DatasetFormat.jsonl), ("a.NDJSON", .jsonl), ("dir.v2/a.csv", .csv), ("a.tsv", .tsv),
+        ("train-00000-of-00004.parquet", .parquet),
     ])
     func inferred(path: String, format: DatasetFormat) {
         #expect(DatasetFormat.inferred(fromPath: path) == format)
     }
 
-    @Test("No format inferred", arguments: ["a.txt", "a", "dir.csv/a", "a.parquet"])
+    @Test("No format inferred", arguments: ["a.txt", "a", "dir.csv/a", "a.arrow"])
     func notInferred(path: String) {
         #expect(DatasetFormat.inferred(fromPath: path) == nil)
     }
