@@ -38,12 +38,17 @@ let package = Package(
         .library(name: "Parquet", targets: ["Parquet"]),
         .library(name: "Datasets", targets: ["Datasets"]),
         .library(name: "Training", targets: ["Training"]),
+        .library(name: "Hub", targets: ["Hub"]),
         .library(name: "Inference", targets: ["Inference"]),
         .executable(name: "adapters", targets: ["AdaptersCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        // The Hub client (HTTP, SHA-256) and, for the tests only, a local Hub-compatible server.
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: blasTargets + [
         .target(name: "CVectorKernels"),
@@ -71,6 +76,14 @@ let package = Package(
         .target(name: "Parquet", dependencies: ["CSnappy", "CZlib", "CZstd"]),
         .target(name: "Datasets", dependencies: ["Tokenizers", "FileMapping", "Parquet"]),
         .target(
+            name: "Hub",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "Training",
             dependencies: ["Kernels", "Adapters", "Encoders", "ModelIO", "Datasets", .product(name: "Logging", package: "swift-log")]
         ),
@@ -84,7 +97,7 @@ let package = Package(
         .executableTarget(
             name: "AdaptersCLI",
             dependencies: [
-                "Kernels", "ModelIO", "Encoders", "Tokenizers", "Inference", "Adapters", "Datasets", "Training",
+                "Kernels", "ModelIO", "Encoders", "Tokenizers", "Inference", "Adapters", "Datasets", "Training", "Hub",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -96,6 +109,16 @@ let package = Package(
             path: "examples/Workflow"
         ),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(
+            name: "HubTestServer",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/HubTestServer"
+        ),
+        .testTarget(name: "HubTests", dependencies: ["Hub", "HubTestServer", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "CVectorKernels", "TestSupport"]),
         .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "Encoders", "FileMapping", "TestSupport"]),
         .testTarget(
@@ -110,7 +133,7 @@ let package = Package(
             name: "TrainingTests",
             dependencies: ["Training", "Encoders", "Adapters", "ModelIO", "Kernels", "Datasets", "Inference", "TestSupport"]),
         .testTarget(
-            name: "CLITests", dependencies: ["TestSupport"]),
+            name: "CLITests", dependencies: ["TestSupport", "HubTestServer"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -19,7 +19,7 @@ struct CLITests {
         return Fixtures.repositoryRoot.appendingPathComponent(".build/debug/adapters")
     }
 
-    func run(_ arguments: [String]) throws -> Run {
+    func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Run {
         try #require(
             FileManager.default.isExecutableFile(atPath: Self.binary.path),
             "build the CLI first (swift build --product adapters), or set ADAPTERS_BIN")
@@ -27,6 +27,9 @@ struct CLITests {
         process.executableURL = Self.binary
         process.arguments = arguments
         process.currentDirectoryURL = Fixtures.repositoryRoot
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out

@@ -30,10 +30,24 @@ struct TrainCommand: ParsableCommand {
     @Option(
         name: .long,
         help: "Training data (.jsonl, .csv, .tsv, .parquet — streamed into a token cache — or Amazon polarity CSV with --format amazon_polarity).")
-    var train: String
+    var train: String?
 
     @Option(name: .long, help: "Evaluation data, same format.")
     var eval: String?
+
+    @Option(
+        name: .long,
+        help: "Instead of --train: a dataset (Hub id such as amazon_polarity or org/name[@revision], or a local folder) whose Parquet files are used; see --train-split/--eval-split.")
+    var dataset: String?
+
+    @Option(name: .long, help: "Dataset configuration (subset), when the dataset has several.")
+    var datasetConfig: String?
+
+    @Option(name: .long, help: "Split of --dataset to train on.")
+    var trainSplit = "train"
+
+    @Option(name: .long, help: "Split of --dataset to evaluate on (e.g. test).")
+    var evalSplit: String?
 
     @OptionGroup var data: DataOptions
 
@@ -72,6 +86,8 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "LoRA targets, comma-separated from q,k,v.") var loraTargets: String?
 
     func validate() throws {
+        if (train == nil) == (dataset == nil) { throw ValidationError("give either --train FILE or --dataset NAME") }
+        if dataset != nil && eval != nil { throw ValidationError("with --dataset, choose evaluation data with --eval-split") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
         if epochs < 1 { throw ValidationError("--epochs must be at least 1") }
         if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be at least 1") }
@@ -129,13 +145,22 @@ struct TrainCommand: ParsableCommand {
         guard let tokenizer = pretrained.tokenizer else {
             throw ValidationError("\(modelOptions.resolvedPath) has no tokenizer files, which training on text needs")
         }
-        let trainSource = LabelledData(sources: [train], options: data)
+        let trainName = dataset ?? train ?? ""
+        let trainFiles: [String]
+        var evalFiles: [String]? = eval.map { [$0] }
+        if let dataset {
+            trainFiles = try HubAccess.datasetSplit(dataset, split: trainSplit, config: datasetConfig).map(\.path)
+            evalFiles = try evalSplit.map { try HubAccess.datasetSplit(dataset, split: $0, config: datasetConfig).map(\.path) }
+        } else {
+            trainFiles = [trainName]
+        }
+        let trainSource = LabelledData(sources: trainFiles, options: data)
         let labelMap = try trainSource.labelMap()
         var headLabels = labelMap.names
         if let labelNames {
             let names = labelNames.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             guard labelMap.names == (0..<labelMap.count).map(String.init) else {
-                throw ValidationError("--label-names needs integer labels 0…n-1; \(train) has \(labelMap.names.prefix(5).joined(separator: ", "))")
+                throw ValidationError("--label-names needs integer labels 0…n-1; \(trainName) has \(labelMap.names.prefix(5).joined(separator: ", "))")
             }
             guard names.count == labelMap.count, Set(names).count == names.count else {
                 throw ValidationError("--label-names gives \(names.count) distinct names for \(labelMap.count) labels")
@@ -143,12 +168,12 @@ struct TrainCommand: ParsableCommand {
             headLabels = names
         }
         guard labelMap.count >= 2 else {
-            throw ValidationError("\(train): the labels take only \(labelMap.count) value(s); classification needs at least 2")
+            throw ValidationError("\(trainName): the labels take only \(labelMap.count) value(s); classification needs at least 2")
         }
         let config = trainingConfig
         let trainData = try trainSource.tokenized(tokenizer: tokenizer, modelFolder: pretrained.folder, labelMap: labelMap)
-        let evalData = try eval.map {
-            try LabelledData(sources: [$0], options: data).tokenized(
+        let evalData = try evalFiles.map {
+            try LabelledData(sources: $0, options: data).tokenized(
                 tokenizer: tokenizer, modelFolder: pretrained.folder, labelMap: labelMap)
         }
         let base = pretrained.encoder
@@ -190,8 +215,12 @@ struct TrainCommand: ParsableCommand {
         var summaryJSON: [String: Any] = [
             "method": method.rawValue, "steps": summary.steps, "final_loss": summary.finalLoss, "seconds": summary.seconds,
             "samples_per_second": summary.samplesPerSecond, "trainable_parameters": model.parameters.parameterCount,
-            "base_model": modelName, "train": train, "labels": headLabels, "saved": saved.path,
+            "base_model": modelName, "train": trainName, "labels": headLabels, "saved": saved.path,
         ]
+        if let evalName = dataset.map({ "\($0) (\(evalSplit ?? ""))" }) ?? eval, evalFiles != nil {
+            summaryJSON["eval_data"] = evalName
+        }
+        if let dataset { summaryJSON["dataset"] = dataset }
         if let e = summary.evaluation {
             summaryJSON["eval"] = ["accuracy": e.accuracy, "macro_f1": e.macroF1, "loss": e.loss, "examples": e.examples]
         }

@@ -7,7 +7,9 @@ import Training
 
 /// `--model`: an HF model folder; defaults to the built-in all-MiniLM-L6-v2 that scripts/setup.sh fetches.
 struct ModelOptions: ParsableArguments {
-    @Option(name: .long, help: "HF model folder (config.json + model.safetensors [+ tokenizer files]). Default: the built-in all-MiniLM-L6-v2.")
+    @Option(
+        name: .long,
+        help: "HF model folder (config.json + model.safetensors [+ tokenizer files]), or a Hub id (org/name[@revision]) downloaded into the HF cache. Default: the built-in all-MiniLM-L6-v2.")
     var model: String?
 
     /// `$ADAPTERS_DEFAULT_MODEL`, else `.cache/models/all-MiniLM-L6-v2` under the current folder.
@@ -22,7 +24,8 @@ struct ModelOptions: ParsableArguments {
         if model == nil, !FileManager.default.fileExists(atPath: path) {
             throw ValidationError("the built-in default model is not installed at \(path): run scripts/setup.sh, or pass --model")
         }
-        return try PretrainedModel(folder: URL(fileURLWithPath: path), logger: logger)
+        let folder = model == nil ? URL(fileURLWithPath: path) : try HubAccess.folder(path, selection: .model)
+        return try PretrainedModel(folder: folder, logger: logger)
     }
 }
 
@@ -47,13 +50,13 @@ struct InputOptions: ParsableArguments {
     var readerOptions: InputReader.Options { .init(textField: textField, textPairField: textPairField) }
 }
 
-/// Adapter folders (AdapterHub's, or PEFT LoRA) loaded onto `base` and run as a Stack in the given
-/// order; the head is the last adapter's.
+/// Adapter folders (AdapterHub's, or PEFT LoRA; local or Hub ids) loaded onto `base` and run as a
+/// Stack in the given order; the head is the last adapter's.
 func loadAdapterFolders(_ paths: [String], base: EncoderModel) throws -> ModelWithAdapters {
     let model = ModelWithAdapters(base: base)
     var names: [String] = []
     for (i, path) in paths.enumerated() {
-        let url = URL(fileURLWithPath: path)
+        let url = try HubAccess.folder(path, selection: .all)
         do {
             names.append(try model.loadAdapter(from: url))
         } catch AdapterError.alreadyExists(let name), AdapterError.headAlreadyExists(let name) {
