@@ -54,10 +54,8 @@ struct FileMetaData {
     static func decode(_ bytes: UnsafeRawBufferPointer) throws(CorruptData) -> FileMetaData {
         var reader = ThriftCompactReader(bytes)
         var meta = FileMetaData()
-        var seen = Set<Int>()
-        try reader.beginStruct()
-        while let field = try reader.readFieldHeader() {
-            switch (field.id, field.type) {
+        let seen = try reader.readStruct { reader, id, type throws(CorruptData) in
+            switch (id, type) {
             case (1, .i32):
                 meta.version = try reader.readI32()
             case (2, .list):
@@ -78,14 +76,11 @@ struct FileMetaData {
                 meta.createdBy = try reader.readString()
             case (8, .structure):
                 meta.isEncrypted = true
-                try reader.skip(field.type)
-            default:
-                try reader.skip(field.type)
-                continue
+                try reader.skip(type)
+            default: return false
             }
-            seen.insert(field.id)
+            return true
         }
-        reader.endStruct()
         for (id, name) in [(1, "version"), (2, "schema"), (3, "num_rows"), (4, "row_groups")] where !seen.contains(id) {
             throw CorruptData("FileMetaData.\(name) is missing")
         }
@@ -250,23 +245,18 @@ private func decodeTimeUnit(_ reader: inout ThriftCompactReader) throws(CorruptD
 extension RowGroup {
     static func decode(_ reader: inout ThriftCompactReader) throws(CorruptData) -> RowGroup {
         var group = RowGroup()
-        var seen = Set<Int>()
-        try reader.beginStruct()
-        while let field = try reader.readFieldHeader() {
-            switch (field.id, field.type) {
+        let seen = try reader.readStruct { reader, id, type throws(CorruptData) in
+            switch (id, type) {
             case (1, .list):
                 group.columns = try readList(&reader, "RowGroup.columns") { r throws(CorruptData) in
                     try ColumnChunk.decode(&r)
                 }
             case (3, .i64):
                 group.numRows = try reader.readI64()
-            default:
-                try reader.skip(field.type)
-                continue
+            default: return false
             }
-            seen.insert(field.id)
+            return true
         }
-        reader.endStruct()
         guard seen.contains(1) else { throw CorruptData("RowGroup.columns is missing") }
         guard seen.contains(3) else { throw CorruptData("RowGroup.num_rows is missing") }
         return group
@@ -295,10 +285,8 @@ extension ColumnChunk {
 extension ColumnMetaData {
     static func decode(_ reader: inout ThriftCompactReader) throws(CorruptData) -> ColumnMetaData {
         var meta = ColumnMetaData()
-        var seen = Set<Int>()
-        try reader.beginStruct()
-        while let field = try reader.readFieldHeader() {
-            switch (field.id, field.type) {
+        let seen = try reader.readStruct { reader, id, type throws(CorruptData) in
+            switch (id, type) {
             case (1, .i32): meta.type = try reader.readI32()
             case (2, .list): meta.encodings = try readI32List(&reader, "ColumnMetaData.encodings")
             case (3, .list): meta.pathInSchema = try readStringList(&reader, "ColumnMetaData.path_in_schema")
@@ -308,13 +296,10 @@ extension ColumnMetaData {
             case (7, .i64): meta.totalCompressedSize = try reader.readI64()
             case (9, .i64): meta.dataPageOffset = try reader.readI64()
             case (11, .i64): meta.dictionaryPageOffset = try reader.readI64()
-            default:
-                try reader.skip(field.type)
-                continue
+            default: return false
             }
-            seen.insert(field.id)
+            return true
         }
-        reader.endStruct()
         let required = [(1, "type"), (4, "codec"), (5, "num_values"), (7, "total_compressed_size"),
                         (9, "data_page_offset")]
         for (id, name) in required where !seen.contains(id) {

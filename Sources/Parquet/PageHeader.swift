@@ -47,10 +47,8 @@ struct PageHeader {
     static func decode(_ bytes: UnsafeRawBufferPointer) throws(CorruptData) -> (header: PageHeader, size: Int) {
         var reader = ThriftCompactReader(bytes)
         var header = PageHeader()
-        var seen = Set<Int>()
-        try reader.beginStruct()
-        while let field = try reader.readFieldHeader() {
-            switch (field.id, field.type) {
+        let seen = try reader.readStruct { reader, id, type throws(CorruptData) in
+            switch (id, type) {
             case (1, .i32): header.type = try reader.readI32()
             case (2, .i32): header.uncompressedPageSize = try reader.readI32()
             case (3, .i32): header.compressedPageSize = try reader.readI32()
@@ -58,13 +56,10 @@ struct PageHeader {
             case (5, .structure): header.dataPage = try decodeDataPageHeader(&reader)
             case (7, .structure): header.dictionaryPage = try decodeDictionaryPageHeader(&reader)
             case (8, .structure): header.dataPageV2 = try decodeDataPageHeaderV2(&reader)
-            default:
-                try reader.skip(field.type)
-                continue
+            default: return false
             }
-            seen.insert(field.id)
+            return true
         }
-        reader.endStruct()
         for (id, name) in [(1, "type"), (2, "uncompressed_page_size"), (3, "compressed_page_size")]
         where !seen.contains(id) {
             throw CorruptData("PageHeader.\(name) is missing")
@@ -79,21 +74,16 @@ struct PageHeader {
 
 private func decodeDataPageHeader(_ reader: inout ThriftCompactReader) throws(CorruptData) -> DataPageHeaderV1 {
     var page = DataPageHeaderV1()
-    var seen = Set<Int>()
-    try reader.beginStruct()
-    while let field = try reader.readFieldHeader() {
-        switch (field.id, field.type) {
+    let seen = try reader.readStruct { reader, id, type throws(CorruptData) in
+        switch (id, type) {
         case (1, .i32): page.numValues = try reader.readI32()
         case (2, .i32): page.encoding = try reader.readI32()
         case (3, .i32): page.definitionLevelEncoding = try reader.readI32()
         case (4, .i32): page.repetitionLevelEncoding = try reader.readI32()
-        default:
-            try reader.skip(field.type)
-            continue
+        default: return false
         }
-        seen.insert(field.id)
+        return true
     }
-    reader.endStruct()
     guard seen.isSuperset(of: [1, 2, 3, 4]) else { throw CorruptData("DataPageHeader is missing required fields") }
     guard page.numValues >= 0 else { throw CorruptData("DataPageHeader.num_values is negative") }
     return page
@@ -101,24 +91,19 @@ private func decodeDataPageHeader(_ reader: inout ThriftCompactReader) throws(Co
 
 private func decodeDataPageHeaderV2(_ reader: inout ThriftCompactReader) throws(CorruptData) -> DataPageHeaderV2 {
     var page = DataPageHeaderV2()
-    var seen = Set<Int>()
-    try reader.beginStruct()
-    while let field = try reader.readFieldHeader() {
-        switch (field.id, field.type) {
+    let seen = try reader.readStruct { reader, id, type throws(CorruptData) in
+        switch (id, type) {
         case (1, .i32): page.numValues = try reader.readI32()
         case (2, .i32): page.numNulls = try reader.readI32()
         case (3, .i32): page.numRows = try reader.readI32()
         case (4, .i32): page.encoding = try reader.readI32()
         case (5, .i32): page.definitionLevelsByteLength = try reader.readI32()
         case (6, .i32): page.repetitionLevelsByteLength = try reader.readI32()
-        case (7, .boolTrue), (7, .boolFalse): page.isCompressed = field.type == .boolTrue
-        default:
-            try reader.skip(field.type)
-            continue
+        case (7, .boolTrue), (7, .boolFalse): page.isCompressed = type == .boolTrue
+        default: return false
         }
-        seen.insert(field.id)
+        return true
     }
-    reader.endStruct()
     guard seen.isSuperset(of: [1, 2, 3, 4, 5, 6]) else {
         throw CorruptData("DataPageHeaderV2 is missing required fields")
     }
@@ -132,19 +117,14 @@ private func decodeDictionaryPageHeader(
     _ reader: inout ThriftCompactReader
 ) throws(CorruptData) -> DictionaryPageHeader {
     var page = DictionaryPageHeader()
-    var seen = Set<Int>()
-    try reader.beginStruct()
-    while let field = try reader.readFieldHeader() {
-        switch (field.id, field.type) {
+    let seen = try reader.readStruct { reader, id, type throws(CorruptData) in
+        switch (id, type) {
         case (1, .i32): page.numValues = try reader.readI32()
         case (2, .i32): page.encoding = try reader.readI32()
-        default:
-            try reader.skip(field.type)
-            continue
+        default: return false
         }
-        seen.insert(field.id)
+        return true
     }
-    reader.endStruct()
     guard seen.isSuperset(of: [1, 2]) else { throw CorruptData("DictionaryPageHeader is missing required fields") }
     guard page.numValues >= 0 else { throw CorruptData("DictionaryPageHeader.num_values is negative") }
     return page

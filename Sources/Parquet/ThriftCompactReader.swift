@@ -51,6 +51,24 @@ struct ThriftCompactReader {
         _ = lastFieldIDs.popLast()
     }
 
+    /// Reads one struct: `field` decodes the fields it knows and returns true; the others are
+    /// skipped. Returns the ids that `field` decoded (for the required-field checks).
+    mutating func readStruct(
+        _ field: (inout ThriftCompactReader, _ id: Int, _ type: ThriftType) throws(CorruptData) -> Bool
+    ) throws(CorruptData) -> Set<Int> {
+        var seen = Set<Int>()
+        try beginStruct()
+        while let header = try readFieldHeader() {
+            if try field(&self, header.id, header.type) {
+                seen.insert(header.id)
+            } else {
+                try skip(header.type)
+            }
+        }
+        endStruct()
+        return seen
+    }
+
     /// The next field's id and type, or nil at the struct's STOP byte.
     mutating func readFieldHeader() throws(CorruptData) -> (id: Int, type: ThriftType)? {
         let byte = try cursor.readByte("Thrift field header")
