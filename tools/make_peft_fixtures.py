@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""A PEFT LoRA folder for the interop tests: Tests/Fixtures/peft/lora_seq_cls/.
+"""PEFT LoRA folders for the interop tests: Tests/Fixtures/peft/{lora_seq_cls,bert_lora_seq_cls}/.
 
     .venv-bench/bin/pip install peft==0.17.1
     .venv-bench/bin/python tools/make_peft_fixtures.py
 
-RobertaForSequenceClassification on the tiny base of the training fixtures, LoRA r=8 alpha=16 on
+Roberta/BertForSequenceClassification on the tiny bases of the training fixtures, LoRA r=8 alpha=16 on
 query/value (task SEQ_CLS, so the classifier is saved through modules_to_save), all LoRA and head
 values random; `save_pretrained` writes adapter_config.json + adapter_model.safetensors.
 expected.json holds logits of a batch. Pinned: torch 2.13.0, transformers 4.57.6, peft 0.17.1.
@@ -15,16 +15,22 @@ import shutil
 
 import torch
 from peft import LoraConfig, TaskType, get_peft_model
-from transformers import RobertaForSequenceClassification
+from transformers import BertForSequenceClassification, RobertaForSequenceClassification
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIX = os.path.join(HERE, "..", "Tests", "Fixtures")
 
 
 def main():
+    for arch, cls, folder in [("roberta", RobertaForSequenceClassification, "lora_seq_cls"),
+                              ("bert", BertForSequenceClassification, "bert_lora_seq_cls")]:
+        write(arch, cls, folder)
+
+
+def write(arch, cls, folder):
     torch.manual_seed(11)
-    base = RobertaForSequenceClassification.from_pretrained(
-        os.path.join(FIX, "training", "base-roberta"), num_labels=2, id2label={0: "negative", 1: "positive"},
+    base = cls.from_pretrained(
+        os.path.join(FIX, "training", f"base-{arch}"), num_labels=2, id2label={0: "negative", 1: "positive"},
         label2id={"negative": 0, "positive": 1})
     model = get_peft_model(base, LoraConfig(task_type=TaskType.SEQ_CLS, r=8, lora_alpha=16, target_modules=["query", "value"]))
     with torch.no_grad():
@@ -32,9 +38,9 @@ def main():
             if p.requires_grad:
                 p.normal_(0, 0.2)
     model.eval()
-    out = os.path.join(FIX, "peft", "lora_seq_cls")
+    out = os.path.join(FIX, "peft", folder)
     shutil.rmtree(out, ignore_errors=True)
-    model.peft_config["default"].base_model_name_or_path = "tiny-roberta"
+    model.peft_config["default"].base_model_name_or_path = f"tiny-{arch}"
     model.save_pretrained(out)
     ids = torch.tensor([[0, 17, 33, 54, 8, 99, 2], [0, 5, 6, 2, 1, 1, 1]])
     mask = (ids != 1).long()

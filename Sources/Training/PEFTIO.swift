@@ -7,8 +7,9 @@ import ModelIO
 extension AdapterModel {
     /// Loads a PEFT LoRA folder (`adapter_config.json` with `peft_type: LORA` and
     /// `adapter_model.safetensors`) onto `base`, for inference or further training. LoRA on
-    /// query/key/value is supported; for `task_type: SEQ_CLS` the saved RoBERTa classifier
-    /// (`classifier.dense`, `classifier.out_proj`, PEFT's `modules_to_save`) becomes the head.
+    /// query/key/value is supported; for `task_type: SEQ_CLS` the saved classifier (PEFT's
+    /// `modules_to_save`) becomes the head: RoBERTa's `classifier.dense` + `classifier.out_proj`, or
+    /// BERT's pooler (from the base) + `classifier`.
     /// PEFT does not store label names: they are `LABEL_i` unless `labels` is given.
     public static func load(peftFolder: URL, base: EncoderModel, labels: [String]? = nil) throws -> AdapterModel {
         let configURL = peftFolder.appendingPathComponent("adapter_config.json")
@@ -43,11 +44,16 @@ extension AdapterModel {
         let weightsPath = peftFolder.appendingPathComponent("adapter_model.safetensors").path
         let weights = try SafetensorsFile(path: weightsPath)
         let prefix = "base_model.model."
-        guard base.config.modelType == .roberta else {
-            throw AdapterError.incompatible(detail: "\(path): PEFT sequence-classification heads are read for RoBERTa models only")
+        // The classifier PEFT saves (`modules_to_save`): RoBERTa's dense + out_proj; BERT's linear
+        // layer after the pre-trained pooler, which stays frozen in the base checkpoint.
+        let roberta = base.config.modelType == .roberta
+        let outName = prefix + (roberta ? "classifier.out_proj.weight" : "classifier.weight")
+        if !roberta && base.weights.poolerWeight == nil {
+            throw AdapterError.incompatible(
+                detail: "\(path): a PEFT BERT classifier reads the pooler, and the base checkpoint has none")
         }
-        guard let outShape = weights.shape(of: prefix + "classifier.out_proj.weight"), outShape.count == 2 else {
-            throw EncoderError.missingWeight(source: weightsPath, name: prefix + "classifier.out_proj.weight")
+        guard let outShape = weights.shape(of: outName), outShape.count == 2 else {
+            throw EncoderError.missingWeight(source: weightsPath, name: outName)
         }
         let n = outShape[0]
         let names = labels ?? (0..<n).map { "LABEL_\($0)" }
@@ -62,9 +68,17 @@ extension AdapterModel {
         var pending = Set(weights.tensorNames)
         for e in model.parameters.entries {
             var theirs: String
-            if e.name.hasPrefix("heads.") {
-                let map = ["1.weight": "classifier.dense.weight", "1.bias": "classifier.dense.bias", "4.weight": "classifier.out_proj.weight", "4.bias": "classifier.out_proj.bias"]
-                let suffix = e.name.split(separator: ".").suffix(2).joined(separator: ".")
+            let suffix = e.name.split(separator: ".").suffix(2).joined(separator: ".")
+            if e.name.hasPrefix("heads."), !roberta, suffix.hasPrefix("1.") {
+                // AdapterHub's dense + tanh on the first token is BERT's pooler: copy it from the base.
+                guard let slot = suffix == "1.weight" ? base.weights.poolerWeight : base.weights.poolerBias else { continue }
+                e.value.update(from: base.weights.pointer(slot), count: e.count)
+                continue
+            } else if e.name.hasPrefix("heads.") {
+                let map = roberta
+                    ? ["1.weight": "classifier.dense.weight", "1.bias": "classifier.dense.bias",
+                       "4.weight": "classifier.out_proj.weight", "4.bias": "classifier.out_proj.bias"]
+                    : ["4.weight": "classifier.weight", "4.bias": "classifier.bias"]
                 theirs = prefix + (map[suffix] ?? suffix)
             } else {
                 // roberta.encoder.layer.N.attention.self.query.loras.NAME.lora_A → …query.lora_A.weight

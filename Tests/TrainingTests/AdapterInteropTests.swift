@@ -165,10 +165,13 @@ struct BaseRestoredTests {
 
 @Suite("PEFT LoRA folders")
 struct PEFTTests {
-    @Test func peftLoRAGivesTheSameLogits() throws {
-        let folder = Fixtures.url("peft/lora_seq_cls")
-        let model = try AdapterModel.load(peftFolder: folder, base: try AdapterInteropTests.base(), labels: ["negative", "positive"])
-        let json = try Fixtures.json("peft/lora_seq_cls/expected.json")
+    /// RoBERTa's saved classifier (dense + out_proj), and BERT's (the base's pooler + classifier).
+    @Test(arguments: [("roberta", "lora_seq_cls"), ("bert", "bert_lora_seq_cls")])
+    func peftLoRAGivesTheSameLogits(architecture: String, name: String) throws {
+        let folder = Fixtures.url("peft/\(name)")
+        let base = { try AdapterInteropTests.base(architecture: architecture) }
+        let model = try AdapterModel.load(peftFolder: folder, base: try base(), labels: ["negative", "positive"])
+        let json = try Fixtures.json("peft/\(name)/expected.json")
         let ids = (json["input_ids"] as? [Any] ?? []).map(int32s)
         let mask = (json["attention_mask"] as? [Any] ?? []).map(int32s)
         let batch = try TokenBatch(
@@ -177,7 +180,11 @@ struct PEFTTests {
         #expect(reference.count == 4)
         #expect(maxAbsDifference(try model.logits(batch), reference) <= 1e-4)
         #expect(throws: AdapterError.self) {
-            try AdapterModel.load(peftFolder: folder, base: try AdapterInteropTests.base(), labels: ["only-one"])
+            try AdapterModel.load(peftFolder: folder, base: try base(), labels: ["only-one"])
         }
+        // Through the lifecycle API too (PEFT folders are detected by their config).
+        let lifecycle = ModelWithAdapters(base: try base())
+        try lifecycle.loadAdapter(from: folder, setActive: true)
+        #expect(maxAbsDifference(try lifecycle.logits(batch), reference) <= 1e-4)
     }
 }
