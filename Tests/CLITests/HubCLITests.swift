@@ -60,6 +60,10 @@ struct HubCLITests {
         let link = try FileManager.default.destinationOfSymbolicLink(atPath: weights.path)
         #expect(link.hasPrefix("../../blobs/"))
         #expect(FileManager.default.fileExists(atPath: hfHome.appendingPathComponent("hub/datasets--amazon_polarity").path))
+        // The adapter names its base by Hub id, not by the snapshot's commit folder.
+        let saved = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: out.appendingPathComponent("ap/adapter_config.json"))) as? [String: Any]
+        #expect(saved?["model_name"] as? String == "sentence-transformers/all-MiniLM-L6-v2")
 
         // Offline, from the cache: no request at all.
         server.resetRequestLog()

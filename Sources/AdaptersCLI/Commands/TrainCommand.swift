@@ -195,7 +195,7 @@ struct TrainCommand: ParsableCommand {
             "training \(method.rawValue) on \(trainData.count) examples (\(labelMap.count) labels: \(headLabels.joined(separator: ", "))), \(model.parameters.parameterCount) trainable parameters")
         let summary = try trainer.run(resume: resume)
         progress.finish()
-        let modelName = pretrained.folder.lastPathComponent
+        let modelName = modelOptions.modelName
         let saved: URL
         if method == .full {
             saved = out.appendingPathComponent("model")

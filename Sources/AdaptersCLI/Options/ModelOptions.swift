@@ -19,6 +19,14 @@ struct ModelOptions: ParsableArguments {
 
     var resolvedPath: String { model ?? Self.defaultModelPath }
 
+    /// How saved adapters name their base model (`model_name`): a Hub id as given (without
+    /// `@revision`), else the folder's name — never a snapshot's commit hash.
+    var modelName: String {
+        let path = resolvedPath
+        if FileManager.default.fileExists(atPath: path) { return URL(fileURLWithPath: path).standardizedFileURL.lastPathComponent }
+        return path.split(separator: "@", maxSplits: 1).first.map(String.init) ?? path
+    }
+
     func load() throws -> PretrainedModel {
         let path = resolvedPath
         if model == nil, !FileManager.default.fileExists(atPath: path) {
