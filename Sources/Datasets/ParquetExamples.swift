@@ -88,7 +88,9 @@ public struct ParquetExamples: Sendable {
                 let g = rowGroup
                 rowGroup += 1
                 var examples = try readRowGroup(current, g, classNames: names)
-                if let limit, produced + examples.count > limit { examples.removeLast(produced + examples.count - limit) }
+                if let limit, produced + examples.count > limit {
+                    examples.removeLast(produced + examples.count - limit)
+                }
                 produced += examples.count
                 if !examples.isEmpty { return examples }
             }
@@ -190,8 +192,10 @@ extension TokenizedDataset {
         _ source: ParquetExamples, tokenizer: Tokenizer, tokenizerFingerprint: String, labelMap: LabelMap,
         maxLength: Int, cacheDirectory: URL, progress: ((Int, Int) -> Void)? = nil
     ) throws -> (dataset: TokenizedDataset, reused: Bool) {
-        var parts = ["parquet-v1", source.textColumn, source.titleColumn ?? "-", source.textPairColumn ?? "-",
-                     source.labelColumn, source.limit.map(String.init) ?? "all", tokenizerFingerprint, String(maxLength)]
+        var parts = [
+            "parquet-v1", source.textColumn, source.titleColumn ?? "-", source.textPairColumn ?? "-",
+            source.labelColumn, source.limit.map(String.init) ?? "all", tokenizerFingerprint, String(maxLength),
+        ]
         parts.append(labelMap.names.joined(separator: "\u{1f}"))
         for url in source.files {
             let attributes = try? FileManager.default.attributesOfItem(atPath: url.path)

@@ -61,7 +61,9 @@ public enum TokenCache {
         guard (0..<8).allSatisfy({ raw.load(fromByteOffset: $0, as: UInt8.self) == magic[$0] }) else {
             throw corrupt("bad magic")
         }
-        func field(_ i: Int) -> UInt64 { UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 + 8 * i, as: UInt64.self)) }
+        func field(_ i: Int) -> UInt64 {
+            UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 + 8 * i, as: UInt64.self))
+        }
         let (count, tokens, flags, maxLength, storedKey) = (field(0), field(1), field(2), field(3), field(4))
         let (labelsAt, offsetsAt) = (field(5), field(6))
         guard storedKey == key else { throw corrupt("written for another dataset or tokenizer") }
@@ -78,7 +80,9 @@ public enum TokenCache {
         let ids = (raw + headerSize).assumingMemoryBound(to: Int32.self)
         let offsets = (raw + Int(offsetsAt)).assumingMemoryBound(to: Int64.self)
         let labels = (raw + Int(labelsAt)).assumingMemoryBound(to: Int32.self)
-        guard offsets[0] == 0, offsets[Int(count)] == Int64(tokens) else { throw corrupt("offsets do not span the tokens") }
+        guard offsets[0] == 0, offsets[Int(count)] == Int64(tokens) else {
+            throw corrupt("offsets do not span the tokens")
+        }
         for i in 0..<Int(count) {
             guard offsets[i + 1] >= offsets[i] else { throw corrupt("offsets decrease at sequence \(i)") }
             guard labels[i] >= 0, labels[i] < numLabels else {
@@ -110,7 +114,8 @@ public enum TokenCache {
                 labels.reserveCapacity(chunk.count)
                 for (k, example) in chunk.enumerated() {
                     guard let id = lookup(example.label) else {
-                        throw DatasetError.labelOutsideHead(file: source, line: writer.count + k + 1, label: example.label)
+                        throw DatasetError.labelOutsideHead(
+                            file: source, line: writer.count + k + 1, label: example.label)
                     }
                     labels.append(Int32(id))
                 }
@@ -185,7 +190,9 @@ public enum TokenCache {
             ids.reserveCapacity(encodings.reduce(0) { $0 + $1.ids.count })
             for e in encodings {
                 ids.append(contentsOf: e.ids)
-                if typesHandle != nil { types.append(contentsOf: e.typeIds.isEmpty ? Array(repeating: 0, count: e.ids.count) : e.typeIds) }
+                if typesHandle != nil {
+                    types.append(contentsOf: e.typeIds.isEmpty ? Array(repeating: 0, count: e.ids.count) : e.typeIds)
+                }
                 offsets.append((offsets.last ?? 0) + Int64(e.ids.count))
             }
             labels.append(contentsOf: newLabels)
@@ -206,7 +213,9 @@ public enum TokenCache {
                 if let typesHandle, let typesTemp {
                     try typesHandle.close()
                     let reader = try FileHandle(forReadingFrom: typesTemp)
-                    while let block = try reader.read(upToCount: 1 << 24), !block.isEmpty { try handle.write(contentsOf: block) }
+                    while let block = try reader.read(upToCount: 1 << 24), !block.isEmpty {
+                        try handle.write(contentsOf: block)
+                    }
                     try reader.close()
                 }
                 let tokens = Int(offsets.last ?? 0)

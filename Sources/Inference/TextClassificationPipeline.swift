@@ -44,10 +44,12 @@ public struct TextClassificationPipeline {
     public func callAsFunction(_ texts: [String], topK: Int? = 1) throws -> [[LabelScore]] {
         let labels = classifier.classLabels
         guard labels.count >= 2 else {
-            throw InferenceError.invalidInput(path: "pipeline", line: nil, detail: "the classifier has no labels (no active head?)")
+            throw InferenceError.invalidInput(
+                path: "pipeline", line: nil, detail: "the classifier has no labels (no active head?)")
         }
         if let topK, topK < 1 {
-            throw InferenceError.invalidInput(path: "pipeline", line: nil, detail: "topK must be at least 1, got \(topK)")
+            throw InferenceError.invalidInput(
+                path: "pipeline", line: nil, detail: "topK must be at least 1, got \(topK)")
         }
         let records = texts.map { InputRecord.text($0, pair: nil) }
         var results: [[LabelScore]] = []
@@ -59,7 +61,10 @@ public struct TextClassificationPipeline {
             let n = labels.count
             for b in 0..<batch.batchSize {
                 let probabilities = softmax(Array(logits[b * n..<(b + 1) * n]))
-                results.append(rankByProbability(probabilities).prefix(topK ?? n).map { LabelScore(label: labels[$0], score: probabilities[$0]) })
+                results.append(
+                    rankByProbability(probabilities).prefix(topK ?? n).map {
+                        LabelScore(label: labels[$0], score: probabilities[$0])
+                    })
             }
         }
         return results

@@ -28,7 +28,10 @@ struct HubCLITests {
         let tmp = try Fixtures.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: tmp) }
         var model: [String: Data] = [:]
-        for name in ["config.json", "model.safetensors", "tokenizer.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json"] {
+        for name in [
+            "config.json", "model.safetensors", "tokenizer.json", "vocab.txt", "tokenizer_config.json",
+            "special_tokens_map.json",
+        ] {
             model[name] = try Data(contentsOf: Fixtures.miniLM.appendingPathComponent(name))
         }
         server.addRepo("sentence-transformers/all-MiniLM-L6-v2", files: model)
@@ -36,7 +39,8 @@ struct HubCLITests {
         server.addRepo(
             "amazon_polarity", type: .dataset,
             files: [
-                "amazon_polarity/train-00000-of-00001.parquet": sample, "amazon_polarity/test-00000-of-00001.parquet": sample,
+                "amazon_polarity/train-00000-of-00001.parquet": sample,
+                "amazon_polarity/test-00000-of-00001.parquet": sample,
                 "README.md": Data("# amazon_polarity (test copy)\n".utf8),
             ])
         let hfHome = tmp.appendingPathComponent("hf")
@@ -59,26 +63,32 @@ struct HubCLITests {
         #expect(try Data(contentsOf: weights) == model["model.safetensors"])
         let link = try FileManager.default.destinationOfSymbolicLink(atPath: weights.path)
         #expect(link.hasPrefix("../../blobs/"))
-        #expect(FileManager.default.fileExists(atPath: hfHome.appendingPathComponent("hub/datasets--amazon_polarity").path))
+        #expect(
+            FileManager.default.fileExists(atPath: hfHome.appendingPathComponent("hub/datasets--amazon_polarity").path))
         // The adapter names its base by Hub id, not by the snapshot's commit folder.
-        let saved = try JSONSerialization.jsonObject(
-            with: Data(contentsOf: out.appendingPathComponent("ap/adapter_config.json"))) as? [String: Any]
+        let saved =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: out.appendingPathComponent("ap/adapter_config.json"))) as? [String: Any]
         #expect(saved?["model_name"] as? String == "sentence-transformers/all-MiniLM-L6-v2")
 
         // Offline, from the cache: no request at all.
         server.resetRequestLog()
         var offline = env
         offline["HF_HUB_OFFLINE"] = "1"
-        r = try cli.run(train.dropLast(2) + ["--output", tmp.appendingPathComponent("offline").path], environment: offline)
+        r = try cli.run(
+            train.dropLast(2) + ["--output", tmp.appendingPathComponent("offline").path], environment: offline)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(server.requestCount == 0)
         // Offline and not cached: a clear error.
-        r = try cli.run(["predict", "--model", "org/not-cached", "--input", "examples/reviews.txt"], environment: offline)
+        r = try cli.run(
+            ["predict", "--model", "org/not-cached", "--input", "examples/reviews.txt"], environment: offline)
         #expect(r.status != 0)
         #expect(r.stderr.contains("org/not-cached") && r.stderr.lowercased().contains("offline"))
 
         // Push, then download it again by id: the same bytes, the same predictions.
-        r = try cli.run(["push", "--adapter", out.appendingPathComponent("ap").path, "--repo", "test-user/ap-adapter"], environment: env)
+        r = try cli.run(
+            ["push", "--adapter", out.appendingPathComponent("ap").path, "--repo", "test-user/ap-adapter"],
+            environment: env)
         #expect(r.status == 0, "\(r.stderr)")
         for name in ["adapter_config.json", "adapter.safetensors", "head_config.json", "model_head.safetensors"] {
             let local = try Data(contentsOf: out.appendingPathComponent("ap/\(name)"))
@@ -87,18 +97,24 @@ struct HubCLITests {
         let card = String(decoding: server.file("test-user/ap-adapter", path: "README.md") ?? Data(), as: UTF8.self)
         #expect(card.contains("adapter-transformers") && card.contains("amazon_polarity"))
         let viaHub = try cli.run(
-            ["predict", "--model", "sentence-transformers/all-MiniLM-L6-v2", "--adapter", "test-user/ap-adapter",
-             "--input", "examples/reviews.txt"], environment: env)
+            [
+                "predict", "--model", "sentence-transformers/all-MiniLM-L6-v2", "--adapter", "test-user/ap-adapter",
+                "--input", "examples/reviews.txt",
+            ], environment: env)
         let local = try cli.run(
-            ["predict", "--model", Fixtures.miniLM.path, "--adapter", out.appendingPathComponent("ap").path,
-             "--input", "examples/reviews.txt"], environment: env)
+            [
+                "predict", "--model", Fixtures.miniLM.path, "--adapter", out.appendingPathComponent("ap").path,
+                "--input", "examples/reviews.txt",
+            ], environment: env)
         #expect(viaHub.status == 0, "\(viaHub.stderr)")
         #expect(viaHub.stdout == local.stdout && !local.stdout.isEmpty)
 
         // A wrong token: a typed error that does not echo it.
         var wrong = env
         wrong["HF_TOKEN"] = "hf_WRONGtoken999"
-        r = try cli.run(["push", "--adapter", out.appendingPathComponent("ap").path, "--repo", "test-user/other"], environment: wrong)
+        r = try cli.run(
+            ["push", "--adapter", out.appendingPathComponent("ap").path, "--repo", "test-user/other"],
+            environment: wrong)
         #expect(r.status != 0)
         #expect(!r.stderr.contains("hf_WRONGtoken999"))
         await server.stop()

@@ -12,7 +12,9 @@ struct ParquetExamplesTests {
 
     static func expected() throws -> (labels: [String], titles: [String], contents: [String]) {
         let json = try Fixtures.json("datasets/amazon_polarity_sample.expected.json")
-        return (json["labels"] as? [String] ?? [], json["titles"] as? [String] ?? [], json["contents"] as? [String] ?? [])
+        return (
+            json["labels"] as? [String] ?? [], json["titles"] as? [String] ?? [], json["contents"] as? [String] ?? []
+        )
     }
 
     @Test func columnsAreSelectedRenamedAndLabelledByClassName() throws {
@@ -50,7 +52,8 @@ struct ParquetExamplesTests {
         let cached = try TokenCache.build(
             at: url, key: 9, tokenizer: tokenizer, labelMap: map, maxLength: 100, source: Self.sample.path,
             next: source.chunks())
-        let reference = try TokenizedDataset(dataset: try source.load(), tokenizer: tokenizer, labelMap: map, maxLength: 100)
+        let reference = try TokenizedDataset(
+            dataset: try source.load(), tokenizer: tokenizer, labelMap: map, maxLength: 100)
         #expect(cached.ids == reference.ids && cached.labels == reference.labels)
     }
 

@@ -8,7 +8,8 @@ import Tokenizers
 @Suite("Token cache")
 struct TokenCacheTests {
     static func rottenTomatoes() throws -> LabeledDataset {
-        try LabeledDataset.load(path: Fixtures.repositoryRoot.appendingPathComponent("data/rotten_tomatoes/test.jsonl").path)
+        try LabeledDataset.load(
+            path: Fixtures.repositoryRoot.appendingPathComponent("data/rotten_tomatoes/test.jsonl").path)
     }
 
     /// The examples in chunks of `size`, as a streaming reader hands them out.
@@ -61,7 +62,10 @@ struct TokenCacheTests {
         #expect(throws: DatasetError.self) { try TokenCache.load(url, key: 2, numLabels: 2) }  // another key
         #expect(throws: DatasetError.self) { try TokenCache.load(url, key: 1, numLabels: 1) }  // labels outside
         let bytes = try Data(contentsOf: url)
-        for damaged in [bytes.prefix(bytes.count - 3), bytes.prefix(40), Data("not a cache at all, clearly....".utf8) + bytes.dropFirst(31)] {
+        for damaged in [
+            bytes.prefix(bytes.count - 3), bytes.prefix(40),
+            Data("not a cache at all, clearly....".utf8) + bytes.dropFirst(31),
+        ] {
             try damaged.write(to: url)
             #expect {
                 try TokenCache.load(url, key: 1, numLabels: 2)
@@ -80,19 +84,22 @@ struct TokenCacheTests {
         let examples = [Example(text: "fine", label: "0"), Example(text: "odd", label: "7")]
         #expect(throws: DatasetError.labelOutsideHead(file: "src", line: 2, label: "7")) {
             try TokenCache.build(
-                at: url, key: 1, tokenizer: tokenizer, labelMap: LabelMap(names: ["0", "1"]), maxLength: 8, source: "src",
+                at: url, key: 1, tokenizer: tokenizer, labelMap: LabelMap(names: ["0", "1"]), maxLength: 8,
+                source: "src",
                 next: Self.chunks(examples, size: 1))
         }
         #expect(throws: DatasetError.emptyDataset(file: "src")) {
             try TokenCache.build(
-                at: url, key: 1, tokenizer: tokenizer, labelMap: LabelMap(names: ["0", "1"]), maxLength: 8, source: "src",
+                at: url, key: 1, tokenizer: tokenizer, labelMap: LabelMap(names: ["0", "1"]), maxLength: 8,
+                source: "src",
                 next: Self.chunks([], size: 1))
         }
         struct ReaderFailed: Error {}
         #expect(throws: ReaderFailed.self) {
             var calls = 0
             try TokenCache.build(
-                at: url, key: 1, tokenizer: tokenizer, labelMap: LabelMap(names: ["0", "1"]), maxLength: 8, source: "src"
+                at: url, key: 1, tokenizer: tokenizer, labelMap: LabelMap(names: ["0", "1"]), maxLength: 8,
+                source: "src"
             ) {
                 calls += 1
                 if calls == 2 { throw ReaderFailed() }

@@ -3,8 +3,8 @@ import Encoders
 import Foundation
 import Inference
 import Kernels
-import Testing
 import TestSupport
+import Testing
 
 @testable import Training
 
@@ -44,7 +44,8 @@ struct LifecycleTests {
         let stacked = try model.logits(batch)
         #expect(maxAbsDifference(stacked, (json["stack_logits"] as? [Any] ?? []).flatMap(floats)) <= 1e-4)
         try model.setActiveAdapters("task")
-        #expect(maxAbsDifference(try model.logits(batch), (json["task_logits"] as? [Any] ?? []).flatMap(floats)) <= 1e-4)
+        #expect(
+            maxAbsDifference(try model.logits(batch), (json["task_logits"] as? [Any] ?? []).flatMap(floats)) <= 1e-4)
         // The order matters, and training a stack is refused rather than silently wrong.
         try model.setActiveAdapters(.stack("task", "lang"))
         #expect(maxAbsDifference(try model.logits(batch), stacked) > 1e-3)
@@ -185,7 +186,8 @@ struct LifecycleTests {
         let json = try Fixtures.json("lifecycle/pipeline_minilm/expected.json")
         let texts = json["texts"] as? [String] ?? []
         #expect(texts.count == 8)
-        let classify = TextClassificationPipeline(classifier: model, tokenizer: tokenizer, config: pretrained.config, batchSize: 3)
+        let classify = TextClassificationPipeline(
+            classifier: model, tokenizer: tokenizer, config: pretrained.config, batchSize: 3)
         func compare(_ ours: [[LabelScore]], _ theirs: [[[String: Any]]]) {
             #expect(ours.count == theirs.count)
             for (o, t) in zip(ours, theirs) {

@@ -85,19 +85,24 @@ do {
     stage("predict with a TextClassificationPipeline")
     let classify = TextClassificationPipeline(classifier: model, tokenizer: tokenizer, config: pretrained.config)
     for (text, result) in zip(examples, try classify(examples)) {
-        print("  \(text.padding(toLength: 45, withPad: " ", startingAt: 0)) \(result[0].label) (\(String(format: "%.3f", result[0].score)))")
+        print(
+            "  \(text.padding(toLength: 45, withPad: " ", startingAt: 0)) \(result[0].label) (\(String(format: "%.3f", result[0].score)))"
+        )
     }
 
     stage("save_adapter")
     let saved = output.appendingPathComponent("rotten_tomatoes")
     try model.saveAdapter(to: saved, name: "rotten_tomatoes")
-    func bytes(_ url: URL) -> Int { ((try? FileManager.default.attributesOfItem(atPath: url.path))?[.size] as? Int) ?? 0 }
+    func bytes(_ url: URL) -> Int {
+        ((try? FileManager.default.attributesOfItem(atPath: url.path))?[.size] as? Int) ?? 0
+    }
     let adapterBytes = ["adapter.safetensors", "model_head.safetensors", "adapter_config.json", "head_config.json"]
         .map { bytes(saved.appendingPathComponent($0)) }.reduce(0, +)
     let modelBytes = bytes(pretrained.folder.appendingPathComponent("model.safetensors"))
     print(
         String(
-            format: "  %@: %.2f MB (adapter + head), the full model: %.2f MB (%.1f %%)", saved.path, Double(adapterBytes) / 1e6,
+            format: "  %@: %.2f MB (adapter + head), the full model: %.2f MB (%.1f %%)", saved.path,
+            Double(adapterBytes) / 1e6,
             Double(modelBytes) / 1e6, 100 * Double(adapterBytes) / Double(modelBytes)))
 
     stage("set_active_adapters(None) + delete_adapter + delete_head")
@@ -106,8 +111,13 @@ do {
     let hiddenAfter = try model.lastHiddenState(probe)
     let sameWeights = model.baseChecksum == checksumBefore
     let sameOutputs = hiddenAfter == hiddenBefore
-    print(String(format: "  base weights checksum %016llx before, %016llx after: %@", checksumBefore, model.baseChecksum, sameWeights ? "identical" : "DIFFERENT"))
-    print("  base outputs for the 3 sentences (\(hiddenAfter.count) floats): \(sameOutputs ? "bit-identical to before the adapter" : "DIFFERENT")")
+    print(
+        String(
+            format: "  base weights checksum %016llx before, %016llx after: %@", checksumBefore, model.baseChecksum,
+            sameWeights ? "identical" : "DIFFERENT"))
+    print(
+        "  base outputs for the 3 sentences (\(hiddenAfter.count) floats): \(sameOutputs ? "bit-identical to before the adapter" : "DIFFERENT")"
+    )
     print("  adapters left: \(model.adapterNames), heads left: \(model.headNames)")
     guard sameWeights && sameOutputs else { throw ValidationFailure("the base model was not restored") }
 } catch {

@@ -28,7 +28,8 @@ struct BenchDataset: ParsableCommand {
 
     func run() throws {
         guard FileManager.default.fileExists(atPath: parquet) else {
-            throw ValidationError("\(parquet) not found: write it with tools/make_parquet_fixtures.py --bench-rows 1000000")
+            throw ValidationError(
+                "\(parquet) not found: write it with tools/make_parquet_fixtures.py --bench-rows 1000000")
         }
         let tok = try Tokenizer.load(from: URL(fileURLWithPath: tokenizer))
         let source = ParquetExamples(files: [URL(fileURLWithPath: parquet)], textColumn: "content")
@@ -36,25 +37,32 @@ struct BenchDataset: ParsableCommand {
         defer { try? FileManager.default.removeItem(at: cache) }
         let start = Date()
         let (dataset, _) = try TokenizedDataset.cached(
-            source, tokenizer: tok, tokenizerFingerprint: "bench", labelMap: try source.labelMap(), maxLength: maxLength,
+            source, tokenizer: tok, tokenizerFingerprint: "bench", labelMap: try source.labelMap(),
+            maxLength: maxLength,
             cacheDirectory: cache)
         let seconds = Date().timeIntervalSince(start)
         let rss = peakResidentMiB() ?? 0
         let rate = Double(dataset.count) / seconds
         print(
             String(
-                format: "ours: %d rows, %d tokens in %.2f s: %.0f rows/s, peak RSS %.0f MiB (into a memory-mapped token cache)",
+                format:
+                    "ours: %d rows, %d tokens in %.2f s: %.0f rows/s, peak RSS %.0f MiB (into a memory-mapped token cache)",
                 dataset.count, dataset.tokenCount, seconds, rate, rss))
         guard !baseline.noBaseline else { return }
         let py = try baseline.runJSON(
             baseline.baselinePython,
-            ["tools/bench_dataset.py", "--parquet", parquet, "--tokenizer", tokenizer, "--max-length", String(maxLength)])
+            [
+                "tools/bench_dataset.py", "--parquet", parquet, "--tokenizer", tokenizer, "--max-length",
+                String(maxLength),
+            ])
         let pyRate = (py["rows_per_second"] as? NSNumber)?.doubleValue ?? 0
         let pyRSS = (py["peak_rss_mib"] as? NSNumber)?.doubleValue ?? 0
         print(
             String(
-                format: "pyarrow %@ + tokenizers %@: %@ rows, %@ tokens in %@ s: %.0f rows/s, peak RSS %.0f MiB → ours ×%.2f rows/s, ×%.2f RSS",
-                "\(py["pyarrow"] ?? "?")", "\(py["tokenizers"] ?? "?")", "\(py["rows"] ?? "?")", "\(py["tokens"] ?? "?")",
+                format:
+                    "pyarrow %@ + tokenizers %@: %@ rows, %@ tokens in %@ s: %.0f rows/s, peak RSS %.0f MiB → ours ×%.2f rows/s, ×%.2f RSS",
+                "\(py["pyarrow"] ?? "?")", "\(py["tokenizers"] ?? "?")", "\(py["rows"] ?? "?")",
+                "\(py["tokens"] ?? "?")",
                 "\(py["seconds"] ?? "?")", pyRate, pyRSS, pyRate > 0 ? rate / pyRate : 0, pyRSS > 0 ? rss / pyRSS : 0))
     }
 }

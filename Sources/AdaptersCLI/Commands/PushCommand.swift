@@ -6,7 +6,8 @@ import Hub
 struct PushCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "push",
-        abstract: "Upload an adapter folder to the Hugging Face Hub (push_adapter_to_hub), with a generated model card.",
+        abstract:
+            "Upload an adapter folder to the Hugging Face Hub (push_adapter_to_hub), with a generated model card.",
         discussion: """
             Creates the repository if needed and uploads the folder in one commit through the Hub's commit API \
             (large files through Git LFS). The model card (README.md with YAML metadata: library, base model, \
@@ -64,7 +65,8 @@ struct PushCommand: ParsableCommand {
             card.headType = headConfig["head_type"] as? String
         }
         let summary = json(folder.deletingLastPathComponent().appendingPathComponent("summary.json"))
-        let datasetName = dataset ?? (summary?["dataset"] as? String)
+        let datasetName =
+            dataset ?? (summary?["dataset"] as? String)
             ?? (summary?["train"] as? String).map { URL(fileURLWithPath: $0).lastPathComponent }
         if let datasetName { card.datasets = [datasetName] }
         if let method = summary?["method"] as? String {
@@ -75,7 +77,8 @@ struct PushCommand: ParsableCommand {
         if let eval = summary?["eval"] as? [String: Any], let datasetName {
             card.results = .classification(
                 dataset: datasetName, split: summary?["eval_data"] as? String,
-                accuracy: (eval["accuracy"] as? NSNumber)?.doubleValue, f1: (eval["macro_f1"] as? NSNumber)?.doubleValue)
+                accuracy: (eval["accuracy"] as? NSNumber)?.doubleValue, f1: (eval["macro_f1"] as? NSNumber)?.doubleValue
+            )
         }
         return card
     }

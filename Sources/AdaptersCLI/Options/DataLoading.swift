@@ -18,7 +18,8 @@ final class LabelledData {
     }
 
     var isParquet: Bool {
-        options.format == .parquet || (options.format == nil && sources.allSatisfy { DatasetFormat.inferred(fromPath: $0) == .parquet })
+        options.format == .parquet
+            || (options.format == nil && sources.allSatisfy { DatasetFormat.inferred(fromPath: $0) == .parquet })
     }
 
     var parquet: ParquetExamples {
@@ -55,16 +56,21 @@ final class LabelledData {
             return try TokenizedDataset(
                 dataset: try loadFile(), tokenizer: tokenizer, labelMap: labelMap, maxLength: options.maxLength)
         }
-        let files = ["tokenizer.json", "vocab.json", "merges.txt", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json"]
-            .map { modelFolder.appendingPathComponent($0) }
+        let files = [
+            "tokenizer.json", "vocab.json", "merges.txt", "vocab.txt", "tokenizer_config.json",
+            "special_tokens_map.json",
+        ]
+        .map { modelFolder.appendingPathComponent($0) }
         let progress = ProgressLine(label: "tokenizing \(sources.count == 1 ? sources[0] : "\(sources.count) files")")
         let (dataset, reused) = try TokenizedDataset.cached(
-            parquet, tokenizer: tokenizer, tokenizerFingerprint: TokenCache.fingerprint(files: files), labelMap: labelMap,
+            parquet, tokenizer: tokenizer, tokenizerFingerprint: TokenCache.fingerprint(files: files),
+            labelMap: labelMap,
             maxLength: options.maxLength, cacheDirectory: options.tokenCacheDirectory,
             progress: { progress.update($0, of: $1) })
         progress.finish()
         logger.info(
-            "\(reused ? "reusing the token cache" : "tokenized into the cache") in \(options.tokenCacheDirectory.path): \(dataset.count) examples, \(dataset.tokenCount) tokens")
+            "\(reused ? "reusing the token cache" : "tokenized into the cache") in \(options.tokenCacheDirectory.path): \(dataset.count) examples, \(dataset.tokenCount) tokens"
+        )
         return dataset
     }
 }

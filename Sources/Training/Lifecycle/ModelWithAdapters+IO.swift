@@ -88,17 +88,23 @@ extension ModelWithAdapters {
     /// Shapes of an adapter's tensors, from a model built for it (never from the stored arrays).
     func shapes(of name: String) throws -> [String: [Int]] {
         guard let stored = adapters[name] else { throw AdapterError.unknownAdapter(name) }
-        let scratch = try AdapterModel(base: base, mode: .adapter(name: name, config: stored.config), head: Self.placeholderHead)
+        let scratch = try AdapterModel(
+            base: base, mode: .adapter(name: name, config: stored.config), head: Self.placeholderHead)
         return Dictionary(uniqueKeysWithValues: scratch.parameters.entries.map { ($0.name, $0.shape) })
     }
 
     func headShapes(_ spec: HeadSpec) -> [String: [Int]] {
         let c = base.config.hiddenSize
         let p = "heads.\(spec.name)."
-        return [p + "1.weight": [c, c], p + "1.bias": [c], p + "4.weight": [spec.numLabels, c], p + "4.bias": [spec.numLabels]]
+        return [
+            p + "1.weight": [c, c], p + "1.bias": [c], p + "4.weight": [spec.numLabels, c],
+            p + "4.bias": [spec.numLabels],
+        ]
     }
 
-    static func writerTensors(_ tensors: [String: [Float]], shapes: [String: [Int]]) throws -> [SafetensorsWriter.Tensor] {
+    static func writerTensors(_ tensors: [String: [Float]], shapes: [String: [Int]]) throws -> [SafetensorsWriter
+        .Tensor]
+    {
         try tensors.keys.sorted().map { name in
             guard let shape = shapes[name], let values = tensors[name], shape.reduce(1, *) == values.count else {
                 throw AdapterError.invalidSetup("tensor '\(name)' does not fit its adapter's configuration")

@@ -109,7 +109,8 @@ public final class ModelWithAdapters {
     ) throws {
         try checkName(name)
         guard labels.count >= 2 else {
-            throw AdapterError.invalidSetup("head '\(name)': a classification head needs at least 2 labels, got \(labels.count)")
+            throw AdapterError.invalidSetup(
+                "head '\(name)': a classification head needs at least 2 labels, got \(labels.count)")
         }
         guard Set(labels).count == labels.count else {
             throw AdapterError.invalidSetup("head '\(name)': the labels \(labels) repeat a name")
@@ -142,7 +143,9 @@ public final class ModelWithAdapters {
     /// there is one; with nil the active head stays.
     public func setActiveAdapters(_ setup: AdapterSetup?) throws {
         if let setup {
-            guard !setup.names.isEmpty else { throw AdapterError.invalidSetup("an adapter setup needs at least one adapter") }
+            guard !setup.names.isEmpty else {
+                throw AdapterError.invalidSetup("an adapter setup needs at least one adapter")
+            }
             guard Set(setup.names).count == setup.names.count else {
                 throw AdapterError.invalidSetup("\(setup) names an adapter twice")
             }
@@ -188,13 +191,15 @@ public final class ModelWithAdapters {
         if let training = trainingAdapters {
             guard training.names == active else {
                 throw AdapterError.invalidSetup(
-                    "trainAdapter(\(training)) was called, but \(activeAdapters.map(\.description) ?? "no adapter") is active")
+                    "trainAdapter(\(training)) was called, but \(activeAdapters.map(\.description) ?? "no adapter") is active"
+                )
             }
             return try engine(for: EngineKey(adapters: active, head: head, full: false))
         }
         if baseFrozen {
             guard active.isEmpty else {
-                throw AdapterError.invalidSetup("the base is frozen and \(active) is active but not trainable: call trainAdapter")
+                throw AdapterError.invalidSetup(
+                    "the base is frozen and \(active) is active but not trainable: call trainAdapter")
             }
             return try engine(for: EngineKey(adapters: [], head: head, full: false))
         }
@@ -260,12 +265,15 @@ public final class ModelWithAdapters {
     public func mergeAdapter(_ name: String) throws {
         guard let stored = adapters[name] else { throw AdapterError.unknownAdapter(name) }
         guard case .lora = stored.config else {
-            throw AdapterError.invalidSetup("'\(name)' is a bottleneck adapter: only LoRA adapters can be merged into the weights")
+            throw AdapterError.invalidSetup(
+                "'\(name)' is a bottleneck adapter: only LoRA adapters can be merged into the weights")
         }
         guard activeAdapters?.names == [name] else {
             throw AdapterError.invalidSetup("activate '\(name)' alone before merging it")
         }
-        guard mergedAdapter == nil else { throw AdapterError.invalidSetup("'\(mergedAdapter ?? "")' is already merged") }
+        guard mergedAdapter == nil else {
+            throw AdapterError.invalidSetup("'\(mergedAdapter ?? "")' is already merged")
+        }
         try inferenceEngine().mergeLoRA()
         mergedAdapter = name
     }
@@ -301,8 +309,10 @@ public final class ModelWithAdapters {
             case .lora: architecture = "lora"
             }
             return SummaryRow(
-                name: name, architecture: architecture, parameters: count, percentOfBase: 100 * Double(count) / baseCount,
-                active: activeAdapters?.names.contains(name) == true, training: trainingAdapters?.names.contains(name) == true)
+                name: name, architecture: architecture, parameters: count,
+                percentOfBase: 100 * Double(count) / baseCount,
+                active: activeAdapters?.names.contains(name) == true,
+                training: trainingAdapters?.names.contains(name) == true)
         }
     }
 
@@ -312,7 +322,8 @@ public final class ModelWithAdapters {
 
     func checkName(_ name: String) throws {
         let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "_-"))
-        guard !name.isEmpty, name.unicodeScalars.allSatisfy(allowed.contains), name != AdapterModel.placeholderHeadName else {
+        guard !name.isEmpty, name.unicodeScalars.allSatisfy(allowed.contains), name != AdapterModel.placeholderHeadName
+        else {
             throw AdapterError.invalidSetup(
                 "'\(name)' is not a usable name: letters, digits, '_' and '-' only (it becomes part of tensor names)")
         }
@@ -364,11 +375,15 @@ public final class ModelWithAdapters {
         guard let engine, let key = engineKey else { return }
         for name in key.adapters {
             guard var stored = adapters[name] else { continue }
-            for tensor in stored.tensors.keys { stored.tensors[tensor] = engine.tensor(tensor) ?? stored.tensors[tensor] }
+            for tensor in stored.tensors.keys {
+                stored.tensors[tensor] = engine.tensor(tensor) ?? stored.tensors[tensor]
+            }
             adapters[name] = stored
         }
         if let head = key.head, var stored = heads[head] {
-            for tensor in stored.tensors.keys { stored.tensors[tensor] = engine.tensor(tensor) ?? stored.tensors[tensor] }
+            for tensor in stored.tensors.keys {
+                stored.tensors[tensor] = engine.tensor(tensor) ?? stored.tensors[tensor]
+            }
             heads[head] = stored
         }
         self.engine = nil
