@@ -71,6 +71,17 @@ struct HubCLITests {
                 with: Data(contentsOf: out.appendingPathComponent("ap/adapter_config.json"))) as? [String: Any]
         #expect(saved?["model_name"] as? String == "sentence-transformers/all-MiniLM-L6-v2")
 
+        // evaluate and inspect take Hub ids too.
+        r = try cli.run(
+            [
+                "evaluate", "--model", "sentence-transformers/all-MiniLM-L6-v2", "--adapter", out.appendingPathComponent("ap").path,
+                "--dataset", "amazon_polarity", "--split", "test", "--text-field", "content", "--max-length", "32",
+            ], environment: env)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("\"accuracy\""))
+        r = try cli.run(["inspect", "sentence-transformers/all-MiniLM-L6-v2"], environment: env)
+        #expect(r.status == 0 && r.stdout.contains("bert"), "\(r.stderr)")
+
         // Offline, from the cache: no request at all.
         server.resetRequestLog()
         var offline = env

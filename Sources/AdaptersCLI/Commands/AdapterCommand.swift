@@ -16,11 +16,11 @@ struct AdapterCommand: ParsableCommand {
 struct AdapterInfo: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "info", abstract: "Describe an adapter folder.")
 
-    @Argument(help: "AdapterHub adapter folder.")
+    @Argument(help: "AdapterHub adapter folder, or a Hub id (org/name[@revision]).")
     var folder: String
 
     func run() throws {
-        let adapter = try AdapterHubAdapter(folder: URL(fileURLWithPath: folder))
+        let adapter = try AdapterHubAdapter(folder: try HubAccess.folder(folder, selection: .all))
         let method: String
         switch adapter.config {
         case .bottleneck(let c):
@@ -53,7 +53,7 @@ struct AdapterMerge: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
 
-    @Option(name: .long, help: "LoRA adapter folder (with its head).")
+    @Option(name: .long, help: "LoRA adapter folder (with its head), or a Hub id.")
     var adapter: String
 
     @Option(name: .long, help: "Output model folder.")
@@ -61,7 +61,7 @@ struct AdapterMerge: ParsableCommand {
 
     func run() throws {
         let pretrained = try modelOptions.load()
-        let model = try AdapterModel.load(adapterFolder: URL(fileURLWithPath: adapter), base: pretrained.encoder)
+        let model = try AdapterModel.load(adapterFolder: try HubAccess.folder(adapter, selection: .all), base: pretrained.encoder)
         try model.mergeLoRA()
         let out = URL(fileURLWithPath: output)
         try model.saveHFModel(to: out, originalConfig: try Data(contentsOf: pretrained.folder.appendingPathComponent("config.json")))

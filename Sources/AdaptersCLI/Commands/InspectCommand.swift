@@ -7,11 +7,11 @@ struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect", abstract: "Describe a model folder: architecture, parameters, dtypes, bytes.")
 
-    @Argument(help: "HF model folder.")
+    @Argument(help: "HF model folder, or a Hub id (org/name[@revision]).")
     var model: String
 
     func run() throws {
-        let m = try PretrainedModel(folder: URL(fileURLWithPath: model), logger: logger)
+        let m = try PretrainedModel(folder: try HubAccess.folder(model, selection: .model), logger: logger)
         let c = m.config
         let headParams = m.encoder.head.map { $0.bindings.reduce(0) { $0 + $1.shape.reduce(1, *) } } ?? 0
         let encoderParams = m.encoder.weights.parameterCount

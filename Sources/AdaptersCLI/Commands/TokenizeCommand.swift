@@ -1,4 +1,5 @@
 import ArgumentParser
+import Hub
 import Foundation
 import Inference
 import Tokenizers
@@ -8,7 +9,7 @@ struct TokenizeCommand: ParsableCommand {
         commandName: "tokenize",
         abstract: "Tokenize texts with a model's tokenizer: one JSON line each, {input_ids, attention_mask[, token_type_ids]}.")
 
-    @Option(name: .long, help: "Folder with tokenizer.json, vocab.json + merges.txt, or vocab.txt.")
+    @Option(name: .long, help: "Folder with tokenizer.json, vocab.json + merges.txt, or vocab.txt; or a Hub model id.")
     var model: String
 
     @OptionGroup var inputOptions: InputOptions
@@ -29,7 +30,9 @@ struct TokenizeCommand: ParsableCommand {
     }
 
     func run() throws {
-        let tokenizer = try Tokenizer.load(from: URL(fileURLWithPath: model))
+        let files = FileSelection(
+            allowPatterns: ["tokenizer.json", "tokenizer_config.json", "vocab.*", "merges.txt", "special_tokens_map.json", "config.json"])
+        let tokenizer = try Tokenizer.load(from: try HubAccess.folder(model, selection: files))
         let records = try InputReader.read(inputOptions.input, options: inputOptions.readerOptions)
         var texts: [String] = []
         var pairs: [String] = []
