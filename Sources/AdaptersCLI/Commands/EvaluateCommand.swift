@@ -20,21 +20,17 @@ struct EvaluateCommand: ParsableCommand {
     @Option(name: .long, help: "Labelled data (.jsonl, .csv, .tsv, .parquet, Amazon polarity CSV).")
     var data: String?
 
-    @Option(name: .long, help: "Instead of --data: a dataset (Hub id or local folder) whose --split Parquet files are used.")
-    var dataset: String?
+    @OptionGroup var datasetOptions: HubDatasetOptions
 
     @Option(name: .long, help: "Split of --dataset.")
     var split = "test"
-
-    @Option(name: .long, help: "Dataset configuration (subset), when the dataset has several.")
-    var datasetConfig: String?
 
     @OptionGroup var dataOptions: DataOptions
 
     @Option(name: .long) var batchSize = 64
 
     func validate() throws {
-        if (data == nil) == (dataset == nil) { throw ValidationError("give either --data FILE or --dataset NAME") }
+        if (data == nil) == (datasetOptions.dataset == nil) { throw ValidationError("give either --data FILE or --dataset NAME") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
     }
 
@@ -53,8 +49,8 @@ struct EvaluateCommand: ParsableCommand {
         }
         // Data labels are matched to the head's names; integer labels i match class i when the names
         // are LABEL_i or were given with `train --label-names` (heads without id2label say LABEL_i).
-        let files = try dataset.map { try HubAccess.datasetSplit($0, split: split, config: datasetConfig).map(\.path) }
-        let source = LabelledData(sources: files ?? [data ?? ""], options: dataOptions)
+        let files = try data.map { [$0] } ?? datasetOptions.files(split: split)
+        let source = LabelledData(sources: files, options: dataOptions)
         var names = classifier.classLabels
         let dataLabels = Set(try source.labelMap().names)
         if !dataLabels.isSubset(of: Set(names)), dataLabels.allSatisfy({ Int($0).map { $0 >= 0 && $0 < names.count } ?? false }) {

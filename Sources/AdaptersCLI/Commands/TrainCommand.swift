@@ -35,13 +35,7 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "Evaluation data, same format.")
     var eval: String?
 
-    @Option(
-        name: .long,
-        help: "Instead of --train: a dataset (Hub id such as amazon_polarity or org/name[@revision], or a local folder) whose Parquet files are used; see --train-split/--eval-split.")
-    var dataset: String?
-
-    @Option(name: .long, help: "Dataset configuration (subset), when the dataset has several.")
-    var datasetConfig: String?
+    @OptionGroup var datasetOptions: HubDatasetOptions
 
     @Option(name: .long, help: "Split of --dataset to train on.")
     var trainSplit = "train"
@@ -86,8 +80,8 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "LoRA targets, comma-separated from q,k,v.") var loraTargets: String?
 
     func validate() throws {
-        if (train == nil) == (dataset == nil) { throw ValidationError("give either --train FILE or --dataset NAME") }
-        if dataset != nil && eval != nil { throw ValidationError("with --dataset, choose evaluation data with --eval-split") }
+        if (train == nil) == (datasetOptions.dataset == nil) { throw ValidationError("give either --train FILE or --dataset NAME") }
+        if datasetOptions.dataset != nil && eval != nil { throw ValidationError("with --dataset, choose evaluation data with --eval-split") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
         if epochs < 1 { throw ValidationError("--epochs must be at least 1") }
         if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be at least 1") }
@@ -145,12 +139,13 @@ struct TrainCommand: ParsableCommand {
         guard let tokenizer = pretrained.tokenizer else {
             throw ValidationError("\(modelOptions.resolvedPath) has no tokenizer files, which training on text needs")
         }
+        let dataset = datasetOptions.dataset
         let trainName = dataset ?? train ?? ""
         let trainFiles: [String]
         var evalFiles: [String]? = eval.map { [$0] }
-        if let dataset {
-            trainFiles = try HubAccess.datasetSplit(dataset, split: trainSplit, config: datasetConfig).map(\.path)
-            evalFiles = try evalSplit.map { try HubAccess.datasetSplit(dataset, split: $0, config: datasetConfig).map(\.path) }
+        if dataset != nil {
+            trainFiles = try datasetOptions.files(split: trainSplit)
+            evalFiles = try evalSplit.map { try datasetOptions.files(split: $0) }
         } else {
             trainFiles = [trainName]
         }

@@ -40,6 +40,23 @@ enum HubAccess {
     }
 }
 
+/// `--dataset` and `--dataset-config` (train, evaluate): a dataset's split files instead of a file.
+struct HubDatasetOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: "A dataset (Hub id such as amazon_polarity or org/name[@revision], or a local folder) whose Parquet files of a split are used.")
+    var dataset: String?
+
+    @Option(name: .long, help: "Dataset configuration (subset), when the dataset has several.")
+    var datasetConfig: String?
+
+    /// The files of `split` (downloaded into the HF cache for a Hub id).
+    func files(split: String) throws -> [String] {
+        guard let dataset else { return [] }
+        return try HubAccess.datasetSplit(dataset, split: split, config: datasetConfig).map(\.path)
+    }
+}
+
 /// Runs async work from a synchronous command and waits for it.
 func runBlocking<T>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
     let box = ResultBox<T>()
