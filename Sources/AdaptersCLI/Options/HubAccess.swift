@@ -11,7 +11,9 @@ import Logging
 enum HubAccess {
     /// A local folder for a `--model` (`.model` selection) or `--adapter` (`.all`) argument.
     static func folder(_ argument: String, selection: FileSelection) throws -> URL {
-        if FileManager.default.fileExists(atPath: argument) { return URL(fileURLWithPath: argument) }
+        // Paths (existing, or written as paths) go to the loaders, whose errors name the missing file.
+        let pathLike = ["/", "./", "../", "~"].contains { argument.hasPrefix($0) }
+        if pathLike || FileManager.default.fileExists(atPath: argument) { return URL(fileURLWithPath: argument) }
         let bar = ProgressBar()
         defer { bar.finish() }
         return try runBlocking {
