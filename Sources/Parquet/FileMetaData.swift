@@ -88,36 +88,17 @@ struct FileMetaData {
     }
 }
 
-/// Reads a Thrift list whose elements are structs.
+/// Reads a Thrift list whose elements have wire type `elementType` (structs unless told), each read
+/// by `element`.
 func readList<T>(
-    _ reader: inout ThriftCompactReader, _ what: String,
+    _ reader: inout ThriftCompactReader, _ what: String, of elementType: ThriftType = .structure,
     _ element: (inout ThriftCompactReader) throws(CorruptData) -> T
 ) throws(CorruptData) -> [T] {
     let (type, count) = try reader.readListHeader()
-    guard type == .structure else { throw CorruptData("\(what): expected a list of structs, got \(type)") }
+    guard type == elementType else { throw CorruptData("\(what): expected a list of \(elementType), got \(type)") }
     var result: [T] = []
     result.reserveCapacity(min(count, 4096))  // count is untrusted: grow past this as elements parse
     for _ in 0..<count { result.append(try element(&reader)) }
-    return result
-}
-
-/// Reads a Thrift list of strings.
-private func readStringList(_ reader: inout ThriftCompactReader, _ what: String) throws(CorruptData) -> [String] {
-    let (type, count) = try reader.readListHeader()
-    guard type == .binary else { throw CorruptData("\(what): expected a list of strings, got \(type)") }
-    var result: [String] = []
-    result.reserveCapacity(min(count, 4096))  // count is untrusted: grow past this as elements parse
-    for _ in 0..<count { result.append(try reader.readString()) }
-    return result
-}
-
-/// Reads a Thrift list of i32 (Parquet enums are i32 on the wire).
-private func readI32List(_ reader: inout ThriftCompactReader, _ what: String) throws(CorruptData) -> [Int32] {
-    let (type, count) = try reader.readListHeader()
-    guard type == .i32 else { throw CorruptData("\(what): expected a list of i32, got \(type)") }
-    var result: [Int32] = []
-    result.reserveCapacity(min(count, 4096))  // count is untrusted: grow past this as elements parse
-    for _ in 0..<count { result.append(try reader.readI32()) }
     return result
 }
 
@@ -288,8 +269,14 @@ extension ColumnMetaData {
         let seen = try reader.readStruct { reader, id, type throws(CorruptData) in
             switch (id, type) {
             case (1, .i32): meta.type = try reader.readI32()
-            case (2, .list): meta.encodings = try readI32List(&reader, "ColumnMetaData.encodings")
-            case (3, .list): meta.pathInSchema = try readStringList(&reader, "ColumnMetaData.path_in_schema")
+            case (2, .list):
+                meta.encodings = try readList(&reader, "ColumnMetaData.encodings", of: .i32) { r throws(CorruptData) in
+                    try r.readI32()
+                }
+            case (3, .list):
+                meta.pathInSchema = try readList(&reader, "ColumnMetaData.path_in_schema", of: .binary) {
+                    r throws(CorruptData) in try r.readString()
+                }
             case (4, .i32): meta.codec = try reader.readI32()
             case (5, .i64): meta.numValues = try reader.readI64()
             case (6, .i64): meta.totalUncompressedSize = try reader.readI64()
@@ -300,8 +287,10 @@ extension ColumnMetaData {
             }
             return true
         }
-        let required = [(1, "type"), (4, "codec"), (5, "num_values"), (7, "total_compressed_size"),
-                        (9, "data_page_offset")]
+        let required = [
+            (1, "type"), (4, "codec"), (5, "num_values"), (7, "total_compressed_size"),
+            (9, "data_page_offset"),
+        ]
         for (id, name) in required where !seen.contains(id) {
             throw CorruptData("ColumnMetaData.\(name) is missing")
         }

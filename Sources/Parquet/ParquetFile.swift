@@ -84,8 +84,10 @@ public struct ParquetFile: Sendable {
             throw .badMagic(path: path, detail: "the file does not start with PAR1 (found \(describe(headMagic)))")
         }
         guard tailMagic == Self.magic else {
-            throw .badMagic(path: path, detail: "the file does not end with PAR1 (found \(describe(tailMagic))); "
-                + "truncated?")
+            throw .badMagic(
+                path: path,
+                detail: "the file does not end with PAR1 (found \(describe(tailMagic))); "
+                    + "truncated?")
         }
         let footerLength = Int(tail.withBuffer { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) })
         guard footerLength <= size - 12 else {
@@ -134,8 +136,10 @@ public struct ParquetFile: Sendable {
             throw .corruptMetadata(path: path, detail: "row group \(index) has \(group.numRows) rows")
         }
         guard group.columns.count == schema.columns.count else {
-            throw .corruptMetadata(path: path, detail: "row group \(index) has \(group.columns.count) column "
-                + "chunks for \(schema.columns.count) schema columns")
+            throw .corruptMetadata(
+                path: path,
+                detail: "row group \(index) has \(group.columns.count) column "
+                    + "chunks for \(schema.columns.count) schema columns")
         }
         var chunks: [ColumnChunkInfo] = []
         chunks.reserveCapacity(group.columns.count)
@@ -151,20 +155,26 @@ public struct ParquetFile: Sendable {
                 throw .corruptMetadata(path: path, detail: "row group \(index), column '\(name)' has no metadata")
             }
             guard meta.type == schema.columns[c].physicalType.rawValue else {
-                throw .corruptMetadata(path: path, detail: "row group \(index), column '\(name)' has type "
-                    + "\(meta.type), the schema says \(schema.columns[c].physicalType)")
+                throw .corruptMetadata(
+                    path: path,
+                    detail: "row group \(index), column '\(name)' has type "
+                        + "\(meta.type), the schema says \(schema.columns[c].physicalType)")
             }
             guard meta.numValues >= 0, meta.totalCompressedSize >= 0, meta.totalUncompressedSize >= 0,
-                  meta.dataPageOffset >= 0
+                meta.dataPageOffset >= 0
             else {
-                throw .corruptMetadata(path: path, detail: "row group \(index), column '\(name)' has negative "
-                    + "sizes or offsets")
+                throw .corruptMetadata(
+                    path: path,
+                    detail: "row group \(index), column '\(name)' has negative "
+                        + "sizes or offsets")
             }
-            chunks.append(ColumnChunkInfo(
-                codecID: meta.codec, numValues: Int(meta.numValues),
-                compressedSize: Int(meta.totalCompressedSize), uncompressedSize: Int(meta.totalUncompressedSize),
-                dataPageOffset: Int(meta.dataPageOffset), dictionaryPageOffset: meta.dictionaryPageOffset.map(Int.init),
-                encodings: meta.encodings.map(ParquetEncoding.name)))
+            chunks.append(
+                ColumnChunkInfo(
+                    codecID: meta.codec, numValues: Int(meta.numValues),
+                    compressedSize: Int(meta.totalCompressedSize), uncompressedSize: Int(meta.totalUncompressedSize),
+                    dataPageOffset: Int(meta.dataPageOffset),
+                    dictionaryPageOffset: meta.dictionaryPageOffset.map(Int.init),
+                    encodings: meta.encodings.map(ParquetEncoding.name)))
         }
         return RowGroupInfo(numRows: Int(group.numRows), columns: chunks)
     }
@@ -177,12 +187,16 @@ public struct ParquetFile: Sendable {
     /// Reads one column of one row group.
     public func readColumn(_ column: Int, rowGroup: Int) throws(ParquetError) -> ParquetColumn {
         guard schema.columns.indices.contains(column) else {
-            throw .indexOutOfRange(path: path, detail: "column \(column) does not exist "
-                + "(\(schema.columns.count) columns)")
+            throw .indexOutOfRange(
+                path: path,
+                detail: "column \(column) does not exist "
+                    + "(\(schema.columns.count) columns)")
         }
         guard rowGroups.indices.contains(rowGroup) else {
-            throw .indexOutOfRange(path: path, detail: "row group \(rowGroup) does not exist "
-                + "(\(rowGroups.count) row groups)")
+            throw .indexOutOfRange(
+                path: path,
+                detail: "row group \(rowGroup) does not exist "
+                    + "(\(rowGroups.count) row groups)")
         }
         let descriptor = schema.columns[column]
         let info = rowGroups[rowGroup].columns[column]
@@ -196,45 +210,34 @@ public struct ParquetFile: Sendable {
         default: break
         }
         guard let codec = info.codec, codec.isSupported else {
-            throw .unsupportedCodec(path: path, column: descriptor.name,
-                                    codec: info.codec?.description ?? "codec \(info.codecID)")
+            throw .unsupportedCodec(
+                path: path, column: descriptor.name,
+                codec: info.codec?.description ?? "codec \(info.codecID)")
         }
         let start = info.startOffset
         guard start >= 4, start <= dataEnd, info.compressedSize <= dataEnd - start else {
-            throw context.outOfRange("column chunk at bytes \(start)..<\(start + info.compressedSize) is outside "
-                + "the data section 4..<\(dataEnd)")
+            throw context.outOfRange(
+                "column chunk at bytes \(start)..<\(start + info.compressedSize) is outside "
+                    + "the data section 4..<\(dataEnd)")
         }
         let bytes = try file.read(at: start, count: info.compressedSize)
-        var pages = PageReader(chunk: bytes, fileOffset: start, codec: codec, declaredSize: info.uncompressedSize,
-                               context: context)
-        let rows = rowGroups[rowGroup].numRows
-        let hint = info.uncompressedSize
+        var pages = PageReader(
+            chunk: bytes, fileOffset: start, codec: codec, declaredSize: info.uncompressedSize,
+            context: context)
+        func decode<Buffer: ValueBuffer>(_: Buffer.Type) throws(ParquetError) -> ParquetColumn {
+            var decoder = ColumnChunkDecoder<Buffer>(
+                descriptor: descriptor, context: context, expectedRows: rowGroups[rowGroup].numRows,
+                byteHint: info.uncompressedSize)
+            return try decoder.decode(&pages)
+        }
         let result: ParquetColumn
         switch descriptor.physicalType {
-        case .boolean:
-            var decoder = ColumnChunkDecoder<BooleanBuffer>(
-                descriptor: descriptor, context: context, expectedRows: rows, byteHint: hint)
-            result = try decoder.decode(&pages)
-        case .int32:
-            var decoder = ColumnChunkDecoder<FixedWidthBuffer<Int32>>(
-                descriptor: descriptor, context: context, expectedRows: rows, byteHint: hint)
-            result = try decoder.decode(&pages)
-        case .int64:
-            var decoder = ColumnChunkDecoder<FixedWidthBuffer<Int64>>(
-                descriptor: descriptor, context: context, expectedRows: rows, byteHint: hint)
-            result = try decoder.decode(&pages)
-        case .float:
-            var decoder = ColumnChunkDecoder<FixedWidthBuffer<Float>>(
-                descriptor: descriptor, context: context, expectedRows: rows, byteHint: hint)
-            result = try decoder.decode(&pages)
-        case .double:
-            var decoder = ColumnChunkDecoder<FixedWidthBuffer<Double>>(
-                descriptor: descriptor, context: context, expectedRows: rows, byteHint: hint)
-            result = try decoder.decode(&pages)
-        case .byteArray:
-            var decoder = ColumnChunkDecoder<ByteArrayBuffer>(
-                descriptor: descriptor, context: context, expectedRows: rows, byteHint: hint)
-            result = try decoder.decode(&pages)
+        case .boolean: result = try decode(BooleanBuffer.self)
+        case .int32: result = try decode(FixedWidthBuffer<Int32>.self)
+        case .int64: result = try decode(FixedWidthBuffer<Int64>.self)
+        case .float: result = try decode(FixedWidthBuffer<Float>.self)
+        case .double: result = try decode(FixedWidthBuffer<Double>.self)
+        case .byteArray: result = try decode(ByteArrayBuffer.self)
         case .int96, .fixedLenByteArray:
             throw .unsupportedType(path: path, column: descriptor.name, type: descriptor.physicalType.description)
         }
