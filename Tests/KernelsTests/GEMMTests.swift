@@ -71,7 +71,8 @@ struct GEMMTests {
 
 @Suite("Skinny GEMM (batch-1 path)")
 struct SkinnyGEMMTests {
-    @Test(arguments: [(1, 7, 64), (5, 130, 77), (16, 33, 200), (3, 4, 16)])
+    // Block edges: n not a multiple of 8, k with a tail after the 16-wide steps, m below and at 16.
+    @Test(arguments: [(1, 7, 64), (5, 130, 77), (16, 33, 200), (3, 4, 16), (16, 17, 95), (7, 301, 3072), (16, 2304, 768)])
     func matchesReference(shape: (Int, Int, Int)) {
         let (m, n, k) = shape
         for beta: Float in [0, 1] {

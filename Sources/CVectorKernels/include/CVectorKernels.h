@@ -2,10 +2,10 @@
 //
 // Swift compiles for the baseline x86-64 CPU (SSE2) unless given unsafe flags, which would stop
 // other packages from depending on ours; its SIMD16<Float> then becomes four 128-bit operations.
-// These few loops are where that costs (GELU, softmax, tanh, and the batch-1 GEMM), so they live
-// here with `target_clones`: the loader picks the AVX-512, AVX2 or baseline copy for the CPU it
-// runs on (glibc ifunc). Elsewhere they are plain portable C. All take raw pointers and lengths;
-// the Swift `Kernels` target owns threading and shapes.
+// These few loops are where that costs (GELU, softmax, tanh, LayerNorm, dropout and the batch-1
+// GEMM), so they live here, compiled on x86-64 Linux for AVX-512, AVX2 and baseline x86-64; the
+// first call picks the copy for the CPU it runs on. Elsewhere they are plain portable C. All take
+// raw pointers and lengths; the Swift `Kernels` target owns threading and shapes.
 #ifndef CVECTORKERNELS_H
 #define CVECTORKERNELS_H
 
@@ -42,10 +42,13 @@ void sa_layernorm_backward(float *dx, float *dgamma, float *dbeta, const float *
 /// Element-wise exp and erf (exposed for accuracy tests).
 void sa_exp(float *out, const float *x, size_t n);
 void sa_erf(float *out, const float *x, size_t n);
-/// C[m, n0:n1] = X[m, k] · W[n0:n1, k]ᵀ (+ C when accumulate != 0), for small m: each block of
-/// weight rows is read once while the rows of X stream past it.
-void sa_skinny_gemm(size_t m, size_t n0, size_t n1, size_t k, const float *x, size_t ldx, const float *w,
-                    size_t ldw, float *c, size_t ldc, int accumulate);
+/// xt[p * 16 + i] = X[i, p] for i < m (≤ 16), 0 for m ≤ i < 16: X `[m, k]` (ldx) transposed and
+/// padded to 16 lanes, the layout sa_skinny_gemm reads. xt holds k·16 floats.
+void sa_pack_transposed16(size_t m, size_t k, const float *x, size_t ldx, float *xt);
+/// C[0:m, n0:n1] = X·W[n0:n1, :]ᵀ (+ C when accumulate != 0) for m ≤ 16 rows of X given packed
+/// (sa_pack_transposed16); W `[n, k]` row-major (ldw), C `[m, n]` (ldc). Reads each weight once.
+void sa_skinny_gemm(size_t m, size_t n0, size_t n1, size_t k, const float *xt, const float *w, size_t ldw, float *c,
+                    size_t ldc, int accumulate);
 
 #ifdef __cplusplus
 }

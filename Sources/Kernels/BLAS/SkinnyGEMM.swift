@@ -3,22 +3,34 @@ import CVectorKernels
 /// `C = X·Wᵀ (+ C)` for few rows of `X`: the batch-1 inference case.
 ///
 /// With 16 tokens a GEMM is bound by reading the weights, and OpenBLAS copies ("packs") every
-/// weight panel before using it. `sa_skinny_gemm` reads each block of 4 weight rows once and keeps
-/// it in L1 while the rows of `X` (a few KB) stream past it, so the weights cross the memory bus
-/// once. Columns of `C` are split over the workers in blocks of 4.
+/// weight panel before using it. Here `X` (a few KB) is packed instead, transposed into 16 lanes
+/// once per call, and `sa_skinny_gemm` streams each weight straight from its row-major row into
+/// broadcast FMAs that advance all rows of `X` at once, so the weights cross the memory bus once
+/// and are never copied. Columns of `C` are split over the workers in blocks of 8 weight rows.
 enum SkinnyGEMM {
-    /// Rows of `X` up to which this kernel beats the BLAS call (measured: `adapters bench`).
+    /// Rows of `X` up to which this kernel is used: one 16-lane vector holds a column of `X`.
     static let maxRows = 16
 
-    /// - Parameters: c `[m, n]` (ldc), x `[m, k]` (ldx), w `[n, k]` (ldw).
+    /// - Parameters: c `[m, n]` (ldc), x `[m, k]` (ldx), w `[n, k]` (ldw); m ≤ `maxRows`.
     static func multiply(
         m: Int, n: Int, k: Int, x: UnsafePointer<Float>, ldx: Int, w: UnsafePointer<Float>, ldw: Int,
         accumulate: Bool, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
-        let blocks = (n + 3) / 4
-        Threading.parallelRanges(blocks, minChunk: 8) { range in
-            sa_skinny_gemm(
-                m, range.lowerBound * 4, min(n, range.upperBound * 4), k, x, ldx, w, ldw, c, ldc, accumulate ? 1 : 0)
+        precondition(m <= maxRows, "SkinnyGEMM takes at most \(maxRows) rows")
+        // Cache-line aligned: every FMA step loads one 64-byte column of it, and a misaligned
+        // buffer would split each of those loads over two lines.
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: k * 16 * MemoryLayout<Float>.stride, alignment: 64)
+        defer { raw.deallocate() }
+        let xt = raw.bindMemory(to: Float.self, capacity: k * 16)
+        sa_pack_transposed16(m, k, x, ldx, xt)
+        // Chunks of ~64 weight rows (~200 KB at k = 768), taken by whichever worker is free: equal
+        // halves left one core idle whenever the other ran slower (measured 5 % of the time spent
+        // waiting in the pool).
+        let rowsPerChunk = max(8, (65_536 / max(k, 1)) / 8 * 8)
+        let chunks = (n + rowsPerChunk - 1) / rowsPerChunk
+        Threading.parallelFor(chunks) { chunk in
+            let lo = chunk * rowsPerChunk
+            sa_skinny_gemm(m, lo, min(n, lo + rowsPerChunk), k, xt, w, ldw, c, ldc, accumulate ? 1 : 0)
         }
     }
 }
