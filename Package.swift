@@ -5,8 +5,7 @@
 // Tokenizers stands alone (no BLAS); Inference joins them; the `adapters` CLI only maps flags to
 // library configuration.
 //
-// Language mode 5: the kernels hand raw pointers to `DispatchQueue.concurrentPerform` bodies that
-// write disjoint ranges; Swift 6 mode would reject those captures as non-Sendable although they are
+// Language mode 5: the kernels hand raw pointers to parallel-loop bodies that write disjoint ranges; Swift 6 mode would reject those captures as non-Sendable although they are
 // race-free by construction. All targets build warning-free in this mode.
 import PackageDescription
 
@@ -52,9 +51,10 @@ let package = Package(
     ],
     targets: blasTargets + [
         .target(name: "CVectorKernels"),
+        .target(name: "CWorkerPool"),
         .target(
             name: "Kernels",
-            dependencies: blasDependency + ["CVectorKernels"],
+            dependencies: blasDependency + ["CVectorKernels", "CWorkerPool"],
             linkerSettings: blasSettings
         ),
         .target(name: "Adapters", dependencies: ["Kernels"]),

@@ -1,3 +1,4 @@
+import CWorkerPool
 import Foundation
 
 #if canImport(CBLAS)
@@ -15,6 +16,13 @@ import CBLAS
 ///   with `Threading.parallelFor`.
 /// Parallel regions never nest: a kernel running inside `parallelFor` calls BLAS directly, never
 /// `GEMM.multiply`'s parallel path. On macOS, Accelerate ignores this and manages its own threads.
+///
+/// The loops run on `CWorkerPool`: `workerCount - 1` persistent threads plus the caller, which spin
+/// for about a millisecond between regions. Batch-1 inference issues ~100 regions of 0.1–1 ms per
+/// forward pass; with `DispatchQueue.concurrentPerform` the second core often joined a region late
+/// or not at all (roberta-base at 16 tokens: 34 ms on two cores against 39 ms on one; on the pool,
+/// see BENCHMARKS.md). A region started while another thread's region runs (two models used from
+/// two threads, parallel tests) runs on its caller alone rather than waiting.
 ///
 /// The worker count is the number of active processors, or `ADAPTERS_NUM_THREADS` when set.
 public enum Threading {
@@ -43,19 +51,24 @@ public enum Threading {
 
     /// Runs `body(i)` for `i` in `0..<count`, spread over the workers. `body` must only write
     /// memory that no other index writes. Runs inline when `count` is 1 or there is one worker.
-    @inlinable
     public static func parallelFor(_ count: Int, _ body: (Int) -> Void) {
         if count <= 0 { return }
         if count == 1 || workerCount == 1 {
             for i in 0..<count { body(i) }
             return
         }
-        DispatchQueue.concurrentPerform(iterations: count, execute: body)
+        withoutActuallyEscaping(body) { task in
+            var task = task
+            withUnsafeMutablePointer(to: &task) { context in
+                sa_pool_run(count, Int32(clamping: workerCount - 1), { context, index in
+                    context?.assumingMemoryBound(to: ((Int) -> Void).self).pointee(index)
+                }, context)
+            }
+        }
     }
 
     /// Splits `0..<total` into about `workerCount` contiguous chunks of at least `minChunk`
     /// elements and runs `body(range)` for each, in parallel.
-    @inlinable
     public static func parallelRanges(_ total: Int, minChunk: Int = 1, _ body: (Range<Int>) -> Void) {
         if total <= 0 { return }
         let chunks = max(1, min(workerCount, total / max(1, minChunk)))
@@ -64,7 +77,7 @@ public enum Threading {
             return
         }
         let step = (total + chunks - 1) / chunks
-        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+        parallelFor(chunks) { c in
             let lo = c * step
             let hi = min(total, lo + step)
             if lo < hi { body(lo..<hi) }
