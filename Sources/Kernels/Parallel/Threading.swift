@@ -2,7 +2,7 @@ import CWorkerPool
 import Foundation
 
 #if canImport(CBLAS)
-import CBLAS
+    import CBLAS
 #endif
 
 /// The one threading policy of the project.
@@ -44,7 +44,7 @@ public enum Threading {
 
     private static let blasConfigured: Bool = {
         #if canImport(CBLAS)
-        openblas_set_num_threads(1)
+            openblas_set_num_threads(1)
         #endif
         return true
     }()
@@ -60,9 +60,11 @@ public enum Threading {
         withoutActuallyEscaping(body) { task in
             var task = task
             withUnsafeMutablePointer(to: &task) { context in
-                sa_pool_run(count, Int32(clamping: workerCount - 1), { context, index in
-                    context?.assumingMemoryBound(to: ((Int) -> Void).self).pointee(index)
-                }, context)
+                sa_pool_run(
+                    count, Int32(clamping: workerCount - 1),
+                    { context, index in
+                        context?.assumingMemoryBound(to: ((Int) -> Void).self).pointee(index)
+                    }, context)
             }
         }
     }
