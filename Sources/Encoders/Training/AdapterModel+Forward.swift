@@ -31,7 +31,8 @@ extension AdapterModel {
             let input = slots.originalLnBefore ? adapterInput(o) : o
             Bottleneck.forward(
                 out: next, x: input, weights: bottleneckTensors(slots), pre: pre.reserve(m * slots.size),
-                act: act.reserve(m * slots.size), rows: m, channels: c, bottleneck: slots.size, activation: slots.activation,
+                act: act.reserve(m * slots.size), rows: m, channels: c, bottleneck: slots.size,
+                activation: slots.activation,
                 scaling: slots.scaling)
             Residual.forward(out: next, a: next, b: o, count: m * c)
             if next != tmp { tmp.update(from: next, count: m * c) }
@@ -40,8 +41,11 @@ extension AdapterModel {
         return o
     }
 
-    /// The forward pass over packed tokens, keeping what the backward pass needs.
-    func forward(_ packed: PackedBatch, seed: UInt64, training: Bool) -> ForwardState {
+    /// The forward pass over packed tokens, keeping what the backward pass needs. With
+    /// `firstTokensOnly` (inference: no backward pass may follow) the last layer's states after
+    /// attention exist for each sequence's first token only, row b of `hiddenStates[L]`.
+    func forward(_ packed: PackedBatch, seed: UInt64, training: Bool, firstTokensOnly: Bool = false) -> ForwardState {
+        precondition(!(training && firstTokensOnly), "a training step needs every token's states")
         let m = packed.tokens
         let c = config.hiddenSize
         let inter = config.intermediateSize
@@ -67,7 +71,9 @@ extension AdapterModel {
                 channels: c, eps: eps)
         }
         if pHidden > 0 {
-            Dropout.forward(out: x0, x: x0, count: m * c, p: pHidden, seed: dropoutSeed(seed, layer: config.numHiddenLayers, site: 7))
+            Dropout.forward(
+                out: x0, x: x0, count: m * c, p: pHidden,
+                seed: dropoutSeed(seed, layer: config.numHiddenLayers, site: 7))
         }
         let tmp = scratchA.reserve(m * max(c, inter))
         for (l, layer) in w.layers.enumerated() {
@@ -77,7 +83,8 @@ extension AdapterModel {
             // Self-attention: fused QKV (+ LoRA), attention, output dense, dropout.
             let qkv = s.qkv.reserve(m * 3 * c)
             Linear.forward(
-                out: qkv, x: x, weight: w.pointer(layer.qkvWeight), bias: w.pointer(layer.qkvBias), rows: m, inFeatures: c,
+                out: qkv, x: x, weight: w.pointer(layer.qkvWeight), bias: w.pointer(layer.qkvBias), rows: m,
+                inFeatures: c,
                 outFeatures: 3 * c)
             if !loraMerged {
                 for i in 0..<3 where !adapters.lora[i].isEmpty {
@@ -107,95 +114,131 @@ extension AdapterModel {
                     for row in 0..<m { Residual.accumulate(into: y + row * 3 * c, input + row * c, count: c) }
                 }
             }
-            let ctx = s.context.reserve(m * c)
-            let probs = s.probs.reserve(max(shape.probabilityCount, 1))
-            Attention.forward(
-                out: ctx, qkv: qkv, shape: shape, probs: probs, dropout: pAttention, seed: dropoutSeed(seed, layer: l, site: 0),
-                droppedProbs: keepDroppedProbabilities && pAttention > 0 ? s.droppedProbs.reserve(max(shape.probabilityCount, 1)) : nil)
+            // With `firstTokensOnly` the last layer computes only what the head reads: attention for
+            // each sequence's first query (keys and values from every token), then B rows.
+            let firstOnly = firstTokensOnly && l == w.layers.count - 1
+            let rows = firstOnly ? shape.batch : m
+            let ctx = s.context.reserve(rows * c)
+            let xres: UnsafePointer<Float>
+            if firstOnly {
+                Attention.forwardFirstQueries(out: ctx, qkv: qkv, shape: shape)
+                let first = firstRows.reserve(rows * c)
+                for i in 0..<rows {
+                    let row = packed.offsets[i]
+                    if row < packed.offsets[i + 1] {
+                        (first + i * c).update(from: x + row * c, count: c)
+                    } else {
+                        (first + i * c).update(repeating: 0, count: c)
+                    }
+                }
+                xres = UnsafePointer(first)
+            } else {
+                let probs = s.probs.reserve(max(shape.probabilityCount, 1))
+                Attention.forward(
+                    out: ctx, qkv: qkv, shape: shape, probs: probs, dropout: pAttention,
+                    seed: dropoutSeed(seed, layer: l, site: 0),
+                    droppedProbs: keepDroppedProbabilities && pAttention > 0
+                        ? s.droppedProbs.reserve(max(shape.probabilityCount, 1)) : nil)
+                xres = UnsafePointer(x)
+            }
             // h of sub-block 1 is kept only when an attention adapter reads it in the backward pass.
-            let ha = !adapters.attention.isEmpty ? s.attentionOut.reserve(m * c) : scratchD.reserve(m * c)
+            let ha = !adapters.attention.isEmpty ? s.attentionOut.reserve(rows * c) : scratchD.reserve(rows * c)
             Linear.forward(
                 out: ha, x: ctx, weight: w.pointer(layer.attentionOutWeight), bias: w.pointer(layer.attentionOutBias),
-                rows: m, inFeatures: c, outFeatures: c)
-            if pHidden > 0 { Dropout.forward(out: ha, x: ha, count: m * c, p: pHidden, seed: dropoutSeed(seed, layer: l, site: 1)) }
+                rows: rows, inFeatures: c, outFeatures: c)
+            if pHidden > 0 {
+                Dropout.forward(out: ha, x: ha, count: rows * c, p: pHidden, seed: dropoutSeed(seed, layer: l, site: 1))
+            }
             // Sub-block 1: LN(h + r), or LN(h + s·f(h) + r) with an attention adapter; a Stack feeds
             // each adapter's output (with its residual) to the next.
-            let sum1 = s.sum1.reserve(m * c)
-            let out1 = s.out1.reserve(m * c)
+            let sum1 = s.sum1.reserve(rows * c)
+            let out1 = s.out1.reserve(rows * c)
             let ln1Input = bottleneckStack(
-                adapters.attention, h: ha, rows: m, tmp: tmp, pre: s.mhPre, act: s.mhAct, adapterInput: { o in o })
+                adapters.attention, h: ha, rows: rows, tmp: tmp, pre: s.mhPre, act: s.mhAct, adapterInput: { o in o })
             LayerNorm.forward(
-                out: out1, x: ln1Input, residual: x, sum: sum1, gamma: w.pointer(layer.attentionNormWeight),
-                beta: w.pointer(layer.attentionNormBias), mean: s.mean1.reserve(m), rstd: s.rstd1.reserve(m), rows: m,
+                out: out1, x: ln1Input, residual: xres, sum: sum1, gamma: w.pointer(layer.attentionNormWeight),
+                beta: w.pointer(layer.attentionNormBias), mean: s.mean1.reserve(rows), rstd: s.rstd1.reserve(rows),
+                rows: rows,
                 channels: c, eps: eps)
             // Feed-forward.
-            let pre = s.preActivation.reserve(m * inter)
+            let pre = s.preActivation.reserve(rows * inter)
             Linear.forward(
                 out: pre, x: out1, weight: w.pointer(layer.intermediateWeight), bias: w.pointer(layer.intermediateBias),
-                rows: m, inFeatures: c, outFeatures: inter)
+                rows: rows, inFeatures: c, outFeatures: inter)
             // The GELU output is not kept: full fine-tuning recomputes it from the pre-activation.
-            let gelu = scratchB.reserve(m * inter)
-            GELU.forward(config.hiddenAct.geluForm, out: gelu, x: pre, count: m * inter)
+            let gelu = scratchB.reserve(rows * inter)
+            GELU.forward(config.hiddenAct.geluForm, out: gelu, x: pre, count: rows * inter)
             // h of sub-block 2 is kept only when double_seq_bn's output adapter reads it.
             let keepHo = adapters.output.first.map { !$0.originalLnBefore } ?? false
-            let ho = keepHo ? s.ffnOut.reserve(m * c) : scratchE.reserve(m * c)
+            let ho = keepHo ? s.ffnOut.reserve(rows * c) : scratchE.reserve(rows * c)
             Linear.forward(
-                out: ho, x: gelu, weight: w.pointer(layer.outputWeight), bias: w.pointer(layer.outputBias), rows: m,
+                out: ho, x: gelu, weight: w.pointer(layer.outputWeight), bias: w.pointer(layer.outputBias), rows: rows,
                 inFeatures: inter, outFeatures: c)
-            if pHidden > 0 { Dropout.forward(out: ho, x: ho, count: m * c, p: pHidden, seed: dropoutSeed(seed, layer: l, site: 2)) }
+            if pHidden > 0 {
+                Dropout.forward(out: ho, x: ho, count: rows * c, p: pHidden, seed: dropoutSeed(seed, layer: l, site: 2))
+            }
             // Sub-block 2, by adapter placement (reference: anchors-adapters.md §1.4). With a Stack,
             // o₀ = h and each adapter k gives o_k = o_{k-1} + s·f(a_k), a_k = LN(o_{k-1} + r) (seq_bn)
             // or o_{k-1} (double_seq_bn); the output is LN(o_last + r).
-            let out = hiddenStates[l + 1].reserve(m * c)
-            let sum2 = s.sum2.reserve(m * c)
+            let out = hiddenStates[l + 1].reserve(rows * c)
+            let sum2 = s.sum2.reserve(rows * c)
             let gamma2 = w.pointer(layer.outputNormWeight)
             let beta2 = w.pointer(layer.outputNormBias)
-            let ln2Input = bottleneckStack(adapters.output, h: ho, rows: m, tmp: tmp, pre: s.outPre, act: s.outAct) { o in
+            let ln2Input = bottleneckStack(adapters.output, h: ho, rows: rows, tmp: tmp, pre: s.outPre, act: s.outAct) {
+                o in
                 // seq_bn: a = LN(o + r) — the same frozen LN as the output's.
-                let ain = s.adapterIn.reserve(m * c)
+                let ain = s.adapterIn.reserve(rows * c)
                 LayerNorm.forward(
-                    out: ain, x: o, residual: out1, sum: s.sumA.reserve(m * c), gamma: gamma2, beta: beta2,
-                    mean: s.meanA.reserve(m), rstd: s.rstdA.reserve(m), rows: m, channels: c, eps: eps)
+                    out: ain, x: o, residual: out1, sum: s.sumA.reserve(rows * c), gamma: gamma2, beta: beta2,
+                    mean: s.meanA.reserve(rows), rstd: s.rstdA.reserve(rows), rows: rows, channels: c, eps: eps)
                 return UnsafePointer(ain)
             }
             LayerNorm.forward(
-                out: out, x: ln2Input, residual: out1, sum: sum2, gamma: gamma2, beta: beta2, mean: s.mean2.reserve(m),
-                rstd: s.rstd2.reserve(m), rows: m, channels: c, eps: eps)
+                out: out, x: ln2Input, residual: out1, sum: sum2, gamma: gamma2, beta: beta2,
+                mean: s.mean2.reserve(rows),
+                rstd: s.rstd2.reserve(rows), rows: rows, channels: c, eps: eps)
         }
         // Head on the first token of each sequence.
         let b = packed.offsets.count - 1
         let top = hiddenStates[config.numHiddenLayers].pointer
         var features = [Float](repeating: 0, count: b * c)
         for i in 0..<b {
-            let row = packed.offsets[i]
+            let row = firstTokensOnly ? i : packed.offsets[i]
             for j in 0..<c { features[i * c + j] = top[row * c + j] }
         }
         let pHead: Float = training ? head.dropout : 0
         var dropped1 = features
         if pHead > 0 {
             dropped1.withUnsafeMutableBufferPointer {
-                Dropout.forward(out: $0.baseAddress!, x: features, count: b * c, p: pHead, seed: dropoutSeed(seed, layer: config.numHiddenLayers, site: 0))
+                Dropout.forward(
+                    out: $0.baseAddress!, x: features, count: b * c, p: pHead,
+                    seed: dropoutSeed(seed, layer: config.numHiddenLayers, site: 0))
             }
         }
         var tanhOut = [Float](repeating: 0, count: b * c)
         tanhOut.withUnsafeMutableBufferPointer { tp in
             Linear.forward(
-                out: tp.baseAddress!, x: dropped1, weight: values.pointer(headDenseWeight), bias: values.pointer(headDenseBias),
+                out: tp.baseAddress!, x: dropped1, weight: values.pointer(headDenseWeight),
+                bias: values.pointer(headDenseBias),
                 rows: b, inFeatures: c, outFeatures: c)
             Tanh.forward(out: tp.baseAddress!, x: tp.baseAddress!, count: b * c)
         }
         var dropped2 = tanhOut
         if pHead > 0 {
             dropped2.withUnsafeMutableBufferPointer {
-                Dropout.forward(out: $0.baseAddress!, x: tanhOut, count: b * c, p: pHead, seed: dropoutSeed(seed, layer: config.numHiddenLayers, site: 1))
+                Dropout.forward(
+                    out: $0.baseAddress!, x: tanhOut, count: b * c, p: pHead,
+                    seed: dropoutSeed(seed, layer: config.numHiddenLayers, site: 1))
             }
         }
         var logits = [Float](repeating: 0, count: b * head.numLabels)
         logits.withUnsafeMutableBufferPointer { lp in
             Linear.forward(
-                out: lp.baseAddress!, x: dropped2, weight: values.pointer(headOutWeight), bias: values.pointer(headOutBias),
+                out: lp.baseAddress!, x: dropped2, weight: values.pointer(headOutWeight),
+                bias: values.pointer(headOutBias),
                 rows: b, inFeatures: c, outFeatures: head.numLabels)
         }
-        return ForwardState(logits: logits, shape: shape, features: features, dropped1: dropped1, tanhOut: tanhOut, dropped2: dropped2)
+        return ForwardState(
+            logits: logits, shape: shape, features: features, dropped1: dropped1, tanhOut: tanhOut, dropped2: dropped2)
     }
 }

@@ -74,6 +74,8 @@ public final class AdapterModel {
     let scratchD = ScratchBuffer()
     let scratchE = ScratchBuffer()
     let scratchF = ScratchBuffer()
+    /// The last layer's residual rows of the first tokens (`forward(firstTokensOnly:)`).
+    let firstRows = ScratchBuffer()
     let gradHidden = ScratchBuffer()
     let gradOut1 = ScratchBuffer()
     let gradQKV = ScratchBuffer()
@@ -135,7 +137,8 @@ public final class AdapterModel {
                         layerAdapters[l].lora[i].append(
                             LoRASlots(
                                 a: declare(p + "lora_A", [lc.r, c], decay: true),
-                                b: declare(p + "lora_B", [c, lc.r], decay: true), rank: lc.r, scaling: Float(lc.scaling)))
+                                b: declare(p + "lora_B", [c, lc.r], decay: true), rank: lc.r, scaling: Float(lc.scaling)
+                            ))
                     }
                 }
             }
@@ -165,7 +168,8 @@ public final class AdapterModel {
         parameters.allocate()
         for n in named {
             guard let block = blocks[n.name] else { continue }
-            parameters.add(name: n.name, shape: n.slot.shape, value: values.pointer(n.slot), block: block, decay: n.decay)
+            parameters.add(
+                name: n.name, shape: n.slot.shape, value: values.pointer(n.slot), block: block, decay: n.decay)
             gradientOf[n.name] = parameters.gradient(block)
         }
         if mode == .full {
@@ -240,7 +244,8 @@ public final class AdapterModel {
 
     /// Forward pass with dropout (seeded by `seed`), loss and, when `backward` is true, the gradients
     /// of every trainable tensor accumulated into `parameters` (zero them first).
-    public func step(_ batch: TokenBatch, labels: [Int32], seed: UInt64, training: Bool = true, backward: Bool = true) throws
+    public func step(_ batch: TokenBatch, labels: [Int32], seed: UInt64, training: Bool = true, backward: Bool = true)
+        throws
         -> StepResult
     {
         guard labels.count == batch.batchSize else {
@@ -254,24 +259,28 @@ public final class AdapterModel {
                 "training a Stack of adapters is not supported: train one adapter, then stack it for inference")
         }
         if backward && loraMerged {
-            throw EncoderError.invalidInput("the LoRA adapter is merged into the base weights: unmerge it before training")
+            throw EncoderError.invalidInput(
+                "the LoRA adapter is merged into the base weights: unmerge it before training")
         }
         let packed = try PackedBatch(batch, config: config)
         for (b, attended) in packed.firstTokenAttended.enumerated() where !attended {
-            throw EncoderError.invalidInput("sequence \(b): its first token is masked out (left padding is not supported)")
+            throw EncoderError.invalidInput(
+                "sequence \(b): its first token is masked out (left padding is not supported)")
         }
-        let forwardState = forward(packed, seed: seed, training: training)
+        let forwardState = forward(packed, seed: seed, training: training, firstTokensOnly: !backward && !training)
         let b = batch.batchSize
         let n = head.numLabels
         var dlogits = [Float](repeating: 0, count: b * n)
         let loss = labels.withUnsafeBufferPointer { lp in
             dlogits.withUnsafeMutableBufferPointer { dp in
                 CrossEntropy.forwardBackward(
-                    logits: forwardState.logits, labels: lp.baseAddress!, batch: b, classes: n, dlogits: backward ? dp.baseAddress! : nil)
+                    logits: forwardState.logits, labels: lp.baseAddress!, batch: b, classes: n,
+                    dlogits: backward ? dp.baseAddress! : nil)
             }
         }
         if !loss.isFinite {
-            throw EncoderError.invalidInput("the loss is \(loss) (not finite): lower the learning rate or check the data")
+            throw EncoderError.invalidInput(
+                "the loss is \(loss) (not finite): lower the learning rate or check the data")
         }
         if backward { self.backward(packed, forwardState, dlogits: dlogits, seed: seed, training: training) }
         return StepResult(loss: loss, logits: forwardState.logits)
@@ -281,19 +290,23 @@ public final class AdapterModel {
     public func logits(_ batch: TokenBatch) throws -> [Float] {
         let packed = try PackedBatch(batch, config: config)
         for (b, attended) in packed.firstTokenAttended.enumerated() where !attended {
-            throw EncoderError.invalidInput("sequence \(b): its first token is masked out (left padding is not supported)")
+            throw EncoderError.invalidInput(
+                "sequence \(b): its first token is masked out (left padding is not supported)")
         }
-        return forward(packed, seed: 0, training: false).logits
+        return forward(packed, seed: 0, training: false, firstTokensOnly: true).logits
     }
 
     /// The last layer's hidden states `[M, C]` (attended tokens, packed in batch order), no dropout.
     public func lastHiddenState(_ batch: TokenBatch) throws -> [Float] {
         let packed = try PackedBatch(batch, config: config)
         for (b, attended) in packed.firstTokenAttended.enumerated() where !attended {
-            throw EncoderError.invalidInput("sequence \(b): its first token is masked out (left padding is not supported)")
+            throw EncoderError.invalidInput(
+                "sequence \(b): its first token is masked out (left padding is not supported)")
         }
         _ = forward(packed, seed: 0, training: false)
-        return Array(UnsafeBufferPointer(start: hiddenStates[config.numHiddenLayers].pointer, count: packed.tokens * config.hiddenSize))
+        return Array(
+            UnsafeBufferPointer(
+                start: hiddenStates[config.numHiddenLayers].pointer, count: packed.tokens * config.hiddenSize))
     }
 
     struct ForwardState {

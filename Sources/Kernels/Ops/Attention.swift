@@ -94,6 +94,45 @@ public enum Attention {
         }
     }
 
+    /// Attention for the first query of each sequence only: what a head that reads the first
+    /// token (`[CLS]` / `<s>`) needs from the last layer. Keys and values are every token's; the
+    /// result equals row `offsets[b]` of `forward`'s output (no dropout: inference only).
+    /// - Parameters:
+    ///   - out: `[B, C]` context vectors, one row per sequence (a sequence with no token gets zeros).
+    ///   - qkv: `[M, 3C]` packed rows, as for `forward`.
+    public static func forwardFirstQueries(
+        out: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>, shape: AttentionShape
+    ) {
+        let c = shape.channels
+        let d = shape.headDim
+        let heads = shape.heads
+        let scale = 1 / Float(d).squareRoot()
+        let maxT = shape.maxLength
+        let offsets = shape.offsets
+        Threading.parallelRanges(shape.batch * heads) { tasks in
+            let scores = UnsafeMutablePointer<Float>.allocate(capacity: max(1, maxT))
+            defer { scores.deallocate() }
+            for task in tasks {
+                let b = task / heads
+                let h = task % heads
+                let t0 = offsets[b]
+                let t = offsets[b + 1] - t0
+                let o = out + b * c + h * d
+                if t == 0 {
+                    o.update(repeating: 0, count: d)
+                    continue
+                }
+                let q = qkv + t0 * 3 * c + h * d
+                // s = q₀·Kᵀ `[1, T]`, softmax, o = s·V `[1, d]`: the same calls as `forward` with m = 1.
+                GEMM.serial(
+                    .none, .transpose, m: 1, n: t, k: d, a: q, lda: 3 * c, b: q + c, ldb: 3 * c, c: scores, ldc: t)
+                Softmax.row(out: scores, x: scores, cols: t, scale: scale)
+                GEMM.serial(
+                    .none, .none, m: 1, n: d, k: t, a: scores, lda: t, b: q + 2 * c, ldb: 3 * c, c: o, ldc: c)
+            }
+        }
+    }
+
     /// Backward of `forward`: accumulates into `dqkv` (`[M, 3C]`, zero it first).
     /// `probs` are the probabilities saved by the forward; dropout must match the forward's. With
     /// `droppedProbs` (saved by the forward) the mask is read from them instead of regenerated:
