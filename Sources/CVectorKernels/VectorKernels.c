@@ -181,19 +181,13 @@ void sa_layernorm_backward(float *dx, float *dgamma, float *dbeta, const float *
     SA_DISPATCH(sa_layernorm_backward, (dx, dgamma, dbeta, dout, x, gamma, mean, rstd, rows, c, accumulate))
 }
 
-void sa_skinny_gemm(size_t m, size_t n0, size_t n1, size_t k, const float *xt, const float *w, size_t ldw, float *c,
-                    size_t ldc, int accumulate) {
-    SA_DISPATCH(sa_skinny_gemm, (m, n0, n1, k, xt, w, ldw, c, ldc, accumulate))
+void sa_skinny_gemm(size_t m, size_t n0, size_t n1, size_t k, const float *xt, const float *w, size_t ldw,
+                    const float *bias, float *c, size_t ldc, int accumulate) {
+    SA_DISPATCH(sa_skinny_gemm, (m, n0, n1, k, xt, w, ldw, bias, c, ldc, accumulate))
 }
 
 void sa_pack_transposed16(size_t m, size_t k, const float *x, size_t ldx, float *xt) {
-    for (size_t i = 0; i < 16; i++) {
-        const float *row = x + i * ldx;
-        if (i < m)
-            for (size_t p = 0; p < k; p++) xt[p * 16 + i] = row[p];
-        else
-            for (size_t p = 0; p < k; p++) xt[p * 16 + i] = 0.f;
-    }
+    SA_DISPATCH(sa_pack_transposed16, (m, k, x, ldx, xt))
 }
 
 void sa_exp(float *out, const float *x, size_t n) {

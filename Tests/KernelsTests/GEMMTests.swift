@@ -25,7 +25,9 @@ struct GEMMTests {
         return out
     }
 
-    static let shapes: [(Int, Int, Int)] = [(1, 1, 1), (3, 5, 7), (17, 33, 9), (64, 48, 96), (300, 130, 70), (8, 700, 600)]
+    static let shapes: [(Int, Int, Int)] = [
+        (1, 1, 1), (3, 5, 7), (17, 33, 9), (64, 48, 96), (300, 130, 70), (8, 700, 600),
+    ]
 
     @Test(arguments: shapes)
     func allTransposeCases(shape: (Int, Int, Int)) {
@@ -44,9 +46,13 @@ struct GEMMTests {
                                 let lda = ta == .none ? k : m
                                 let ldb = tb == .none ? n : k
                                 if parallel {
-                                    GEMM.multiply(ta, tb, m: m, n: n, k: k, alpha: 0.5, a: ap, lda: lda, b: bp, ldb: ldb, beta: 2, c: cp, ldc: n)
+                                    GEMM.multiply(
+                                        ta, tb, m: m, n: n, k: k, alpha: 0.5, a: ap, lda: lda, b: bp, ldb: ldb, beta: 2,
+                                        c: cp, ldc: n)
                                 } else {
-                                    GEMM.serial(ta, tb, m: m, n: n, k: k, alpha: 0.5, a: ap, lda: lda, b: bp, ldb: ldb, beta: 2, c: cp, ldc: n)
+                                    GEMM.serial(
+                                        ta, tb, m: m, n: n, k: k, alpha: 0.5, a: ap, lda: lda, b: bp, ldb: ldb, beta: 2,
+                                        c: cp, ldc: n)
                                 }
                             }
                         }
@@ -62,7 +68,9 @@ struct GEMMTests {
         let a: [Float] = [0]
         c.withPointer { cp in
             a.withUnsafeBufferPointer { ap in
-                GEMM.serial(.none, .none, m: 2, n: 2, k: 0, a: ap.baseAddress!, lda: 1, b: ap.baseAddress!, ldb: 2, beta: 0.5, c: cp, ldc: 2)
+                GEMM.serial(
+                    .none, .none, m: 2, n: 2, k: 0, a: ap.baseAddress!, lda: 1, b: ap.baseAddress!, ldb: 2, beta: 0.5,
+                    c: cp, ldc: 2)
             }
         }
         #expect(c == [0.5, 1, 1.5, 2])
@@ -72,24 +80,60 @@ struct GEMMTests {
 @Suite("Skinny GEMM (batch-1 path)")
 struct SkinnyGEMMTests {
     // Block edges: n not a multiple of 8, k with a tail after the 16-wide steps, m below and at 16.
-    @Test(arguments: [(1, 7, 64), (5, 130, 77), (16, 33, 200), (3, 4, 16), (16, 17, 95), (7, 301, 3072), (16, 2304, 768)])
+    @Test(arguments: [
+        (1, 7, 64), (5, 130, 77), (16, 33, 200), (3, 4, 16), (16, 17, 95), (7, 301, 3072), (16, 2304, 768),
+    ])
     func matchesReference(shape: (Int, Int, Int)) {
         let (m, n, k) = shape
         for beta: Float in [0, 1] {
             var x = randomFloats(m * k, seed: 21)
             var w = randomFloats(n * k, seed: 22)
             let c0 = randomFloats(m * n, seed: 23)
-            let expected = GEMMTests.reference(.none, .transpose, m: m, n: n, k: k, alpha: 1, a: x, b: w, beta: beta, c: c0)
+            let expected = GEMMTests.reference(
+                .none, .transpose, m: m, n: n, k: k, alpha: 1, a: x, b: w, beta: beta, c: c0)
             var c = c0
             x.withPointer { xp in
                 w.withPointer { wp in
                     c.withPointer { cp in
                         // m ≤ 16 with alpha 1 takes the skinny kernel inside GEMM.multiply.
-                        GEMM.multiply(.none, .transpose, m: m, n: n, k: k, a: xp, lda: k, b: wp, ldb: k, beta: beta, c: cp, ldc: n)
+                        GEMM.multiply(
+                            .none, .transpose, m: m, n: n, k: k, a: xp, lda: k, b: wp, ldb: k, beta: beta, c: cp, ldc: n
+                        )
                     }
                 }
             }
             #expect(maxAbsDifference(c, expected) < 1e-4, "beta \(beta)")
+        }
+    }
+
+    /// Linear with a bias: rows ≤ 16 take the skinny kernel (bias added in its store), more rows the
+    /// prefill-then-GEMM path; both equal x·Wᵀ + b (+ out when accumulating).
+    @Test(arguments: [(1, 24, 64), (16, 2304, 768), (5, 33, 3072), (17, 40, 96)])
+    func linearWithBias(shape: (Int, Int, Int)) {
+        let (m, n, k) = shape
+        var x = randomFloats(m * k, seed: 31)
+        var w = randomFloats(n * k, seed: 32)
+        var bias = randomFloats(n, seed: 33)
+        let start = randomFloats(m * n, seed: 34)
+        let product = GEMMTests.reference(.none, .transpose, m: m, n: n, k: k, alpha: 1, a: x, b: w, beta: 0, c: start)
+        for accumulate in [false, true] {
+            var expected = product
+            for i in 0..<m {
+                for j in 0..<n { expected[i * n + j] += bias[j] + (accumulate ? start[i * n + j] : 0) }
+            }
+            var out = start
+            x.withPointer { xp in
+                w.withPointer { wp in
+                    bias.withPointer { bp in
+                        out.withPointer { op in
+                            Linear.forward(
+                                out: op, x: xp, weight: wp, bias: bp, rows: m, inFeatures: k, outFeatures: n,
+                                accumulate: accumulate)
+                        }
+                    }
+                }
+            }
+            #expect(maxAbsDifference(out, expected) < 1e-4, "accumulate \(accumulate)")
         }
     }
 }

@@ -45,10 +45,11 @@ void sa_erf(float *out, const float *x, size_t n);
 /// xt[p * 16 + i] = X[i, p] for i < m (≤ 16), 0 for m ≤ i < 16: X `[m, k]` (ldx) transposed and
 /// padded to 16 lanes, the layout sa_skinny_gemm reads. xt holds k·16 floats.
 void sa_pack_transposed16(size_t m, size_t k, const float *x, size_t ldx, float *xt);
-/// C[0:m, n0:n1] = X·W[n0:n1, :]ᵀ (+ C when accumulate != 0) for m ≤ 16 rows of X given packed
-/// (sa_pack_transposed16); W `[n, k]` row-major (ldw), C `[m, n]` (ldc). Reads each weight once.
-void sa_skinny_gemm(size_t m, size_t n0, size_t n1, size_t k, const float *xt, const float *w, size_t ldw, float *c,
-                    size_t ldc, int accumulate);
+/// C[0:m, n0:n1] = (C when accumulate != 0) + bias[n0:n1] (when not NULL) + X·W[n0:n1, :]ᵀ for m ≤ 16
+/// rows of X given packed (sa_pack_transposed16); W `[n, k]` row-major (ldw), bias `[n]`, C `[m, n]`
+/// (ldc). Reads each weight once.
+void sa_skinny_gemm(size_t m, size_t n0, size_t n1, size_t k, const float *xt, const float *w, size_t ldw,
+                    const float *bias, float *c, size_t ldc, int accumulate);
 
 #ifdef __cplusplus
 }

@@ -1,7 +1,7 @@
 #if canImport(Accelerate)
-import Accelerate
+    import Accelerate
 #elseif canImport(CBLAS)
-import CBLAS
+    import CBLAS
 #endif
 
 /// Whether a GEMM operand is used as stored or transposed.
@@ -47,14 +47,15 @@ public enum GEMM {
         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
         beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
-        if transA == .none, transB == .transpose, m <= SkinnyGEMM.maxRows, k >= 64, beta == 0 || beta == 1, alpha == 1 {
+        if transA == .none, transB == .transpose, SkinnyGEMM.applies(m: m, k: k), beta == 0 || beta == 1, alpha == 1 {
             SkinnyGEMM.multiply(m: m, n: n, k: k, x: a, ldx: lda, w: b, ldw: ldb, accumulate: beta == 1, c: c, ldc: ldc)
             return
         }
         let workers = Threading.workerCount
         // Below ~4 MFLOP the fork/join costs more than it saves.
         if workers == 1 || m * n * k < 1 << 21 {
-            serial(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+            serial(
+                transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
                 beta: beta, c: c, ldc: ldc)
             return
         }
@@ -65,7 +66,8 @@ public enum GEMM {
                 let lo = w * step
                 let rows = min(m, lo + step) - lo
                 let aBlock = transA == .none ? a + lo * lda : a + lo
-                serial(transA, transB, m: rows, n: n, k: k, alpha: alpha, a: aBlock, lda: lda,
+                serial(
+                    transA, transB, m: rows, n: n, k: k, alpha: alpha, a: aBlock, lda: lda,
                     b: b, ldb: ldb, beta: beta, c: c + lo * ldc, ldc: ldc)
             }
         } else {
@@ -74,7 +76,8 @@ public enum GEMM {
                 let lo = w * step
                 let cols = min(n, lo + step) - lo
                 let bBlock = transB == .none ? b + lo : b + lo * ldb
-                serial(transA, transB, m: m, n: cols, k: k, alpha: alpha, a: a, lda: lda,
+                serial(
+                    transA, transB, m: m, n: cols, k: k, alpha: alpha, a: a, lda: lda,
                     b: bBlock, ldb: ldb, beta: beta, c: c + lo, ldc: ldc)
             }
         }

@@ -11,10 +11,15 @@ enum SkinnyGEMM {
     /// Rows of `X` up to which this kernel is used: one 16-lane vector holds a column of `X`.
     static let maxRows = 16
 
-    /// - Parameters: c `[m, n]` (ldc), x `[m, k]` (ldx), w `[n, k]` (ldw); m ≤ `maxRows`.
+    /// Whether `C = X·Wᵀ` with `m` rows and inner size `k` takes this kernel: below 64 the packing
+    /// costs more than the weights it saves reading.
+    static func applies(m: Int, k: Int) -> Bool { m <= maxRows && k >= 64 }
+
+    /// `C = (C) + bias + X·Wᵀ`, the bias (optional) added in the same pass as the product.
+    /// - Parameters: c `[m, n]` (ldc), x `[m, k]` (ldx), w `[n, k]` (ldw), bias `[n]`; m ≤ `maxRows`.
     static func multiply(
         m: Int, n: Int, k: Int, x: UnsafePointer<Float>, ldx: Int, w: UnsafePointer<Float>, ldw: Int,
-        accumulate: Bool, c: UnsafeMutablePointer<Float>, ldc: Int
+        bias: UnsafePointer<Float>? = nil, accumulate: Bool, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         precondition(m <= maxRows, "SkinnyGEMM takes at most \(maxRows) rows")
         // Cache-line aligned: every FMA step loads one 64-byte column of it, and a misaligned
@@ -30,7 +35,7 @@ enum SkinnyGEMM {
         let chunks = (n + rowsPerChunk - 1) / rowsPerChunk
         Threading.parallelFor(chunks) { chunk in
             let lo = chunk * rowsPerChunk
-            sa_skinny_gemm(m, lo, min(n, lo + rowsPerChunk), k, xt, w, ldw, c, ldc, accumulate ? 1 : 0)
+            sa_skinny_gemm(m, lo, min(n, lo + rowsPerChunk), k, xt, w, ldw, bias, c, ldc, accumulate ? 1 : 0)
         }
     }
 }

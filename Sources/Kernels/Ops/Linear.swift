@@ -8,6 +8,13 @@ public enum Linear {
         accumulate: Bool = false
     ) {
         if rows == 0 { return }
+        if SkinnyGEMM.applies(m: rows, k: inFeatures) {
+            // Batch-1 inference: the bias rides along in the kernel's store, not a pass of its own.
+            SkinnyGEMM.multiply(
+                m: rows, n: outFeatures, k: inFeatures, x: x, ldx: inFeatures, w: weight, ldw: inFeatures, bias: bias,
+                accumulate: accumulate, c: out, ldc: outFeatures)
+            return
+        }
         var beta: Float = accumulate ? 1 : 0
         if let bias {
             // Bias folded into the GEMM: prefill (or add) the rows, then accumulate with beta = 1.
