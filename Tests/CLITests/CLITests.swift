@@ -160,6 +160,10 @@ struct CLITests {
         r = try run(["embed", "--model", model, "--input", binary.path])
         #expect(r.stderr.contains("latin1.jsonl:2: not valid UTF-8"))
 
+        r = try run(["bench", "inference", "--rounds", "0", "--no-baseline"])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("--rounds must be at least 1"))
+
         // A broken config.json is reported with its path.
         let broken = folder.appendingPathComponent("broken")
         try FileManager.default.createDirectory(at: broken, withIntermediateDirectories: true)

@@ -24,7 +24,8 @@ struct BaselineOptions: ParsableArguments {
     /// Runs `python script args…` and returns the last line of its output parsed as JSON.
     func runJSON(_ python: String, _ arguments: [String], environment: [String: String] = [:]) throws -> [String: Any] {
         guard FileManager.default.isExecutableFile(atPath: python) else {
-            throw ValidationError("baseline python \(python) not found: run `bash ../shared/bench/setup_venv.sh`, or pass --no-baseline")
+            throw ValidationError(
+                "baseline python \(python) not found: run `bash ../shared/bench/setup_venv.sh`, or pass --no-baseline")
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
@@ -40,7 +41,8 @@ struct BaselineOptions: ParsableArguments {
         process.waitUntilExit()
         let text = String(decoding: data, as: UTF8.self)
         guard process.terminationStatus == 0 else {
-            throw ValidationError("baseline \(arguments.joined(separator: " ")) failed with status \(process.terminationStatus)")
+            throw ValidationError(
+                "baseline \(arguments.joined(separator: " ")) failed with status \(process.terminationStatus)")
         }
         // The JSON may span lines (indent=2); take the outermost object.
         guard let start = text.firstIndex(of: "{"), let end = text.lastIndex(of: "}"),
@@ -60,44 +62,96 @@ struct BenchInference: ParsableCommand {
     @Option(name: .long, parsing: .upToNextOption, help: "Architectures: roberta-base, minilm-l6.")
     var arch: [BenchmarkArchitecture] = BenchmarkArchitecture.allCases
 
-    @Option(name: .long, help: "Timed batches per architecture.")
+    @Option(name: .long, help: "Timed batches per architecture and round.")
     var steps = 5
+
+    @Option(
+        name: .long,
+        help: """
+            Rounds, each measuring ours then PyTorch, so that both sides see the same phases of a \
+            machine whose speed drifts; the table pools every round's samples.
+            """)
+    var rounds = 3
 
     @OptionGroup var baseline: BaselineOptions
 
+    func validate() throws {
+        guard steps >= 1 else { throw ValidationError("--steps must be at least 1 (got \(steps))") }
+        guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1 (got \(rounds))") }
+    }
+
     func run() throws {
-        print("BLAS kernels: \(BLASInfo.coreName); \(Threading.workerCount) worker threads; peak GEMM-bound work counts padded tokens like the baseline")
+        print(
+            "BLAS kernels: \(BLASInfo.coreName); \(Threading.workerCount) worker threads; peak GEMM-bound work counts padded tokens like the baseline"
+        )
         var rows: [String] = []
         for a in arch {
             var bench = InferenceBenchmark()
             bench.steps = steps
-            let ours = try bench.run(a)
-            for (title, parts) in [("batch 32 × 100", ours.breakdown), ("batch 1 × 16", ours.latencyBreakdown)] {
-                let total = parts.reduce(0) { $0 + $1.seconds }
-                let shares = parts.map { s -> String in
-                    let rate = s.flops > 0 ? String(format: " at %.0f GFLOP/s", s.flops / s.seconds / 1e9) : ""
-                    return String(format: "%@ %.1f%%%@", s.section.rawValue, 100 * s.seconds / total, rate)
+            let setup = try bench.prepare(a)
+            var ourSteps: [Double] = []
+            var ourLatency: [Double] = []
+            var theirSteps: [Double] = []
+            var theirLatency: [Double] = []
+            for round in 1...rounds {
+                let ours = try bench.run(setup)
+                ourSteps += ours.stepSeconds
+                ourLatency += ours.latencyMilliseconds
+                if round == 1 {
+                    for (title, parts) in [("batch 32 × 100", ours.breakdown), ("batch 1 × 16", ours.latencyBreakdown)]
+                    {
+                        let total = parts.reduce(0) { $0 + $1.seconds }
+                        let shares = parts.map { s -> String in
+                            let rate = s.flops > 0 ? String(format: " at %.0f GFLOP/s", s.flops / s.seconds / 1e9) : ""
+                            return String(format: "%@ %.1f%%%@", s.section.rawValue, 100 * s.seconds / total, rate)
+                        }
+                        print("  where the time goes, \(title): \(shares.joined(separator: ", "))")
+                    }
                 }
-                print("  where the time goes, \(title): \(shares.joined(separator: ", "))")
+                var line = String(
+                    format: "  round %d: ours %.2f samples/s, batch-1 latency %.2f ms", round,
+                    ours.samplesPerSecondMedian,
+                    ours.latencyMedian)
+                if !baseline.noBaseline {
+                    let pt = try baseline.runJSON(
+                        baseline.baselinePython,
+                        [baseline.baselineScript, "case", a.baselineInferenceCase, "--steps", String(steps)])
+                    let steps = (pt["step_s"] as? [NSNumber])?.map(\.doubleValue) ?? []
+                    let lat = (pt["latency_b1_ms"] as? [NSNumber])?.map(\.doubleValue) ?? []
+                    guard !steps.isEmpty, !lat.isEmpty else {
+                        throw ValidationError("baseline \(a.baselineInferenceCase) reported no step_s or latency_b1_ms")
+                    }
+                    theirSteps += steps
+                    theirLatency += lat
+                    let ptSamples = 32 / median(steps)
+                    let ptLatency = median(lat)
+                    line += String(
+                        format: "; PyTorch %.2f samples/s, %.2f ms → throughput ×%.2f, latency ×%.2f", ptSamples,
+                        ptLatency,
+                        ours.samplesPerSecondMedian / ptSamples, ours.latencyMedian / ptLatency)
+                }
+                print(line)
             }
-            var row = "| \(a.rawValue) | \(String(format: "%.2f", ours.samplesPerSecondMedian)) | \(String(format: "%.2f", ours.latencyMedian)) ms"
+            let samples = 32 / median(ourSteps)
+            let latency = median(ourLatency)
+            var row = "| \(a.rawValue) | \(String(format: "%.2f", samples)) | \(String(format: "%.2f", latency)) ms"
             if !baseline.noBaseline {
-                let pt = try baseline.runJSON(
-                    baseline.baselinePython, [baseline.baselineScript, "case", a.baselineInferenceCase, "--steps", String(steps)])
-                let steps = (pt["step_s"] as? [NSNumber])?.map(\.doubleValue) ?? []
-                let lat = (pt["latency_b1_ms"] as? [NSNumber])?.map(\.doubleValue) ?? []
-                let ptSamples = 32 / median(steps)
-                let ptLatency = median(lat)
-                print(String(format: "  PyTorch: %.2f samples/s, batch-1 latency %.2f ms → throughput ×%.2f, latency ×%.2f",
-                    ptSamples, ptLatency, ours.samplesPerSecondMedian / ptSamples, ours.latencyMedian / ptLatency))
-                row += String(format: " | %.2f | %.2f ms | ×%.2f | ×%.2f", ptSamples, ptLatency,
-                    ours.samplesPerSecondMedian / ptSamples, ours.latencyMedian / ptLatency)
+                let ptSamples = 32 / median(theirSteps)
+                let ptLatency = median(theirLatency)
+                row += String(
+                    format: " | %.2f | %.2f ms | ×%.2f | ×%.2f", ptSamples, ptLatency, samples / ptSamples,
+                    latency / ptLatency)
             }
             rows.append(row + " |")
         }
-        print("\n| arch | ours samples/s | ours b1 latency | PyTorch samples/s | PyTorch b1 latency | throughput ratio | latency ratio |")
+        print(
+            "\n| arch | ours samples/s | ours b1 latency | PyTorch samples/s | PyTorch b1 latency | throughput ratio | latency ratio |"
+        )
         print("|---|---|---|---|---|---|---|")
         rows.forEach { print($0) }
+        print(
+            "(medians over \(rounds) round(s), each \(steps) batch-32 steps and 30 batch-1 passes of ours, \(steps) and 20 of PyTorch)"
+        )
         if let rss = peakResidentMiB() { print(String(format: "\npeak RSS of this process: %.0f MiB", rss)) }
     }
 }
@@ -106,7 +160,8 @@ extension BenchmarkArchitecture: ExpressibleByArgument {}
 
 struct BenchTokenize: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "tokenize", abstract: "Tokenize every SST-2 train sentence: one thread and all cores, against HF tokenizers (Rust).")
+        commandName: "tokenize",
+        abstract: "Tokenize every SST-2 train sentence: one thread and all cores, against HF tokenizers (Rust).")
 
     @Option(name: .long, help: "JSONL file with a 'sentence' or 'text' field.")
     var data = "../shared/data/sst2/train.jsonl"
@@ -141,16 +196,24 @@ struct BenchTokenize: ParsableCommand {
             baseline.baselinePython,
             ["tools/bench_tokenize.py", "--data", data, "--model", model, "--repeat", String(repeats)])
         for mode in ["single", "batch"] {
-            guard let m = pt[mode] as? [String: Any], let tps = (m["tokens_per_s"] as? NSNumber)?.doubleValue else { continue }
+            guard let m = pt[mode] as? [String: Any], let tps = (m["tokens_per_s"] as? NSNumber)?.doubleValue else {
+                continue
+            }
             let ours = rows[mode == "single" ? 0 : min(1, rows.count - 1)].1
-            print(String(format: "HF tokenizers %@ (%@ threads): %.3f M tokens/s, %.0f sentences/s, %.2f MB/s → ours ×%.1f",
-                mode, "\(m["threads"] ?? "?")", tps / 1e6, (m["sentences_per_s"] as? NSNumber)?.doubleValue ?? 0,
-                (m["mb_per_s"] as? NSNumber)?.doubleValue ?? 0, ours.tokensPerSecond / tps))
+            print(
+                String(
+                    format: "HF tokenizers %@ (%@ threads): %.3f M tokens/s, %.0f sentences/s, %.2f MB/s → ours ×%.1f",
+                    mode, "\(m["threads"] ?? "?")", tps / 1e6, (m["sentences_per_s"] as? NSNumber)?.doubleValue ?? 0,
+                    (m["mb_per_s"] as? NSNumber)?.doubleValue ?? 0, ours.tokensPerSecond / tps))
         }
     }
 
     func textField() -> String {
-        guard let first = FileManager.default.contents(atPath: data).flatMap({ String(decoding: $0.prefix(4096), as: UTF8.self).split(separator: "\n").first }) else {
+        guard
+            let first = FileManager.default.contents(atPath: data).flatMap({
+                String(decoding: $0.prefix(4096), as: UTF8.self).split(separator: "\n").first
+            })
+        else {
             return "text"
         }
         return first.contains("\"sentence\"") ? "sentence" : "text"

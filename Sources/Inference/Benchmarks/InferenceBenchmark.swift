@@ -29,10 +29,28 @@ public struct InferenceBenchmark {
 
     public init() {}
 
-    public func run(_ architecture: BenchmarkArchitecture) throws -> Result {
-        let model = architecture.makeModel(seed: 0)
-        let full = try architecture.makeBatch(batch: batch, length: length, seed: 0)
-        let one = try architecture.makeBatch(batch: 1, length: latencyTokens, seed: 1)
+    /// A model with random weights and its two batches, built once and measured any number of times.
+    public struct Setup {
+        public let architecture: BenchmarkArchitecture
+        let model: EncoderModel
+        let full: TokenBatch
+        let one: TokenBatch
+    }
+
+    public func prepare(_ architecture: BenchmarkArchitecture) throws -> Setup {
+        Setup(
+            architecture: architecture, model: architecture.makeModel(seed: 0),
+            full: try architecture.makeBatch(batch: batch, length: length, seed: 0),
+            one: try architecture.makeBatch(batch: 1, length: latencyTokens, seed: 1))
+    }
+
+    public func run(_ architecture: BenchmarkArchitecture) throws -> Result { try run(prepare(architecture)) }
+
+    public func run(_ setup: Setup) throws -> Result {
+        let architecture = setup.architecture
+        let model = setup.model
+        let full = setup.full
+        let one = setup.one
         _ = try model.classify(full)
         let profiler = Profiler.shared
         profiler.reset()
@@ -61,7 +79,8 @@ public struct InferenceBenchmark {
         }
         return Result(
             architecture: architecture, stepSeconds: times, latencyMilliseconds: latency, batch: batch,
-            breakdown: breakdown, latencyBreakdown: latencyBreakdown, forwardFLOPs: architecture.forwardFLOPs(batch: batch, length: length))
+            breakdown: breakdown, latencyBreakdown: latencyBreakdown,
+            forwardFLOPs: architecture.forwardFLOPs(batch: batch, length: length))
     }
 }
 
