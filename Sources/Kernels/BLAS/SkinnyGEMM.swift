@@ -6,7 +6,8 @@ import CVectorKernels
 /// weight panel before using it. Here `X` (a few KB) is packed instead, transposed into 16 lanes
 /// once per call, and `sa_skinny_gemm` streams each weight straight from its row-major row into
 /// broadcast FMAs that advance all rows of `X` at once, so the weights cross the memory bus once
-/// and are never copied. Columns of `C` are split over the workers in blocks of 8 weight rows.
+/// and are never copied. Columns of `C` are split over the workers in chunks of weight rows, each
+/// read as 8 long streams (see `sa_skinny_gemm`).
 enum SkinnyGEMM {
     /// Rows of `X` up to which this kernel is used: one 16-lane vector holds a column of `X`.
     static let maxRows = 16
@@ -28,10 +29,14 @@ enum SkinnyGEMM {
         defer { raw.deallocate() }
         let xt = raw.bindMemory(to: Float.self, capacity: k * 16)
         sa_pack_transposed16(m, k, x, ldx, xt)
-        // Chunks of ~64 weight rows (~200 KB at k = 768), taken by whichever worker is free: equal
-        // halves left one core idle whenever the other ran slower (measured 5 % of the time spent
-        // waiting in the pool).
-        let rowsPerChunk = max(8, (65_536 / max(k, 1)) / 8 * 8)
+        // Chunks of at most ~200 KB of weights (80 rows at k = 768), taken by whichever worker is
+        // free: equal halves left one core idle whenever the other ran slower (measured 5 % of the
+        // time spent waiting in the pool). Their number is a multiple of the worker count, so a
+        // small matrix (MiniLM's 384 × 384) is not cut into 3 chunks for 2 workers.
+        let maxRows = max(8, (65_536 / max(k, 1)) / 8 * 8)
+        let workers = Threading.workerCount
+        let wanted = ((n + maxRows - 1) / maxRows + workers - 1) / workers * workers
+        let rowsPerChunk = max(8, ((n + wanted - 1) / wanted + 7) / 8 * 8)
         let chunks = (n + rowsPerChunk - 1) / rowsPerChunk
         Threading.parallelFor(chunks) { chunk in
             let lo = chunk * rowsPerChunk
