@@ -261,12 +261,23 @@ public final class EncoderModel {
                 out: h1, x: proj, residual: residual, gamma: w.pointer(layer.attentionNormWeight),
                 beta: w.pointer(layer.attentionNormBias), rows: m, channels: c, eps: eps)
         }
-        prof.measure(.gemm, flops: 2 * fm * Double(c * inter)) {
-            Linear.forward(
-                out: mid, x: h1, weight: w.pointer(layer.intermediateWeight),
-                bias: w.pointer(layer.intermediateBias), rows: m, inFeatures: c, outFeatures: inter)
+        let form = config.hiddenAct.geluForm
+        if Linear.fusesActivation(rows: m, inFeatures: c) {
+            // Batch-1 shapes: the GELU runs inside the GEMM, on each chunk of its output.
+            prof.measure(.gemm, flops: 2 * fm * Double(c * inter)) {
+                Linear.forward(
+                    out: mid, x: h1, weight: w.pointer(layer.intermediateWeight),
+                    bias: w.pointer(layer.intermediateBias), rows: m, inFeatures: c, outFeatures: inter,
+                    activation: form)
+            }
+        } else {
+            prof.measure(.gemm, flops: 2 * fm * Double(c * inter)) {
+                Linear.forward(
+                    out: mid, x: h1, weight: w.pointer(layer.intermediateWeight),
+                    bias: w.pointer(layer.intermediateBias), rows: m, inFeatures: c, outFeatures: inter)
+            }
+            prof.measure(.activation) { GELU.forward(form, out: mid, x: mid, count: m * inter) }
         }
-        prof.measure(.activation) { GELU.forward(config.hiddenAct.geluForm, out: mid, x: mid, count: m * inter) }
         prof.measure(.gemm, flops: 2 * fm * Double(c * inter)) {
             Linear.forward(
                 out: proj, x: mid, weight: w.pointer(layer.outputWeight), bias: w.pointer(layer.outputBias),

@@ -136,4 +136,33 @@ struct SkinnyGEMMTests {
             #expect(maxAbsDifference(out, expected) < 1e-4, "accumulate \(accumulate)")
         }
     }
+
+    /// `activation` gives gelu(x·Wᵀ + b) on both paths (fused per chunk for ≤ 16 rows, a pass after
+    /// the GEMM otherwise), equal to Linear then GELU.
+    @Test(arguments: [(3, 200, 96, GELUForm.erf), (16, 1536, 384, .tanh), (40, 72, 80, .erf)])
+    func linearWithActivation(shape: (Int, Int, Int, GELUForm)) {
+        let (m, n, k, form) = shape
+        var x = randomFloats(m * k, seed: 41)
+        var w = randomFloats(n * k, seed: 42)
+        var bias = randomFloats(n, seed: 43)
+        var fused = [Float](repeating: .nan, count: m * n)
+        var separate = [Float](repeating: .nan, count: m * n)
+        x.withPointer { xp in
+            w.withPointer { wp in
+                bias.withPointer { bp in
+                    fused.withPointer { op in
+                        Linear.forward(
+                            out: op, x: xp, weight: wp, bias: bp, rows: m, inFeatures: k, outFeatures: n,
+                            activation: form)
+                    }
+                    separate.withPointer { op in
+                        Linear.forward(out: op, x: xp, weight: wp, bias: bp, rows: m, inFeatures: k, outFeatures: n)
+                        GELU.forward(form, out: op, x: op, count: m * n)
+                    }
+                }
+            }
+        }
+        #expect(fused == separate)
+        #expect(Linear.fusesActivation(rows: m, inFeatures: k) == (m <= 16))
+    }
 }

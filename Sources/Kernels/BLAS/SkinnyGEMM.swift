@@ -16,11 +16,13 @@ enum SkinnyGEMM {
     /// costs more than the weights it saves reading.
     static func applies(m: Int, k: Int) -> Bool { m <= maxRows && k >= 64 }
 
-    /// `C = (C) + bias + X·Wᵀ`, the bias (optional) added in the same pass as the product.
+    /// `C = act((C) + bias + X·Wᵀ)`, the bias and the GELU (both optional) applied chunk by chunk.
     /// - Parameters: c `[m, n]` (ldc), x `[m, k]` (ldx), w `[n, k]` (ldw), bias `[n]`; m ≤ `maxRows`.
     static func multiply(
         m: Int, n: Int, k: Int, x: UnsafePointer<Float>, ldx: Int, w: UnsafePointer<Float>, ldw: Int,
-        bias: UnsafePointer<Float>? = nil, accumulate: Bool, c: UnsafeMutablePointer<Float>, ldc: Int
+        bias: UnsafePointer<Float>? = nil, accumulate: Bool, activation: GELUForm? = nil,
+        c: UnsafeMutablePointer<Float>,
+        ldc: Int
     ) {
         precondition(m <= maxRows, "SkinnyGEMM takes at most \(maxRows) rows")
         // Cache-line aligned: every FMA step loads one 64-byte column of it, and a misaligned
@@ -40,7 +42,11 @@ enum SkinnyGEMM {
         let chunks = (n + rowsPerChunk - 1) / rowsPerChunk
         Threading.parallelFor(chunks) { chunk in
             let lo = chunk * rowsPerChunk
-            sa_skinny_gemm(m, lo, min(n, lo + rowsPerChunk), k, xt, w, ldw, bias, c, ldc, accumulate ? 1 : 0)
+            let hi = min(n, lo + rowsPerChunk)
+            sa_skinny_gemm(m, lo, hi, k, xt, w, ldw, bias, c, ldc, accumulate ? 1 : 0)
+            if let activation {
+                for i in 0..<m { sa_gelu_forward(activation.rawValue, c + i * ldc + lo, c + i * ldc + lo, hi - lo) }
+            }
         }
     }
 }

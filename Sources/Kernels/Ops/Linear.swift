@@ -1,19 +1,31 @@
 /// A fully connected layer with HF's weight layout: `y = x·Wᵀ + b`, `W` is `[out, in]`.
 public enum Linear {
+    /// Whether `forward` applies an `activation` inside its GEMM (batch-1 shapes) rather than as a
+    /// pass of its own afterwards; profiles use it to file the time under the right kernel family.
+    public static func fusesActivation(rows: Int, inFeatures: Int) -> Bool {
+        SkinnyGEMM.applies(m: rows, k: inFeatures)
+    }
+
     /// - Parameters: out `[rows, outFeatures]`, x `[rows, inFeatures]`, weight `[outFeatures,
     ///   inFeatures]`, bias `[outFeatures]` or nil. `accumulate` adds to `out` instead of overwriting.
+    ///   `activation`, when given, is applied to the result: `out = gelu(x·Wᵀ + b)` (the feed-forward's
+    ///   first layer at inference, where no pre-activation is kept).
     public static func forward(
         out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
         bias: UnsafePointer<Float>?, rows: Int, inFeatures: Int, outFeatures: Int,
-        accumulate: Bool = false
+        accumulate: Bool = false, activation: GELUForm? = nil
     ) {
         if rows == 0 { return }
         if SkinnyGEMM.applies(m: rows, k: inFeatures) {
-            // Batch-1 inference: the bias rides along in the kernel's store, not a pass of its own.
+            // Batch-1 inference: the bias rides along in the kernel's store and the GELU runs on each
+            // chunk while it is in cache, on the worker that computed it: no pass of their own.
             SkinnyGEMM.multiply(
                 m: rows, n: outFeatures, k: inFeatures, x: x, ldx: inFeatures, w: weight, ldw: inFeatures, bias: bias,
-                accumulate: accumulate, c: out, ldc: outFeatures)
+                accumulate: accumulate, activation: activation, c: out, ldc: outFeatures)
             return
+        }
+        defer {
+            if let activation { GELU.forward(activation, out: out, x: out, count: rows * outFeatures) }
         }
         var beta: Float = accumulate ? 1 : 0
         if let bias {
