@@ -220,14 +220,7 @@ public final class EncoderModel {
                 prof.measure(.attention) { Attention.forwardFirstQueries(out: ctx, qkv: qkvBuf, shape: shape) }
                 // The residual of the first tokens, gathered before `h` is overwritten.
                 let first = firstRows.reserve(b * c)
-                for s in 0..<b {
-                    let row = packed.offsets[s]
-                    if row < packed.offsets[s + 1] {
-                        (first + s * c).update(from: h + row * c, count: c)
-                    } else {
-                        (first + s * c).update(repeating: 0, count: c)
-                    }
-                }
+                packed.gatherFirstRows(of: h, channels: c, into: first)
                 afterAttention(layer, context: ctx, residual: first, rows: b, out: h)
             } else {
                 prof.measure(.attention) { Attention.forward(out: ctx, qkv: qkvBuf, shape: shape) }

@@ -39,13 +39,15 @@ public struct TokenBatch: Sendable, Equatable {
         for (i, s) in sequences.enumerated() {
             let m = masks?[i] ?? Array(repeating: 1, count: s.count)
             guard m.count == s.count else {
-                throw EncoderError.invalidInput("sequence \(i): attention_mask has \(m.count) entries for \(s.count) ids")
+                throw EncoderError.invalidInput(
+                    "sequence \(i): attention_mask has \(m.count) entries for \(s.count) ids")
             }
             ids += s + Array(repeating: padId, count: t - s.count)
             mask += m + Array(repeating: 0, count: t - s.count)
             if let typeIds {
                 guard typeIds[i].count == s.count else {
-                    throw EncoderError.invalidInput("sequence \(i): token_type_ids has \(typeIds[i].count) entries for \(s.count) ids")
+                    throw EncoderError.invalidInput(
+                        "sequence \(i): token_type_ids has \(typeIds[i].count) entries for \(s.count) ids")
                 }
                 types! += typeIds[i] + Array(repeating: 0, count: t - s.count)
             }
@@ -69,6 +71,19 @@ struct PackedBatch {
     var firstTokenAttended: [Bool] = []
 
     var tokens: Int { ids.count }
+
+    /// Copies each sequence's first packed row of `rows` (`[M, C]`) into `out` (`[B, C]`); a
+    /// sequence with no token gets zeros.
+    func gatherFirstRows(of rows: UnsafePointer<Float>, channels c: Int, into out: UnsafeMutablePointer<Float>) {
+        for s in 0..<(offsets.count - 1) {
+            let row = offsets[s]
+            if row < offsets[s + 1] {
+                (out + s * c).update(from: rows + row * c, count: c)
+            } else {
+                (out + s * c).update(repeating: 0, count: c)
+            }
+        }
+    }
 
     init(_ batch: TokenBatch, config: EncoderConfig) throws {
         let b = batch.batchSize

@@ -123,14 +123,7 @@ extension AdapterModel {
             if firstOnly {
                 Attention.forwardFirstQueries(out: ctx, qkv: qkv, shape: shape)
                 let first = firstRows.reserve(rows * c)
-                for i in 0..<rows {
-                    let row = packed.offsets[i]
-                    if row < packed.offsets[i + 1] {
-                        (first + i * c).update(from: x + row * c, count: c)
-                    } else {
-                        (first + i * c).update(repeating: 0, count: c)
-                    }
-                }
+                packed.gatherFirstRows(of: x, channels: c, into: first)
                 xres = UnsafePointer(first)
             } else {
                 let probs = s.probs.reserve(max(shape.probabilityCount, 1))
