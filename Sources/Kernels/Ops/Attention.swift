@@ -41,6 +41,42 @@ public struct AttentionShape: Sendable {
 }
 
 public enum Attention {
+    /// One (sequence, head) pair of a parallel attention loop: its sequence `b` and head `h`, the
+    /// sequence's length `t`, and where head `h`'s columns of the sequence's first packed row
+    /// start in the `[M, 3C]` and `[M, C]` buffers.
+    struct HeadTask {
+        let b: Int
+        let h: Int
+        let t: Int
+        let qkvOffset: Int
+        let outOffset: Int
+    }
+
+    /// Runs `body` for every (sequence, head) pair, spread over the workers; each worker gets its
+    /// own `scratchCount` floats of scratch.
+    static func forEachHead(
+        _ shape: AttentionShape, scratchCount: Int, _ body: (HeadTask, UnsafeMutablePointer<Float>) -> Void
+    ) {
+        let c = shape.channels
+        let d = shape.headDim
+        let heads = shape.heads
+        let offsets = shape.offsets
+        Threading.parallelRanges(shape.batch * heads) { tasks in
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, scratchCount))
+            defer { scratch.deallocate() }
+            for task in tasks {
+                let b = task / heads
+                let h = task % heads
+                let t0 = offsets[b]
+                body(
+                    HeadTask(
+                        b: b, h: h, t: offsets[b + 1] - t0, qkvOffset: t0 * 3 * c + h * d,
+                        outOffset: t0 * c + h * d),
+                    scratch)
+            }
+        }
+    }
+
     /// - Parameters:
     ///   - out: `[M, C]` context vectors (before the output projection).
     ///   - qkv: `[M, 3C]`.
@@ -56,41 +92,28 @@ public enum Attention {
     ) {
         let c = shape.channels
         let d = shape.headDim
-        let heads = shape.heads
         let scale = 1 / Float(d).squareRoot()
         let maxT = shape.maxLength
-        let offsets = shape.offsets
         let probOffsets = shape.probOffsets
-        Threading.parallelRanges(shape.batch * heads) { tasks in
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, maxT * maxT))
-            defer { scratch.deallocate() }
-            for task in tasks {
-                let b = task / heads
-                let h = task % heads
-                let t0 = offsets[b]
-                let t = offsets[b + 1] - t0
-                if t == 0 { continue }
-                let probOffset = probOffsets[b] + h * t * t
-                let p = probs.map { $0 + probOffset } ?? scratch
-                let q = qkv + t0 * 3 * c + h * d
-                // S = Q·Kᵀ (scaled inside the softmax)
-                GEMM.serial(
-                    .none, .transpose, m: t, n: t, k: d, a: q, lda: 3 * c, b: q + c, ldb: 3 * c,
-                    c: p, ldc: t)
-                for i in 0..<t { Softmax.row(out: p + i * t, x: p + i * t, cols: t, scale: scale) }
-                var weights = UnsafePointer(p)
-                if dropout > 0 {
-                    let target = droppedProbs.map { $0 + probOffset } ?? scratch
-                    Dropout.serial(
-                        out: target, x: p, count: t * t, p: dropout, seed: seed,
-                        offset: UInt64(probOffset))
-                    weights = UnsafePointer(target)
-                }
-                // O_h = P·V_h
-                GEMM.serial(
-                    .none, .none, m: t, n: d, k: t, a: weights, lda: t, b: q + 2 * c, ldb: 3 * c,
-                    c: out + t0 * c + h * d, ldc: c)
+        forEachHead(shape, scratchCount: maxT * maxT) { task, scratch in
+            let t = task.t
+            if t == 0 { return }
+            let probOffset = probOffsets[task.b] + task.h * t * t
+            let p = probs.map { $0 + probOffset } ?? scratch
+            let q = qkv + task.qkvOffset
+            // S = Q·Kᵀ (scaled inside the softmax)
+            GEMM.serial(.none, .transpose, m: t, n: t, k: d, a: q, lda: 3 * c, b: q + c, ldb: 3 * c, c: p, ldc: t)
+            for i in 0..<t { Softmax.row(out: p + i * t, x: p + i * t, cols: t, scale: scale) }
+            var weights = UnsafePointer(p)
+            if dropout > 0 {
+                let target = droppedProbs.map { $0 + probOffset } ?? scratch
+                Dropout.serial(out: target, x: p, count: t * t, p: dropout, seed: seed, offset: UInt64(probOffset))
+                weights = UnsafePointer(target)
             }
+            // O_h = P·V_h
+            GEMM.serial(
+                .none, .none, m: t, n: d, k: t, a: weights, lda: t, b: q + 2 * c, ldb: 3 * c, c: out + task.outOffset,
+                ldc: c)
         }
     }
 
@@ -105,31 +128,19 @@ public enum Attention {
     ) {
         let c = shape.channels
         let d = shape.headDim
-        let heads = shape.heads
         let scale = 1 / Float(d).squareRoot()
-        let maxT = shape.maxLength
-        let offsets = shape.offsets
-        Threading.parallelRanges(shape.batch * heads) { tasks in
-            let scores = UnsafeMutablePointer<Float>.allocate(capacity: max(1, maxT))
-            defer { scores.deallocate() }
-            for task in tasks {
-                let b = task / heads
-                let h = task % heads
-                let t0 = offsets[b]
-                let t = offsets[b + 1] - t0
-                let o = out + b * c + h * d
-                if t == 0 {
-                    o.update(repeating: 0, count: d)
-                    continue
-                }
-                let q = qkv + t0 * 3 * c + h * d
-                // s = q₀·Kᵀ `[1, T]`, softmax, o = s·V `[1, d]`: the same calls as `forward` with m = 1.
-                GEMM.serial(
-                    .none, .transpose, m: 1, n: t, k: d, a: q, lda: 3 * c, b: q + c, ldb: 3 * c, c: scores, ldc: t)
-                Softmax.row(out: scores, x: scores, cols: t, scale: scale)
-                GEMM.serial(
-                    .none, .none, m: 1, n: d, k: t, a: scores, lda: t, b: q + 2 * c, ldb: 3 * c, c: o, ldc: c)
+        forEachHead(shape, scratchCount: shape.maxLength) { task, scores in
+            let t = task.t
+            let o = out + task.b * c + task.h * d
+            if t == 0 {
+                o.update(repeating: 0, count: d)
+                return
             }
+            let q = qkv + task.qkvOffset
+            // s = q₀·Kᵀ `[1, T]`, softmax, o = s·V `[1, d]`: the same calls as `forward` with m = 1.
+            GEMM.serial(.none, .transpose, m: 1, n: t, k: d, a: q, lda: 3 * c, b: q + c, ldb: 3 * c, c: scores, ldc: t)
+            Softmax.row(out: scores, x: scores, cols: t, scale: scale)
+            GEMM.serial(.none, .none, m: 1, n: d, k: t, a: scores, lda: t, b: q + 2 * c, ldb: 3 * c, c: o, ldc: c)
         }
     }
 
@@ -145,70 +156,50 @@ public enum Attention {
     ) {
         let c = shape.channels
         let d = shape.headDim
-        let heads = shape.heads
         let scale = 1 / Float(d).squareRoot()
         let maxT = shape.maxLength
-        let offsets = shape.offsets
         let probOffsets = shape.probOffsets
-        Threading.parallelRanges(shape.batch * heads) { tasks in
-            let dp = UnsafeMutablePointer<Float>.allocate(capacity: max(1, maxT * maxT))
-            let dropped = UnsafeMutablePointer<Float>.allocate(capacity: max(1, maxT * maxT))
-            defer {
-                dp.deallocate()
-                dropped.deallocate()
+        forEachHead(shape, scratchCount: 2 * maxT * maxT) { task, scratch in
+            let t = task.t
+            if t == 0 { return }
+            let dp = scratch
+            let dropped = scratch + maxT * maxT
+            let probOffset = probOffsets[task.b] + task.h * t * t
+            let p = probs + probOffset
+            let q = qkv + task.qkvOffset
+            let dq = dqkv + task.qkvOffset
+            let dO = dout + task.outOffset
+            var weights = p
+            if dropout > 0 {
+                if let saved = droppedProbs {
+                    weights = saved + probOffset
+                } else {
+                    Dropout.serial(out: dropped, x: p, count: t * t, p: dropout, seed: seed, offset: UInt64(probOffset))
+                    weights = UnsafePointer(dropped)
+                }
             }
-            for task in tasks {
-                let b = task / heads
-                let h = task % heads
-                let t0 = offsets[b]
-                let t = offsets[b + 1] - t0
-                if t == 0 { continue }
-                let probOffset = probOffsets[b] + h * t * t
-                let p = probs + probOffset
-                let q = qkv + t0 * 3 * c + h * d
-                let dq = dqkv + t0 * 3 * c + h * d
-                let dO = dout + t0 * c + h * d
-                var weights = p
-                if dropout > 0 {
-                    if let saved = droppedProbs {
-                        weights = saved + probOffset
-                    } else {
-                        Dropout.serial(
-                            out: dropped, x: p, count: t * t, p: dropout, seed: seed,
-                            offset: UInt64(probOffset))
-                        weights = UnsafePointer(dropped)
-                    }
+            // dV_h += P'ᵀ·dO_h
+            GEMM.serial(
+                .transpose, .none, m: t, n: d, k: t, a: weights, lda: t, b: dO, ldb: c, beta: 1, c: dq + 2 * c,
+                ldc: 3 * c)
+            // dP' = dO_h·V_hᵀ
+            GEMM.serial(.none, .transpose, m: t, n: t, k: d, a: dO, lda: c, b: q + 2 * c, ldb: 3 * c, c: dp, ldc: t)
+            if dropout > 0 {
+                if droppedProbs != nil {
+                    let keep = 1 / (1 - dropout)
+                    for i in 0..<(t * t) { dp[i] = weights[i] != 0 || p[i] == 0 ? dp[i] * keep : 0 }
+                } else {
+                    Dropout.serial(out: dp, x: dp, count: t * t, p: dropout, seed: seed, offset: UInt64(probOffset))
                 }
-                // dV_h += P'ᵀ·dO_h
-                GEMM.serial(
-                    .transpose, .none, m: t, n: d, k: t, a: weights, lda: t, b: dO, ldb: c,
-                    beta: 1, c: dq + 2 * c, ldc: 3 * c)
-                // dP' = dO_h·V_hᵀ
-                GEMM.serial(
-                    .none, .transpose, m: t, n: t, k: d, a: dO, lda: c, b: q + 2 * c, ldb: 3 * c,
-                    c: dp, ldc: t)
-                if dropout > 0 {
-                    if droppedProbs != nil {
-                        let scale = 1 / (1 - dropout)
-                        for i in 0..<(t * t) { dp[i] = weights[i] != 0 || p[i] == 0 ? dp[i] * scale : 0 }
-                    } else {
-                        Dropout.serial(
-                            out: dp, x: dp, count: t * t, p: dropout, seed: seed,
-                            offset: UInt64(probOffset))
-                    }
-                }
-                // dS = softmax'(dP) · scale
-                for i in 0..<t {
-                    Softmax.rowBackward(dx: dp + i * t, dout: dp + i * t, probs: p + i * t, cols: t, scale: scale)
-                }
-                // dQ_h += dS·K_h ; dK_h += dSᵀ·Q_h
-                GEMM.serial(
-                    .none, .none, m: t, n: d, k: t, a: dp, lda: t, b: q + c, ldb: 3 * c, beta: 1,
-                    c: dq, ldc: 3 * c)
-                GEMM.serial(
-                    .transpose, .none, m: t, n: d, k: t, a: dp, lda: t, b: q, ldb: 3 * c, beta: 1,
-                    c: dq + c, ldc: 3 * c)
             }
+            // dS = softmax'(dP) · scale
+            for i in 0..<t {
+                Softmax.rowBackward(dx: dp + i * t, dout: dp + i * t, probs: p + i * t, cols: t, scale: scale)
+            }
+            // dQ_h += dS·K_h ; dK_h += dSᵀ·Q_h
+            GEMM.serial(.none, .none, m: t, n: d, k: t, a: dp, lda: t, b: q + c, ldb: 3 * c, beta: 1, c: dq, ldc: 3 * c)
+            GEMM.serial(
+                .transpose, .none, m: t, n: d, k: t, a: dp, lda: t, b: q, ldb: 3 * c, beta: 1, c: dq + c, ldc: 3 * c)
         }
     }
 }
