@@ -42,7 +42,8 @@ extension AdapterModel {
         var dFeatures = [Float](repeating: 0, count: b * c)
         dDropped2.withUnsafeMutableBufferPointer { d2 in
             Linear.backward(
-                dx: d2.baseAddress!, dweight: grad(headOutWeight), dbias: grad(headOutBias), dout: dlogits, x: f.dropped2,
+                dx: d2.baseAddress!, dweight: grad(headOutWeight), dbias: grad(headOutBias), dout: dlogits,
+                x: f.dropped2,
                 weight: values.pointer(headOutWeight), rows: b, inFeatures: c, outFeatures: n)
             if pHead > 0 {
                 Dropout.backward(
@@ -52,7 +53,8 @@ extension AdapterModel {
             Tanh.backward(dx: d2.baseAddress!, dout: d2.baseAddress!, y: f.tanhOut, count: b * c)
             dFeatures.withUnsafeMutableBufferPointer { df in
                 Linear.backward(
-                    dx: df.baseAddress!, dweight: grad(headDenseWeight), dbias: grad(headDenseBias), dout: d2.baseAddress!,
+                    dx: df.baseAddress!, dweight: grad(headDenseWeight), dbias: grad(headDenseBias),
+                    dout: d2.baseAddress!,
                     x: f.dropped1, weight: values.pointer(headDenseWeight), rows: b, inFeatures: c, outFeatures: c)
                 if pHead > 0 {
                     Dropout.backward(
@@ -61,15 +63,24 @@ extension AdapterModel {
                 }
             }
         }
-        guard mode != .headOnly, layerTrainable(config.numHiddenLayers - 1) || trainableBelow(config.numHiddenLayers - 1) else {
+        guard mode != .headOnly,
+            layerTrainable(config.numHiddenLayers - 1) || trainableBelow(config.numHiddenLayers - 1)
+        else {
             return
         }
-        // dL/d(top hidden states): only the first token of each sequence feeds the head.
+        // dL/d(top hidden states): only the first token of each sequence feeds the head. When the
+        // last layer ran for the first tokens only, its states are those B rows.
+        let firstOnly = f.firstTokensOnly
+        let lastLayer = config.numHiddenLayers - 1
         let dh = gradHidden.reserve(m * c)
-        dh.update(repeating: 0, count: m * c)
-        for i in 0..<b {
-            let row = packed.offsets[i]
-            for j in 0..<c { dh[row * c + j] = dFeatures[i * c + j] }
+        if firstOnly {
+            dh.update(from: dFeatures, count: b * c)
+        } else {
+            dh.update(repeating: 0, count: m * c)
+            for i in 0..<b {
+                let row = packed.offsets[i]
+                for j in 0..<c { dh[row * c + j] = dFeatures[i * c + j] }
+            }
         }
         let dOut1 = gradOut1.reserve(m * c)
         let tmp = scratchA.reserve(m * max(c, inter) + m * d)
@@ -87,86 +98,117 @@ extension AdapterModel {
             let x = hiddenStates[l].pointer
             let needBelow = trainableBelow(l)
             let needOut1 = attentionTrainable(l) || needBelow
+            // Rows after attention: B in a first-token last layer, else every token.
+            let firstQueries = firstOnly && l == lastLayer
+            let rows = firstQueries ? b : m
             // Sub-block 2: out = LN(sum2). dh holds dL/d(out) on entry.
             let gamma2 = w.pointer(layer.outputNormWeight)
             LayerNorm.backward(
-                dx: dh, dgamma: grad(layer.outputNormWeight), dbeta: grad(layer.outputNormBias), dout: dh, x: s.sum2.pointer,
-                gamma: gamma2, mean: s.mean2.pointer, rstd: s.rstd2.pointer, rows: m, channels: c)
+                dx: dh, dgamma: grad(layer.outputNormWeight), dbeta: grad(layer.outputNormBias), dout: dh,
+                x: s.sum2.pointer,
+                gamma: gamma2, mean: s.mean2.pointer, rstd: s.rstd2.pointer, rows: rows, channels: c)
             // dh now = dL/d(sum2); sum2 = o + out1 (o = ho + adapter, or ho).
-            dOut1.update(from: dh, count: m * c)
+            dOut1.update(from: dh, count: rows * c)
             let dHo = tmp2  // [M, C]
-            dHo.update(from: dh, count: m * c)
+            dHo.update(from: dh, count: rows * c)
             if let slots = adapters.output.first {
                 if slots.originalLnBefore {
                     // o = ho + s·f(a), a = LN(ho + out1).
-                    let dA = tmp2 + m * max(c, inter)
+                    let dA = tmp2 + rows * max(c, inter)
                     Bottleneck.backward(
                         dx: dA, accumulate: false, dout: dh, x: s.adapterIn.pointer, weights: bottleneckTensors(slots),
-                        grads: bottleneckGrads(slots), pre: s.outPre.pointer, act: s.outAct.pointer, rows: m, channels: c,
+                        grads: bottleneckGrads(slots), pre: s.outPre.pointer, act: s.outAct.pointer, rows: rows,
+                        channels: c,
                         bottleneck: slots.size, activation: slots.activation, scaling: slots.scaling, scratch: tmp)
                     LayerNorm.backward(
                         dx: dA, dgamma: grad(layer.outputNormWeight), dbeta: grad(layer.outputNormBias), dout: dA,
-                        x: s.sumA.pointer, gamma: gamma2, mean: s.meanA.pointer, rstd: s.rstdA.pointer, rows: m, channels: c)
-                    Residual.accumulate(into: dHo, dA, count: m * c)
-                    Residual.accumulate(into: dOut1, dA, count: m * c)
+                        x: s.sumA.pointer, gamma: gamma2, mean: s.meanA.pointer, rstd: s.rstdA.pointer, rows: rows,
+                        channels: c)
+                    Residual.accumulate(into: dHo, dA, count: rows * c)
+                    Residual.accumulate(into: dOut1, dA, count: rows * c)
                 } else {
                     // sum2 = ho + s·f(ho) + out1.
                     Bottleneck.backward(
                         dx: dHo, accumulate: true, dout: dh, x: s.ffnOut.pointer, weights: bottleneckTensors(slots),
-                        grads: bottleneckGrads(slots), pre: s.outPre.pointer, act: s.outAct.pointer, rows: m, channels: c,
+                        grads: bottleneckGrads(slots), pre: s.outPre.pointer, act: s.outAct.pointer, rows: rows,
+                        channels: c,
                         bottleneck: slots.size, activation: slots.activation, scaling: slots.scaling, scratch: tmp)
                 }
             }
             if !needOut1 && !full { break }
             // FFN: ho = drop(W2·gelu(W1·out1 + b1) + b2).
             if pHidden > 0 {
-                Dropout.backward(dx: dHo, dout: dHo, count: m * c, p: pHidden, seed: dropoutSeed(seed, layer: l, site: 2))
+                Dropout.backward(
+                    dx: dHo, dout: dHo, count: rows * c, p: pHidden, seed: dropoutSeed(seed, layer: l, site: 2))
             }
             var geluOut = UnsafePointer(s.preActivation.pointer)  // unused when the weight is frozen
             if full {
-                let recomputed = scratchF.reserve(m * inter)
-                GELU.forward(config.hiddenAct.geluForm, out: recomputed, x: s.preActivation.pointer, count: m * inter)
+                let recomputed = scratchF.reserve(rows * inter)
+                GELU.forward(
+                    config.hiddenAct.geluForm, out: recomputed, x: s.preActivation.pointer, count: rows * inter)
                 geluOut = UnsafePointer(recomputed)
             }
             Linear.backward(
                 dx: dInter, dweight: grad(layer.outputWeight), dbias: grad(layer.outputBias), dout: dHo,
-                x: geluOut, weight: w.pointer(layer.outputWeight), rows: m, inFeatures: inter, outFeatures: c)
-            GELU.backward(config.hiddenAct.geluForm, dx: dInter, dout: dInter, x: s.preActivation.pointer, count: m * inter)
+                x: geluOut, weight: w.pointer(layer.outputWeight), rows: rows, inFeatures: inter, outFeatures: c)
+            GELU.backward(
+                config.hiddenAct.geluForm, dx: dInter, dout: dInter, x: s.preActivation.pointer, count: rows * inter)
             Linear.backward(
                 dx: dOut1, dweight: grad(layer.intermediateWeight), dbias: grad(layer.intermediateBias), dout: dInter,
-                x: s.out1.pointer, weight: w.pointer(layer.intermediateWeight), rows: m, inFeatures: c, outFeatures: inter,
+                x: s.out1.pointer, weight: w.pointer(layer.intermediateWeight), rows: rows, inFeatures: c,
+                outFeatures: inter,
                 accumulateInput: true)
             if !needOut1 { continue }
             // Sub-block 1: out1 = LN(sum1), sum1 = ha (+ s·f(ha)) + x.
             LayerNorm.backward(
                 dx: dOut1, dgamma: grad(layer.attentionNormWeight), dbeta: grad(layer.attentionNormBias), dout: dOut1,
-                x: s.sum1.pointer, gamma: w.pointer(layer.attentionNormWeight), mean: s.mean1.pointer, rstd: s.rstd1.pointer,
-                rows: m, channels: c)
+                x: s.sum1.pointer, gamma: w.pointer(layer.attentionNormWeight), mean: s.mean1.pointer,
+                rstd: s.rstd1.pointer,
+                rows: rows, channels: c)
             // dOut1 = dL/d(sum1); the residual passes it to x.
             let dHa = tmp2
-            dHa.update(from: dOut1, count: m * c)
+            dHa.update(from: dOut1, count: rows * c)
             if let slots = adapters.attention.first {
                 Bottleneck.backward(
-                    dx: dHa, accumulate: true, dout: dOut1, x: s.attentionOut.pointer, weights: bottleneckTensors(slots),
-                    grads: bottleneckGrads(slots), pre: s.mhPre.pointer, act: s.mhAct.pointer, rows: m, channels: c,
+                    dx: dHa, accumulate: true, dout: dOut1, x: s.attentionOut.pointer,
+                    weights: bottleneckTensors(slots),
+                    grads: bottleneckGrads(slots), pre: s.mhPre.pointer, act: s.mhAct.pointer, rows: rows, channels: c,
                     bottleneck: slots.size, activation: slots.activation, scaling: slots.scaling, scratch: tmp)
             }
             if pHidden > 0 {
-                Dropout.backward(dx: dHa, dout: dHa, count: m * c, p: pHidden, seed: dropoutSeed(seed, layer: l, site: 1))
+                Dropout.backward(
+                    dx: dHa, dout: dHa, count: rows * c, p: pHidden, seed: dropoutSeed(seed, layer: l, site: 1))
             }
-            let dCtx = tmp2 + m * max(c, inter)
+            let dCtx = tmp2 + rows * max(c, inter)
             Linear.backward(
                 dx: dCtx, dweight: grad(layer.attentionOutWeight), dbias: grad(layer.attentionOutBias), dout: dHa,
-                x: s.context.pointer, weight: w.pointer(layer.attentionOutWeight), rows: m, inFeatures: c, outFeatures: c)
+                x: s.context.pointer, weight: w.pointer(layer.attentionOutWeight), rows: rows, inFeatures: c,
+                outFeatures: c)
             dQKV.update(repeating: 0, count: m * 3 * c)
-            Attention.backward(
-                dqkv: dQKV, dout: dCtx, qkv: s.qkv.pointer, probs: s.probs.pointer, shape: f.shape, dropout: pAttention,
-                seed: dropoutSeed(seed, layer: l, site: 0), droppedProbs: keepDroppedProbabilities && pAttention > 0 ? UnsafePointer(s.droppedProbs.pointer) : nil)
+            let savedDropped = keepDroppedProbabilities && pAttention > 0 ? UnsafePointer(s.droppedProbs.pointer) : nil
             // dx = dL/d(layer input): residual from sub-block 1, plus the QKV projection (and LoRA).
             let dx = dh
-            dx.update(from: dOut1, count: m * c)
+            if !firstQueries {
+                Attention.backward(
+                    dqkv: dQKV, dout: dCtx, qkv: s.qkv.pointer, probs: s.probs.pointer, shape: f.shape,
+                    dropout: pAttention,
+                    seed: dropoutSeed(seed, layer: l, site: 0), droppedProbs: savedDropped)
+                dx.update(from: dOut1, count: m * c)
+            } else {
+                Attention.backwardFirstQueries(
+                    dqkv: dQKV, dout: dCtx, qkv: s.qkv.pointer, probs: s.probs.pointer, shape: f.shape,
+                    dropout: pAttention,
+                    seed: dropoutSeed(seed, layer: l, site: 0), droppedProbs: savedDropped)
+                // The residual reaches only the first tokens' rows.
+                dx.update(repeating: 0, count: m * c)
+                for i in 0..<b where packed.offsets[i] < packed.offsets[i + 1] {
+                    (dx + packed.offsets[i] * c).update(from: dOut1 + i * c, count: c)
+                }
+            }
             for i in 0..<3 {
-                guard let slots = adapters.lora[i].first, let ga = grad(slots.a), let gb = grad(slots.b) else { continue }
+                guard let slots = adapters.lora[i].first, let ga = grad(slots.a), let gb = grad(slots.b) else {
+                    continue
+                }
                 LoRAKernel.backward(
                     dx: needBelow ? dx : nil, dy: dQKV + i * c, ldy: 3 * c, x: x, a: values.pointer(slots.a),
                     b: values.pointer(slots.b), h: s.loraH[i].pointer, da: ga, db: gb, rows: m, inFeatures: c,
@@ -181,7 +223,8 @@ extension AdapterModel {
     }
 
     /// Full fine-tuning: through the embedding dropout and LayerNorm into the three tables.
-    private func embeddingBackward(_ packed: PackedBatch, dh: UnsafeMutablePointer<Float>, seed: UInt64, training: Bool) {
+    private func embeddingBackward(_ packed: PackedBatch, dh: UnsafeMutablePointer<Float>, seed: UInt64, training: Bool)
+    {
         let m = packed.tokens
         let c = config.hiddenSize
         let w = base.weights
@@ -192,8 +235,10 @@ extension AdapterModel {
         }
         let saved = scratchC.pointer
         LayerNorm.backward(
-            dx: dh, dgamma: gradientOf[w.embeddingNormWeight.name], dbeta: gradientOf[w.embeddingNormBias.name], dout: dh,
-            x: saved, gamma: w.pointer(w.embeddingNormWeight), mean: saved + m * c, rstd: saved + m * c + m, rows: m, channels: c)
+            dx: dh, dgamma: gradientOf[w.embeddingNormWeight.name], dbeta: gradientOf[w.embeddingNormBias.name],
+            dout: dh,
+            x: saved, gamma: w.pointer(w.embeddingNormWeight), mean: saved + m * c, rstd: saved + m * c + m, rows: m,
+            channels: c)
         packed.ids.withUnsafeBufferPointer { ids in
             packed.positions.withUnsafeBufferPointer { pos in
                 packed.types.withUnsafeBufferPointer { types in

@@ -42,10 +42,9 @@ extension AdapterModel {
     }
 
     /// The forward pass over packed tokens, keeping what the backward pass needs. With
-    /// `firstTokensOnly` (inference: no backward pass may follow) the last layer's states after
-    /// attention exist for each sequence's first token only, row b of `hiddenStates[L]`.
+    /// `firstTokensOnly` (what the head reads) the last layer's states after attention exist for each
+    /// sequence's first token only, row b of `hiddenStates[L]`; `backward` follows the same shape.
     func forward(_ packed: PackedBatch, seed: UInt64, training: Bool, firstTokensOnly: Bool = false) -> ForwardState {
-        precondition(!(training && firstTokensOnly), "a training step needs every token's states")
         let m = packed.tokens
         let c = config.hiddenSize
         let inter = config.intermediateSize
@@ -121,7 +120,12 @@ extension AdapterModel {
             let ctx = s.context.reserve(rows * c)
             let xres: UnsafePointer<Float>
             if firstOnly {
-                Attention.forwardFirstQueries(out: ctx, qkv: qkv, shape: shape)
+                let probs = s.probs.reserve(max(shape.firstQueryProbabilityCount, 1))
+                Attention.forwardFirstQueries(
+                    out: ctx, qkv: qkv, shape: shape, probs: probs, dropout: pAttention,
+                    seed: dropoutSeed(seed, layer: l, site: 0),
+                    droppedProbs: keepDroppedProbabilities && pAttention > 0
+                        ? s.droppedProbs.reserve(max(shape.firstQueryProbabilityCount, 1)) : nil)
                 let first = firstRows.reserve(rows * c)
                 packed.gatherFirstRows(of: x, channels: c, into: first)
                 xres = UnsafePointer(first)
@@ -232,6 +236,7 @@ extension AdapterModel {
                 rows: b, inFeatures: c, outFeatures: head.numLabels)
         }
         return ForwardState(
-            logits: logits, shape: shape, features: features, dropped1: dropped1, tanhOut: tanhOut, dropped2: dropped2)
+            logits: logits, shape: shape, firstTokensOnly: firstTokensOnly, features: features, dropped1: dropped1,
+            tanhOut: tanhOut, dropped2: dropped2)
     }
 }

@@ -267,7 +267,7 @@ public final class AdapterModel {
             throw EncoderError.invalidInput(
                 "sequence \(b): its first token is masked out (left padding is not supported)")
         }
-        let forwardState = forward(packed, seed: seed, training: training, firstTokensOnly: !backward && !training)
+        let forwardState = forward(packed, seed: seed, training: training, firstTokensOnly: true)
         let b = batch.batchSize
         let n = head.numLabels
         var dlogits = [Float](repeating: 0, count: b * n)
@@ -312,6 +312,8 @@ public final class AdapterModel {
     struct ForwardState {
         var logits: [Float]
         var shape: AttentionShape
+        /// Whether the last layer ran for the first tokens only (`forward(firstTokensOnly:)`).
+        var firstTokensOnly: Bool
         /// Head activations: features, after dropout 1, tanh output, after dropout 2.
         var features: [Float]
         var dropped1: [Float]

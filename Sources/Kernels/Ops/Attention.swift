@@ -15,17 +15,22 @@ public struct AttentionShape: Sendable {
     public let headDim: Int
     /// `probOffsets[b]` = Σ_{b' < b} heads · T_b'²: where sequence b's probabilities start.
     public let probOffsets: [Int]
+    /// `firstQueryProbOffsets[b]` = Σ_{b' < b} heads · T_b': the same for the first query's row only.
+    public let firstQueryProbOffsets: [Int]
 
     public init(offsets: [Int], heads: Int, headDim: Int) {
         self.offsets = offsets
         self.heads = heads
         self.headDim = headDim
         var p = [0]
+        var f = [0]
         for b in 0..<max(offsets.count - 1, 0) {
             let t = offsets[b + 1] - offsets[b]
             p.append(p[b] + heads * t * t)
+            f.append(f[b] + heads * t)
         }
         probOffsets = p
+        firstQueryProbOffsets = f
     }
 
     public var batch: Int { offsets.count - 1 }
@@ -33,6 +38,8 @@ public struct AttentionShape: Sendable {
     public var channels: Int { heads * headDim }
     /// Floats needed to keep every head's attention probabilities for the backward pass.
     public var probabilityCount: Int { probOffsets.last ?? 0 }
+    /// The same for `Attention.forwardFirstQueries`: one row of probabilities per sequence and head.
+    public var firstQueryProbabilityCount: Int { firstQueryProbOffsets.last ?? 0 }
     public var maxLength: Int {
         var m = 0
         for b in 0..<batch { m = max(m, offsets[b + 1] - offsets[b]) }
@@ -118,29 +125,95 @@ public enum Attention {
     }
 
     /// Attention for the first query of each sequence only: what a head that reads the first
-    /// token (`[CLS]` / `<s>`) needs from the last layer. Keys and values are every token's; the
-    /// result equals row `offsets[b]` of `forward`'s output (no dropout: inference only).
+    /// token (`[CLS]` / `<s>`) needs from the last layer. Keys and values are every token's; without
+    /// dropout the result equals row `offsets[b]` of `forward`'s output.
     /// - Parameters:
     ///   - out: `[B, C]` context vectors, one row per sequence (a sequence with no token gets zeros).
     ///   - qkv: `[M, 3C]` packed rows, as for `forward`.
+    ///   - probs, droppedProbs: optional `[shape.firstQueryProbabilityCount]`, as for `forward`.
     public static func forwardFirstQueries(
-        out: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>, shape: AttentionShape
+        out: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>, shape: AttentionShape,
+        probs: UnsafeMutablePointer<Float>? = nil, dropout: Float = 0, seed: UInt64 = 0,
+        droppedProbs: UnsafeMutablePointer<Float>? = nil
     ) {
         let c = shape.channels
         let d = shape.headDim
         let scale = 1 / Float(d).squareRoot()
-        forEachHead(shape, scratchCount: shape.maxLength) { task, scores in
+        let probOffsets = shape.firstQueryProbOffsets
+        forEachHead(shape, scratchCount: shape.maxLength) { task, scratch in
             let t = task.t
             let o = out + task.b * c + task.h * d
             if t == 0 {
                 o.update(repeating: 0, count: d)
                 return
             }
+            let probOffset = probOffsets[task.b] + task.h * t
+            let p = probs.map { $0 + probOffset } ?? scratch
             let q = qkv + task.qkvOffset
             // s = q₀·Kᵀ `[1, T]`, softmax, o = s·V `[1, d]`: the same calls as `forward` with m = 1.
-            GEMM.serial(.none, .transpose, m: 1, n: t, k: d, a: q, lda: 3 * c, b: q + c, ldb: 3 * c, c: scores, ldc: t)
-            Softmax.row(out: scores, x: scores, cols: t, scale: scale)
-            GEMM.serial(.none, .none, m: 1, n: d, k: t, a: scores, lda: t, b: q + 2 * c, ldb: 3 * c, c: o, ldc: c)
+            GEMM.serial(.none, .transpose, m: 1, n: t, k: d, a: q, lda: 3 * c, b: q + c, ldb: 3 * c, c: p, ldc: t)
+            Softmax.row(out: p, x: p, cols: t, scale: scale)
+            var weights = UnsafePointer(p)
+            if dropout > 0 {
+                let target = droppedProbs.map { $0 + probOffset } ?? scratch
+                Dropout.serial(out: target, x: p, count: t, p: dropout, seed: seed, offset: UInt64(probOffset))
+                weights = UnsafePointer(target)
+            }
+            GEMM.serial(.none, .none, m: 1, n: d, k: t, a: weights, lda: t, b: q + 2 * c, ldb: 3 * c, c: o, ldc: c)
+        }
+    }
+
+    /// Backward of `forwardFirstQueries`: accumulates into `dqkv` (`[M, 3C]`, zero it first) from
+    /// `dout` `[B, C]`: the first rows' queries and every row's keys and values receive gradient.
+    /// `probs` (and `droppedProbs`, when the forward kept them) as saved by the forward.
+    public static func backwardFirstQueries(
+        dqkv: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, qkv: UnsafePointer<Float>,
+        probs: UnsafePointer<Float>, shape: AttentionShape, dropout: Float = 0, seed: UInt64 = 0,
+        droppedProbs: UnsafePointer<Float>? = nil
+    ) {
+        let c = shape.channels
+        let d = shape.headDim
+        let scale = 1 / Float(d).squareRoot()
+        let maxT = shape.maxLength
+        let probOffsets = shape.firstQueryProbOffsets
+        forEachHead(shape, scratchCount: 2 * maxT) { task, scratch in
+            let t = task.t
+            if t == 0 { return }
+            let dp = scratch
+            let dropped = scratch + maxT
+            let probOffset = probOffsets[task.b] + task.h * t
+            let p = probs + probOffset
+            let q = qkv + task.qkvOffset
+            let dq = dqkv + task.qkvOffset
+            let dO = dout + task.b * c + task.h * d
+            var weights = p
+            if dropout > 0 {
+                if let saved = droppedProbs {
+                    weights = saved + probOffset
+                } else {
+                    Dropout.serial(out: dropped, x: p, count: t, p: dropout, seed: seed, offset: UInt64(probOffset))
+                    weights = UnsafePointer(dropped)
+                }
+            }
+            // dV_j += p'_j · dO
+            GEMM.serial(
+                .transpose, .none, m: t, n: d, k: 1, a: weights, lda: t, b: dO, ldb: c, beta: 1, c: dq + 2 * c,
+                ldc: 3 * c)
+            // dp'_j = dO · V_j
+            GEMM.serial(.none, .transpose, m: 1, n: t, k: d, a: dO, lda: c, b: q + 2 * c, ldb: 3 * c, c: dp, ldc: t)
+            if dropout > 0 {
+                if droppedProbs != nil {
+                    let keep = 1 / (1 - dropout)
+                    for i in 0..<t { dp[i] = weights[i] != 0 || p[i] == 0 ? dp[i] * keep : 0 }
+                } else {
+                    Dropout.serial(out: dp, x: dp, count: t, p: dropout, seed: seed, offset: UInt64(probOffset))
+                }
+            }
+            Softmax.rowBackward(dx: dp, dout: dp, probs: p, cols: t, scale: scale)
+            // dq₀ += ds·K ; dK_j += ds_j · q₀
+            GEMM.serial(.none, .none, m: 1, n: d, k: t, a: dp, lda: t, b: q + c, ldb: 3 * c, beta: 1, c: dq, ldc: 3 * c)
+            GEMM.serial(
+                .transpose, .none, m: t, n: d, k: 1, a: dp, lda: t, b: q, ldb: 3 * c, beta: 1, c: dq + c, ldc: 3 * c)
         }
     }
 
