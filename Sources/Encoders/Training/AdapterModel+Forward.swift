@@ -118,24 +118,17 @@ extension AdapterModel {
             let firstOnly = firstTokensOnly && l == w.layers.count - 1
             let rows = firstOnly ? shape.batch : m
             let ctx = s.context.reserve(rows * c)
+            let probCount = max(firstOnly ? shape.firstQueryProbabilityCount : shape.probabilityCount, 1)
+            let attend = firstOnly ? Attention.forwardFirstQueries : Attention.forward
+            attend(
+                ctx, qkv, shape, s.probs.reserve(probCount), pAttention, dropoutSeed(seed, layer: l, site: 0),
+                keepDroppedProbabilities && pAttention > 0 ? s.droppedProbs.reserve(probCount) : nil)
             let xres: UnsafePointer<Float>
             if firstOnly {
-                let probs = s.probs.reserve(max(shape.firstQueryProbabilityCount, 1))
-                Attention.forwardFirstQueries(
-                    out: ctx, qkv: qkv, shape: shape, probs: probs, dropout: pAttention,
-                    seed: dropoutSeed(seed, layer: l, site: 0),
-                    droppedProbs: keepDroppedProbabilities && pAttention > 0
-                        ? s.droppedProbs.reserve(max(shape.firstQueryProbabilityCount, 1)) : nil)
                 let first = firstRows.reserve(rows * c)
                 packed.gatherFirstRows(of: x, channels: c, into: first)
                 xres = UnsafePointer(first)
             } else {
-                let probs = s.probs.reserve(max(shape.probabilityCount, 1))
-                Attention.forward(
-                    out: ctx, qkv: qkv, shape: shape, probs: probs, dropout: pAttention,
-                    seed: dropoutSeed(seed, layer: l, site: 0),
-                    droppedProbs: keepDroppedProbabilities && pAttention > 0
-                        ? s.droppedProbs.reserve(max(shape.probabilityCount, 1)) : nil)
                 xres = UnsafePointer(x)
             }
             // h of sub-block 1 is kept only when an attention adapter reads it in the backward pass.

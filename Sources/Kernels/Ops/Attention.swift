@@ -97,31 +97,9 @@ public enum Attention {
         probs: UnsafeMutablePointer<Float>? = nil, dropout: Float = 0, seed: UInt64 = 0,
         droppedProbs: UnsafeMutablePointer<Float>? = nil
     ) {
-        let c = shape.channels
-        let d = shape.headDim
-        let scale = 1 / Float(d).squareRoot()
-        let maxT = shape.maxLength
-        let probOffsets = shape.probOffsets
-        forEachHead(shape, scratchCount: maxT * maxT) { task, scratch in
-            let t = task.t
-            if t == 0 { return }
-            let probOffset = probOffsets[task.b] + task.h * t * t
-            let p = probs.map { $0 + probOffset } ?? scratch
-            let q = qkv + task.qkvOffset
-            // S = Q·Kᵀ (scaled inside the softmax)
-            GEMM.serial(.none, .transpose, m: t, n: t, k: d, a: q, lda: 3 * c, b: q + c, ldb: 3 * c, c: p, ldc: t)
-            for i in 0..<t { Softmax.row(out: p + i * t, x: p + i * t, cols: t, scale: scale) }
-            var weights = UnsafePointer(p)
-            if dropout > 0 {
-                let target = droppedProbs.map { $0 + probOffset } ?? scratch
-                Dropout.serial(out: target, x: p, count: t * t, p: dropout, seed: seed, offset: UInt64(probOffset))
-                weights = UnsafePointer(target)
-            }
-            // O_h = P·V_h
-            GEMM.serial(
-                .none, .none, m: t, n: d, k: t, a: weights, lda: t, b: q + 2 * c, ldb: 3 * c, c: out + task.outOffset,
-                ldc: c)
-        }
+        forwardHeads(
+            out: out, qkv: qkv, shape: shape, probs: probs, dropout: dropout, seed: seed, droppedProbs: droppedProbs,
+            firstQueries: false)
     }
 
     /// Attention for the first query of each sequence only: what a head that reads the first
@@ -136,85 +114,9 @@ public enum Attention {
         probs: UnsafeMutablePointer<Float>? = nil, dropout: Float = 0, seed: UInt64 = 0,
         droppedProbs: UnsafeMutablePointer<Float>? = nil
     ) {
-        let c = shape.channels
-        let d = shape.headDim
-        let scale = 1 / Float(d).squareRoot()
-        let probOffsets = shape.firstQueryProbOffsets
-        forEachHead(shape, scratchCount: shape.maxLength) { task, scratch in
-            let t = task.t
-            let o = out + task.b * c + task.h * d
-            if t == 0 {
-                o.update(repeating: 0, count: d)
-                return
-            }
-            let probOffset = probOffsets[task.b] + task.h * t
-            let p = probs.map { $0 + probOffset } ?? scratch
-            let q = qkv + task.qkvOffset
-            // s = q₀·Kᵀ `[1, T]`, softmax, o = s·V `[1, d]`: the same calls as `forward` with m = 1.
-            GEMM.serial(.none, .transpose, m: 1, n: t, k: d, a: q, lda: 3 * c, b: q + c, ldb: 3 * c, c: p, ldc: t)
-            Softmax.row(out: p, x: p, cols: t, scale: scale)
-            var weights = UnsafePointer(p)
-            if dropout > 0 {
-                let target = droppedProbs.map { $0 + probOffset } ?? scratch
-                Dropout.serial(out: target, x: p, count: t, p: dropout, seed: seed, offset: UInt64(probOffset))
-                weights = UnsafePointer(target)
-            }
-            GEMM.serial(.none, .none, m: 1, n: d, k: t, a: weights, lda: t, b: q + 2 * c, ldb: 3 * c, c: o, ldc: c)
-        }
-    }
-
-    /// Backward of `forwardFirstQueries`: accumulates into `dqkv` (`[M, 3C]`, zero it first) from
-    /// `dout` `[B, C]`: the first rows' queries and every row's keys and values receive gradient.
-    /// `probs` (and `droppedProbs`, when the forward kept them) as saved by the forward.
-    public static func backwardFirstQueries(
-        dqkv: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, qkv: UnsafePointer<Float>,
-        probs: UnsafePointer<Float>, shape: AttentionShape, dropout: Float = 0, seed: UInt64 = 0,
-        droppedProbs: UnsafePointer<Float>? = nil
-    ) {
-        let c = shape.channels
-        let d = shape.headDim
-        let scale = 1 / Float(d).squareRoot()
-        let maxT = shape.maxLength
-        let probOffsets = shape.firstQueryProbOffsets
-        forEachHead(shape, scratchCount: 2 * maxT) { task, scratch in
-            let t = task.t
-            if t == 0 { return }
-            let dp = scratch
-            let dropped = scratch + maxT
-            let probOffset = probOffsets[task.b] + task.h * t
-            let p = probs + probOffset
-            let q = qkv + task.qkvOffset
-            let dq = dqkv + task.qkvOffset
-            let dO = dout + task.b * c + task.h * d
-            var weights = p
-            if dropout > 0 {
-                if let saved = droppedProbs {
-                    weights = saved + probOffset
-                } else {
-                    Dropout.serial(out: dropped, x: p, count: t, p: dropout, seed: seed, offset: UInt64(probOffset))
-                    weights = UnsafePointer(dropped)
-                }
-            }
-            // dV_j += p'_j · dO
-            GEMM.serial(
-                .transpose, .none, m: t, n: d, k: 1, a: weights, lda: t, b: dO, ldb: c, beta: 1, c: dq + 2 * c,
-                ldc: 3 * c)
-            // dp'_j = dO · V_j
-            GEMM.serial(.none, .transpose, m: 1, n: t, k: d, a: dO, lda: c, b: q + 2 * c, ldb: 3 * c, c: dp, ldc: t)
-            if dropout > 0 {
-                if droppedProbs != nil {
-                    let keep = 1 / (1 - dropout)
-                    for i in 0..<t { dp[i] = weights[i] != 0 || p[i] == 0 ? dp[i] * keep : 0 }
-                } else {
-                    Dropout.serial(out: dp, x: dp, count: t, p: dropout, seed: seed, offset: UInt64(probOffset))
-                }
-            }
-            Softmax.rowBackward(dx: dp, dout: dp, probs: p, cols: t, scale: scale)
-            // dq₀ += ds·K ; dK_j += ds_j · q₀
-            GEMM.serial(.none, .none, m: 1, n: d, k: t, a: dp, lda: t, b: q + c, ldb: 3 * c, beta: 1, c: dq, ldc: 3 * c)
-            GEMM.serial(
-                .transpose, .none, m: t, n: d, k: 1, a: dp, lda: t, b: q, ldb: 3 * c, beta: 1, c: dq + c, ldc: 3 * c)
-        }
+        forwardHeads(
+            out: out, qkv: qkv, shape: shape, probs: probs, dropout: dropout, seed: seed, droppedProbs: droppedProbs,
+            firstQueries: true)
     }
 
     /// Backward of `forward`: accumulates into `dqkv` (`[M, 3C]`, zero it first).
@@ -227,52 +129,126 @@ public enum Attention {
         probs: UnsafePointer<Float>, shape: AttentionShape, dropout: Float = 0, seed: UInt64 = 0,
         droppedProbs: UnsafePointer<Float>? = nil
     ) {
+        backwardHeads(
+            dqkv: dqkv, dout: dout, qkv: qkv, probs: probs, shape: shape, dropout: dropout, seed: seed,
+            droppedProbs: droppedProbs, firstQueries: false)
+    }
+
+    /// Backward of `forwardFirstQueries`: accumulates into `dqkv` (`[M, 3C]`, zero it first) from
+    /// `dout` `[B, C]`: the first rows' queries and every row's keys and values receive gradient.
+    /// `probs` (and `droppedProbs`, when the forward kept them) as saved by the forward.
+    public static func backwardFirstQueries(
+        dqkv: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, qkv: UnsafePointer<Float>,
+        probs: UnsafePointer<Float>, shape: AttentionShape, dropout: Float = 0, seed: UInt64 = 0,
+        droppedProbs: UnsafePointer<Float>? = nil
+    ) {
+        backwardHeads(
+            dqkv: dqkv, dout: dout, qkv: qkv, probs: probs, shape: shape, dropout: dropout, seed: seed,
+            droppedProbs: droppedProbs, firstQueries: true)
+    }
+
+    /// Where a head's queries, probabilities and outputs live: every token's query (`T` rows of `T`
+    /// probabilities, outputs in the token rows), or the first token's only (one row of `T`
+    /// probabilities, the output in row b of a `[B, C]` buffer).
+    private static func layout(_ task: HeadTask, _ shape: AttentionShape, firstQueries: Bool) -> (
+        queries: Int, probOffset: Int, outOffset: Int
+    ) {
+        let t = task.t
+        if firstQueries {
+            return (
+                1, shape.firstQueryProbOffsets[task.b] + task.h * t, task.b * shape.channels + task.h * shape.headDim
+            )
+        }
+        return (t, shape.probOffsets[task.b] + task.h * t * t, task.outOffset)
+    }
+
+    private static func forwardHeads(
+        out: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>, shape: AttentionShape,
+        probs: UnsafeMutablePointer<Float>?, dropout: Float, seed: UInt64, droppedProbs: UnsafeMutablePointer<Float>?,
+        firstQueries: Bool
+    ) {
         let c = shape.channels
         let d = shape.headDim
         let scale = 1 / Float(d).squareRoot()
         let maxT = shape.maxLength
-        let probOffsets = shape.probOffsets
-        forEachHead(shape, scratchCount: 2 * maxT * maxT) { task, scratch in
+        forEachHead(shape, scratchCount: (firstQueries ? 1 : maxT) * maxT) { task, scratch in
+            let t = task.t
+            let (nq, probOffset, outOffset) = layout(task, shape, firstQueries: firstQueries)
+            if t == 0 {
+                if firstQueries { (out + outOffset).update(repeating: 0, count: d) }
+                return
+            }
+            let p = probs.map { $0 + probOffset } ?? scratch
+            let q = qkv + task.qkvOffset
+            // S = Q·Kᵀ `[nq, T]` (scaled inside the softmax)
+            GEMM.serial(.none, .transpose, m: nq, n: t, k: d, a: q, lda: 3 * c, b: q + c, ldb: 3 * c, c: p, ldc: t)
+            for i in 0..<nq { Softmax.row(out: p + i * t, x: p + i * t, cols: t, scale: scale) }
+            var weights = UnsafePointer(p)
+            if dropout > 0 {
+                let target = droppedProbs.map { $0 + probOffset } ?? scratch
+                Dropout.serial(out: target, x: p, count: nq * t, p: dropout, seed: seed, offset: UInt64(probOffset))
+                weights = UnsafePointer(target)
+            }
+            // O_h = P·V_h
+            GEMM.serial(
+                .none, .none, m: nq, n: d, k: t, a: weights, lda: t, b: q + 2 * c, ldb: 3 * c, c: out + outOffset,
+                ldc: c)
+        }
+    }
+
+    private static func backwardHeads(
+        dqkv: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, qkv: UnsafePointer<Float>,
+        probs: UnsafePointer<Float>, shape: AttentionShape, dropout: Float, seed: UInt64,
+        droppedProbs: UnsafePointer<Float>?, firstQueries: Bool
+    ) {
+        let c = shape.channels
+        let d = shape.headDim
+        let scale = 1 / Float(d).squareRoot()
+        let maxT = shape.maxLength
+        let perHead = (firstQueries ? 1 : maxT) * maxT
+        forEachHead(shape, scratchCount: 2 * perHead) { task, scratch in
             let t = task.t
             if t == 0 { return }
+            let (nq, probOffset, outOffset) = layout(task, shape, firstQueries: firstQueries)
             let dp = scratch
-            let dropped = scratch + maxT * maxT
-            let probOffset = probOffsets[task.b] + task.h * t * t
+            let dropped = scratch + perHead
             let p = probs + probOffset
             let q = qkv + task.qkvOffset
             let dq = dqkv + task.qkvOffset
-            let dO = dout + task.outOffset
+            let dO = dout + outOffset
             var weights = p
             if dropout > 0 {
                 if let saved = droppedProbs {
                     weights = saved + probOffset
                 } else {
-                    Dropout.serial(out: dropped, x: p, count: t * t, p: dropout, seed: seed, offset: UInt64(probOffset))
+                    Dropout.serial(
+                        out: dropped, x: p, count: nq * t, p: dropout, seed: seed, offset: UInt64(probOffset))
                     weights = UnsafePointer(dropped)
                 }
             }
             // dV_h += P'ᵀ·dO_h
             GEMM.serial(
-                .transpose, .none, m: t, n: d, k: t, a: weights, lda: t, b: dO, ldb: c, beta: 1, c: dq + 2 * c,
+                .transpose, .none, m: t, n: d, k: nq, a: weights, lda: t, b: dO, ldb: c, beta: 1, c: dq + 2 * c,
                 ldc: 3 * c)
             // dP' = dO_h·V_hᵀ
-            GEMM.serial(.none, .transpose, m: t, n: t, k: d, a: dO, lda: c, b: q + 2 * c, ldb: 3 * c, c: dp, ldc: t)
+            GEMM.serial(.none, .transpose, m: nq, n: t, k: d, a: dO, lda: c, b: q + 2 * c, ldb: 3 * c, c: dp, ldc: t)
             if dropout > 0 {
                 if droppedProbs != nil {
                     let keep = 1 / (1 - dropout)
-                    for i in 0..<(t * t) { dp[i] = weights[i] != 0 || p[i] == 0 ? dp[i] * keep : 0 }
+                    for i in 0..<(nq * t) { dp[i] = weights[i] != 0 || p[i] == 0 ? dp[i] * keep : 0 }
                 } else {
-                    Dropout.serial(out: dp, x: dp, count: t * t, p: dropout, seed: seed, offset: UInt64(probOffset))
+                    Dropout.serial(out: dp, x: dp, count: nq * t, p: dropout, seed: seed, offset: UInt64(probOffset))
                 }
             }
             // dS = softmax'(dP) · scale
-            for i in 0..<t {
+            for i in 0..<nq {
                 Softmax.rowBackward(dx: dp + i * t, dout: dp + i * t, probs: p + i * t, cols: t, scale: scale)
             }
             // dQ_h += dS·K_h ; dK_h += dSᵀ·Q_h
-            GEMM.serial(.none, .none, m: t, n: d, k: t, a: dp, lda: t, b: q + c, ldb: 3 * c, beta: 1, c: dq, ldc: 3 * c)
             GEMM.serial(
-                .transpose, .none, m: t, n: d, k: t, a: dp, lda: t, b: q, ldb: 3 * c, beta: 1, c: dq + c, ldc: 3 * c)
+                .none, .none, m: nq, n: d, k: t, a: dp, lda: t, b: q + c, ldb: 3 * c, beta: 1, c: dq, ldc: 3 * c)
+            GEMM.serial(
+                .transpose, .none, m: t, n: d, k: nq, a: dp, lda: t, b: q, ldb: 3 * c, beta: 1, c: dq + c, ldc: 3 * c)
         }
     }
 }
