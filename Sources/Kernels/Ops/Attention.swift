@@ -51,7 +51,7 @@ public enum Attention {
     /// One (sequence, head) pair of a parallel attention loop: its sequence `b` and head `h`, the
     /// sequence's length `t`, and where head `h`'s columns of the sequence's first packed row
     /// start in the `[M, 3C]` and `[M, C]` buffers.
-    struct HeadTask {
+    private struct HeadTask {
         let b: Int
         let h: Int
         let t: Int
@@ -61,7 +61,7 @@ public enum Attention {
 
     /// Runs `body` for every (sequence, head) pair, spread over the workers; each worker gets its
     /// own `scratchCount` floats of scratch.
-    static func forEachHead(
+    private static func forEachHead(
         _ shape: AttentionShape, scratchCount: Int, _ body: (HeadTask, UnsafeMutablePointer<Float>) -> Void
     ) {
         let c = shape.channels
