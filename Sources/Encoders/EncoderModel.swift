@@ -139,10 +139,7 @@ public final class EncoderModel {
             throw EncoderError.invalidInput("the model has no classification head")
         }
         let packed = try PackedBatch(batch, config: config)
-        for (b, attended) in packed.firstTokenAttended.enumerated() where !attended {
-            throw EncoderError.invalidInput(
-                "sequence \(b): its first token is masked out (left padding is not supported for CLS pooling)")
-        }
+        try packed.requireAttendedFirstTokens("left padding is not supported for CLS pooling")
         let c = config.hiddenSize
         let h = hidden.reserve(max(packed.tokens * c, 1))
         if packed.tokens > 0 { encode(packed, into: h, firstTokensOnly: true) }

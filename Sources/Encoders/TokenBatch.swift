@@ -72,6 +72,14 @@ struct PackedBatch {
 
     var tokens: Int { ids.count }
 
+    /// Throws for the first sequence whose position 0 is masked: a head reading the first token
+    /// (`[CLS]` / `<s>`) would have nothing to read there.
+    func requireAttendedFirstTokens(_ why: String = "left padding is not supported") throws {
+        if let b = firstTokenAttended.firstIndex(of: false) {
+            throw EncoderError.invalidInput("sequence \(b): its first token is masked out (\(why))")
+        }
+    }
+
     /// Copies each sequence's first packed row of `rows` (`[M, C]`) into `out` (`[B, C]`); a
     /// sequence with no token gets zeros.
     func gatherFirstRows(of rows: UnsafePointer<Float>, channels c: Int, into out: UnsafeMutablePointer<Float>) {

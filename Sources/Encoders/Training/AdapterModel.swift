@@ -263,10 +263,7 @@ public final class AdapterModel {
                 "the LoRA adapter is merged into the base weights: unmerge it before training")
         }
         let packed = try PackedBatch(batch, config: config)
-        for (b, attended) in packed.firstTokenAttended.enumerated() where !attended {
-            throw EncoderError.invalidInput(
-                "sequence \(b): its first token is masked out (left padding is not supported)")
-        }
+        try packed.requireAttendedFirstTokens()
         let forwardState = forward(packed, seed: seed, training: training, firstTokensOnly: true)
         let b = batch.batchSize
         let n = head.numLabels
@@ -289,20 +286,14 @@ public final class AdapterModel {
     /// Logits `[B, numLabels]` without dropout or gradients.
     public func logits(_ batch: TokenBatch) throws -> [Float] {
         let packed = try PackedBatch(batch, config: config)
-        for (b, attended) in packed.firstTokenAttended.enumerated() where !attended {
-            throw EncoderError.invalidInput(
-                "sequence \(b): its first token is masked out (left padding is not supported)")
-        }
+        try packed.requireAttendedFirstTokens()
         return forward(packed, seed: 0, training: false, firstTokensOnly: true).logits
     }
 
     /// The last layer's hidden states `[M, C]` (attended tokens, packed in batch order), no dropout.
     public func lastHiddenState(_ batch: TokenBatch) throws -> [Float] {
         let packed = try PackedBatch(batch, config: config)
-        for (b, attended) in packed.firstTokenAttended.enumerated() where !attended {
-            throw EncoderError.invalidInput(
-                "sequence \(b): its first token is masked out (left padding is not supported)")
-        }
+        try packed.requireAttendedFirstTokens()
         _ = forward(packed, seed: 0, training: false)
         return Array(
             UnsafeBufferPointer(
