@@ -89,6 +89,8 @@ struct BenchInference: ParsableCommand {
             var bench = InferenceBenchmark()
             bench.steps = steps
             let setup = try bench.prepare(a)
+            // The baseline's batch is the same (`pt_baseline.py`'s BATCH).
+            let batch = Double(bench.batch)
             var ourSteps: [Double] = []
             var ourLatency: [Double] = []
             var theirSteps: [Double] = []
@@ -116,14 +118,14 @@ struct BenchInference: ParsableCommand {
                     let pt = try baseline.runJSON(
                         baseline.baselinePython,
                         [baseline.baselineScript, "case", a.baselineInferenceCase, "--steps", String(steps)])
-                    let steps = (pt["step_s"] as? [NSNumber])?.map(\.doubleValue) ?? []
+                    let ptStepSeconds = (pt["step_s"] as? [NSNumber])?.map(\.doubleValue) ?? []
                     let lat = (pt["latency_b1_ms"] as? [NSNumber])?.map(\.doubleValue) ?? []
-                    guard !steps.isEmpty, !lat.isEmpty else {
+                    guard !ptStepSeconds.isEmpty, !lat.isEmpty else {
                         throw ValidationError("baseline \(a.baselineInferenceCase) reported no step_s or latency_b1_ms")
                     }
-                    theirSteps += steps
+                    theirSteps += ptStepSeconds
                     theirLatency += lat
-                    let ptSamples = 32 / median(steps)
+                    let ptSamples = batch / median(ptStepSeconds)
                     let ptLatency = median(lat)
                     line += String(
                         format: "; PyTorch %.2f samples/s, %.2f ms → throughput ×%.2f, latency ×%.2f", ptSamples,
@@ -132,11 +134,11 @@ struct BenchInference: ParsableCommand {
                 }
                 print(line)
             }
-            let samples = 32 / median(ourSteps)
+            let samples = batch / median(ourSteps)
             let latency = median(ourLatency)
             var row = "| \(a.rawValue) | \(String(format: "%.2f", samples)) | \(String(format: "%.2f", latency)) ms"
             if !baseline.noBaseline {
-                let ptSamples = 32 / median(theirSteps)
+                let ptSamples = batch / median(theirSteps)
                 let ptLatency = median(theirLatency)
                 row += String(
                     format: " | %.2f | %.2f ms | ×%.2f | ×%.2f", ptSamples, ptLatency, samples / ptSamples,

@@ -35,9 +35,9 @@ enum SkinnyGEMM {
         // free: equal halves left one core idle whenever the other ran slower (measured 5 % of the
         // time spent waiting in the pool). Their number is a multiple of the worker count, so a
         // small matrix (MiniLM's 384 × 384) is not cut into 3 chunks for 2 workers.
-        let maxRows = max(8, (65_536 / max(k, 1)) / 8 * 8)
+        let chunkRowCap = max(8, (65_536 / max(k, 1)) / 8 * 8)
         let workers = Threading.workerCount
-        let wanted = ((n + maxRows - 1) / maxRows + workers - 1) / workers * workers
+        let wanted = ((n + chunkRowCap - 1) / chunkRowCap + workers - 1) / workers * workers
         let rowsPerChunk = max(8, ((n + wanted - 1) / wanted + 7) / 8 * 8)
         let chunks = (n + rowsPerChunk - 1) / rowsPerChunk
         Threading.parallelFor(chunks) { chunk in
