@@ -131,7 +131,10 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenizers", "TestSupport"]),
         .testTarget(
             name: "TrainingTests",
-            dependencies: ["Training", "Encoders", "Adapters", "ModelIO", "Kernels", "Datasets", "Inference", "TestSupport"]),
+            dependencies: [
+                "Training", "Encoders", "Adapters", "ModelIO", "Kernels", "Datasets", "Inference", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(
             name: "CLITests", dependencies: ["TestSupport", "HubTestServer"]),
     ],

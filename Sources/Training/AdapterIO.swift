@@ -2,6 +2,7 @@ import Adapters
 import Encoders
 import Foundation
 import Kernels
+import Logging
 import ModelIO
 
 extension AdapterModel {
@@ -11,8 +12,8 @@ extension AdapterModel {
     /// Loads an AdapterHub adapter folder (adapter + head) onto `base`. Every tensor the adapter's
     /// config implies must be present with its exact shape, and nothing else; the adapter must be
     /// for this model type and hidden size.
-    public static func load(adapterFolder: URL, base: EncoderModel) throws -> AdapterModel {
-        try read(adapterFolder: adapterFolder, base: base, requireHead: true).model
+    public static func load(adapterFolder: URL, base: EncoderModel, logger: Logger? = nil) throws -> AdapterModel {
+        try read(adapterFolder: adapterFolder, base: base, requireHead: true, logger: logger).model
     }
 
     /// The placeholder head of an adapter saved without one (`save_adapter(..., with_head=False)`):
@@ -21,7 +22,14 @@ extension AdapterModel {
 
     /// Reads an AdapterHub folder; without `requireHead`, a folder with no `head_config.json`
     /// loads with a placeholder head and `hasHead` false.
-    static func read(adapterFolder: URL, base: EncoderModel, requireHead: Bool) throws -> (model: AdapterModel, hasHead: Bool) {
+    ///
+    /// `adapters` 1.3 picks the tensors it saves for head `NAME` by the substring `heads.NAME`, with no
+    /// dot after the name, so a model that also held `NAME_r4` wrote that head's tensors into `NAME`'s
+    /// file as well (Python's loader drops them again). Tensors of such a prefix-sharing neighbour —
+    /// head or adapter — are skipped and named once in the log; any other unexpected tensor is an error.
+    static func read(
+        adapterFolder: URL, base: EncoderModel, requireHead: Bool, logger: Logger? = nil
+    ) throws -> (model: AdapterModel, hasHead: Bool) {
         let saved = try AdapterHubAdapter(folder: adapterFolder)
         let configPath = adapterFolder.appendingPathComponent("adapter_config.json").path
         if let type = saved.modelType, type != base.config.modelType.rawValue {
@@ -44,17 +52,27 @@ extension AdapterModel {
         }
         var expected: [String: ParameterSet.Entry] = [:]
         for e in model.parameters.entries where saved.head != nil || !e.name.hasPrefix("heads.") { expected[key(e.name)] = e }
-        var sources = [(saved.weights, saved.weightsPath)]
-        if let head = saved.head { sources.append((head.weights, head.weightsPath)) }
-        for (source, path) in sources {
+        var sources = [(saved.weights, saved.weightsPath, saved.name)]
+        if let head = saved.head { sources.append((head.weights, head.weightsPath, head.name)) }
+        for (source, path, owner) in sources {
+            var foreign: [String] = []
             for name in source.tensorNames {
                 guard let e = expected.removeValue(forKey: key(name)) else {
+                    if let other = AdapterHubNames.owner(ofTensor: name), other != owner, other.hasPrefix(owner) {
+                        foreign.append(name)
+                        continue
+                    }
                     throw AdapterError.incompatible(detail: "\(path): unexpected tensor '\(name)' for this adapter configuration")
                 }
                 guard source.shape(of: name) == e.shape else {
                     throw EncoderError.weightShapeMismatch(source: path, name: name, expected: e.shape, found: source.shape(of: name) ?? [])
                 }
                 try source.readFloats(name, into: e.value)
+            }
+            if !foreign.isEmpty {
+                let owners = Set(foreign.compactMap { AdapterHubNames.owner(ofTensor: $0) }).sorted()
+                logger?.info(
+                    "\(path): skipping \(foreign.count) tensor(s) of \(owners.map { "'\($0)'" }.joined(separator: ", ")), saved beside '\(owner)' by the Python library: \(foreign.sorted().joined(separator: ", "))")
             }
         }
         if let missing = expected.keys.sorted().first {

@@ -86,6 +86,30 @@ struct CLITests {
         #expect(wrongOrder.stderr.contains("has no head_config.json"))
     }
 
+    /// A Python-saved folder whose head file also holds a prefix-sharing neighbour's head (issue #12):
+    /// `predict --adapter` gives Python's logits and names the skipped tensors once on stderr.
+    @Test func predictWithANeighboursTensorsInTheHeadFile() throws {
+        let folder = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let expected = try Fixtures.json("adapterhub/shared-prefix/expected.json")
+        let ids = (expected["input_ids"] as? [Any] ?? []).map(int32s)
+        let masks = (expected["attention_mask"] as? [Any] ?? []).map(int32s)
+        let lines = zip(ids, masks).map { "{\"input_ids\": \($0.0), \"attention_mask\": \($0.1)}" }.joined(separator: "\n")
+        let input = try write(lines + "\n", name: "in.jsonl", in: folder)
+        let r = try run([
+            "predict", "--model", Fixtures.url("training/base-roberta").path, "--input", input,
+            "--adapter", Fixtures.url("adapterhub/shared-prefix/pickle/sst_lora").path,
+        ])
+        #expect(r.status == 0, "\(r.stderr)")
+        let reference = ((expected["logits"] as? [String: Any])?["sst_lora"] as? [Any] ?? []).flatMap(floats)
+        let produced = try r.stdout.split(separator: "\n").flatMap { line in
+            floats((try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["logits"])
+        }
+        #expect(!reference.isEmpty)
+        #expect(maxAbsDifference(produced, reference) <= 1e-4)
+        #expect(r.stderr.components(separatedBy: "heads.sst_lora_r4a16.4.weight").count == 2, "\(r.stderr)")
+    }
+
     @Test func predictPreTokenizedMatchesTransformers() throws {
         let folder = try Fixtures.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }

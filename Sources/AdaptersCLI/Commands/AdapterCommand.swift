@@ -61,7 +61,7 @@ struct AdapterMerge: ParsableCommand {
 
     func run() throws {
         let pretrained = try modelOptions.load()
-        let model = try AdapterModel.load(adapterFolder: try HubAccess.folder(adapter, selection: .all), base: pretrained.encoder)
+        let model = try AdapterModel.load(adapterFolder: try HubAccess.folder(adapter, selection: .all), base: pretrained.encoder, logger: logger)
         try model.mergeLoRA()
         let out = URL(fileURLWithPath: output)
         try model.saveHFModel(to: out, originalConfig: try Data(contentsOf: pretrained.folder.appendingPathComponent("config.json")))

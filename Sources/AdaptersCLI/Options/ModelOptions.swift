@@ -61,7 +61,7 @@ struct InputOptions: ParsableArguments {
 /// Adapter folders (AdapterHub's, or PEFT LoRA; local or Hub ids) loaded onto `base` and run as a
 /// Stack in the given order; the head is the last adapter's.
 func loadAdapterFolders(_ paths: [String], base: EncoderModel) throws -> ModelWithAdapters {
-    let model = ModelWithAdapters(base: base)
+    let model = ModelWithAdapters(base: base, logger: logger)
     var names: [String] = []
     for (i, path) in paths.enumerated() {
         let url = try HubAccess.folder(path, selection: .all)

@@ -33,7 +33,7 @@ extension ModelWithAdapters {
             loaded = try AdapterModel.load(peftFolder: folder, base: base)
             hasHead = true
         } else {
-            (loaded, hasHead) = try AdapterModel.read(adapterFolder: folder, base: base, requireHead: false)
+            (loaded, hasHead) = try AdapterModel.read(adapterFolder: folder, base: base, requireHead: false, logger: logger)
         }
         guard case .adapter(let savedName, let config) = loaded.mode else {
             throw AdapterError.incompatible(detail: "\(folder.path): holds no adapter")

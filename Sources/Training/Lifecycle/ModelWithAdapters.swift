@@ -2,6 +2,7 @@ import Adapters
 import Encoders
 import Foundation
 import Kernels
+import Logging
 
 /// One pre-trained encoder holding any number of named adapters and classification heads, managed
 /// the way the Python `adapters` library manages them (`add_adapter`, `add_classification_head`,
@@ -28,6 +29,8 @@ public final class ModelWithAdapters {
     public let base: EncoderModel
     /// Written into saved adapter configs (`model_name`), as AdapterHub records the base model.
     public var modelName: String
+    /// Where loading reports what it skipped (a neighbour's tensors in a Python-saved folder).
+    public var logger: Logger?
 
     struct StoredAdapter {
         var config: AdapterConfig
@@ -66,9 +69,10 @@ public final class ModelWithAdapters {
     var engine: AdapterModel?
     var engineKey: EngineKey?
 
-    public init(base: EncoderModel, modelName: String = "") {
+    public init(base: EncoderModel, modelName: String = "", logger: Logger? = nil) {
         self.base = base
         self.modelName = modelName
+        self.logger = logger
     }
 
     /// FNV-1a over every base weight's bits: equal values mean a bit-identical base.
