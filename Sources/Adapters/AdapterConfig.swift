@@ -146,8 +146,11 @@ public struct BottleneckConfig: Codable, Sendable, Equatable {
         if phmLayer { throw no(.phmLayer, "true") }
         if stochasticDepth != 0 { throw no(.stochasticDepth, "\(stochasticDepth)") }
         if initWeights != "bert" { throw no(.initWeights, "\"\(initWeights)\"") }
-        if !(reductionFactor > 0) {
-            throw AdapterError.invalidConfig(source: source, detail: "reduction_factor must be positive")
+        // The bottleneck is hidden / reduction_factor wide: a tiny or non-finite factor would size it past
+        // any memory (AdapterHub's own configs use 2…64; 1/16 already means a 16× wider layer).
+        if !(reductionFactor >= 1.0 / 16 && reductionFactor.isFinite) {
+            throw AdapterError.invalidConfig(
+                source: source, detail: "reduction_factor \(reductionFactor) (must be a number of at least 1/16)")
         }
         if dropout != 0 { throw no(.dropout, "\(dropout)") }
         if mhAdapter && originalLnBefore {
@@ -224,6 +227,10 @@ public struct LoRAConfig: Codable, Sendable, Equatable {
     /// `alpha / r`, the factor on `B·A` (AdapterHub `LoRA.scaling`).
     public var scaling: Float { Float(alpha) / Float(r) }
 
+    /// Far above any useful rank (LoRA ranks are 4…256): a larger r is a damaged file, refused before
+    /// it sizes the `[r, hidden]` matrices.
+    public static let maxRank = 1 << 16
+
     public func validate(source: String) throws {
         func no(_ field: CodingKeys, _ value: String) -> AdapterError {
             .unsupported(source: source, field: field.rawValue, value: value)
@@ -238,7 +245,9 @@ public struct LoRAConfig: Codable, Sendable, Equatable {
         if veraD != nil || veraB != nil { throw no(.veraD, "set") }
         if dropout != 0 { throw no(.dropout, "\(dropout)") }
         if !selfattnLora { throw no(.selfattnLora, "false") }
-        if r < 1 { throw AdapterError.invalidConfig(source: source, detail: "r must be at least 1") }
+        if r < 1 || r > Self.maxRank {
+            throw AdapterError.invalidConfig(source: source, detail: "r \(r) (must be in 1…\(Self.maxRank))")
+        }
         for m in attnMatrices where !["q", "k", "v"].contains(m) {
             throw AdapterError.invalidConfig(source: source, detail: "attn_matrices entry '\(m)' is not q, k or v")
         }

@@ -24,9 +24,13 @@ public final class EncoderModel {
     private let firstRows = ScratchBuffer()
 
     /// A model with zero weights (`load` or `randomize` fills them).
-    public init(config: EncoderConfig, withPooler: Bool, head: SequenceClassificationHead? = nil) {
+    public convenience init(config: EncoderConfig, withPooler: Bool, head: SequenceClassificationHead? = nil) {
+        self.init(config: config, weights: EncoderWeights(config: config, withPooler: withPooler), head: head)
+    }
+
+    init(config: EncoderConfig, weights: EncoderWeights, head: SequenceClassificationHead?) {
         self.config = config
-        weights = EncoderWeights(config: config, withPooler: withPooler)
+        self.weights = weights
         self.head = head
     }
 
@@ -69,9 +73,15 @@ public final class EncoderModel {
                 labels = (0..<n).map { map[$0]! }
             }
             head = SequenceClassificationHead(
-                layout: headLayout, hiddenSize: config.hiddenSize, numLabels: n, labels: labels)
+                layout: headLayout, hiddenSize: config.hiddenSize, numLabels: n, labels: labels, allocate: false)
         }
-        let model = EncoderModel(config: config, withPooler: withPooler, head: head)
+        // Every size in config.json must agree with the checkpoint before it is allowed to cost memory.
+        let weights = EncoderWeights(config: config, withPooler: withPooler, allocate: false)
+        for b in weights.bindings { try loader.check(b.name, shape: b.shape) }
+        for b in head?.bindings ?? [] { try loader.check(b.name, shape: b.shape, prefixed: false) }
+        weights.arena.allocate()
+        head?.arena.allocate()
+        let model = EncoderModel(config: config, weights: weights, head: head)
         for b in model.weights.bindings {
             try loader.load(b.name, shape: b.shape, into: model.weights.pointer(b.slot) + b.offset)
         }

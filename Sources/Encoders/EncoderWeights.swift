@@ -43,7 +43,9 @@ public struct EncoderWeights {
     /// The HF tensors, in a stable order, and where they are stored.
     public let bindings: [Binding]
 
-    public init(config: EncoderConfig, withPooler: Bool) {
+    /// Lays out the tensors; with `allocate` false no memory is taken yet (`arena.allocate()` later), so
+    /// a loader can check every shape against the checkpoint before sizes from `config.json` cost memory.
+    public init(config: EncoderConfig, withPooler: Bool, allocate: Bool = true) {
         let c = config.hiddenSize
         let inter = config.intermediateSize
         var bindings: [Binding] = []
@@ -90,7 +92,7 @@ public struct EncoderWeights {
             poolerBias = nil
         }
         self.bindings = bindings
-        arena.allocate()
+        if allocate { arena.allocate() }
     }
 
     @inlinable

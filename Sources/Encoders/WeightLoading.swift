@@ -30,6 +30,15 @@ public struct WeightLoader {
 
     /// Copies `name` (without prefix) into `destination` after checking its shape and dtype.
     public mutating func load(_ name: String, shape: [Int], into destination: UnsafeMutablePointer<Float>, prefixed: Bool = true) throws {
+        let full = try check(name, shape: shape, prefixed: prefixed)
+        try source.readFloats(full, into: destination)
+        consumed.insert(full)
+    }
+
+    /// Checks that `name` exists with exactly `shape` and a floating-point dtype, reading nothing;
+    /// returns the name as the checkpoint spells it.
+    @discardableResult
+    public func check(_ name: String, shape: [Int], prefixed: Bool = true) throws -> String {
         let full = prefixed ? prefix + name : name
         guard let found = source.shape(of: full) else {
             throw EncoderError.missingWeight(source: sourceName, name: full)
@@ -40,8 +49,7 @@ public struct WeightLoader {
         if let dtype = source.dtype(of: full), !dtype.isFloatingPoint {
             throw EncoderError.weightNotFloatingPoint(source: sourceName, name: full, dtype: dtype.rawValue)
         }
-        try source.readFloats(full, into: destination)
-        consumed.insert(full)
+        return full
     }
 
     /// Marks a tensor as known but deliberately unused (e.g. the `position_ids` buffer).

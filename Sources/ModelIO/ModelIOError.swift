@@ -14,6 +14,35 @@ public enum ModelIOError: Error, CustomStringConvertible, Equatable {
     case missingTensor(path: String, tensor: String)
     case invalidIndex(path: String, detail: String)
     case writeFailed(path: String, reason: String)
+    /// A JSON configuration file (`adapter_config.json`, `head_config.json`) that is not what its format says.
+    case invalidConfig(path: String, detail: String)
+    /// A well-formed file asking for something this version does not implement.
+    case unsupported(path: String, detail: String)
+
+    /// The case without its payload, for callers that branch on what went wrong.
+    public enum Kind: Sendable, Equatable {
+        case fileNotFound, unreadable, truncated, invalidHeader, unknownDType, offsetsOutOfRange, overlappingTensors
+        case sizeMismatch, notFloatingPoint, missingTensor, invalidIndex, writeFailed, invalidConfig, unsupported
+    }
+
+    public var kind: Kind {
+        switch self {
+        case .fileNotFound: .fileNotFound
+        case .unreadable: .unreadable
+        case .truncated: .truncated
+        case .invalidHeader: .invalidHeader
+        case .unknownDType: .unknownDType
+        case .offsetsOutOfRange: .offsetsOutOfRange
+        case .overlappingTensors: .overlappingTensors
+        case .sizeMismatch: .sizeMismatch
+        case .notFloatingPoint: .notFloatingPoint
+        case .missingTensor: .missingTensor
+        case .invalidIndex: .invalidIndex
+        case .writeFailed: .writeFailed
+        case .invalidConfig: .invalidConfig
+        case .unsupported: .unsupported
+        }
+    }
 
     public var description: String {
         switch self {
@@ -34,6 +63,8 @@ public enum ModelIOError: Error, CustomStringConvertible, Equatable {
         case .missingTensor(let path, let tensor): "\(path): no tensor named '\(tensor)'"
         case .invalidIndex(let path, let detail): "\(path): invalid sharded-checkpoint index: \(detail)"
         case .writeFailed(let path, let reason): "\(path): cannot write: \(reason)"
+        case .invalidConfig(let path, let detail): "\(path): invalid configuration: \(detail)"
+        case .unsupported(let path, let detail): "\(path): not supported yet: \(detail)"
         }
     }
 }

@@ -68,10 +68,11 @@ struct TokenizerConfig {
         }
         if let decoder = root["added_tokens_decoder"]?.members {
             for (key, node) in decoder {
-                guard let id = Int32(key), let content = node["content"]?.string else {
+                guard let id = Int32(key), id >= 0, let content = node["content"]?.string else {
                     throw TokenizerError.malformedFile(path: file.path, line: node.line,
                                                        reason: "added_tokens_decoder entry needs an integer key and a content")
                 }
+                try VocabularyBuilder.checkId(Int(id), path: file.path, line: node.line)
                 addedTokens.append(AddedToken(
                     content: content, id: id, special: node["special"]?.bool ?? false,
                     lstrip: node["lstrip"]?.bool ?? false, rstrip: node["rstrip"]?.bool ?? false,
@@ -85,6 +86,17 @@ struct TokenizerConfig {
 
 /// Shared helpers for building a `Tokenizer` from vocabulary data.
 enum VocabularyBuilder {
+    /// Above every real vocabulary (the largest are a few hundred thousand tokens). The id → token table
+    /// is sized by the largest id, so a damaged id must be refused before it costs memory.
+    static let maxTokenId = (1 << 24) - 1
+
+    static func checkId(_ id: Int, path: String, line: Int?) throws {
+        guard id <= maxTokenId else {
+            throw TokenizerError.malformedFile(
+                path: path, line: line, reason: "token id \(id) is beyond any vocabulary (at most \(maxTokenId))")
+        }
+    }
+
     /// Parses a JSON object of token → id (vocab.json, or `model.vocab` in tokenizer.json).
     static func parseVocabObject(_ node: JSONNode?, path: String, what: String) throws -> [(token: String, id: Int32)] {
         guard let node else { throw TokenizerError.malformedFile(path: path, line: nil, reason: "missing \(what)") }
@@ -98,6 +110,7 @@ enum VocabularyBuilder {
                 throw TokenizerError.malformedFile(path: path, line: value.line,
                                                    reason: "id of \(String(reflecting: token)) in \(what) is not a non-negative integer")
             }
+            try checkId(id, path: path, line: value.line)
             vocab.append((token, Int32(id)))
         }
         guard !vocab.isEmpty else { throw TokenizerError.malformedFile(path: path, line: node.line, reason: "\(what) is empty") }

@@ -120,6 +120,7 @@ enum TokenizerJSONLoader {
             guard let id = item["id"]?.int, id >= 0, id <= Int(Int32.max), let content = item["content"]?.string else {
                 throw TokenizerError.malformedFile(path: path, line: item.line, reason: "an added token needs an id and a content")
             }
+            try VocabularyBuilder.checkId(id, path: path, line: item.line)
             return AddedToken(content: content, id: Int32(id), special: item["special"]?.bool ?? false,
                               lstrip: item["lstrip"]?.bool ?? false, rstrip: item["rstrip"]?.bool ?? false,
                               singleWord: item["single_word"]?.bool ?? false)

@@ -110,6 +110,24 @@ struct CLITests {
         #expect(r.stderr.components(separatedBy: "heads.sst_lora_r4a16.4.weight").count == 2, "\(r.stderr)")
     }
 
+    /// A damaged config.json (issue #12) is a one-line error naming the file and key, never an abort.
+    @Test func anAbsurdConfigSizeIsAnError() throws {
+        let folder = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let model = folder.appendingPathComponent("model")
+        try FileManager.default.copyItem(at: Fixtures.url("encoders/tiny-roberta-cls"), to: model)
+        let configURL = model.appendingPathComponent("config.json")
+        let text = try String(contentsOf: configURL, encoding: .utf8)
+            .replacingOccurrences(of: "\"vocab_size\": 120", with: "\"vocab_size\": 1000000000000")
+        try Data(text.utf8).write(to: configURL)
+        let input = try write("{\"input_ids\": [0, 5, 2]}\n", name: "in.jsonl", in: folder)
+        let r = try run(["predict", "--model", model.path, "--input", input])
+        #expect(r.status == 1, "\(r.status) \(r.stderr)")
+        #expect(r.stderr.contains("\(configURL.path): invalid model config: vocab_size 1000000000000 is beyond"))
+        #expect(!r.stderr.contains("Fatal error"))
+        #expect(r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+    }
+
     @Test func predictPreTokenizedMatchesTransformers() throws {
         let folder = try Fixtures.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }

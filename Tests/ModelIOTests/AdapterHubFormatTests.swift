@@ -44,3 +44,78 @@ struct AdapterHubFormatTests {
         }
     }
 }
+
+/// A head config that is well-formed JSON but asks for what we do not run is reported as unsupported,
+/// naming the head type; a corrupt one as an invalid configuration — never as a safetensors problem.
+@Suite("AdapterHub head configs")
+struct HeadConfigErrorTests {
+    /// The seq_bn fixture with `edit` applied to head_config.json's inner `config`.
+    static func folder(_ edit: (inout [String: Any]) -> Void) throws -> (URL, String) {
+        let tmp = try Fixtures.temporaryFolder()
+        let folder = tmp.appendingPathComponent("rt")
+        try FileManager.default.copyItem(at: Fixtures.url("adapterhub/seq_bn"), to: folder)
+        let head = folder.appendingPathComponent("head_config.json")
+        var top = try JSONSerialization.jsonObject(with: Data(contentsOf: head)) as? [String: Any] ?? [:]
+        var inner = top["config"] as? [String: Any] ?? [:]
+        edit(&inner)
+        top["config"] = inner
+        try JSONSerialization.data(withJSONObject: top).write(to: head)
+        return (folder, head.path)
+    }
+
+    static let cases: [(String, @Sendable (inout [String: Any]) -> Void, ModelIOError.Kind, String)] = [
+        ("tagging head", { $0["head_type"] = "tagging" }, .unsupported, "head_type 'tagging'"),
+        ("three layers", { $0["layers"] = 3 }, .unsupported, "a classification head of 3 layers"),
+        ("pooler", { $0["use_pooler"] = true }, .unsupported, "use_pooler"),
+        ("absurd num_labels", { $0["num_labels"] = 1_000_000_000_000 }, .invalidConfig, "num_labels 1000000000000"),
+        ("num_labels against the file", { $0["num_labels"] = 3 }, .invalidConfig, "has 2 rows"),
+        ("zero labels", { $0["num_labels"] = 0; $0["label2id"] = [String: Int]() }, .invalidConfig, "num_labels 0"),
+        ("label outside", { $0["label2id"] = ["a": 0, "b": 7] }, .invalidConfig, "label2id maps 'b' outside 0..<2"),
+    ]
+
+    @Test(arguments: cases.map { ($0.0, $0.2, $0.3) })
+    func isReportedAsWhatItIs(name: String, kind: ModelIOError.Kind, detail: String) throws {
+        let edit = try #require(Self.cases.first { $0.0 == name }?.1)
+        let (folder, headPath) = try Self.folder(edit)
+        defer { try? FileManager.default.removeItem(at: folder.deletingLastPathComponent()) }
+        do {
+            _ = try AdapterHubAdapter(folder: folder)
+            Issue.record("\(name): loaded")
+        } catch let error as ModelIOError {
+            #expect(error.kind == kind, "\(error)")
+            #expect(error.description.hasPrefix(headPath + ": "), "\(error)")
+            #expect(error.description.contains(detail), "\(error)")
+            #expect(!error.description.contains("safetensors header"), "\(error)")
+        }
+    }
+}
+
+/// Sizes in adapter_config.json are bounded before they size a tensor.
+@Suite("AdapterHub adapter config sizes")
+struct AdapterConfigSizeTests {
+    @Test(arguments: [
+        ("seq_bn", "reduction_factor", 1e-12 as Double, "reduction_factor 1e-12"),
+        ("seq_bn", "reduction_factor", 0, "reduction_factor 0.0"),
+        ("lora", "r", 1e12, "r 1000000000000"),
+        ("lora", "r", 0, "r 0"),
+    ])
+    func absurdSizesAreRefused(fixture: String, key: String, value: Double, detail: String) throws {
+        let tmp = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        let folder = tmp.appendingPathComponent("rt")
+        try FileManager.default.copyItem(at: Fixtures.url("adapterhub/\(fixture)"), to: folder)
+        let url = folder.appendingPathComponent("adapter_config.json")
+        var top = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any] ?? [:]
+        var inner = top["config"] as? [String: Any] ?? [:]
+        inner[key] = key == "r" ? Int(value) as Any : value as Any
+        top["config"] = inner
+        try JSONSerialization.data(withJSONObject: top).write(to: url)
+        do {
+            _ = try AdapterHubAdapter(folder: folder)
+            Issue.record("\(key) = \(value) accepted")
+        } catch AdapterError.invalidConfig(let source, let message) {
+            #expect(source == url.path)
+            #expect(message.hasPrefix(detail), "\(message)")
+        }
+    }
+}

@@ -53,6 +53,19 @@ struct LoadErrorTests {
         #expect(path.hasSuffix("vocab.json") && line == 2)
     }
 
+    /// The id → token table is sized by the largest id: an absurd one is refused before it costs memory.
+    @Test(arguments: [
+        ["vocab.json": "{\"a\": 0,\n\"b\": 2147483000}", "merges.txt": ""],
+        ["tokenizer.json": "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []},\n\"added_tokens\": [{\"id\": 999999999, \"content\": \"<x>\"}]}"],
+        ["vocab.json": "{\"a\": 0}", "merges.txt": "",
+         "tokenizer_config.json": "{\"added_tokens_decoder\":\n {\"2000000000\": {\"content\": \"<x>\"}}}"],
+    ])
+    func absurdTokenIdsAreRefused(files: [String: String]) throws {
+        let (e, _) = try error(files)
+        guard case .malformedFile(_, 2?, let reason)? = e else { Issue.record("got \(String(describing: e))"); return }
+        #expect(reason.hasPrefix("token id ") && reason.hasSuffix("is beyond any vocabulary (at most 16777215)"))
+    }
+
     @Test func vocabJSONNotAnObject() throws {
         let (e, _) = try error(["vocab.json": "[1, 2]", "merges.txt": ""])
         guard case .malformedFile(let path, 1?, _)? = e else { Issue.record("got \(String(describing: e))"); return }

@@ -2,13 +2,13 @@ import Foundation
 import Kernels
 
 /// The encoder families we run; raw values are HF's `model_type`.
-public enum ModelType: String, Codable, Sendable {
+public enum ModelType: String, Codable, Sendable, CaseIterable {
     case bert
     case roberta
 }
 
 /// HF `hidden_act` values we implement.
-public enum HiddenActivation: String, Codable, Sendable {
+public enum HiddenActivation: String, Codable, Sendable, CaseIterable {
     case gelu
     case geluNew = "gelu_new"
     case geluPytorchTanh = "gelu_pytorch_tanh"
@@ -151,6 +151,20 @@ public struct EncoderConfig: Codable, Sendable, Equatable {
 
     /// Decodes `config.json` bytes; `path` names the file in errors.
     public static func decode(_ data: Data, path: String) throws -> EncoderConfig {
+        // Valid values we do not implement are "unsupported", not "invalid": name the key and what runs.
+        if let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] {
+            let known: [(String, [String])] = [
+                ("model_type", ModelType.allCases.map(\.rawValue)),
+                ("hidden_act", HiddenActivation.allCases.map(\.rawValue)),
+                ("position_embedding_type", ["absolute"]),
+            ]
+            for (key, values) in known {
+                if let value = object[key] as? String, !values.contains(value) {
+                    throw EncoderError.unsupported(
+                        path: path, detail: "\(key) '\(value)' (this version runs \(values.joined(separator: ", ")))")
+                }
+            }
+        }
         let config: EncoderConfig
         do {
             config = try JSONDecoder().decode(EncoderConfig.self, from: data)
@@ -173,6 +187,16 @@ public struct EncoderConfig: Codable, Sendable, Equatable {
         ] where v <= 0 {
             throw bad("\(name) must be positive, got \(v)")
         }
+        for (name, v, limit) in [
+            ("vocab_size", vocabSize, Self.limits.vocabSize), ("hidden_size", hiddenSize, Self.limits.hiddenSize),
+            ("num_hidden_layers", numHiddenLayers, Self.limits.layers),
+            ("num_attention_heads", numAttentionHeads, Self.limits.hiddenSize),
+            ("intermediate_size", intermediateSize, Self.limits.intermediateSize),
+            ("max_position_embeddings", maxPositionEmbeddings, Self.limits.positions),
+            ("type_vocab_size", typeVocabSize, Self.limits.typeVocabSize),
+        ] where v > limit {
+            throw bad("\(name) \(v) is beyond any encoder's (at most \(limit)); is the file damaged?")
+        }
         if hiddenSize % numAttentionHeads != 0 {
             throw bad("hidden_size \(hiddenSize) is not a multiple of num_attention_heads \(numAttentionHeads)")
         }
@@ -187,6 +211,14 @@ public struct EncoderConfig: Codable, Sendable, Equatable {
     }
 
     public var headDim: Int { hiddenSize / numAttentionHeads }
+
+    /// Upper bounds well above every published BERT/RoBERTa-family encoder (XLM-R XXL: vocab 250,002,
+    /// hidden 4,096, 48 layers, FFN 16,384), so that a typo or a damaged file is refused before any size
+    /// from it is multiplied out; the checkpoint's own shapes are checked against the rest at load time.
+    public static let limits = (
+        vocabSize: 1 << 24, hiddenSize: 1 << 15, layers: 1 << 10, intermediateSize: 1 << 18, positions: 1 << 20,
+        typeVocabSize: 1 << 16
+    )
 
     static func describe(_ error: DecodingError) -> String {
         func path(_ keys: [CodingKey]) -> String {

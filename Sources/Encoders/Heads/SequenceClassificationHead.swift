@@ -22,7 +22,8 @@ public final class SequenceClassificationHead {
     public let outBias: Arena.Slot
     public let bindings: [EncoderWeights.Binding]
 
-    public init(layout: Layout, hiddenSize c: Int, numLabels: Int, labels: [String]? = nil) {
+    /// With `allocate` false the weights take no memory until `arena.allocate()` (see `EncoderWeights`).
+    public init(layout: Layout, hiddenSize c: Int, numLabels: Int, labels: [String]? = nil, allocate: Bool = true) {
         self.layout = layout
         self.numLabels = numLabels
         hiddenSize = c
@@ -47,7 +48,7 @@ public final class SequenceClassificationHead {
             outBias = slot("classifier.bias", [numLabels])
         }
         self.bindings = bindings
-        arena.allocate()
+        if allocate { arena.allocate() }
     }
 
     /// - Parameters: features `[B, C]` (first-token states for RoBERTa, pooled output for BERT).

@@ -46,36 +46,49 @@ public struct AdapterHubAdapter {
             let headTop = try Self.jsonObject(headURL)
             let inner = headTop["config"] as? [String: Any] ?? [:]
             if let type = inner["head_type"] as? String, type != "classification" {
-                throw ModelIOError.invalidHeader(path: headURL.path, detail: "head_type '\(type)' is not supported (only classification)")
+                throw ModelIOError.unsupported(
+                    path: headURL.path, detail: "head_type '\(type)' (this version runs 'classification' heads only)")
             }
             if let layers = (inner["layers"] as? NSNumber)?.intValue, layers != 2 {
-                throw ModelIOError.invalidHeader(path: headURL.path, detail: "a classification head of \(layers) layers is not supported (only 2)")
+                throw ModelIOError.unsupported(
+                    path: headURL.path, detail: "a classification head of \(layers) layers (this version runs 2-layer heads)")
             }
             if (inner["use_pooler"] as? Bool) == true {
-                throw ModelIOError.invalidHeader(path: headURL.path, detail: "use_pooler heads are not supported")
+                throw ModelIOError.unsupported(path: headURL.path, detail: "a head with use_pooler true")
             }
             let label2id = (inner["label2id"] as? [String: Any] ?? headTop["label2id"] as? [String: Any] ?? [:])
+            let headName = headTop["name"] as? String ?? name
+            let (hw, hp) = try Self.weights(folder, safetensors: "model_head.safetensors", pickle: "pytorch_model_head.bin")
             let count = (inner["num_labels"] as? NSNumber)?.intValue ?? label2id.count
+            // The label list is sized by this number: it must agree with the output layer in the file.
+            let outputRows = hw.shape(of: "heads.\(headName).4.weight")?.first
+            guard count >= 1, count == outputRows ?? count, count <= Self.maxLabels else {
+                let rows = outputRows.map { ", but heads.\(headName).4.weight in \(hp) has \($0) rows" } ?? ""
+                throw ModelIOError.invalidConfig(
+                    path: headURL.path, detail: "num_labels \(count) (at least 1, at most \(Self.maxLabels))\(rows)")
+            }
             var labels = (0..<count).map { "LABEL_\($0)" }
             for (label, id) in label2id {
                 guard let i = (id as? NSNumber)?.intValue, i >= 0, i < count else {
-                    throw ModelIOError.invalidHeader(path: headURL.path, detail: "label2id maps '\(label)' outside 0..<\(count)")
+                    throw ModelIOError.invalidConfig(path: headURL.path, detail: "label2id maps '\(label)' outside 0..<\(count)")
                 }
                 labels[i] = label
             }
-            let (hw, hp) = try Self.weights(folder, safetensors: "model_head.safetensors", pickle: "pytorch_model_head.bin")
-            head = Head(name: headTop["name"] as? String ?? name, labels: labels, weights: hw, weightsPath: hp)
+            head = Head(name: headName, labels: labels, weights: hw, weightsPath: hp)
         } else {
             head = nil
         }
     }
+
+    /// More classes than any classification head has (ImageNet-21k has 21,841): a larger number is a corrupt file.
+    static let maxLabels = 1 << 20
 
     static func jsonObject(_ url: URL) throws -> [String: Any] {
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw ModelIOError.fileNotFound(path: url.path)
         }
         guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw ModelIOError.invalidHeader(path: url.path, detail: "not a JSON object")
+            throw ModelIOError.invalidConfig(path: url.path, detail: "not a JSON object")
         }
         return object
     }
