@@ -90,7 +90,7 @@ let package = Package(
         .target(
             name: "Inference",
             dependencies: [
-                "Kernels", "ModelIO", "Encoders", "Tokenizers",
+                "Kernels", "ModelIO", "Encoders", "Tokenizers", "Datasets",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

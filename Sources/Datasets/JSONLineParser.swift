@@ -1,6 +1,6 @@
-/// A JSON value as far as a dataset line needs it: strings and integers are kept exactly,
-/// everything else only by kind.
-enum JSONValue: Equatable {
+/// A JSON value as far as an input line needs it: strings, integers and arrays are kept exactly
+/// (strings byte for byte: no Unicode normalisation, a leading U+FEFF stays), objects only by kind.
+public enum JSONValue: Equatable, Sendable {
     case string(String)
     /// An integer literal (no fraction, no exponent), as written (JSON has no leading zeros, so
     /// this is already its canonical decimal form).
@@ -9,11 +9,11 @@ enum JSONValue: Equatable {
     case number(String)
     case bool(Bool)
     case null
-    case array
+    case array([JSONValue])
     case object
 
     /// How error messages name the kind of a value.
-    var kindName: String {
+    public var kindName: String {
         switch self {
         case .string: return "a string"
         case .integer: return "an integer"
@@ -27,10 +27,13 @@ enum JSONValue: Equatable {
 }
 
 /// A strict RFC 8259 parser for one JSONL line that must hold an object. The top-level members
-/// are returned (a repeated key keeps its last value, as Python's `json` does); nested arrays and
-/// objects are fully checked but not kept. The bytes must already be valid UTF-8.
-struct JSONLineParser {
-    enum Failure: Error {
+/// are returned (a repeated key keeps its last value, as Python's `json` does); nested objects are
+/// fully checked but not kept. The bytes must already be valid UTF-8.
+///
+/// Hand-written because Foundation's `JSONSerialization` drops a U+FEFF inside a string, which HF's
+/// tokenizers keep (as three byte tokens in byte-level BPE).
+public struct JSONLineParser {
+    public enum Failure: Error, Equatable {
         case notAnObject
         case syntax(String)
     }
@@ -42,7 +45,7 @@ struct JSONLineParser {
     private init(_ bytes: UnsafeBufferPointer<UInt8>) { b = bytes }
 
     /// Parses `bytes` as one JSON object; the member names are in their order of first appearance.
-    static func parseObject(_ bytes: UnsafeBufferPointer<UInt8>) throws -> (members: [String: JSONValue], keys: [String]) {
+    public static func parseObject(_ bytes: UnsafeBufferPointer<UInt8>) throws -> (members: [String: JSONValue], keys: [String]) {
         var p = JSONLineParser(bytes)
         p.skipSpace()
         guard p.i < p.b.count else { throw Failure.syntax("empty line") }
@@ -100,9 +103,11 @@ struct JSONLineParser {
         guard let c = peek() else { throw error("expected a value") }
         switch c {
         case UInt8(ascii: "\""): return .string(try string())
-        case UInt8(ascii: "{"), UInt8(ascii: "["):
-            try container(close: c == UInt8(ascii: "{") ? UInt8(ascii: "}") : UInt8(ascii: "]"))
-            return c == UInt8(ascii: "{") ? .object : .array
+        case UInt8(ascii: "{"):
+            _ = try container(close: UInt8(ascii: "}"))
+            return .object
+        case UInt8(ascii: "["):
+            return .array(try container(close: UInt8(ascii: "]")))
         case UInt8(ascii: "t"): try literal("true"); return .bool(true)
         case UInt8(ascii: "f"): try literal("false"); return .bool(false)
         case UInt8(ascii: "n"): try literal("null"); return .null
@@ -111,14 +116,16 @@ struct JSONLineParser {
         }
     }
 
-    private mutating func container(close: UInt8) throws {
+    /// Parses an object or array; an array's elements are returned (an object's are checked only).
+    private mutating func container(close: UInt8) throws -> [JSONValue] {
         depth += 1
         defer { depth -= 1 }
         guard depth <= 512 else { throw error("nested too deeply") }
         let isObject = close == UInt8(ascii: "}")
+        var elements: [JSONValue] = []
         i += 1
         skipSpace()
-        if peek() == close { i += 1; return }
+        if peek() == close { i += 1; return elements }
         while true {
             if isObject {
                 skipSpace()
@@ -128,10 +135,11 @@ struct JSONLineParser {
                 guard peek() == UInt8(ascii: ":") else { throw error("expected ':'") }
                 i += 1
             }
-            _ = try value()
+            let element = try value()
+            if !isObject { elements.append(element) }
             skipSpace()
             if peek() == UInt8(ascii: ",") { i += 1; continue }
-            if peek() == close { i += 1; return }
+            if peek() == close { i += 1; return elements }
             throw error(isObject ? "expected ',' or '}'" : "expected ',' or ']'")
         }
     }

@@ -1,4 +1,6 @@
+import Datasets
 import Foundation
+import Tokenizers
 
 /// One input to `predict`, `embed` or `tokenize`: text (optionally a pair) or pre-tokenized ids.
 public enum InputRecord: Sendable, Equatable {
@@ -28,15 +30,24 @@ public enum InputReader {
             }
             throw InferenceError.invalidInput(path: path, line: nil, detail: "no such file")
         }
-        let lines = try splitLines(data, path: path)
-        let records: [InputRecord]
-        if path.lowercased().hasSuffix(".jsonl") || path.lowercased().hasSuffix(".ndjson") {
-            records = try lines.enumerated().compactMap { index, line in
-                if line.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\r" }) { return nil }
-                return try parseJSONLine(line, path: path, line: index + 1, options: options)
+        let bytes = [UInt8](data)
+        if let line = UTF8Check.firstInvalidLine(bytes) {
+            throw InferenceError.invalidInput(path: path, line: line, detail: "not valid UTF-8")
+        }
+        let isJSONL = path.lowercased().hasSuffix(".jsonl") || path.lowercased().hasSuffix(".ndjson")
+        var records: [InputRecord] = []
+        try bytes.withUnsafeBufferPointer { all in
+            for (number, line) in lines(all) {
+                if isJSONL {
+                    if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+                    records.append(try parseJSONLine(line, path: path, line: number, options: options))
+                } else {
+                    // Decoded as is: `String(bytes:encoding:)` would drop a U+FEFF that starts the line.
+                    var text = line
+                    if text.last == 0x0D { text = UnsafeBufferPointer(rebasing: text.dropLast()) }
+                    records.append(.text(String(decoding: text, as: UTF8.self), pair: nil))
+                }
             }
-        } else {
-            records = lines.map { .text($0.hasSuffix("\r") ? String($0.dropLast()) : $0, pair: nil) }
         }
         if records.isEmpty {
             throw InferenceError.invalidInput(path: path, line: nil, detail: "no inputs (the file is empty)")
@@ -44,24 +55,30 @@ public enum InputReader {
         return records
     }
 
-    /// Splits into lines, validating UTF-8 line by line so the error names the line.
-    static func splitLines(_ data: Data, path: String) throws -> [String] {
-        var lines: [String] = []
-        var lineNumber = 0
-        var parts = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
-        if parts.last?.isEmpty == true { parts.removeLast() }
-        for part in parts {
-            lineNumber += 1
-            guard let s = String(bytes: part, encoding: .utf8) else {
-                throw InferenceError.invalidInput(path: path, line: lineNumber, detail: "not valid UTF-8")
-            }
-            lines.append(s)
+    /// The file's lines (split at LF) with their 1-based numbers, after a UTF-8 byte-order mark at the
+    /// very start of the file — an encoding mark, not text — and without the empty piece after a final LF.
+    static func lines(_ bytes: UnsafeBufferPointer<UInt8>) -> [(Int, UnsafeBufferPointer<UInt8>)] {
+        var start = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+        var result: [(Int, UnsafeBufferPointer<UInt8>)] = []
+        var number = 1
+        while start < bytes.count {
+            let end = bytes[start...].firstIndex(of: 0x0A) ?? bytes.count
+            result.append((number, UnsafeBufferPointer(rebasing: bytes[start..<end])))
+            start = end + 1
+            number += 1
         }
-        return lines
+        return result
     }
 
-    static func parseJSONLine(_ line: String, path: String, line number: Int, options: Options) throws -> InputRecord {
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else {
+    static func parseJSONLine(
+        _ line: UnsafeBufferPointer<UInt8>, path: String, line number: Int, options: Options
+    ) throws -> InputRecord {
+        let object: [String: JSONValue]
+        do {
+            object = try JSONLineParser.parseObject(line).members
+        } catch JSONLineParser.Failure.syntax(let detail) {
+            throw InferenceError.invalidInput(path: path, line: number, detail: "not a JSON object: \(detail)")
+        } catch {
             throw InferenceError.invalidInput(path: path, line: number, detail: "not a JSON object")
         }
         if let rawIds = object["input_ids"] {
@@ -83,12 +100,12 @@ public enum InputReader {
                 path: path, line: number,
                 detail: "no '\(options.textField)' field (choose another with --text-field, or give input_ids)")
         }
-        guard let text = value as? String else {
+        guard case .string(let text) = value else {
             throw InferenceError.invalidInput(path: path, line: number, detail: "'\(options.textField)' is not a string")
         }
         var pair: String? = nil
         if let pairField = options.textPairField {
-            guard let p = object[pairField] as? String else {
+            guard case .string(let p)? = object[pairField] else {
                 throw InferenceError.invalidInput(path: path, line: number, detail: "no string field '\(pairField)'")
             }
             pair = p
@@ -96,14 +113,12 @@ public enum InputReader {
         return .text(text, pair: pair)
     }
 
-    static func integers(_ value: Any, field: String, path: String, line: Int) throws -> [Int32] {
-        guard let array = value as? [Any] else {
+    static func integers(_ value: JSONValue, field: String, path: String, line: Int) throws -> [Int32] {
+        guard case .array(let elements) = value else {
             throw InferenceError.invalidInput(path: path, line: line, detail: "'\(field)' is not an array")
         }
-        return try array.map { element in
-            guard let n = element as? NSNumber, n.doubleValue.rounded() == n.doubleValue,
-                let v = Int32(exactly: n.doubleValue)
-            else {
+        return try elements.map { element in
+            guard case .integer(let digits) = element, let v = Int32(digits) else {
                 throw InferenceError.invalidInput(path: path, line: line, detail: "'\(field)' holds a non-integer")
             }
             return v

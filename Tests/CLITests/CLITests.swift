@@ -237,3 +237,30 @@ struct CLITests {
         }
     }
 }
+
+/// `tokenize` keeps what starts or ends a text — U+FEFF included — in JSONL (raw or escaped) and
+/// `.txt` input, and skips only a BOM at the start of the file (issue #12).
+@Suite("Invisible characters through the CLI")
+struct InvisibleCharacterCLITests {
+    @Test(arguments: ["data.jsonl", "data-escaped.jsonl", "bom.jsonl", "lines.txt", "bom.txt"])
+    func tokenizeGivesHFsIds(file: String) throws {
+        let json = try Fixtures.json("invisible/texts.json")
+        // `.txt` holds one text a line: the texts without line breaks, after a plain first line (a file
+        // starting with EF BB BF starts with a BOM); bom.txt is those texts after a real BOM.
+        let isText = file.hasSuffix(".txt")
+        for model in ["roberta-base", "minilm"] {
+            var expected = ((json[isText ? "txt_ids" : "ids"] as? [String: Any])?[model] as? [Any] ?? []).map(int32s)
+            if file == "bom.txt" { expected.removeFirst() }
+            #expect(expected.count >= 20)
+            let r = try CLITests().run([
+                "tokenize", "--model", Fixtures.url("tokenizers/\(model)").path, "--input",
+                Fixtures.url("invisible/\(file)").path,
+            ])
+            #expect(r.status == 0, "\(r.stderr)")
+            let produced = try r.stdout.split(separator: "\n").map { line in
+                int32s((try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["input_ids"])
+            }
+            #expect(produced == expected, "\(model) \(file)")
+        }
+    }
+}
