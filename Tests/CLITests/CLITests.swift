@@ -19,14 +19,14 @@ struct CLITests {
         return Fixtures.repositoryRoot.appendingPathComponent(".build/debug/adapters")
     }
 
-    func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Run {
+    func run(_ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil) throws -> Run {
         try #require(
             FileManager.default.isExecutableFile(atPath: Self.binary.path),
             "build the CLI first (swift build --product adapters), or set ADAPTERS_BIN")
         let process = Process()
         process.executableURL = Self.binary
         process.arguments = arguments
-        process.currentDirectoryURL = Fixtures.repositoryRoot
+        process.currentDirectoryURL = directory ?? Fixtures.repositoryRoot
         if !environment.isEmpty {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         }
@@ -84,6 +84,17 @@ struct CLITests {
         ])
         #expect(wrongOrder.status != 0)
         #expect(wrongOrder.stderr.contains("has no head_config.json"))
+    }
+
+    /// Without the default in the cache (and offline), the error says where it looked and what to run.
+    @Test func aMissingDefaultModelSaysWhatToDo() throws {
+        let folder = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let input = try write("a film\n", name: "s.txt", in: folder)
+        let r = try run(["predict", "--input", input], environment: ["HF_HUB_CACHE": folder.path, "HF_HUB_OFFLINE": "1"])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("the built-in default model sentence-transformers/all-MiniLM-L6-v2 is not in the Hugging Face cache (\(folder.path))"), "\(r.stderr)")
+        #expect(r.stderr.contains("run scripts/setup.sh, or pass --model"))
     }
 
     /// A Python-saved folder whose head file also holds a prefix-sharing neighbour's head (issue #12):
@@ -226,7 +237,8 @@ struct CLITests {
         let reference = try Fixtures.json("encoders/minilm_embeddings.json")
         let sentences = (reference["sentences"] as? [String]) ?? []
         let input = try write(sentences.joined(separator: "\n") + "\n", name: "s.txt", in: folder)
-        let r = try run(["embed", "--input", input])
+        // From a folder that is not the checkout: the default lives in the HF cache, read with no request.
+        let r = try run(["embed", "--input", "s.txt"], environment: ["HF_ENDPOINT": "http://127.0.0.1:9"], in: folder)
         #expect(r.status == 0, "\(r.stderr)")
         let lines = r.stdout.split(separator: "\n")
         let expected = (reference["embeddings"] as? [Any] ?? []).map(floats)

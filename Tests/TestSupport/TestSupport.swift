@@ -10,9 +10,16 @@ public enum Fixtures {
         repositoryRoot.appendingPathComponent("Tests/Fixtures").appendingPathComponent(relative)
     }
 
-    /// The built-in default model, fetched by `scripts/setup.sh`.
+    /// The built-in default model, which `scripts/setup.sh` puts into the Hugging Face cache: the snapshot
+    /// `refs/main` names, found as huggingface_hub finds its cache (HF_HUB_CACHE, HF_HOME, XDG_CACHE_HOME).
     public static var miniLM: URL {
-        repositoryRoot.appendingPathComponent(".cache/models/all-MiniLM-L6-v2")
+        let env = ProcessInfo.processInfo.environment.filter { !$0.value.isEmpty }
+        let home = env["HOME"] ?? FileManager.default.homeDirectoryForCurrentUser.path
+        let hfHome = env["HF_HOME"] ?? (env["XDG_CACHE_HOME"] ?? home + "/.cache") + "/huggingface"
+        let repo = URL(fileURLWithPath: env["HF_HUB_CACHE"] ?? hfHome + "/hub")
+            .appendingPathComponent("models--sentence-transformers--all-MiniLM-L6-v2")
+        let commit = (try? String(contentsOf: repo.appendingPathComponent("refs/main"), encoding: .utf8)) ?? "main"
+        return repo.appendingPathComponent("snapshots").appendingPathComponent(commit)
     }
 
     public static func json(_ relative: String) throws -> [String: Any] {

@@ -2,13 +2,17 @@
 // Tomatoes): add a seq_bn adapter and a head, train, evaluate, predict with the pipeline, save,
 // then deactivate and delete — and show that the base model is exactly the one that was loaded.
 //
-//   swift run -c release Workflow [MODEL_DIR] [OUTPUT_DIR]
+//   swift run -c release Workflow [MODEL_DIR|HUB_ID] [OUTPUT_DIR]
+//
+// The model defaults to the Hub id sentence-transformers/all-MiniLM-L6-v2, read from the Hugging Face
+// cache where scripts/setup.sh put it (the cache Python's transformers reads too).
 //
 // The README puts each step next to the `adapters` command that does the same.
 import Adapters
 import Datasets
 import Encoders
 import Foundation
+import Hub
 import Inference
 import Kernels
 import Training
@@ -20,12 +24,20 @@ func stage(_ title: String) { print("== \(title)") }
 
 do {
     let arguments = CommandLine.arguments
-    let modelPath = arguments.count > 1 ? arguments[1] : ".cache/models/all-MiniLM-L6-v2"
+    let modelPath = arguments.count > 1 ? arguments[1] : "sentence-transformers/all-MiniLM-L6-v2"
     let output = URL(fileURLWithPath: arguments.count > 2 ? arguments[2] : "runs/workflow")
     try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
 
     // Load the pre-trained model and its tokenizer; note what the base computes before any adapter.
-    let pretrained = try PretrainedModel(folder: URL(fileURLWithPath: modelPath))
+    var modelFolder = URL(fileURLWithPath: modelPath)
+    if !FileManager.default.fileExists(atPath: modelPath) {
+        let cache = HubCache(root: HubEnvironment().cacheDirectory)
+        guard let snapshot = cache.cachedSnapshot(RepoReference(try RepoID(modelPath)), revision: "main") else {
+            throw ValidationFailure("\(modelPath) is not in the Hugging Face cache (\(cache.root.path)): run scripts/setup.sh")
+        }
+        modelFolder = snapshot
+    }
+    let pretrained = try PretrainedModel(folder: modelFolder)
     guard let tokenizer = pretrained.tokenizer else { throw ValidationFailure("\(modelPath) has no tokenizer files") }
     let model = ModelWithAdapters(base: pretrained.encoder, modelName: "sentence-transformers/all-MiniLM-L6-v2")
     let examples = [

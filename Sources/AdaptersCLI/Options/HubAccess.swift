@@ -35,6 +35,12 @@ enum HubAccess {
         }
     }
 
+    /// The cached snapshot of a Hub model at `main`, read without any request; nil when not cached.
+    static func cachedSnapshot(_ id: String) -> URL? {
+        guard let repo = try? RepoID(id) else { return nil }
+        return HubCache(root: HubEnvironment().cacheDirectory).cachedSnapshot(RepoReference(repo), revision: "main")
+    }
+
     static var hubLogger: Logger {
         var l = Logger(label: "hub")
         l.logLevel = logger.logLevel

@@ -1,23 +1,26 @@
 import Adapters
 import ArgumentParser
 import Foundation
+import Hub
 import Encoders
 import Inference
 import Training
 
-/// `--model`: an HF model folder; defaults to the built-in all-MiniLM-L6-v2 that scripts/setup.sh fetches.
+/// `--model`: an HF model folder or a Hub id; defaults to the built-in all-MiniLM-L6-v2, which
+/// scripts/setup.sh puts into the Hugging Face cache.
 struct ModelOptions: ParsableArguments {
     @Option(
         name: .long,
-        help: "HF model folder (config.json + model.safetensors [+ tokenizer files]), or a Hub id (org/name[@revision]) downloaded into the HF cache. Default: the built-in all-MiniLM-L6-v2.")
+        help: "HF model folder (config.json + model.safetensors [+ tokenizer files]), or a Hub id (org/name[@revision]) downloaded into the HF cache. Default: the built-in sentence-transformers/all-MiniLM-L6-v2.")
     var model: String?
 
-    /// `$ADAPTERS_DEFAULT_MODEL`, else `.cache/models/all-MiniLM-L6-v2` under the current folder.
-    static var defaultModelPath: String {
-        ProcessInfo.processInfo.environment["ADAPTERS_DEFAULT_MODEL"] ?? ".cache/models/all-MiniLM-L6-v2"
-    }
+    /// The built-in default, a Hub id: `scripts/setup.sh` puts its files into the HF cache.
+    static let defaultModelID = "sentence-transformers/all-MiniLM-L6-v2"
 
-    var resolvedPath: String { model ?? Self.defaultModelPath }
+    /// `--model`, else `$ADAPTERS_DEFAULT_MODEL`, else the built-in default's Hub id.
+    var resolvedPath: String {
+        model ?? ProcessInfo.processInfo.environment["ADAPTERS_DEFAULT_MODEL"] ?? Self.defaultModelID
+    }
 
     /// How saved adapters name their base model (`model_name`): a Hub id as given (without
     /// `@revision`), else the folder's name — never a snapshot's commit hash.
@@ -27,13 +30,21 @@ struct ModelOptions: ParsableArguments {
         return path.split(separator: "@", maxSplits: 1).first.map(String.init) ?? path
     }
 
-    func load() throws -> PretrainedModel {
+    /// The model's folder. The built-in default comes straight from the HF cache, with no request and
+    /// from any working directory; only when it is not cached is it fetched like any Hub id.
+    func folder() throws -> URL {
         let path = resolvedPath
-        if model == nil, !FileManager.default.fileExists(atPath: path) {
-            throw ValidationError("the built-in default model is not installed at \(path): run scripts/setup.sh, or pass --model")
+        if path == Self.defaultModelID, let cached = HubAccess.cachedSnapshot(path) { return cached }
+        do {
+            return try HubAccess.folder(path, selection: .model)
+        } catch let error where path == Self.defaultModelID {
+            throw ValidationError(
+                "the built-in default model \(path) is not in the Hugging Face cache (\(HubEnvironment().cacheDirectory.path)) and could not be fetched (\(error)): run scripts/setup.sh, or pass --model")
         }
-        let folder = model == nil ? URL(fileURLWithPath: path) : try HubAccess.folder(path, selection: .model)
-        return try PretrainedModel(folder: folder, logger: logger)
+    }
+
+    func load() throws -> PretrainedModel {
+        try PretrainedModel(folder: try folder(), logger: logger)
     }
 }
 
