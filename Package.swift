@@ -39,6 +39,8 @@ let package = Package(
         .library(name: "Training", targets: ["Training"]),
         .library(name: "Hub", targets: ["Hub"]),
         .library(name: "Inference", targets: ["Inference"]),
+        .library(name: "Charts", targets: ["Charts"]),
+        .library(name: "Statistics", targets: ["Statistics"]),
         .executable(name: "adapters", targets: ["AdaptersCLI"]),
     ],
     dependencies: [
@@ -68,6 +70,9 @@ let package = Package(
             dependencies: ["Kernels", "Adapters", .product(name: "Logging", package: "swift-log")]
         ),
         .target(name: "Tokenizers"),
+        // Reports: self-contained SVG charts and the statistics of comparisons across seeds.
+        .target(name: "Charts"),
+        .target(name: "Statistics"),
         // Parquet (how the Hub stores datasets): a hand-written Thrift/page decoder; Snappy, GZIP and
         // ZSTD pages through Debian's C libraries.
         .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"]), .brew(["snappy"])]),
@@ -127,6 +132,8 @@ let package = Package(
             resources: []
         ),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
+        .testTarget(name: "ChartsTests", dependencies: ["Charts"]),
+        .testTarget(name: "StatisticsTests", dependencies: ["Statistics"]),
         .testTarget(name: "ParquetTests", dependencies: ["Parquet"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenizers", "TestSupport"]),
         .testTarget(
