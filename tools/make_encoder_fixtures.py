@@ -3,10 +3,18 @@
 
 Run in the pinned reference venv (see tools/README.md):
     bash ../shared/bench/setup_venv.sh && .venv-bench/bin/pip install sentence-transformers==5.1.2
-    .venv-bench/bin/python tools/make_encoder_fixtures.py --minilm .cache/models/all-MiniLM-L6-v2
+    .venv-bench/bin/python tools/make_encoder_fixtures.py [--minilm DIR]   # default: the HF cache's snapshot
 
-Pinned: torch 2.13.0+cpu, transformers 4.57.6, safetensors 0.8.0, sentence-transformers 5.1.2.
-Everything is seeded; rerunning gives the same files.
+Pinned (asserted, tools/requirements.txt): torch 2.13.0+cpu, transformers 4.57.6, safetensors 0.8.0,
+sentence-transformers 5.1.2. Everything is seeded; rerunning gives the same files.
+
+The tiny models' weights are re-drawn at unit scale (fixture_env.redraw): with HF's N(0, 0.02) init their
+logits were about ±0.01 and differed between inputs by about the 1e-4 tolerance, so a wrong computation
+(CLS states of the wrong sequence, a missing tanh) could pass. The script asserts the margins: logits
+O(1), differing between sequences by far more than the tolerance, and the `gelu_new` model — its own seed,
+and an FFN whose pre-activations sit near −2.7, where tanh-GELU differs from erf-GELU by 5 % of the value
+(4.7e-4 of 0.0094), with an output projection large enough to carry that into the residual stream — giving
+logits that differ from the same weights run with exact GELU by more than 100× the tolerance.
 """
 import argparse
 import json
@@ -16,6 +24,10 @@ import shutil
 import torch
 import transformers
 from safetensors.torch import save_file
+
+from fixture_env import default_minilm, redraw, require
+
+require("torch", "transformers", "safetensors")
 from transformers import (BertConfig, BertForSequenceClassification, RobertaConfig,
                           RobertaForSequenceClassification)
 
@@ -40,8 +52,12 @@ def batch(ids_list, pad, type_ids=None):
     return ids, mask, types
 
 
-def tiny(kind, name, hidden_act="gelu", shard=False):
-    torch.manual_seed(1234 if kind == "roberta" else 4321)
+TOLERANCE = 1e-4  # the Swift parity tests' max abs difference
+
+
+def tiny(kind, name, hidden_act="gelu", shard=False, seed=None):
+    seed = seed if seed is not None else (1234 if kind == "roberta" else 4321)
+    torch.manual_seed(seed)
     common = dict(vocab_size=120, hidden_size=48, num_hidden_layers=2, num_attention_heads=4,
                   intermediate_size=96, hidden_act=hidden_act, num_labels=3,
                   id2label={0: "negative", 1: "neutral", 2: "positive"},
@@ -62,11 +78,15 @@ def tiny(kind, name, hidden_act="gelu", shard=False):
                 [101 % 120, 60, 61, 62, 63, 64, 65, 66, 67, 68, 69, 102 % 120]]
         tt = [[0, 0, 0, 0, 0, 1, 1, 1], [0, 0, 0], [0] * 12]
         ids, mask, types = batch(seqs, pad=0, type_ids=tt)
-    # Non-trivial LayerNorm parameters so that gamma/beta mistakes show.
-    with torch.no_grad():
-        for n, p in model.named_parameters():
-            if "LayerNorm" in n:
-                p.add_(torch.randn_like(p) * 0.1)
+    generator = torch.Generator().manual_seed(seed)
+    redraw(model, generator)
+    if hidden_act != "gelu":
+        with torch.no_grad():
+            for layer in model.base_model.encoder.layer:
+                w1, w2 = layer.intermediate.dense, layer.output.dense
+                w1.weight.mul_(0.5)
+                w1.bias.copy_(-2.7 + torch.randn(w1.bias.shape, generator=generator) * 0.2)
+                w2.weight.mul_(60.0)
     model.eval()
     out_dir = os.path.join(ROOT, name)
     shutil.rmtree(out_dir, ignore_errors=True)
@@ -76,6 +96,20 @@ def tiny(kind, name, hidden_act="gelu", shard=False):
         if types is not None:
             kwargs["token_type_ids"] = types
         out = model(**kwargs, output_hidden_states=True)
+    logits = out.logits
+    assert logits.abs().max() > 0.5, f"{name}: logits are not O(1): {logits}"
+    spread = (logits[:, None, :] - logits[None, :, :]).abs().amax(-1)
+    spread = spread + torch.eye(len(logits)) * 1e9
+    assert spread.min() > 100 * TOLERANCE, f"{name}: two sequences' logits differ by only {spread.min():.2e}"
+    if hidden_act != "gelu":
+        exact = type(model)(type(cfg).from_dict({**cfg.to_dict(), "hidden_act": "gelu"}))
+        exact.load_state_dict(model.state_dict())
+        exact.eval()
+        with torch.no_grad():
+            other = exact(**kwargs).logits
+        margin = (other - logits).abs().max().item()
+        assert margin > 100 * TOLERANCE, f"{name}: {hidden_act} vs gelu changes the logits by only {margin:.2e}"
+        print(f"  {hidden_act} vs gelu: logits differ by {margin:.3e}")
     expected = {
         "batch": ids.shape[0], "seq_len": ids.shape[1],
         "input_ids": flat(ids.float()), "attention_mask": flat(mask.float()),
@@ -132,16 +166,15 @@ def minilm(path):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--minilm", help="folder of the all-MiniLM-L6-v2 model (from the PyPI wheel)")
+    ap.add_argument("--minilm", default=None, help="the all-MiniLM-L6-v2 folder (default: the HF cache's snapshot)")
     args = ap.parse_args()
     print("torch", torch.__version__, "transformers", transformers.__version__)
     os.makedirs(ROOT, exist_ok=True)
     tiny("roberta", "tiny-roberta-cls")
     tiny("bert", "tiny-bert-cls")
-    tiny("bert", "tiny-bert-tanh-sharded", hidden_act="gelu_new", shard=True)
+    tiny("bert", "tiny-bert-tanh-sharded", hidden_act="gelu_new", shard=True, seed=2718)
     dtypes()
-    if args.minilm:
-        minilm(args.minilm)
+    minilm(args.minilm or default_minilm())
 
 
 if __name__ == "__main__":
