@@ -21,9 +21,13 @@ from adapters import AutoAdapterModel
 from adapters.composition import Stack
 from transformers import AutoTokenizer
 
+from fixture_env import default_minilm, require
+
+require("torch", "transformers", "adapters")
+
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 CLI = os.path.join(ROOT, ".build", "release", "adapters")
-MODEL = os.path.join(ROOT, ".cache", "models", "all-MiniLM-L6-v2")
+MODEL = default_minilm()
 SENTENCES = [
     "A gripping, beautifully acted film.", "Dull, predictable and far too long.",
     "I laughed, I cried, I want to see it again.", "The script is a mess.",

@@ -25,9 +25,9 @@ import transformers
 from adapters import AutoAdapterModel, DoubleSeqBnConfig, LoRAConfig, SeqBnConfig
 from safetensors.torch import load_file
 
-assert torch.__version__.startswith("2.13.0"), torch.__version__
-assert transformers.__version__ == "4.57.6", transformers.__version__
-assert adapters.__version__ == "1.3.0", adapters.__version__
+from fixture_env import require
+
+require("torch", "transformers", "adapters", "safetensors")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIX = os.path.join(HERE, "..", "Tests", "Fixtures")

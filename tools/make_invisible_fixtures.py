@@ -34,9 +34,9 @@ import tokenizers
 import transformers
 from transformers import PreTrainedTokenizerFast, RobertaTokenizerFast
 
-assert tokenizers.__version__ == "0.22.2", tokenizers.__version__
-assert transformers.__version__ == "4.57.6", transformers.__version__
-assert pa.__version__ == "22.0.0", pa.__version__
+from fixture_env import require
+
+require("tokenizers", "transformers", "pyarrow")
 
 ROOT = Path(__file__).resolve().parent.parent
 FIX = ROOT / "Tests" / "Fixtures"

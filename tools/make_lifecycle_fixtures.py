@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Fixtures for the multi-adapter lifecycle API and the classification pipeline.
 
-    .venv-bench/bin/python tools/make_lifecycle_fixtures.py --minilm .cache/models/all-MiniLM-L6-v2
+    .venv-bench/bin/python tools/make_lifecycle_fixtures.py [--minilm DIR]   # default: the HF cache's snapshot
 
 Writes Tests/Fixtures/lifecycle/:
   stack_<case>/{lang,task}/  two adapters saved by `save_adapter(use_safetensors=True)` on the tiny
@@ -24,6 +24,10 @@ import transformers
 from adapters import AutoAdapterModel, DoubleSeqBnConfig, LoRAConfig, SeqBnConfig
 from adapters.composition import Stack
 from transformers import AutoTokenizer, TextClassificationPipeline
+
+from fixture_env import default_minilm, require
+
+require("torch", "transformers", "adapters")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIX = os.path.join(HERE, "..", "Tests", "Fixtures")
@@ -121,13 +125,13 @@ def pipeline(minilm):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--minilm", required=True, help="folder of all-MiniLM-L6-v2 (scripts/setup.sh fetches it)")
+    ap.add_argument("--minilm", default=None, help="folder of all-MiniLM-L6-v2 (default: the HF cache's snapshot)")
     args = ap.parse_args()
     assert torch.__version__.startswith("2.13.0"), torch.__version__
     assert transformers.__version__ == "4.57.6", transformers.__version__
     assert adapters.__version__ == "1.3.0", adapters.__version__
     stacks()
-    pipeline(args.minilm)
+    pipeline(args.minilm or default_minilm())
 
 
 if __name__ == "__main__":

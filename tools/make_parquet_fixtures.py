@@ -46,7 +46,8 @@ import sys
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-PYARROW_VERSION = "22.0.0"
+from fixture_env import require
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "..", "Tests", "Fixtures", "parquet")
 
@@ -328,8 +329,7 @@ def bench(rows, out):
 
 
 def main():
-    if pa.__version__ != PYARROW_VERSION:
-        sys.exit(f"pyarrow {PYARROW_VERSION} required, found {pa.__version__}")
+    require("pyarrow")
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--bench-rows", type=int, help="write a synthetic benchmark file instead")
     parser.add_argument("--out", default=os.path.join(HERE, "out", "amazon_polarity_like.parquet"))

@@ -17,6 +17,10 @@ import torch
 from peft import LoraConfig, TaskType, get_peft_model
 from transformers import BertForSequenceClassification, RobertaForSequenceClassification
 
+from fixture_env import require
+
+require("torch", "transformers", "peft")
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIX = os.path.join(HERE, "..", "Tests", "Fixtures")
 

@@ -35,11 +35,16 @@ import pickle
 import secrets
 import shutil
 import struct
+import tempfile
 import zipfile
 
 import torch
 from adapters import AutoAdapterModel
 from safetensors.torch import save_file
+
+from fixture_env import require
+
+require("torch", "adapters", "safetensors")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIX = os.path.join(HERE, "..", "Tests", "Fixtures")
@@ -234,9 +239,10 @@ def broken_fixtures():
     torch_like_zip(os.path.join(OUT, "not_a_tensor_call.bin"), call)
     torch.save({"a": torch.tensor([1.0, 2.0])}, os.path.join(OUT, "legacy.bin"), _use_new_zipfile_serialization=False)
     # Sanity: the valid hand-written layout loads in torch (missing_storage must not).
-    torch_like_zip("/tmp/_pickle_fixture_ok.bin", ok, records=[("0", two)])
-    assert torch.load("/tmp/_pickle_fixture_ok.bin", weights_only=True)["w"].tolist() == [1.5, -2.5]
-    os.remove("/tmp/_pickle_fixture_ok.bin")
+    with tempfile.TemporaryDirectory() as scratch:
+        probe = os.path.join(scratch, "ok.bin")
+        torch_like_zip(probe, ok, records=[("0", two)])
+        assert torch.load(probe, weights_only=True)["w"].tolist() == [1.5, -2.5]
     print("broken fixtures written")
 
 

@@ -29,8 +29,9 @@ import numpy as np
 import scipy
 from scipy import stats
 
-assert scipy.__version__ == "1.17.1", scipy.__version__
-assert np.__version__ == "2.4.6", np.__version__
+from fixture_env import require
+
+require("scipy", "numpy")
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Fixtures", "statistics")
 

@@ -4,8 +4,15 @@
 Run in the pinned reference venv (see tools/README.md):
     .venv-bench/bin/python tools/make_training_fixtures.py
 
-Pinned: torch 2.13.0+cpu, transformers 4.57.6, adapters 1.3.0, safetensors 0.8.0.
-Everything is seeded; rerunning gives byte-identical files (the script prints a digest of each folder).
+Pinned (asserted, tools/requirements.txt): torch 2.13.0+cpu, transformers 4.57.6, adapters 1.3.0, safetensors
+0.8.0. Everything is seeded; rerunning gives byte-identical files (the script prints a digest of each folder).
+
+Scale. Every weight — the bases' and every trainable tensor at init (adapters, LoRA A *and B*, the head) — is
+re-drawn at unit scale (fixture_env.redraw): with HF's N(0, 0.02) init many gradients were below 1e-5, at the
+level of float noise and of the old absolute tolerance, so an all-zero gradient passed. The script asserts
+that every trainable tensor's step-0 and last-step gradient has an RMS of at least 1e-3 over the rows that
+get a gradient at all (an embedding's unused tokens and positions get none); tests compare per tensor at
+1e-4 of its norm.
 
 Layout
 ------
@@ -13,14 +20,13 @@ Layout
         config.json, model.safetensors   `RobertaModel(config, add_pooling_layer=False)` (like roberta-base: no
                                          pooler) / `BertModel(config)` (with pooler) saved with
                                          `save_pretrained(safe_serialization=True)`; tensor names have no prefix.
-                                         LayerNorm weights and biases carry an N(0, 0.1) perturbation.
+                                         Re-drawn at unit scale (see Scale).
     <arch>_<method>/                 arch in {roberta, bert}, method in {seq_bn, double_seq_bn, lora, full}
         case.json                    see below; "base" names the base folder ("../base-roberta")
         init.safetensors             every trainable parameter at initialisation (names as model.named_parameters())
         grads.safetensors            their gradients at step 0 (batch 0, before clipping)
-        grads_last.safetensors       adapter cases only: gradients at the last step (step 2, batch 2, before
-                                     clipping). LoRA's B starts at zero, which makes A's step-0 gradient exactly 0;
-                                     this file tests A's gradient where it is not trivial.
+        grads_last.safetensors       gradients at the last step (step 2, batch 2, before clipping), after two
+                                     optimizer steps have moved every trainable tensor
         after3.safetensors           the trainable parameters after the 3 optimizer steps
         logits0.json                 forward of batch 0 at init: {"logits": [4][3], "cls_hidden": [4][48]} (the head's
                                      input, the last hidden state of token 0; the logits at init hardly depend on
@@ -59,6 +65,10 @@ from transformers import (BertConfig, BertModel, RobertaConfig, RobertaModel, Tr
                           get_linear_schedule_with_warmup)
 from transformers.trainer_pt_utils import get_parameter_names
 
+from fixture_env import redraw, require
+
+require("torch", "transformers", "adapters", "safetensors")
+
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Fixtures", "training")
 
 ID2LABEL = {0: "neg", 1: "neu", 2: "pos"}
@@ -83,10 +93,7 @@ def write_base(arch):
     torch.manual_seed(1234 if arch == "roberta" else 4321)
     cfg = base_config(arch)
     model = RobertaModel(cfg, add_pooling_layer=False) if arch == "roberta" else BertModel(cfg)
-    with torch.no_grad():  # non-trivial LayerNorm parameters so that gamma/beta mistakes show
-        for n, p in model.named_parameters():
-            if "LayerNorm" in n:
-                p.add_(torch.randn_like(p) * 0.1)
+    redraw(model, torch.Generator().manual_seed(1234 if arch == "roberta" else 4321))
     out = os.path.join(ROOT, f"base-{arch}")
     shutil.rmtree(out, ignore_errors=True)
     model.save_pretrained(out, safe_serialization=True)
@@ -258,6 +265,10 @@ def run_case(arch, method, base_dir):
         assert tuple(d) == (3, 48), d
 
     requires = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    # The adapter (LoRA's B included) and the head at unit scale too (the base already is).
+    fresh = {n for n, _ in requires if method != "full" or n.startswith("heads.")}
+    redraw(model, torch.Generator().manual_seed(300 + METHODS.index(method) + (0 if arch == "roberta" else 50)),
+           only=lambda n: n in fresh)
 
     # forward-only logits of batch 0 at init
     kw0, labels0 = to_tensors(batches[0])
@@ -319,6 +330,21 @@ def run_case(arch, method, base_dir):
     assert lrs[0] == 0.0 and math.isclose(lrs[1], OPT["lr"]) and math.isclose(lrs[2], OPT["lr"] * 2 / 3)
     assert math.isclose(losses[0], F.cross_entropy(logits0, labels0).item(), rel_tol=1e-6)
 
+    def rms(g):  # over the rows that get a gradient: an embedding's unused tokens and positions get none
+        rows = g.reshape(g.shape[0], -1) if g.dim() > 1 else g.reshape(-1, 1)
+        used = rows[rows.abs().amax(1) > 0]
+        return used.pow(2).mean().sqrt().item() if len(used) else 0.0
+
+    # The key bias adds q·b to every score of a query, which softmax ignores: its gradient is 0 but for
+    # rounding. Those tensors are listed in case.json ("zero_gradient_parameters"); the rest must be large.
+    zero = sorted(n for n in grads0 if n.endswith("attention.self.key.bias"))
+    for label, grads in (("step 0", grads0), ("last step", grads_last)):
+        for n, g in grads.items():
+            if n in zero:
+                assert rms(g) < 1e-6, f"{case}: {n} was expected to get no gradient, RMS {rms(g):.2e}"
+                continue
+            assert rms(g) >= 1e-3, f"{case}: the {label} gradient of {n} has RMS {rms(g):.2e}, too close to float noise"
+    min_rms = min(rms(g) for g in list(grads0.values()) + list(grads_last.values()) if g is not None and rms(g) > 1e-6)
     after = tensors_of(trainable, "param")
     shadow_diff = max((shadow[n]["p"] - after[n]).abs().max().item() for n in after)
     assert shadow_diff < 1e-6, f"the documented AdamW formula is off by {shadow_diff}"
@@ -326,8 +352,7 @@ def run_case(arch, method, base_dir):
     no_grad = [n for n, _ in requires if n not in set(names)]
     save_file(init, os.path.join(out_dir, "init.safetensors"))
     save_file(grads0, os.path.join(out_dir, "grads.safetensors"))
-    if method != "full":
-        save_file(grads_last, os.path.join(out_dir, "grads_last.safetensors"))
+    save_file(grads_last, os.path.join(out_dir, "grads_last.safetensors"))
     save_file(after, os.path.join(out_dir, "after3.safetensors"))
     with open(os.path.join(out_dir, "logits0.json"), "w") as f:
         json.dump({"logits": logits0.tolist(), "cls_hidden": cls0.tolist()}, f)
@@ -363,15 +388,17 @@ def run_case(arch, method, base_dir):
         "lrs": lrs,
         "trainable_parameters": {n: list(p.shape) for n, p in trainable},
         "no_grad_parameters": no_grad,
+        "zero_gradient_parameters": zero,
         "files": {"init": "init.safetensors", "grads_step0": "grads.safetensors",
-                  "grads_last_step": "grads_last.safetensors" if method != "full" else None,
+                  "grads_last_step": "grads_last.safetensors",
                   "after": "after3.safetensors", "logits0": "logits0.json"},
     }
     with open(os.path.join(out_dir, "case.json"), "w") as f:
         json.dump(spec, f, separators=(",", ":"))
     n_params = sum(t.numel() for t in init.values())
     print(f"{case}: {len(names)} tensors, {n_params} params, losses {[round(x, 6) for x in losses]}, "
-          f"norms {[round(x, 6) for x in norms]}, no-grad {no_grad}, hand AdamW vs torch {shadow_diff:.1e}")
+          f"norms {[round(x, 6) for x in norms]}, no-grad {no_grad}, hand AdamW vs torch {shadow_diff:.1e}, "
+          f"smallest gradient RMS {min_rms:.1e}")
     if seen:
         print(f"  closed form ok: {[(s[0], f'{s[1]:.1e}', f'vanilla diff {s[2]:.1e}') for s in seen[:2]]}")
     if lora_check:
