@@ -48,6 +48,20 @@ if [ ! -f "$MODEL_DIR/model.safetensors" ] || \
   echo "$WEIGHTS_SHA256  $MODEL_DIR/model.safetensors" | sha256sum -c --quiet -
 fi
 
+# The real huggingface_hub, pinned, in a small venv of its own: the Hub client's tests check the cache layout
+# and uploads against it (Tests/HubTests/PythonInteropTests.swift).
+HUB_PY_VERSION=0.36.2
+if ! .venv-hub/bin/python -c "import huggingface_hub as h; assert h.__version__ == '$HUB_PY_VERSION'" 2>/dev/null; then
+  echo "setup: installing huggingface_hub $HUB_PY_VERSION into .venv-hub"
+  PY=$(command -v python3 || true)
+  if [ -z "$PY" ] || ! "$PY" -c "import venv, ensurepip" 2>/dev/null; then
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null; PY=python3
+  fi
+  rm -rf .venv-hub
+  "$PY" -m venv .venv-hub
+  .venv-hub/bin/python -m pip install -q --disable-pip-version-check "huggingface_hub==$HUB_PY_VERSION"
+fi
+
 if [ "${1:-}" != "--no-build" ]; then
   swift build -c release --product adapters
 fi

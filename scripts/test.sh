@@ -2,7 +2,7 @@
 # The test command: installs what the tests need (scripts/setup.sh), builds the CLI the CLI tests
 # run, then runs every test. Benchmarks are not tests: see BENCHMARKS.md.
 #
-# The Hub client's tests run in a second pass: they talk HTTP to a server in the same process with
+# The Hub client's tests, then the CLI's Hub tests, run in passes of their own: they talk HTTP to a server with
 # 10-second timeouts and count requests, and the CPU-bound suites (training, kernels) would
 # otherwise hold the two cooperative threads long enough to trip those timeouts.
 set -euo pipefail
@@ -12,6 +12,7 @@ swift build --product adapters
 if [ "$#" -gt 0 ]; then
   swift test "$@"
 else
-  swift test --skip HubTests
+  swift test --skip 'HubTests|HubCLITests'
   swift test --filter HubTests
+  swift test --filter HubCLITests
 fi

@@ -3,11 +3,18 @@ import Hub
 import HubTestServer
 import Testing
 
-/// Cross-check with Python's `huggingface_hub`, run only when `HUB_PYTHON` names a Python that has it
-/// (e.g. `HUB_PYTHON=.venv/bin/python swift test --filter PythonInterop`); skipped otherwise, so the suite never
-/// needs Python.
-@Suite("Interop with Python huggingface_hub", .enabled(if: ProcessInfo.processInfo.environment["HUB_PYTHON"] != nil))
+/// Cross-check with the real Python `huggingface_hub` (pinned 0.36.2, which scripts/setup.sh installs into
+/// `.venv-hub`; `HUB_PYTHON` names another Python that has it). It runs in every `scripts/test.sh`, CI
+/// included; without such a Python it fails and says so, rather than skipping without a word.
+@Suite("Interop with Python huggingface_hub")
 struct PythonInteropTests {
+    /// `HUB_PYTHON`, else the checkout's `.venv-hub/bin/python`.
+    static var python: String {
+        if let path = ProcessInfo.processInfo.environment["HUB_PYTHON"], !path.isEmpty { return path }
+        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent(".venv-hub/bin/python").path
+    }
+
     static let script = #"""
         import json, os, sys
         mode = sys.argv[1]
@@ -34,7 +41,10 @@ struct PythonInteropTests {
         """#
 
     func runPython(_ mode: String, _ extra: [String] = [], environment: [String: String]) throws -> [String: Any] {
-        let python = ProcessInfo.processInfo.environment["HUB_PYTHON"] ?? "python3"
+        let python = Self.python
+        try #require(
+            FileManager.default.isExecutableFile(atPath: python),
+            "no Python with huggingface_hub at \(python): run scripts/setup.sh (it makes .venv-hub) or set HUB_PYTHON")
         // A folder of its own: the script's folder goes first on sys.path, where stray files could shadow modules.
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -59,7 +69,9 @@ struct PythonInteropTests {
         process.waitUntilExit()
         #expect(process.terminationStatus == 0, "\(mode): \(errorText)")
         let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? "{}"
-        return (try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]) ?? [:]
+        let result = (try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]) ?? [:]
+        #expect(result["version"] as? String == "0.36.2", "the pinned huggingface_hub (scripts/setup.sh)")
+        return result
     }
 
     @Test func pythonReadsOurCacheAndWeReadPythons() async throws {
