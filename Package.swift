@@ -41,6 +41,7 @@ let package = Package(
         .library(name: "Inference", targets: ["Inference"]),
         .library(name: "Charts", targets: ["Charts"]),
         .library(name: "Statistics", targets: ["Statistics"]),
+        .library(name: "Comparison", targets: ["Comparison"]),
         .executable(name: "adapters", targets: ["AdaptersCLI"]),
     ],
     dependencies: [
@@ -73,6 +74,9 @@ let package = Package(
         // Reports: self-contained SVG charts and the statistics of comparisons across seeds.
         .target(name: "Charts"),
         .target(name: "Statistics"),
+        // `adapters compare` and `adapters report`: the sweep's plan, the runs read back, the statistics
+        // and the reports (comparison.json, report.md, report.html).
+        .target(name: "Comparison", dependencies: ["Charts", "Statistics"]),
         // Parquet (how the Hub stores datasets): a hand-written Thrift/page decoder; Snappy, GZIP and
         // ZSTD pages through Debian's C libraries.
         .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"]), .brew(["snappy"])]),
@@ -103,6 +107,7 @@ let package = Package(
             name: "AdaptersCLI",
             dependencies: [
                 "Kernels", "ModelIO", "Encoders", "Tokenizers", "Inference", "Adapters", "Datasets", "Training", "Hub",
+                "Comparison",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -113,7 +118,7 @@ let package = Package(
             dependencies: ["Adapters", "Datasets", "Encoders", "Hub", "Inference", "Kernels", "Training"],
             path: "examples/Workflow"
         ),
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["CZlib"], path: "Tests/TestSupport"),
         .target(
             name: "HubTestServer",
             dependencies: [
@@ -134,6 +139,7 @@ let package = Package(
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
         .testTarget(name: "ChartsTests", dependencies: ["Charts"]),
         .testTarget(name: "StatisticsTests", dependencies: ["Statistics"]),
+        .testTarget(name: "ComparisonTests", dependencies: ["Comparison"]),
         .testTarget(name: "ParquetTests", dependencies: ["Parquet"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenizers", "TestSupport"]),
         .testTarget(

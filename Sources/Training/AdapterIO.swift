@@ -43,7 +43,9 @@ extension AdapterModel {
         }
         let headSpec = saved.head.map { HeadSpec(name: $0.name, labels: $0.labels, dropout: 0) }
             ?? HeadSpec(name: placeholderHeadName, labels: ["0", "1"], dropout: 0)
-        let model = try AdapterModel(base: base, mode: .adapter(name: saved.name, config: saved.config), head: headSpec)
+        // A head-only folder (`save_head`, `train --method head`) runs the base with that head.
+        let mode: TrainingMode = saved.config.map { .adapter(name: saved.name, config: $0) } ?? .headOnly
+        let model = try AdapterModel(base: base, mode: mode, head: headSpec)
         let prefix = base.config.modelType.rawValue + "."
         // Tensor names in the file may carry another (or no) model prefix: key them by what follows.
         func key(_ name: String) -> String {
@@ -52,7 +54,8 @@ extension AdapterModel {
         }
         var expected: [String: ParameterSet.Entry] = [:]
         for e in model.parameters.entries where saved.head != nil || !e.name.hasPrefix("heads.") { expected[key(e.name)] = e }
-        var sources = [(saved.weights, saved.weightsPath, saved.name)]
+        var sources: [(TensorSource, String, String)] = []
+        if let weights = saved.weights, let path = saved.weightsPath { sources.append((weights, path, saved.name)) }
         if let head = saved.head { sources.append((head.weights, head.weightsPath, head.name)) }
         for (source, path, owner) in sources {
             var foreign: [String] = []
@@ -76,7 +79,7 @@ extension AdapterModel {
             }
         }
         if let missing = expected.keys.sorted().first {
-            let file = missing.hasPrefix("heads.") ? (saved.head?.weightsPath ?? saved.weightsPath) : saved.weightsPath
+            let file = (missing.hasPrefix("heads.") ? saved.head?.weightsPath : saved.weightsPath) ?? adapterFolder.path
             throw EncoderError.missingWeight(source: file, name: missing.hasPrefix("heads.") ? missing : prefix + missing)
         }
         return (model, saved.head != nil)

@@ -13,11 +13,15 @@ public struct TrainerState: Codable, Sendable, Equatable {
     public var bestMetric: Float?
     public var bestStep: Int?
     public var config: TrainingConfig
+    /// Training time so far, over every process that worked on the run (a resumed run continues the
+    /// clock); nil in checkpoints written before it was recorded.
+    public var elapsedSeconds: Double?
 
     enum CodingKeys: String, CodingKey {
         case step, optimizer, sampler, config
         case bestMetric = "best_metric"
         case bestStep = "best_step"
+        case elapsedSeconds = "elapsed_seconds"
     }
 }
 

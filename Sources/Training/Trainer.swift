@@ -19,7 +19,10 @@ public struct TrainingSummary: Sendable {
     public var finalLoss: Float
     public var evaluation: ClassificationMetrics?
     public var bestStep: Int?
+    /// Seconds this process trained (since the resume, for a resumed run).
     public var seconds: Double
+    /// Seconds of training over the whole run, every resumed process included.
+    public var totalSeconds: Double
     public var samplesPerSecond: Double
 }
 
@@ -67,7 +70,7 @@ public final class Trainer {
             step: 0,
             optimizer: AdamW(beta1: config.beta1, beta2: config.beta2, epsilon: config.epsilon, weightDecay: config.weightDecay),
             sampler: BatchSampler(count: train.count, batchSize: config.batchSize, seed: config.seed), bestMetric: nil,
-            bestStep: nil, config: config)
+            bestStep: nil, config: config, elapsedSeconds: 0)
         var resumedFrom: Int?
         if resume, let latest = Checkpoint.list(output).last {
             let saved = try Checkpoint.load(latest.url, into: model)
@@ -81,6 +84,9 @@ public final class Trainer {
         let log = try LogFile(output.appendingPathComponent("train_log.jsonl"), truncate: resumedFrom == nil)
         _ = observer?(.started(totalSteps: total, resumedFrom: resumedFrom, trainableParameters: model.parameters.parameterCount))
         let start = DispatchTime.now().uptimeNanoseconds
+        let elapsedBefore = state.elapsedSeconds ?? 0
+        /// Seconds of training so far over the whole run (what logs and checkpoints record).
+        func elapsed() -> Double { elapsedBefore + Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
         var windowLoss = 0.0
         var windowSteps = 0
         var windowSamples = 0
@@ -121,7 +127,7 @@ public final class Trainer {
                 let epoch = Double(state.sampler.epoch) + Double(state.sampler.position) / Double(max(1, train.count))
                 let mean = Float(windowLoss / Double(windowSteps))
                 try log.write(
-                    "{\"step\":\(state.step),\"epoch\":\(String(format: "%.4f", epoch)),\"loss\":\(mean),\"learning_rate\":\(lr),\"grad_norm\":\(gradNorm),\"samples_per_second\":\(String(format: "%.2f", rate))}")
+                    "{\"step\":\(state.step),\"epoch\":\(String(format: "%.4f", epoch)),\"loss\":\(mean),\"learning_rate\":\(lr),\"grad_norm\":\(gradNorm),\"samples_per_second\":\(String(format: "%.2f", rate)),\"elapsed_seconds\":\(String(format: "%.3f", elapsed()))}")
                 _ = observer?(.logged(step: state.step, epoch: epoch, loss: mean, learningRate: lr, gradNorm: gradNorm, samplesPerSecond: rate))
                 windowLoss = 0
                 windowSteps = 0
@@ -134,7 +140,7 @@ public final class Trainer {
                 let metrics = try Self.evaluate(model: model, dataset: eval, batchSize: config.evalBatchSize, padId: padId, maxLength: config.maxLength)
                 lastEval = metrics
                 try log.write(
-                    "{\"step\":\(state.step),\"eval_loss\":\(metrics.loss),\"eval_accuracy\":\(metrics.accuracy),\"eval_macro_f1\":\(metrics.macroF1),\"eval_samples_per_second\":\(String(format: "%.2f", metrics.samplesPerSecond ?? 0))}")
+                    "{\"step\":\(state.step),\"eval_loss\":\(metrics.loss),\"eval_accuracy\":\(metrics.accuracy),\"eval_macro_f1\":\(metrics.macroF1),\"eval_samples_per_second\":\(String(format: "%.2f", metrics.samplesPerSecond ?? 0)),\"elapsed_seconds\":\(String(format: "%.3f", elapsed()))}")
                 if state.bestMetric.map({ metrics.accuracy > $0 }) ?? true {
                     state.bestMetric = metrics.accuracy
                     state.bestStep = state.step
@@ -143,6 +149,7 @@ public final class Trainer {
             }
             let saveNow = (config.saveEvery.map { state.step % $0 == 0 } ?? false) || state.step == total
             if saveNow {
+                state.elapsedSeconds = elapsed()
                 let url = try Checkpoint.save(model: model, state: state, output: output)
                 try prune(keeping: state.bestStep)
                 if observer?(.checkpointSaved(step: state.step, url: url)) == false { stopped = true }
@@ -151,6 +158,7 @@ public final class Trainer {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return TrainingSummary(
             steps: state.step, finalLoss: lastLoss, evaluation: lastEval, bestStep: state.bestStep, seconds: seconds,
+            totalSeconds: elapsedBefore + seconds,
             samplesPerSecond: Double(samplesDone) / max(seconds, 1e-9))
     }
 
@@ -168,6 +176,15 @@ public final class Trainer {
     public static func evaluate(
         model: SequenceClassifier, dataset: TokenizedDataset, batchSize: Int, padId: Int32, maxLength: Int?
     ) throws -> ClassificationMetrics {
+        try evaluateWithPredictions(model: model, dataset: dataset, batchSize: batchSize, padId: padId, maxLength: maxLength)
+            .metrics
+    }
+
+    /// `evaluate`, also returning each example's predicted class (in dataset order), for per-example
+    /// statistics such as paired tests between two classifiers and confusion matrices.
+    public static func evaluateWithPredictions(
+        model: SequenceClassifier, dataset: TokenizedDataset, batchSize: Int, padId: Int32, maxLength: Int?
+    ) throws -> (metrics: ClassificationMetrics, predictions: [Int]) {
         let start = DispatchTime.now().uptimeNanoseconds
         var predictions: [Int] = []
         var lossSum = 0.0
@@ -187,9 +204,10 @@ public final class Trainer {
             }
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        return ClassificationMetrics(
+        let metrics = ClassificationMetrics(
             loss: Float(lossSum / Double(max(1, dataset.count))), predictions: predictions, labels: dataset.labels.map { Int($0) },
             classes: n, samplesPerSecond: Double(dataset.count) / max(seconds, 1e-9))
+        return (metrics, predictions)
     }
 }
 

@@ -23,6 +23,8 @@ struct AdapterInfo: ParsableCommand {
         let adapter = try AdapterHubAdapter(folder: try HubAccess.folder(folder, selection: .all))
         let method: String
         switch adapter.config {
+        case nil:
+            method = "none (a head saved on its own)"
         case .bottleneck(let c):
             let place = [c.mhAdapter ? "attention" : nil, c.outputAdapter ? "FFN output" : nil].compactMap { $0 }.joined(separator: " + ")
             method = "bottleneck (\(c.originalLnBefore ? "seq_bn / Pfeiffer" : "double_seq_bn / Houlsby")): after \(place), reduction factor \(c.reductionFactor), \(c.nonLinearity.rawValue)"
@@ -33,7 +35,9 @@ struct AdapterInfo: ParsableCommand {
         print("adapter:    \(adapter.name)")
         print("method:     \(method)")
         print("for model:  \(adapter.modelType ?? "?"), hidden size \(adapter.hiddenSize.map(String.init) ?? "?")")
-        print("weights:    \(adapter.weights.tensorNames.count) tensors, \(formatCount(count(adapter.weights))) parameters (\(adapter.weightsPath))")
+        if let weights = adapter.weights, let path = adapter.weightsPath {
+            print("weights:    \(weights.tensorNames.count) tensors, \(formatCount(count(weights))) parameters (\(path))")
+        }
         if let head = adapter.head {
             print("head:       \(head.name), classification, labels \(head.labels.joined(separator: ", ")); \(formatCount(count(head.weights))) parameters")
         } else {

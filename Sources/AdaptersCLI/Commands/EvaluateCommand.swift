@@ -29,6 +29,11 @@ struct EvaluateCommand: ParsableCommand {
 
     @Option(name: .long) var batchSize = 64
 
+    @Option(
+        name: .long,
+        help: "Also write each example's label and prediction here, one JSON line each ({\"label\", \"prediction\"} as class names), atomically.")
+    var predictions: String?
+
     func validate() throws {
         if (data == nil) == (datasetOptions.dataset == nil) { throw ValidationError("give either --data FILE or --dataset NAME") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
@@ -57,8 +62,21 @@ struct EvaluateCommand: ParsableCommand {
             names = names.indices.map(String.init)
         }
         let dataset = try source.tokenized(tokenizer: tokenizer, modelFolder: pretrained.folder, labelMap: LabelMap(names: names))
-        let metrics = try Trainer.evaluate(
+        let (metrics, predicted) = try Trainer.evaluateWithPredictions(
             model: classifier, dataset: dataset, batchSize: batchSize, padId: tokenizer.padTokenId, maxLength: dataOptions.maxLength)
+        if let predictions {
+            let classes = classifier.classLabels
+            var text = ""
+            for (i, p) in predicted.enumerated() {
+                let line: [String: String] = ["label": classes[Int(dataset.label(i))], "prediction": classes[p]]
+                text += String(decoding: try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys]), as: UTF8.self) + "\n"
+            }
+            do {
+                try Data(text.utf8).write(to: URL(fileURLWithPath: predictions), options: .atomic)
+            } catch {
+                throw ValidationError("\(predictions): cannot write the predictions: \(error.localizedDescription)")
+            }
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         print(String(decoding: try encoder.encode(metrics), as: UTF8.self))

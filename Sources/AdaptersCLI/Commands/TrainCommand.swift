@@ -207,11 +207,20 @@ struct TrainCommand: ParsableCommand {
             saved = out.appendingPathComponent(adapterName)
             try model.saveAdapterHub(to: saved, modelName: modelName)
         }
+        // Full fine-tuning trains the base itself; otherwise the frozen base comes on top of what trains.
+        let trainable = model.parameters.parameterCount
+        let totalParameters = method == .full ? trainable : base.weights.parameterCount + trainable
         var summaryJSON: [String: Any] = [
             "method": method.rawValue, "steps": summary.steps, "final_loss": summary.finalLoss, "seconds": summary.seconds,
-            "samples_per_second": summary.samplesPerSecond, "trainable_parameters": model.parameters.parameterCount,
+            "train_seconds": summary.totalSeconds,
+            "samples_per_second": summary.samplesPerSecond, "trainable_parameters": trainable,
+            "total_parameters": totalParameters, "saved_bytes": Self.bytes(under: saved),
+            "learning_rate": config.learningRate, "seed": config.seed, "batch_size": config.batchSize,
+            "epochs": config.epochs, "max_length": config.maxLength,
             "base_model": modelName, "train": trainName, "labels": headLabels, "saved": saved.path,
         ]
+        if let maxSteps { summaryJSON["max_steps"] = maxSteps }
+        if let peak = peakResidentMiB() { summaryJSON["peak_rss_bytes"] = Int(peak * 1024 * 1024) }
         if let evalName = dataset.map({ "\($0) (\(evalSplit ?? ""))" }) ?? eval, evalFiles != nil {
             summaryJSON["eval_data"] = evalName
         }
@@ -221,8 +230,21 @@ struct TrainCommand: ParsableCommand {
         }
         if let best = summary.bestStep { summaryJSON["best_step"] = best }
         let summaryData = try JSONSerialization.data(withJSONObject: summaryJSON, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-        try summaryData.write(to: out.appendingPathComponent("summary.json"))
+        // Written last and atomically: a summary means the run finished (compare skips such runs).
+        try summaryData.write(to: out.appendingPathComponent("summary.json"), options: .atomic)
         print(String(decoding: summaryData, as: UTF8.self))
+    }
+
+    /// Bytes of the files under `folder` (what a user ships: the adapter folder, or the whole model).
+    static func bytes(under folder: URL) -> Int {
+        let keys: [URLResourceKey] = [.fileSizeKey, .isRegularFileKey]
+        guard let walk = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: keys) else { return 0 }
+        var total = 0
+        for case let url as URL in walk {
+            let values = try? url.resourceValues(forKeys: Set(keys))
+            if values?.isRegularFile == true { total += values?.fileSize ?? 0 }
+        }
+        return total
     }
 }
 

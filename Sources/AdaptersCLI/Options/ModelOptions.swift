@@ -76,6 +76,14 @@ func loadAdapterFolders(_ paths: [String], base: EncoderModel) throws -> ModelWi
     var names: [String] = []
     for (i, path) in paths.enumerated() {
         let url = try HubAccess.folder(path, selection: .all)
+        if ModelWithAdapters.isHeadOnlyFolder(url) {
+            // A head trained alone (train --method head): the plain base with that head.
+            guard paths.count == 1 else {
+                throw ValidationError("\(path) holds a head and no adapter; give it as the only --adapter")
+            }
+            try model.loadHead(from: url)
+            return model
+        }
         do {
             names.append(try model.loadAdapter(from: url))
         } catch AdapterError.alreadyExists(let name), AdapterError.headAlreadyExists(let name) {

@@ -2,17 +2,20 @@ import Adapters
 import Foundation
 import Kernels
 
-/// An adapter folder as AdapterHub's `save_adapter` (or SwiftAdapters) writes it.
+/// An adapter folder as AdapterHub's `save_adapter` (or SwiftAdapters) writes it — or a head alone, as
+/// `save_head` writes it (and `train --method head`): `head_config.json` + the head's weights, no adapter.
 public struct AdapterHubAdapter {
     public let folder: URL
-    /// The adapter's name (`name` in adapter_config.json).
+    /// The adapter's name (`name` in adapter_config.json), or the head's for a head-only folder.
     public let name: String
-    public let config: AdapterConfig
+    /// nil for a head-only folder.
+    public let config: AdapterConfig?
     /// `model_type` and `hidden_size` the adapter was trained for.
     public let modelType: String?
     public let hiddenSize: Int?
-    public let weights: TensorSource
-    public let weightsPath: String
+    /// The adapter's weights; nil for a head-only folder.
+    public let weights: TensorSource?
+    public let weightsPath: String?
     public let head: Head?
 
     public struct Head {
@@ -33,15 +36,23 @@ public struct AdapterHubAdapter {
             throw ModelIOError.fileNotFound(path: folder.path)
         }
         let configURL = folder.appendingPathComponent("adapter_config.json")
-        let top = try Self.jsonObject(configURL)
+        let headURL = folder.appendingPathComponent("head_config.json")
+        let headOnly = !fm.fileExists(atPath: configURL.path) && fm.fileExists(atPath: headURL.path)
+        let top = try Self.jsonObject(headOnly ? headURL : configURL)
         name = top["name"] as? String ?? folder.lastPathComponent
         modelType = top["model_type"] as? String
         hiddenSize = (top["hidden_size"] as? NSNumber)?.intValue
-        let legacy = top["version"] == nil
-        config = try Self.adapterConfig(top["config"], path: configURL.path, legacy: legacy)
-        try config.validate(source: configURL.path)
-        (weights, weightsPath) = try Self.weights(folder, safetensors: "adapter.safetensors", pickle: "pytorch_adapter.bin")
-        let headURL = folder.appendingPathComponent("head_config.json")
+        if headOnly {
+            config = nil
+            (weights, weightsPath) = (nil, nil)
+        } else {
+            let legacy = top["version"] == nil
+            let adapterConfig = try Self.adapterConfig(top["config"], path: configURL.path, legacy: legacy)
+            try adapterConfig.validate(source: configURL.path)
+            config = adapterConfig
+            let (w, p) = try Self.weights(folder, safetensors: "adapter.safetensors", pickle: "pytorch_adapter.bin")
+            (weights, weightsPath) = (w, p)
+        }
         if fm.fileExists(atPath: headURL.path) {
             let headTop = try Self.jsonObject(headURL)
             let inner = headTop["config"] as? [String: Any] ?? [:]

@@ -36,7 +36,7 @@ extension ModelWithAdapters {
             (loaded, hasHead) = try AdapterModel.read(adapterFolder: folder, base: base, requireHead: false, logger: logger)
         }
         guard case .adapter(let savedName, let config) = loaded.mode else {
-            throw AdapterError.incompatible(detail: "\(folder.path): holds no adapter")
+            throw AdapterError.incompatible(detail: "\(folder.path): holds a head and no adapter (load it with loadHead)")
         }
         let name = loadAs ?? savedName
         try checkName(name)
@@ -69,6 +69,38 @@ extension ModelWithAdapters {
         }
         if setActive { try setActiveAdapters(AdapterSetup([name])) }
         return name
+    }
+
+    /// `load_head(folder, load_as=…)`: a head saved on its own (`save_head`, `train --method head`), checked
+    /// against this model; it becomes the active head unless `setActive` is false. Returns the head's name.
+    @discardableResult
+    public func loadHead(from folder: URL, loadAs: String? = nil, overwrite: Bool = false, setActive: Bool = true) throws
+        -> String
+    {
+        let (loaded, _) = try AdapterModel.read(adapterFolder: folder, base: base, requireHead: true, logger: logger)
+        let name = loadAs ?? loaded.head.name
+        try checkName(name)
+        if heads[name] != nil && !overwrite { throw AdapterError.headAlreadyExists(name) }
+        let oldPrefix = "heads.\(loaded.head.name)."
+        var tensors: [String: [Float]] = [:]
+        for (tensor, values) in loaded.tensors(where: { $0.hasPrefix(oldPrefix) }) {
+            tensors["heads.\(name)." + tensor.dropFirst(oldPrefix.count)] = values
+        }
+        if heads[name] != nil { try deleteHead(name) }
+        var spec = loaded.head
+        spec.name = name
+        spec.dropout = base.config.classifierDropout ?? base.config.hiddenDropoutProb
+        heads[name] = StoredHead(spec: spec, tensors: tensors)
+        headNames.append(name)
+        if setActive { try setActiveHead(name) }
+        return name
+    }
+
+    /// Whether `folder` holds a head alone (head_config.json, no adapter_config.json).
+    public static func isHeadOnlyFolder(_ folder: URL) -> Bool {
+        let fm = FileManager.default
+        return !fm.fileExists(atPath: folder.appendingPathComponent("adapter_config.json").path)
+            && fm.fileExists(atPath: folder.appendingPathComponent("head_config.json").path)
     }
 
     static func isPEFTFolder(_ folder: URL) -> Bool {
