@@ -91,12 +91,14 @@ struct TrainCLITests {
 
         // Killed mid-run (SIGKILL once a checkpoint exists), then resumed: the same adapter bytes.
         let b = tmp.appendingPathComponent("b")
+        let killedLog = tmp.appendingPathComponent("killed.stderr")
+        FileManager.default.createFile(atPath: killedLog.path, contents: nil)
         let process = Process()
         process.executableURL = CLITests.binary
         process.arguments = trainArguments(train, output: b, steps: 12)
         process.currentDirectoryURL = Fixtures.repositoryRoot
         process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        process.standardError = try FileHandle(forWritingTo: killedLog)
         try process.run()
         let checkpoints = b.appendingPathComponent("checkpoints")
         let deadline = Date().addingTimeInterval(120)
@@ -107,11 +109,34 @@ struct TrainCLITests {
         }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
+        let killedStderr = (try? String(contentsOf: killedLog, encoding: .utf8)) ?? ""
+        // The kill happened, before the end of training: no final adapter or summary, a checkpoint before step 12.
+        #expect(
+            process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL,
+            "the run was not killed: \(process.terminationReason) \(process.terminationStatus)\n\(killedStderr)")
+        #expect(!FileManager.default.fileExists(atPath: b.appendingPathComponent("summary.json").path))
+        #expect(!FileManager.default.fileExists(atPath: b.appendingPathComponent("rt").path))
+        let leftSteps = ((try? FileManager.default.contentsOfDirectory(atPath: checkpoints.path)) ?? [])
+            .filter { $0.hasPrefix("step-") }.compactMap { Int($0.dropFirst("step-".count)) }.sorted()
+        let resumeStep = try #require(leftSteps.last, "no checkpoint left by the killed run\n\(killedStderr)")
+        #expect(resumeStep > 0 && resumeStep < 12 && resumeStep % 2 == 0, "checkpoints left: \(leftSteps)")
+
         r = try cli.run(trainArguments(train, output: b, steps: 12) + ["--resume"])
         #expect(r.status == 0, "\(r.stderr)")
+        // It continued from the latest checkpoint: says so, and logs only the steps after it.
+        #expect(r.stderr.contains("resuming from step \(resumeStep) of 12"), "\(r.stderr)")
+        let loggedSteps = r.stderr.split(separator: "\n").compactMap { line -> Int? in
+            guard line.hasPrefix("step "), let slash = line.firstIndex(of: "/") else { return nil }
+            return Int(line[line.index(line.startIndex, offsetBy: 5)..<slash])
+        }
+        #expect(loggedSteps == Array(stride(from: resumeStep + 2, through: 12, by: 2)), "\(r.stderr)")
+        let resumedSummary = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: b.appendingPathComponent("summary.json"))) as? [String: Any]
+        #expect(resumedSummary?["steps"] as? Int == 12)
         for file in ["adapter.safetensors", "model_head.safetensors"] {
             let x = try Data(contentsOf: saved.appendingPathComponent(file))
             let y = try Data(contentsOf: b.appendingPathComponent("rt").appendingPathComponent(file))
+            #expect(!x.isEmpty)
             #expect(x == y, "\(file) differs between the uninterrupted and the resumed run")
         }
 
@@ -120,12 +145,19 @@ struct TrainCLITests {
         #expect(r.status == 0, "\(r.stderr)")
         let metrics = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
         #expect((metrics?["examples"] as? Int) == 32)
-        #expect(metrics?["accuracy"] != nil && metrics?["macro_f1"] != nil)
+        for key in ["accuracy", "macro_f1"] {
+            let value = try #require(metrics?[key] as? Double, "\(key) missing: \(r.stdout)")
+            #expect((0...1).contains(value), "\(key) \(value)")
+        }
         let input = tmp.appendingPathComponent("in.txt")
         try "a wonderful film\na boring mess\n".write(to: input, atomically: true, encoding: .utf8)
         r = try cli.run(["predict", "--adapter", saved.path, "--input", input.path])
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stdout.split(separator: "\n").allSatisfy { $0.contains("\"label\":\"negative\"") || $0.contains("\"label\":\"positive\"") })
+        let predictions = r.stdout.split(separator: "\n")
+        #expect(predictions.count == 2, "\(r.stdout)")
+        #expect(
+            predictions.allSatisfy { $0.contains("\"label\":\"negative\"") || $0.contains("\"label\":\"positive\"") },
+            "\(r.stdout)")
     }
 
     @Test func trainingErrorsAreClear() throws {
@@ -153,7 +185,8 @@ struct TrainCLITests {
         r = try cli.run(["train", "--train", train, "--output", "x", "--method", "prefix_tuning"])
         #expect(r.status != 0)
         r = try cli.run(["train", "--train", train, "--output", "x", "--lora-r", "4"])
-        #expect(r.stderr.contains("--lora-r"))
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("--lora-r"), "\(r.stderr)")
         // Labels outside the head at evaluation.
         let out = tmp.appendingPathComponent("run")
         r = try cli.run(trainArguments(train, output: out, steps: 1))
