@@ -72,6 +72,9 @@ struct TrainerTests {
         b2.initializeTrainable(seed: 99)  // whatever it starts from, the checkpoint decides
         let resumed = try Trainer(model: b2, train: data, eval: data, config: Self.config(steps: 8), padId: 1, output: outB).run(resume: true)
         #expect(resumed.steps == 8)
+        // seq_bn in each of the 2 layers (down and up, weight and bias) and the head's 4 tensors.
+        #expect(a.trainableNames.count == 12, "\(a.trainableNames)")
+        #expect(b2.trainableNames == a.trainableNames)
         for name in a.trainableNames {
             #expect(a.tensor(name) == b2.tensor(name), "\(name) differs after resuming")
         }
@@ -103,33 +106,50 @@ struct TrainerTests {
         let data = Self.dataset()
         var c = Self.config(steps: 2)
         c.learningRate = -1
-        #expect(throws: TrainingError.self) { try Trainer(model: try Self.model(), train: data, eval: nil, config: c, padId: 1, output: URL(fileURLWithPath: "/tmp")) }
-        #expect(throws: TrainingError.self) {
+        #expect(throws: TrainingError.invalidConfiguration("learning rate must be positive")) {
+            try Trainer(model: try Self.model(), train: data, eval: nil, config: c, padId: 1, output: URL(fileURLWithPath: "/tmp"))
+        }
+        #expect(throws: TrainingError.invalidConfiguration("the training set is empty")) {
             try Trainer(model: try Self.model(), train: TokenizedDataset(ids: [], labels: []), eval: nil, config: Self.config(steps: 2), padId: 1, output: URL(fileURLWithPath: "/tmp"))
         }
-        // An output path below a regular file cannot be created.
+        // An output path below a regular file cannot be created; the error names that path.
         let root = try Fixtures.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: root) }
         let file = root.appendingPathComponent("file")
         try Data("x".utf8).write(to: file)
-        let trainer = try Trainer(model: try Self.model(), train: data, eval: nil, config: Self.config(steps: 2), padId: 1, output: file.appendingPathComponent("out"))
-        #expect(throws: TrainingError.self) { try trainer.run() }
-        // A diverging run stops with a clear error and keeps its last checkpoint.
+        let below = file.appendingPathComponent("out")
+        let trainer = try Trainer(model: try Self.model(), train: data, eval: nil, config: Self.config(steps: 2), padId: 1, output: below)
+        let outputError = #expect(throws: TrainingError.self) { try trainer.run() }
+        guard case .output(let path, let detail) = outputError else {
+            Issue.record("expected an output error, got \(String(describing: outputError))")
+            return
+        }
+        #expect(path == below.path)
+        #expect(detail.hasPrefix("cannot create the output folder"), "\(detail)")
+        // A diverging run stops with a clear error and keeps its last checkpoints (one a step here).
         var hot = Self.config(steps: 12)
         hot.learningRate = 1e30
         hot.maxGradNorm = 0
+        hot.saveEvery = 1
         let out = root.appendingPathComponent("hot")
-        do {
+        let divergence = #expect(throws: TrainingError.self, "a learning rate of 1e30 did not diverge") {
             _ = try Trainer(model: try Self.model(), train: data, eval: nil, config: hot, padId: 1, output: out).run()
-            Issue.record("a learning rate of 1e30 did not diverge")
-        } catch let error as TrainingError {
-            guard case .diverged = error else {
-                Issue.record("expected diverged, got \(error)")
-                return
-            }
-            for c in Checkpoint.list(out) {
-                #expect(FileManager.default.fileExists(atPath: c.url.appendingPathComponent("trainer_state.json").path))
-            }
         }
+        guard case .diverged(let step, let detail) = divergence else {
+            Issue.record("expected diverged, got \(String(describing: divergence))")
+            return
+        }
+        // Step 1 runs at lr 0 (warm-up), step 2 at 5e29: step 3's loss is NaN.
+        #expect(step == 3, "\(detail)")
+        #expect(detail.contains("the loss is nan (not finite)"), "\(detail)")
+        let kept = Checkpoint.list(out)
+        #expect(kept.map(\.step) == [step - 2, step - 1])  // keepCheckpoints = 2, up to the last good step
+        for c in kept {
+            #expect(FileManager.default.fileExists(atPath: c.url.appendingPathComponent("trainer_state.json").path))
+        }
+        // The last one is intact: it loads, at the step before the divergence.
+        let last = try #require(kept.last)
+        let state = try Checkpoint.load(last.url, into: try Self.model())
+        #expect(state.step == step - 1)
     }
 }
