@@ -92,10 +92,16 @@ struct ErrorTests {
         let path = try DS.write(c.bytes, name: c.file)
         defer { DS.remove(path) }
         let expected = c.expected(path)
-        #expect(throws: expected) { try LabeledDataset.load(path: path, options: c.options) }
-        #expect(expected.file == path)
-        #expect(expected.description.hasPrefix(path))
-        if let line = expected.line { #expect(expected.description.hasPrefix("\(path):\(line): ")) }
+        let error = #expect(throws: DatasetError.self) { try LabeledDataset.load(path: path, options: c.options) }
+        #expect(error == expected)
+        // What the thrown error says, against the path this test wrote to.
+        #expect(error?.file == path)
+        let message = error?.description ?? ""
+        #expect(message.hasPrefix(path), "\(message)")
+        if let line = expected.line {
+            #expect(error?.line == line)
+            #expect(message.hasPrefix("\(path):\(line): "), "\(message)")
+        }
     }
 
     @Test("Missing file")
