@@ -297,6 +297,19 @@ struct PickleTests {
         }
     }
 
+    /// Every tensor of a checkpoint: dtype, shape and the values' exact bits.
+    static func contents(_ checkpoint: PyTorchCheckpoint) throws -> [String: String] {
+        var all: [String: String] = [:]
+        for name in checkpoint.tensorNames {
+            let dtype = checkpoint.dtype(of: name)!
+            let values =
+                dtype.isFloatingPoint
+                ? try checkpoint.floats(name).map { String($0.bitPattern, radix: 16) } : try checkpoint.readIntegers(name).map(String.init)
+            all[name] = "\(dtype) \(checkpoint.shape(of: name)!) \(values.joined(separator: ","))"
+        }
+        return all
+    }
+
     @Test("A flipped byte in a storage fails its CRC-32; without checks it loads")
     func checksum() throws {
         let source = Self.fixture("seq_bn_bin/pytorch_model_head.bin")
@@ -321,6 +334,8 @@ struct PickleTests {
     func fuzz() throws {
         let source = Self.fixture("seq_bn_bin/pytorch_adapter.bin")
         let original = try [UInt8](Data(contentsOf: URL(fileURLWithPath: source)))
+        let reference = try Self.contents(try PyTorchCheckpoint(path: source))
+        #expect(!reference.isEmpty)
         let archive = try ZipArchive(file: try MappedFile(path: source), path: source)
         let pkl = archive.entry("pytorch_adapter/data.pkl")!
         let folder = try Fixtures.temporaryFolder()
@@ -331,7 +346,9 @@ struct PickleTests {
             state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return Int(truncatingIfNeeded: state >> 33)
         }
-        var (loaded, refused) = (0, 0)
+        // Per half: loaded unchanged, loaded with other contents, refused with a PickleError.
+        var pickleFlips = (same: 0, changed: 0, refused: 0)
+        var anywhereFlips = (same: 0, changed: 0, refused: 0)
         for round in 0..<200 {
             var bytes = original
             // Half the flips land in data.pkl (checked with CRCs off, so the parser sees them),
@@ -345,14 +362,27 @@ struct PickleTests {
             try Data(bytes).write(to: URL(fileURLWithPath: path))
             do {
                 let checkpoint = try PyTorchCheckpoint(path: path, verifyChecksums: !inPickle)
-                try Self.readAll(checkpoint)
-                loaded += 1
-            } catch is PickleError {
-                refused += 1
+                let loaded = try Self.contents(checkpoint)
+                if inPickle {
+                    if loaded == reference { pickleFlips.same += 1 } else { pickleFlips.changed += 1 }
+                } else if loaded == reference {
+                    anywhereFlips.same += 1
+                } else {
+                    // With CRCs on, a flip that gets through must be one that changes nothing read.
+                    anywhereFlips.changed += 1
+                    Issue.record("round \(round): loaded with checksums on, but the tensors differ from the original")
+                }
+            } catch let error as PickleError {
+                if inPickle { pickleFlips.refused += 1 } else { anywhereFlips.refused += 1 }
+                #expect(error.description.hasPrefix(path + ": "), "round \(round): \(error)")
+            } catch {
+                Issue.record("round \(round): not a PickleError: \(error)")
             }
         }
-        #expect(loaded + refused == 200)
-        #expect(refused > 0)
+        // Both outcomes occur in each half (so the flips reach the parser and the CRC checks).
+        #expect(pickleFlips.refused >= 20 && pickleFlips.same + pickleFlips.changed >= 5, "\(pickleFlips)")
+        #expect(anywhereFlips.refused >= 20 && anywhereFlips.same >= 5, "\(anywhereFlips)")
+        #expect(anywhereFlips.changed == 0)
         // The file cut short anywhere is refused: every 23rd length, and every other length that
         // cuts the central directory and end records (the last 1,200 bytes).
         let cuts = Set(
