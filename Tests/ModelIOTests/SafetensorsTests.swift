@@ -132,8 +132,8 @@ struct WeightCheckTests {
         return (try EncoderConfig.decode(try Data(contentsOf: URL(fileURLWithPath: path)), path: path), path)
     }
 
-    /// The tiny BERT's tensors, with `edit` applied, written to a temp file and loaded.
-    func load(editing edit: (inout [SafetensorsWriter.Tensor]) -> Void) throws -> Result<EncoderModel, Error> {
+    /// The tiny BERT's tensors, with `edit` applied, written to a temp file and loaded; also the file's path.
+    func load(editing edit: (inout [SafetensorsWriter.Tensor]) -> Void) throws -> (Result<EncoderModel, Error>, String) {
         let source = try SafetensorsFile(path: Fixtures.url("encoders/tiny-bert-cls/model.safetensors").path)
         var tensors: [SafetensorsWriter.Tensor] = try source.tensorNames.compactMap { name in
             guard source.dtype(of: name)?.isFloatingPoint == true, let shape = source.shape(of: name) else { return nil }
@@ -147,38 +147,55 @@ struct WeightCheckTests {
         let url = folder.appendingPathComponent("model.safetensors")
         try SafetensorsWriter.write(tensors, to: url)
         let (cfg, _) = try config()
-        return Result { try EncoderModel.load(config: cfg, source: try SafetensorsFile(path: url.path), sourceName: url.path) }
+        return (Result { try EncoderModel.load(config: cfg, source: try SafetensorsFile(path: url.path), sourceName: url.path) }, url.path)
     }
 
     @Test func missingTensorIsNamed() throws {
-        let result = try load { $0.removeAll { $0.name == "bert.encoder.layer.1.attention.self.key.weight" } }
-        guard case .failure(let error as EncoderError) = result, case .missingWeight(_, let name) = error else {
+        let (result, path) = try load { $0.removeAll { $0.name == "bert.encoder.layer.1.attention.self.key.weight" } }
+        guard case .failure(let error as EncoderError) = result else {
             Issue.record("expected missingWeight, got \(result)")
             return
         }
-        #expect(name == "bert.encoder.layer.1.attention.self.key.weight")
+        #expect(error == .missingWeight(source: path, name: "bert.encoder.layer.1.attention.self.key.weight"))
     }
 
     @Test func misshapenTensorIsNamed() throws {
-        let result = try load { tensors in
+        var edited = false
+        let (result, path) = try load { tensors in
             if let i = tensors.firstIndex(where: { $0.name == "bert.encoder.layer.0.intermediate.dense.weight" }) {
                 tensors[i] = .init(name: tensors[i].name, shape: [48, 96], values: tensors[i].values)
+                edited = true
             }
         }
-        guard case .failure(let error as EncoderError) = result,
-            case .weightShapeMismatch(_, let name, let expected, let found) = error
-        else {
+        #expect(edited)
+        guard case .failure(let error as EncoderError) = result else {
             Issue.record("expected weightShapeMismatch, got \(result)")
             return
         }
-        #expect(name == "bert.encoder.layer.0.intermediate.dense.weight")
-        #expect(expected == [96, 48])
-        #expect(found == [48, 96])
+        #expect(
+            error
+                == .weightShapeMismatch(
+                    source: path, name: "bert.encoder.layer.0.intermediate.dense.weight", expected: [96, 48], found: [48, 96]))
     }
 
     @Test func extraTensorsAreSkipped() throws {
-        let result = try load { $0.append(.init(name: "lm_head.dense.weight", shape: [2], values: [1, 2])) }
-        #expect((try? result.get()) != nil)
+        let (result, _) = try load { $0.append(.init(name: "lm_head.dense.weight", shape: [2], values: [1, 2])) }
+        let model = try result.get()
+        // The extra tensor changes nothing: the logits are transformers' (and those of the file without it).
+        let expected = try Fixtures.json("encoders/tiny-bert-cls/expected.json")
+        let b = expected["batch"] as? Int ?? 0
+        let t = expected["seq_len"] as? Int ?? 0
+        let types = expected["token_type_ids"].flatMap { $0 is NSNull ? nil : int32s($0) }
+        let batch = try TokenBatch(
+            batchSize: b, sequenceLength: t, inputIds: int32s(expected["input_ids"]),
+            attentionMask: int32s(expected["attention_mask"]), tokenTypeIds: types)
+        let logits = try model.classify(batch)
+        let reference = floats(expected["logits"])
+        #expect(reference.count == b * 3 && b > 0)
+        #expect(maxAbsDifference(logits, reference) <= 1e-4)
+        let plain = try load { _ in }.0.get()
+        #expect(try plain.classify(batch) == logits)
+        #expect(model.head?.labels == plain.head?.labels)
     }
 }
 
