@@ -4,7 +4,7 @@ import Testing
 
 @Suite("Broken and unsupported files raise specific typed errors")
 struct BrokenFileTests {
-    @Test("Each broken fixture raises its error case, naming the file", arguments: Fixtures.brokenFiles())
+    @Test("Each broken fixture raises its error case, naming the file", arguments: try Fixtures.brokenFiles())
     func brokenFile(file: String, error expected: String) {
         let url = Fixtures.url("broken/\(file)")
         do {

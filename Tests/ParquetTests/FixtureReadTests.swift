@@ -4,7 +4,19 @@ import Testing
 
 @Suite("Files written by pyarrow read back exactly")
 struct FixtureReadTests {
-    @Test("Schema, row groups and every value match pyarrow", arguments: Fixtures.readableFiles())
+    /// The parameterised tests take their cases from the indexes: every fixture file is listed, none is missing.
+    @Test("The fixture indexes list every fixture file")
+    func indexesAreComplete() throws {
+        let readable = try Fixtures.readableFiles()
+        #expect(readable.count == 19)
+        #expect(readable == (try Fixtures.parquetFiles(in: ".")))
+        let broken = try Fixtures.brokenFiles()
+        #expect(broken.count == 14)
+        #expect(broken.map(\.file) == (try Fixtures.parquetFiles(in: "broken")))
+        #expect(broken.allSatisfy { !$0.error.isEmpty })
+    }
+
+    @Test("Schema, row groups and every value match pyarrow", arguments: try Fixtures.readableFiles())
     func readsLikePyarrow(name: String) throws {
         let files = try Fixtures.load([String: Fixtures.FileEntry].self, "expected/files.json")
         let entry = try #require(files[name])

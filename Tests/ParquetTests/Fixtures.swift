@@ -29,16 +29,30 @@ enum Fixtures {
         try JSONDecoder().decode(T.self, from: Data(contentsOf: url(relativePath)))
     }
 
-    /// Readable fixture file names, sorted (used as test arguments, so a bad index fails loudly).
-    static func readableFiles() -> [String] {
-        let files = (try? load([String: FileEntry].self, "expected/files.json")) ?? [:]
+    /// The index could not be read, or lists nothing: the parameterised tests must not quietly run no cases.
+    struct MissingIndex: Error, CustomStringConvertible {
+        let path: String
+        var description: String { "\(path) lists no fixtures" }
+    }
+
+    /// Readable fixture file names, sorted (used as test arguments: a missing, unreadable or empty
+    /// index throws, which fails the test instead of giving it no cases).
+    static func readableFiles() throws -> [String] {
+        let files = try load([String: FileEntry].self, "expected/files.json")
+        guard !files.isEmpty else { throw MissingIndex(path: url("expected/files.json").path) }
         return files.keys.sorted()
     }
 
-    /// Broken fixture file names with the `ParquetError` case each must raise.
-    static func brokenFiles() -> [(file: String, error: String)] {
-        let errors = (try? load([String: String].self, "broken/expected_errors.json")) ?? [:]
+    /// Broken fixture file names with the `ParquetError` case each must raise (throws like `readableFiles`).
+    static func brokenFiles() throws -> [(file: String, error: String)] {
+        let errors = try load([String: String].self, "broken/expected_errors.json")
+        guard !errors.isEmpty else { throw MissingIndex(path: url("broken/expected_errors.json").path) }
         return errors.keys.sorted().map { ($0, errors[$0] ?? "") }
+    }
+
+    /// The `.parquet` files in `folder` (relative to the fixtures), sorted.
+    static func parquetFiles(in folder: String) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: url(folder).path).filter { $0.hasSuffix(".parquet") }.sorted()
     }
 }
 
