@@ -92,20 +92,27 @@ struct ParityTests {
     }
 
     @Test func badInputsAreTypedErrors() throws {
-        let model = try Self.loadModel("tiny-bert-cls")
-        #expect(throws: EncoderError.self) { try model.forward(try TokenBatch(sequences: [[101, 500]], padId: 0)) }
-        #expect(throws: EncoderError.self) {
+        let model = try Self.loadModel("tiny-bert-cls")  // vocabulary 120, 40 positions, 2 token types
+        #expect(throws: EncoderError.invalidInput("sequence 0, position 1: token id 500 is outside the vocabulary of 120")) {
+            try model.forward(try TokenBatch(sequences: [[101, 500]], padId: 0))
+        }
+        #expect(throws: EncoderError.invalidInput("sequence 0 is longer than the model's 40 positions allow")) {
             try model.forward(try TokenBatch(sequences: [Array(repeating: 5, count: 41)], padId: 0))
         }
-        #expect(throws: EncoderError.self) {
+        #expect(throws: EncoderError.invalidInput("sequence 0, position 1: token type 2 is outside 0..<2")) {
             try model.forward(try TokenBatch(sequences: [[101, 5]], typeIds: [[0, 2]], padId: 0))
         }
-        #expect(throws: EncoderError.self) {
+        #expect(
+            throws: EncoderError.invalidInput("input_ids, attention_mask and token_type_ids must all have 2 × 3 entries")
+        ) {
             try TokenBatch(batchSize: 2, sequenceLength: 3, inputIds: [1, 2, 3], attentionMask: [1, 1, 1])
         }
         // Left padding: the first token is masked, so there is no [CLS] state to classify.
         let left = try TokenBatch(batchSize: 1, sequenceLength: 3, inputIds: [0, 101, 5], attentionMask: [0, 1, 1])
-        #expect(throws: EncoderError.self) { try model.classify(left) }
+        #expect(
+            throws: EncoderError.invalidInput(
+                "sequence 0: its first token is masked out (left padding is not supported for CLS pooling)")
+        ) { try model.classify(left) }
     }
 }
 
@@ -128,6 +135,7 @@ struct MiniLMTests {
         let masks = (expected["attention_mask"] as? [Any] ?? []).map(int32s)
         let reference = (expected["embeddings"] as? [Any] ?? []).map(floats)
         #expect(ids.count >= 8)
+        #expect(reference.count == ids.count)
         let t = ids.first?.count ?? 0
         let batch = try TokenBatch(
             batchSize: ids.count, sequenceLength: t, inputIds: ids.flatMap { $0 }, attentionMask: masks.flatMap { $0 })

@@ -75,14 +75,19 @@ struct AdapterInteropTests {
         // Missing head config.
         var folder = try copy("seq_bn")
         try fm.removeItem(at: folder.appendingPathComponent("head_config.json"))
-        #expect(throws: AdapterError.self) { try AdapterModel.load(adapterFolder: folder, base: try Self.base()) }
+        #expect(throws: AdapterError.incompatible(detail: "\(folder.path): no head_config.json; a classification adapter needs its head")) {
+            try AdapterModel.load(adapterFolder: folder, base: try Self.base())
+        }
         // Adapter for another model type.
         folder = try copy("seq_bn")
         let configURL = folder.appendingPathComponent("adapter_config.json")
         let text = try String(contentsOf: configURL, encoding: .utf8)
         try text.replacingOccurrences(of: "\"model_type\": \"roberta\"", with: "\"model_type\": \"bert\"").write(
             to: configURL, atomically: true, encoding: .utf8)
-        #expect(throws: AdapterError.self) { try AdapterModel.load(adapterFolder: folder, base: try Self.base()) }
+        #expect(
+            throws: AdapterError.incompatible(
+                detail: "\(configURL.path): the adapter is for model type 'bert', the model is 'roberta'")
+        ) { try AdapterModel.load(adapterFolder: folder, base: try Self.base()) }
         // Unknown method / unsupported field.
         try text.replacingOccurrences(of: "\"ln_after\": false", with: "\"ln_after\": true").write(
             to: configURL, atomically: true, encoding: .utf8)
@@ -92,10 +97,16 @@ struct AdapterInteropTests {
         // Wrong shapes: a seq_bn file read with a config whose reduction factor differs.
         try text.replacingOccurrences(of: "\"reduction_factor\": 16", with: "\"reduction_factor\": 8").write(
             to: configURL, atomically: true, encoding: .utf8)
-        #expect(throws: EncoderError.self) { try AdapterModel.load(adapterFolder: folder, base: try Self.base()) }
+        // (hidden size 48: a bottleneck of 48 / 8 = 6 expected, 48 / 16 = 3 in the file)
+        #expect(
+            throws: EncoderError.weightShapeMismatch(
+                source: folder.appendingPathComponent("adapter.safetensors").path,
+                name: "roberta.encoder.layer.0.output.adapters.rt.adapter_down.0.bias", expected: [6], found: [3])
+        ) { try AdapterModel.load(adapterFolder: folder, base: try Self.base()) }
         // No folder.
-        #expect(throws: ModelIOError.self) {
-            try AdapterModel.load(adapterFolder: tmp.appendingPathComponent("none"), base: try Self.base())
+        let none = tmp.appendingPathComponent("none")
+        #expect(throws: ModelIOError.fileNotFound(path: none.path)) {
+            try AdapterModel.load(adapterFolder: none, base: try Self.base())
         }
     }
 
@@ -135,8 +146,10 @@ struct LoRAMergeTests {
         #expect(base.weights.arena.checksum() != before)
         #expect(maxAbsDifference(try model.logits(batch), unmerged) <= 1e-5)
         #expect(maxAbsDifference(try model.logits(batch), reference) <= 1e-4)
-        #expect(throws: EncoderError.self) { try model.step(batch, labels: [0, 1], seed: 0) }
-        #expect(throws: AdapterError.self) { try model.mergeLoRA() }
+        #expect(
+            throws: EncoderError.invalidInput("the LoRA adapter is merged into the base weights: unmerge it before training")
+        ) { try model.step(batch, labels: [0, 1], seed: 0) }
+        #expect(throws: AdapterError.incompatible(detail: "the LoRA adapter is already merged")) { try model.mergeLoRA() }
         try model.unmergeLoRA()
         // Restored bit for bit, not merely within rounding.
         let after = Array(
@@ -147,7 +160,7 @@ struct LoRAMergeTests {
         #expect(try model.logits(batch) == unmerged)
         let seqbn = try AdapterModel.load(
             adapterFolder: Fixtures.url("adapterhub/seq_bn"), base: try AdapterInteropTests.base())
-        #expect(throws: AdapterError.self) { try seqbn.mergeLoRA() }
+        #expect(throws: AdapterError.incompatible(detail: "only LoRA adapters can be merged")) { try seqbn.mergeLoRA() }
     }
 }
 
@@ -206,9 +219,10 @@ struct PEFTTests {
         let reference = (json["logits"] as? [Any] ?? []).flatMap(floats)
         #expect(reference.count == 4)
         #expect(maxAbsDifference(try model.logits(batch), reference) <= 1e-4)
-        #expect(throws: AdapterError.self) {
-            try AdapterModel.load(peftFolder: folder, base: try base(), labels: ["only-one"])
-        }
+        #expect(
+            throws: AdapterError.incompatible(
+                detail: "\(folder.appendingPathComponent("adapter_model.safetensors").path): the classifier has 2 labels, 1 names were given")
+        ) { try AdapterModel.load(peftFolder: folder, base: try base(), labels: ["only-one"]) }
         // Through the lifecycle API too (PEFT folders are detected by their config).
         let lifecycle = ModelWithAdapters(base: try base())
         try lifecycle.loadAdapter(from: folder, setActive: true)

@@ -49,14 +49,20 @@ struct LifecycleTests {
         // The order matters, and training a stack is refused rather than silently wrong.
         try model.setActiveAdapters(.stack("task", "lang"))
         #expect(maxAbsDifference(try model.logits(batch), stacked) > 1e-3)
-        #expect(throws: AdapterError.self) { try model.trainAdapter(.stack("lang", "task")) }
+        #expect(
+            throws: AdapterError.invalidSetup(
+                "training Stack[lang, task] is not supported: train one adapter at a time, then stack it for inference")
+        ) { try model.trainAdapter(.stack("lang", "task")) }
         let engine = try AdapterModel(
             base: model.base,
             mode: .stack([
                 NamedAdapter(name: "lang", config: try #require(model.adapterConfig("lang"))),
                 NamedAdapter(name: "task", config: try #require(model.adapterConfig("task"))),
             ]), head: HeadSpec(name: "task", labels: ["a", "b", "c"], dropout: 0))
-        #expect(throws: EncoderError.self) { try engine.step(batch, labels: [0, 1], seed: 0) }
+        #expect(
+            throws: EncoderError.invalidInput(
+                "training a Stack of adapters is not supported: train one adapter, then stack it for inference")
+        ) { try engine.step(batch, labels: [0, 1], seed: 0) }
     }
 
     /// The seed's workflow: add, train, save, deactivate, delete — then the base is the loaded one,
@@ -109,7 +115,7 @@ struct LifecycleTests {
         #expect(model.headNames.isEmpty && model.activeHead == nil && !model.baseFrozen)
         #expect(model.baseChecksum == checksum)
         #expect(try model.lastHiddenState(batch) == hiddenBefore)
-        #expect(throws: AdapterError.self) { try model.logits(batch) }
+        #expect(throws: Self.noActiveHead) { try model.logits(batch) }
 
         // What was saved loads back (under another name) with the trained logits.
         let reloaded = ModelWithAdapters(base: try AdapterInteropTests.base())
@@ -144,29 +150,48 @@ struct LifecycleTests {
         #expect(rows.allSatisfy { $0.parameters > 0 && $0.percentOfBase > 0 })
     }
 
+    static let noActiveHead = AdapterError.invalidSetup(
+        "no active head: add one with addClassificationHead or call setActiveHead")
+
     @Test func misuseIsATypedError() throws {
         let batch = try Self.batch(try Fixtures.json("lifecycle/stack_seq_bn/expected.json"))
         let model = ModelWithAdapters(base: try AdapterInteropTests.base())
         #expect(throws: AdapterError.unknownAdapter("nope")) { try model.setActiveAdapters("nope") }
         #expect(throws: AdapterError.unknownAdapter("nope")) { try model.deleteAdapter("nope") }
         #expect(throws: AdapterError.unknownHead("nope")) { try model.deleteHead("nope") }
-        #expect(throws: AdapterError.self) { try model.addAdapter("has space") }
-        #expect(throws: AdapterError.self) { try model.addClassificationHead("h", labels: ["only"]) }
-        #expect(throws: AdapterError.self) { try model.addClassificationHead("h", labels: ["x", "x"]) }
-        #expect(throws: AdapterError.self) { try model.trainingModel() }
+        #expect(
+            throws: AdapterError.invalidSetup(
+                "'has space' is not a usable name: letters, digits, '_' and '-' only (it becomes part of tensor names)")
+        ) { try model.addAdapter("has space") }
+        #expect(throws: AdapterError.invalidSetup("head 'h': a classification head needs at least 2 labels, got 1")) {
+            try model.addClassificationHead("h", labels: ["only"])
+        }
+        #expect(throws: AdapterError.invalidSetup("head 'h': the labels [\"x\", \"x\"] repeat a name")) {
+            try model.addClassificationHead("h", labels: ["x", "x"])
+        }
+        #expect(throws: AdapterError.invalidSetup("no active head to train: add one with addClassificationHead")) {
+            try model.trainingModel()
+        }
         try model.addAdapter("a")
         #expect(throws: AdapterError.alreadyExists("a")) { try model.addAdapter("a") }
         try model.addAdapter("a", config: .lora(LoRAConfig()), overwrite: true)
         #expect(model.adapterConfig("a") == .lora(LoRAConfig()))
-        #expect(throws: AdapterError.self) { try model.mergeAdapter("a") }  // not active
+        #expect(throws: AdapterError.invalidSetup("activate 'a' alone before merging it")) { try model.mergeAdapter("a") }
         try model.addAdapter("bn")
         try model.setActiveAdapters("bn")
-        #expect(throws: AdapterError.self) { try model.mergeAdapter("bn") }  // not LoRA
-        #expect(throws: AdapterError.self) { try model.logits(batch) }  // no head
-        #expect(throws: AdapterError.self) { try model.setActiveAdapters(.stack("bn", "bn")) }
+        #expect(
+            throws: AdapterError.invalidSetup("'bn' is a bottleneck adapter: only LoRA adapters can be merged into the weights")
+        ) { try model.mergeAdapter("bn") }
+        #expect(throws: Self.noActiveHead) { try model.logits(batch) }
+        #expect(throws: AdapterError.invalidSetup("Stack[bn, bn] names an adapter twice")) {
+            try model.setActiveAdapters(.stack("bn", "bn"))
+        }
         try model.addClassificationHead("bn", labels: ["x", "y"])
         // Full fine-tuning is not mixed with active adapters.
-        #expect(throws: AdapterError.self) { try model.trainingModel() }
+        #expect(
+            throws: AdapterError.invalidSetup(
+                "full fine-tuning with active adapters is not supported: deactivate them, or call trainAdapter")
+        ) { try model.trainingModel() }
         try model.setActiveAdapters(nil)
         #expect(try model.trainingModel().mode == .full)
         model.freezeBase()
@@ -174,7 +199,10 @@ struct LifecycleTests {
         // A folder for another model type is refused by loadAdapter as by the single-adapter loader.
         let bertOnRoberta = Fixtures.url("lifecycle/stack_seq_bn/task")
         let bert = ModelWithAdapters(base: try AdapterInteropTests.base(architecture: "bert"))
-        #expect(throws: AdapterError.self) { try bert.loadAdapter(from: bertOnRoberta) }
+        #expect(
+            throws: AdapterError.incompatible(
+                detail: "\(bertOnRoberta.appendingPathComponent("adapter_config.json").path): the adapter is for model type 'roberta', the model is 'bert'")
+        ) { try bert.loadAdapter(from: bertOnRoberta) }
     }
 
     /// transformers' `TextClassificationPipeline` on the real MiniLM with a Python-saved adapter.
@@ -201,7 +229,13 @@ struct LifecycleTests {
         #expect(try classify(texts[0]) == (try classify([texts[0]]))[0])
         let strict = TextClassificationPipeline(
             classifier: model, tokenizer: tokenizer, config: pretrained.config, truncation: false)
-        #expect(throws: InferenceError.self) { try strict(texts) }
-        #expect(throws: InferenceError.self) { try classify(texts, topK: 0) }
+        #expect(
+            throws: InferenceError.invalidInput(
+                path: "pipeline input", line: nil,
+                detail: "input 7 has 722 tokens, the model takes at most 512: enable truncation")
+        ) { try strict(texts) }
+        #expect(throws: InferenceError.invalidInput(path: "pipeline", line: nil, detail: "topK must be at least 1, got 0")) {
+            try classify(texts, topK: 0)
+        }
     }
 }
