@@ -10,46 +10,156 @@ struct ModelCardTests {
         architectureAndTraining: "LoRA r=8, alpha=8 on query and value; 1 epoch, lr 3e-4.",
         results: .classification(dataset: "sst2", split: "validation", accuracy: 0.9243, f1: 0.9241))
 
-    @Test func frontMatterAsAdapterHubWritesItPlusHubMetadata() {
-        let text = card.render()
-        let expected = """
-            ---
-            library_name: adapter-transformers
-            base_model: roberta-base
-            tags:
-            - adapter-transformers
-            - roberta
-            - text-classification
-            - lora
-            datasets:
-            - sst2
-            language:
-            - en
-            license: apache-2.0
-            metrics:
-            - accuracy
-            - f1
-            model-index:
-            - name: org/roberta-sst2-lora
-              results:
-              - task:
-                  type: text-classification
-                  name: Text Classification
-                dataset:
-                  name: sst2
-                  type: sst2
-                  split: validation
-                metrics:
-                - type: accuracy
-                  value: 0.9243
-                  name: Accuracy
-                - type: f1
-                  value: 0.9241
-                  name: F1 (macro)
-            ---
+    /// The card's metadata as huggingface_hub's `ModelCardData` takes it: what the front matter must say.
+    static let cardMetadata: [String: Any] = [
+        "library_name": "adapter-transformers", "base_model": "roberta-base",
+        "tags": ["adapter-transformers", "roberta", "text-classification", "lora"], "datasets": ["sst2"],
+        "language": ["en"], "license": "apache-2.0", "metrics": ["accuracy", "f1"],
+        "model_name": "org/roberta-sst2-lora",
+        "eval_results": [
+            [
+                "task_type": "text-classification", "task_name": "Text Classification", "dataset_type": "sst2",
+                "dataset_name": "sst2", "dataset_split": "validation", "metric_type": "accuracy",
+                "metric_value": 0.9243, "metric_name": "Accuracy",
+            ],
+            [
+                "task_type": "text-classification", "task_name": "Text Classification", "dataset_type": "sst2",
+                "dataset_name": "sst2", "dataset_split": "validation", "metric_type": "f1", "metric_value": 0.9241,
+                "metric_name": "F1 (macro)",
+            ],
+        ],
+    ]
 
-            """
-        #expect(text.hasPrefix(expected))
+    /// For each case (a card we render and the metadata it should hold), the real huggingface_hub 0.36.2:
+    /// parses our card with `ModelCard` (as the Hub's tooling reads it) and renders the same metadata with
+    /// `ModelCardData(...).to_yaml()`. JSON values are dumped with sorted keys, to compare as text.
+    static let script = #"""
+        import json, sys, yaml
+        from huggingface_hub import EvalResult, ModelCard, ModelCardData, __version__
+        dump = lambda value: json.dumps(value, sort_keys=True)
+        out = {"version": __version__, "cases": []}
+        for case in json.load(open(sys.argv[1])):
+            text = case["card"]
+            ours = ModelCard(text, ignore_metadata_errors=False)
+            spec = dict(case["metadata"])
+            evals = [EvalResult(**e) for e in spec.pop("eval_results", [])]
+            reference = ModelCardData(**spec, eval_results=evals or None)
+            reference_yaml = reference.to_yaml()
+            front = text.split("\n---\n")[0]
+            assert front.startswith("---\n"), front
+            front = front[len("---\n"):]
+            out["cases"].append({
+                "parsed": dump(ours.data.to_dict()),
+                "reference": dump(reference.to_dict()),
+                "ours_yaml": dump(yaml.safe_load(front)),
+                "reference_yaml": dump(yaml.safe_load(reference_yaml)),
+                "ours_text": front,
+                "reference_text": reference_yaml,
+                "body": ours.text,
+            })
+        print(json.dumps(out))
+        """#
+
+    /// Runs `script` on `cases` with the Python of `PythonInteropTests` (fails, saying what to run, without it).
+    func huggingFaceHub(_ cases: [(card: String, metadata: [String: Any])]) throws -> [[String: String]] {
+        let python = PythonInteropTests.python
+        try #require(
+            FileManager.default.isExecutableFile(atPath: python),
+            "no Python with huggingface_hub at \(python): run scripts/setup.sh (it makes .venv-hub) or set HUB_PYTHON")
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let scriptURL = folder.appendingPathComponent("cards.py")
+        try Self.script.write(to: scriptURL, atomically: true, encoding: .utf8)
+        let jobURL = folder.appendingPathComponent("cards.json")
+        try JSONSerialization.data(withJSONObject: cases.map { ["card": $0.card, "metadata": $0.metadata] })
+            .write(to: jobURL)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = [scriptURL.path, jobURL.path]
+        var env = ProcessInfo.processInfo.environment
+        for key in env.keys where key.hasPrefix("HF_") { env[key] = nil }
+        env["HF_HUB_OFFLINE"] = "1"
+        env["HF_HUB_DISABLE_TELEMETRY"] = "1"
+        process.environment = env
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        try #require(process.terminationStatus == 0, "huggingface_hub could not read our card: \(errorText)")
+        let result = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(result["version"] as? String == "0.36.2", "the pinned huggingface_hub (scripts/setup.sh)")
+        let parsed = result["cases"] as? [[String: String]] ?? []
+        try #require(parsed.count == cases.count)
+        return parsed
+    }
+
+    /// Top-level YAML entries (a key with its indented and `- ` lines) by key, to compare them whatever their order.
+    static func blocks(_ yaml: String) -> [String: String] {
+        var result: [String: String] = [:]
+        var key = ""
+        for line in yaml.split(separator: "\n") {
+            if !line.hasPrefix(" ") && !line.hasPrefix("-") {
+                key = String(line.prefix { $0 != ":" })
+                result[key] = String(line)
+            } else {
+                result[key, default: ""] += "\n" + line
+            }
+        }
+        return result
+    }
+
+    /// The front matter against huggingface_hub: parsed by `ModelCard`, it is the metadata `ModelCardData`
+    /// holds for these values; as YAML, the same mapping and, entry by entry, the same text as `to_yaml()`
+    /// writes (only the order of the top-level keys is AdapterHub's).
+    @Test func frontMatterIsWhatHuggingFaceHubWritesAndReads() throws {
+        let text = card.render()
+        let result = try #require(try huggingFaceHub([(text, Self.cardMetadata)]).first)
+        #expect(result["parsed"] == result["reference"])
+        #expect(result["ours_yaml"] == result["reference_yaml"])
+        let ours = Self.blocks(result["ours_text"] ?? "")
+        let theirs = Self.blocks(result["reference_text"] ?? "")
+        #expect(theirs.count == 8 && theirs["model-index"]?.contains("name: F1 (macro)") == true)
+        #expect(ours.keys.sorted() == theirs.keys.sorted())
+        for key in theirs.keys.sorted() {
+            #expect(ours[key] == theirs[key], "\(key)")
+        }
+        // AdapterHub's order: library_name and base_model first, then the adapter-transformers tag.
+        #expect(text.hasPrefix("---\nlibrary_name: adapter-transformers\nbase_model: roberta-base\ntags:\n- adapter-transformers\n"))
+        #expect(result["body"]?.hasPrefix("\n# Adapter `org/roberta-sst2-lora` for roberta-base\n") == true, "\(result["body"] ?? "")")
+    }
+
+    /// A minimal card, and one with values that need quoting, read back with huggingface_hub as exactly those values.
+    @Test func huggingFaceHubReadsMinimalAndHostileCardsBackExactly() throws {
+        let minimal = AdapterModelCard(repoID: "org/a", baseModel: "bert-base-uncased")
+        let base = "x\n---\nevil: true"
+        let datasets = ["d: {x}", "yes", "1.0", "#tag", "- dash", "say \"hi\"\\", "null"]
+        let tags = ["[a]", "on", "tab\there", "~"]
+        let license = "\u{7}bell"
+        let hostile = AdapterModelCard(repoID: "org/a", baseModel: base, datasets: datasets, tags: tags, license: license)
+        let results = try huggingFaceHub([
+            (
+                minimal.render(),
+                ["library_name": "adapter-transformers", "base_model": "bert-base-uncased", "tags": ["adapter-transformers"]]
+            ),
+            (
+                hostile.render(),
+                [
+                    "library_name": "adapter-transformers", "base_model": base, "tags": ["adapter-transformers"] + tags,
+                    "datasets": datasets, "license": license,
+                ]
+            ),
+        ])
+        for (name, result) in zip(["minimal", "hostile"], results) {
+            #expect(result["parsed"] == result["reference"], "\(name)")
+            #expect(result["ours_yaml"] == result["reference_yaml"], "\(name)")
+        }
+        #expect(
+            results.first?["ours_text"]
+                == "library_name: adapter-transformers\nbase_model: bert-base-uncased\ntags:\n- adapter-transformers")
     }
 
     @Test func bodyHasBothUsageSnippetsAndResults() {
