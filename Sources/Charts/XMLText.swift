@@ -1,9 +1,10 @@
 /// Escaping for text and attribute values, so that any series name or label ("a<b & c", quotes)
 /// keeps the SVG well-formed.
-enum XMLText {
+public enum XMLText {
     /// `text` with `& < > " '` replaced by entities and the control characters XML 1.0 forbids
-    /// (everything below U+0020 but tab, newline and carriage return) replaced by spaces.
-    static func escape(_ text: String) -> String {
+    /// (everything below U+0020 but tab, newline and carriage return) replaced by spaces. HTML pages
+    /// that embed the charts escape their own text with it too.
+    public static func escape(_ text: String) -> String {
         var result = ""
         result.reserveCapacity(text.utf8.count)
         for scalar in text.unicodeScalars {

@@ -54,19 +54,7 @@ extension ModelWithAdapters {
         if adapters[name] != nil { try deleteAdapter(name) }
         adapters[name] = StoredAdapter(config: config, tensors: tensors)
         adapterNames.append(name)
-        if takeHead {
-            var headTensors: [String: [Float]] = [:]
-            let oldPrefix = "heads.\(loaded.head.name)."
-            for (tensor, values) in loaded.tensors(where: { $0.hasPrefix(oldPrefix) }) {
-                headTensors["heads.\(headName)." + tensor.dropFirst(oldPrefix.count)] = values
-            }
-            if heads[headName] != nil { try deleteHead(headName) }
-            var spec = loaded.head
-            spec.name = headName
-            spec.dropout = base.config.classifierDropout ?? base.config.hiddenDropoutProb
-            heads[headName] = StoredHead(spec: spec, tensors: headTensors)
-            headNames.append(headName)
-        }
+        if takeHead { try storeHead(of: loaded, as: headName) }
         if setActive { try setActiveAdapters(AdapterSetup([name])) }
         return name
     }
@@ -81,6 +69,14 @@ extension ModelWithAdapters {
         let name = loadAs ?? loaded.head.name
         try checkName(name)
         if heads[name] != nil && !overwrite { throw AdapterError.headAlreadyExists(name) }
+        try storeHead(of: loaded, as: name)
+        if setActive { try setActiveHead(name) }
+        return name
+    }
+
+    /// Keeps `loaded`'s head under `name` (its tensors renamed as `load_as` renames them), replacing a head
+    /// of that name; the dropout is this base's, as the Python library's heads take the model's.
+    func storeHead(of loaded: AdapterModel, as name: String) throws {
         let oldPrefix = "heads.\(loaded.head.name)."
         var tensors: [String: [Float]] = [:]
         for (tensor, values) in loaded.tensors(where: { $0.hasPrefix(oldPrefix) }) {
@@ -92,8 +88,6 @@ extension ModelWithAdapters {
         spec.dropout = base.config.classifierDropout ?? base.config.hiddenDropoutProb
         heads[name] = StoredHead(spec: spec, tensors: tensors)
         headNames.append(name)
-        if setActive { try setActiveHead(name) }
-        return name
     }
 
     /// Whether `folder` holds a head alone (head_config.json, no adapter_config.json).
