@@ -41,11 +41,44 @@ extension AdapterModel {
         return o
     }
 
+    /// Several adapter setups' bottleneck stacks at one location, each on its own rows of `h` (`[rows, C]`):
+    /// the result is in `tmp` (or, with a single segment, wherever `bottleneckStack` left it).
+    /// `adapterInput(o, firstRow, rows)` gives a seq_bn adapter's input for a segment's rows.
+    func bottleneckStacks(
+        _ parts: [Segment], location: KeyPath<LayerAdapter, [BottleneckSlots]>, layer l: Int, rowsOf: (Segment) -> Range<Int>,
+        h: UnsafeMutablePointer<Float>, tmp: UnsafeMutablePointer<Float>, pre: ScratchBuffer, act: ScratchBuffer,
+        adapterInput: (UnsafePointer<Float>, Int, Int) -> UnsafePointer<Float>
+    ) -> UnsafePointer<Float> {
+        let c = config.hiddenSize
+        if parts.count == 1, let part = parts.first {
+            let rows = rowsOf(part)
+            return part.model.bottleneckStack(
+                part.model.layerAdapters[l][keyPath: location], h: h + rows.lowerBound * c, rows: rows.count,
+                tmp: tmp + rows.lowerBound * c, pre: pre, act: act, adapterInput: { adapterInput($0, rows.lowerBound, rows.count) })
+        }
+        for part in parts {
+            let rows = rowsOf(part)
+            let segmentTmp = tmp + rows.lowerBound * c
+            let o = part.model.bottleneckStack(
+                part.model.layerAdapters[l][keyPath: location], h: h + rows.lowerBound * c, rows: rows.count,
+                tmp: segmentTmp, pre: pre, act: act, adapterInput: { adapterInput($0, rows.lowerBound, rows.count) })
+            if o != UnsafePointer(segmentTmp) { segmentTmp.update(from: o, count: rows.count * c) }
+        }
+        return UnsafePointer(tmp)
+    }
+
     /// The forward pass over packed tokens, keeping what the backward pass needs. With
     /// `firstTokensOnly` (what the head reads) the last layer's states after attention exist for each
     /// sequence's first token only, row b of `hiddenStates[L]`; `backward` follows the same shape.
-    func forward(_ packed: PackedBatch, seed: UInt64, training: Bool, firstTokensOnly: Bool = false) -> ForwardState {
+    ///
+    /// `segments` runs a mixed batch (inference only): the base's GEMMs, attention and LayerNorms run once
+    /// over every row, and each segment's adapters (LoRA, bottlenecks) and head — those of the model it
+    /// names, which shares this base — on its own sequences' rows. Nil runs this model on every sequence.
+    func forward(
+        _ packed: PackedBatch, seed: UInt64, training: Bool, firstTokensOnly: Bool = false, segments: [Segment]? = nil
+    ) -> ForwardState {
         let m = packed.tokens
+        let parts = segments ?? [Segment(model: self, sequences: 0..<(packed.offsets.count - 1))]
         let c = config.hiddenSize
         let inter = config.intermediateSize
         let eps = config.layerNormEps
@@ -77,7 +110,6 @@ extension AdapterModel {
         let tmp = scratchA.reserve(m * max(c, inter))
         for (l, layer) in w.layers.enumerated() {
             let s = layerActivations[l]
-            let adapters = layerAdapters[l]
             let x = hiddenStates[l].pointer
             // Self-attention: fused QKV (+ LoRA), attention, output dense, dropout.
             let qkv = s.qkv.reserve(m * 3 * c)
@@ -85,7 +117,13 @@ extension AdapterModel {
                 out: qkv, x: x, weight: w.pointer(layer.qkvWeight), bias: w.pointer(layer.qkvBias), rows: m,
                 inFeatures: c,
                 outFeatures: 3 * c)
-            if !loraMerged {
+            for part in parts where !part.model.loraMerged {
+                let adapters = part.model.layerAdapters[l]
+                let values = part.model.values
+                let r0 = packed.offsets[part.sequences.lowerBound]
+                let m = packed.offsets[part.sequences.upperBound] - r0
+                let x = x + r0 * c
+                let qkv = qkv + r0 * 3 * c
                 for i in 0..<3 where !adapters.lora[i].isEmpty {
                     let stack = adapters.lora[i]
                     if stack.count == 1 {
@@ -117,6 +155,10 @@ extension AdapterModel {
             // each sequence's first query (keys and values from every token), then B rows.
             let firstOnly = firstTokensOnly && l == w.layers.count - 1
             let rows = firstOnly ? shape.batch : m
+            /// A segment's rows in this layer's post-attention buffers.
+            func rowsOf(_ part: Segment) -> Range<Int> {
+                firstOnly ? part.sequences : packed.offsets[part.sequences.lowerBound]..<packed.offsets[part.sequences.upperBound]
+            }
             let ctx = s.context.reserve(rows * c)
             let probCount = max(firstOnly ? shape.firstQueryProbabilityCount : shape.probabilityCount, 1)
             let attend = firstOnly ? Attention.forwardFirstQueries : Attention.forward
@@ -132,7 +174,8 @@ extension AdapterModel {
                 xres = UnsafePointer(x)
             }
             // h of sub-block 1 is kept only when an attention adapter reads it in the backward pass.
-            let ha = !adapters.attention.isEmpty ? s.attentionOut.reserve(rows * c) : scratchD.reserve(rows * c)
+            let anyAttentionAdapter = parts.contains { !$0.model.layerAdapters[l].attention.isEmpty }
+            let ha = anyAttentionAdapter ? s.attentionOut.reserve(rows * c) : scratchD.reserve(rows * c)
             Linear.forward(
                 out: ha, x: ctx, weight: w.pointer(layer.attentionOutWeight), bias: w.pointer(layer.attentionOutBias),
                 rows: rows, inFeatures: c, outFeatures: c)
@@ -143,8 +186,9 @@ extension AdapterModel {
             // each adapter's output (with its residual) to the next.
             let sum1 = s.sum1.reserve(rows * c)
             let out1 = s.out1.reserve(rows * c)
-            let ln1Input = bottleneckStack(
-                adapters.attention, h: ha, rows: rows, tmp: tmp, pre: s.mhPre, act: s.mhAct, adapterInput: { o in o })
+            let ln1Input = bottleneckStacks(
+                parts, location: \.attention, layer: l, rowsOf: rowsOf, h: ha, tmp: tmp, pre: s.mhPre, act: s.mhAct,
+                adapterInput: { o, _, _ in o })
             LayerNorm.forward(
                 out: out1, x: ln1Input, residual: xres, sum: sum1, gamma: w.pointer(layer.attentionNormWeight),
                 beta: w.pointer(layer.attentionNormBias), mean: s.mean1.reserve(rows), rstd: s.rstd1.reserve(rows),
@@ -159,7 +203,7 @@ extension AdapterModel {
             let gelu = scratchB.reserve(rows * inter)
             GELU.forward(config.hiddenAct.geluForm, out: gelu, x: pre, count: rows * inter)
             // h of sub-block 2 is kept only when double_seq_bn's output adapter reads it.
-            let keepHo = adapters.output.first.map { !$0.originalLnBefore } ?? false
+            let keepHo = parts.contains { $0.model.layerAdapters[l].output.first.map { !$0.originalLnBefore } ?? false }
             let ho = keepHo ? s.ffnOut.reserve(rows * c) : scratchE.reserve(rows * c)
             Linear.forward(
                 out: ho, x: gelu, weight: w.pointer(layer.outputWeight), bias: w.pointer(layer.outputBias), rows: rows,
@@ -174,13 +218,15 @@ extension AdapterModel {
             let sum2 = s.sum2.reserve(rows * c)
             let gamma2 = w.pointer(layer.outputNormWeight)
             let beta2 = w.pointer(layer.outputNormBias)
-            let ln2Input = bottleneckStack(adapters.output, h: ho, rows: rows, tmp: tmp, pre: s.outPre, act: s.outAct) {
-                o in
+            let ln2Input = bottleneckStacks(
+                parts, location: \.output, layer: l, rowsOf: rowsOf, h: ho, tmp: tmp, pre: s.outPre, act: s.outAct
+            ) { o, first, count in
                 // seq_bn: a = LN(o + r) — the same frozen LN as the output's.
-                let ain = s.adapterIn.reserve(rows * c)
+                let ain = s.adapterIn.reserve(rows * c) + first * c
                 LayerNorm.forward(
-                    out: ain, x: o, residual: out1, sum: s.sumA.reserve(rows * c), gamma: gamma2, beta: beta2,
-                    mean: s.meanA.reserve(rows), rstd: s.rstdA.reserve(rows), rows: rows, channels: c, eps: eps)
+                    out: ain, x: o, residual: out1 + first * c, sum: s.sumA.reserve(rows * c) + first * c, gamma: gamma2,
+                    beta: beta2, mean: s.meanA.reserve(rows) + first, rstd: s.rstdA.reserve(rows) + first, rows: count,
+                    channels: c, eps: eps)
                 return UnsafePointer(ain)
             }
             LayerNorm.forward(
@@ -188,14 +234,37 @@ extension AdapterModel {
                 mean: s.mean2.reserve(rows),
                 rstd: s.rstd2.reserve(rows), rows: rows, channels: c, eps: eps)
         }
-        // Head on the first token of each sequence.
-        let b = packed.offsets.count - 1
+        // Head on the first token of each sequence: each segment's own head.
         let top = hiddenStates[config.numHiddenLayers].pointer
-        var features = [Float](repeating: 0, count: b * c)
-        for i in 0..<b {
-            let row = firstTokensOnly ? i : packed.offsets[i]
-            for j in 0..<c { features[i * c + j] = top[row * c + j] }
+        var state = ForwardState(
+            logits: [], segmentLogits: [], shape: shape, firstTokensOnly: firstTokensOnly, features: [], dropped1: [],
+            tanhOut: [], dropped2: [])
+        for part in parts {
+            var features = [Float](repeating: 0, count: part.sequences.count * c)
+            for (k, i) in part.sequences.enumerated() {
+                let row = firstTokensOnly ? i : packed.offsets[i]
+                for j in 0..<c { features[k * c + j] = top[row * c + j] }
+            }
+            let head = part.model.headForward(features, seed: seed, training: training)
+            state.segmentLogits.append(head.logits)
+            if parts.count == 1 {
+                state.logits = head.logits
+                state.features = features
+                state.dropped1 = head.dropped1
+                state.tanhOut = head.tanhOut
+                state.dropped2 = head.dropped2
+            }
         }
+        return state
+    }
+
+    /// AdapterHub's classification head on first-token features `[B, C]`: dropout → dense → tanh → dropout
+    /// → out, returning the intermediate values the backward pass needs.
+    func headForward(_ features: [Float], seed: UInt64, training: Bool)
+        -> (dropped1: [Float], tanhOut: [Float], dropped2: [Float], logits: [Float])
+    {
+        let c = config.hiddenSize
+        let b = features.count / max(c, 1)
         let pHead: Float = training ? head.dropout : 0
         var dropped1 = features
         if pHead > 0 {
@@ -228,8 +297,6 @@ extension AdapterModel {
                 bias: values.pointer(headOutBias),
                 rows: b, inFeatures: c, outFeatures: head.numLabels)
         }
-        return ForwardState(
-            logits: logits, shape: shape, firstTokensOnly: firstTokensOnly, features: features, dropped1: dropped1,
-            tanhOut: tanhOut, dropped2: dropped2)
+        return (dropped1, tanhOut, dropped2, logits)
     }
 }

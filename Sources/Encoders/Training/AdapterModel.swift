@@ -290,6 +290,37 @@ public final class AdapterModel {
         return forward(packed, seed: 0, training: false, firstTokensOnly: true).logits
     }
 
+    /// Logits of a batch whose sequences are split among adapter setups: `parts` gives, in order, each
+    /// part's model and its sequences, which must cover the batch contiguously. The frozen base's GEMMs,
+    /// attention and LayerNorms run once over every row; each model's adapters and head only on its part
+    /// (AdapterHub's `BatchSplit`, PEFT's `adapter_names`). The models must share this model's base, train
+    /// nothing of it (no full fine-tuning) and have no LoRA merged into it. Returns each part's logits
+    /// `[sequences, its head's labels]`, equal to running each part alone.
+    public func mixedLogits(_ batch: TokenBatch, parts: [(model: AdapterModel, sequences: Range<Int>)]) throws -> [[Float]] {
+        var next = 0
+        for part in parts {
+            guard part.model.base === base else {
+                throw EncoderError.invalidInput("a mixed batch's models must share one base model")
+            }
+            guard part.model.mode != .full, !part.model.loraMerged else {
+                throw EncoderError.invalidInput("a mixed batch cannot hold a fully fine-tuned model or a merged LoRA")
+            }
+            guard part.sequences.lowerBound == next, !part.sequences.isEmpty else {
+                throw EncoderError.invalidInput("a mixed batch's parts must cover its sequences in order, without gaps")
+            }
+            next = part.sequences.upperBound
+        }
+        guard next == batch.batchSize else {
+            throw EncoderError.invalidInput("the parts cover \(next) of the batch's \(batch.batchSize) sequences")
+        }
+        let packed = try PackedBatch(batch, config: config)
+        try packed.requireAttendedFirstTokens()
+        return forward(
+            packed, seed: 0, training: false, firstTokensOnly: true,
+            segments: parts.map { Segment(model: $0.model, sequences: $0.sequences) }
+        ).segmentLogits
+    }
+
     /// The last layer's hidden states `[M, C]` (attended tokens, packed in batch order), no dropout.
     public func lastHiddenState(_ batch: TokenBatch) throws -> [Float] {
         let packed = try PackedBatch(batch, config: config)
@@ -300,8 +331,16 @@ public final class AdapterModel {
                 start: hiddenStates[config.numHiddenLayers].pointer, count: packed.tokens * config.hiddenSize))
     }
 
+    /// Sequences of a packed batch that one adapter setup runs on (`forward(segments:)`).
+    struct Segment {
+        let model: AdapterModel
+        let sequences: Range<Int>
+    }
+
     struct ForwardState {
         var logits: [Float]
+        /// Each segment's logits `[sequences, numLabels of its head]`.
+        var segmentLogits: [[Float]]
         var shape: AttentionShape
         /// Whether the last layer ran for the first tokens only (`forward(firstTokensOnly:)`).
         var firstTokensOnly: Bool
