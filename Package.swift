@@ -42,6 +42,7 @@ let package = Package(
         .library(name: "Charts", targets: ["Charts"]),
         .library(name: "Statistics", targets: ["Statistics"]),
         .library(name: "Comparison", targets: ["Comparison"]),
+        .library(name: "Serving", targets: ["Serving"]),
         .executable(name: "adapters", targets: ["AdaptersCLI"]),
     ],
     dependencies: [
@@ -51,6 +52,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        // The inference server: metrics in Prometheus' format, graceful shutdown on signals.
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: blasTargets + [
         .target(name: "CVectorKernels"),
@@ -77,6 +81,17 @@ let package = Package(
         // `adapters compare` and `adapters report`: the sweep's plan, the runs read back, the statistics
         // and the reports (comparison.json, report.md, report.html).
         .target(name: "Comparison", dependencies: ["Charts", "Statistics"]),
+        // `adapters serve`: one base model, many adapters, mixed-adapter batches over HTTP.
+        .target(
+            name: "Serving",
+            dependencies: [
+                "Encoders", "Training", "Inference", "Tokenizers", "Datasets", "Hub",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Parquet (how the Hub stores datasets): a hand-written Thrift/page decoder; Snappy, GZIP and
         // ZSTD pages through Debian's C libraries.
         .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"]), .brew(["snappy"])]),
@@ -107,7 +122,7 @@ let package = Package(
             name: "AdaptersCLI",
             dependencies: [
                 "Kernels", "ModelIO", "Encoders", "Tokenizers", "Inference", "Adapters", "Datasets", "Training", "Hub",
-                "Comparison",
+                "Comparison", "Serving",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -140,6 +155,13 @@ let package = Package(
         .testTarget(name: "ChartsTests", dependencies: ["Charts"]),
         .testTarget(name: "StatisticsTests", dependencies: ["Statistics"]),
         .testTarget(name: "ComparisonTests", dependencies: ["Comparison"]),
+        .testTarget(
+            name: "ServingTests",
+            dependencies: [
+                "Serving", "Adapters", "Inference", "Encoders", "Training", "Tokenizers", "Kernels", "TestSupport", "HubTestServer",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(name: "ParquetTests", dependencies: ["Parquet"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenizers", "TestSupport"]),
         .testTarget(
@@ -149,7 +171,10 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(
-            name: "CLITests", dependencies: ["TestSupport", "HubTestServer"]),
+            name: "CLITests",
+            dependencies: [
+                "TestSupport", "HubTestServer", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -12,7 +12,7 @@ struct Adapters: ParsableCommand {
         subcommands: [
             TrainCommand.self, EvaluateCommand.self, PredictCommand.self, EmbedCommand.self, TokenizeCommand.self,
             AdapterCommand.self, PushCommand.self, InspectCommand.self, BenchCommand.self, CompareCommand.self,
-            ReportCommand.self,
+            ReportCommand.self, ServeCommand.self,
         ])
 
     static func main() {

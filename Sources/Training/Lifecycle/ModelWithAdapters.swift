@@ -224,6 +224,16 @@ public final class ModelWithAdapters {
         return try inferenceEngine().logits(batch)
     }
 
+    /// The model that runs the active setup (adapters and head) — what `logits` runs — for callers that
+    /// keep it, such as a server batching several setups over one base (`AdapterModel.mixedLogits`). It
+    /// stays valid until the setup changes.
+    public func inferenceModel() throws -> AdapterModel {
+        guard activeHead != nil else {
+            throw AdapterError.invalidSetup("no active head: add one with addClassificationHead or call setActiveHead")
+        }
+        return try inferenceEngine()
+    }
+
     /// The last layer's hidden states `[M, C]` (attended tokens only, packed in batch order) through
     /// the active adapters: what the base model outputs when none is active.
     public func lastHiddenState(_ batch: TokenBatch) throws -> [Float] {
