@@ -203,6 +203,28 @@ struct ChartCanvas {
     }
 
     /// The margins an x/y chart needs around its plot for these tick labels and titles.
+    /// The x/y frame shared by line and scatter charts: domains covering `xs` and `ys`, tick labels, margins
+    /// sized to them, the plot area below `top` and its axes, drawn. Nil (with "no data" drawn) when no
+    /// value can be placed on its scale.
+    mutating func drawXYFrame(
+        top: Double, xs: [Double], ys: [Double], xScale: Scale, yScale: Scale, xStyle: NumberStyle,
+        yStyle: NumberStyle, xTitle: String, yTitle: String, inset: Double
+    ) -> (x: PlacedAxis, y: PlacedAxis)? {
+        guard let xDomain = AxisDomain(covering: xs, scale: xScale, targetTicks: 6),
+              let yDomain = AxisDomain(covering: ys, scale: yScale) else {
+            drawEmpty(in: plotRect(top: top + 4, left: Self.padding, bottom: Self.padding, right: Self.padding))
+            return nil
+        }
+        let yLabels = Ticks.labels(for: yDomain.ticks, scale: yScale, style: yStyle)
+        let xLabels = Ticks.labels(for: xDomain.ticks, scale: xScale, style: xStyle)
+        let margins = Self.xyMargins(yLabels: yLabels, xLabels: xLabels, xTitle: xTitle, yTitle: yTitle)
+        let plot = plotRect(top: top + 8, left: margins.left, bottom: margins.bottom, right: margins.right)
+        let x = PlacedAxis(domain: xDomain, style: xStyle, start: plot.x + inset, end: plot.maxX - inset)
+        let y = PlacedAxis(domain: yDomain, style: yStyle, start: plot.maxY - inset, end: plot.y + inset)
+        drawAxes(plot: plot, x: x, y: y, xTitle: xTitle, yTitle: yTitle)
+        return (x, y)
+    }
+
     static func xyMargins(yLabels: [String], xLabels: [String], xTitle: String, yTitle: String)
         -> (left: Double, bottom: Double, right: Double) {
         let yTickWidth = yLabels.map { textWidth($0, size: tickSize) }.max() ?? 0

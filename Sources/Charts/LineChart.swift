@@ -57,20 +57,10 @@ public struct LineChart: Chart {
 
         let segmented = series.map { segments($0.points) }
         let drawable = segmented.flatMap { $0.joined() }
-        guard let xDomain = AxisDomain(covering: drawable.map(\.x), scale: xScale, targetTicks: 6),
-              let yDomain = AxisDomain(covering: drawable.map(\.y), scale: yScale) else {
-            canvas.drawEmpty(in: canvas.plotRect(top: top + 4, left: ChartCanvas.padding,
-                                                 bottom: ChartCanvas.padding, right: ChartCanvas.padding))
-            return canvas.finish()
-        }
-        let yLabels = Ticks.labels(for: yDomain.ticks, scale: yScale, style: yStyle)
-        let xLabels = Ticks.labels(for: xDomain.ticks, scale: xScale, style: xStyle)
-        let margins = ChartCanvas.xyMargins(yLabels: yLabels, xLabels: xLabels, xTitle: xLabel, yTitle: yLabel)
-        let plot = canvas.plotRect(top: top + 8, left: margins.left, bottom: margins.bottom, right: margins.right)
-        let inset = 4.0
-        let x = PlacedAxis(domain: xDomain, style: xStyle, start: plot.x + inset, end: plot.maxX - inset)
-        let y = PlacedAxis(domain: yDomain, style: yStyle, start: plot.maxY - inset, end: plot.y + inset)
-        canvas.drawAxes(plot: plot, x: x, y: y, xTitle: xLabel, yTitle: yLabel)
+        guard let frame = canvas.drawXYFrame(
+            top: top, xs: drawable.map(\.x), ys: drawable.map(\.y), xScale: xScale, yScale: yScale, xStyle: xStyle,
+            yStyle: yStyle, xTitle: xLabel, yTitle: yLabel, inset: 4) else { return canvas.finish() }
+        let (x, y) = frame
 
         for (index, segments) in segmented.enumerated() {
             draw(segments, of: series[index], index: index, color: colors[index], x: x, y: y, into: &canvas.svg)

@@ -46,20 +46,10 @@ public struct ScatterChart: Chart {
 
         let points = series.flatMap(\.points).filter(drawable)
         let ys = points.flatMap { point in [point.y, point.low, point.high].compactMap { $0 } }
-        guard let xDomain = AxisDomain(covering: points.map(\.x), scale: xScale, targetTicks: 6),
-              let yDomain = AxisDomain(covering: ys, scale: yScale) else {
-            canvas.drawEmpty(in: canvas.plotRect(top: top + 4, left: ChartCanvas.padding,
-                                                 bottom: ChartCanvas.padding, right: ChartCanvas.padding))
-            return canvas.finish()
-        }
-        let yLabels = Ticks.labels(for: yDomain.ticks, scale: yScale, style: yStyle)
-        let xLabels = Ticks.labels(for: xDomain.ticks, scale: xScale, style: xStyle)
-        let margins = ChartCanvas.xyMargins(yLabels: yLabels, xLabels: xLabels, xTitle: xLabel, yTitle: yLabel)
-        let plot = canvas.plotRect(top: top + 8, left: margins.left, bottom: margins.bottom, right: margins.right)
-        let inset = 10.0
-        let x = PlacedAxis(domain: xDomain, style: xStyle, start: plot.x + inset, end: plot.maxX - inset)
-        let y = PlacedAxis(domain: yDomain, style: yStyle, start: plot.maxY - inset, end: plot.y + inset)
-        canvas.drawAxes(plot: plot, x: x, y: y, xTitle: xLabel, yTitle: yLabel)
+        guard let frame = canvas.drawXYFrame(
+            top: top, xs: points.map(\.x), ys: ys, xScale: xScale, yScale: yScale, xStyle: xStyle, yStyle: yStyle,
+            xTitle: xLabel, yTitle: yLabel, inset: 10) else { return canvas.finish() }
+        let (x, y) = frame
 
         for (index, group) in series.enumerated() {
             canvas.svg.open("g", [("class", "series series-\(index)")])
