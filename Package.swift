@@ -124,6 +124,7 @@ let package = Package(
                 "Kernels", "ModelIO", "Encoders", "Tokenizers", "Inference", "Adapters", "Datasets", "Training", "Hub",
                 "Comparison", "Serving",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -9,26 +9,30 @@ final class ServerMetrics: Sendable {
     let queueSeconds: DurationHistogram
     let computeSeconds: DurationHistogram
 
+    static func name(_ metric: String, unit: String, help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "adapters", metricName: metric, unitName: unit, helpText: help)
+    }
+
     init() {
-        queueDepth = registry.makeGauge(name: "adapters_queue_depth", help: "Inputs waiting for a batch.")
+        queueDepth = registry.makeGauge(descriptor: Self.name("queue", unit: "depth", help: "Inputs waiting for a batch."))
         batchSize = registry.makeValueHistogram(
-            name: "adapters_batch_size", buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], help: "Inputs per batch.")
+            descriptor: Self.name("batch", unit: "size", help: "Inputs per batch."), buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256])
         let latency: [Duration] = [
             .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(20),
             .milliseconds(50), .milliseconds(100), .milliseconds(200), .milliseconds(500), .seconds(1), .seconds(2),
             .seconds(5),
         ]
         queueSeconds = registry.makeDurationHistogram(
-            name: "adapters_queue_seconds", buckets: latency, help: "Time a request's inputs waited for their batch.")
+            descriptor: Self.name("queue", unit: "seconds", help: "Time a request's inputs waited for their batch."),
+            buckets: latency)
         computeSeconds = registry.makeDurationHistogram(
-            name: "adapters_compute_seconds", buckets: latency, help: "Time a batch took to compute.")
+            descriptor: Self.name("compute", unit: "seconds", help: "Time a batch took to compute."), buckets: latency)
     }
 
     func request(route: String, adapter: String, status: Int) {
         registry.makeCounter(
-            name: "adapters_requests_total",
-            labels: [("route", route), ("adapter", adapter), ("status", String(status))],
-            help: "Requests answered, by route, adapter and HTTP status."
+            descriptor: Self.name("requests", unit: "total", help: "Requests answered, by route, adapter and HTTP status."),
+            labels: [("route", route), ("adapter", adapter), ("status", String(status))]
         ).increment()
     }
 

@@ -219,7 +219,7 @@ struct ComparisonRunner {
         process.arguments = arguments
         var handle: FileHandle?
         if let stdout {
-            FileManager.default.createFile(atPath: stdout.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: stdout.path, contents: nil)
             handle = try FileHandle(forWritingTo: stdout)
             process.standardOutput = handle
         } else {
