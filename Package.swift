@@ -134,7 +134,9 @@ let package = Package(
             dependencies: ["Adapters", "Datasets", "Encoders", "Hub", "Inference", "Kernels", "Training"],
             path: "examples/Workflow"
         ),
-        .target(name: "TestSupport", dependencies: ["CZlib"], path: "Tests/TestSupport"),
+        .target(
+            name: "TestSupport", dependencies: ["CZlib", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/TestSupport"),
         .target(
             name: "HubTestServer",
             dependencies: [
@@ -144,7 +146,8 @@ let package = Package(
             ],
             path: "Tests/HubTestServer"
         ),
-        .testTarget(name: "HubTests", dependencies: ["Hub", "HubTestServer", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(
+            name: "HubTests", dependencies: ["Hub", "HubTestServer", "TestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "CVectorKernels", "TestSupport"]),
         .testTarget(name: "ModelIOTests", dependencies: ["ModelIO", "Encoders", "FileMapping", "TestSupport"]),
         .testTarget(

@@ -60,36 +60,15 @@ struct ModelCardTests {
         print(json.dumps(out))
         """#
 
-    /// Runs `script` on `cases` with the Python of `PythonInteropTests` (fails, saying what to run, without it).
+    /// Runs `script` on `cases` with the pinned huggingface_hub (fails, saying what to run, without it).
     func huggingFaceHub(_ cases: [(card: String, metadata: [String: Any])]) throws -> [[String: String]] {
-        let python = PythonInteropTests.python
-        try #require(
-            FileManager.default.isExecutableFile(atPath: python),
-            "no Python with huggingface_hub at \(python): run scripts/setup.sh (it makes .venv-hub) or set HUB_PYTHON")
-        let folder = try temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let scriptURL = folder.appendingPathComponent("cards.py")
-        try Self.script.write(to: scriptURL, atomically: true, encoding: .utf8)
-        let jobURL = folder.appendingPathComponent("cards.json")
-        try JSONSerialization.data(withJSONObject: cases.map { ["card": $0.card, "metadata": $0.metadata] })
-            .write(to: jobURL)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [scriptURL.path, jobURL.path]
-        var env = ProcessInfo.processInfo.environment
-        for key in env.keys where key.hasPrefix("HF_") { env[key] = nil }
-        env["HF_HUB_OFFLINE"] = "1"
-        env["HF_HUB_DISABLE_TELEMETRY"] = "1"
-        process.environment = env
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "huggingface_hub could not read our card: \(errorText)")
+        let (status, data, errorText) = try HubPython.run(Self.script, environment: ["HF_HUB_OFFLINE": "1"]) { folder in
+            let jobURL = folder.appendingPathComponent("cards.json")
+            try JSONSerialization.data(withJSONObject: cases.map { ["card": $0.card, "metadata": $0.metadata] })
+                .write(to: jobURL)
+            return [jobURL.path]
+        }
+        try #require(status == 0, "huggingface_hub could not read our card: \(errorText)")
         let result = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         #expect(result["version"] as? String == "0.36.2", "the pinned huggingface_hub (scripts/setup.sh)")
         let parsed = result["cases"] as? [[String: String]] ?? []

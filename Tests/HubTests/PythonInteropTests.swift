@@ -8,13 +8,6 @@ import Testing
 /// included; without such a Python it fails and says so, rather than skipping without a word.
 @Suite("Interop with Python huggingface_hub")
 struct PythonInteropTests {
-    /// `HUB_PYTHON`, else the checkout's `.venv-hub/bin/python`.
-    static var python: String {
-        if let path = ProcessInfo.processInfo.environment["HUB_PYTHON"], !path.isEmpty { return path }
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent(".venv-hub/bin/python").path
-    }
-
     static let script = #"""
         import json, os, sys
         mode = sys.argv[1]
@@ -41,33 +34,10 @@ struct PythonInteropTests {
         """#
 
     func runPython(_ mode: String, _ extra: [String] = [], environment: [String: String]) throws -> [String: Any] {
-        let python = Self.python
-        try #require(
-            FileManager.default.isExecutableFile(atPath: python),
-            "no Python with huggingface_hub at \(python): run scripts/setup.sh (it makes .venv-hub) or set HUB_PYTHON")
-        // A folder of its own: the script's folder goes first on sys.path, where stray files could shadow modules.
-        let folder = try temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let scriptURL = folder.appendingPathComponent("interop.py")
-        try Self.script.write(to: scriptURL, atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [scriptURL.path, mode] + extra
-        var env = ProcessInfo.processInfo.environment
-        for key in env.keys where key.hasPrefix("HF_") { env[key] = nil }
-        env.merge(environment) { $1 }
-        env["HF_HUB_DISABLE_TELEMETRY"] = "1"
+        var env = environment
         env["HF_HUB_DISABLE_XET"] = "1"
-        process.environment = env
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(mode): \(errorText)")
+        let (status, data, errorText) = try HubPython.run(Self.script, environment: env) { _ in [mode] + extra }
+        #expect(status == 0, "\(mode): \(errorText)")
         let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? "{}"
         let result = (try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]) ?? [:]
         #expect(result["version"] as? String == "0.36.2", "the pinned huggingface_hub (scripts/setup.sh)")

@@ -1,4 +1,6 @@
 import Foundation
+import Testing
+import TestSupport
 import Hub
 import HubTestServer
 import Logging
@@ -35,54 +37,6 @@ func temporaryFolder() throws -> URL {
 /// Fast retries so fault tests take milliseconds.
 let fastRetries = RetryPolicy(maxRetries: 3, baseDelay: .milliseconds(1), maxDelay: .milliseconds(4))
 
-/// Collects log lines (message and metadata) for assertions.
-final class LogCapture: @unchecked Sendable {
-    private let lock = NSLock()
-    private var lines: [String] = []
-
-    func append(_ line: String) {
-        lock.lock()
-        lines.append(line)
-        lock.unlock()
-    }
-
-    var text: String {
-        lock.lock()
-        defer { lock.unlock() }
-        return lines.joined(separator: "\n")
-    }
-
-    var count: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return lines.count
-    }
-
-    func logger() -> Logger {
-        var logger = Logger(label: "hub-tests") { _ in CapturingLogHandler(capture: self) }
-        logger.logLevel = .trace
-        return logger
-    }
-}
-
-struct CapturingLogHandler: LogHandler {
-    let capture: LogCapture
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        var text = "[\(event.level)] \(event.message)"
-        let merged = metadata.merging(event.metadata ?? [:]) { $1 }
-        if !merged.isEmpty { text += " \(merged)" }
-        capture.append(text)
-    }
-}
-
 /// A running test server, a temporary cache and a client pointed at both; torn down by `close()`.
 struct HubFixture {
     let server: HubTestServer
@@ -102,7 +56,7 @@ struct HubFixture {
         let logs = LogCapture()
         let environment = HubEnvironment(
             endpoint: server.endpoint, cacheDirectory: root.appendingPathComponent("hub"), token: token)
-        let client = try HubClient(environment: environment, retryPolicy: retry, logger: logs.logger())
+        let client = try HubClient(environment: environment, retryPolicy: retry, logger: logs.logger)
         return HubFixture(server: server, cacheRoot: root, client: client, logs: logs)
     }
 
@@ -110,7 +64,7 @@ struct HubFixture {
     func client(offline: Bool = false, token: String? = nil, endpoint: String? = nil) throws -> HubClient {
         let environment = HubEnvironment(
             endpoint: endpoint ?? server.endpoint, cacheDirectory: client.cache.root, token: token, offline: offline)
-        return try HubClient(environment: environment, retryPolicy: fastRetries, logger: logs.logger())
+        return try HubClient(environment: environment, retryPolicy: fastRetries, logger: logs.logger)
     }
 
     func close() async throws {
@@ -151,4 +105,46 @@ func withClient(_ client: HubClient, _ body: (HubClient) async throws -> Void) a
         throw error
     }
     try await client.shutdown()
+}
+
+/// The real `huggingface_hub` (pinned 0.36.2): the Python of `.venv-hub`, which scripts/setup.sh makes, or
+/// `HUB_PYTHON`. Tests that use it fail, saying what to run, when it is missing.
+enum HubPython {
+    static var path: String {
+        if let path = ProcessInfo.processInfo.environment["HUB_PYTHON"], !path.isEmpty { return path }
+        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent(".venv-hub/bin/python").path
+    }
+
+    /// Runs `script` from a folder of its own (the script's folder goes first on sys.path, where stray files
+    /// could shadow modules) with the HF_* variables cleared, then `environment`; `prepare` writes any input
+    /// files into that folder and returns the script's arguments.
+    static func run(
+        _ script: String, environment: [String: String], prepare: (URL) throws -> [String] = { _ in [] }
+    ) throws -> (status: Int32, output: Data, errors: String) {
+        try #require(
+            FileManager.default.isExecutableFile(atPath: path),
+            "no Python with huggingface_hub at \(path): run scripts/setup.sh (it makes .venv-hub) or set HUB_PYTHON")
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let scriptURL = folder.appendingPathComponent("script.py")
+        try script.write(to: scriptURL, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = [scriptURL.path] + (try prepare(folder))
+        var env = ProcessInfo.processInfo.environment
+        for key in env.keys where key.hasPrefix("HF_") { env[key] = nil }
+        env["HF_HUB_DISABLE_TELEMETRY"] = "1"
+        env.merge(environment) { $1 }
+        process.environment = env
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, data, errorText)
+    }
 }

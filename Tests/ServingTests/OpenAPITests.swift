@@ -103,11 +103,7 @@ struct OpenAPITests {
                 #expect(reply.body.isEmpty, "\(method) \(path): a body where none is documented")
             }
             if path == "/adapters", method == .POST, reply.status == 202 {
-                for _ in 0..<200 {
-                    let list = try await client.get("/adapters").object["adapters"] as? [[String: Any]] ?? []
-                    if list.contains(where: { $0["name"] as? String == "again" && $0["status"] as? String == "ready" }) { break }
-                    try await Task.sleep(for: .milliseconds(25))
-                }
+                #expect(try await client.waitFor(adapter: "again", status: "ready") != nil)
             }
         }
     }
@@ -132,13 +128,7 @@ struct OpenAPITests {
         defer { Task { try? await http.shutdown(); await running.stop() } }
         let client = TestClient(base: running.baseURL, http: http)
         #expect(try await client.post("/adapters", ["name": "hubbed", "source": "org/dsb-adapter"]).status == 202)
-        var ready = false
-        for _ in 0..<400 where !ready {
-            let list = try await client.get("/adapters").object["adapters"] as? [[String: Any]] ?? []
-            ready = list.contains { $0["name"] as? String == "hubbed" && $0["status"] as? String == "ready" }
-            if !ready { try await Task.sleep(for: .milliseconds(25)) }
-        }
-        #expect(ready)
+        #expect(try await client.waitFor(adapter: "hubbed", status: "ready") != nil)
         let answer = ServerTests.scores(try await client.post("/predict", ["inputs": "good", "adapter": "hubbed", "raw_scores": true]).json)
         let reference = try ServingFixture.reference(setup, adapter: "dsb", text: "good")
         #expect(zip(["a", "b", "c", "d"], reference).allSatisfy { abs((answer[$0] ?? .nan) - Double($1)) <= 1e-5 })

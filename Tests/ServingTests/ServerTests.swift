@@ -168,13 +168,7 @@ struct ServerTests {
             }
             let load = try await client.post("/adapters", ["name": "sb2", "source": "sb"])
             #expect(load.status == 202, "\(load.text)")
-            var ready = false
-            for _ in 0..<200 where !ready {
-                let list = try await client.get("/adapters").object["adapters"] as? [[String: Any]] ?? []
-                ready = list.contains { $0["name"] as? String == "sb2" && $0["status"] as? String == "ready" }
-                if !ready { try await Task.sleep(for: .milliseconds(25)) }
-            }
-            #expect(ready)
+            #expect(try await client.waitFor(adapter: "sb2", status: "ready") != nil)
             let answer = Self.scores(try await client.post("/predict", ["inputs": "good", "adapter": "sb2", "raw_scores": true]).json)
             let reference = try ServingFixture.reference(setup, adapter: "sb", text: "good")
             #expect(zip(["neg", "pos"], reference).allSatisfy { abs((answer[$0] ?? .nan) - Double($1)) <= 1e-5 })
@@ -187,12 +181,7 @@ struct ServerTests {
             #expect(try await client.post("/predict", ["inputs": "x", "adapter": "lo"]).status == 404)
             // A folder that is not an adapter fails in the background and says why.
             _ = try await client.post("/adapters", ["name": "broken", "source": "."])
-            var failure: String?
-            for _ in 0..<200 where failure == nil {
-                let list = try await client.get("/adapters").object["adapters"] as? [[String: Any]] ?? []
-                failure = list.first { $0["name"] as? String == "broken" && $0["status"] as? String == "failed" }?["error"] as? String
-                if failure == nil { try await Task.sleep(for: .milliseconds(25)) }
-            }
+            let failure = try await client.waitFor(adapter: "broken", status: "failed")?["error"] as? String
             #expect(failure?.contains("adapter_config.json") == true, "\(failure ?? "nil")")
         }
     }
@@ -218,7 +207,7 @@ struct ServerTests {
     }
 
     @Test func anAPIKeyGuardsEveryRouteButHealth() async throws {
-        let log = ServingLogCapture()
+        let log = LogCapture()
         try await withServer(configure: { $0.apiKey = "s3cret-key" }, logger: log.logger) { client, _ in
             #expect(try await client.get("/health").status == 200)
             let denied = try await client.get("/info")
@@ -228,8 +217,8 @@ struct ServerTests {
             let ok = try await client.post("/predict", ["inputs": "good", "adapter": "sb"], headers: [("Authorization", "Bearer s3cret-key")])
             #expect(ok.status == 200)
         }
-        #expect(!log.messages.isEmpty)
-        #expect(!log.messages.contains { $0.contains("s3cret-key") })
+        #expect(!log.lines.isEmpty)
+        #expect(!log.lines.contains { $0.contains("s3cret-key") })
     }
 
     /// Random and hostile bodies: every one gets a 4xx answer, and the server still answers correctly after.
@@ -277,32 +266,5 @@ struct SplitMix {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
-    }
-}
-
-/// Collects what a `Logger` is given (messages and metadata), to check what the server logs.
-final class ServingLogCapture: @unchecked Sendable {
-    private let lock = NSLock()
-    private var collected: [String] = []
-    var messages: [String] { lock.withLock { collected } }
-
-    var logger: Logger {
-        var l = Logger(label: "serve-test") { _ in Handler(capture: self) }
-        l.logLevel = .trace
-        return l
-    }
-
-    struct Handler: LogHandler {
-        let capture: ServingLogCapture
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-        func log(event: LogEvent) {
-            let meta = (event.metadata ?? [:]).map { "\($0.key)=\($0.value)" }.sorted().joined(separator: " ")
-            capture.lock.withLock { capture.collected.append("\(event.message) \(meta)") }
-        }
     }
 }

@@ -149,4 +149,16 @@ struct TestClient {
     func get(_ path: String, headers: [(String, String)] = []) async throws -> Reply {
         try await send(.GET, path, headers: headers)
     }
+
+    /// Polls `GET /adapters` (up to 10 s) until `name` has `status`; returns its entry, nil if it never did.
+    func waitFor(adapter name: String, status: String) async throws -> [String: Any]? {
+        for _ in 0..<400 {
+            let list = try await get("/adapters").object["adapters"] as? [[String: Any]] ?? []
+            if let entry = list.first(where: { $0["name"] as? String == name && $0["status"] as? String == status }) {
+                return entry
+            }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        return nil
+    }
 }

@@ -42,7 +42,7 @@ struct SharedPrefixFolderTests {
         let file = try #require(headTensors["\(format)/\(name)"])
         let foreign = file.filter { !$0.hasPrefix("heads.\(name).") }
         #expect(foreign.isEmpty == (name == "sst_lora_r4a16"))
-        let messages = log.messages
+        let messages = log.lines
         #expect(messages.count == (foreign.isEmpty ? 0 : 1))
         for tensor in foreign {
             #expect(messages.first?.components(separatedBy: tensor).count == 2, "\(tensor) named once")
@@ -96,32 +96,5 @@ struct SharedPrefixFolderTests {
         #expect(AdapterHubNames.owner(ofTensor: "roberta.invertible_adapters.lang.F.0.weight") == "lang")
         #expect(AdapterHubNames.owner(ofTensor: "roberta.encoder.layer.0.output.dense.weight") == nil)
         #expect(AdapterHubNames.owner(ofTensor: "heads") == nil)
-    }
-}
-
-/// Collects what a `Logger` is given, for tests that check what is reported.
-final class LogCapture: @unchecked Sendable {
-    private let lock = NSLock()
-    private var collected: [String] = []
-
-    var messages: [String] { lock.withLock { collected } }
-
-    var logger: Logger {
-        Logger(label: "test") { _ in Handler(capture: self) }
-    }
-
-    struct Handler: LogHandler {
-        let capture: LogCapture
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
-
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(event: LogEvent) {
-            capture.lock.withLock { capture.collected.append(event.message.description) }
-        }
     }
 }
