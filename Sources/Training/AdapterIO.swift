@@ -116,11 +116,18 @@ extension AdapterModel {
             adapterTensors: adapterTensors, head: .init(name: head.name, labels: head.labels, tensors: headTensors))
     }
 
+    /// The files a tokenizer may come from.
+    public static let tokenizerFiles = [
+        "tokenizer.json", "tokenizer_config.json", "vocab.txt", "vocab.json", "merges.txt", "special_tokens_map.json",
+    ]
+
     /// Full fine-tuning: writes an HF `*ForSequenceClassification` folder (`config.json` from the
     /// original with `architectures`, `id2label`, `label2id` set, and `model.safetensors`). The
     /// AdapterHub head maps onto HF's: RoBERTa `classifier.dense`/`classifier.out_proj`; BERT's
-    /// pooler (dense + tanh) and `classifier` — the same computation at inference.
-    public func saveHFModel(to folder: URL, originalConfig: Data) throws {
+    /// pooler (dense + tanh) and `classifier` — the same computation at inference. The tokenizer files of
+    /// `tokenizerFolder` go along (their contents: a Hub snapshot holds symbolic links into its blobs), so the
+    /// folder is usable on its own.
+    public func saveHFModel(to folder: URL, originalConfig: Data, tokenizerFolder: URL? = nil) throws {
         guard var json = (try? JSONSerialization.jsonObject(with: originalConfig)) as? [String: Any] else {
             throw TrainingError.output(path: folder.path, detail: "the base model's config.json is not a JSON object")
         }
@@ -149,6 +156,12 @@ extension AdapterModel {
             try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys])
                 .write(to: staging.appendingPathComponent("config.json"))
             try SafetensorsWriter.encode(tensors, metadata: ["format": "pt"]).write(to: staging.appendingPathComponent("model.safetensors"))
+            for name in Self.tokenizerFiles {
+                guard let source = tokenizerFolder?.appendingPathComponent(name), fm.fileExists(atPath: source.path) else {
+                    continue
+                }
+                try fm.copyItem(at: source.resolvingSymlinksInPath(), to: staging.appendingPathComponent(name))
+            }
             if fm.fileExists(atPath: folder.path) { try fm.removeItem(at: folder) }
             try fm.moveItem(at: staging, to: folder)
         } catch {

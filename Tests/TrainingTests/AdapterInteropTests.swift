@@ -117,9 +117,25 @@ struct AdapterInteropTests {
         model.initializeTrainable(seed: 4)
         let tmp = try Fixtures.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: tmp) }
+        // The tokenizer comes from a folder laid out like a Hub snapshot: relative links into `blobs/`.
+        let fm = FileManager.default
+        let blobs = tmp.appendingPathComponent("hub/blobs")
+        let snapshot = tmp.appendingPathComponent("hub/snapshots/abc")
+        try fm.createDirectory(at: blobs, withIntermediateDirectories: true)
+        try fm.createDirectory(at: snapshot, withIntermediateDirectories: true)
+        let tokenizerText = Data("{\"version\": \"1.0\"}".utf8)
+        try tokenizerText.write(to: blobs.appendingPathComponent("0123"))
+        try fm.createSymbolicLink(
+            atPath: snapshot.appendingPathComponent("tokenizer.json").path, withDestinationPath: "../../blobs/0123")
         let out = tmp.appendingPathComponent("model")
         try model.saveHFModel(
-            to: out, originalConfig: try Data(contentsOf: Fixtures.url("training/base-roberta/config.json")))
+            to: out, originalConfig: try Data(contentsOf: Fixtures.url("training/base-roberta/config.json")),
+            tokenizerFolder: snapshot)
+        // A copy of the contents, not a link that dangles once the folder moves.
+        let copied = out.appendingPathComponent("tokenizer.json")
+        #expect((try? fm.destinationOfSymbolicLink(atPath: copied.path)) == nil)
+        #expect(try Data(contentsOf: copied) == tokenizerText)
+        #expect(!fm.fileExists(atPath: out.appendingPathComponent("vocab.json").path))
         let configPath = out.appendingPathComponent("config.json").path
         let config = try EncoderConfig.decode(try Data(contentsOf: URL(fileURLWithPath: configPath)), path: configPath)
         let exported = try EncoderModel.load(

@@ -68,11 +68,9 @@ struct AdapterMerge: ParsableCommand {
         let model = try AdapterModel.load(adapterFolder: try HubAccess.folder(adapter, selection: .all), base: pretrained.encoder, logger: logger)
         try model.mergeLoRA()
         let out = URL(fileURLWithPath: output)
-        try model.saveHFModel(to: out, originalConfig: try Data(contentsOf: pretrained.folder.appendingPathComponent("config.json")))
-        for name in ["tokenizer.json", "tokenizer_config.json", "vocab.txt", "vocab.json", "merges.txt", "special_tokens_map.json"] {
-            let src = pretrained.folder.appendingPathComponent(name)
-            if FileManager.default.fileExists(atPath: src.path) { try? FileManager.default.copyItem(at: src, to: out.appendingPathComponent(name)) }
-        }
+        try model.saveHFModel(
+            to: out, originalConfig: try Data(contentsOf: pretrained.folder.appendingPathComponent("config.json")),
+            tokenizerFolder: pretrained.folder)
         // Check the written model against the adapter on a few inputs.
         let merged = try PretrainedModel(folder: out)
         let probe = try TokenBatch(sequences: [[Int32(0), 5, 6, 7, 8, 2].map { Int32(min(Int($0), pretrained.config.vocabSize - 1)) }], padId: Int32(pretrained.config.padTokenId))

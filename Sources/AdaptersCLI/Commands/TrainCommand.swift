@@ -195,14 +195,7 @@ struct TrainCommand: ParsableCommand {
         if method == .full {
             saved = out.appendingPathComponent("model")
             let original = try Data(contentsOf: pretrained.folder.appendingPathComponent("config.json"))
-            try model.saveHFModel(to: saved, originalConfig: original)
-            // The tokenizer goes along so the folder is usable on its own.
-            for name in ["tokenizer.json", "tokenizer_config.json", "vocab.txt", "vocab.json", "merges.txt", "special_tokens_map.json"] {
-                let src = pretrained.folder.appendingPathComponent(name)
-                if FileManager.default.fileExists(atPath: src.path) {
-                    try? FileManager.default.copyItem(at: src, to: saved.appendingPathComponent(name))
-                }
-            }
+            try model.saveHFModel(to: saved, originalConfig: original, tokenizerFolder: pretrained.folder)
         } else {
             saved = out.appendingPathComponent(adapterName)
             try model.saveAdapterHub(to: saved, modelName: modelName)
