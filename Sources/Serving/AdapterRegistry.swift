@@ -52,7 +52,15 @@ public final class ServedAdapter: @unchecked Sendable {
                 throw ServingError.adapter(name: name, detail: "\(folder.path) has no head (head_config.json): nothing to predict with")
             }
         }
-        return ServedAdapter(name: name, model: try lifecycle.inferenceModel(), source: source)
+        // A model that only runs: the adapter's and head's values, without the gradient and optimizer memory
+        // (three times the values) that the lifecycle's trainable engine carries.
+        let engine = try lifecycle.inferenceModel()
+        let served = try AdapterModel(base: base, mode: engine.mode, head: engine.head, trainable: false)
+        for tensor in engine.trainableNames {
+            guard let values = engine.tensor(tensor) else { continue }
+            try served.setTensor(tensor, values)
+        }
+        return ServedAdapter(name: name, model: served, source: source)
     }
 }
 

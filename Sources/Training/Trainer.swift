@@ -46,6 +46,9 @@ public final class Trainer {
     ) throws {
         try config.validate()
         guard train.count > 0 else { throw TrainingError.invalidConfiguration("the training set is empty") }
+        guard model.parameters.trainable else {
+            throw TrainingError.invalidConfiguration("the model was built to run only (trainable: false)")
+        }
         self.model = model
         self.train = train
         self.eval = eval

@@ -78,3 +78,22 @@ struct MixedBatchTests {
         _ = base
     }
 }
+
+/// A model built to run only keeps no gradient or optimizer memory and refuses to train.
+@Suite("Inference-only models")
+struct InferenceOnlyModelTests {
+    @Test func itRunsLikeATrainableOneAndTakesAQuarterOfTheMemory() throws {
+        let base = try AdapterInteropTests.base()
+        let trainable = try AdapterModel.load(adapterFolder: Fixtures.url("adapterhub/lora"), base: base)
+        let frozen = try AdapterModel(base: base, mode: trainable.mode, head: trainable.head, trainable: false)
+        for name in trainable.trainableNames { try frozen.setTensor(name, trainable.tensor(name) ?? []) }
+        let (batch, _) = try AdapterInteropTests.expected("lora")
+        #expect(try frozen.logits(batch) == (try trainable.logits(batch)))
+        #expect(frozen.parameters.grads.capacity <= 16 && frozen.parameters.firstMoments.capacity <= 16)
+        #expect(trainable.parameters.grads.capacity >= trainable.parameters.parameterCount)
+        #expect(frozen.trainableNames == trainable.trainableNames)
+        #expect(throws: EncoderError.invalidInput("this model was built to run only (trainable: false): it cannot be trained")) {
+            try frozen.step(batch, labels: [0, 1], seed: 0)
+        }
+    }
+}

@@ -17,8 +17,8 @@ public final class AdapterModel {
     public let config: EncoderConfig
     public let mode: TrainingMode
     public let head: HeadSpec
-    /// Trainable tensors with their gradients and AdamW moments.
-    public let parameters = ParameterSet()
+    /// Trainable tensors with their gradients and AdamW moments (values only for an inference model).
+    public let parameters: ParameterSet
 
     /// One bottleneck adapter at one location, with the settings its forward pass needs.
     struct BottleneckSlots {
@@ -81,9 +81,13 @@ public final class AdapterModel {
     let gradQKV = ScratchBuffer()
     let gradInter = ScratchBuffer()
 
-    /// - Parameter base: the pre-trained encoder; its weights are updated only in `.full` mode.
-    public init(base: EncoderModel, mode: TrainingMode, head: HeadSpec) throws {
+    /// - Parameters:
+    ///   - base: the pre-trained encoder; its weights are updated only in `.full` mode.
+    ///   - trainable: false builds a model that only runs (a served adapter): no gradient or optimizer
+    ///     memory — a quarter of a trainable model's — and `step` with a backward pass is refused.
+    public init(base: EncoderModel, mode: TrainingMode, head: HeadSpec, trainable: Bool = true) throws {
         self.base = base
+        parameters = ParameterSet(trainable: trainable)
         let config = base.config
         self.config = config
         self.mode = mode
@@ -170,10 +174,10 @@ public final class AdapterModel {
             guard let block = blocks[n.name] else { continue }
             parameters.add(
                 name: n.name, shape: n.slot.shape, value: values.pointer(n.slot), block: block, decay: n.decay)
-            gradientOf[n.name] = parameters.gradient(block)
+            if trainable { gradientOf[n.name] = parameters.gradient(block) }
         }
         if mode == .full {
-            for slot in base.weights.arena.slots {
+            for slot in base.weights.arena.slots where trainable {
                 guard let block = blocks["base:" + slot.name] else { continue }
                 gradientOf[slot.name] = parameters.gradient(block)
             }
@@ -253,6 +257,9 @@ public final class AdapterModel {
         }
         for (i, y) in labels.enumerated() where y < 0 || Int(y) >= head.numLabels {
             throw EncoderError.invalidInput("label \(y) of example \(i) is outside the head's \(head.numLabels) labels")
+        }
+        if backward && !parameters.trainable {
+            throw EncoderError.invalidInput("this model was built to run only (trainable: false): it cannot be trained")
         }
         if backward && isStacked {
             throw EncoderError.invalidInput(

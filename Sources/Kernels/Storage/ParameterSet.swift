@@ -23,15 +23,21 @@ public final class ParameterSet {
     public let secondMoments = Arena()
     public private(set) var entries: [Entry] = []
     private var allocated = false
+    /// False for tensors that are only run, never trained (a served adapter): no gradient or moment
+    /// memory is taken, and an entry's gradient and moments alias its values — nothing may write them.
+    public let trainable: Bool
 
-    public init() {}
+    public init(trainable: Bool = true) {
+        self.trainable = trainable
+    }
 
-    /// Declares a gradient block of `count` floats (before `allocate`).
+    /// Declares a gradient block of `count` floats (before `allocate`); empty when not trainable.
     @discardableResult
     public func declareBlock(_ name: String, count: Int) -> Arena.Slot {
-        firstMoments.declare(name, shape: [count])
-        secondMoments.declare(name, shape: [count])
-        return grads.declare(name, shape: [count])
+        let size = trainable ? count : 0
+        firstMoments.declare(name, shape: [size])
+        secondMoments.declare(name, shape: [size])
+        return grads.declare(name, shape: [size])
     }
 
     public func allocate() {
@@ -47,6 +53,10 @@ public final class ParameterSet {
     /// Registers a tensor whose values are at `value` and whose gradient is `offset` floats into `block`.
     public func add(name: String, shape: [Int], value: UnsafeMutablePointer<Float>, block: Arena.Slot, offset: Int = 0, decay: Bool) {
         precondition(allocated, "ParameterSet.add before allocate")
+        guard trainable else {
+            entries.append(Entry(name: name, shape: shape, value: value, grad: value, firstMoment: value, secondMoment: value, decay: decay))
+            return
+        }
         entries.append(
             Entry(
                 name: name, shape: shape, value: value, grad: grads.pointer(block) + offset,
