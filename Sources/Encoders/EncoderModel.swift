@@ -1,3 +1,4 @@
+import Foundation
 import Kernels
 import Logging
 
@@ -9,8 +10,9 @@ import Logging
 /// `LN(x + Wo·Attn(Wqkv·x))` and `LN(h + W2·gelu(W1·h))`. Padding is packed away before the
 /// first layer (see `Attention`), so its cost is proportional to the real tokens.
 ///
-/// Not thread-safe: one forward at a time per model (buffers are reused between calls).
-public final class EncoderModel {
+/// Passes reuse the model's activation buffers, so concurrent callers (two servers or a server and a
+/// caller on one model) run one at a time: `forward` and `classify` take the model's lock.
+public final class EncoderModel: @unchecked Sendable {
     public let config: EncoderConfig
     public let weights: EncoderWeights
     public private(set) var head: SequenceClassificationHead?
@@ -22,6 +24,8 @@ public final class EncoderModel {
     private let projection = ScratchBuffer()
     private let intermediate = ScratchBuffer()
     private let firstRows = ScratchBuffer()
+    /// Held while a pass uses the buffers above.
+    private let passLock = NSLock()
 
     /// A model with zero weights (`load` or `randomize` fills them).
     public convenience init(config: EncoderConfig, withPooler: Bool, head: SequenceClassificationHead? = nil) {
@@ -130,12 +134,14 @@ public final class EncoderModel {
         let packed = try PackedBatch(batch, config: config)
         let m = packed.tokens
         let c = config.hiddenSize
-        let h = hidden.reserve(max(m * c, 1))
-        if m > 0 { encode(packed, into: h, firstTokensOnly: false) }
+        let packedHidden = passLock.withLock {
+            let h = hidden.reserve(max(m * c, 1))
+            if m > 0 { encode(packed, into: h, firstTokensOnly: false) }
+            return Array(UnsafeBufferPointer(start: h, count: m * c))
+        }
         return EncoderOutput(
             batchSize: batch.batchSize, sequenceLength: batch.sequenceLength, hiddenSize: c,
-            packedHidden: Array(UnsafeBufferPointer(start: h, count: m * c)), offsets: packed.offsets,
-            rowOf: packed.rowOf)
+            packedHidden: packedHidden, offsets: packed.offsets, rowOf: packed.rowOf)
     }
 
     /// Logits `[B, numLabels]` of the classification head.
@@ -151,9 +157,11 @@ public final class EncoderModel {
         let packed = try PackedBatch(batch, config: config)
         try packed.requireAttendedFirstTokens("left padding is not supported for CLS pooling")
         let c = config.hiddenSize
-        let h = hidden.reserve(max(packed.tokens * c, 1))
-        if packed.tokens > 0 { encode(packed, into: h, firstTokensOnly: true) }
-        var features = Array(UnsafeBufferPointer(start: h, count: batch.batchSize * c))
+        var features = passLock.withLock {
+            let h = hidden.reserve(max(packed.tokens * c, 1))
+            if packed.tokens > 0 { encode(packed, into: h, firstTokensOnly: true) }
+            return Array(UnsafeBufferPointer(start: h, count: batch.batchSize * c))
+        }
         if head.layout == .bert {
             features = try pool(features, batch: batch.batchSize)
         }

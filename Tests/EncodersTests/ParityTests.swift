@@ -65,6 +65,35 @@ struct ParityTests {
         #expect(bert.weights.poolerWeight != nil)
     }
 
+    /// Two servers on one model, or a server and a caller, pass it between threads: concurrent passes
+    /// must each get the answer they get alone (the model's buffers are shared, so passes take turns).
+    @Test func concurrentPassesOnOneModelGetTheirOwnAnswers() async throws {
+        let model = try Self.loadModel("tiny-roberta-cls")
+        let batches = try (0..<16).map { i -> TokenBatch in
+            let n = 3 + i % 7
+            let ids: [Int32] = [0] + (0..<n).map { Int32(5 + ($0 * 7 + i * 3) % 40) } + [2]
+            return try TokenBatch(sequences: [ids, Array(ids.prefix(3)) + [2]], padId: 1)
+        }
+        let alone = try batches.map { (try model.classify($0), try model.forward($0).lastHiddenState()) }
+        let together = try await withThrowingTaskGroup(of: (Int, [Float], [Float]).self) { group in
+            for round in 0..<4 {
+                for (i, batch) in batches.enumerated() {
+                    group.addTask {
+                        _ = round
+                        return (i, try model.classify(batch), try model.forward(batch).lastHiddenState())
+                    }
+                }
+            }
+            var out: [(Int, [Float], [Float])] = []
+            for try await result in group { out.append(result) }
+            return out
+        }
+        #expect(together.count == 4 * batches.count)
+        for (i, logits, hidden) in together {
+            #expect(logits == alone[i].0 && hidden == alone[i].1, "batch \(i)")
+        }
+    }
+
     @Test func paddingDoesNotChangeResults() throws {
         // The same sequence alone and next to a longer one gives the same logits.
         let model = try Self.loadModel("tiny-roberta-cls")
