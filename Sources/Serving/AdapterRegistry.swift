@@ -43,24 +43,34 @@ public final class ServedAdapter: @unchecked Sendable {
     /// Loads an adapter folder — AdapterHub's (adapter + head, or a head alone) or a PEFT LoRA folder — onto
     /// `base`, checked tensor by tensor, and builds the model that runs it.
     static func load(name: String, folder: URL, base: EncoderModel, source: String) throws -> ServedAdapter {
+        let served = try inferenceModel(name: name, folder: folder, base: base)
+        returnFreedMemory()
+        return ServedAdapter(name: name, model: served, source: source)
+    }
+
+    /// The folder read through a lifecycle (every check `--adapter` makes), kept as a model that only runs
+    /// (no gradient or optimizer memory); the lifecycle, with its copy of the values, is freed on return.
+    private static func inferenceModel(name: String, folder: URL, base: EncoderModel) throws -> AdapterModel {
         let lifecycle = ModelWithAdapters(base: base)
         if ModelWithAdapters.isHeadOnlyFolder(folder) {
             try lifecycle.loadHead(from: folder, loadAs: name)
         } else {
             let loaded = try lifecycle.loadAdapter(from: folder, loadAs: name, setActive: true)
             guard lifecycle.activeHead == loaded else {
-                throw ServingError.adapter(name: name, detail: "\(folder.path) has no head (head_config.json): nothing to predict with")
+                throw ServingError.adapter(
+                    name: name, detail: "\(folder.path) has no head (head_config.json): nothing to predict with")
             }
         }
-        // A model that only runs: the adapter's and head's values, without the gradient and optimizer memory
-        // (three times the values) that the lifecycle's trainable engine carries.
-        let engine = try lifecycle.inferenceModel()
-        let served = try AdapterModel(base: base, mode: engine.mode, head: engine.head, trainable: false)
-        for tensor in engine.trainableNames {
-            guard let values = engine.tensor(tensor) else { continue }
-            try served.setTensor(tensor, values)
-        }
-        return ServedAdapter(name: name, model: served, source: source)
+        return try lifecycle.inferenceModel()
+    }
+
+    /// Hands the loading's freed memory (file bytes, the lifecycle's copy) back to the system: glibc keeps
+    /// freed blocks in its arenas, and a server that loads a hundred adapters would otherwise keep each
+    /// load's transient memory resident.
+    private static func returnFreedMemory() {
+        #if os(Linux)
+            _ = glibcMallocTrim(0)
+        #endif
     }
 }
 
@@ -105,3 +115,9 @@ final class AdapterRegistry: @unchecked Sendable {
             && name.unicodeScalars.allSatisfy(\.isASCII)
     }
 }
+
+#if os(Linux)
+    /// glibc's `int malloc_trim(size_t pad)` (malloc.h, which the Glibc module does not export).
+    @_silgen_name("malloc_trim")
+    private func glibcMallocTrim(_ pad: Int) -> Int32
+#endif

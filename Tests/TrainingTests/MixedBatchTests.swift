@@ -96,4 +96,19 @@ struct InferenceOnlyModelTests {
             try frozen.step(batch, labels: [0, 1], seed: 0)
         }
     }
+
+    /// What the server keeps per adapter: a copy of the lifecycle's active setup that only runs, built
+    /// without the trainable engine (whose gradient and moment memory would stay behind).
+    @Test func theLifecyclesInferenceModelIsACopyThatOnlyRuns() throws {
+        let base = try AdapterInteropTests.base()
+        let lifecycle = ModelWithAdapters(base: base)
+        _ = try lifecycle.loadAdapter(from: Fixtures.url("adapterhub/seq_bn"), setActive: true)
+        let (batch, expected) = try AdapterInteropTests.expected("seq_bn")
+        let served = try lifecycle.inferenceModel()
+        #expect(lifecycle.engine == nil)
+        #expect(served.parameters.grads.capacity <= 16 && served.parameters.secondMoments.capacity <= 16)
+        let logits = try served.logits(batch)
+        #expect(logits == (try lifecycle.logits(batch)))
+        #expect(maxAbsDifference(logits, expected) <= 1e-4)
+    }
 }

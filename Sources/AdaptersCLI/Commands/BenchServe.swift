@@ -68,7 +68,8 @@ struct BenchServe: ParsableCommand {
 
     /// `count` seq_bn adapters with random values and 2-label heads.
     func makeAdapters(_ count: Int, base: EncoderModel, into root: URL) throws -> [URL] {
-        try (0..<count).map { i in
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        return try (0..<count).map { i in
             let lifecycle = ModelWithAdapters(base: base)
             let name = "a\(i)"
             try lifecycle.addAdapter(name, config: .bottleneck(.seqBn), seed: UInt64(i + 1))
@@ -238,11 +239,15 @@ struct BenchServe: ParsableCommand {
 
         if memoryAdapters > 0 {
             let memoryFolders = try makeAdapters(memoryAdapters, base: pretrained.encoder, into: scratch.appendingPathComponent("memory"))
+            // Both servers get the same traffic (200 long inputs, 8 at a time), so each holds the same
+            // request-time memory (activations, the allocator's arenas) when measured.
             let bare = try ServerProcess(model: folder, adapters: [memoryFolders[0]])
-            _ = try Self.load(port: bare.port, names: ["a0"], text: texts["long"] ?? "", total: 16, concurrency: 8)
+            let bareLoadedRSS = bare.residentBytes
+            _ = try Self.load(port: bare.port, names: ["a0"], text: texts["long"] ?? "", total: 200, concurrency: 8)
             let bareRSS = bare.residentBytes
             bare.stop()
             let full = try ServerProcess(model: folder, adapters: memoryFolders)
+            let loadedRSS = full.residentBytes
             _ = try Self.load(port: full.port, names: memoryFolders.map(\.lastPathComponent), text: texts["long"] ?? "", total: 200, concurrency: 8)
             let fullRSS = full.residentBytes
             full.stop()
@@ -252,6 +257,9 @@ struct BenchServe: ParsableCommand {
                          Double(bareRSS) / 1048576, memoryAdapters, Double(fullRSS) / 1048576, Double(fullRSS - bareRSS) / 1048576,
                          memoryAdapters - 1, Double(adapterBytes) / 1000, Double((memoryAdapters - 1) * adapterBytes) / 1048576,
                          Double(budget) / 1048576, fullRSS <= budget ? "met" : "missed"))
+            print(String(format: "  once loaded, before any request: 1 adapter %.0f MiB, %d adapters %.0f MiB (+%.1f MiB)",
+                         Double(bareLoadedRSS) / 1048576, memoryAdapters, Double(loadedRSS) / 1048576,
+                         Double(loadedRSS - bareLoadedRSS) / 1048576))
         }
 
         if !baseline.noBaseline {

@@ -224,14 +224,18 @@ public final class ModelWithAdapters {
         return try inferenceEngine().logits(batch)
     }
 
-    /// The model that runs the active setup (adapters and head) — what `logits` runs — for callers that
-    /// keep it, such as a server batching several setups over one base (`AdapterModel.mixedLogits`). It
-    /// stays valid until the setup changes.
+    /// A model that runs the active setup (adapters and head) and only runs it — no gradient or optimizer
+    /// memory, three times the values, which the trainable engine behind `logits` carries — for callers
+    /// that keep it, such as a server batching several setups over one base (`AdapterModel.mixedLogits`).
+    /// It holds its own copy of the values (what training has reached so far), so later changes to this
+    /// model do not reach it; merged LoRA weights are not part of it.
     public func inferenceModel() throws -> AdapterModel {
         guard activeHead != nil else {
             throw AdapterError.invalidSetup("no active head: add one with addClassificationHead or call setActiveHead")
         }
-        return try inferenceEngine()
+        syncFromEngine()
+        let key = EngineKey(adapters: activeAdapters?.names ?? [], head: activeHead, full: false)
+        return try buildModel(for: key, trainable: false)
     }
 
     /// The last layer's hidden states `[M, C]` (attended tokens only, packed in batch order) through
@@ -357,6 +361,14 @@ public final class ModelWithAdapters {
         if let engine, engineKey == key { return engine }
         try resetMerge()
         dropEngine()
+        let model = try buildModel(for: key, trainable: true)
+        engine = model
+        engineKey = key
+        return model
+    }
+
+    /// A new model of `key`'s setup holding the stored values.
+    func buildModel(for key: EngineKey, trainable: Bool) throws -> AdapterModel {
         let headSpec = key.head.flatMap { heads[$0]?.spec } ?? Self.placeholderHead
         let mode: TrainingMode
         if key.full {
@@ -372,15 +384,13 @@ public final class ModelWithAdapters {
                     return NamedAdapter(name: name, config: stored.config)
                 })
         }
-        let model = try AdapterModel(base: base, mode: mode, head: headSpec)
+        let model = try AdapterModel(base: base, mode: mode, head: headSpec, trainable: trainable)
         for name in key.adapters {
             for (tensor, values) in adapters[name]?.tensors ?? [:] { try model.setTensor(tensor, values) }
         }
         if let head = key.head, let stored = heads[head] {
             for (tensor, values) in stored.tensors { try model.setTensor(tensor, values) }
         }
-        engine = model
-        engineKey = key
         return model
     }
 
