@@ -52,6 +52,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        // Already under Hummingbird and AsyncHTTPClient; named for the server's connection checks (TCP_INFO).
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
         // The inference server: metrics in Prometheus' format, graceful shutdown on signals.
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
@@ -87,6 +89,7 @@ let package = Package(
             dependencies: [
                 "Encoders", "Training", "Inference", "Tokenizers", "Datasets", "Hub",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

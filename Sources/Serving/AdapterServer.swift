@@ -55,7 +55,8 @@ public final class AdapterServer: Sendable {
         maxInputLength = min(configuration.maxInputLength ?? modelLimit, modelLimit)
         scheduler = try BatchScheduler(
             base: model.encoder, maxBatchTokens: configuration.maxBatchTokens,
-            maxBatchRequests: configuration.maxBatchRequests, maxQueue: configuration.maxQueue, metrics: metrics)
+            maxBatchRequests: configuration.maxBatchRequests, maxQueue: configuration.maxQueue,
+            abandonedCheckSeconds: configuration.abandonedCheckSeconds, metrics: metrics)
     }
 
     /// Loads an adapter folder before serving (`--adapter NAME=DIR`).
@@ -72,7 +73,11 @@ public final class AdapterServer: Sendable {
     // MARK: - Running
 
     func application(onListening: @escaping @Sendable (Int) -> Void) -> some ApplicationProtocol {
-        let responder = CallbackResponder<BasicRequestContext> { [self] request, _ in await respond(to: request) }
+        let responder = CallbackResponder<ConnectionContext> { [self] request, context in
+            await ClientConnection.$current.withValue(ClientConnection(channel: context.channel)) {
+                await respond(to: request)
+            }
+        }
         var quiet = logger
         quiet.logLevel = max(logger.logLevel, .notice)
         return Application(
@@ -497,5 +502,17 @@ public final class AdapterServer: Sendable {
             if let field = HTTPField.Name(name) { response.headers[field] = value }
         }
         return response
+    }
+}
+
+/// Hummingbird's basic context plus the connection, so queued work can tell whether its client is still
+/// there (`ClientConnection`).
+struct ConnectionContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    let channel: any Channel
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        channel = source.channel
     }
 }

@@ -2,6 +2,7 @@ import Dispatch
 import Encoders
 import Foundation
 import Kernels
+import NIOCore
 
 /// One tokenized input.
 struct TokenizedInput: Sendable {
@@ -40,11 +41,14 @@ final class QueuedItem: @unchecked Sendable {
     let job: Job
     let tokens: Int
     let enqueued = DispatchTime.now().uptimeNanoseconds
+    /// The connection that waits for the answer (checked before computing an old item).
+    let client: ClientConnection?
     var continuation: CheckedContinuation<Result, Error>?
 
-    init(inputs: [TokenizedInput], job: Job) {
+    init(inputs: [TokenizedInput], job: Job, client: ClientConnection? = ClientConnection.current) {
         self.inputs = inputs
         self.job = job
+        self.client = client
         tokens = inputs.reduce(0) { $0 + $1.ids.count }
     }
 }
@@ -61,6 +65,10 @@ final class BatchScheduler: @unchecked Sendable {
     let maxBatchRequests: Int
     let maxQueue: Int
     let metrics: ServerMetrics
+    /// Items that waited at least this long are checked for a client that has gone before they run.
+    let abandonedCheckNanos: UInt64
+    /// Called on the compute thread before each batch runs (tests hold a batch back with it).
+    var beforeBatch: (@Sendable () -> Void)?
 
     private let condition = NSCondition()
     private var queue: [QueuedItem] = []
@@ -69,8 +77,12 @@ final class BatchScheduler: @unchecked Sendable {
     private var stopped = false
     private var nextBatch = 1
 
-    init(base: EncoderModel, maxBatchTokens: Int, maxBatchRequests: Int, maxQueue: Int, metrics: ServerMetrics) throws {
+    init(
+        base: EncoderModel, maxBatchTokens: Int, maxBatchRequests: Int, maxQueue: Int,
+        abandonedCheckSeconds: Double = 0.01, metrics: ServerMetrics
+    ) throws {
         self.base = base
+        abandonedCheckNanos = UInt64(max(0, abandonedCheckSeconds) * 1e9)
         runner = try AdapterModel(base: base, mode: .headOnly, head: HeadSpec(name: "runner", labels: ["0", "1"], dropout: 0))
         self.maxBatchTokens = maxBatchTokens
         self.maxBatchRequests = maxBatchRequests
@@ -157,8 +169,37 @@ final class BatchScheduler: @unchecked Sendable {
             nextBatch += 1
             metrics.queueDepth.set(Double(queuedInputs))
             condition.unlock()
-            execute(batch, id: id)
+            beforeBatch?()
+            let live = withoutAbandoned(batch)
+            if !live.isEmpty { execute(live, id: id) }
         }
+    }
+
+    /// `batch` without the items whose client has closed its connection (only items that waited at least
+    /// `abandonedCheckNanos` are asked); those are answered with a cancellation and counted.
+    private func withoutAbandoned(_ batch: [QueuedItem]) -> [QueuedItem] {
+        let now = DispatchTime.now().uptimeNanoseconds
+        let checks = batch.map { item -> EventLoopFuture<Bool>? in
+            guard now - item.enqueued >= abandonedCheckNanos else { return nil }
+            return item.client?.checkGone()
+        }
+        // Asked all at once (each on its connection's event loop), then collected.
+        let gone = checks.map { (try? $0?.wait()) ?? false }
+        guard gone.contains(true) else { return batch }
+        var live: [QueuedItem] = []
+        for (item, isGone) in zip(batch, gone) {
+            guard isGone else {
+                live.append(item)
+                continue
+            }
+            condition.lock()
+            let continuation = item.continuation
+            item.continuation = nil
+            condition.unlock()
+            metrics.abandoned.increment(by: Int64(item.inputs.count))
+            continuation?.resume(throwing: CancellationError())
+        }
+        return live
     }
 
     /// The next batch: the oldest item's kind, then every later item of that kind that still fits, in

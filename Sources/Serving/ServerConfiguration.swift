@@ -26,6 +26,10 @@ public struct ServerConfiguration: Sendable {
     public var adapterRoot: URL?
     /// How long a shutdown (SIGTERM, SIGINT) waits for queued work before giving up.
     public var drainSeconds: Double = 30
+    /// Requests that waited in the queue at least this long are checked, just before their batch runs, for
+    /// a client that has closed its connection; those are dropped instead of computed. Fresh requests are
+    /// not checked (the check is an event-loop hop per request).
+    public var abandonedCheckSeconds: Double = 0.01
     /// Where `POST /adapters` fetches Hub ids (endpoint, cache, token: the HF_* variables by default).
     public var hub = HubEnvironment()
 
@@ -40,5 +44,6 @@ public struct ServerConfiguration: Sendable {
         if maxInputsPerRequest < 1 { throw bad("at least one input per request") }
         if !(0...65_535).contains(port) { throw bad("--port \(port) is not a port") }
         if let key = apiKey, key.isEmpty { throw bad("the API key is empty") }
+        if !(abandonedCheckSeconds >= 0) { throw bad("the abandoned-request check age must be at least 0 seconds") }
     }
 }

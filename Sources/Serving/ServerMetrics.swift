@@ -8,6 +8,7 @@ final class ServerMetrics: Sendable {
     let batchSize: ValueHistogram
     let queueSeconds: DurationHistogram
     let computeSeconds: DurationHistogram
+    let abandoned: Counter
 
     static func name(_ metric: String, unit: String, help: String) -> MetricNameDescriptor {
         MetricNameDescriptor(namespace: "adapters", metricName: metric, unitName: unit, helpText: help)
@@ -27,6 +28,10 @@ final class ServerMetrics: Sendable {
             buckets: latency)
         computeSeconds = registry.makeDurationHistogram(
             descriptor: Self.name("compute", unit: "seconds", help: "Time a batch took to compute."), buckets: latency)
+        abandoned = registry.makeCounter(
+            descriptor: Self.name(
+                "abandoned", unit: "inputs_total",
+                help: "Queued inputs dropped before their batch ran because the client had closed its connection."))
     }
 
     func request(route: String, adapter: String, status: Int) {
