@@ -83,7 +83,8 @@ final class BatchScheduler: @unchecked Sendable {
     ) throws {
         self.base = base
         abandonedCheckNanos = UInt64(max(0, abandonedCheckSeconds) * 1e9)
-        runner = try AdapterModel(base: base, mode: .headOnly, head: HeadSpec(name: "runner", labels: ["0", "1"], dropout: 0))
+        runner = try AdapterModel(
+            base: base, mode: .headOnly, head: HeadSpec(name: "runner", labels: ["0", "1"], dropout: 0), trainable: false)
         self.maxBatchTokens = maxBatchTokens
         self.maxBatchRequests = maxBatchRequests
         self.maxQueue = maxQueue

@@ -51,13 +51,20 @@ struct MixedBatchTests {
             parts.append((models[Int(rng.next() % UInt64(models.count))], start..<(start + n)))
             start += n
         }
-        let runner = try AdapterModel(base: base, mode: .headOnly, head: HeadSpec(name: "r", labels: ["a", "b"], dropout: 0))
-        let mixed = try runner.mixedLogits(try TokenBatch(sequences: seqs, padId: 1), parts: parts)
-        #expect(mixed.count == parts.count)
-        for (part, logits) in zip(parts, mixed) {
-            let alone = try part.model.logits(try TokenBatch(sequences: Array(seqs[part.sequences]), padId: 1))
-            #expect(logits.count == part.sequences.count * part.model.head.numLabels)
-            #expect(maxAbsDifference(logits, alone) <= 1e-5, "\(part.model.adapterStack.map(\.name)) \(part.sequences)")
+        // A trainable runner keeps every layer's activations; an inference-only one (the server's) reuses
+        // one layer's buffers for all.
+        for trainable in [true, false] {
+            let runner = try AdapterModel(
+                base: base, mode: .headOnly, head: HeadSpec(name: "r", labels: ["a", "b"], dropout: 0), trainable: trainable)
+            let mixed = try runner.mixedLogits(try TokenBatch(sequences: seqs, padId: 1), parts: parts)
+            #expect(mixed.count == parts.count)
+            for (part, logits) in zip(parts, mixed) {
+                let alone = try part.model.logits(try TokenBatch(sequences: Array(seqs[part.sequences]), padId: 1))
+                #expect(logits.count == part.sequences.count * part.model.head.numLabels)
+                #expect(
+                    maxAbsDifference(logits, alone) <= 1e-5,
+                    "runner trainable \(trainable): \(part.model.adapterStack.map(\.name)) \(part.sequences)")
+            }
         }
     }
 

@@ -109,7 +109,9 @@ extension AdapterModel {
         }
         let tmp = scratchA.reserve(m * max(c, inter))
         for (l, layer) in w.layers.enumerated() {
-            let s = layerActivations[l]
+            // A model that only runs never goes backward, so every layer can reuse one layer's buffers:
+            // a server's activation memory is one layer's, not the whole stack's.
+            let s = parameters.trainable ? layerActivations[l] : layerActivations[0]
             let x = hiddenStates[l].pointer
             // Self-attention: fused QKV (+ LoRA), attention, output dense, dropout.
             let qkv = s.qkv.reserve(m * 3 * c)
