@@ -79,7 +79,7 @@ final class BatchScheduler: @unchecked Sendable {
 
     init(
         base: EncoderModel, maxBatchTokens: Int, maxBatchRequests: Int, maxQueue: Int,
-        abandonedCheckSeconds: Double = 0.01, metrics: ServerMetrics
+        abandonedCheckSeconds: Double, metrics: ServerMetrics
     ) throws {
         self.base = base
         abandonedCheckNanos = UInt64(max(0, abandonedCheckSeconds) * 1e9)

@@ -76,12 +76,9 @@ struct ParityTests {
         }
         let alone = try batches.map { (try model.classify($0), try model.forward($0).lastHiddenState()) }
         let together = try await withThrowingTaskGroup(of: (Int, [Float], [Float]).self) { group in
-            for round in 0..<4 {
+            for _ in 0..<4 {
                 for (i, batch) in batches.enumerated() {
-                    group.addTask {
-                        _ = round
-                        return (i, try model.classify(batch), try model.forward(batch).lastHiddenState())
-                    }
+                    group.addTask { (i, try model.classify(batch), try model.forward(batch).lastHiddenState()) }
                 }
             }
             var out: [(Int, [Float], [Float])] = []

@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 import Testing
 
@@ -53,25 +52,20 @@ struct AbandonedRequestTests {
         #endif
     }
 
-    /// The value of the metric line that starts with `name` (no labels), or nil.
-    static func metric(_ text: String, _ name: String) -> Double? {
-        text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
-    }
-
     @Test func aClientThatHangsUpWhileQueuedCostsNoCompute() async throws {
         #if !os(Linux)
             return
         #endif
         let setup = try ServerTests.setup.get()
-        let running = try await ServingFixture.start(setup) { config in
+        let configure: (inout ServerConfiguration) -> Void = { config in
             config.maxBatchRequests = 1
             config.abandonedCheckSeconds = 0
         }
-        let gate = Gate()
-        running.server.scheduler.beforeBatch = { gate.beforeBatch() }
-        let http = HTTPClient(eventLoopGroupProvider: .singleton)
-        let client = TestClient(base: running.baseURL, http: http)
-        do {
+        try await ServingFixture.withServer(setup, configure: configure) { client, running in
+            let gate = Gate()
+            running.server.scheduler.beforeBatch = { gate.beforeBatch() }
+            // The compute thread must not stay held if the test stops early (the server would drain).
+            defer { gate.release() }
             // A: taken as the first batch and held there.
             let first = Task { try await client.post("/predict", ["inputs": "good film", "adapter": "sb"]) }
             for _ in 0..<500 where !gate.entered { try await Task.sleep(for: .milliseconds(10)) }
@@ -84,7 +78,7 @@ struct AbandonedRequestTests {
                     + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)")
             var depth: Double?
             for _ in 0..<500 {
-                depth = Self.metric(try await client.get("/metrics").text, "adapters_queue_depth")
+                depth = ServingFixture.metric(try await client.get("/metrics").text, "adapters_queue_depth")
                 if depth == 1 { break }
                 try await Task.sleep(for: .milliseconds(10))
             }
@@ -94,7 +88,8 @@ struct AbandonedRequestTests {
             // B is dropped before it runs; the server answers what comes next.
             var abandoned: Double?
             for _ in 0..<500 {
-                abandoned = Self.metric(try await client.get("/metrics").text, "adapters_abandoned_inputs_total")
+                let metrics = try await client.get("/metrics").text
+                abandoned = ServingFixture.metric(metrics, "adapters_abandoned_inputs_total")
                 if abandoned == 1 { break }
                 try await Task.sleep(for: .milliseconds(10))
             }
@@ -102,15 +97,9 @@ struct AbandonedRequestTests {
             let after = try await client.post("/predict", ["inputs": "good film", "adapter": "sb"])
             #expect(after.status == 200)
             let metrics = try await client.get("/metrics").text
-            #expect(Self.metric(metrics, "adapters_batch_size_count") == 2, "only A's and the last request's batches ran")
-            #expect(Self.metric(metrics, "adapters_queue_depth") == 0)
-        } catch {
-            gate.release()
-            try? await http.shutdown()
-            await running.stop()
-            throw error
+            let batches = ServingFixture.metric(metrics, "adapters_batch_size_count")
+            #expect(batches == 2, "only A's and the last request's batches ran")
+            #expect(ServingFixture.metric(metrics, "adapters_queue_depth") == 0)
         }
-        try await http.shutdown()
-        await running.stop()
     }
 }

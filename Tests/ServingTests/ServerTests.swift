@@ -17,17 +17,9 @@ struct ServerTests {
         _ body: (TestClient, ServingFixture.Setup) async throws -> Void
     ) async throws {
         let setup = try Self.setup.get()
-        let running = try await ServingFixture.start(setup, configure: configure, logger: logger)
-        let http = HTTPClient(eventLoopGroupProvider: .singleton)
-        do {
-            try await body(TestClient(base: running.baseURL, http: http), setup)
-        } catch {
-            try? await http.shutdown()
-            await running.stop()
-            throw error
+        try await ServingFixture.withServer(setup, configure: configure, logger: logger) { client, _ in
+            try await body(client, setup)
         }
-        try await http.shutdown()
-        await running.stop()
     }
 
     static func scores(_ any: Any?) -> [String: Double] {
@@ -149,8 +141,7 @@ struct ServerTests {
                 }
             }
             let metrics = try await client.get("/metrics").text
-            let batches = metrics.split(separator: "\n").first { $0.hasPrefix("adapters_batch_size_count") }
-                .flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+            let batches = ServingFixture.metric(metrics, "adapters_batch_size_count") ?? 0
             #expect(batches > 0 && batches < 200, "200 requests in \(batches) batches")
         }
     }

@@ -93,6 +93,30 @@ enum ServingFixture {
         return try await server.start()
     }
 
+    /// Runs `body` against a fresh server and a client of it, stopping both afterwards (also on failure).
+    static func withServer(
+        _ setup: Setup, configure: (inout ServerConfiguration) -> Void = { _ in }, logger: Logger? = nil,
+        _ body: (TestClient, AdapterServer.Running) async throws -> Void
+    ) async throws {
+        let running = try await start(setup, configure: configure, logger: logger)
+        let http = HTTPClient(eventLoopGroupProvider: .singleton)
+        do {
+            try await body(TestClient(base: running.baseURL, http: http), running)
+        } catch {
+            try? await http.shutdown()
+            await running.stop()
+            throw error
+        }
+        try await http.shutdown()
+        await running.stop()
+    }
+
+    /// The value of the `/metrics` line for `name` without labels, or nil.
+    static func metric(_ text: String, _ name: String) -> Double? {
+        let line = text.split(separator: "\n").first { $0.hasPrefix(name + " ") }
+        return line.flatMap { Double($0.split(separator: " ").last ?? "") }
+    }
+
     /// What `predict` gives for `text` alone: the adapter folder loaded on its own (or the base's head).
     static func reference(_ setup: Setup, adapter: String?, text: String) throws -> [Float] {
         let tokenizer = try #require(setup.pretrained.tokenizer)

@@ -234,8 +234,7 @@ public final class ModelWithAdapters {
             throw AdapterError.invalidSetup("no active head: add one with addClassificationHead or call setActiveHead")
         }
         syncFromEngine()
-        let key = EngineKey(adapters: activeAdapters?.names ?? [], head: activeHead, full: false)
-        return try buildModel(for: key, trainable: false)
+        return try buildModel(for: activeSetupKey, trainable: false)
     }
 
     /// The last layer's hidden states `[M, C]` (attended tokens only, packed in batch order) through
@@ -347,8 +346,11 @@ public final class ModelWithAdapters {
         }
     }
 
+    /// The active adapters and head, as an engine runs them for inference.
+    var activeSetupKey: EngineKey { EngineKey(adapters: activeAdapters?.names ?? [], head: activeHead, full: false) }
+
     func inferenceEngine() throws -> AdapterModel {
-        let key = EngineKey(adapters: activeAdapters?.names ?? [], head: activeHead, full: false)
+        let key = activeSetupKey
         // A full fine-tuning engine of the same head runs inference exactly as a head-only one would.
         if let engine, let current = engineKey, current.adapters == key.adapters, current.head == key.head {
             return engine
