@@ -7,6 +7,7 @@
 //
 // Language mode 5: the kernels hand raw pointers to parallel-loop bodies that write disjoint ranges; Swift 6 mode would reject those captures as non-Sendable although they are
 // race-free by construction. All targets build warning-free in this mode.
+import Foundation
 import PackageDescription
 
 #if os(Linux)
@@ -24,6 +25,31 @@ let blasDependency: [Target.Dependency] = []
 let blasTargets: [Target] = []
 let blasSettings: [LinkerSetting] = [.linkedFramework("Accelerate")]
 #endif
+
+// Data-parallel training over MPI (OpenMPI's `ompi-c`): built when its pkg-config file is installed
+// (scripts/setup.sh installs it on Debian), left out otherwise — the `DistributedTraining` target then
+// builds without it and `train --distributed` says so. SWIFTADAPTERS_NO_MPI=1 builds without it anyway.
+let mpiAvailable: Bool = {
+    let env = ProcessInfo.processInfo.environment
+    if env["SWIFTADAPTERS_NO_MPI"] != nil { return false }
+    let dirs =
+        (env["PKG_CONFIG_PATH"] ?? "").split(separator: ":").map(String.init) + [
+            "/usr/lib/x86_64-linux-gnu/pkgconfig", "/usr/lib/aarch64-linux-gnu/pkgconfig", "/usr/lib64/pkgconfig",
+            "/usr/lib/pkgconfig", "/usr/local/lib/pkgconfig", "/usr/share/pkgconfig", "/opt/homebrew/lib/pkgconfig",
+        ]
+    return dirs.contains { FileManager.default.fileExists(atPath: $0 + "/ompi-c.pc") }
+}()
+let mpiTargets: [Target] =
+    mpiAvailable
+    ? [
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"]), .brew(["open-mpi"])]),
+        .target(name: "CMPIBridge", dependencies: ["CMPI"]),
+    ] : []
+let distributedTraining: Target = .target(
+    name: "DistributedTraining",
+    dependencies: ["Training"] + (mpiAvailable ? ["CMPIBridge"] : []),
+    swiftSettings: mpiAvailable ? [.define("SWIFTADAPTERS_MPI")] : []
+)
 
 let package = Package(
     name: "SwiftAdapters",
@@ -43,6 +69,7 @@ let package = Package(
         .library(name: "Statistics", targets: ["Statistics"]),
         .library(name: "Comparison", targets: ["Comparison"]),
         .library(name: "Serving", targets: ["Serving"]),
+        .library(name: "DistributedTraining", targets: ["DistributedTraining"]),
         .executable(name: "adapters", targets: ["AdaptersCLI"]),
     ],
     dependencies: [
@@ -58,7 +85,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
-    targets: blasTargets + [
+    targets: blasTargets + mpiTargets + [
+        distributedTraining,
         .target(name: "CVectorKernels"),
         .target(name: "CWorkerPool"),
         .target(
@@ -125,7 +153,7 @@ let package = Package(
             name: "AdaptersCLI",
             dependencies: [
                 "Kernels", "ModelIO", "Encoders", "Tokenizers", "Inference", "Adapters", "Datasets", "Training", "Hub",
-                "Comparison", "Serving",
+                "Comparison", "Serving", "DistributedTraining",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),

@@ -69,6 +69,9 @@ struct PackedBatch {
     var rowOf: [Int] = []
     /// Whether each sequence's position 0 is attended (its row then is `offsets[b]`).
     var firstTokenAttended: [Bool] = []
+    /// Each sequence's dropout key (`Dropout.sequences`): its position in this batch unless the caller
+    /// keys sequences by their place in a larger (data-parallel) batch.
+    var dropoutKeys: [UInt64] = []
 
     var tokens: Int { ids.count }
 
@@ -131,5 +134,6 @@ struct PackedBatch {
             offsets.append(ids.count)
             firstTokenAttended.append(batch.attentionMask[s * t] != 0)
         }
+        dropoutKeys = (0..<UInt64(b)).map { $0 }
     }
 }

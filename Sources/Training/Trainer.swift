@@ -38,8 +38,16 @@ public final class Trainer {
     public let padId: Int32
     public let output: URL
     /// Called with every event; return false to stop after the current step (no checkpoint is
-    /// written for the stop: it behaves like a killed process).
+    /// written for the stop: it behaves like a killed process). In a process group every process
+    /// gets the events (with the group's numbers) and a stop on any process stops all of them.
     public var observer: ((TrainingEvent) -> Bool)?
+    /// The processes training this model together (data parallelism). Each computes the gradients of
+    /// its share of every global batch of `config.batchSize` examples; the sums make every process
+    /// take the same step. Process 0 alone writes the log and checkpoints; evaluation is sharded.
+    public var group: ProcessGroup = SingleProcess()
+    /// Micro-batches per optimizer step on each process: a process's share of the global batch runs
+    /// in this many parts whose gradients add up, so a large global batch fits in memory.
+    public var gradientAccumulationSteps = 1
 
     public init(
         model: AdapterModel, train: TokenizedDataset, eval: TokenizedDataset?, config: TrainingConfig, padId: Int32, output: URL
@@ -59,6 +67,10 @@ public final class Trainer {
 
     /// Runs to the configured number of steps, from the latest checkpoint when `resume` is set.
     public func run(resume: Bool = false) throws -> TrainingSummary {
+        guard gradientAccumulationSteps >= 1 else {
+            throw TrainingError.invalidConfiguration("gradient accumulation steps must be at least 1")
+        }
+        let leader = group.isLeader
         let fm = FileManager.default
         do {
             try fm.createDirectory(at: output, withIntermediateDirectories: true)
@@ -75,7 +87,17 @@ public final class Trainer {
             sampler: BatchSampler(count: train.count, batchSize: config.batchSize, seed: config.seed), bestMetric: nil,
             bestStep: nil, config: config, elapsedSeconds: 0)
         var resumedFrom: Int?
-        if resume, let latest = Checkpoint.list(output).last {
+        // A checkpoint visible to only some processes (output folders not shared) would split the run.
+        let latestCheckpoint = resume ? Checkpoint.list(output).last : nil
+        if group.size > 1 {
+            let step = UInt64(latestCheckpoint.map { $0.step + 1 } ?? 0)
+            let seen = try group.minMax([step], "agreeing on the checkpoint to resume from")
+            if seen.min != seen.max {
+                throw TrainingError.distributed(
+                    "the processes see different checkpoints in \(output.path) (steps \(Int(seen.min[0]) - 1) to \(Int(seen.max[0]) - 1); -1 is none): give every process the same, shared output folder")
+            }
+        }
+        if let latest = latestCheckpoint {
             let saved = try Checkpoint.load(latest.url, into: model)
             guard saved.config == config else {
                 throw TrainingError.checkpoint(
@@ -84,7 +106,8 @@ public final class Trainer {
             state = saved
             resumedFrom = saved.step
         }
-        let log = try LogFile(output.appendingPathComponent("train_log.jsonl"), truncate: resumedFrom == nil)
+        try checkSameStart()
+        let log = leader ? try LogFile(output.appendingPathComponent("train_log.jsonl"), truncate: resumedFrom == nil) : nil
         _ = observer?(.started(totalSteps: total, resumedFrom: resumedFrom, trainableParameters: model.parameters.parameterCount))
         let start = DispatchTime.now().uptimeNanoseconds
         let elapsedBefore = state.elapsedSeconds ?? 0
@@ -100,15 +123,7 @@ public final class Trainer {
         var stopped = false
         while state.step < total && !stopped {
             let indices = state.sampler.next()
-            let padded = train.batch(indices, padId: padId, padding: config.padding, maxLength: config.maxLength)
-            let batch = try TokenBatch(padded)
-            model.parameters.zeroGradients()
-            let result: AdapterModel.StepResult
-            do {
-                result = try model.step(batch, labels: padded.labels, seed: CounterRNG.hash(seed: config.seed, index: UInt64(state.step)))
-            } catch let error as EncoderError {
-                throw TrainingError.diverged(step: state.step + 1, detail: error.description)
-            }
+            let loss = try computeGradients(global: indices, step: state.step)
             let gradNorm = GradientClipping.clip(model.parameters, maxNorm: config.maxGradNorm)
             guard gradNorm.isFinite else {
                 throw TrainingError.diverged(step: state.step + 1, detail: "the gradient norm is \(gradNorm)")
@@ -116,20 +131,21 @@ public final class Trainer {
             let lr = config.learningRate * config.schedule.factor(step: state.step, warmupSteps: config.warmupSteps, totalSteps: total)
             state.optimizer.update(model.parameters, learningRate: lr)
             state.step += 1
-            lastLoss = result.loss
-            windowLoss += Double(result.loss)
+            lastLoss = loss
+            windowLoss += Double(loss)
             windowSteps += 1
-            windowSamples += padded.batchSize
-            samplesDone += padded.batchSize
+            windowSamples += indices.count
+            samplesDone += indices.count
             let now = DispatchTime.now().uptimeNanoseconds
             let rate = Double(windowSamples) / max(1e-9, Double(now - windowStart) / 1e9)
-            if observer?(.step(step: state.step, totalSteps: total, loss: result.loss, learningRate: lr, gradNorm: gradNorm, samplesPerSecond: rate)) == false {
+            if observer?(.step(step: state.step, totalSteps: total, loss: loss, learningRate: lr, gradNorm: gradNorm, samplesPerSecond: rate)) == false {
                 stopped = true
             }
+            stopped = try group.any(stopped, "agreeing whether to stop")
             if state.step % config.logEvery == 0 || state.step == total {
                 let epoch = Double(state.sampler.epoch) + Double(state.sampler.position) / Double(max(1, train.count))
                 let mean = Float(windowLoss / Double(windowSteps))
-                try log.write(
+                try log?.write(
                     "{\"step\":\(state.step),\"epoch\":\(String(format: "%.4f", epoch)),\"loss\":\(mean),\"learning_rate\":\(lr),\"grad_norm\":\(gradNorm),\"samples_per_second\":\(String(format: "%.2f", rate)),\"elapsed_seconds\":\(String(format: "%.3f", elapsed()))}")
                 _ = observer?(.logged(step: state.step, epoch: epoch, loss: mean, learningRate: lr, gradNorm: gradNorm, samplesPerSecond: rate))
                 windowLoss = 0
@@ -140,22 +156,29 @@ public final class Trainer {
             if stopped { break }
             let evalNow = eval != nil && ((config.evalEvery.map { state.step % $0 == 0 } ?? false) || state.step == total)
             if evalNow, let eval {
-                let metrics = try Self.evaluate(model: model, dataset: eval, batchSize: config.evalBatchSize, padId: padId, maxLength: config.maxLength)
+                let metrics = try Self.evaluateWithPredictions(
+                    model: model, dataset: eval, batchSize: config.evalBatchSize, padId: padId, maxLength: config.maxLength,
+                    group: group
+                ).metrics
                 lastEval = metrics
-                try log.write(
+                try log?.write(
                     "{\"step\":\(state.step),\"eval_loss\":\(metrics.loss),\"eval_accuracy\":\(metrics.accuracy),\"eval_macro_f1\":\(metrics.macroF1),\"eval_samples_per_second\":\(String(format: "%.2f", metrics.samplesPerSecond ?? 0)),\"elapsed_seconds\":\(String(format: "%.3f", elapsed()))}")
                 if state.bestMetric.map({ metrics.accuracy > $0 }) ?? true {
                     state.bestMetric = metrics.accuracy
                     state.bestStep = state.step
                 }
                 if observer?(.evaluated(step: state.step, metrics: metrics)) == false { stopped = true }
+                stopped = try group.any(stopped, "agreeing whether to stop")
             }
             let saveNow = (config.saveEvery.map { state.step % $0 == 0 } ?? false) || state.step == total
             if saveNow {
                 state.elapsedSeconds = elapsed()
-                let url = try Checkpoint.save(model: model, state: state, output: output)
-                try prune(keeping: state.bestStep)
-                if observer?(.checkpointSaved(step: state.step, url: url)) == false { stopped = true }
+                if leader {
+                    let url = try Checkpoint.save(model: model, state: state, output: output)
+                    try prune(keeping: state.bestStep)
+                    if observer?(.checkpointSaved(step: state.step, url: url)) == false { stopped = true }
+                }
+                stopped = try group.any(stopped, "agreeing whether to stop")
             }
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
@@ -163,6 +186,69 @@ public final class Trainer {
             steps: state.step, finalLoss: lastLoss, evaluation: lastEval, bestStep: state.bestStep, seconds: seconds,
             totalSeconds: elapsedBefore + seconds,
             samplesPerSecond: Double(samplesDone) / max(seconds, 1e-9))
+    }
+
+    /// The gradients of the mean loss over the global batch `indices` (summed over the process group)
+    /// in `model.parameters`, and that loss. This process runs its share of the batch in
+    /// `gradientAccumulationSteps` micro-batches; each sequence keeps its place in the global batch as
+    /// its dropout key, so any number of processes and micro-batches computes the same gradients (up
+    /// to the order of float sums).
+    private func computeGradients(global indices: [Int], step: Int) throws -> Float {
+        let total = indices.count
+        let share = group.share(of: total)
+        let parts = gradientAccumulationSteps
+        let seed = CounterRNG.hash(seed: config.seed, index: UInt64(step))
+        let reduction = group.size > 1 ? GradientReduction(group: group, model: model) : nil
+        model.parameters.zeroGradients()
+        var lossSum = 0.0
+        for k in 0..<parts {
+            let lo = share.lowerBound + share.count * k / parts
+            let hi = share.lowerBound + share.count * (k + 1) / parts
+            if lo == hi { continue }
+            let padded = train.batch(Array(indices[lo..<hi]), padId: padId, padding: config.padding, maxLength: config.maxLength)
+            let result: AdapterModel.StepResult
+            do {
+                result = try model.step(
+                    try TokenBatch(padded), labels: padded.labels, seed: seed, dropoutKeys: (lo..<hi).map { UInt64($0) },
+                    gradientScale: Float(hi - lo) / Float(total),
+                    gradientsReady: k == parts - 1 ? reduction.map { r in { r.ready($0) } } : nil)
+            } catch let error as EncoderError {
+                throw TrainingError.diverged(step: step + 1, detail: error.description)
+            }
+            lossSum += Double(result.loss) * Double(hi - lo)
+        }
+        if let reduction {
+            var scalars = [lossSum]
+            try reduction.finish(scalars: &scalars)
+            lossSum = scalars[0]
+        }
+        return Float(lossSum / Double(max(total, 1)))
+    }
+
+    /// Every process must start from the same trainable values, data and settings: a process with
+    /// another model, data file or flags would silently train something else.
+    private func checkSameStart() throws {
+        guard group.size > 1 else { return }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        func mix(_ v: UInt64) { hash = (hash ^ v) &* 0x100_0000_01b3 }
+        for e in model.parameters.entries {
+            for i in 0..<e.count { mix(UInt64(e.value[i].bitPattern)) }
+        }
+        var settings: UInt64 = 0xcbf2_9ce4_8422_2325
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        for byte in (try? encoder.encode(config)) ?? Data() { settings = (settings ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        var data: UInt64 = UInt64(train.count)
+        for i in [0, train.count / 2, train.count - 1] where i >= 0 && i < train.count {
+            for t in train.batch([i], padId: padId, padding: .longest, maxLength: config.maxLength).inputIds {
+                data = (data ^ UInt64(UInt32(bitPattern: t))) &* 0x100_0000_01b3
+            }
+        }
+        let seen = try group.minMax([hash, settings, data], "checking that every process starts alike")
+        for (k, what) in ["trainable values", "training settings", "training data"].enumerated() where seen.min[k] != seen.max[k] {
+            throw TrainingError.distributed(
+                "the processes start with different \(what): run every process with the same model, data and flags")
+        }
     }
 
     /// Deletes old checkpoints beyond `keepCheckpoints`, never the best one.
@@ -185,15 +271,20 @@ public final class Trainer {
 
     /// `evaluate`, also returning each example's predicted class (in dataset order), for per-example
     /// statistics such as paired tests between two classifiers and confusion matrices.
+    ///
+    /// With a process `group` each process evaluates its share of the examples and every process gets
+    /// the whole set's metrics and predictions.
     public static func evaluateWithPredictions(
-        model: SequenceClassifier, dataset: TokenizedDataset, batchSize: Int, padId: Int32, maxLength: Int?
+        model: SequenceClassifier, dataset: TokenizedDataset, batchSize: Int, padId: Int32, maxLength: Int?,
+        group: ProcessGroup = SingleProcess()
     ) throws -> (metrics: ClassificationMetrics, predictions: [Int]) {
         let start = DispatchTime.now().uptimeNanoseconds
         var predictions: [Int] = []
         var lossSum = 0.0
         let n = model.classLabels.count
-        for lo in stride(from: 0, to: dataset.count, by: max(1, batchSize)) {
-            let indices = Array(lo..<min(dataset.count, lo + batchSize))
+        let share = group.share(of: dataset.count)
+        for lo in stride(from: share.lowerBound, to: share.upperBound, by: max(1, batchSize)) {
+            let indices = Array(lo..<min(share.upperBound, lo + batchSize))
             let padded = dataset.batch(indices, padId: padId, padding: .longest, maxLength: maxLength)
             let logits = try model.classLogits(try TokenBatch(padded))
             let loss = padded.labels.withUnsafeBufferPointer { lp in
@@ -205,6 +296,15 @@ public final class Trainer {
                 for j in 1..<n where logits[b * n + j] > logits[b * n + best] { best = j }
                 predictions.append(best)
             }
+        }
+        if group.size > 1 {
+            // Each process fills its share's slots; the sum over processes is every prediction.
+            var gathered = [Double](repeating: 0, count: dataset.count + 1)
+            for (k, p) in predictions.enumerated() { gathered[share.lowerBound + k] = Double(p) }
+            gathered[dataset.count] = lossSum
+            try group.sum(&gathered, "gathering the evaluation")
+            predictions = gathered.prefix(dataset.count).map { Int($0) }
+            lossSum = gathered[dataset.count]
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let metrics = ClassificationMetrics(

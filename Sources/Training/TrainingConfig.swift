@@ -60,6 +60,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case checkpoint(path: String, detail: String)
     case output(path: String, detail: String)
     case diverged(step: Int, detail: String)
+    /// The process group failed or disagreed (data-parallel training).
+    case distributed(String)
 
     public var description: String {
         switch self {
@@ -67,6 +69,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
         case .checkpoint(let path, let detail): "\(path): \(detail)"
         case .output(let path, let detail): "\(path): \(detail)"
         case .diverged(let step, let detail): "training stopped at step \(step): \(detail); the last checkpoint is intact"
+        case .distributed(let detail): "data-parallel training: \(detail)"
         }
     }
 }

@@ -1,6 +1,7 @@
 import Adapters
 import ArgumentParser
 import Datasets
+import DistributedTraining
 import Encoders
 import Foundation
 import Inference
@@ -73,6 +74,18 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long) var saveEvery: Int?
     @Flag(name: .long, help: "Pad every batch to --max-length instead of its longest example.") var padToMaxLength = false
     @Flag(name: .long, help: "Continue from the last checkpoint in OUTPUT.") var resume = false
+    @Flag(
+        name: .long,
+        help: "Data-parallel training over MPI: run under `mpirun -np N adapters train … --distributed` (implied when mpirun started this process). --batch-size is the global batch, split over the ranks; rank 0 writes OUTPUT, which every rank must see (a shared folder).")
+    var distributed = false
+    @Option(
+        name: .long,
+        help: "Micro-batches per optimizer step on each rank; the global batch and the result stay the same.")
+    var gradientAccumulationSteps = 1
+    @Option(
+        name: .long,
+        help: "With --distributed: seconds a rank waits for the others at a synchronisation before it stops the job.")
+    var stepTimeout: Double = 300
 
     @Option(name: .long, help: "Bottleneck reduction factor (seq_bn, double_seq_bn).") var reductionFactor: Double?
     @Option(name: .long, help: "LoRA rank.") var loraR: Int?
@@ -85,6 +98,8 @@ struct TrainCommand: ParsableCommand {
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
         if epochs < 1 { throw ValidationError("--epochs must be at least 1") }
         if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be at least 1") }
+        if gradientAccumulationSteps < 1 { throw ValidationError("--gradient-accumulation-steps must be at least 1") }
+        if !(stepTimeout > 0) { throw ValidationError("--step-timeout must be a positive number of seconds") }
         if let learningRate, !(learningRate > 0) { throw ValidationError("--learning-rate must be positive") }
         if data.maxLength < 2 { throw ValidationError("--max-length must be at least 2") }
         if adapterName.isEmpty || adapterName.contains("/") || adapterName.contains(".") {
@@ -135,6 +150,28 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        guard distributed || MPISupport.launchedByMPI else {
+            try train(group: SingleProcess())
+            return
+        }
+        guard MPISupport.available else { throw ValidationError(DistributedError.notBuiltWithMPI.description) }
+        let group = try MPIGroup(timeout: stepTimeout)
+        // One rank's failure ends the job: the others would otherwise wait for it at the next sum.
+        do {
+            try train(group: group)
+            try group.finalize()
+        } catch {
+            let text = "\(error)"
+            FileHandle.standardError.write(Data("error: rank \(group.rank) of \(group.size) (\(group.host)): \(text)\n".utf8))
+            group.abort(code: 1)
+        }
+    }
+
+    private func train(group: ProcessGroup) throws {
+        let leader = group.isLeader
+        if group.size > 1 && leader {
+            logger.info("data-parallel training on \(group.size) ranks: global batch \(batchSize), \(gradientAccumulationSteps) micro-batch(es) per rank and step")
+        }
         let pretrained = try modelOptions.load()
         guard let tokenizer = pretrained.tokenizer else {
             throw ValidationError("\(modelOptions.resolvedPath) has no tokenizer files, which training on text needs")
@@ -166,11 +203,21 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("\(trainName): the labels take only \(labelMap.count) value(s); classification needs at least 2")
         }
         let config = trainingConfig
-        let trainData = try trainSource.tokenized(tokenizer: tokenizer, modelFolder: pretrained.folder, labelMap: labelMap)
-        let evalData = try evalFiles.map {
-            try LabelledData(sources: $0, options: data).tokenized(
-                tokenizer: tokenizer, modelFolder: pretrained.folder, labelMap: labelMap)
+        // Rank 0 tokenizes first: with a shared file system the others then find its token cache.
+        func tokenize() throws -> (TokenizedDataset, TokenizedDataset?) {
+            let trainData = try trainSource.tokenized(tokenizer: tokenizer, modelFolder: pretrained.folder, labelMap: labelMap)
+            let evalData = try evalFiles.map {
+                try LabelledData(sources: $0, options: data).tokenized(
+                    tokenizer: tokenizer, modelFolder: pretrained.folder, labelMap: labelMap)
+            }
+            return (trainData, evalData)
         }
+        var loaded = leader ? try tokenize() : nil
+        if group.size > 1, let mpi = group as? MPIGroup {
+            try mpi.waitLong("waiting for rank 0 to read and tokenize the data")
+        }
+        if loaded == nil { loaded = try tokenize() }
+        guard let (trainData, evalData) = loaded else { return }
         let base = pretrained.encoder
         let headDropout = base.config.classifierDropout ?? base.config.hiddenDropoutProb
         let mode: TrainingMode
@@ -184,8 +231,14 @@ struct TrainCommand: ParsableCommand {
         let out = URL(fileURLWithPath: output)
         let trainer = try Trainer(
             model: model, train: trainData, eval: evalData, config: config, padId: tokenizer.padTokenId, output: out)
+        trainer.group = group
+        trainer.gradientAccumulationSteps = gradientAccumulationSteps
         let progress = ProgressReporter()
-        trainer.observer = { progress.report($0) }
+        if leader { trainer.observer = { progress.report($0) } }
+        guard leader else {
+            _ = try trainer.run(resume: resume)
+            return
+        }
         logger.info(
             "training \(method.rawValue) on \(trainData.count) examples (\(labelMap.count) labels: \(headLabels.joined(separator: ", "))), \(model.parameters.parameterCount) trainable parameters")
         let summary = try trainer.run(resume: resume)

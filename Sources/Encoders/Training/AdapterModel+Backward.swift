@@ -22,7 +22,10 @@ extension AdapterModel {
     }
 
     /// Backward pass from `dlogits` `[B, n]`; accumulates into the trainable gradients.
-    func backward(_ packed: PackedBatch, _ f: ForwardState, dlogits: [Float], seed: UInt64, training: Bool) {
+    func backward(
+        _ packed: PackedBatch, _ f: ForwardState, dlogits: [Float], seed: UInt64, training: Bool,
+        ready: ((GradientGroup) -> Void)? = nil
+    ) {
         let m = packed.tokens
         let c = config.hiddenSize
         let inter = config.intermediateSize
@@ -36,6 +39,7 @@ extension AdapterModel {
         // `step` refuses stacks, so each location holds at most one adapter here.
         let d = layerAdapters.flatMap { $0.attention + $0.output }.map(\.size).max() ?? 0
         let grad = { (slot: Arena.Slot) -> UnsafeMutablePointer<Float>? in self.gradientOf[slot.name] }
+        let firstTokenOffsets = Array(0...b)
 
         // Head: logits = W4·drop(tanh(W1·drop(x0) + b1)) + b4.
         var dDropped2 = [Float](repeating: 0, count: b * c)
@@ -46,9 +50,9 @@ extension AdapterModel {
                 x: f.dropped2,
                 weight: values.pointer(headOutWeight), rows: b, inFeatures: c, outFeatures: n)
             if pHead > 0 {
-                Dropout.backward(
-                    dx: d2.baseAddress!, dout: d2.baseAddress!, count: b * c, p: pHead,
-                    seed: dropoutSeed(seed, layer: config.numHiddenLayers, site: 1))
+                hiddenDropout(
+                    d2.baseAddress!, d2.baseAddress!, rowOffsets: firstTokenOffsets, keys: packed.dropoutKeys, p: pHead,
+                    seed: seed, layer: config.numHiddenLayers, site: 1)
             }
             Tanh.backward(dx: d2.baseAddress!, dout: d2.baseAddress!, y: f.tanhOut, count: b * c)
             dFeatures.withUnsafeMutableBufferPointer { df in
@@ -57,12 +61,13 @@ extension AdapterModel {
                     dout: d2.baseAddress!,
                     x: f.dropped1, weight: values.pointer(headDenseWeight), rows: b, inFeatures: c, outFeatures: c)
                 if pHead > 0 {
-                    Dropout.backward(
-                        dx: df.baseAddress!, dout: df.baseAddress!, count: b * c, p: pHead,
-                        seed: dropoutSeed(seed, layer: config.numHiddenLayers, site: 0))
+                    hiddenDropout(
+                        df.baseAddress!, df.baseAddress!, rowOffsets: firstTokenOffsets, keys: packed.dropoutKeys,
+                        p: pHead, seed: seed, layer: config.numHiddenLayers, site: 0)
                 }
             }
         }
+        ready?(.head)
         guard mode != .headOnly,
             layerTrainable(config.numHiddenLayers - 1) || trainableBelow(config.numHiddenLayers - 1)
         else {
@@ -101,6 +106,7 @@ extension AdapterModel {
             // Rows after attention: B in a first-token last layer, else every token.
             let firstQueries = firstOnly && l == lastLayer
             let rows = firstQueries ? b : m
+            let rowOffsets = firstQueries ? firstTokenOffsets : packed.offsets
             // Sub-block 2: out = LN(sum2). dh holds dL/d(out) on entry.
             let gamma2 = w.pointer(layer.outputNormWeight)
             LayerNorm.backward(
@@ -138,8 +144,7 @@ extension AdapterModel {
             if !needOut1 && !full { break }
             // FFN: ho = drop(W2·gelu(W1·out1 + b1) + b2).
             if pHidden > 0 {
-                Dropout.backward(
-                    dx: dHo, dout: dHo, count: rows * c, p: pHidden, seed: dropoutSeed(seed, layer: l, site: 2))
+                hiddenDropout(dHo, dHo, rowOffsets: rowOffsets, keys: packed.dropoutKeys, p: pHidden, seed: seed, layer: l, site: 2)
             }
             var geluOut = UnsafePointer(s.preActivation.pointer)  // unused when the weight is frozen
             if full {
@@ -176,8 +181,7 @@ extension AdapterModel {
                     bottleneck: slots.size, activation: slots.activation, scaling: slots.scaling, scratch: tmp)
             }
             if pHidden > 0 {
-                Dropout.backward(
-                    dx: dHa, dout: dHa, count: rows * c, p: pHidden, seed: dropoutSeed(seed, layer: l, site: 1))
+                hiddenDropout(dHa, dHa, rowOffsets: rowOffsets, keys: packed.dropoutKeys, p: pHidden, seed: seed, layer: l, site: 1)
             }
             let dCtx = tmp2 + rows * max(c, inter)
             Linear.backward(
@@ -217,6 +221,7 @@ extension AdapterModel {
             Linear.backward(
                 dx: needBelow ? dx : nil, dweight: grad(layer.qkvWeight), dbias: grad(layer.qkvBias), dout: dQKV, x: x,
                 weight: w.pointer(layer.qkvWeight), rows: m, inFeatures: c, outFeatures: 3 * c, accumulateInput: true)
+            ready?(.layer(l))
             if !needBelow { break }
         }
         if full { embeddingBackward(packed, dh: dh, seed: seed, training: training) }
@@ -229,9 +234,9 @@ extension AdapterModel {
         let c = config.hiddenSize
         let w = base.weights
         if training && config.hiddenDropoutProb > 0 {
-            Dropout.backward(
-                dx: dh, dout: dh, count: m * c, p: config.hiddenDropoutProb,
-                seed: dropoutSeed(seed, layer: config.numHiddenLayers, site: 7))
+            hiddenDropout(
+                dh, dh, rowOffsets: packed.offsets, keys: packed.dropoutKeys, p: config.hiddenDropoutProb, seed: seed,
+                layer: config.numHiddenLayers, site: 7)
         }
         let saved = scratchC.pointer
         LayerNorm.backward(

@@ -85,7 +85,9 @@ extension AdapterModel {
         let w = base.weights
         let pHidden: Float = training ? config.hiddenDropoutProb : 0
         let pAttention: Float = training ? config.attentionProbsDropoutProb : 0
-        let shape = AttentionShape(offsets: packed.offsets, heads: config.numAttentionHeads, headDim: config.headDim)
+        let shape = AttentionShape(
+            offsets: packed.offsets, heads: config.numAttentionHeads, headDim: config.headDim, dropoutKeys: packed.dropoutKeys)
+        let firstTokenOffsets = Array(0...(packed.offsets.count - 1))
         let full = mode == .full
 
         let x0 = hiddenStates[0].reserve(max(m * c, 1))
@@ -103,9 +105,7 @@ extension AdapterModel {
                 channels: c, eps: eps)
         }
         if pHidden > 0 {
-            Dropout.forward(
-                out: x0, x: x0, count: m * c, p: pHidden,
-                seed: dropoutSeed(seed, layer: config.numHiddenLayers, site: 7))
+            hiddenDropout(x0, x0, rowOffsets: packed.offsets, keys: packed.dropoutKeys, p: pHidden, seed: seed, layer: config.numHiddenLayers, site: 7)
         }
         let tmp = scratchA.reserve(m * max(c, inter))
         for (l, layer) in w.layers.enumerated() {
@@ -157,6 +157,7 @@ extension AdapterModel {
             // each sequence's first query (keys and values from every token), then B rows.
             let firstOnly = firstTokensOnly && l == w.layers.count - 1
             let rows = firstOnly ? shape.batch : m
+            let rowOffsets = firstOnly ? firstTokenOffsets : packed.offsets
             /// A segment's rows in this layer's post-attention buffers.
             func rowsOf(_ part: Segment) -> Range<Int> {
                 firstOnly ? part.sequences : packed.offsets[part.sequences.lowerBound]..<packed.offsets[part.sequences.upperBound]
@@ -182,7 +183,7 @@ extension AdapterModel {
                 out: ha, x: ctx, weight: w.pointer(layer.attentionOutWeight), bias: w.pointer(layer.attentionOutBias),
                 rows: rows, inFeatures: c, outFeatures: c)
             if pHidden > 0 {
-                Dropout.forward(out: ha, x: ha, count: rows * c, p: pHidden, seed: dropoutSeed(seed, layer: l, site: 1))
+                hiddenDropout(ha, ha, rowOffsets: rowOffsets, keys: packed.dropoutKeys, p: pHidden, seed: seed, layer: l, site: 1)
             }
             // Sub-block 1: LN(h + r), or LN(h + s·f(h) + r) with an attention adapter; a Stack feeds
             // each adapter's output (with its residual) to the next.
@@ -211,7 +212,7 @@ extension AdapterModel {
                 out: ho, x: gelu, weight: w.pointer(layer.outputWeight), bias: w.pointer(layer.outputBias), rows: rows,
                 inFeatures: inter, outFeatures: c)
             if pHidden > 0 {
-                Dropout.forward(out: ho, x: ho, count: rows * c, p: pHidden, seed: dropoutSeed(seed, layer: l, site: 2))
+                hiddenDropout(ho, ho, rowOffsets: rowOffsets, keys: packed.dropoutKeys, p: pHidden, seed: seed, layer: l, site: 2)
             }
             // Sub-block 2, by adapter placement (reference: anchors-adapters.md §1.4). With a Stack,
             // o₀ = h and each adapter k gives o_k = o_{k-1} + s·f(a_k), a_k = LN(o_{k-1} + r) (seq_bn)
@@ -247,7 +248,8 @@ extension AdapterModel {
                 let row = firstTokensOnly ? i : packed.offsets[i]
                 for j in 0..<c { features[k * c + j] = top[row * c + j] }
             }
-            let head = part.model.headForward(features, seed: seed, training: training)
+            let head = part.model.headForward(
+                features, seed: seed, keys: Array(packed.dropoutKeys[part.sequences]), training: training)
             state.segmentLogits.append(head.logits)
             if parts.count == 1 {
                 state.logits = head.logits
@@ -262,7 +264,7 @@ extension AdapterModel {
 
     /// AdapterHub's classification head on first-token features `[B, C]`: dropout → dense → tanh → dropout
     /// → out, returning the intermediate values the backward pass needs.
-    func headForward(_ features: [Float], seed: UInt64, training: Bool)
+    func headForward(_ features: [Float], seed: UInt64, keys: [UInt64], training: Bool)
         -> (dropped1: [Float], tanhOut: [Float], dropped2: [Float], logits: [Float])
     {
         let c = config.hiddenSize
@@ -271,9 +273,9 @@ extension AdapterModel {
         var dropped1 = features
         if pHead > 0 {
             dropped1.withUnsafeMutableBufferPointer {
-                Dropout.forward(
-                    out: $0.baseAddress!, x: features, count: b * c, p: pHead,
-                    seed: dropoutSeed(seed, layer: config.numHiddenLayers, site: 0))
+                hiddenDropout(
+                    $0.baseAddress!, features, rowOffsets: Array(0...b), keys: keys, p: pHead, seed: seed,
+                    layer: config.numHiddenLayers, site: 0)
             }
         }
         var tanhOut = [Float](repeating: 0, count: b * c)
@@ -287,9 +289,9 @@ extension AdapterModel {
         var dropped2 = tanhOut
         if pHead > 0 {
             dropped2.withUnsafeMutableBufferPointer {
-                Dropout.forward(
-                    out: $0.baseAddress!, x: tanhOut, count: b * c, p: pHead,
-                    seed: dropoutSeed(seed, layer: config.numHiddenLayers, site: 1))
+                hiddenDropout(
+                    $0.baseAddress!, tanhOut, rowOffsets: Array(0...b), keys: keys, p: pHead, seed: seed,
+                    layer: config.numHiddenLayers, site: 1)
             }
         }
         var logits = [Float](repeating: 0, count: b * head.numLabels)

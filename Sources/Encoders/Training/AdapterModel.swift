@@ -63,6 +63,9 @@ public final class AdapterModel {
     public internal(set) var loraMerged = false
     /// The base weight blocks as they were before `mergeLoRA`, for an exact `unmergeLoRA`.
     var premergeWeights: [[Float]] = []
+    /// Where each group's gradients lie in `parameters.grads`, as float ranges (contiguous runs merged),
+    /// in the order the backward pass finishes them: head, last layer … first layer, embeddings.
+    public private(set) var gradientGroups: [(group: GradientGroup, ranges: [Range<Int>])] = []
     /// Gradient pointers by value-arena slot name (adapter, head) or base slot name (full).
     var gradientOf: [String: UnsafeMutablePointer<Float>] = [:]
 
@@ -170,6 +173,7 @@ public final class AdapterModel {
             }
         }
         parameters.allocate()
+        gradientGroups = Self.groupRanges(blocks)
         for n in named {
             guard let block = blocks[n.name] else { continue }
             parameters.add(
@@ -189,6 +193,42 @@ public final class AdapterModel {
                     name: prefix + b.name, shape: b.shape, value: base.weights.pointer(b.slot) + b.offset, block: block,
                     offset: b.offset, decay: decay)
             }
+        }
+    }
+
+    /// Groups gradient blocks by the part of the model the backward pass finishes them with.
+    static func groupRanges(_ blocks: [String: Arena.Slot]) -> [(group: GradientGroup, ranges: [Range<Int>])] {
+        var byGroup: [GradientGroup: [Range<Int>]] = [:]
+        for (name, slot) in blocks where slot.count > 0 {
+            let group: GradientGroup
+            if name.hasPrefix("heads.") {
+                group = .head
+            } else if let r = name.range(of: "encoder.layer."),
+                let l = Int(name[r.upperBound...].prefix { $0.isNumber })
+            {
+                group = .layer(l)
+            } else {
+                group = .embeddings
+            }
+            byGroup[group, default: []].append(slot.offset..<(slot.offset + slot.count))
+        }
+        func order(_ g: GradientGroup) -> Int {
+            switch g {
+            case .head: Int.min
+            case .layer(let l): -l
+            case .embeddings: Int.max
+            }
+        }
+        return byGroup.keys.sorted { order($0) < order($1) }.map { group in
+            var merged: [Range<Int>] = []
+            for r in byGroup[group, default: []].sorted(by: { $0.lowerBound < $1.lowerBound }) {
+                if let last = merged.last, last.upperBound == r.lowerBound {
+                    merged[merged.count - 1] = last.lowerBound..<r.upperBound
+                } else {
+                    merged.append(r)
+                }
+            }
+            return (group, merged)
         }
     }
 
@@ -248,12 +288,31 @@ public final class AdapterModel {
 
     /// Forward pass with dropout (seeded by `seed`), loss and, when `backward` is true, the gradients
     /// of every trainable tensor accumulated into `parameters` (zero them first).
-    public func step(_ batch: TokenBatch, labels: [Int32], seed: UInt64, training: Bool = true, backward: Bool = true)
-        throws
-        -> StepResult
-    {
+    ///
+    /// - Parameters:
+    ///   - dropoutKeys: each sequence's dropout key (default: its position in `batch`). A sequence's
+    ///     dropout masks depend only on (`seed`, its key), so a global batch split over processes or
+    ///     micro-batches gets the masks it gets in one piece when each part passes its sequences' places
+    ///     in the global batch.
+    ///   - gradientScale: factor on the gradients (not on the returned loss, the batch mean): a part of
+    ///     `b` sequences of a global batch of `B` passes `b / B`, so the parts' gradients sum to the global
+    ///     batch's mean-loss gradient.
+    ///   - gradientsReady: called during the backward pass with each group of trainable tensors
+    ///     (`gradientGroups`) as soon as the backward pass is done with it (data-parallel training
+    ///     starts reducing those gradients while the pass goes on). Groups it was not called for are
+    ///     complete when `step` returns.
+    public func step(
+        _ batch: TokenBatch, labels: [Int32], seed: UInt64, training: Bool = true, backward: Bool = true,
+        dropoutKeys: [UInt64]? = nil, gradientScale: Float = 1, gradientsReady: ((GradientGroup) -> Void)? = nil
+    ) throws -> StepResult {
         guard labels.count == batch.batchSize else {
             throw EncoderError.invalidInput("\(labels.count) labels for a batch of \(batch.batchSize)")
+        }
+        if let dropoutKeys, dropoutKeys.count != batch.batchSize {
+            throw EncoderError.invalidInput("\(dropoutKeys.count) dropout keys for a batch of \(batch.batchSize)")
+        }
+        guard gradientScale.isFinite else {
+            throw EncoderError.invalidInput("the gradient scale is \(gradientScale)")
         }
         for (i, y) in labels.enumerated() where y < 0 || Int(y) >= head.numLabels {
             throw EncoderError.invalidInput("label \(y) of example \(i) is outside the head's \(head.numLabels) labels")
@@ -269,7 +328,8 @@ public final class AdapterModel {
             throw EncoderError.invalidInput(
                 "the LoRA adapter is merged into the base weights: unmerge it before training")
         }
-        let packed = try PackedBatch(batch, config: config)
+        var packed = try PackedBatch(batch, config: config)
+        if let dropoutKeys { packed.dropoutKeys = dropoutKeys }
         try packed.requireAttendedFirstTokens()
         let forwardState = forward(packed, seed: seed, training: training, firstTokensOnly: true)
         let b = batch.batchSize
@@ -286,7 +346,10 @@ public final class AdapterModel {
             throw EncoderError.invalidInput(
                 "the loss is \(loss) (not finite): lower the learning rate or check the data")
         }
-        if backward { self.backward(packed, forwardState, dlogits: dlogits, seed: seed, training: training) }
+        if backward {
+            if gradientScale != 1 { for i in dlogits.indices { dlogits[i] *= gradientScale } }
+            self.backward(packed, forwardState, dlogits: dlogits, seed: seed, training: training, ready: gradientsReady)
+        }
         return StepResult(loss: loss, logits: forwardState.logits)
     }
 
@@ -361,5 +424,17 @@ public final class AdapterModel {
     /// Dropout stream of (layer, site) for a step.
     func dropoutSeed(_ seed: UInt64, layer: Int, site: Int) -> UInt64 {
         CounterRNG.hash(seed: seed, index: UInt64(layer * 8 + site))
+    }
+
+    /// Hidden-state dropout at (layer, site) over `[rows, C]` whose sequences occupy `rowOffsets`
+    /// ranges, each sequence with the stream of its key (`Dropout.sequences`). The backward pass is the
+    /// same call on the gradient.
+    func hiddenDropout(
+        _ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, rowOffsets: [Int], keys: [UInt64], p: Float,
+        seed: UInt64, layer: Int, site: Int
+    ) {
+        Dropout.sequences(
+            out: out, x: x, rowOffsets: rowOffsets, keys: keys, channels: config.hiddenSize, p: p,
+            seed: dropoutSeed(seed, layer: layer, site: site))
     }
 }

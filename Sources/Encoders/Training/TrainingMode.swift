@@ -40,3 +40,14 @@ public struct HeadSpec: Sendable, Equatable {
 
     public var numLabels: Int { labels.count }
 }
+
+/// A part of the trainable tensors whose gradients the backward pass completes together
+/// (`AdapterModel.gradientGroups`, `step(gradientsReady:)`).
+public enum GradientGroup: Hashable, Sendable {
+    /// The classification head: done first.
+    case head
+    /// Encoder layer `l`'s trainable tensors (adapters, LoRA, or its weights in full fine-tuning).
+    case layer(Int)
+    /// The embedding tables and their LayerNorm (full fine-tuning): done last.
+    case embeddings
+}

@@ -17,11 +17,18 @@ public struct AttentionShape: Sendable {
     public let probOffsets: [Int]
     /// `firstQueryProbOffsets[b]` = Σ_{b' < b} heads · T_b': the same for the first query's row only.
     public let firstQueryProbOffsets: [Int]
+    /// Each sequence's dropout key: sequence `b`'s attention-dropout mask is the stream
+    /// `hash(seed, keys[b])` at index `h·T_b² + i·T_b + j`, whatever else shares its batch. Data-parallel
+    /// training keys a sequence by its place in the global batch, so its mask does not depend on which
+    /// process or micro-batch runs it. Defaults to the position in this batch.
+    public let dropoutKeys: [UInt64]
 
-    public init(offsets: [Int], heads: Int, headDim: Int) {
+    public init(offsets: [Int], heads: Int, headDim: Int, dropoutKeys: [UInt64]? = nil) {
         self.offsets = offsets
         self.heads = heads
         self.headDim = headDim
+        self.dropoutKeys = dropoutKeys ?? (0..<UInt64(max(offsets.count - 1, 0))).map { $0 }
+        precondition(self.dropoutKeys.count == max(offsets.count - 1, 0), "one dropout key per sequence")
         var p = [0]
         var f = [0]
         for b in 0..<max(offsets.count - 1, 0) {
@@ -150,6 +157,12 @@ public enum Attention {
     /// Where a head's queries, probabilities and outputs live: every token's query (`T` rows of `T`
     /// probabilities, outputs in the token rows), or the first token's only (one row of `T`
     /// probabilities, the output in row b of a `[B, C]` buffer).
+    /// The dropout stream of a task's sequence and where its head's first query row starts in it
+    /// (row 0 of the head's `[T, T]` block, also when only the first query runs).
+    private static func dropoutStream(_ task: HeadTask, _ shape: AttentionShape, seed: UInt64) -> (UInt64, UInt64) {
+        (CounterRNG.hash(seed: seed, index: shape.dropoutKeys[task.b]), UInt64(task.h * task.t * task.t))
+    }
+
     private static func layout(_ task: HeadTask, _ shape: AttentionShape, firstQueries: Bool) -> (
         queries: Int, probOffset: Int, outOffset: Int
     ) {
@@ -186,7 +199,8 @@ public enum Attention {
             var weights = UnsafePointer(p)
             if dropout > 0 {
                 let target = droppedProbs.map { $0 + probOffset } ?? scratch
-                Dropout.serial(out: target, x: p, count: nq * t, p: dropout, seed: seed, offset: UInt64(probOffset))
+                let (stream, start) = dropoutStream(task, shape, seed: seed)
+                Dropout.serial(out: target, x: p, count: nq * t, p: dropout, seed: stream, offset: start)
                 weights = UnsafePointer(target)
             }
             // O_h = P·V_h
@@ -221,8 +235,8 @@ public enum Attention {
                 if let saved = droppedProbs {
                     weights = saved + probOffset
                 } else {
-                    Dropout.serial(
-                        out: dropped, x: p, count: nq * t, p: dropout, seed: seed, offset: UInt64(probOffset))
+                    let (stream, start) = dropoutStream(task, shape, seed: seed)
+                    Dropout.serial(out: dropped, x: p, count: nq * t, p: dropout, seed: stream, offset: start)
                     weights = UnsafePointer(dropped)
                 }
             }
@@ -237,7 +251,8 @@ public enum Attention {
                     let keep = 1 / (1 - dropout)
                     for i in 0..<(nq * t) { dp[i] = weights[i] != 0 || p[i] == 0 ? dp[i] * keep : 0 }
                 } else {
-                    Dropout.serial(out: dp, x: dp, count: nq * t, p: dropout, seed: seed, offset: UInt64(probOffset))
+                    let (stream, start) = dropoutStream(task, shape, seed: seed)
+                    Dropout.serial(out: dp, x: dp, count: nq * t, p: dropout, seed: stream, offset: start)
                 }
             }
             // dS = softmax'(dP) · scale

@@ -19,6 +19,29 @@ public enum Dropout {
         apply(out: dx, x: dout, count: count, p: p, seed: seed, offset: offset, accumulate: accumulate)
     }
 
+    /// Dropout over packed sequences, each with a stream of its own: rows `rowOffsets[b] ..< rowOffsets[b+1]`
+    /// of `[rows, channels]` use the stream `hash(seed, keys[b])` from index 0, so a sequence's mask
+    /// depends on its key alone, not on the batch it is packed into. `backward` (`accumulate` false)
+    /// is the same call on the gradient.
+    public static func sequences(
+        out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, rowOffsets: [Int], keys: [UInt64], channels: Int,
+        p: Float, seed: UInt64
+    ) {
+        precondition(keys.count == rowOffsets.count - 1, "one dropout key per sequence")
+        let total = (rowOffsets.last ?? 0) * channels
+        if p <= 0 {
+            if UnsafePointer(out) != x { out.update(from: x, count: total) }
+            return
+        }
+        Threading.parallelRanges(keys.count, minChunk: max(1, (1 << 14) / max(1, total / max(1, keys.count)))) { range in
+            for b in range {
+                let lo = rowOffsets[b] * channels
+                let n = (rowOffsets[b + 1] - rowOffsets[b]) * channels
+                if n > 0 { sa_dropout(out + lo, x + lo, n, p, CounterRNG.hash(seed: seed, index: keys[b]), 0, 0) }
+            }
+        }
+    }
+
     /// Whether element `index` of the stream `seed` survives.
     @inlinable @inline(__always)
     public static func keeps(seed: UInt64, index: UInt64, p: Float) -> Bool {

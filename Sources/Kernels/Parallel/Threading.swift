@@ -24,7 +24,10 @@ import Foundation
 /// see BENCHMARKS.md). A region started while another thread's region runs (two models used from
 /// two threads, parallel tests) runs on its caller alone rather than waiting.
 ///
-/// The worker count is the number of active processors, or `ADAPTERS_NUM_THREADS` when set.
+/// The worker count is the number of active processors, or `ADAPTERS_NUM_THREADS` when set. Under an
+/// MPI launcher that starts several processes on one machine (`OMPI_COMM_WORLD_LOCAL_SIZE`), each gets
+/// its share of the processors: spinning workers of several processes on the same cores would
+/// stall each other.
 public enum Threading {
     /// Number of workers our parallel loops use (≥ 1).
     public static let workerCount: Int = {
@@ -34,7 +37,11 @@ public enum Threading {
         {
             return n
         }
-        return max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        if let text = ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"], let local = Int(text), local > 1 {
+            return max(1, cores / local)
+        }
+        return cores
     }()
 
     /// Pins OpenBLAS to a single thread. Idempotent; called before the first BLAS use.
