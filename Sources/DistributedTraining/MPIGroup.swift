@@ -133,7 +133,7 @@ public final class MPIGroup: ProcessGroup {
     public func waitAll(_ what: String) throws {
         #if SWIFTADAPTERS_MPI
             let deadline = Date().addingTimeInterval(timeout)
-            var pause: UInt32 = 20
+            var pause: UInt32 = 5
             while !pending.isEmpty {
                 try progress()
                 if pending.isEmpty { break }
@@ -143,7 +143,7 @@ public final class MPIGroup: ProcessGroup {
                     throw DistributedError.timeout(what: what, seconds: timeout, rank: rank)
                 }
                 usleep(pause)
-                pause = min(pause * 2, 2000)
+                pause = min(pause * 2, 200)
             }
         #endif
     }

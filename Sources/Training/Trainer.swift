@@ -189,40 +189,13 @@ public final class Trainer {
     }
 
     /// The gradients of the mean loss over the global batch `indices` (summed over the process group)
-    /// in `model.parameters`, and that loss. This process runs its share of the batch in
-    /// `gradientAccumulationSteps` micro-batches; each sequence keeps its place in the global batch as
-    /// its dropout key, so any number of processes and micro-batches computes the same gradients (up
-    /// to the order of float sums).
+    /// in `model.parameters`, and that loss (`DataParallelStep`).
     private func computeGradients(global indices: [Int], step: Int) throws -> Float {
-        let total = indices.count
-        let share = group.share(of: total)
-        let parts = gradientAccumulationSteps
-        let seed = CounterRNG.hash(seed: config.seed, index: UInt64(step))
-        let reduction = group.size > 1 ? GradientReduction(group: group, model: model) : nil
-        model.parameters.zeroGradients()
-        var lossSum = 0.0
-        for k in 0..<parts {
-            let lo = share.lowerBound + share.count * k / parts
-            let hi = share.lowerBound + share.count * (k + 1) / parts
-            if lo == hi { continue }
-            let padded = train.batch(Array(indices[lo..<hi]), padId: padId, padding: config.padding, maxLength: config.maxLength)
-            let result: AdapterModel.StepResult
-            do {
-                result = try model.step(
-                    try TokenBatch(padded), labels: padded.labels, seed: seed, dropoutKeys: (lo..<hi).map { UInt64($0) },
-                    gradientScale: Float(hi - lo) / Float(total),
-                    gradientsReady: k == parts - 1 ? reduction.map { r in { r.ready($0) } } : nil)
-            } catch let error as EncoderError {
-                throw TrainingError.diverged(step: step + 1, detail: error.description)
-            }
-            lossSum += Double(result.loss) * Double(hi - lo)
-        }
-        if let reduction {
-            var scalars = [lossSum]
-            try reduction.finish(scalars: &scalars)
-            lossSum = scalars[0]
-        }
-        return Float(lossSum / Double(max(total, 1)))
+        let runner = DataParallelStep(model: model, group: group, accumulation: gradientAccumulationSteps)
+        return try runner.run(total: indices.count, seed: CounterRNG.hash(seed: config.seed, index: UInt64(step)), step: step) {
+            let padded = train.batch(Array(indices[$0]), padId: padId, padding: config.padding, maxLength: config.maxLength)
+            return (try TokenBatch(padded), padded.labels)
+        }.loss
     }
 
     /// Every process must start from the same trainable values, data and settings: a process with

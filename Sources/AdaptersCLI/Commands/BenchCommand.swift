@@ -7,7 +7,7 @@ import Tokenizers
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks against the PyTorch/HF baseline, measured in the same sitting.",
-        subcommands: [BenchInference.self, BenchTrain.self, BenchTokenize.self, BenchDataset.self, BenchServe.self])
+        subcommands: [BenchInference.self, BenchTrain.self, BenchTokenize.self, BenchDataset.self, BenchServe.self, BenchDistributed.self])
 }
 
 /// Where the reference measurements come from; both default to the repository's conventions.
