@@ -15,14 +15,18 @@ let mpirunPath: String? = {
 /// trajectory for 1, 2 and 3 ranks and with gradient accumulation; resuming a 2-rank checkpoint on one
 /// process; a rank killed mid-run; and two ranks in two network namespaces talking TCP over a veth
 /// pair. Runs where OpenMPI is installed (scripts/setup.sh installs it; CI has it).
-@Suite("adapters train --distributed (MPI)", .serialized, .enabled(if: mpirunPath != nil, "mpirun is not installed (scripts/setup.sh installs OpenMPI)"))
+@Suite(
+    "adapters train --distributed (MPI)", .serialized,
+    .enabled(if: mpirunPath != nil, "mpirun is not installed (scripts/setup.sh installs OpenMPI)"))
 struct DistributedCLITests {
     let cli = CLITests()
 
     static var mpirun: String? { mpirunPath }
 
     /// Runs `command` and waits; output and errors captured.
-    static func execute(_ command: String, _ arguments: [String], environment: [String: String] = [:]) throws -> CLITests.Run {
+    static func execute(_ command: String, _ arguments: [String], environment: [String: String] = [:]) throws
+        -> CLITests.Run
+    {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: command)
         process.arguments = arguments
@@ -49,7 +53,8 @@ struct DistributedCLITests {
         let launcher = try #require(Self.mpirun)
         return try Self.execute(
             launcher,
-            ["--allow-run-as-root", "--oversubscribe", "-np", String(ranks)] + options + [CLITests.binary.path] + arguments)
+            ["--allow-run-as-root", "--oversubscribe", "-np", String(ranks)] + options + [CLITests.binary.path]
+                + arguments)
     }
 
     func data(in folder: URL) throws -> (train: String, eval: String) {
@@ -68,7 +73,8 @@ struct DistributedCLITests {
     ) -> [String] {
         [
             "train", "--train", data.train, "--eval", data.eval, "--method", "seq_bn", "--adapter-name", "rt",
-            "--max-steps", String(steps), "--batch-size", String(batch), "--max-length", "24", "--learning-rate", "1e-3",
+            "--max-steps", String(steps), "--batch-size", String(batch), "--max-length", "24", "--learning-rate",
+            "1e-3",
             "--save-every", String(saveEvery), "--log-every", "1", "--output", output.path,
         ]
     }
@@ -155,7 +161,8 @@ struct DistributedCLITests {
             let trained = try Self.tensors(output)
             let (worst, difference) = Self.worstTensor(reference, trained)
             print("\(name): largest relative difference to one process \(difference) (\(worst))")
-            #expect(difference <= 1e-5, "\(name): trained tensors differ from one process's by \(difference) (\(worst))")
+            #expect(
+                difference <= 1e-5, "\(name): trained tensors differ from one process's by \(difference) (\(worst))")
             let log = try Self.log(output)
             #expect(log.losses.count == 20)
             for (a, b) in zip(referenceLog.losses, log.losses) {
@@ -275,7 +282,9 @@ struct DistributedCLITests {
                 ":", "-np", "1", CLITests.binary.path,
             ] + args + ["--seed", "7"])
         #expect(r.status != 0)
-        #expect(r.stderr.contains("data-parallel training: the processes start with different trainable values"), "\(r.stderr)")
+        #expect(
+            r.stderr.contains("data-parallel training: the processes start with different trainable values"),
+            "\(r.stderr)")
         #expect(Date().timeIntervalSince(started) < 120)
         #expect(!FileManager.default.fileExists(atPath: tmp.appendingPathComponent("o/rt").path))
 
@@ -303,29 +312,33 @@ struct DistributedCLITests {
         // mpirun starts the rank on the other address through this "remote shell": a shell in its namespace.
         let agent = tmp.appendingPathComponent("netns-agent.sh")
         try """
-            #!/bin/sh
-            host=$1; shift
-            case "$host" in
-              \(pair.addresses[0])) ns=\(pair.names[0]) ;;
-              \(pair.addresses[1])) ns=\(pair.names[1]) ;;
-              *) echo "netns-agent: unknown host $host" >&2; exit 1 ;;
-            esac
-            exec ip netns exec "$ns" sh -c "$*"
+        #!/bin/sh
+        host=$1; shift
+        case "$host" in
+          \(pair.addresses[0])) ns=\(pair.names[0]) ;;
+          \(pair.addresses[1])) ns=\(pair.names[1]) ;;
+          *) echo "netns-agent: unknown host $host" >&2; exit 1 ;;
+        esac
+        exec ip netns exec "$ns" sh -c "$*"
 
-            """.write(to: agent, atomically: true, encoding: .utf8)
+        """.write(to: agent, atomically: true, encoding: .utf8)
         chmod(agent.path, 0o755)
         let hosts = tmp.appendingPathComponent("hosts")
-        try "\(pair.addresses[0]) slots=1\n\(pair.addresses[1]) slots=1\n".write(to: hosts, atomically: true, encoding: .utf8)
+        try "\(pair.addresses[0]) slots=1\n\(pair.addresses[1]) slots=1\n".write(
+            to: hosts, atomically: true, encoding: .utf8)
         let output = tmp.appendingPathComponent("netns")
         var exported = ["-x", "PATH", "-x", "HOME", "-x", "ADAPTERS_NUM_THREADS"]
-        for name in ["HF_HOME", "HF_HUB_CACHE", "XDG_CACHE_HOME"] where ProcessInfo.processInfo.environment[name] != nil {
+        for name in ["HF_HOME", "HF_HUB_CACHE", "XDG_CACHE_HOME"] where ProcessInfo.processInfo.environment[name] != nil
+        {
             exported += ["-x", name]
         }
         r = try Self.execute(
             "/usr/bin/env",
             [
-                "ip", "netns", "exec", pair.names[0], launcher, "--allow-run-as-root", "-np", "2", "--hostfile", hosts.path,
-                "--mca", "plm_rsh_agent", agent.path, "--mca", "btl", "tcp,self", "--mca", "btl_tcp_if_include", pair.subnet,
+                "ip", "netns", "exec", pair.names[0], launcher, "--allow-run-as-root", "-np", "2", "--hostfile",
+                hosts.path,
+                "--mca", "plm_rsh_agent", agent.path, "--mca", "btl", "tcp,self", "--mca", "btl_tcp_if_include",
+                pair.subnet,
                 "--mca", "oob_tcp_if_include", pair.subnet,
             ] + exported + [CLITests.binary.path] + arguments(d, output: output),
             // Two "machines" on this one: one worker thread each.
@@ -367,7 +380,11 @@ struct NamespacePair {
 
     /// Whether this machine lets us create network namespaces (root, iproute2, CAP_NET_ADMIN).
     static let supported: Bool = {
-        guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip") || FileManager.default.isExecutableFile(atPath: "/sbin/ip") || FileManager.default.isExecutableFile(atPath: "/usr/bin/ip") else {
+        guard getuid() == 0,
+            FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip")
+                || FileManager.default.isExecutableFile(atPath: "/sbin/ip")
+                || FileManager.default.isExecutableFile(atPath: "/usr/bin/ip")
+        else {
             return false
         }
         let probe = "saprobe\(getpid())"
@@ -380,7 +397,9 @@ struct NamespacePair {
     static func ip(_ arguments: [String]) throws -> String {
         let r = try DistributedCLITests.execute("/usr/bin/env", ["ip"] + arguments)
         guard r.status == 0 else {
-            throw CocoaError(.featureUnsupported, userInfo: [NSLocalizedDescriptionKey: "ip \(arguments.joined(separator: " ")): \(r.stderr)"])
+            throw CocoaError(
+                .featureUnsupported,
+                userInfo: [NSLocalizedDescriptionKey: "ip \(arguments.joined(separator: " ")): \(r.stderr)"])
         }
         return r.stdout
     }

@@ -24,7 +24,10 @@ struct SplitBatchGradientTests {
     }
 
     static func gradients(_ model: AdapterModel) -> [String: [Float]] {
-        Dictionary(uniqueKeysWithValues: model.parameters.entries.map { ($0.name, Array(UnsafeBufferPointer(start: $0.grad, count: $0.count))) })
+        Dictionary(
+            uniqueKeysWithValues: model.parameters.entries.map {
+                ($0.name, Array(UnsafeBufferPointer(start: $0.grad, count: $0.count)))
+            })
     }
 
     /// The largest per-tensor `‖a − b‖ / ‖a‖`. A tensor whose true gradient is zero (a key bias: softmax
@@ -45,8 +48,10 @@ struct SplitBatchGradientTests {
     static func sub(_ batch: TokenBatch, _ range: Range<Int>) throws -> TokenBatch {
         let t = batch.sequenceLength
         return try TokenBatch(
-            batchSize: range.count, sequenceLength: t, inputIds: Array(batch.inputIds[(range.lowerBound * t)..<(range.upperBound * t)]),
-            attentionMask: Array(batch.attentionMask[(range.lowerBound * t)..<(range.upperBound * t)]), tokenTypeIds: nil)
+            batchSize: range.count, sequenceLength: t,
+            inputIds: Array(batch.inputIds[(range.lowerBound * t)..<(range.upperBound * t)]),
+            attentionMask: Array(batch.attentionMask[(range.lowerBound * t)..<(range.upperBound * t)]),
+            tokenTypeIds: nil)
     }
 
     @Test(arguments: cases)

@@ -14,16 +14,20 @@ import Training
 struct BenchDistributed: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "distributed",
-        abstract: "Data-parallel scaling over MPI: 1 process × all cores vs N ranks splitting them, and the seed's run on paper.")
+        abstract:
+            "Data-parallel scaling over MPI: 1 process × all cores vs N ranks splitting them, and the seed's run on paper."
+    )
 
-    @Option(name: .long, parsing: .upToNextOption, help: "Cases as arch:method, e.g. roberta-base:seq_bn minilm-l6:full.")
+    @Option(
+        name: .long, parsing: .upToNextOption, help: "Cases as arch:method, e.g. roberta-base:seq_bn minilm-l6:full.")
     var cases: [String] = ["roberta-base:seq_bn", "minilm-l6:full"]
 
     @Option(name: .long, help: "MPI ranks to compare with one process.") var ranks = 2
     @Option(name: .long, help: "Timed steps per case (after 2 warm-up steps).") var steps = 5
     @Option(name: .long, help: "Global batch (sequences of 100 tokens).") var batch = 32
     @Option(name: .long, help: "Cores per machine in the on-paper table.") var coresPerMachine = 16
-    @Option(name: .long, help: "Latency per message hop (µs) in the on-paper table (TCP on a LAN).") var latencyMicroseconds: Double = 50
+    @Option(name: .long, help: "Latency per message hop (µs) in the on-paper table (TCP on a LAN).")
+    var latencyMicroseconds: Double = 50
 
     @Flag(name: .long, help: .hidden) var child = false
 
@@ -32,7 +36,10 @@ struct BenchDistributed: ParsableCommand {
             let parts = c.split(separator: ":").map(String.init)
             guard parts.count == 2, BenchmarkArchitecture(rawValue: parts[0]) != nil,
                 ["seq_bn", "lora", "full", "double_seq_bn"].contains(parts[1])
-            else { throw ValidationError("case '\(c)' is not arch:method (roberta-base or minilm-l6; seq_bn, double_seq_bn, lora, full)") }
+            else {
+                throw ValidationError(
+                    "case '\(c)' is not arch:method (roberta-base or minilm-l6; seq_bn, double_seq_bn, lora, full)")
+            }
         }
         if ranks < 2 { throw ValidationError("--ranks must be at least 2") }
         if steps < 1 || batch < 1 { throw ValidationError("--steps and --batch must be at least 1") }
@@ -43,19 +50,24 @@ struct BenchDistributed: ParsableCommand {
             try runChild(cases[0])
             return
         }
-        guard MPISupport.available else { throw ValidationError(DistributedError.notBuiltWithMPI.description) }
+        guard MPISupport.available else { throw DistributedError.notBuiltWithMPI }
         let cores = Threading.workerCount
         print("\(cpuDescription()); \(cores) cores; BLAS kernels: \(BLASInfo.coreName)")
-        print("| case | layout | samples/s | step ms | compute ms | wait after backward ms | sum alone ms | overlap | gradient MB | scaling |")
+        print(
+            "| case | layout | samples/s | step ms | compute ms | wait after backward ms | sum alone ms | overlap | gradient MB | scaling |"
+        )
         print("|---|---|---|---|---|---|---|---|---|---|")
         var projections: [(String, Measurement, Measurement)] = []
         for c in cases {
             let one = try measure(c, ranks: 1, threads: cores)
             let many = try measure(c, ranks: ranks, threads: max(1, cores / ranks))
-            for (m, layout) in [(one, "1 rank × \(cores) threads"), (many, "\(ranks) ranks × \(max(1, cores / ranks)) thread(s)")] {
+            for (m, layout) in [
+                (one, "1 rank × \(cores) threads"), (many, "\(ranks) ranks × \(max(1, cores / ranks)) thread(s)"),
+            ] {
                 print(
                     String(
-                        format: "| %@ | %@ | %.2f | %.0f | %.0f | %.1f | %.1f | %@ | %.1f | %@ |", c, layout, m.samplesPerSecond,
+                        format: "| %@ | %@ | %.2f | %.0f | %.0f | %.1f | %.1f | %@ | %.1f | %@ |", c, layout,
+                        m.samplesPerSecond,
                         m.step * 1e3, m.compute * 1e3, m.wait * 1e3, m.sumAlone * 1e3,
                         m.ranks > 1 ? String(format: "%.0f %%", m.overlap * 100) : "–", m.gradientBytes / 1e6,
                         m.ranks > 1 ? String(format: "×%.2f", m.samplesPerSecond / one.samplesPerSecond) : "1"))
@@ -82,7 +94,9 @@ struct BenchDistributed: ParsableCommand {
     func measure(_ c: String, ranks: Int, threads: Int) throws -> Measurement {
         let process = Process()
         let me = "/proc/self/exe"
-        let args = ["bench", "distributed", "--child", "--cases", c, "--steps", String(steps), "--batch", String(batch)]
+        let args = [
+            "bench", "distributed", "--child", "--cases", c, "--steps", String(steps), "--batch", String(batch),
+        ]
         var environment = ProcessInfo.processInfo.environment
         environment["ADAPTERS_NUM_THREADS"] = String(threads)
         if ranks == 1 {
@@ -109,8 +123,10 @@ struct BenchDistributed: ParsableCommand {
         FileHandle.standardError.write(Data("\(c) \(ranks) rank(s): \(line)\n".utf8))
         func number(_ key: String) -> Double { (o[key] as? NSNumber)?.doubleValue ?? .nan }
         return Measurement(
-            ranks: ranks, samplesPerSecond: number("samples_per_second"), step: number("step_s"), compute: number("compute_s"),
-            wait: number("wait_s"), sumAlone: number("sum_alone_s"), gradientBytes: number("gradient_bytes"), threads: threads)
+            ranks: ranks, samplesPerSecond: number("samples_per_second"), step: number("step_s"),
+            compute: number("compute_s"),
+            wait: number("wait_s"), sumAlone: number("sum_alone_s"), gradientBytes: number("gradient_bytes"),
+            threads: threads)
     }
 
     func runChild(_ c: String) throws {
@@ -119,8 +135,10 @@ struct BenchDistributed: ParsableCommand {
         guard let arch = BenchmarkArchitecture(rawValue: parts[0]) else { return }
         let base = arch.makeModel(seed: 0)
         let mode: TrainingMode =
-            parts[1] == "full" ? .full : .adapter(name: "task", config: .defaults(for: AdapterMethod(rawValue: parts[1]) ?? .seqBn))
-        let model = try AdapterModel(base: base, mode: mode, head: HeadSpec(name: "task", labels: ["0", "1"], dropout: 0.1))
+            parts[1] == "full"
+            ? .full : .adapter(name: "task", config: .defaults(for: AdapterMethod(rawValue: parts[1]) ?? .seqBn))
+        let model = try AdapterModel(
+            base: base, mode: mode, head: HeadSpec(name: "task", labels: ["0", "1"], dropout: 0.1))
         model.initializeTrainable(seed: 0)
         let tokens = try arch.makeBatch(batch: batch, length: 100, seed: 0)
         var rng = SeededGenerator(seed: 3)
@@ -129,8 +147,10 @@ struct BenchDistributed: ParsableCommand {
         func rows(_ r: Range<Int>) throws -> (TokenBatch, [Int32]) {
             (
                 try TokenBatch(
-                    batchSize: r.count, sequenceLength: t, inputIds: Array(tokens.inputIds[(r.lowerBound * t)..<(r.upperBound * t)]),
-                    attentionMask: Array(tokens.attentionMask[(r.lowerBound * t)..<(r.upperBound * t)]), tokenTypeIds: nil),
+                    batchSize: r.count, sequenceLength: t,
+                    inputIds: Array(tokens.inputIds[(r.lowerBound * t)..<(r.upperBound * t)]),
+                    attentionMask: Array(tokens.attentionMask[(r.lowerBound * t)..<(r.upperBound * t)]),
+                    tokenTypeIds: nil),
                 Array(labels[r])
             )
         }
@@ -167,7 +187,8 @@ struct BenchDistributed: ParsableCommand {
         guard group.isLeader else { return }
         let json: [String: Any] = [
             "case": c, "ranks": group.size, "threads_per_rank": Threading.workerCount, "step_s": median(stepTimes),
-            "samples_per_second": Double(batch) / median(stepTimes), "compute_s": median(compute), "wait_s": median(wait),
+            "samples_per_second": Double(batch) / median(stepTimes), "compute_s": median(compute),
+            "wait_s": median(wait),
             "sum_alone_s": alone.isEmpty ? 0 : median(alone), "gradient_bytes": gradientFloats * 4,
             "peak_rss_mib": peakResidentMiB() ?? -1,
         ]
@@ -186,24 +207,30 @@ struct BenchDistributed: ParsableCommand {
         print("\nOn paper, \(c): the seed's 80,000 steps of \(batch) on machines of \(coresPerMachine) cores")
         print(
             String(
-                format: "(measured here: %.3f core-seconds of compute per sample, %.1f MB of gradients per step, %.0f %% of the sum hidden by the backward pass; latency %.0f µs per hop)",
+                format:
+                    "(measured here: %.3f core-seconds of compute per sample, %.1f MB of gradients per step, %.0f %% of the sum hidden by the backward pass; latency %.0f µs per hop)",
                 coreSecondsPerSample, bytes / 1e6, hidden * 100, latencyMicroseconds))
-        print("| machines | link | compute ms/step | all-reduce ms/step | step ms (overlap applied) | samples/s | 80k steps | speed-up |")
+        print(
+            "| machines | link | compute ms/step | all-reduce ms/step | step ms (overlap applied) | samples/s | 80k steps | speed-up |"
+        )
         print("|---|---|---|---|---|---|---|---|")
         let oneMachine = coreSecondsPerSample * Double(batch) / Double(coresPerMachine)
         for gbps in [10.0, 25.0] {
             for machines in [1, 4, 16, 64] {
                 // A batch of 32 splits over at most 32 ranks: beyond, machines idle.
                 let busy = min(machines, batch)
-                let compute = coreSecondsPerSample * (Double(batch) / Double(busy)).rounded(.up) / Double(coresPerMachine)
+                let compute =
+                    coreSecondsPerSample * (Double(batch) / Double(busy)).rounded(.up) / Double(coresPerMachine)
                 let m = Double(machines)
                 let reduce =
-                    machines == 1 ? 0 : 2 * (m - 1) / m * bytes / (gbps * 1e9 / 8) + 2 * (m - 1) * latencyMicroseconds * 1e-6
+                    machines == 1
+                    ? 0 : 2 * (m - 1) / m * bytes / (gbps * 1e9 / 8) + 2 * (m - 1) * latencyMicroseconds * 1e-6
                 let step = compute + reduce - min(reduce * hidden, compute * 2 / 3)
                 let hours = 80_000 * step / 3600
                 print(
                     String(
-                        format: "| %d | %.0f Gb/s | %.0f | %.1f | %.0f | %.0f | %.1f h | ×%.1f |", machines, gbps, compute * 1e3,
+                        format: "| %d | %.0f Gb/s | %.0f | %.1f | %.0f | %.0f | %.1f h | ×%.1f |", machines, gbps,
+                        compute * 1e3,
                         reduce * 1e3, step * 1e3, Double(batch) / step, hours, oneMachine / step))
             }
         }
@@ -212,9 +239,15 @@ struct BenchDistributed: ParsableCommand {
     func cpuDescription() -> String {
         guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return "CPU unknown" }
         let lines = text.split(separator: "\n")
-        let name = lines.first { $0.hasPrefix("model name") }?.split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "?"
-        let flags = Set(lines.first { $0.hasPrefix("flags") }?.split(separator: ":").last?.split(separator: " ").map(String.init) ?? [])
-        let shown = ["avx2", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_tile"].filter { flags.contains($0) }
+        let name =
+            lines.first { $0.hasPrefix("model name") }?.split(separator: ":").last?.trimmingCharacters(in: .whitespaces)
+            ?? "?"
+        let flags = Set(
+            lines.first { $0.hasPrefix("flags") }?.split(separator: ":").last?.split(separator: " ").map(String.init)
+                ?? [])
+        let shown = ["avx2", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_tile"].filter {
+            flags.contains($0)
+        }
         return "\(name) (\(shown.joined(separator: " ")))"
     }
 }

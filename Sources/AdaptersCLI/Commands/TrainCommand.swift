@@ -154,7 +154,7 @@ struct TrainCommand: ParsableCommand {
             try train(group: SingleProcess())
             return
         }
-        guard MPISupport.available else { throw ValidationError(DistributedError.notBuiltWithMPI.description) }
+        guard MPISupport.available else { throw DistributedError.notBuiltWithMPI }
         let group = try MPIGroup(timeout: stepTimeout)
         // One rank's failure ends the job: the others would otherwise wait for it at the next sum.
         do {
