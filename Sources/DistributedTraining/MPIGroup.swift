@@ -86,31 +86,32 @@ public final class MPIGroup: ProcessGroup {
 
     public func startSum(_ buffer: UnsafeMutablePointer<Float>, count: Int) throws {
         #if SWIFTADAPTERS_MPI
-            var offset = 0
-            // MPI counts are Int32: larger blocks go in pieces.
-            while offset < count {
-                let n = min(count - offset, Int(Int32.max))
-                var request: OpaquePointer?
-                try check(sa_mpi_isum_f32(buffer + offset, Int32(n), &request), "starting a gradient sum")
-                if let request { pending.append(request) }
-                offset += n
-            }
+            try startInPieces(count, "starting a gradient sum") { sa_mpi_isum_f32(buffer + $0, $1, &$2) }
             try progress()
         #endif
     }
 
     public func startSum(_ buffer: UnsafeMutablePointer<Double>, count: Int) throws {
         #if SWIFTADAPTERS_MPI
+            try startInPieces(count, "starting a sum") { sa_mpi_isum_f64(buffer + $0, $1, &$2) }
+        #endif
+    }
+
+    #if SWIFTADAPTERS_MPI
+        /// Starts `count` elements' collective in pieces (MPI counts are Int32), queueing each request.
+        private func startInPieces(
+            _ count: Int, _ operation: String, _ start: (Int, Int32, inout OpaquePointer?) -> Int32
+        ) throws {
             var offset = 0
             while offset < count {
                 let n = min(count - offset, Int(Int32.max))
                 var request: OpaquePointer?
-                try check(sa_mpi_isum_f64(buffer + offset, Int32(n), &request), "starting a sum")
+                try check(start(offset, Int32(n), &request), operation)
                 if let request { pending.append(request) }
                 offset += n
             }
-        #endif
-    }
+        }
+    #endif
 
     #if SWIFTADAPTERS_MPI
         /// Tests the pending requests once, dropping the finished ones (MPI progresses non-blocking

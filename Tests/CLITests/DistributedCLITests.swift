@@ -57,6 +57,13 @@ struct DistributedCLITests {
                 + arguments)
     }
 
+    /// A temporary folder holding slices of Rotten Tomatoes (the caller removes it).
+    func workspace() throws -> (URL, (train: String, eval: String)) {
+        try #require(FileManager.default.fileExists(atPath: Fixtures.miniLM.path), "run scripts/setup.sh first")
+        let tmp = try Fixtures.temporaryFolder()
+        return (tmp, try data(in: tmp))
+    }
+
     func data(in folder: URL) throws -> (train: String, eval: String) {
         let helper = TrainCLITests()
         return (
@@ -131,10 +138,8 @@ struct DistributedCLITests {
     }
 
     @Test func theSameTrajectoryForAnyNumberOfRanks() throws {
-        try #require(FileManager.default.fileExists(atPath: Fixtures.miniLM.path), "run scripts/setup.sh first")
-        let tmp = try Fixtures.temporaryFolder()
+        let (tmp, d) = try workspace()
         defer { try? FileManager.default.removeItem(at: tmp) }
-        let d = try data(in: tmp)
         let single = tmp.appendingPathComponent("np1")
         var r = try cli.run(arguments(d, output: single))
         #expect(r.status == 0, "\(r.stderr)")
@@ -182,10 +187,8 @@ struct DistributedCLITests {
 
     /// A checkpoint written by 2 ranks resumes on one process, on the same trajectory.
     @Test func aTwoRankCheckpointResumesOnOneProcess() throws {
-        try #require(FileManager.default.fileExists(atPath: Fixtures.miniLM.path), "run scripts/setup.sh first")
-        let tmp = try Fixtures.temporaryFolder()
+        let (tmp, d) = try workspace()
         defer { try? FileManager.default.removeItem(at: tmp) }
-        let d = try data(in: tmp)
         let output = tmp.appendingPathComponent("run")
         var r = try mpi(2, arguments(d, output: output))
         #expect(r.status == 0, "\(r.stderr)")
@@ -210,11 +213,9 @@ struct DistributedCLITests {
     /// A rank killed with SIGKILL mid-run: the others stop within 30 s with a non-zero status, the
     /// checkpoint left loads, and the resumed run ends on the uninterrupted run's trajectory.
     @Test func aKilledRankStopsTheJob() throws {
-        try #require(FileManager.default.fileExists(atPath: Fixtures.miniLM.path), "run scripts/setup.sh first")
         let launcher = try #require(Self.mpirun)
-        let tmp = try Fixtures.temporaryFolder()
+        let (tmp, d) = try workspace()
         defer { try? FileManager.default.removeItem(at: tmp) }
-        let d = try data(in: tmp)
         let output = tmp.appendingPathComponent("run")
         let args = arguments(d, output: output, steps: 40, saveEvery: 2, batch: 8)
         let process = Process()
@@ -269,11 +270,9 @@ struct DistributedCLITests {
     /// Ranks started with different flags (here another seed on rank 1) would train different things:
     /// the job stops at once with an error naming what differs, instead of averaging nonsense.
     @Test func ranksThatDisagreeStopWithAClearError() throws {
-        try #require(FileManager.default.fileExists(atPath: Fixtures.miniLM.path), "run scripts/setup.sh first")
         let launcher = try #require(Self.mpirun)
-        let tmp = try Fixtures.temporaryFolder()
+        let (tmp, d) = try workspace()
         defer { try? FileManager.default.removeItem(at: tmp) }
-        let d = try data(in: tmp)
         let args = arguments(d, output: tmp.appendingPathComponent("o"))
         let started = Date()
         let r = try Self.execute(
@@ -298,11 +297,9 @@ struct DistributedCLITests {
     /// one process, through a real network stack.
     @Test(.enabled(if: NamespacePair.supported, "cannot create network namespaces here (needs root and iproute2)"))
     func twoRanksInTwoNetworkNamespacesOverTCP() throws {
-        try #require(FileManager.default.fileExists(atPath: Fixtures.miniLM.path), "run scripts/setup.sh first")
         let launcher = try #require(Self.mpirun)
-        let tmp = try Fixtures.temporaryFolder()
+        let (tmp, d) = try workspace()
         defer { try? FileManager.default.removeItem(at: tmp) }
-        let d = try data(in: tmp)
         let single = tmp.appendingPathComponent("np1")
         var r = try cli.run(arguments(d, output: single))
         #expect(r.status == 0, "\(r.stderr)")
