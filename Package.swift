@@ -51,6 +51,25 @@ let distributedTraining: Target = .target(
     swiftSettings: mpiAvailable ? [.define("SWIFTADAPTERS_MPI")] : []
 )
 
+// libFuzzer targets, one per parser (Fuzz/, scripts/fuzz.sh): defined only when SWIFTADAPTERS_FUZZ is
+// set, so the normal build never sees them; fuzz.sh builds them with -sanitize=fuzzer and AddressSanitizer.
+let fuzzing = ProcessInfo.processInfo.environment["SWIFTADAPTERS_FUZZ"] != nil
+let fuzzTargets: [Target] =
+    fuzzing
+    ? [.target(name: "FuzzSupport", dependencies: ["Kernels", "Tokenizers"], path: "Fuzz/FuzzSupport")]
+        + [
+            ("FuzzSafetensors", ["ModelIO", "Kernels"]), ("FuzzShardedIndex", ["ModelIO", "Kernels"]),
+            ("FuzzModelConfig", ["Encoders"]), ("FuzzAdapterConfigs", ["ModelIO", "Adapters"]),
+            ("FuzzTokenizerJSON", ["Tokenizers"]), ("FuzzBPEFiles", ["Tokenizers"]), ("FuzzWordPieceVocab", ["Tokenizers"]),
+            ("FuzzPickle", ["ModelIO"]), ("FuzzPyTorchZip", ["ModelIO", "FileMapping"]), ("FuzzThrift", ["Parquet"]),
+            ("FuzzParquet", ["Parquet"]), ("FuzzCSV", ["Datasets"]), ("FuzzJSONL", ["Datasets"]), ("FuzzHub", ["Hub"]),
+            ("FuzzServerRequest", ["Serving"]),
+        ].map { name, deps in
+            Target.executableTarget(
+                name: name, dependencies: ["FuzzSupport"] + deps.map { Target.Dependency(stringLiteral: $0) },
+                path: "Fuzz/\(name)", swiftSettings: [.unsafeFlags(["-parse-as-library"])])
+        } : []
+
 let package = Package(
     name: "SwiftAdapters",
     platforms: [.macOS(.v14)],
@@ -85,7 +104,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
-    targets: blasTargets + mpiTargets + [
+    targets: blasTargets + mpiTargets + fuzzTargets + [
         distributedTraining,
         .target(name: "CVectorKernels"),
         .target(name: "CWorkerPool"),

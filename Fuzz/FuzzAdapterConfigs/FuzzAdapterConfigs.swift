@@ -1,0 +1,35 @@
+import Foundation
+import FuzzSupport
+import ModelIO
+
+/// An AdapterHub folder's `adapter_config.json` and `head_config.json` (the input's two NUL-separated
+/// parts), read as `AdapterHubAdapter(folder:)` reads a folder — with a small real weights file.
+@_cdecl("FuzzAdapterConfigs_main")
+public func fuzzAdapterConfigsMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    runFuzzer(argc, argv) { data, size in
+        guard let data else { return 0 }
+        return fuzzAdapterConfigs(data, size)
+    }
+}
+
+/// Also libFuzzer\'s own entry name, which its runtime references.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzAdapterConfigs(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let parts = FuzzInput.split(data, size, parts: 2)
+    let folder = FuzzInput.folder.appendingPathComponent("adapter")
+    try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    try? Data(parts[0]).write(to: folder.appendingPathComponent("adapter_config.json"))
+    if parts[1].isEmpty {
+        try? FileManager.default.removeItem(at: folder.appendingPathComponent("head_config.json"))
+    } else {
+        try? Data(parts[1]).write(to: folder.appendingPathComponent("head_config.json"))
+    }
+    let weights = folder.appendingPathComponent("adapter.safetensors")
+    if !FileManager.default.fileExists(atPath: weights.path) {
+        let tensor = SafetensorsWriter.Tensor(
+            name: "roberta.encoder.layer.0.output.adapters.a.adapter_up.bias", shape: [4], values: [0, 1, 2, 3])
+        try? SafetensorsWriter.encode([tensor]).write(to: weights)
+    }
+    if let adapter = try? AdapterHubAdapter(folder: folder), let source = adapter.weights { readEveryTensor(source) }
+    return 0
+}
