@@ -18,11 +18,11 @@ public func fuzzAdapterConfigs(_ data: UnsafePointer<UInt8>, _ size: Int) -> CIn
     let parts = FuzzInput.split(data, size, parts: 2)
     let folder = FuzzInput.folder.appendingPathComponent("adapter")
     try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    try? Data(parts[0]).write(to: folder.appendingPathComponent("adapter_config.json"))
+    FuzzInput.write(parts[0], name: "adapter/adapter_config.json")
     if parts[1].isEmpty {
-        try? FileManager.default.removeItem(at: folder.appendingPathComponent("head_config.json"))
+        FuzzInput.remove("adapter/head_config.json")
     } else {
-        try? Data(parts[1]).write(to: folder.appendingPathComponent("head_config.json"))
+        FuzzInput.write(parts[1], name: "adapter/head_config.json")
     }
     let weights = folder.appendingPathComponent("adapter.safetensors")
     if !FileManager.default.fileExists(atPath: weights.path) {

@@ -17,8 +17,8 @@ public func fuzzBPEFiles(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let parts = FuzzInput.split(data, size, parts: 2)
     let folder = FuzzInput.folder.appendingPathComponent("bpe")
     try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    try? Data(parts[0]).write(to: folder.appendingPathComponent("vocab.json"))
-    try? Data(parts[1]).write(to: folder.appendingPathComponent("merges.txt"))
+    FuzzInput.write(parts[0], name: "bpe/vocab.json")
+    FuzzInput.write(parts[1], name: "bpe/merges.txt")
     if let tokenizer = try? Tokenizer.load(from: folder) { exercise(tokenizer) }
     return 0
 }

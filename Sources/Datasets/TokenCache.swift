@@ -149,6 +149,23 @@ public enum TokenCache {
         private var labels: [Int32] = []
         var count: Int { labels.count }
 
+        /// Temporaries of this cache file that a killed build left behind: untouched for an hour. A build
+        /// still running writes its temporary continuously, and other processes may share the folder, so
+        /// only age tells an abandoned one apart.
+        static func removeAbandonedTemporaries(of url: URL, olderThan seconds: TimeInterval = 3600) {
+            let fm = FileManager.default
+            let folder = url.deletingLastPathComponent()
+            let name = url.lastPathComponent
+            let names = (try? fm.contentsOfDirectory(atPath: folder.path)) ?? []
+            for n in names where n.hasPrefix(".\(name).tmp-") || n.hasPrefix(".\(name).types-") {
+                let path = folder.appendingPathComponent(n)
+                guard let modified = (try? fm.attributesOfItem(atPath: path.path))?[.modificationDate] as? Date,
+                    Date().timeIntervalSince(modified) > seconds
+                else { continue }
+                try? fm.removeItem(at: path)
+            }
+        }
+
         init(url: URL, key: UInt64, maxLength: Int, typeIds: Bool) throws {
             self.url = url
             self.key = key
@@ -160,6 +177,7 @@ public enum TokenCache {
             let fm = FileManager.default
             do {
                 try fm.createDirectory(at: folder, withIntermediateDirectories: true)
+                Self.removeAbandonedTemporaries(of: url)
                 guard fm.createFile(atPath: temp.path, contents: Data(count: TokenCache.headerSize)) else {
                     throw DatasetError.cacheWriteFailed(file: url.path, reason: "cannot create \(temp.path)")
                 }

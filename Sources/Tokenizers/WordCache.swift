@@ -64,35 +64,26 @@ final class EncodeScratch {
     }
 }
 
-/// A value per thread, created on first use, without locks (`pthread_getspecific`).
+/// A value per thread, created on first use, without locks on the way in (`pthread_getspecific`).
 ///
-/// Values made on a thread are released when that thread exits; when the owner is deallocated
-/// only the calling thread's value is released at once (others go with their threads).
+/// The values belong to the `ThreadLocal`, not to the threads: each one is kept in `owned` and released
+/// with it. (Releasing them at thread exit would leak every value of a thread that outlives its owner —
+/// a pooled worker thread — since a deleted key runs no destructors; AddressSanitizer found those
+/// leaks, ~0.2 MB per tokenizer and thread.)
 final class ThreadLocal<Value: AnyObject>: @unchecked Sendable {
     private var key = pthread_key_t()
     private let make: () -> Value
     private let valid: Bool
+    private let lock = NSLock()
+    private var owned: [Value] = []
 
     init(_ make: @escaping () -> Value) {
         self.make = make
-        #if os(Linux)
-        valid = pthread_key_create(&key, { ptr in
-            if let ptr { Unmanaged<AnyObject>.fromOpaque(ptr).release() }
-        }) == 0
-        #else
-        valid = pthread_key_create(&key, { ptr in
-            Unmanaged<AnyObject>.fromOpaque(ptr).release()
-        }) == 0
-        #endif
+        valid = pthread_key_create(&key, nil) == 0
     }
 
     deinit {
-        guard valid else { return }
-        if let ptr = pthread_getspecific(key) {
-            pthread_setspecific(key, nil)
-            Unmanaged<AnyObject>.fromOpaque(ptr).release()
-        }
-        pthread_key_delete(key)
+        if valid { pthread_key_delete(key) }
     }
 
     /// This thread's value; a fresh value per call when the system ran out of thread keys.
@@ -103,7 +94,10 @@ final class ThreadLocal<Value: AnyObject>: @unchecked Sendable {
             return Unmanaged<Value>.fromOpaque(ptr).takeUnretainedValue()
         }
         let v = make()
-        pthread_setspecific(key, Unmanaged.passRetained(v as AnyObject).toOpaque())
+        lock.lock()
+        owned.append(v)
+        lock.unlock()
+        pthread_setspecific(key, Unmanaged.passUnretained(v).toOpaque())
         return v
     }
 }

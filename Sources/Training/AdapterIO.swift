@@ -166,7 +166,7 @@ extension AdapterModel {
             try fm.moveItem(at: staging, to: folder)
         } catch {
             try? fm.removeItem(at: staging)
-            throw TrainingError.output(path: folder.path, detail: "cannot write the model folder: \(error)")
+            throw TrainingError.output(path: folder.path, detail: "cannot write the model folder: \(fileErrorText(error))")
         }
     }
 }

@@ -46,6 +46,27 @@ public enum Checkpoint {
         }.sorted { $0.0 < $1.0 }
     }
 
+    /// Deletes the hidden folders of checkpoints whose writing or deletion was interrupted (a killed
+    /// process leaves its `.step-N.tmp-…` or `.step-N.deleted-…` behind; a finished save renames it, a
+    /// failed one deletes it). Only one process writes a run's checkpoints, so at the start of a run
+    /// every such folder is stale.
+    public static func removeInterruptedSaves(_ output: URL) {
+        let dir = folder(output)
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
+        for n in names where n.hasPrefix("." + prefix) && (n.contains(".tmp-") || n.contains(".deleted-")) {
+            try? FileManager.default.removeItem(at: dir.appendingPathComponent(n))
+        }
+    }
+
+    /// Deletes a checkpoint folder so that no kill leaves it half-deleted under its name: it is first
+    /// renamed to a hidden name (atomic), then removed file by file.
+    public static func discard(_ url: URL) throws {
+        let hidden = url.deletingLastPathComponent().appendingPathComponent(
+            ".\(url.lastPathComponent).deleted-\(UUID().uuidString)")
+        try FileManager.default.moveItem(at: url, to: hidden)
+        try? FileManager.default.removeItem(at: hidden)
+    }
+
     public static func save(model: AdapterModel, state: TrainerState, output: URL) throws -> URL {
         let fm = FileManager.default
         let dir = folder(output)
@@ -67,12 +88,12 @@ public enum Checkpoint {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try encoder.encode(state).write(to: staging.appendingPathComponent("trainer_state.json"))
-            if fm.fileExists(atPath: target.path) { try fm.removeItem(at: target) }
+            if fm.fileExists(atPath: target.path) { try discard(target) }
             try fm.moveItem(at: staging, to: target)
             return target
         } catch {
             try? fm.removeItem(at: staging)
-            throw TrainingError.checkpoint(path: target.path, detail: "cannot write checkpoint: \(error)")
+            throw TrainingError.checkpoint(path: target.path, detail: "cannot write checkpoint: \(fileErrorText(error))")
         }
     }
 

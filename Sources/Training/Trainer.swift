@@ -107,6 +107,7 @@ public final class Trainer {
             resumedFrom = saved.step
         }
         try checkSameStart()
+        if leader { Checkpoint.removeInterruptedSaves(output) }
         let log = leader ? try LogFile(output.appendingPathComponent("train_log.jsonl"), truncate: resumedFrom == nil) : nil
         _ = observer?(.started(totalSteps: total, resumedFrom: resumedFrom, trainableParameters: model.parameters.parameterCount))
         let start = DispatchTime.now().uptimeNanoseconds
@@ -229,7 +230,7 @@ public final class Trainer {
         let all = Checkpoint.list(output)
         let keep = Set(all.suffix(config.keepCheckpoints).map(\.step) + (best.map { [$0] } ?? []))
         for c in all where !keep.contains(c.step) {
-            try? FileManager.default.removeItem(at: c.url)
+            try? Checkpoint.discard(c.url)
         }
     }
 

@@ -76,6 +76,28 @@ struct TokenCacheTests {
         }
     }
 
+    /// A build killed mid-way leaves its temporary files; the next build of that cache deletes those
+    /// untouched for an hour (another process's build in progress, younger, is left alone).
+    @Test func abandonedTemporariesOfKilledBuildsAreRemoved() throws {
+        let tokenizer = try DS.tokenizer("minilm")
+        let folder = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent("cache.tokens")
+        let fm = FileManager.default
+        let old = folder.appendingPathComponent(".cache.tokens.tmp-KILLED")
+        let oldTypes = folder.appendingPathComponent(".cache.tokens.types-KILLED")
+        let young = folder.appendingPathComponent(".cache.tokens.tmp-RUNNING")
+        let other = folder.appendingPathComponent(".other.tokens.tmp-KILLED")
+        for f in [old, oldTypes, young, other] { #expect(fm.createFile(atPath: f.path, contents: Data(count: 64))) }
+        let twoHoursAgo = Date().addingTimeInterval(-7200)
+        for f in [old, oldTypes, other] { try fm.setAttributes([.modificationDate: twoHoursAgo], ofItemAtPath: f.path) }
+        try TokenCache.build(
+            at: url, key: 1, tokenizer: tokenizer, labelMap: LabelMap(names: ["0", "1"]), maxLength: 8, source: "src",
+            next: Self.chunks([Example(text: "fine", label: "0")], size: 1))
+        let left = Set(try fm.contentsOfDirectory(atPath: folder.path))
+        #expect(left == ["cache.tokens", ".cache.tokens.tmp-RUNNING", ".other.tokens.tmp-KILLED"])
+    }
+
     @Test func failedBuildsLeaveNothingBehind() throws {
         let tokenizer = try DS.tokenizer("minilm")
         let folder = try Fixtures.temporaryFolder()
