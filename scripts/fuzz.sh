@@ -36,8 +36,8 @@ REGRESSIONS=Tests/Fixtures/fuzz-regressions
 mkdir -p "$WORK"/{seeds,corpus,artifacts,logs}
 
 export SWIFTADAPTERS_FUZZ=1
-# Leaks inside the toolchain's Foundation are not ours (Fuzz/lsan.supp says which).
-export LSAN_OPTIONS="suppressions=$PWD/Fuzz/lsan.supp:print_suppressions=0"
+# Leaks inside the toolchain's Foundation are not ours (scripts/toolchain-leaks.supp says which).
+export LSAN_OPTIONS="suppressions=$PWD/scripts/toolchain-leaks.supp:print_suppressions=0"
 for t in "${TARGETS[@]}"; do
   echo "fuzz.sh: building $t" >&2
   swift build --build-path "$BUILD" --sanitize=address -Xswiftc -sanitize=fuzzer -Xcc -fsanitize=fuzzer-no-link \

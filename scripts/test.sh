@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The test command: installs what the tests need (scripts/setup.sh), builds the CLI the CLI tests
-# run, then runs every test. Benchmarks are not tests: see BENCHMARKS.md.
+# run, then runs every test; then every parser's fuzz target for 20 s each after replaying its
+# regression inputs (scripts/fuzz.sh), and the quick suites under AddressSanitizer
+# (scripts/sanitize.sh address --fast). Benchmarks are not tests: see BENCHMARKS.md.
 #
 # The Hub client's tests, then the CLI's Hub tests, run in passes of their own: they talk HTTP to a server with
 # 10-second timeouts and count requests, and the CPU-bound suites (training, kernels) would
@@ -15,4 +17,6 @@ else
   swift test --skip 'HubTests|HubCLITests'
   swift test --filter HubTests
   swift test --filter HubCLITests
+  scripts/fuzz.sh --seconds 20
+  scripts/sanitize.sh address --fast
 fi
