@@ -103,8 +103,10 @@ public enum Checkpoint {
         let state: TrainerState
         do {
             state = try JSONDecoder().decode(TrainerState.self, from: Data(contentsOf: statePath))
+        } catch let error as DecodingError {
+            throw TrainingError.checkpoint(path: statePath.path, detail: "unreadable trainer state: \(decodingErrorText(error))")
         } catch {
-            throw TrainingError.checkpoint(path: statePath.path, detail: "unreadable trainer state: \(error)")
+            throw TrainingError.checkpoint(path: statePath.path, detail: "unreadable trainer state: \(fileErrorText(error))")
         }
         let values = try SafetensorsFile(path: url.appendingPathComponent("trainable.safetensors").path)
         let moments = try SafetensorsFile(path: url.appendingPathComponent("optimizer.safetensors").path)

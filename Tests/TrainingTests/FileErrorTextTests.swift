@@ -22,4 +22,21 @@ struct FileErrorTextTests {
         #expect(error.description == "/runs/a/checkpoints/step-0000004: cannot write checkpoint: No space left on device")
         #expect(!error.description.contains("\n"))
     }
+
+    @Test func aDamagedTrainerStateIsOneLineNamingTheKey() throws {
+        struct State: Decodable { var step: Int }
+        for (json, expected) in [
+            ("{\"step\": \"ten\"}", "step: expected Int"), ("{}", "'step' is missing"),
+            ("{\"step\": 3", "the top level: "),
+        ] {
+            do {
+                _ = try JSONDecoder().decode(State.self, from: Data(json.utf8))
+                Issue.record("decoded \(json)")
+            } catch let error as DecodingError {
+                let text = decodingErrorText(error)
+                #expect(text.hasPrefix(expected), "\(text)")
+                #expect(!text.contains("\n") && !text.contains("CodingKeys"), "\(text)")
+            }
+        }
+    }
 }
