@@ -43,7 +43,9 @@ static inline float sa_expf(float x) {
     p = p * r + 1.6666665e-1f;
     p = p * r + 5e-1f;
     p = p * r * r + r + 1.f;
-    int bits = ((int)n + 127) << 23;
+    // A NaN input (a diverged run) makes n NaN, and converting NaN to int is undefined behaviour
+    // (UBSan found it); the NaN still reaches the result through p.
+    int bits = ((int)(n == n ? n : 0.f) + 127) << 23;
     float scale;
     memcpy(&scale, &bits, 4);
     return x < -87.f ? 0.f : p * scale;
