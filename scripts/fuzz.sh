@@ -145,8 +145,8 @@ touch "$WORK/campaign.tsv"
 printf '| target | executions | campaign executions | exec/s | edges | corpus | crashes |\n|---|---|---|---|---|---|---|\n'
 for t in "${TARGETS[@]}"; do
   log=$WORK/logs/$t.log
-  execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
-  rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
+  execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | grep -o '[0-9]*$' | tail -1 || echo 0)
+  rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1 || echo 0)
   edges=$(grep -oE '(cov|ft): [0-9]+' "$log" | grep '^cov' | tail -1 | grep -o '[0-9]*$' || echo ?)
   corpus=$(ls "$WORK/corpus/$t" | wc -l)
   crashes=$(ls "$WORK/artifacts/$t" 2>/dev/null | grep -cE '^(crash|leak|timeout|oom)-' || true)
