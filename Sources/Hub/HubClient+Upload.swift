@@ -396,7 +396,8 @@ private struct PreparedUpload {
     }
 }
 
-private struct PreuploadReply: Decodable {
+// Internal rather than private: the Hub fuzz target decodes these replies too.
+struct PreuploadReply: Decodable {
     struct File: Decodable {
         var path: String
         var uploadMode: String
@@ -406,12 +407,12 @@ private struct PreuploadReply: Decodable {
     var files: [File]
 }
 
-private struct LFSAction: Decodable {
+struct LFSAction: Decodable {
     var href: String
     var header: [String: String]?
 }
 
-private struct LFSBatchReply: Decodable {
+struct LFSBatchReply: Decodable {
     struct Object: Decodable {
         struct Actions: Decodable {
             var upload: LFSAction?
