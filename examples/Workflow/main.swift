@@ -106,7 +106,8 @@ do {
     let saved = output.appendingPathComponent("rotten_tomatoes")
     try model.saveAdapter(to: saved, name: "rotten_tomatoes")
     func bytes(_ url: URL) -> Int {
-        ((try? FileManager.default.attributesOfItem(atPath: url.path))?[.size] as? Int) ?? 0
+        // The Hugging Face cache's snapshot files are symlinks to blobs: measure what they point to.
+        ((try? FileManager.default.attributesOfItem(atPath: url.resolvingSymlinksInPath().path))?[.size] as? Int) ?? 0
     }
     let adapterBytes = ["adapter.safetensors", "model_head.safetensors", "adapter_config.json", "head_config.json"]
         .map { bytes(saved.appendingPathComponent($0)) }.reduce(0, +)
