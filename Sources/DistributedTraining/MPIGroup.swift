@@ -180,13 +180,13 @@ public final class MPIGroup: ProcessGroup {
         #endif
     }
 
-    /// Ends every rank of the job at once (`MPI_Abort`): what a rank does after a failure the others
-    /// cannot recover from, so that none waits for it.
-    public func abort(code: Int32) -> Never {
+    /// Ends every rank of the job (`MPI_Abort`): what a rank does after a failure the others cannot
+    /// recover from, so that none waits for it. MPI's launcher normally ends this process too; the
+    /// caller (the CLI) exits itself should the call return.
+    public func abort(code: Int32) {
         #if SWIFTADAPTERS_MPI
             _ = sa_mpi_abort(code)
         #endif
-        Foundation.exit(code)
     }
 
     /// Leaves the job (`MPI_Finalize`) after a barrier, so that no rank exits while another still needs it.

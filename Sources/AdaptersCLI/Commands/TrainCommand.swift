@@ -164,6 +164,7 @@ struct TrainCommand: ParsableCommand {
             let text = "\(error)"
             FileHandle.standardError.write(Data("error: rank \(group.rank) of \(group.size) (\(group.host)): \(text)\n".utf8))
             group.abort(code: 1)
+            Foundation.exit(1)
         }
     }
 
