@@ -10,6 +10,16 @@ struct BenchCommand: ParsableCommand {
         subcommands: [BenchInference.self, BenchTrain.self, BenchTokenize.self, BenchDataset.self, BenchServe.self, BenchDistributed.self])
 }
 
+/// This machine's CPU for a benchmark's header: model name and the vector/matrix flags that decide
+/// which kernels run (every number is recorded with them).
+func benchmarkCPU() -> String {
+    let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+    let name = info.split(separator: "\n").first { $0.hasPrefix("model name") }?.split(separator: ":").last ?? "unknown"
+    let flags = Set(info.split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ").map(String.init) ?? [])
+    let shown = ["avx2", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_tile"].filter(flags.contains)
+    return "\(name.trimmingCharacters(in: .whitespaces)) [\(shown.joined(separator: " "))]"
+}
+
 /// Where the reference measurements come from; both default to the repository's conventions.
 struct BaselineOptions: ParsableArguments {
     @Option(name: .long, help: "Python of the pinned baseline venv (shared/bench/setup_venv.sh makes .venv-bench).")

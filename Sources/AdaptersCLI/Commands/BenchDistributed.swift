@@ -52,7 +52,7 @@ struct BenchDistributed: ParsableCommand {
         }
         guard MPISupport.available else { throw DistributedError.notBuiltWithMPI }
         let cores = Threading.workerCount
-        print("\(cpuDescription()); \(cores) cores; BLAS kernels: \(BLASInfo.coreName)")
+        print("\(benchmarkCPU()); \(cores) cores; BLAS kernels: \(BLASInfo.coreName)")
         print(
             "| case | layout | samples/s | step ms | compute ms | wait after backward ms | sum alone ms | overlap | gradient MB | scaling |"
         )
@@ -131,18 +131,7 @@ struct BenchDistributed: ParsableCommand {
 
     func runChild(_ c: String) throws {
         let group: ProcessGroup = MPISupport.launchedByMPI ? try MPIGroup(timeout: 600) : SingleProcess()
-        let parts = c.split(separator: ":").map(String.init)
-        guard let arch = BenchmarkArchitecture(rawValue: parts[0]) else { return }
-        let base = arch.makeModel(seed: 0)
-        let mode: TrainingMode =
-            parts[1] == "full"
-            ? .full : .adapter(name: "task", config: .defaults(for: AdapterMethod(rawValue: parts[1]) ?? .seqBn))
-        let model = try AdapterModel(
-            base: base, mode: mode, head: HeadSpec(name: "task", labels: ["0", "1"], dropout: 0.1))
-        model.initializeTrainable(seed: 0)
-        let tokens = try arch.makeBatch(batch: batch, length: 100, seed: 0)
-        var rng = SeededGenerator(seed: 3)
-        let labels = (0..<batch).map { _ in Int32.random(in: 0...1, using: &rng) }
+        guard let (_, model, tokens, labels) = try BenchTrain.trainingCase(c, batch: batch) else { return }
         let t = tokens.sequenceLength
         func rows(_ r: Range<Int>) throws -> (TokenBatch, [Int32]) {
             (
@@ -234,20 +223,5 @@ struct BenchDistributed: ParsableCommand {
                         reduce * 1e3, step * 1e3, Double(batch) / step, hours, oneMachine / step))
             }
         }
-    }
-
-    func cpuDescription() -> String {
-        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return "CPU unknown" }
-        let lines = text.split(separator: "\n")
-        let name =
-            lines.first { $0.hasPrefix("model name") }?.split(separator: ":").last?.trimmingCharacters(in: .whitespaces)
-            ?? "?"
-        let flags = Set(
-            lines.first { $0.hasPrefix("flags") }?.split(separator: ":").last?.split(separator: " ").map(String.init)
-                ?? [])
-        let shown = ["avx2", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_tile"].filter {
-            flags.contains($0)
-        }
-        return "\(name) (\(shown.joined(separator: " ")))"
     }
 }

@@ -28,16 +28,8 @@ struct BenchServe: ParsableCommand {
 
     func run() throws {
         let levels = concurrency.split(separator: ",").compactMap { Int($0) }
-        print("CPU: \(Self.cpu()); \(Threading.workerCount) worker threads; BLAS \(BLASInfo.coreName)")
+        print("CPU: \(benchmarkCPU()); \(Threading.workerCount) worker threads; BLAS \(BLASInfo.coreName)")
         for a in arch { try bench(a, levels: levels) }
-    }
-
-    static func cpu() -> String {
-        let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-        let name = info.split(separator: "\n").first { $0.hasPrefix("model name") }?.split(separator: ":").last ?? "unknown"
-        let flags = Set(info.split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ").map(String.init) ?? [])
-        let shown = ["avx2", "avx512f", "avx512_bf16", "amx_bf16"].filter(flags.contains)
-        return "\(name.trimmingCharacters(in: .whitespaces)) [\(shown.joined(separator: " "))]"
     }
 
     /// The model folder to serve, made for the benchmark when needed (random roberta-base with the

@@ -97,18 +97,24 @@ struct BenchTrain: ParsableCommand {
         return (samples, rss)
     }
 
-    func runCase(_ c: String) throws {
+    /// The training workload of case `arch:method`: a randomly initialised model with that method and a
+    /// 2-label head (dropout 0.1), the baseline's batch of `batch` × 100 tokens and seeded labels.
+    static func trainingCase(_ c: String, batch: Int) throws -> (BenchmarkArchitecture, AdapterModel, TokenBatch, [Int32])? {
         let parts = c.split(separator: ":").map(String.init)
-        guard let arch = BenchmarkArchitecture(rawValue: parts[0]) else { return }
-        let method = parts[1]
-        let base = arch.makeModel(seed: 0)
+        guard parts.count == 2, let arch = BenchmarkArchitecture(rawValue: parts[0]) else { return nil }
         let mode: TrainingMode =
-            method == "full" ? .full : .adapter(name: "task", config: .defaults(for: AdapterMethod(rawValue: method) ?? .seqBn))
-        let model = try AdapterModel(base: base, mode: mode, head: HeadSpec(name: "task", labels: ["0", "1"], dropout: 0.1))
+            parts[1] == "full" ? .full : .adapter(name: "task", config: .defaults(for: AdapterMethod(rawValue: parts[1]) ?? .seqBn))
+        let model = try AdapterModel(
+            base: arch.makeModel(seed: 0), mode: mode, head: HeadSpec(name: "task", labels: ["0", "1"], dropout: 0.1))
         model.initializeTrainable(seed: 0)
-        let batch = try arch.makeBatch(batch: 32, length: 100, seed: 0)
+        let tokens = try arch.makeBatch(batch: batch, length: 100, seed: 0)
         var rng = SeededGenerator(seed: 3)
-        let labels = (0..<32).map { _ in Int32.random(in: 0...1, using: &rng) }
+        let labels = (0..<batch).map { _ in Int32.random(in: 0...1, using: &rng) }
+        return (arch, model, tokens, labels)
+    }
+
+    func runCase(_ c: String) throws {
+        guard let (arch, model, batch, labels) = try Self.trainingCase(c, batch: 32) else { return }
         var adam = AdamW()
         let steps = self.steps ?? (arch == .robertaBase ? 5 : 10)
         var times: [Double] = []
