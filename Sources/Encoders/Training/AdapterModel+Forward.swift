@@ -270,11 +270,12 @@ extension AdapterModel {
         let c = config.hiddenSize
         let b = features.count / max(c, 1)
         let pHead: Float = training ? head.dropout : 0
+        let oneRowEach = Array(0...b)  // a sequence's feature row
         var dropped1 = features
         if pHead > 0 {
             dropped1.withUnsafeMutableBufferPointer {
                 hiddenDropout(
-                    $0.baseAddress!, features, rowOffsets: Array(0...b), keys: keys, p: pHead, seed: seed,
+                    $0.baseAddress!, features, rowOffsets: oneRowEach, keys: keys, p: pHead, seed: seed,
                     layer: config.numHiddenLayers, site: 0)
             }
         }
@@ -290,7 +291,7 @@ extension AdapterModel {
         if pHead > 0 {
             dropped2.withUnsafeMutableBufferPointer {
                 hiddenDropout(
-                    $0.baseAddress!, tanhOut, rowOffsets: Array(0...b), keys: keys, p: pHead, seed: seed,
+                    $0.baseAddress!, tanhOut, rowOffsets: oneRowEach, keys: keys, p: pHead, seed: seed,
                     layer: config.numHiddenLayers, site: 1)
             }
         }

@@ -154,15 +154,15 @@ public enum Attention {
             droppedProbs: droppedProbs, firstQueries: true)
     }
 
-    /// Where a head's queries, probabilities and outputs live: every token's query (`T` rows of `T`
-    /// probabilities, outputs in the token rows), or the first token's only (one row of `T`
-    /// probabilities, the output in row b of a `[B, C]` buffer).
     /// The dropout stream of a task's sequence and where its head's first query row starts in it
     /// (row 0 of the head's `[T, T]` block, also when only the first query runs).
     private static func dropoutStream(_ task: HeadTask, _ shape: AttentionShape, seed: UInt64) -> (UInt64, UInt64) {
         (CounterRNG.hash(seed: seed, index: shape.dropoutKeys[task.b]), UInt64(task.h * task.t * task.t))
     }
 
+    /// Where a head's queries, probabilities and outputs live: every token's query (`T` rows of `T`
+    /// probabilities, outputs in the token rows), or the first token's only (one row of `T`
+    /// probabilities, the output in row b of a `[B, C]` buffer).
     private static func layout(_ task: HeadTask, _ shape: AttentionShape, firstQueries: Bool) -> (
         queries: Int, probOffset: Int, outOffset: Int
     ) {

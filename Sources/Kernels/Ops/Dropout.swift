@@ -37,7 +37,7 @@ public enum Dropout {
             for b in range {
                 let lo = rowOffsets[b] * channels
                 let n = (rowOffsets[b + 1] - rowOffsets[b]) * channels
-                if n > 0 { sa_dropout(out + lo, x + lo, n, p, CounterRNG.hash(seed: seed, index: keys[b]), 0, 0) }
+                if n > 0 { serial(out: out + lo, x: x + lo, count: n, p: p, seed: CounterRNG.hash(seed: seed, index: keys[b]), offset: 0) }
             }
         }
     }
