@@ -1,0 +1,159 @@
+import Foundation
+
+/// AdapterHub's `BnConfig` (bottleneck adapters), with every field of its `adapter_config.json`.
+/// Fields whose non-default values SwiftAdapters does not implement are still read and written, and
+/// `validate` rejects those values with an error naming the field, rather than ignoring them.
+public struct BottleneckConfig: Codable, Sendable, Equatable {
+    public var mhAdapter: Bool
+    public var outputAdapter: Bool
+    public var reductionFactor: Double
+    public var nonLinearity: AdapterActivation
+    public var originalLnBefore: Bool = false
+    public var originalLnAfter: Bool = true
+    public var lnBefore: Bool = false
+    public var lnAfter: Bool = false
+    public var initWeights: String = "bert"
+    public var initWeightsSeed: Int? = nil
+    public var isParallel: Bool = false
+    public var scaling: Double = 1.0
+    public var useGating: Bool = false
+    /// `true`, `false` or `"post_add"` in AdapterHub; only `true` is implemented.
+    public var residualBeforeLn: JSONScalar = .bool(true)
+    public var adapterResidualBeforeLn: Bool = false
+    public var invAdapter: String? = nil
+    public var invAdapterReductionFactor: Double? = nil
+    public var crossAdapter: Bool = false
+    public var leaveOut: [Int] = []
+    public var dropout: Double = 0
+    public var phmLayer: Bool = false
+    public var phmDim: Int = 4
+    public var factorizedPhmW: Bool = true
+    public var sharedWPhm: Bool = false
+    public var sharedPhmRule: Bool = true
+    public var factorizedPhmRule: Bool = false
+    public var phmCInit: String = "normal"
+    public var phmInitRange: Double = 0.0001
+    public var learnPhm: Bool = true
+    public var hypercomplexNonlinearity: String = "glorot-uniform"
+    public var phmRank: Int = 1
+    public var phmBias: Bool = true
+    public var stochasticDepth: Double = 0
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case mhAdapter = "mh_adapter", outputAdapter = "output_adapter", reductionFactor = "reduction_factor"
+        case nonLinearity = "non_linearity", originalLnBefore = "original_ln_before", originalLnAfter = "original_ln_after"
+        case lnBefore = "ln_before", lnAfter = "ln_after", initWeights = "init_weights", initWeightsSeed = "init_weights_seed"
+        case isParallel = "is_parallel", scaling, useGating = "use_gating", residualBeforeLn = "residual_before_ln"
+        case adapterResidualBeforeLn = "adapter_residual_before_ln", invAdapter = "inv_adapter"
+        case invAdapterReductionFactor = "inv_adapter_reduction_factor", crossAdapter = "cross_adapter", leaveOut = "leave_out"
+        case dropout, phmLayer = "phm_layer", phmDim = "phm_dim", factorizedPhmW = "factorized_phm_W"
+        case sharedWPhm = "shared_W_phm", sharedPhmRule = "shared_phm_rule", factorizedPhmRule = "factorized_phm_rule"
+        case phmCInit = "phm_c_init", phmInitRange = "phm_init_range", learnPhm = "learn_phm"
+        case hypercomplexNonlinearity = "hypercomplex_nonlinearity", phmRank = "phm_rank", phmBias = "phm_bias"
+        case stochasticDepth = "stochastic_depth"
+    }
+
+    public init(mhAdapter: Bool, outputAdapter: Bool, reductionFactor: Double, nonLinearity: AdapterActivation) {
+        self.mhAdapter = mhAdapter
+        self.outputAdapter = outputAdapter
+        self.reductionFactor = reductionFactor
+        self.nonLinearity = nonLinearity
+    }
+
+    /// AdapterHub's `SeqBnConfig` ("seq_bn", legacy "pfeiffer"): after the FFN, rf 16, ReLU.
+    public static var seqBn: BottleneckConfig {
+        var c = BottleneckConfig(mhAdapter: false, outputAdapter: true, reductionFactor: 16, nonLinearity: .relu)
+        c.originalLnBefore = true
+        return c
+    }
+
+    /// AdapterHub's `DoubleSeqBnConfig` ("double_seq_bn", legacy "houlsby"): after attention and FFN, SiLU.
+    public static var doubleSeqBn: BottleneckConfig {
+        BottleneckConfig(mhAdapter: true, outputAdapter: true, reductionFactor: 16, nonLinearity: .swish)
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        mhAdapter = try c.decode(Bool.self, forKey: .mhAdapter)
+        outputAdapter = try c.decode(Bool.self, forKey: .outputAdapter)
+        do {
+            reductionFactor = try c.decode(Double.self, forKey: .reductionFactor)
+        } catch DecodingError.typeMismatch {
+            throw DecodingError.dataCorruptedError(
+                forKey: .reductionFactor, in: c, debugDescription: "per-layer reduction factors (a mapping) are not supported")
+        }
+        nonLinearity = try c.decode(AdapterActivation.self, forKey: .nonLinearity)
+        func get<T: Decodable>(_ key: CodingKeys, _ fallback: T) throws -> T { try c.decodeIfPresent(T.self, forKey: key) ?? fallback }
+        originalLnBefore = try get(.originalLnBefore, false)
+        originalLnAfter = try get(.originalLnAfter, true)
+        lnBefore = try get(.lnBefore, false)
+        lnAfter = try get(.lnAfter, false)
+        initWeights = try get(.initWeights, "bert")
+        initWeightsSeed = try c.decodeIfPresent(Int.self, forKey: .initWeightsSeed)
+        isParallel = try get(.isParallel, false)
+        do {
+            scaling = try get(.scaling, 1.0)
+        } catch DecodingError.typeMismatch {
+            throw DecodingError.dataCorruptedError(
+                forKey: .scaling, in: c, debugDescription: "learned or per-channel scaling is not supported")
+        }
+        useGating = try get(.useGating, false)
+        residualBeforeLn = try get(.residualBeforeLn, .bool(true))
+        adapterResidualBeforeLn = try get(.adapterResidualBeforeLn, false)
+        invAdapter = try c.decodeIfPresent(String.self, forKey: .invAdapter)
+        invAdapterReductionFactor = try c.decodeIfPresent(Double.self, forKey: .invAdapterReductionFactor)
+        crossAdapter = try get(.crossAdapter, false)
+        leaveOut = try get(.leaveOut, [])
+        dropout = try get(.dropout, 0)
+        phmLayer = try get(.phmLayer, false)
+        phmDim = try get(.phmDim, 4)
+        factorizedPhmW = try get(.factorizedPhmW, true)
+        sharedWPhm = try get(.sharedWPhm, false)
+        sharedPhmRule = try get(.sharedPhmRule, true)
+        factorizedPhmRule = try get(.factorizedPhmRule, false)
+        phmCInit = try get(.phmCInit, "normal")
+        phmInitRange = try get(.phmInitRange, 0.0001)
+        learnPhm = try get(.learnPhm, true)
+        hypercomplexNonlinearity = try get(.hypercomplexNonlinearity, "glorot-uniform")
+        phmRank = try get(.phmRank, 1)
+        phmBias = try get(.phmBias, true)
+        stochasticDepth = try get(.stochasticDepth, 0)
+    }
+
+    /// Rejects values whose behaviour is not implemented, naming the field.
+    public func validate(source: String) throws {
+        func no(_ field: CodingKeys, _ value: String) -> AdapterError {
+            .unsupported(source: source, field: field.rawValue, value: value)
+        }
+        if lnBefore { throw no(.lnBefore, "true") }
+        if lnAfter { throw no(.lnAfter, "true") }
+        if isParallel { throw no(.isParallel, "true") }
+        if useGating { throw no(.useGating, "true") }
+        if residualBeforeLn != .bool(true) { throw no(.residualBeforeLn, residualBeforeLn.description) }
+        if !originalLnAfter { throw no(.originalLnAfter, "false") }
+        if let invAdapter { throw no(.invAdapter, "\"\(invAdapter)\"") }
+        if crossAdapter { throw no(.crossAdapter, "true") }
+        if phmLayer { throw no(.phmLayer, "true") }
+        if stochasticDepth != 0 { throw no(.stochasticDepth, "\(stochasticDepth)") }
+        if initWeights != "bert" { throw no(.initWeights, "\"\(initWeights)\"") }
+        // The bottleneck is hidden / reduction_factor wide: a tiny or non-finite factor would size it past
+        // any memory (AdapterHub's own configs use 2…64; 1/16 already means a 16× wider layer).
+        if !(reductionFactor >= 1.0 / 16 && reductionFactor.isFinite) {
+            throw AdapterError.invalidConfig(
+                source: source, detail: "reduction_factor \(reductionFactor) (must be a number of at least 1/16)")
+        }
+        if dropout != 0 { throw no(.dropout, "\(dropout)") }
+        if mhAdapter && originalLnBefore {
+            // The attention-site pre-LayerNorm path is not implemented; refusing beats a wrong result.
+            throw no(.originalLnBefore, "true together with mh_adapter: true")
+        }
+        if !mhAdapter && !outputAdapter {
+            throw AdapterError.invalidConfig(source: source, detail: "neither mh_adapter nor output_adapter is set")
+        }
+    }
+
+    /// Bottleneck width for a hidden size: `int(hidden // reduction_factor)`, at least 1.
+    public func bottleneckSize(hiddenSize: Int) -> Int {
+        max(1, Int((Double(hiddenSize) / reductionFactor).rounded(.down)))
+    }
+}
