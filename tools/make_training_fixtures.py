@@ -59,7 +59,7 @@ import safetensors
 import torch
 import torch.nn.functional as F
 import transformers
-from adapters import AutoAdapterModel, DoubleSeqBnConfig, LoRAConfig, SeqBnConfig
+from adapters import AutoAdapterModel, DoubleSeqBnConfig, IA3Config, LoRAConfig, ParBnConfig, SeqBnConfig
 from safetensors.torch import save_file
 from transformers import (BertConfig, BertModel, RobertaConfig, RobertaModel, Trainer,
                           get_linear_schedule_with_warmup)
@@ -74,7 +74,20 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "
 ID2LABEL = {0: "neg", 1: "neu", 2: "pos"}
 OPT = {"lr": 1e-3, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.01}
 WARMUP, TOTAL, STEPS, MAX_GRAD_NORM = 1, 4, 3, 1.0
-METHODS = ["seq_bn", "double_seq_bn", "lora", "full"]
+# New methods go at the end: a case's seeds derive from its index, so earlier fixtures stay byte-identical.
+METHODS = ["seq_bn", "double_seq_bn", "lora", "full", "par_bn", "scaled_par_bn", "ia3", "lora_ffn"]
+CONFIGS = {
+    "seq_bn": SeqBnConfig,
+    "double_seq_bn": DoubleSeqBnConfig,
+    "lora": LoRAConfig,
+    "par_bn": ParBnConfig,
+    "scaled_par_bn": lambda: ParBnConfig(scaling="learned"),
+    "ia3": IA3Config,
+    # LoRA on every linear layer it can reach, alpha != r: query, key, value, intermediate and output dense.
+    "lora_ffn": lambda: LoRAConfig(r=4, alpha=12, attn_matrices=["q", "k", "v"], intermediate_lora=True,
+                                   output_lora=True),
+}
+BOTTLENECKS = ("seq_bn", "double_seq_bn", "par_bn", "scaled_par_bn")
 
 
 # ----------------------------------------------------------------------------------------------- base models
@@ -169,8 +182,9 @@ def shadow_adamw(shadow, trainable, decay, t, lr):
 
 def check_bottleneck_closed_form(model, arch, method):
     """seq_bn: out = LN(h + r + f(LN(h + r))) at the FFN output (same frozen LN twice), relu;
-    double_seq_bn: out = LN(h + f(h) + r) at attention output and FFN output, swish (SiLU).
-    h = dense(x) (dropout 0), r = the sub-block's residual input, f(x) = up(act(down(x))), scaling 1."""
+    double_seq_bn: out = LN(h + f(h) + r) at attention output and FFN output, swish (SiLU);
+    par_bn / scaled_par_bn: out = LN((s·f(r) + h) + r) at the FFN output, relu, s = 4.0 or the learned scalar.
+    h = dense(x) (dropout 0), r = the sub-block's residual input, f(x) = up(act(down(x))), scaling 1 unless said."""
     layer = getattr(model, arch).encoder.layer[0]
     sites = [layer.output] + ([layer.attention.output] if method == "double_seq_bn" else [])
     seen = []
@@ -181,7 +195,13 @@ def check_bottleneck_closed_form(model, arch, method):
         ad = module.adapters["task"]
         lin_down, act = ad.adapter_down[0], ad.adapter_down[1]
         h = module.dense(x)
-        if method == "seq_bn":
+        if method in ("par_bn", "scaled_par_bn"):
+            s = ad.scaling
+            assert (s == 4.0) if method == "par_bn" else (isinstance(s, torch.nn.Parameter) and s.shape == (1,)), s
+            f = F.linear(F.relu(F.linear(r, lin_down.weight, lin_down.bias)), ad.adapter_up.weight,
+                         ad.adapter_up.bias) * s
+            expected = ln((f + h) + r)  # ParallelAdapter.post_forward: (s·up + h), then LN(· + r)
+        elif method == "seq_bn":
             assert isinstance(act.f, torch.nn.ReLU) or "relu" in repr(act).lower(), repr(act)
             f = F.linear(F.relu(F.linear(ln(h + r), lin_down.weight, lin_down.bias)), ad.adapter_up.weight,
                          ad.adapter_up.bias)
@@ -218,11 +238,54 @@ def check_lora(model, arch, cfg):
         assert d < 1e-6, f"LoRA forward differs by {d}"
         results.append(d)
     # scaling follows alpha / r also when alpha != r
+    return results + check_lora_probe(arch)
+
+
+def check_ia3(model, arch):
+    """(IA)³: key, value and the intermediate dense give (W x + b) ⊙ (alpha·l), l = lora_B [out, 1]; query is
+    untouched; no lora_A."""
+    layer = getattr(model, arch).encoder.layer[0]
+    attn = layer.attention.self
+    assert "task" not in getattr(attn.query, "loras", {})
+    results = []
+    for lin in (attn.key, attn.value, layer.intermediate.dense):
+        ia3 = lin.loras["task"]
+        assert not hasattr(ia3, "lora_A") and ia3.lora_B.shape == (lin.out_features, 1), ia3
+        x = torch.randn(2, 5, lin.in_features)
+        with torch.no_grad():
+            y = lin(x)
+            exp = F.linear(x, lin.weight, lin.bias) * (ia3.lora_B.view(-1) * ia3.scaling)
+        d = (y - exp).abs().max().item()
+        assert d < 1e-5, f"(IA)³ forward differs by {d}"
+        results.append(d)
+    return results
+
+
+def check_lora_ffn(model, arch, cfg):
+    """LoRA on query, key, value, intermediate.dense [r, H]/[I, r] and output.dense [r, I]/[H, r]: each
+    y = x Wᵀ + b + (x Aᵀ Bᵀ)·(alpha / r)."""
+    layer = getattr(model, arch).encoder.layer[0]
+    results = []
+    for lin in (layer.attention.self.query, layer.attention.self.key, layer.attention.self.value,
+                layer.intermediate.dense, layer.output.dense):
+        lora = lin.loras["task"]
+        assert lora.lora_A.shape == (cfg.r, lin.in_features) and lora.lora_B.shape == (lin.out_features, cfg.r)
+        x = torch.randn(2, 5, lin.in_features)
+        with torch.no_grad():
+            y = lin(x)
+            exp = F.linear(x, lin.weight, lin.bias) + (x @ lora.lora_A.t() @ lora.lora_B.t()) * (cfg.alpha / cfg.r)
+        d = (y - exp).abs().max().item()
+        assert d < 1e-5, f"LoRA forward differs by {d}"
+        results.append(d)
+    return results
+
+
+def check_lora_probe(arch):
     probe = AutoAdapterModel.from_pretrained(os.path.join(ROOT, f"base-{arch}"))
     probe.add_adapter("probe", config=LoRAConfig(r=4, alpha=12))
     s = getattr(probe, arch).encoder.layer[0].attention.self.query.loras["probe"].scaling
     assert s == 3.0, s
-    return results
+    return []
 
 
 # ----------------------------------------------------------------------------------------------- one case
@@ -245,7 +308,7 @@ def run_case(arch, method, base_dir):
     torch.manual_seed(100 + METHODS.index(method) + (0 if arch == "roberta" else 50))
     model = AutoAdapterModel.from_pretrained(base_dir)
     torch.manual_seed(200 + METHODS.index(method) + (0 if arch == "roberta" else 50))
-    adapter_cfg = {"seq_bn": SeqBnConfig, "double_seq_bn": DoubleSeqBnConfig, "lora": LoRAConfig}.get(method)
+    adapter_cfg = CONFIGS.get(method)
     adapter_cfg = adapter_cfg() if adapter_cfg else None
     if adapter_cfg is not None:
         model.add_adapter("task", config=adapter_cfg)
@@ -267,8 +330,14 @@ def run_case(arch, method, base_dir):
     requires = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     # The adapter (LoRA's B included) and the head at unit scale too (the base already is).
     fresh = {n for n, _ in requires if method != "full" or n.startswith("heads.")}
-    redraw(model, torch.Generator().manual_seed(300 + METHODS.index(method) + (0 if arch == "roberta" else 50)),
-           only=lambda n: n in fresh)
+    gen = torch.Generator().manual_seed(300 + METHODS.index(method) + (0 if arch == "roberta" else 50))
+    redraw(model, gen, only=lambda n: n in fresh)
+    if method in ("ia3", "scaled_par_bn"):
+        # Scales around 1 (as they start) but far from it: (IA)³ vectors and the learned scaling.
+        with torch.no_grad():
+            for n, p in model.named_parameters():
+                if n in fresh and (n.endswith(".scaling") or (method == "ia3" and n.endswith("lora_B"))):
+                    p.copy_(1 + 0.5 * torch.randn(p.shape, generator=gen))
 
     # forward-only logits of batch 0 at init
     kw0, labels0 = to_tensors(batches[0])
@@ -296,7 +365,7 @@ def run_case(arch, method, base_dir):
     trainable = None
     losses, norms, lrs = [], [], []
     handles, seen = ([], [])
-    if method in ("seq_bn", "double_seq_bn"):
+    if method in BOTTLENECKS:
         handles, seen = check_bottleneck_closed_form(model, arch, method)
     for step in range(STEPS):
         kw, labels = to_tensors(batches[step])
@@ -324,9 +393,10 @@ def run_case(arch, method, base_dir):
         sched.step()
     for h in handles:
         h.remove()
-    if method in ("seq_bn", "double_seq_bn"):
+    if method in BOTTLENECKS:
         assert len(seen) == STEPS * (2 if method == "double_seq_bn" else 1), seen
-    lora_check = check_lora(model, arch, adapter_cfg) if method == "lora" else None
+    lora_check = {"lora": lambda: check_lora(model, arch, adapter_cfg), "ia3": lambda: check_ia3(model, arch),
+                  "lora_ffn": lambda: check_lora_ffn(model, arch, adapter_cfg)}.get(method, lambda: None)()
     assert lrs[0] == 0.0 and math.isclose(lrs[1], OPT["lr"]) and math.isclose(lrs[2], OPT["lr"] * 2 / 3)
     assert math.isclose(losses[0], F.cross_entropy(logits0, labels0).item(), rel_tol=1e-6)
 
@@ -402,7 +472,7 @@ def run_case(arch, method, base_dir):
     if seen:
         print(f"  closed form ok: {[(s[0], f'{s[1]:.1e}', f'vanilla diff {s[2]:.1e}') for s in seen[:2]]}")
     if lora_check:
-        print(f"  LoRA forward ok (max diff {max(lora_check):.1e}), scaling = alpha/r")
+        print(f"  {method} forward checked against its closed form (max diff {max(lora_check):.1e})")
 
 
 def digest(path):

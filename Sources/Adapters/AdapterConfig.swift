@@ -14,7 +14,10 @@ public enum AdapterActivation: String, Codable, Sendable, CaseIterable {
 public enum AdapterMethod: String, Codable, Sendable, CaseIterable {
     case seqBn = "seq_bn"
     case doubleSeqBn = "double_seq_bn"
+    case parBn = "par_bn"
+    case scaledParBn = "scaled_par_bn"
     case lora
+    case ia3
 }
 
 /// One adapter's configuration.
@@ -26,7 +29,10 @@ public enum AdapterConfig: Sendable, Equatable {
         switch method {
         case .seqBn: .bottleneck(.seqBn)
         case .doubleSeqBn: .bottleneck(.doubleSeqBn)
+        case .parBn: .bottleneck(.parBn)
+        case .scaledParBn: .bottleneck(.scaledParBn)
         case .lora: .lora(LoRAConfig())
+        case .ia3: .lora(.ia3)
         }
     }
 
@@ -34,6 +40,17 @@ public enum AdapterConfig: Sendable, Equatable {
         switch self {
         case .bottleneck(let c): try c.validate(source: source)
         case .lora(let c): try c.validate(source: source)
+        }
+    }
+
+    /// The AdapterHub identifier closest to this configuration ("seq_bn", "par_bn", "ia3", …).
+    public var methodName: String {
+        switch self {
+        case .bottleneck(let c):
+            if c.isParallel { return c.scaling == .learned ? "scaled_par_bn" : "par_bn" }
+            return c.mhAdapter && c.outputAdapter ? "double_seq_bn" : c.originalLnBefore ? "seq_bn" : "bottleneck"
+        case .lora(let c):
+            return c.scales ? "ia3" : "lora"
         }
     }
 

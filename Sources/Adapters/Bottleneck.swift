@@ -18,6 +18,31 @@ public struct BottleneckTensors {
     }
 }
 
+/// The factor on a bottleneck's output: fixed, or a learned tensor of 1 (`"learned"`) or C (`"channel"`)
+/// values, broadcast over the rows (and, for one value, the channels).
+public enum BottleneckScale {
+    case fixed(Float)
+    case learned(UnsafeMutablePointer<Float>, count: Int)
+
+    /// `x[M, C] *= scale` in place.
+    func apply(_ x: UnsafeMutablePointer<Float>, rows: Int, channels c: Int) {
+        switch self {
+        case .fixed(let s):
+            if s != 1 { for i in 0..<(rows * c) { x[i] *= s } }
+        case .learned(let v, let count):
+            if count == 1 {
+                let s = v[0]
+                for i in 0..<(rows * c) { x[i] *= s }
+            } else {
+                for r in 0..<rows {
+                    let row = x + r * c
+                    for j in 0..<c { row[j] *= v[j] }
+                }
+            }
+        }
+    }
+}
+
 /// The bottleneck `f(x) = s · (W_up · act(W_down · x + b_down) + b_up)` of AdapterHub's `Adapter`
 /// (without its residual, which depends on where the adapter sits: see `LayerAdapters`).
 public enum Bottleneck {
@@ -26,28 +51,49 @@ public enum Bottleneck {
     public static func forward(
         out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, weights w: BottleneckTensors,
         pre: UnsafeMutablePointer<Float>, act: UnsafeMutablePointer<Float>, rows: Int, channels c: Int,
-        bottleneck d: Int, activation: AdapterActivation, scaling: Float
+        bottleneck d: Int, activation: AdapterActivation, scale: BottleneckScale
     ) {
         Linear.forward(out: pre, x: x, weight: w.downWeight, bias: w.downBias, rows: rows, inFeatures: c, outFeatures: d)
         ActivationKernel.forward(activation, out: act, x: pre, count: rows * d)
         Linear.forward(out: out, x: act, weight: w.upWeight, bias: w.upBias, rows: rows, inFeatures: d, outFeatures: c)
-        if scaling != 1 {
-            for i in 0..<(rows * c) { out[i] *= scaling }
-        }
+        scale.apply(out, rows: rows, channels: c)
     }
 
     /// Backward of `forward`: `dx` receives (or, with `accumulate`, adds) `∂L/∂x`; gradients of
-    /// the four tensors are accumulated into `grads` when given. `dout` is `∂L/∂out`; `scratch`
-    /// needs `M·C + M·d` floats.
+    /// the four tensors are accumulated into `grads` when given, and a learned scale's into `dscale`.
+    /// `dout` is `∂L/∂out`; `scratch` needs `M·C + M·d` floats.
     public static func backward(
         dx: UnsafeMutablePointer<Float>?, accumulate: Bool, dout: UnsafePointer<Float>, x: UnsafePointer<Float>,
         weights w: BottleneckTensors, grads: BottleneckTensors?, pre: UnsafePointer<Float>, act: UnsafePointer<Float>,
-        rows: Int, channels c: Int, bottleneck d: Int, activation: AdapterActivation, scaling: Float,
-        scratch: UnsafeMutablePointer<Float>
+        rows: Int, channels c: Int, bottleneck d: Int, activation: AdapterActivation, scale: BottleneckScale,
+        dscale: UnsafeMutablePointer<Float>? = nil, scratch: UnsafeMutablePointer<Float>
     ) {
         var dup = dout
-        if scaling != 1 {
-            for i in 0..<(rows * c) { scratch[i] = dout[i] * scaling }
+        switch scale {
+        case .fixed(let s):
+            if s != 1 {
+                for i in 0..<(rows * c) { scratch[i] = dout[i] * s }
+                dup = UnsafePointer(scratch)
+            }
+        case .learned(let v, let count):
+            if let dscale {
+                // ∂L/∂s = Σ dout ⊙ up, with up (before scaling) recomputed: one [M, d]·[d, C] product,
+                // cheaper than keeping an [M, C] activation per adapter.
+                Linear.forward(out: scratch, x: act, weight: w.upWeight, bias: w.upBias, rows: rows, inFeatures: d, outFeatures: c)
+                for r in 0..<rows {
+                    let g = dout + r * c
+                    let u = scratch + r * c
+                    if count == 1 {
+                        var sum: Float = 0
+                        for j in 0..<c { sum += g[j] * u[j] }
+                        dscale[0] += sum
+                    } else {
+                        for j in 0..<c { dscale[j] += g[j] * u[j] }
+                    }
+                }
+            }
+            scratch.update(from: dout, count: rows * c)
+            BottleneckScale.learned(v, count: count).apply(scratch, rows: rows, channels: c)
             dup = UnsafePointer(scratch)
         }
         let dact = scratch + rows * c

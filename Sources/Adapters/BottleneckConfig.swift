@@ -15,7 +15,7 @@ public struct BottleneckConfig: Codable, Sendable, Equatable {
     public var initWeights: String = "bert"
     public var initWeightsSeed: Int? = nil
     public var isParallel: Bool = false
-    public var scaling: Double = 1.0
+    public var scaling: BottleneckScaling = .fixed(1)
     public var useGating: Bool = false
     /// `true`, `false` or `"post_add"` in AdapterHub; only `true` is implemented.
     public var residualBeforeLn: JSONScalar = .bool(true)
@@ -72,6 +72,26 @@ public struct BottleneckConfig: Codable, Sendable, Equatable {
         BottleneckConfig(mhAdapter: true, outputAdapter: true, reductionFactor: 16, nonLinearity: .swish)
     }
 
+    /// AdapterHub's `ParBnConfig` ("par_bn", legacy "parallel"): a bottleneck beside the FFN reading the
+    /// sub-block's input (He et al. 2021), rf 2, ReLU, scaling 4, `mam_adapter` init.
+    public static var parBn: BottleneckConfig {
+        var c = BottleneckConfig(mhAdapter: false, outputAdapter: true, reductionFactor: 2, nonLinearity: .relu)
+        c.initWeights = "mam_adapter"
+        c.isParallel = true
+        c.scaling = .fixed(4)
+        return c
+    }
+
+    /// "scaled_par_bn" (legacy "scaled_parallel"): `par_bn` with a learned scalar scaling.
+    public static var scaledParBn: BottleneckConfig {
+        var c = parBn
+        c.scaling = .learned
+        return c
+    }
+
+    /// Initialisations implemented for `init_weights`.
+    public static let initSchemes = ["bert", "mam_adapter", "houlsby"]
+
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         mhAdapter = try c.decode(Bool.self, forKey: .mhAdapter)
@@ -91,12 +111,7 @@ public struct BottleneckConfig: Codable, Sendable, Equatable {
         initWeights = try get(.initWeights, "bert")
         initWeightsSeed = try c.decodeIfPresent(Int.self, forKey: .initWeightsSeed)
         isParallel = try get(.isParallel, false)
-        do {
-            scaling = try get(.scaling, 1.0)
-        } catch DecodingError.typeMismatch {
-            throw DecodingError.dataCorruptedError(
-                forKey: .scaling, in: c, debugDescription: "learned or per-channel scaling is not supported")
-        }
+        scaling = try get(.scaling, .fixed(1))
         useGating = try get(.useGating, false)
         residualBeforeLn = try get(.residualBeforeLn, .bool(true))
         adapterResidualBeforeLn = try get(.adapterResidualBeforeLn, false)
@@ -127,7 +142,6 @@ public struct BottleneckConfig: Codable, Sendable, Equatable {
         }
         if lnBefore { throw no(.lnBefore, "true") }
         if lnAfter { throw no(.lnAfter, "true") }
-        if isParallel { throw no(.isParallel, "true") }
         if useGating { throw no(.useGating, "true") }
         if residualBeforeLn != .bool(true) { throw no(.residualBeforeLn, residualBeforeLn.description) }
         if !originalLnAfter { throw no(.originalLnAfter, "false") }
@@ -135,7 +149,14 @@ public struct BottleneckConfig: Codable, Sendable, Equatable {
         if crossAdapter { throw no(.crossAdapter, "true") }
         if phmLayer { throw no(.phmLayer, "true") }
         if stochasticDepth != 0 { throw no(.stochasticDepth, "\(stochasticDepth)") }
-        if initWeights != "bert" { throw no(.initWeights, "\"\(initWeights)\"") }
+        if !Self.initSchemes.contains(initWeights) { throw no(.initWeights, "\"\(initWeights)\"") }
+        if isParallel && mhAdapter {
+            // AdapterHub's own parallel presets sit at the FFN only; the attention site is not implemented.
+            throw no(.isParallel, "true together with mh_adapter: true")
+        }
+        if case .fixed(let f) = scaling, !f.isFinite {
+            throw AdapterError.invalidConfig(source: source, detail: "scaling \(f) is not a finite number")
+        }
         // The bottleneck is hidden / reduction_factor wide: a tiny or non-finite factor would size it past
         // any memory (AdapterHub's own configs use 2…64; 1/16 already means a 16× wider layer).
         if !(reductionFactor >= 1.0 / 16 && reductionFactor.isFinite) {
@@ -143,7 +164,7 @@ public struct BottleneckConfig: Codable, Sendable, Equatable {
                 source: source, detail: "reduction_factor \(reductionFactor) (must be a number of at least 1/16)")
         }
         if dropout != 0 { throw no(.dropout, "\(dropout)") }
-        if mhAdapter && originalLnBefore {
+        if mhAdapter && originalLnBefore && !isParallel {
             // The attention-site pre-LayerNorm path is not implemented; refusing beats a wrong result.
             throw no(.originalLnBefore, "true together with mh_adapter: true")
         }

@@ -1,6 +1,9 @@
 import Foundation
 
-/// AdapterHub's `LoRAConfig`. Only attention LoRA on query/key/value is implemented.
+/// AdapterHub's `LoRAConfig`, which also describes (IA)³ (`composition_mode` "scale"). LoRA adds
+/// `s·B·A·x` to a frozen linear layer's output; (IA)³ multiplies the output by a learned vector. Both on
+/// query/key/value (`attn_matrices`), the FFN's intermediate dense (`intermediate_lora`) and its output
+/// dense (`output_lora`).
 public struct LoRAConfig: Codable, Sendable, Equatable {
     public var architecture = "lora"
     public var selfattnLora = true
@@ -20,7 +23,7 @@ public struct LoRAConfig: Codable, Sendable, Equatable {
     public var veraB: Double? = nil
     public var dtype: String? = nil
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case architecture, selfattnLora = "selfattn_lora", intermediateLora = "intermediate_lora", outputLora = "output_lora"
         case leaveOut = "leave_out", r, alpha, dropout, attnMatrices = "attn_matrices", compositionMode = "composition_mode"
         case initWeights = "init_weights", initWeightsSeed = "init_weights_seed", useGating = "use_gating"
@@ -56,8 +59,25 @@ public struct LoRAConfig: Codable, Sendable, Equatable {
         dtype = try c.decodeIfPresent(String.self, forKey: .dtype)
     }
 
-    /// `alpha / r`, the factor on `B·A` (AdapterHub `LoRA.scaling`).
-    public var scaling: Float { Float(alpha) / Float(r) }
+    /// AdapterHub's `IA3Config` ("ia3"): learned output scales on key, value and the intermediate dense,
+    /// initialised to one.
+    public static var ia3: LoRAConfig {
+        var c = LoRAConfig(r: 1, alpha: 1, attnMatrices: ["k", "v"])
+        c.intermediateLora = true
+        c.compositionMode = "scale"
+        c.initWeights = "ia3"
+        return c
+    }
+
+    /// Whether this is (IA)³'s multiplicative composition rather than LoRA's additive one.
+    public var scales: Bool { compositionMode == "scale" }
+
+    /// The factor on `B·A` for LoRA, `alpha / r` (AdapterHub `LoRA.scaling`); on the scale vector for
+    /// (IA)³, `alpha` (AdapterHub `IA3.scaling`).
+    public var scaling: Float { scales ? Float(alpha) : Float(alpha) / Float(r) }
+
+    /// Initialisations implemented for `init_weights`.
+    public static let initSchemes = ["lora", "bert", "ia3"]
 
     /// Far above any useful rank (LoRA ranks are 4…256): a larger r is a damaged file, refused before
     /// it sizes the `[r, hidden]` matrices.
@@ -68,15 +88,21 @@ public struct LoRAConfig: Codable, Sendable, Equatable {
             .unsupported(source: source, field: field.rawValue, value: value)
         }
         if architecture != "lora" { throw no(.architecture, "\"\(architecture)\"") }
-        if intermediateLora { throw no(.intermediateLora, "true") }
-        if outputLora { throw no(.outputLora, "true") }
-        if compositionMode != "add" { throw no(.compositionMode, "\"\(compositionMode)\"") }
-        if initWeights != "lora" { throw no(.initWeights, "\"\(initWeights)\"") }
+        if !["add", "scale"].contains(compositionMode) { throw no(.compositionMode, "\"\(compositionMode)\"") }
+        if !Self.initSchemes.contains(initWeights) { throw no(.initWeights, "\"\(initWeights)\"") }
         if useGating { throw no(.useGating, "true") }
         if useDora { throw no(.useDora, "true") }
         if veraD != nil || veraB != nil { throw no(.veraD, "set") }
         if dropout != 0 { throw no(.dropout, "\(dropout)") }
-        if !selfattnLora { throw no(.selfattnLora, "false") }
+        if let dtype, dtype != "float32" { throw no(.dtype, "\"\(dtype)\"") }
+        if scales && r != 1 {
+            // AdapterHub: "Can only use composition_mode='scale' when r == 1."
+            throw AdapterError.invalidConfig(source: source, detail: "composition_mode \"scale\" needs r 1, got \(r)")
+        }
+        if !(selfattnLora && !attnMatrices.isEmpty) && !intermediateLora && !outputLora {
+            throw AdapterError.invalidConfig(
+                source: source, detail: "no location: selfattn_lora with attn_matrices, intermediate_lora or output_lora")
+        }
         if r < 1 || r > Self.maxRank {
             throw AdapterError.invalidConfig(source: source, detail: "r \(r) (must be in 1…\(Self.maxRank))")
         }

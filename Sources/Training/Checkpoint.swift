@@ -1,3 +1,4 @@
+import Adapters
 import Datasets
 import Encoders
 import Foundation

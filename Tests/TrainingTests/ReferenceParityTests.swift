@@ -23,6 +23,8 @@ struct ReferenceParityTests {
     static let cases = [
         "roberta_seq_bn", "roberta_double_seq_bn", "roberta_lora", "roberta_full",
         "bert_seq_bn", "bert_double_seq_bn", "bert_lora", "bert_full",
+        "roberta_par_bn", "roberta_scaled_par_bn", "roberta_ia3", "roberta_lora_ffn",
+        "bert_par_bn", "bert_scaled_par_bn", "bert_ia3", "bert_lora_ffn",
     ]
 
     struct Case {
@@ -44,11 +46,8 @@ struct ReferenceParityTests {
         if method == "full" {
             mode = .full
         } else {
-            let data = try JSONSerialization.data(withJSONObject: json["adapter_config"] ?? [:])
-            let adapterConfig: AdapterConfig =
-                method == "lora"
-                ? .lora(try JSONDecoder().decode(LoRAConfig.self, from: data))
-                : .bottleneck(try JSONDecoder().decode(BottleneckConfig.self, from: data))
+            let adapterConfig = try AdapterConfig.decode(
+                dictionary: json["adapter_config"] as? [String: Any] ?? [:], source: "\(name)/case.json")
             mode = .adapter(name: json["adapter_name"] as? String ?? "task", config: adapterConfig)
         }
         let id2label = json["id2label"] as? [String: String] ?? [:]

@@ -7,13 +7,34 @@ import Foundation
 import Inference
 import Training
 
-/// What `--method` trains.
-enum TrainMethod: String, ExpressibleByArgument, CaseIterable {
-    case seqBn = "seq_bn"
-    case doubleSeqBn = "double_seq_bn"
-    case lora
+/// What `--method` trains: every weight, the head alone, or an adapter given by an AdapterHub config
+/// string (`seq_bn`, `par_bn[reduction_factor=4]`, `lora[r=16,alpha=32,attn_matrices=[q,k,v]]`, `ia3`).
+enum TrainMethod: Equatable {
     case full
     case head
+    case adapter(AdapterConfig)
+
+    init(_ text: String) throws {
+        switch text {
+        case "full": self = .full
+        case "head": self = .head
+        default:
+            do {
+                self = .adapter(try AdapterConfig.parse(text, source: "--method"))
+            } catch let error as AdapterError {
+                throw ValidationError("\(error)")
+            }
+        }
+    }
+
+    /// The name written to summary.json and logs: "full", "head" or the adapter method's identifier.
+    var name: String {
+        switch self {
+        case .full: "full"
+        case .head: "head"
+        case .adapter(let c): c.methodName
+        }
+    }
 }
 
 struct TrainCommand: ParsableCommand {
@@ -46,8 +67,18 @@ struct TrainCommand: ParsableCommand {
 
     @OptionGroup var data: DataOptions
 
-    @Option(name: .long, help: "seq_bn, double_seq_bn, lora, full (every weight) or head (head only).")
-    var method: TrainMethod = .seqBn
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "full (every weight), head (head only), or an AdapterHub adapter config string.",
+            discussion: "seq_bn, double_seq_bn, par_bn, scaled_par_bn, lora, ia3, with fields in brackets: \"seq_bn[reduction_factor=8,non_linearity=gelu]\", \"lora[r=16,alpha=32,attn_matrices=[q,k,v],intermediate_lora=True]\"."
+        ))
+    var method = "seq_bn"
+
+    @Option(
+        name: .long,
+        help: "An adapter configuration file: AdapterHub's adapter_config.json, or its \"config\" object on its own (replaces --method).")
+    var adapterConfig: String?
 
     @Option(name: .long, help: "Name of the adapter and its head.")
     var adapterName = "adapter"
@@ -105,17 +136,76 @@ struct TrainCommand: ParsableCommand {
         if adapterName.isEmpty || adapterName.contains("/") || adapterName.contains(".") {
             throw ValidationError("--adapter-name must be a plain name without '/' or '.'")
         }
-        if (reductionFactor != nil) && !(method == .seqBn || method == .doubleSeqBn) {
-            throw ValidationError("--reduction-factor applies to seq_bn and double_seq_bn")
+        _ = try trainMethod()
+    }
+
+    /// `--method` (or `--adapter-config`) with `--reduction-factor` / `--lora-*` applied.
+    func trainMethod() throws -> TrainMethod {
+        var parsed: TrainMethod
+        if let adapterConfig {
+            parsed = .adapter(try Self.readAdapterConfig(adapterConfig))
+        } else {
+            parsed = try TrainMethod(method)
         }
-        if (loraR != nil || loraAlpha != nil || loraTargets != nil) && method != .lora {
-            throw ValidationError("--lora-r, --lora-alpha and --lora-targets apply to --method lora")
+        guard case .adapter(var config) = parsed else {
+            if reductionFactor != nil || loraR != nil || loraAlpha != nil || loraTargets != nil {
+                throw ValidationError("--reduction-factor and --lora-* apply to adapter methods, not --method \(parsed.name)")
+            }
+            return parsed
+        }
+        switch config {
+        case .bottleneck(var bn):
+            if loraR != nil || loraAlpha != nil || loraTargets != nil {
+                throw ValidationError("--lora-r, --lora-alpha and --lora-targets apply to LoRA methods, not \(config.methodName)")
+            }
+            if let reductionFactor { bn.reductionFactor = reductionFactor }
+            config = .bottleneck(bn)
+        case .lora(var lc):
+            if reductionFactor != nil {
+                throw ValidationError("--reduction-factor applies to bottleneck methods, not \(config.methodName)")
+            }
+            if let loraR { lc.r = loraR }
+            if let loraAlpha { lc.alpha = loraAlpha }
+            if let loraTargets { lc.attnMatrices = loraTargets.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+            config = .lora(lc)
+        }
+        do {
+            try config.validate(source: adapterConfig ?? "--method")
+        } catch let error as AdapterError {
+            throw ValidationError("\(error)")
+        }
+        return .adapter(config)
+    }
+
+    /// An adapter configuration file: a whole `adapter_config.json` (its "config" entry is used) or the
+    /// config object itself.
+    static func readAdapterConfig(_ path: String) throws -> AdapterConfig {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw ValidationError("--adapter-config \(path): cannot read the file (\(fileErrorText(error)))")
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: data), let dict = object as? [String: Any] else {
+            throw ValidationError("--adapter-config \(path): not a JSON object")
+        }
+        do {
+            if let inner = dict["config"] {
+                if let preset = inner as? String { return try AdapterConfig.parse(preset, source: path) }
+                guard let innerDict = inner as? [String: Any] else {
+                    throw AdapterError.invalidConfig(source: path, detail: "'config' is neither an object nor a string")
+                }
+                return try AdapterConfig.decode(dictionary: innerDict, source: path)
+            }
+            return try AdapterConfig.decode(dictionary: dict, source: path)
+        } catch let error as AdapterError {
+            throw ValidationError("\(error)")
         }
     }
 
     var trainingConfig: TrainingConfig {
         var c = TrainingConfig()
-        c.learningRate = learningRate ?? (method == .full ? 2e-5 : 3e-4)
+        c.learningRate = learningRate ?? (method == "full" && adapterConfig == nil ? 2e-5 : 3e-4)
         c.batchSize = batchSize
         c.epochs = epochs
         c.maxSteps = maxSteps
@@ -130,23 +220,6 @@ struct TrainCommand: ParsableCommand {
         c.padding = padToMaxLength ? .maxLength : .longest
         c.maxLength = data.maxLength
         return c
-    }
-
-    func adapterConfig() throws -> AdapterConfig? {
-        switch method {
-        case .seqBn, .doubleSeqBn:
-            var bn: BottleneckConfig = method == .seqBn ? .seqBn : .doubleSeqBn
-            if let reductionFactor { bn.reductionFactor = reductionFactor }
-            return .bottleneck(bn)
-        case .lora:
-            var lc = LoRAConfig()
-            if let loraR { lc.r = loraR }
-            if let loraAlpha { lc.alpha = loraAlpha }
-            if let loraTargets { lc.attnMatrices = loraTargets.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
-            return .lora(lc)
-        case .full, .head:
-            return nil
-        }
     }
 
     func run() throws {
@@ -221,11 +294,12 @@ struct TrainCommand: ParsableCommand {
         guard let (trainData, evalData) = loaded else { return }
         let base = pretrained.encoder
         let headDropout = base.config.classifierDropout ?? base.config.hiddenDropoutProb
+        let method = try trainMethod()
         let mode: TrainingMode
         switch method {
         case .full: mode = .full
         case .head: mode = .headOnly
-        default: mode = .adapter(name: adapterName, config: try adapterConfig() ?? .defaults(for: .seqBn))
+        case .adapter(let config): mode = .adapter(name: adapterName, config: config)
         }
         let model = try AdapterModel(base: base, mode: mode, head: HeadSpec(name: adapterName, labels: headLabels, dropout: headDropout))
         model.initializeTrainable(seed: config.seed)
@@ -241,7 +315,7 @@ struct TrainCommand: ParsableCommand {
             return
         }
         logger.info(
-            "training \(method.rawValue) on \(trainData.count) examples (\(labelMap.count) labels: \(headLabels.joined(separator: ", "))), \(model.parameters.parameterCount) trainable parameters")
+            "training \(method.name) on \(trainData.count) examples (\(labelMap.count) labels: \(headLabels.joined(separator: ", "))), \(model.parameters.parameterCount) trainable parameters")
         let summary = try trainer.run(resume: resume)
         progress.finish()
         let modelName = modelOptions.modelName
@@ -258,7 +332,7 @@ struct TrainCommand: ParsableCommand {
         let trainable = model.parameters.parameterCount
         let totalParameters = method == .full ? trainable : base.weights.parameterCount + trainable
         var summaryJSON: [String: Any] = [
-            "method": method.rawValue, "steps": summary.steps, "final_loss": summary.finalLoss, "seconds": summary.seconds,
+            "method": method.name, "steps": summary.steps, "final_loss": summary.finalLoss, "seconds": summary.seconds,
             "train_seconds": summary.totalSeconds,
             "samples_per_second": summary.samplesPerSecond, "trainable_parameters": trainable,
             "total_parameters": totalParameters, "saved_bytes": Self.bytes(under: saved),

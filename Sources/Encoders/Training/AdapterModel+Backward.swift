@@ -18,7 +18,39 @@ extension AdapterModel {
     func attentionTrainable(_ l: Int) -> Bool {
         if mode == .full { return true }
         let a = layerAdapters[l]
-        return !a.attention.isEmpty || a.lora.contains { !$0.isEmpty }
+        return !a.attention.isEmpty || !a[.query].isEmpty || !a[.key].isEmpty || !a[.value].isEmpty
+    }
+
+    /// The bottleneck's trainable tensors' gradients, with its learned scale's.
+    func bottleneckScaleGrad(_ s: BottleneckSlots) -> UnsafeMutablePointer<Float>? {
+        s.scale.flatMap { gradientOf[$0.name] }
+    }
+
+    /// Backward of `applyLinearAdapters` for one adapter at a linear site, in two halves around the frozen
+    /// layer's own backward: `scaleOutputGradient` before it ((IA)³: `dl`, and `dy ⊙= s·l`), `addInputGradient`
+    /// after it (LoRA: `dA`, `dB`, and `dx += …` when `dx` is given).
+    func scaleOutputGradient(
+        _ stack: [LoRASlots], site: LinearSite, dy: UnsafeMutablePointer<Float>, ldy: Int, rows: Int, outFeatures: Int,
+        activations s: LayerActivations
+    ) {
+        guard let slots = stack.first, slots.scales else { return }
+        IA3Kernel.backward(
+            dy: dy, ldy: ldy, kept: s.ia3Kept[site.rawValue].pointer, l: values.pointer(slots.b),
+            dl: gradientOf[slots.b.name], rows: rows, outFeatures: outFeatures, scaling: slots.scaling)
+    }
+
+    func addInputGradient(
+        _ stack: [LoRASlots], site: LinearSite, dx: UnsafeMutablePointer<Float>?, dy: UnsafePointer<Float>, ldy: Int,
+        x: UnsafePointer<Float>, rows: Int, inFeatures: Int, outFeatures: Int, activations s: LayerActivations,
+        scratch: UnsafeMutablePointer<Float>
+    ) {
+        guard let slots = stack.first, let a = slots.a, let ga = gradientOf[a.name], let gb = gradientOf[slots.b.name] else {
+            return
+        }
+        LoRAKernel.backward(
+            dx: dx, dy: dy, ldy: ldy, x: x, a: values.pointer(a), b: values.pointer(slots.b),
+            h: s.loraH[site.rawValue].pointer, da: ga, db: gb, rows: rows, inFeatures: inFeatures,
+            outFeatures: outFeatures, rank: slots.rank, scaling: slots.scaling, scratch: scratch)
     }
 
     /// Backward pass from `dlogits` `[B, n]`; accumulates into the trainable gradients.
@@ -118,14 +150,22 @@ extension AdapterModel {
             let dHo = tmp2  // [M, C]
             dHo.update(from: dh, count: rows * c)
             if let slots = adapters.output.first {
-                if slots.originalLnBefore {
+                if slots.parallel {
+                    // sum2 = ho + s·f(out1) + out1.
+                    Bottleneck.backward(
+                        dx: needOut1 ? dOut1 : nil, accumulate: true, dout: dh, x: s.out1.pointer,
+                        weights: bottleneckTensors(slots), grads: bottleneckGrads(slots), pre: s.outPre.pointer,
+                        act: s.outAct.pointer, rows: rows, channels: c, bottleneck: slots.size,
+                        activation: slots.activation, scale: bottleneckScale(slots), dscale: bottleneckScaleGrad(slots),
+                        scratch: tmp)
+                } else if slots.originalLnBefore {
                     // o = ho + s·f(a), a = LN(ho + out1).
                     let dA = tmp2 + rows * max(c, inter)
                     Bottleneck.backward(
                         dx: dA, accumulate: false, dout: dh, x: s.adapterIn.pointer, weights: bottleneckTensors(slots),
                         grads: bottleneckGrads(slots), pre: s.outPre.pointer, act: s.outAct.pointer, rows: rows,
-                        channels: c,
-                        bottleneck: slots.size, activation: slots.activation, scaling: slots.scaling, scratch: tmp)
+                        channels: c, bottleneck: slots.size, activation: slots.activation,
+                        scale: bottleneckScale(slots), dscale: bottleneckScaleGrad(slots), scratch: tmp)
                     LayerNorm.backward(
                         dx: dA, dgamma: grad(layer.outputNormWeight), dbeta: grad(layer.outputNormBias), dout: dA,
                         x: s.sumA.pointer, gamma: gamma2, mean: s.meanA.pointer, rstd: s.rstdA.pointer, rows: rows,
@@ -137,33 +177,54 @@ extension AdapterModel {
                     Bottleneck.backward(
                         dx: dHo, accumulate: true, dout: dh, x: s.ffnOut.pointer, weights: bottleneckTensors(slots),
                         grads: bottleneckGrads(slots), pre: s.outPre.pointer, act: s.outAct.pointer, rows: rows,
-                        channels: c,
-                        bottleneck: slots.size, activation: slots.activation, scaling: slots.scaling, scratch: tmp)
+                        channels: c, bottleneck: slots.size, activation: slots.activation,
+                        scale: bottleneckScale(slots), dscale: bottleneckScaleGrad(slots), scratch: tmp)
                 }
             }
-            if !needOut1 && !full { break }
-            // FFN: ho = drop(W2·gelu(W1·out1 + b1) + b2).
+            // LoRA / (IA)³ on the FFN's dense layers need the gradient inside the FFN even when nothing
+            // below it trains.
+            let ffnAdapted = !adapters[.intermediate].isEmpty || !adapters[.output].isEmpty
+            if !needOut1 && !full && !ffnAdapted { break }
+            // FFN: ho = drop(W2·gelu(W1·out1 + b1) + b2), each dense with its LoRA / (IA)³.
             if pHidden > 0 {
                 hiddenDropout(dHo, dHo, rowOffsets: rowOffsets, keys: packed.dropoutKeys, p: pHidden, seed: seed, layer: l, site: 2)
             }
-            var geluOut = UnsafePointer(s.preActivation.pointer)  // unused when the weight is frozen
-            if full {
+            let needInter = needOut1 || full || !adapters[.intermediate].isEmpty
+            var geluOut = UnsafePointer(s.preActivation.pointer)  // unused when nothing reads it
+            if full || adapters[.output].contains(where: { !$0.scales }) {
                 let recomputed = scratchF.reserve(rows * inter)
                 GELU.forward(
                     config.hiddenAct.geluForm, out: recomputed, x: s.preActivation.pointer, count: rows * inter)
                 geluOut = UnsafePointer(recomputed)
             }
+            scaleOutputGradient(adapters[.output], site: .output, dy: dHo, ldy: c, rows: rows, outFeatures: c, activations: s)
             Linear.backward(
-                dx: dInter, dweight: grad(layer.outputWeight), dbias: grad(layer.outputBias), dout: dHo,
+                dx: needInter ? dInter : nil, dweight: grad(layer.outputWeight), dbias: grad(layer.outputBias), dout: dHo,
                 x: geluOut, weight: w.pointer(layer.outputWeight), rows: rows, inFeatures: inter, outFeatures: c)
+            addInputGradient(
+                adapters[.output], site: .output, dx: needInter ? dInter : nil, dy: dHo, ldy: c, x: geluOut, rows: rows,
+                inFeatures: inter, outFeatures: c, activations: s, scratch: tmp)
+            if !needInter {
+                ready?(.layer(l))
+                break
+            }
             GELU.backward(
                 config.hiddenAct.geluForm, dx: dInter, dout: dInter, x: s.preActivation.pointer, count: rows * inter)
+            scaleOutputGradient(
+                adapters[.intermediate], site: .intermediate, dy: dInter, ldy: inter, rows: rows, outFeatures: inter,
+                activations: s)
             Linear.backward(
-                dx: dOut1, dweight: grad(layer.intermediateWeight), dbias: grad(layer.intermediateBias), dout: dInter,
-                x: s.out1.pointer, weight: w.pointer(layer.intermediateWeight), rows: rows, inFeatures: c,
-                outFeatures: inter,
-                accumulateInput: true)
-            if !needOut1 { continue }
+                dx: needOut1 ? dOut1 : nil, dweight: grad(layer.intermediateWeight), dbias: grad(layer.intermediateBias),
+                dout: dInter, x: s.out1.pointer, weight: w.pointer(layer.intermediateWeight), rows: rows, inFeatures: c,
+                outFeatures: inter, accumulateInput: true)
+            addInputGradient(
+                adapters[.intermediate], site: .intermediate, dx: needOut1 ? dOut1 : nil, dy: dInter, ldy: inter,
+                x: s.out1.pointer, rows: rows, inFeatures: c, outFeatures: inter, activations: s, scratch: tmp)
+            if !needOut1 {
+                // Nothing in the attention sub-block or below trains.
+                ready?(.layer(l))
+                break
+            }
             // Sub-block 1: out1 = LN(sum1), sum1 = ha (+ s·f(ha)) + x.
             LayerNorm.backward(
                 dx: dOut1, dgamma: grad(layer.attentionNormWeight), dbeta: grad(layer.attentionNormBias), dout: dOut1,
@@ -178,7 +239,8 @@ extension AdapterModel {
                     dx: dHa, accumulate: true, dout: dOut1, x: s.attentionOut.pointer,
                     weights: bottleneckTensors(slots),
                     grads: bottleneckGrads(slots), pre: s.mhPre.pointer, act: s.mhAct.pointer, rows: rows, channels: c,
-                    bottleneck: slots.size, activation: slots.activation, scaling: slots.scaling, scratch: tmp)
+                    bottleneck: slots.size, activation: slots.activation, scale: bottleneckScale(slots),
+                    dscale: bottleneckScaleGrad(slots), scratch: tmp)
             }
             if pHidden > 0 {
                 hiddenDropout(dHa, dHa, rowOffsets: rowOffsets, keys: packed.dropoutKeys, p: pHidden, seed: seed, layer: l, site: 1)
@@ -209,14 +271,13 @@ extension AdapterModel {
                     (dx + packed.offsets[i] * c).update(from: dOut1 + i * c, count: c)
                 }
             }
-            for i in 0..<3 {
-                guard let slots = adapters.lora[i].first, let ga = grad(slots.a), let gb = grad(slots.b) else {
-                    continue
-                }
-                LoRAKernel.backward(
-                    dx: needBelow ? dx : nil, dy: dQKV + i * c, ldy: 3 * c, x: x, a: values.pointer(slots.a),
-                    b: values.pointer(slots.b), h: s.loraH[i].pointer, da: ga, db: gb, rows: m, inFeatures: c,
-                    outFeatures: c, rank: slots.rank, scaling: slots.scaling, scratch: tmp)
+            for site in [LinearSite.query, .key, .value] {
+                scaleOutputGradient(
+                    adapters[site], site: site, dy: dQKV + site.rawValue * c, ldy: 3 * c, rows: m, outFeatures: c,
+                    activations: s)
+                addInputGradient(
+                    adapters[site], site: site, dx: needBelow ? dx : nil, dy: dQKV + site.rawValue * c, ldy: 3 * c, x: x,
+                    rows: m, inFeatures: c, outFeatures: c, activations: s, scratch: tmp)
             }
             Linear.backward(
                 dx: needBelow ? dx : nil, dweight: grad(layer.qkvWeight), dbias: grad(layer.qkvBias), dout: dQKV, x: x,

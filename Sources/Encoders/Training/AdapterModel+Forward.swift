@@ -15,25 +15,73 @@ extension AdapterModel {
         return BottleneckTensors(downWeight: dw, downBias: db, upWeight: uw, upBias: ub)
     }
 
+    /// The scale of a bottleneck adapter's output: its fixed factor or its learned tensor.
+    func bottleneckScale(_ s: BottleneckSlots) -> BottleneckScale {
+        guard let slot = s.scale else { return .fixed(s.fixedScaling) }
+        return .learned(values.pointer(slot), count: slot.count)
+    }
+
+    /// A linear site's LoRA or (IA)³ adapters (Stack order, from the arena `values` of the model they
+    /// belong to) on `y` `[rows, out]` (leading dimension `ldy`), the frozen layer's output for the input `x`
+    /// `[rows, in]`. With `keep`, (IA)³'s unscaled output is kept for the backward pass.
+    func applyLinearAdapters(
+        _ stack: [LoRASlots], values: Arena, site: LinearSite, y: UnsafeMutablePointer<Float>, ldy: Int,
+        x: UnsafePointer<Float>, rows m: Int, inFeatures: Int, outFeatures: Int, activations s: LayerActivations,
+        keep: Bool, tmp: UnsafeMutablePointer<Float>
+    ) {
+        guard let first = stack.first else { return }
+        if stack.count == 1 {
+            if first.scales {
+                IA3Kernel.forward(
+                    y: y, ldy: ldy, l: values.pointer(first.b),
+                    kept: keep ? s.ia3Kept[site.rawValue].reserve(m * outFeatures) : nil, rows: m,
+                    outFeatures: outFeatures, scaling: first.scaling)
+            } else if let a = first.a {
+                LoRAKernel.forward(
+                    y: y, ldy: ldy, x: x, a: values.pointer(a), b: values.pointer(first.b),
+                    h: s.loraH[site.rawValue].reserve(m * first.rank), rows: m, inFeatures: inFeatures,
+                    outFeatures: outFeatures, rank: first.rank, scaling: first.scaling)
+            }
+            return
+        }
+        // AdapterHub's LoRA Stack chains the updates: each LoRA reads the previous one's output, not the
+        // layer input (h₁ = s₁B₁A₁x, h₂ = s₂B₂A₂h₁), and only the last is added to the projection. Only
+        // square layers (q, k, v) can chain; `init` refuses other stacks.
+        let c = outFeatures
+        var input = x
+        for (k, slots) in stack.enumerated() {
+            guard let a = slots.a else { continue }
+            let out = k % 2 == 0 ? tmp : scratchF.reserve(m * c)
+            out.update(repeating: 0, count: m * c)
+            LoRAKernel.forward(
+                y: out, ldy: c, x: input, a: values.pointer(a), b: values.pointer(slots.b),
+                h: s.loraH[site.rawValue].reserve(m * slots.rank), rows: m, inFeatures: c, outFeatures: c,
+                rank: slots.rank, scaling: slots.scaling)
+            input = UnsafePointer(out)
+        }
+        for row in 0..<m { Residual.accumulate(into: y + row * ldy, input + row * c, count: c) }
+    }
+
     /// A location's adapters in Stack order on `h` `[M, C]`: o₀ = h, o_k = o_{k-1} + s·f(a_k) with
     /// a_k = `adapterInput(o_{k-1})` for `original_ln_before` adapters, else o_{k-1}. Returns o_last
     /// (in `tmp`), or `h` when the location has no adapter. `pre`/`act` keep the last adapter's
     /// bottleneck activations for the backward pass (stacks are not trained).
     func bottleneckStack(
-        _ stack: [BottleneckSlots], h: UnsafeMutablePointer<Float>, rows m: Int, tmp: UnsafeMutablePointer<Float>,
-        pre: ScratchBuffer, act: ScratchBuffer, adapterInput: (UnsafePointer<Float>) -> UnsafePointer<Float>
+        _ stack: [BottleneckSlots], h: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>, rows m: Int,
+        tmp: UnsafeMutablePointer<Float>, pre: ScratchBuffer, act: ScratchBuffer,
+        adapterInput: (UnsafePointer<Float>) -> UnsafePointer<Float>
     ) -> UnsafePointer<Float> {
         let c = config.hiddenSize
         var o = UnsafePointer(h)
         for slots in stack {
             // The running output lives in tmp; the next one is built in scratchF.
             let next = o == UnsafePointer(tmp) ? scratchF.reserve(m * c) : tmp
-            let input = slots.originalLnBefore ? adapterInput(o) : o
+            // A parallel adapter (par_bn) reads the sub-block's input r: o = h + s·f(r), then LN(o + r).
+            let input = slots.parallel ? residual : slots.originalLnBefore ? adapterInput(o) : o
             Bottleneck.forward(
                 out: next, x: input, weights: bottleneckTensors(slots), pre: pre.reserve(m * slots.size),
                 act: act.reserve(m * slots.size), rows: m, channels: c, bottleneck: slots.size,
-                activation: slots.activation,
-                scaling: slots.scaling)
+                activation: slots.activation, scale: bottleneckScale(slots))
             Residual.forward(out: next, a: next, b: o, count: m * c)
             if next != tmp { tmp.update(from: next, count: m * c) }
             o = UnsafePointer(tmp)
@@ -46,21 +94,24 @@ extension AdapterModel {
     /// `adapterInput(o, firstRow, rows)` gives a seq_bn adapter's input for a segment's rows.
     func bottleneckStacks(
         _ parts: [Segment], location: KeyPath<LayerAdapter, [BottleneckSlots]>, layer l: Int, rowsOf: (Segment) -> Range<Int>,
-        h: UnsafeMutablePointer<Float>, tmp: UnsafeMutablePointer<Float>, pre: ScratchBuffer, act: ScratchBuffer,
+        h: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>, tmp: UnsafeMutablePointer<Float>,
+        pre: ScratchBuffer, act: ScratchBuffer,
         adapterInput: (UnsafePointer<Float>, Int, Int) -> UnsafePointer<Float>
     ) -> UnsafePointer<Float> {
         let c = config.hiddenSize
         if parts.count == 1, let part = parts.first {
             let rows = rowsOf(part)
             return part.model.bottleneckStack(
-                part.model.layerAdapters[l][keyPath: location], h: h + rows.lowerBound * c, rows: rows.count,
+                part.model.layerAdapters[l][keyPath: location], h: h + rows.lowerBound * c,
+                residual: residual + rows.lowerBound * c, rows: rows.count,
                 tmp: tmp + rows.lowerBound * c, pre: pre, act: act, adapterInput: { adapterInput($0, rows.lowerBound, rows.count) })
         }
         for part in parts {
             let rows = rowsOf(part)
             let segmentTmp = tmp + rows.lowerBound * c
             let o = part.model.bottleneckStack(
-                part.model.layerAdapters[l][keyPath: location], h: h + rows.lowerBound * c, rows: rows.count,
+                part.model.layerAdapters[l][keyPath: location], h: h + rows.lowerBound * c,
+                residual: residual + rows.lowerBound * c, rows: rows.count,
                 tmp: segmentTmp, pre: pre, act: act, adapterInput: { adapterInput($0, rows.lowerBound, rows.count) })
             if o != UnsafePointer(segmentTmp) { segmentTmp.update(from: o, count: rows.count * c) }
         }
@@ -119,38 +170,16 @@ extension AdapterModel {
                 out: qkv, x: x, weight: w.pointer(layer.qkvWeight), bias: w.pointer(layer.qkvBias), rows: m,
                 inFeatures: c,
                 outFeatures: 3 * c)
+            // Only a single trained model keeps (IA)³'s unscaled outputs (the backward pass reads them).
+            let keepScaled = parameters.trainable && parts.count == 1
             for part in parts where !part.model.loraMerged {
-                let adapters = part.model.layerAdapters[l]
-                let values = part.model.values
                 let r0 = packed.offsets[part.sequences.lowerBound]
                 let m = packed.offsets[part.sequences.upperBound] - r0
-                let x = x + r0 * c
-                let qkv = qkv + r0 * 3 * c
-                for i in 0..<3 where !adapters.lora[i].isEmpty {
-                    let stack = adapters.lora[i]
-                    if stack.count == 1 {
-                        let slots = stack[0]
-                        LoRAKernel.forward(
-                            y: qkv + i * c, ldy: 3 * c, x: x, a: values.pointer(slots.a), b: values.pointer(slots.b),
-                            h: s.loraH[i].reserve(m * slots.rank), rows: m, inFeatures: c, outFeatures: c,
-                            rank: slots.rank, scaling: slots.scaling)
-                        continue
-                    }
-                    // AdapterHub's LoRA Stack chains the updates: each LoRA reads the previous one's
-                    // output, not the layer input (h₁ = s₁B₁A₁x, h₂ = s₂B₂A₂h₁), and only the last
-                    // is added to the projection.
-                    var input = UnsafePointer(x)
-                    for (k, slots) in stack.enumerated() {
-                        let out = k % 2 == 0 ? tmp : scratchF.reserve(m * c)
-                        out.update(repeating: 0, count: m * c)
-                        LoRAKernel.forward(
-                            y: out, ldy: c, x: input, a: values.pointer(slots.a), b: values.pointer(slots.b),
-                            h: s.loraH[i].reserve(m * slots.rank), rows: m, inFeatures: c, outFeatures: c,
-                            rank: slots.rank, scaling: slots.scaling)
-                        input = UnsafePointer(out)
-                    }
-                    let y = qkv + i * c
-                    for row in 0..<m { Residual.accumulate(into: y + row * 3 * c, input + row * c, count: c) }
+                for site in [LinearSite.query, .key, .value] {
+                    applyLinearAdapters(
+                        part.model.layerAdapters[l][site], values: part.model.values, site: site,
+                        y: qkv + r0 * 3 * c + site.rawValue * c, ldy: 3 * c, x: x + r0 * c, rows: m, inFeatures: c,
+                        outFeatures: c, activations: s, keep: keepScaled, tmp: tmp)
                 }
             }
             // With `firstTokensOnly` the last layer computes only what the head reads: attention for
@@ -190,7 +219,7 @@ extension AdapterModel {
             let sum1 = s.sum1.reserve(rows * c)
             let out1 = s.out1.reserve(rows * c)
             let ln1Input = bottleneckStacks(
-                parts, location: \.attention, layer: l, rowsOf: rowsOf, h: ha, tmp: tmp, pre: s.mhPre, act: s.mhAct,
+                parts, location: \.attention, layer: l, rowsOf: rowsOf, h: ha, residual: xres, tmp: tmp, pre: s.mhPre, act: s.mhAct,
                 adapterInput: { o, _, _ in o })
             LayerNorm.forward(
                 out: out1, x: ln1Input, residual: xres, sum: sum1, gamma: w.pointer(layer.attentionNormWeight),
@@ -202,15 +231,31 @@ extension AdapterModel {
             Linear.forward(
                 out: pre, x: out1, weight: w.pointer(layer.intermediateWeight), bias: w.pointer(layer.intermediateBias),
                 rows: rows, inFeatures: c, outFeatures: inter)
+            for part in parts where !part.model.loraMerged {
+                let r = rowsOf(part)
+                applyLinearAdapters(
+                    part.model.layerAdapters[l][.intermediate], values: part.model.values, site: .intermediate,
+                    y: pre + r.lowerBound * inter, ldy: inter, x: out1 + r.lowerBound * c, rows: r.count, inFeatures: c,
+                    outFeatures: inter, activations: s, keep: keepScaled, tmp: tmp)
+            }
             // The GELU output is not kept: full fine-tuning recomputes it from the pre-activation.
             let gelu = scratchB.reserve(rows * inter)
             GELU.forward(config.hiddenAct.geluForm, out: gelu, x: pre, count: rows * inter)
             // h of sub-block 2 is kept only when double_seq_bn's output adapter reads it.
-            let keepHo = parts.contains { $0.model.layerAdapters[l].output.first.map { !$0.originalLnBefore } ?? false }
+            let keepHo = parts.contains {
+                $0.model.layerAdapters[l].output.first.map { !$0.originalLnBefore && !$0.parallel } ?? false
+            }
             let ho = keepHo ? s.ffnOut.reserve(rows * c) : scratchE.reserve(rows * c)
             Linear.forward(
                 out: ho, x: gelu, weight: w.pointer(layer.outputWeight), bias: w.pointer(layer.outputBias), rows: rows,
                 inFeatures: inter, outFeatures: c)
+            for part in parts where !part.model.loraMerged {
+                let r = rowsOf(part)
+                applyLinearAdapters(
+                    part.model.layerAdapters[l][.output], values: part.model.values, site: .output,
+                    y: ho + r.lowerBound * c, ldy: c, x: gelu + r.lowerBound * inter, rows: r.count, inFeatures: inter,
+                    outFeatures: c, activations: s, keep: keepScaled, tmp: tmp)
+            }
             if pHidden > 0 {
                 hiddenDropout(ho, ho, rowOffsets: rowOffsets, keys: packed.dropoutKeys, p: pHidden, seed: seed, layer: l, site: 2)
             }
@@ -222,7 +267,7 @@ extension AdapterModel {
             let gamma2 = w.pointer(layer.outputNormWeight)
             let beta2 = w.pointer(layer.outputNormBias)
             let ln2Input = bottleneckStacks(
-                parts, location: \.output, layer: l, rowsOf: rowsOf, h: ho, tmp: tmp, pre: s.outPre, act: s.outAct
+                parts, location: \.output, layer: l, rowsOf: rowsOf, h: ho, residual: out1, tmp: tmp, pre: s.outPre, act: s.outAct
             ) { o, first, count in
                 // seq_bn: a = LN(o + r) — the same frozen LN as the output's.
                 let ain = s.adapterIn.reserve(rows * c) + first * c

@@ -2,10 +2,30 @@ import Adapters
 import Kernels
 
 extension AdapterModel {
+    /// A linear site's frozen weight `[out, in]` and bias `[out]` in layer `l`, with its shape.
+    func frozenLinear(_ site: LinearSite, layer l: Int)
+        -> (weight: UnsafeMutablePointer<Float>, bias: UnsafeMutablePointer<Float>, inFeatures: Int, outFeatures: Int)
+    {
+        let w = base.weights
+        let layer = w.layers[l]
+        let c = config.hiddenSize
+        let inter = config.intermediateSize
+        switch site {
+        case .query, .key, .value:
+            let i = site.rawValue
+            return (w.pointer(layer.qkvWeight) + i * c * c, w.pointer(layer.qkvBias) + i * c, c, c)
+        case .intermediate:
+            return (w.pointer(layer.intermediateWeight), w.pointer(layer.intermediateBias), c, inter)
+        case .output:
+            return (w.pointer(layer.outputWeight), w.pointer(layer.outputBias), inter, c)
+        }
+    }
+
     /// Folds the LoRA update into the frozen base weights (`W ← W + s·B·A`, AdapterHub's
-    /// `merge_adapter`), after which the forward pass no longer applies LoRA separately. The
-    /// original rows are kept so that `unmergeLoRA` restores them bit for bit (subtracting `s·B·A`
-    /// again would leave float rounding behind).
+    /// `merge_adapter`), or (IA)³'s scale (`W ← (s·l) ⊙ W`, and the bias too, so that the merged model
+    /// gives exactly the unmerged outputs — AdapterHub leaves the bias unscaled), after which the forward
+    /// pass no longer applies them separately. The original weights are kept so that `unmergeLoRA`
+    /// restores them bit for bit (subtracting or dividing again would leave float rounding behind).
     public func mergeLoRA() throws {
         guard !isStacked else {
             throw AdapterError.incompatible(detail: "a Stack of adapters cannot be merged: merge one LoRA adapter at a time")
@@ -14,16 +34,21 @@ extension AdapterModel {
         guard hasLoRA, !loraMerged else {
             throw AdapterError.incompatible(detail: hasLoRA ? "the LoRA adapter is already merged" : "only LoRA adapters can be merged")
         }
-        let c = config.hiddenSize
         var saved: [[Float]] = []
-        for (l, layer) in base.weights.layers.enumerated() {
-            for i in 0..<3 where !layerAdapters[l].lora[i].isEmpty {
-                let w = base.weights.pointer(layer.qkvWeight) + i * c * c
-                saved.append(Array(UnsafeBufferPointer(start: w, count: c * c)))
-                for slots in layerAdapters[l].lora[i] {
+        for l in 0..<config.numHiddenLayers {
+            for site in LinearSite.allCases {
+                guard let slots = layerAdapters[l][site].first else { continue }
+                let f = frozenLinear(site, layer: l)
+                saved.append(Array(UnsafeBufferPointer(start: f.weight, count: f.inFeatures * f.outFeatures)))
+                saved.append(Array(UnsafeBufferPointer(start: f.bias, count: f.outFeatures)))
+                if slots.scales {
+                    IA3Kernel.merge(
+                        weight: f.weight, bias: f.bias, l: values.pointer(slots.b), inFeatures: f.inFeatures,
+                        outFeatures: f.outFeatures, scaling: slots.scaling)
+                } else if let a = slots.a {
                     LoRAKernel.merge(
-                        weight: w, a: values.pointer(slots.a), b: values.pointer(slots.b), inFeatures: c, outFeatures: c,
-                        rank: slots.rank, scaling: slots.scaling, sign: 1)
+                        weight: f.weight, a: values.pointer(a), b: values.pointer(slots.b), inFeatures: f.inFeatures,
+                        outFeatures: f.outFeatures, rank: slots.rank, scaling: slots.scaling, sign: 1)
                 }
             }
         }
@@ -36,13 +61,13 @@ extension AdapterModel {
         guard loraMerged else {
             throw AdapterError.incompatible(detail: "no merged LoRA adapter to unmerge")
         }
-        let c = config.hiddenSize
         var next = 0
-        for (l, layer) in base.weights.layers.enumerated() {
-            for i in 0..<3 where !layerAdapters[l].lora[i].isEmpty {
-                let w = base.weights.pointer(layer.qkvWeight) + i * c * c
-                premergeWeights[next].withUnsafeBufferPointer { w.update(from: $0.baseAddress!, count: c * c) }
-                next += 1
+        for l in 0..<config.numHiddenLayers {
+            for site in LinearSite.allCases where !layerAdapters[l][site].isEmpty {
+                let f = frozenLinear(site, layer: l)
+                premergeWeights[next].withUnsafeBufferPointer { f.weight.update(from: $0.baseAddress!, count: $0.count) }
+                premergeWeights[next + 1].withUnsafeBufferPointer { f.bias.update(from: $0.baseAddress!, count: $0.count) }
+                next += 2
             }
         }
         premergeWeights = []

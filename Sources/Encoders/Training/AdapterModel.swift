@@ -23,29 +23,59 @@ public final class AdapterModel {
     /// One bottleneck adapter at one location, with the settings its forward pass needs.
     struct BottleneckSlots {
         let downWeight, downBias, upWeight, upBias: Arena.Slot
+        /// The learned scaling (`[1]` or `[C]`), nil for a fixed factor.
+        let scale: Arena.Slot?
         let size: Int
         let activation: AdapterActivation
-        let scaling: Float
+        let fixedScaling: Float
         let originalLnBefore: Bool
+        /// A parallel adapter (`is_parallel`) reads the sub-block's residual input instead of its output.
+        let parallel: Bool
     }
 
+    /// LoRA (`a`, `b`) or (IA)³ (`b` only, the scale vector) on one frozen linear layer.
     struct LoRASlots {
-        let a, b: Arena.Slot
+        let a: Arena.Slot?
+        let b: Arena.Slot
         let rank: Int
         let scaling: Float
+        /// (IA)³'s multiplicative composition.
+        let scales: Bool
+    }
+
+    /// The frozen linear layers LoRA and (IA)³ attach to, as indices into `LayerAdapter.lora`.
+    enum LinearSite: Int, CaseIterable {
+        case query, key, value, intermediate, output
     }
 
     /// A layer's adapters in `Stack` order (one entry each for a single adapter).
     struct LayerAdapter {
         var attention: [BottleneckSlots] = []
         var output: [BottleneckSlots] = []
-        /// Indexed by 0 = query, 1 = key, 2 = value.
-        var lora: [[LoRASlots]] = [[], [], []]
+        /// Indexed by `LinearSite`: query, key, value, intermediate dense, output dense.
+        var lora: [[LoRASlots]] = Array(repeating: [], count: LinearSite.allCases.count)
         var isEmpty: Bool { attention.isEmpty && output.isEmpty && lora.allSatisfy(\.isEmpty) }
+        subscript(site: LinearSite) -> [LoRASlots] { lora[site.rawValue] }
+    }
+
+    /// How a trainable tensor starts (`initializeTrainable`), by AdapterHub's `init_weights`.
+    enum InitScheme {
+        /// N(0, 0.02): `init_weights="bert"` and the head.
+        case normal
+        /// Zeros: biases, LoRA's B, `mam_adapter`'s up projection.
+        case zeros
+        /// Ones: (IA)³ vectors, learned scalings.
+        case ones
+        /// kaiming_uniform(a = √5), i.e. U(±1/√fan_in): LoRA's A, `mam_adapter`'s down projection.
+        case kaimingUniform
+        /// N(0, 0.01) truncated to ±0.02: `init_weights="houlsby"`.
+        case truncatedNormal
     }
 
     /// Adapter and head tensor values.
     let values: Arena
+    /// Each adapter tensor's initialisation (the head's and unlisted tensors': by name, see `initializeTrainable`).
+    var initSchemes: [String: InitScheme] = [:]
     var layerAdapters: [LayerAdapter] = []
     let headDenseWeight, headDenseBias, headOutWeight, headOutBias: Arena.Slot
     /// The adapters in application order: one for `.adapter`, several for `.stack`.
@@ -117,6 +147,7 @@ public final class AdapterModel {
             throw EncoderError.invalidInput("a Stack names the same adapter twice: \(stack.map(\.name))")
         }
         var layerAdapters = Array(repeating: LayerAdapter(), count: config.numHiddenLayers)
+        var initSchemes: [String: InitScheme] = [:]
         for adapter in stack {
             let name = adapter.name
             try adapter.config.validate(source: "adapter '\(name)'")
@@ -125,31 +156,81 @@ public final class AdapterModel {
                 switch adapter.config {
                 case .bottleneck(let bn):
                     let d = bn.bottleneckSize(hiddenSize: c)
+                    let (downInit, upInit): (InitScheme, InitScheme) =
+                        switch bn.initWeights {
+                        case "mam_adapter": (.kaimingUniform, .zeros)
+                        case "houlsby": (.truncatedNormal, .truncatedNormal)
+                        default: (.normal, .normal)
+                        }
                     func slots(_ location: String) -> BottleneckSlots {
                         let p = "\(prefix)encoder.layer.\(l).\(location).adapters.\(name)."
+                        initSchemes[p + "adapter_down.0.weight"] = downInit
+                        initSchemes[p + "adapter_up.weight"] = upInit
+                        var scale: Arena.Slot?
+                        if let count = bn.scaling.learnedCount(hiddenSize: c) {
+                            scale = declare(p + "scaling", [count], decay: true)
+                            initSchemes[p + "scaling"] = .ones
+                        }
+                        var fixed: Float = 1
+                        if case .fixed(let f) = bn.scaling { fixed = Float(f) }
                         return BottleneckSlots(
                             downWeight: declare(p + "adapter_down.0.weight", [d, c], decay: true),
                             downBias: declare(p + "adapter_down.0.bias", [d], decay: false),
                             upWeight: declare(p + "adapter_up.weight", [c, d], decay: true),
                             upBias: declare(p + "adapter_up.bias", [c], decay: false),
-                            size: d, activation: bn.nonLinearity, scaling: Float(bn.scaling),
-                            originalLnBefore: bn.originalLnBefore)
+                            scale: scale, size: d, activation: bn.nonLinearity, fixedScaling: fixed,
+                            originalLnBefore: bn.originalLnBefore && !bn.isParallel, parallel: bn.isParallel)
                     }
                     if bn.mhAdapter { layerAdapters[l].attention.append(slots("attention.output")) }
                     if bn.outputAdapter { layerAdapters[l].output.append(slots("output")) }
                 case .lora(let lc):
-                    for (i, (letter, module)) in [("q", "query"), ("k", "key"), ("v", "value")].enumerated()
-                    where lc.attnMatrices.contains(letter) {
-                        let p = "\(prefix)encoder.layer.\(l).attention.self.\(module).loras.\(name)."
-                        layerAdapters[l].lora[i].append(
-                            LoRASlots(
-                                a: declare(p + "lora_A", [lc.r, c], decay: true),
-                                b: declare(p + "lora_B", [c, lc.r], decay: true), rank: lc.r, scaling: Float(lc.scaling)
-                            ))
+                    let inter = config.intermediateSize
+                    var sites: [(LinearSite, String, Int, Int)] = []
+                    if lc.selfattnLora {
+                        for (site, letter, module) in [
+                            (LinearSite.query, "q", "query"), (.key, "k", "key"), (.value, "v", "value"),
+                        ] where lc.attnMatrices.contains(letter) {
+                            sites.append((site, "attention.self.\(module)", c, c))
+                        }
+                    }
+                    if lc.intermediateLora { sites.append((.intermediate, "intermediate.dense", c, inter)) }
+                    if lc.outputLora { sites.append((.output, "output.dense", inter, c)) }
+                    let (aInit, bInit): (InitScheme, InitScheme) =
+                        switch lc.initWeights {
+                        case "bert": (.normal, .normal)
+                        case "ia3": (.ones, .ones)
+                        default: (.kaimingUniform, .zeros)
+                        }
+                    for (site, module, inFeatures, outFeatures) in sites {
+                        let p = "\(prefix)encoder.layer.\(l).\(module).loras.\(name)."
+                        var a: Arena.Slot?
+                        if !lc.scales {
+                            a = declare(p + "lora_A", [lc.r, inFeatures], decay: true)
+                            initSchemes[p + "lora_A"] = aInit
+                        }
+                        let b = declare(p + "lora_B", [outFeatures, lc.r], decay: true)
+                        initSchemes[p + "lora_B"] = bInit
+                        layerAdapters[l].lora[site.rawValue].append(
+                            LoRASlots(a: a, b: b, rank: lc.r, scaling: lc.scaling, scales: lc.scales))
                     }
                 }
             }
         }
+        for (l, layer) in layerAdapters.enumerated() {
+            if layer.lora.contains(where: { $0.count > 1 && $0.contains(where: \.scales) }) {
+                throw EncoderError.invalidInput("layer \(l): stacking (IA)³ with another adapter at one layer is not supported")
+            }
+            if layer[.intermediate].count > 1 || layer[.output].count > 1 {
+                // AdapterHub's Stack chains LoRA updates (each reads the previous one's output), which only
+                // square layers allow.
+                throw EncoderError.invalidInput(
+                    "layer \(l): stacking LoRA on the feed-forward layers (intermediate_lora, output_lora) is not supported")
+            }
+            if layer.output.count > 1 && layer.output.contains(where: \.parallel) {
+                throw EncoderError.invalidInput("layer \(l): stacking a parallel bottleneck (par_bn) is not supported")
+            }
+        }
+        self.initSchemes = initSchemes
         adapterStack = stack
         let hp = "heads.\(head.name)."
         headDenseWeight = declare(hp + "1.weight", [c, c], decay: true)
@@ -260,19 +341,34 @@ public final class AdapterModel {
         return Array(UnsafeBufferPointer(start: e.grad, count: e.count))
     }
 
-    /// AdapterHub's `init_weights="bert"`: N(0, 0.02) weights and zero biases for adapters and
-    /// head; LoRA `A` kaiming-uniform (a = √5, i.e. U(±1/√in)), `B` zero. Seeded.
+    /// Draws every adapter and head tensor as AdapterHub initialises it (`init_weights`): by default
+    /// N(0, 0.02) weights and zero biases for bottlenecks and the head, LoRA `A` kaiming-uniform (a = √5,
+    /// i.e. U(±1/√in)) and `B` zero; `mam_adapter`, `houlsby`, (IA)³ ones and learned scalings per
+    /// `initSchemes`. Seeded.
     public func initializeTrainable(seed: UInt64) {
         var rng = SeededGenerator(seed: seed)
         for slot in values.slots {
             let p = values.pointer(slot)
-            if slot.name.hasSuffix("lora_A") {
-                let bound = 1 / Float(slot.shape[1]).squareRoot()
-                for i in 0..<slot.count { p[i] = (Float(rng.next() >> 40) / Float(1 << 24) * 2 - 1) * bound }
-            } else if slot.name.hasSuffix("lora_B") || slot.name.hasSuffix("bias") {
+            let scheme =
+                initSchemes[slot.name]
+                ?? (slot.name.hasSuffix("bias") || slot.name.hasSuffix("lora_B") ? .zeros
+                    : slot.name.hasSuffix("lora_A") ? .kaimingUniform : .normal)
+            switch scheme {
+            case .zeros:
                 p.update(repeating: 0, count: slot.count)
-            } else {
+            case .ones:
+                p.update(repeating: 1, count: slot.count)
+            case .kaimingUniform:
+                let bound = 1 / Float(slot.shape.count > 1 ? slot.shape[1] : 1).squareRoot()
+                for i in 0..<slot.count { p[i] = (Float(rng.next() >> 40) / Float(1 << 24) * 2 - 1) * bound }
+            case .normal:
                 for i in 0..<slot.count { p[i] = 0.02 * rng.nextGaussian() }
+            case .truncatedNormal:
+                for i in 0..<slot.count {
+                    var v = 0.01 * rng.nextGaussian()
+                    while abs(v) > 0.02 { v = 0.01 * rng.nextGaussian() }
+                    p[i] = v
+                }
             }
         }
     }

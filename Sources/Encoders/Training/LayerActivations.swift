@@ -26,5 +26,8 @@ final class LayerActivations {
     let mhAct = ScratchBuffer()
     let outPre = ScratchBuffer()  // [M, d]
     let outAct = ScratchBuffer()
-    let loraH = [ScratchBuffer(), ScratchBuffer(), ScratchBuffer()]  // q, k, v: [M, r]
+    /// By `AdapterModel.LinearSite` (q, k, v, intermediate, output): LoRA's `x·Aᵀ` `[M, r]`.
+    let loraH = (0..<5).map { _ in ScratchBuffer() }
+    /// By site: (IA)³'s layer output before scaling `[M, out]` (training only).
+    let ia3Kept = (0..<5).map { _ in ScratchBuffer() }
 }

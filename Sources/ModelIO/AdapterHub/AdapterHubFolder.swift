@@ -111,6 +111,14 @@ public enum AdapterHubFolder {
         d == d.rounded() && abs(d) < 1e15 ? .int(Int(d)) : .float(d)
     }
 
+    static func scaling(_ s: BottleneckScaling) -> PythonJSON {
+        switch s {
+        case .fixed(let d): .float(d)
+        case .learned: .string("learned")
+        case .channel: .string("channel")
+        }
+    }
+
     /// `dataclasses.asdict(config)`: every field, AdapterHub's names and Python types.
     public static func configDictionary(_ config: AdapterConfig) -> PythonJSON {
         func optionalDouble(_ d: Double?) -> PythonJSON { d.map { .float($0) } ?? .null }
@@ -135,7 +143,7 @@ public enum AdapterHubFolder {
                 "original_ln_before": .bool(c.originalLnBefore), "output_adapter": .bool(c.outputAdapter),
                 "phm_bias": .bool(c.phmBias), "phm_c_init": .string(c.phmCInit), "phm_dim": .int(c.phmDim),
                 "phm_init_range": .float(c.phmInitRange), "phm_layer": .bool(c.phmLayer), "phm_rank": .int(c.phmRank),
-                "reduction_factor": number(c.reductionFactor), "residual_before_ln": residual, "scaling": .float(c.scaling),
+                "reduction_factor": number(c.reductionFactor), "residual_before_ln": residual, "scaling": scaling(c.scaling),
                 "shared_W_phm": .bool(c.sharedWPhm), "shared_phm_rule": .bool(c.sharedPhmRule),
                 "stochastic_depth": .float(c.stochasticDepth), "use_gating": .bool(c.useGating),
             ])

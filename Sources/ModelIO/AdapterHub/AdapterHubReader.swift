@@ -121,30 +121,16 @@ public struct AdapterHubAdapter {
     /// or, in old files, a preset name.
     static func adapterConfig(_ value: Any?, path: String, legacy: Bool) throws -> AdapterConfig {
         if let preset = value as? String {
-            switch preset {
-            case "seq_bn", "pfeiffer": return .bottleneck(.seqBn)
-            case "double_seq_bn", "houlsby": return .bottleneck(.doubleSeqBn)
-            case "lora": return .lora(LoRAConfig())
-            default: throw AdapterError.unsupported(source: path, field: "config", value: "\"\(preset)\"")
-            }
+            // Old files name a preset ("pfeiffer", "seq_bn[reduction_factor=8]").
+            return try AdapterConfig.parse(preset, source: path)
         }
         guard var dict = value as? [String: Any] else {
             throw AdapterError.invalidConfig(source: path, detail: "no 'config' object")
         }
-        let architecture = dict["architecture"] as? String
         if legacy, let act = dict["non_linearity"] as? String {
             // adapter-transformers 3.x named the tanh GELU "gelu" and the exact one "gelu_orig".
             dict["non_linearity"] = act == "gelu" ? "gelu_new" : act == "gelu_orig" ? "gelu" : act
         }
-        let data = try JSONSerialization.data(withJSONObject: dict)
-        do {
-            switch architecture {
-            case nil, "bottleneck": return .bottleneck(try JSONDecoder().decode(BottleneckConfig.self, from: data))
-            case "lora": return .lora(try JSONDecoder().decode(LoRAConfig.self, from: data))
-            case let other?: throw AdapterError.unsupported(source: path, field: "architecture", value: "\"\(other)\"")
-            }
-        } catch let error as DecodingError {
-            throw AdapterError.invalidConfig(source: path, detail: "\(error)")
-        }
+        return try AdapterConfig.decode(dictionary: dict, source: path)
     }
 }

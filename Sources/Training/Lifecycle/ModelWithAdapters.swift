@@ -320,11 +320,7 @@ public final class ModelWithAdapters {
         return adapterNames.compactMap { name in
             guard let stored = adapters[name] else { return nil }
             let count = stored.tensors.values.reduce(0) { $0 + $1.count }
-            let architecture: String
-            switch stored.config {
-            case .bottleneck(let c): architecture = c.mhAdapter ? "double_seq_bn" : "seq_bn"
-            case .lora: architecture = "lora"
-            }
+            let architecture = stored.config.methodName
             return SummaryRow(
                 name: name, architecture: architecture, parameters: count,
                 percentOfBase: 100 * Double(count) / baseCount,
