@@ -4,7 +4,8 @@
     swift build -c release --product adapters
     .venv-bench/bin/python tools/check_python_loads_ours.py
 
-For seq_bn, double_seq_bn and lora: trains a few steps with `adapters train` on the real
+For seq_bn, double_seq_bn, lora, par_bn, scaled_par_bn, ia3 and a LoRA on every dense layer (config strings, as
+`--method` takes them): trains a few steps with `adapters train` on the real
 all-MiniLM-L6-v2 and Rotten Tomatoes, predicts 8 sentences with `adapters predict --adapter`,
 then loads the same folder with `AutoAdapterModel.load_adapter` (adapters 1.3.0) and compares
 logits; then the same for a Stack of two of our folders (`predict --adapter A --adapter B` against
@@ -44,8 +45,9 @@ def main():
             f.write("\n".join(SENTENCES) + "\n")
         tok = AutoTokenizer.from_pretrained(MODEL)
         enc = tok(SENTENCES, padding=True, truncation=True, max_length=64, return_tensors="pt")
-        for method in ["seq_bn", "double_seq_bn", "lora"]:
-            out = os.path.join(tmp, method)
+        for method in ["seq_bn", "double_seq_bn", "lora", "par_bn", "scaled_par_bn", "ia3",
+                       "lora[r=4,alpha=12,attn_matrices=[q,k,v],intermediate_lora=True,output_lora=True]"]:
+            out = os.path.join(tmp, method.split("[")[0] + ("_ffn" if "[" in method else ""))
             subprocess.run([CLI, "train", "--model", MODEL, "--train", os.path.join(ROOT, "data/rotten_tomatoes/train.jsonl"),
                             "--method", method, "--adapter-name", "rt", "--label-names", "negative,positive",
                             "--max-steps", "5", "--learning-rate", "1e-2", "--max-length", "64", "--output", out],

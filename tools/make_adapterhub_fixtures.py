@@ -3,10 +3,15 @@
 
     .venv-bench/bin/python tools/make_adapterhub_fixtures.py
 
-Writes Tests/Fixtures/adapterhub/<method>/ for seq_bn, double_seq_bn and lora on the tiny RoBERTa
-base of the training fixtures: what `save_adapter(dir, name, use_safetensors=True)` writes
-(adapter_config.json, adapter.safetensors, head_config.json, model_head.safetensors), plus
-`expected.json` with logits of a batch through the saved adapter and head.
+Writes Tests/Fixtures/adapterhub/<method>/ for seq_bn, double_seq_bn, lora, par_bn, scaled_par_bn, ia3 and
+lora_ffn (LoRA on q, k, v, intermediate and output dense) on the tiny RoBERTa base of the training fixtures:
+what `save_adapter(dir, name, use_safetensors=True)` writes (adapter_config.json, adapter.safetensors,
+head_config.json, model_head.safetensors), plus `expected.json` with logits of a batch through the saved
+adapter and head, the config string the Swift side builds the same configuration from ("config_string"),
+and "margin_without_adapter": how far the logits move when the adapter is switched off (the head kept) —
+a method the Swift side skipped would miss by that much, far above the 1e-4 tolerance. The methods added
+after the first three also get <method>-pickle/ with the same adapter saved by `save_adapter(dir, name)`
+(torch.save pickles: pytorch_adapter.bin, pytorch_model_head.bin).
 
 Also Tests/Fixtures/adapterhub/shared-prefix/{safetensors,pickle}/<name>/: three adapters with heads
 whose names share a prefix (`sst`, `sst_lora`, `sst_lora_r4a16`) in one model, each saved on its own.
@@ -22,7 +27,7 @@ import shutil
 import adapters
 import torch
 import transformers
-from adapters import AutoAdapterModel, DoubleSeqBnConfig, LoRAConfig, SeqBnConfig
+from adapters import AutoAdapterModel, DoubleSeqBnConfig, IA3Config, LoRAConfig, ParBnConfig, SeqBnConfig
 from safetensors.torch import load_file
 
 from fixture_env import require
@@ -34,8 +39,22 @@ FIX = os.path.join(HERE, "..", "Tests", "Fixtures")
 BASE = os.path.join(FIX, "training", "base-roberta")
 
 
+LORA_FFN = "lora[r=4,alpha=12,attn_matrices=[q,k,v],intermediate_lora=True,output_lora=True]"
+METHODS = [
+    ("seq_bn", SeqBnConfig(), "seq_bn"),
+    ("double_seq_bn", DoubleSeqBnConfig(), "double_seq_bn"),
+    ("lora", LoRAConfig(), "lora"),
+    ("par_bn", ParBnConfig(), "par_bn"),
+    ("scaled_par_bn", ParBnConfig(scaling="learned"), "scaled_par_bn"),
+    ("ia3", IA3Config(), "ia3"),
+    ("lora_ffn", LoRAConfig(r=4, alpha=12, attn_matrices=["q", "k", "v"], intermediate_lora=True, output_lora=True),
+     LORA_FFN),
+]
+WITH_PICKLE = {"par_bn", "scaled_par_bn", "ia3", "lora_ffn"}
+
+
 def main():
-    for method, cfg in [("seq_bn", SeqBnConfig()), ("double_seq_bn", DoubleSeqBnConfig()), ("lora", LoRAConfig())]:
+    for method, cfg, config_string in METHODS:
         torch.manual_seed(7)
         model = AutoAdapterModel.from_pretrained(BASE)
         model.add_adapter("rt", config=cfg)
@@ -45,6 +64,9 @@ def main():
             for n, p in model.named_parameters():
                 if ".rt." in n or n.startswith("heads.rt"):
                     p.normal_(0, 0.2)
+                    # Scales ((IA)³ vectors, learned scaling) around 1, where they start, but far from it.
+                    if n.endswith(".scaling") or (method == "ia3" and n.endswith("lora_B")):
+                        p.add_(1.0)
         model.set_active_adapters("rt")
         model.config.name_or_path = "tiny-roberta"
         model.eval()
@@ -56,10 +78,31 @@ def main():
         mask = (ids != 1).long()
         with torch.no_grad():
             logits = model(input_ids=ids, attention_mask=mask).logits
+            model.set_active_adapters(None)
+            bare = model(input_ids=ids, attention_mask=mask).logits
+            model.set_active_adapters("rt")
+        margin = (logits - bare).abs().max().item()
+        assert margin > 1e-2, f"{method}: the adapter hardly moves the logits ({margin})"
+        record = {"input_ids": ids.tolist(), "attention_mask": mask.tolist(),
+                  "logits": [[round(float(x), 7) for x in row] for row in logits]}
+        if method in WITH_PICKLE:
+            record["config_string"] = config_string
+            record["margin_without_adapter"] = round(margin, 6)
+            pickled = out + "-pickle"
+            shutil.rmtree(pickled, ignore_errors=True)
+            os.makedirs(pickled)
+            model.save_adapter(pickled, "rt")
+            # Python's own load of the pickles gives the same logits.
+            again = AutoAdapterModel.from_pretrained(BASE)
+            name = again.load_adapter(pickled)
+            again.set_active_adapters(name)
+            again.eval()
+            with torch.no_grad():
+                d = (again(input_ids=ids, attention_mask=mask).logits - logits).abs().max().item()
+            assert d < 1e-6, d
         with open(os.path.join(out, "expected.json"), "w") as f:
-            json.dump({"input_ids": ids.tolist(), "attention_mask": mask.tolist(),
-                       "logits": [[round(float(x), 7) for x in row] for row in logits]}, f)
-        print(method, sorted(os.listdir(out)))
+            json.dump(record, f)
+        print(method, sorted(os.listdir(out)), f"margin without the adapter {margin:.3f}")
 
 
 

@@ -98,7 +98,8 @@ public struct BottleneckConfig: Codable, Sendable, Equatable {
         outputAdapter = try c.decode(Bool.self, forKey: .outputAdapter)
         do {
             reductionFactor = try c.decode(Double.self, forKey: .reductionFactor)
-        } catch DecodingError.typeMismatch {
+        } catch let error as DecodingError {
+            guard (try? c.decode([String: Double].self, forKey: .reductionFactor)) != nil else { throw error }
             throw DecodingError.dataCorruptedError(
                 forKey: .reductionFactor, in: c, debugDescription: "per-layer reduction factors (a mapping) are not supported")
         }

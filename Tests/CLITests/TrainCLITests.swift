@@ -160,6 +160,50 @@ struct TrainCLITests {
             "\(r.stdout)")
     }
 
+    /// `--method` takes AdapterHub config strings and `--adapter-config` a config file; the folders they
+    /// write describe themselves (`adapter info`) and predict.
+    @Test func configStringsAndConfigFiles() throws {
+        try #require(FileManager.default.fileExists(atPath: Fixtures.miniLM.path), "run scripts/setup.sh first")
+        let tmp = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        let train = try slice(16, from: "data/rotten_tomatoes/train.jsonl", into: tmp, name: "train.jsonl")
+        func run(_ method: [String], _ name: String) throws -> URL {
+            var args = trainArguments(train, output: tmp.appendingPathComponent(name), steps: 2)
+            let i = args.firstIndex(of: "--method") ?? 0
+            args.removeSubrange(i...(i + 1))
+            let r = try cli.run(args + method)
+            #expect(r.status == 0, "\(r.stderr)")
+            return tmp.appendingPathComponent(name).appendingPathComponent("rt")
+        }
+        let parallel = try run(["--method", "par_bn[reduction_factor=8,scaling=learned]"], "par")
+        let config = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: parallel.appendingPathComponent("adapter_config.json"))) as? [String: Any]
+        let inner = config?["config"] as? [String: Any]
+        #expect(inner?["is_parallel"] as? Bool == true && inner?["scaling"] as? String == "learned")
+        #expect((inner?["reduction_factor"] as? NSNumber)?.intValue == 8)
+        var info = try cli.run(["adapter", "info", parallel.path])
+        #expect(info.stdout.contains("par_bn / He et al., beside FFN output"), "\(info.stdout)")
+        #expect(info.stdout.contains("scaling \"learned\""), "\(info.stdout)")
+
+        // The same configuration from its adapter_config.json: the same file again.
+        let fromFile = try run(["--adapter-config", parallel.appendingPathComponent("adapter_config.json").path], "file")
+        #expect(
+            try Data(contentsOf: fromFile.appendingPathComponent("adapter_config.json"))
+                == (try Data(contentsOf: parallel.appendingPathComponent("adapter_config.json"))))
+
+        let ia3 = try run(["--method", "ia3"], "ia3")
+        info = try cli.run(["adapter", "info", ia3.path])
+        #expect(info.stdout.contains("(IA)³: scales the outputs of k,v,intermediate"), "\(info.stdout)")
+        let summary = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: tmp.appendingPathComponent("ia3/summary.json"))) as? [String: Any]
+        #expect(summary?["method"] as? String == "ia3")
+        let input = tmp.appendingPathComponent("in.txt")
+        try "A fine film.\nA dull one.\n".write(to: input, atomically: true, encoding: .utf8)
+        let predicted = try cli.run(["predict", "--model", Fixtures.miniLM.path, "--adapter", ia3.path, "--input", input.path])
+        #expect(predicted.status == 0, "\(predicted.stderr)")
+        #expect(predicted.stdout.split(separator: "\n").count == 2)
+    }
+
     @Test func trainingErrorsAreClear() throws {
         try #require(FileManager.default.fileExists(atPath: Fixtures.miniLM.path), "run scripts/setup.sh first")
         let tmp = try Fixtures.temporaryFolder()
@@ -184,6 +228,18 @@ struct TrainCLITests {
         // Bad flags.
         r = try cli.run(["train", "--train", train, "--output", "x", "--method", "prefix_tuning"])
         #expect(r.status != 0)
+        #expect(r.stderr.contains("'method' = \"prefix_tuning\" is not supported"), "\(r.stderr)")
+        r = try cli.run(["train", "--train", train, "--output", "x", "--method", "seq_bn[reduction_factr=8]"])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("unknown field 'reduction_factr'"), "\(r.stderr)")
+        r = try cli.run(["train", "--train", train, "--output", "x", "--method", "ia3", "--reduction-factor", "4"])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("--reduction-factor applies to bottleneck methods, not ia3"), "\(r.stderr)")
+        let badConfig = tmp.appendingPathComponent("bad_config.json")
+        try #"{"config": {"architecture": "prefix_tuning", "prefix_length": 30}}"#.write(to: badConfig, atomically: true, encoding: .utf8)
+        r = try cli.run(["train", "--train", train, "--output", "x", "--adapter-config", badConfig.path])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("bad_config.json") && r.stderr.contains("prefix_tuning"), "\(r.stderr)")
         r = try cli.run(["train", "--train", train, "--output", "x", "--lora-r", "4"])
         #expect(r.status != 0)
         #expect(r.stderr.contains("--lora-r"), "\(r.stderr)")

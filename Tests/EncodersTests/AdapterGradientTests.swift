@@ -25,8 +25,15 @@ struct AdapterGradientTests {
         // finite-difference noise (LoRA's B would otherwise start at zero and hide A's gradient).
         // In full fine-tuning the base is the fixture's (already at unit scale); the head is drawn like the
         // adapters' tensors — left at zero it would make every gradient zero and the check vacuous.
+        // Learned scales ((IA)³ vectors, a bottleneck's learned scaling) around 1, as they start: near zero
+        // they would shrink everything they scale below the finite differences' resolution.
+        let names = Set(model.trainableNames)
         for (i, name) in model.trainableNames.enumerated() where mode != .full || name.hasPrefix("heads.") {
-            try model.setTensor(name, randomFloats(model.tensor(name)?.count ?? 0, seed: UInt64(i + 1), scale: 0.3))
+            var values = randomFloats(model.tensor(name)?.count ?? 0, seed: UInt64(i + 1), scale: 0.3)
+            let isScale =
+                name.hasSuffix(".scaling") || (name.hasSuffix("lora_B") && !names.contains(name.dropLast(1) + "A"))
+            if isScale { values = values.map { 1 + $0 } }
+            try model.setTensor(name, values)
         }
         return model
     }
@@ -42,6 +49,11 @@ struct AdapterGradientTests {
         ("tiny-roberta-cls", "seq_bn", 0), ("tiny-roberta-cls", "double_seq_bn", 0), ("tiny-roberta-cls", "lora", 0),
         ("tiny-bert-cls", "seq_bn", 0.2), ("tiny-bert-cls", "lora", 0.2), ("tiny-roberta-cls", "full", 0),
         ("tiny-bert-cls", "head", 0),
+        ("tiny-roberta-cls", "par_bn", 0), ("tiny-bert-cls", "scaled_par_bn", 0.2), ("tiny-roberta-cls", "ia3", 0.1),
+        ("tiny-bert-cls", "ia3[output_lora=True,attn_matrices=[q,k,v]]", 0.2),
+        ("tiny-bert-cls", "lora[r=4,alpha=12,attn_matrices=[q,k,v],intermediate_lora=True,output_lora=True]", 0.2),
+        ("tiny-roberta-cls", "lora[attn_matrices=[],intermediate_lora=True]", 0),
+        ("tiny-roberta-cls", "seq_bn[scaling=channel,init_weights=houlsby]", 0.1),
     ]
 
     @Test(arguments: cases)
@@ -51,7 +63,7 @@ struct AdapterGradientTests {
         switch method {
         case "full": mode = .full
         case "head": mode = .headOnly
-        default: mode = .adapter(name: "task", config: AdapterConfig.defaults(for: AdapterMethod(rawValue: method)!))
+        default: mode = .adapter(name: "task", config: try AdapterConfig.parse(method, source: "test"))
         }
         let model = try Self.model(fixture, mode: mode, dropout: dropout)
         let (batch, labels) = try Self.batch(roberta: fixture.contains("roberta"))

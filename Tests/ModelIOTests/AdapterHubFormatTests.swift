@@ -11,11 +11,16 @@ struct AdapterHubFormatTests {
     static let model = AdapterHubFolder.ModelInfo(
         modelType: "roberta", hiddenSize: 48, modelName: "tiny-roberta", modelClass: "RobertaAdapterModel")
 
-    @Test(arguments: [("seq_bn", AdapterMethod.seqBn), ("double_seq_bn", .doubleSeqBn), ("lora", .lora)])
-    func configsAreByteIdentical(fixture: (String, AdapterMethod)) throws {
+    @Test(arguments: [
+        ("seq_bn", "seq_bn"), ("double_seq_bn", "double_seq_bn"), ("lora", "lora"), ("par_bn", "par_bn"),
+        ("scaled_par_bn", "scaled_par_bn"), ("ia3", "ia3"),
+        ("lora_ffn", "lora[r=4,alpha=12,attn_matrices=[q,k,v],intermediate_lora=True,output_lora=True]"),
+    ])
+    func configsAreByteIdentical(fixture: (String, String)) throws {
         let folder = Fixtures.url("adapterhub/\(fixture.0)")
         let expected = try String(contentsOf: folder.appendingPathComponent("adapter_config.json"), encoding: .utf8)
-        let ours = AdapterHubFolder.adapterConfigJSON(name: "rt", config: .defaults(for: fixture.1), model: Self.model).serialized()
+        let config = try AdapterConfig.parse(fixture.1, source: "test")
+        let ours = AdapterHubFolder.adapterConfigJSON(name: "rt", config: config, model: Self.model).serialized()
         #expect(ours == expected)
         let expectedHead = try String(contentsOf: folder.appendingPathComponent("head_config.json"), encoding: .utf8)
         let head = AdapterHubFolder.Head(name: "rt", labels: ["negative", "positive"], tensors: [])

@@ -32,7 +32,9 @@ struct AdapterInteropTests {
         return (batch, logits)
     }
 
-    @Test(arguments: ["seq_bn", "double_seq_bn", "lora"])
+    static let methods = ["seq_bn", "double_seq_bn", "lora", "par_bn", "scaled_par_bn", "ia3", "lora_ffn"]
+
+    @Test(arguments: methods)
     func pythonSavedAdaptersGiveTheSameLogits(method: String) throws {
         let model = try AdapterModel.load(adapterFolder: Fixtures.url("adapterhub/\(method)"), base: try Self.base())
         let (batch, reference) = try Self.expected(method)
@@ -52,7 +54,24 @@ struct AdapterInteropTests {
         #expect(ours == theirs)
     }
 
-    @Test(arguments: ["seq_bn", "double_seq_bn", "lora"])
+    /// The same adapters saved as torch.save pickles (`save_adapter` without safetensors) give the same
+    /// logits; switching the adapter off moves them by far more than the tolerance (the fixture's margin).
+    @Test(arguments: ["par_bn", "scaled_par_bn", "ia3", "lora_ffn"])
+    func pythonPickledAdaptersGiveTheSameLogits(method: String) throws {
+        let model = try AdapterModel.load(adapterFolder: Fixtures.url("adapterhub/\(method)-pickle"), base: try Self.base())
+        let (batch, reference) = try Self.expected(method)
+        let ours = try model.logits(batch)
+        #expect(maxAbsDifference(ours, reference) <= 1e-4)
+        let json = try Fixtures.json("adapterhub/\(method)/expected.json")
+        let margin = (json["margin_without_adapter"] as? NSNumber)?.floatValue ?? 0
+        #expect(margin > 100 * 1e-4, "the fixture's adapter hardly matters: \(margin)")
+        // The config string in the fixture builds the configuration Python saved.
+        let fromString = try AdapterConfig.parse(json["config_string"] as? String ?? "", source: "fixture")
+        let adapter = try AdapterHubAdapter(folder: Fixtures.url("adapterhub/\(method)-pickle"))
+        #expect(adapter.config == fromString)
+    }
+
+    @Test(arguments: methods)
     func logitsMatchTheFullPass(method: String) throws {
         // logits() runs the last layer for the first tokens only; a step without dropout keeps
         // every token's states (for its backward pass) and must give the same logits.
@@ -195,7 +214,7 @@ struct PickleAdapterTests {
 
 @Suite("The base model is restored exactly")
 struct BaseRestoredTests {
-    @Test(arguments: ["seq_bn", "double_seq_bn", "lora"])
+    @Test(arguments: AdapterInteropTests.methods)
     func loadingRunningAndDroppingAnAdapterLeavesTheBaseBitIdentical(method: String) throws {
         let base = try AdapterInteropTests.base()
         let fresh = try AdapterInteropTests.base()
@@ -205,8 +224,11 @@ struct BaseRestoredTests {
         do {
             let model = try AdapterModel.load(adapterFolder: Fixtures.url("adapterhub/\(method)"), base: base)
             _ = try model.logits(batch)
-            if method == "lora" {
+            if ["lora", "ia3", "lora_ffn"].contains(method) {
+                let unmerged = try model.logits(batch)
                 try model.mergeLoRA()
+                // Merged, the adapter is in the weights: the same logits up to rounding.
+                #expect(maxAbsDifference(try model.logits(batch), unmerged) <= 1e-4)
                 _ = try model.logits(batch)
                 try model.unmergeLoRA()
             }

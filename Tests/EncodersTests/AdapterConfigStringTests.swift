@@ -1,0 +1,90 @@
+import Adapters
+import Foundation
+import Testing
+
+/// AdapterHub config strings (`adapters.utils.parse_adapter_config_string` + `ADAPTER_CONFIG_MAP`), as
+/// `train --method` takes them.
+@Suite("Adapter config strings")
+struct AdapterConfigStringTests {
+    static func parse(_ s: String) throws -> AdapterConfig { try AdapterConfig.parse(s, source: "--method") }
+
+    @Test func presetsAndTheirAliases() throws {
+        #expect(try Self.parse("seq_bn") == .bottleneck(.seqBn))
+        #expect(try Self.parse("pfeiffer") == .bottleneck(.seqBn))
+        #expect(try Self.parse("houlsby") == .bottleneck(.doubleSeqBn))
+        #expect(try Self.parse("parallel") == .bottleneck(.parBn))
+        #expect(try Self.parse(" scaled_par_bn ") == .bottleneck(.scaledParBn))
+        #expect(try Self.parse("ia3") == .lora(.ia3))
+        #expect(try Self.parse("lora") == .lora(LoRAConfig()))
+        for method in AdapterMethod.allCases {
+            #expect(try Self.parse(method.rawValue) == AdapterConfig.defaults(for: method))
+            #expect(AdapterConfig.defaults(for: method).methodName == method.rawValue)
+        }
+    }
+
+    @Test func fieldsOverrideThePreset() throws {
+        guard case .bottleneck(let bn) = try Self.parse("seq_bn[reduction_factor=8,non_linearity=gelu]") else {
+            Issue.record("not a bottleneck")
+            return
+        }
+        var expected = BottleneckConfig.seqBn
+        expected.reductionFactor = 8
+        expected.nonLinearity = .gelu
+        #expect(bn == expected)
+
+        guard case .lora(let lc) = try Self.parse("lora[r=16,alpha=32,attn_matrices=[q,k,v]]") else {
+            Issue.record("not LoRA")
+            return
+        }
+        #expect(lc.r == 16 && lc.alpha == 32 && lc.attnMatrices == ["q", "k", "v"] && lc.scaling == 2)
+
+        // Python literal syntax as AdapterHub's own strings use it.
+        let python = try Self.parse("lora[ r=4, alpha=8, attn_matrices=['q', \"v\"], intermediate_lora=True, init_weights_seed=None ]")
+        guard case .lora(let p) = python else {
+            Issue.record("not LoRA")
+            return
+        }
+        #expect(p.r == 4 && p.attnMatrices == ["q", "v"] && p.intermediateLora && p.initWeightsSeed == nil)
+
+        guard case .bottleneck(let scaled) = try Self.parse("par_bn[scaling=learned,leave_out=(0, 1)]") else {
+            Issue.record("not a bottleneck")
+            return
+        }
+        #expect(scaled.scaling == .learned && scaled.isParallel && scaled.leaveOut == [0, 1])
+        guard case .bottleneck(let fixed) = try Self.parse("par_bn[scaling=2.5]") else { return }
+        #expect(fixed.scaling == .fixed(2.5))
+    }
+
+    /// Each bad string fails with an error that names what is wrong.
+    @Test(arguments: [
+        ("prefix_tuning", "'method' = \"prefix_tuning\" is not supported"),
+        ("prefix_tuning|seq_bn", "'method' = \"prefix_tuning\" is not supported"),
+        ("seq_bn|lora", "a ConfigUnion of 2 methods"),
+        ("bogus", "unknown method 'bogus' (known: "),
+        ("seq_bn[reduction_factr=8]", "unknown field 'reduction_factr'"),
+        ("seq_bn[reduction_factor=abc]", "reduction_factor: expected Double"),
+        ("seq_bn[reduction_factor=8", "opens '[' but does not end with ']'"),
+        ("seq_bn[reduction_factor=8,reduction_factor=4]", "field 'reduction_factor' is given twice"),
+        ("seq_bn[reduction_factor={1: 8}]", "mappings (e.g. per-layer reduction factors) are not supported"),
+        ("seq_bn[=8]", "expected a field name"),
+        ("lora[r=0]", "r 0 (must be in 1…65536)"),
+        ("ia3[r=2]", "composition_mode \"scale\" needs r 1, got 2"),
+        ("lora[use_dora=True]", "'use_dora' = true is not supported"),
+        ("seq_bn[ln_after=True]", "'ln_after' = true is not supported"),
+        ("par_bn[mh_adapter=True]", "'is_parallel' = true together with mh_adapter: true is not supported"),
+        ("seq_bn[scaling=sideways]", "neither a number, \"learned\" nor \"channel\""),
+        ("lora[attn_matrices=[q,x]]", "attn_matrices entry 'x' is not q, k or v"),
+        ("lora[attn_matrices=[]]", "no location"),
+        ("[r=8]", "empty method name"),
+    ])
+    func badStringsAreClearErrors(text: String, fragment: String) throws {
+        do {
+            let config = try Self.parse(text)
+            Issue.record("'\(text)' parsed as \(config)")
+        } catch let error as AdapterError {
+            let message = "\(error)"
+            #expect(message.contains(fragment), "\(message)")
+            #expect(message.hasPrefix("--method"), "\(message)")
+        }
+    }
+}
