@@ -27,7 +27,8 @@ import shutil
 import adapters
 import torch
 import transformers
-from adapters import AutoAdapterModel, DoubleSeqBnConfig, IA3Config, LoRAConfig, ParBnConfig, SeqBnConfig
+from adapters import (AutoAdapterModel, CompacterConfig, CompacterPlusPlusConfig, DoubleSeqBnConfig, IA3Config,
+                      LoRAConfig, ParBnConfig, SeqBnConfig)
 from safetensors.torch import load_file
 
 from fixture_env import require
@@ -49,8 +50,11 @@ METHODS = [
     ("ia3", IA3Config(), "ia3"),
     ("lora_ffn", LoRAConfig(r=4, alpha=12, attn_matrices=["q", "k", "v"], intermediate_lora=True, output_lora=True),
      LORA_FFN),
+    ("compacter", CompacterConfig(reduction_factor=4), "compacter[reduction_factor=4]"),
+    ("compacter_pp", CompacterPlusPlusConfig(reduction_factor=4, shared_phm_rule=False, factorized_phm_W=False),
+     "compacter++[reduction_factor=4,shared_phm_rule=False,factorized_phm_W=False]"),
 ]
-WITH_PICKLE = {"par_bn", "scaled_par_bn", "ia3", "lora_ffn"}
+WITH_PICKLE = {"par_bn", "scaled_par_bn", "ia3", "lora_ffn", "compacter", "compacter_pp"}
 
 
 def main():
@@ -67,6 +71,9 @@ def main():
                     # Scales ((IA)³ vectors, learned scaling) around 1, where they start, but far from it.
                     if n.endswith(".scaling") or (method == "ia3" and n.endswith("lora_B")):
                         p.add_(1.0)
+                    # PHM rules and factors larger: H = Σ P_i ⊗ L_i·R_i multiplies three of them.
+                    if n.rsplit(".", 1)[1] in ("phm_rule", "W_left", "W_right", "W"):
+                        p.mul_(3.0)
         model.set_active_adapters("rt")
         model.config.name_or_path = "tiny-roberta"
         model.eval()

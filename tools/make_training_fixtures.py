@@ -59,7 +59,8 @@ import safetensors
 import torch
 import torch.nn.functional as F
 import transformers
-from adapters import AutoAdapterModel, DoubleSeqBnConfig, IA3Config, LoRAConfig, ParBnConfig, SeqBnConfig
+from adapters import (AutoAdapterModel, CompacterConfig, CompacterPlusPlusConfig, DoubleSeqBnConfig, IA3Config,
+                      LoRAConfig, ParBnConfig, SeqBnConfig)
 from safetensors.torch import save_file
 from transformers import (BertConfig, BertModel, RobertaConfig, RobertaModel, Trainer,
                           get_linear_schedule_with_warmup)
@@ -75,7 +76,8 @@ ID2LABEL = {0: "neg", 1: "neu", 2: "pos"}
 OPT = {"lr": 1e-3, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.01}
 WARMUP, TOTAL, STEPS, MAX_GRAD_NORM = 1, 4, 3, 1.0
 # New methods go at the end: a case's seeds derive from its index, so earlier fixtures stay byte-identical.
-METHODS = ["seq_bn", "double_seq_bn", "lora", "full", "par_bn", "scaled_par_bn", "ia3", "lora_ffn"]
+METHODS = ["seq_bn", "double_seq_bn", "lora", "full", "par_bn", "scaled_par_bn", "ia3", "lora_ffn", "compacter",
+           "compacter_pp"]
 CONFIGS = {
     "seq_bn": SeqBnConfig,
     "double_seq_bn": DoubleSeqBnConfig,
@@ -86,7 +88,12 @@ CONFIGS = {
     # LoRA on every linear layer it can reach, alpha != r: query, key, value, intermediate and output dense.
     "lora_ffn": lambda: LoRAConfig(r=4, alpha=12, attn_matrices=["q", "k", "v"], intermediate_lora=True,
                                    output_lora=True),
+    # Compacter at reduction factor 4 (hidden 48 → bottleneck 12, divisible by phm_dim 4), rank-2 factors and the
+    # rule shared by every layer; Compacter++ with each layer's own rule and unfactorised W (the other paths).
+    "compacter": lambda: CompacterConfig(reduction_factor=4, phm_rank=2),
+    "compacter_pp": lambda: CompacterPlusPlusConfig(reduction_factor=4, shared_phm_rule=False, factorized_phm_W=False),
 }
+PHM = ("compacter", "compacter_pp")
 BOTTLENECKS = ("seq_bn", "double_seq_bn", "par_bn", "scaled_par_bn")
 
 
@@ -280,6 +287,42 @@ def check_lora_ffn(model, arch, cfg):
     return results
 
 
+def check_phm(model, arch, kw):
+    """Compacter: each PHMLayer computes y = x·H + b with H = Σ_i P_i ⊗ W_i (block (r, c) of P_i ⊗ W_i is
+    P_i[r, c]·W_i), W_i = W_left_i·W_right_i when factorised, P the shared rule or the layer's own. Checked by
+    hooks on every PHMLayer during a forward pass (a shared rule is only reachable inside one)."""
+    results = []
+    shared = getattr(model, arch).shared_parameters
+
+    def hook(phm, args, output):
+        x = args[0]
+        w = torch.bmm(phm.W_left, phm.W_right) if phm.factorized_phm_W else phm.W
+        rule = shared["task"]["phm_rule"] if phm.shared_phm_rule else phm.phm_rule
+        n, a, b = w.shape
+        H = torch.zeros(n * a, n * b)
+        for i in range(n):
+            for r in range(n):
+                for c in range(n):
+                    H[r * a:(r + 1) * a, c * b:(c + 1) * b] += rule[i, r, c] * w[i]
+        expected = x @ H + (phm.b if phm.b is not None else 0)
+        d = (output - expected).abs().max().item()
+        assert d < 1e-4 * max(1.0, expected.abs().max().item()), f"PHM forward differs by {d}"
+        results.append(d)
+
+    handles = []
+    for layer in getattr(model, arch).encoder.layer:
+        for site in (layer.output, layer.attention.output):
+            if "task" in getattr(site, "adapters", {}):
+                ad = site.adapters["task"]
+                handles += [m.register_forward_hook(hook) for m in (ad.adapter_down[0], ad.adapter_up)]
+    with torch.no_grad():
+        model(**kw)
+    for h in handles:
+        h.remove()
+    assert results
+    return results
+
+
 def check_lora_probe(arch):
     probe = AutoAdapterModel.from_pretrained(os.path.join(ROOT, f"base-{arch}"))
     probe.add_adapter("probe", config=LoRAConfig(r=4, alpha=12))
@@ -332,6 +375,12 @@ def run_case(arch, method, base_dir):
     fresh = {n for n, _ in requires if method != "full" or n.startswith("heads.")}
     gen = torch.Generator().manual_seed(300 + METHODS.index(method) + (0 if arch == "roberta" else 50))
     redraw(model, gen, only=lambda n: n in fresh)
+    if method in PHM:
+        # PHM rules and W (factors) at N(0, 0.5²): redraw's 0.1 for 3-D tensors leaves H = Σ P_i ⊗ W_i tiny.
+        with torch.no_grad():
+            for n, p in model.named_parameters():
+                if n in fresh and n.rsplit(".", 1)[1] in ("phm_rule", "W_left", "W_right", "W"):
+                    p.copy_(0.5 * torch.randn(p.shape, generator=gen))
     if method in ("ia3", "scaled_par_bn"):
         # Scales around 1 (as they start) but far from it: (IA)³ vectors and the learned scaling.
         with torch.no_grad():
@@ -396,7 +445,9 @@ def run_case(arch, method, base_dir):
     if method in BOTTLENECKS:
         assert len(seen) == STEPS * (2 if method == "double_seq_bn" else 1), seen
     lora_check = {"lora": lambda: check_lora(model, arch, adapter_cfg), "ia3": lambda: check_ia3(model, arch),
-                  "lora_ffn": lambda: check_lora_ffn(model, arch, adapter_cfg)}.get(method, lambda: None)()
+                  "lora_ffn": lambda: check_lora_ffn(model, arch, adapter_cfg),
+                  "compacter": lambda: check_phm(model, arch, kw0),
+                  "compacter_pp": lambda: check_phm(model, arch, kw0)}.get(method, lambda: None)()
     assert lrs[0] == 0.0 and math.isclose(lrs[1], OPT["lr"]) and math.isclose(lrs[2], OPT["lr"] * 2 / 3)
     assert math.isclose(losses[0], F.cross_entropy(logits0, labels0).item(), rel_tol=1e-6)
 

@@ -51,6 +51,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import sys
 import time
 
@@ -59,6 +60,8 @@ import torch
 import transformers
 from adapters import AutoAdapterModel, LoRAConfig, SeqBnConfig
 from transformers import AutoTokenizer, Trainer, get_linear_schedule_with_warmup
+
+from fixture_env import default_minilm
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 NAME = "rotten_tomatoes"
@@ -123,6 +126,17 @@ def macro_f1(preds, labels, num_labels=2):
     return sum(f1s) / num_labels
 
 
+# The methods after seq_bn and lora, by AdapterHub config string (the Swift run passes the same string to
+# `--method`; the lists are quoted here because adapters' parser takes Python literals).
+CONFIG_STRINGS = {
+    "double_seq_bn": "double_seq_bn",
+    "par_bn": "par_bn",
+    "scaled_par_bn": "scaled_par_bn",
+    "ia3": "ia3",
+    "lora_ffn": "lora[r=8,alpha=8,attn_matrices=['q','k','v'],intermediate_lora=True,output_lora=True]",
+}
+
+
 def build_model(method, model_dir, seed):
     model = AutoAdapterModel.from_pretrained(model_dir)
     torch.manual_seed(seed)
@@ -130,6 +144,8 @@ def build_model(method, model_dir, seed):
         model.add_adapter(NAME, config=SeqBnConfig())
     elif method == "lora":
         model.add_adapter(NAME, config=LoRAConfig())
+    elif method in CONFIG_STRINGS:
+        model.add_adapter(NAME, config=CONFIG_STRINGS[method])
     model.add_classification_head(NAME, num_labels=2, id2label=ID2LABEL)
     if method == "full":
         model.active_head = NAME
@@ -144,7 +160,7 @@ def build_model(method, model_dir, seed):
 def train_one(method, args, train, test, pad_id):
     t_start = time.time()
     model = build_model(method, args.model, args.seed)
-    lr = {"seq_bn": args.lr_seq_bn, "lora": args.lr_lora, "full": args.lr_full}[method]
+    lr = {"seq_bn": args.lr_seq_bn, "lora": args.lr_lora, "full": args.lr_full}.get(method, args.lr_adapter)
     decay = set(Trainer.get_decay_parameter_names(None, model))
     named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     groups = [{"params": [p for n, p in named if n in decay], "weight_decay": args.weight_decay},
@@ -194,6 +210,9 @@ def train_one(method, args, train, test, pad_id):
         "train_loss_last50": round(sum(losses[-50:]) / len(losses[-50:]), 4),
         "steps": total, "trainable_params": n_trainable, "lr": lr,
         "train_s": round(train_s, 1), "eval_s": round(eval_s, 1), "wall_s": round(time.time() - t_start, 1),
+        "train_samples_per_s": round(len(train) * args.epochs / train_s, 2),
+        # The process's high-water mark: run one method per process (--methods M) for a per-method number.
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "hyperparameters": {"max_length": args.max_length, "batch_size": args.batch_size, "epochs": args.epochs,
                             "warmup_steps": args.warmup_steps, "weight_decay": args.weight_decay,
                             "max_grad_norm": args.max_grad_norm, "seed": args.seed},
@@ -207,7 +226,7 @@ def train_one(method, args, train, test, pad_id):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--methods", default="seq_bn,lora,full")
-    ap.add_argument("--model", default=os.path.join(HERE, "..", ".cache", "models", "all-MiniLM-L6-v2"))
+    ap.add_argument("--model", default=None, help="model folder (default: all-MiniLM-L6-v2 in the HF cache, as setup.sh puts it)")
     ap.add_argument("--data", default=os.path.join(HERE, "..", "..", "shared", "data", "rotten_tomatoes"))
     ap.add_argument("--max-length", type=int, default=64)
     ap.add_argument("--batch-size", type=int, default=32)
@@ -215,6 +234,7 @@ def main():
     ap.add_argument("--lr-seq-bn", type=float, default=1e-3)
     ap.add_argument("--lr-lora", type=float, default=1e-3)
     ap.add_argument("--lr-full", type=float, default=5e-5)
+    ap.add_argument("--lr-adapter", type=float, default=1e-3, help="learning rate of the other methods (par_bn, ia3, …)")
     ap.add_argument("--warmup-steps", type=int, default=0)
     ap.add_argument("--weight-decay", type=float, default=0.01)
     ap.add_argument("--max-grad-norm", type=float, default=1.0)
@@ -223,6 +243,7 @@ def main():
     ap.add_argument("--limit-train", type=int, default=0, help="use only the first N training rows (smoke test)")
     ap.add_argument("--out", default=os.path.join(HERE, "out", "reference_train.json"))
     args = ap.parse_args()
+    args.model = args.model or default_minilm()
     if args.threads:
         torch.set_num_threads(args.threads)
     print("torch", torch.__version__, "transformers", transformers.__version__, "adapters", adapters.__version__,
@@ -239,8 +260,9 @@ def main():
         with open(args.out) as f:
             results = {r["method"]: r for r in json.load(f)}
     for method in [m.strip() for m in args.methods.split(",") if m.strip()]:
-        if method not in ("seq_bn", "lora", "full"):
-            raise SystemExit(f"unknown method {method!r} (seq_bn, lora, full)")
+        known = ("seq_bn", "lora", "full", *CONFIG_STRINGS)
+        if method not in known:
+            raise SystemExit(f"unknown method {method!r} ({', '.join(known)})")
         r = train_one(method, args, train, test, tokenizer.pad_token_id)
         print(json.dumps(r), flush=True)
         results[method] = r

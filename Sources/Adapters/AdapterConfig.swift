@@ -18,6 +18,8 @@ public enum AdapterMethod: String, Codable, Sendable, CaseIterable {
     case scaledParBn = "scaled_par_bn"
     case lora
     case ia3
+    case compacter
+    case compacterPlusPlus = "compacter++"
 }
 
 /// One adapter's configuration.
@@ -33,6 +35,8 @@ public enum AdapterConfig: Sendable, Equatable {
         case .scaledParBn: .bottleneck(.scaledParBn)
         case .lora: .lora(LoRAConfig())
         case .ia3: .lora(.ia3)
+        case .compacter: .bottleneck(.compacter)
+        case .compacterPlusPlus: .bottleneck(.compacterPlusPlus)
         }
     }
 
@@ -48,6 +52,7 @@ public enum AdapterConfig: Sendable, Equatable {
         switch self {
         case .bottleneck(let c):
             if c.isParallel { return c.scaling == .learned ? "scaled_par_bn" : "par_bn" }
+            if c.phmLayer { return c.mhAdapter && c.outputAdapter ? "compacter" : "compacter++" }
             return c.mhAdapter && c.outputAdapter ? "double_seq_bn" : c.originalLnBefore ? "seq_bn" : "bottleneck"
         case .lora(let c):
             return c.scales ? "ia3" : "lora"

@@ -14,12 +14,13 @@ extension AdapterConfig {
         "par_bn": .bottleneck(.parBn), "parallel": .bottleneck(.parBn),
         "scaled_par_bn": .bottleneck(.scaledParBn), "scaled_parallel": .bottleneck(.scaledParBn),
         "lora": .lora(LoRAConfig()), "ia3": .lora(.ia3),
+        "compacter": .bottleneck(.compacter), "compacter++": .bottleneck(.compacterPlusPlus),
     ]
 
     /// AdapterHub identifiers whose methods are not implemented yet: named in the error instead of
     /// "unknown".
     static let notYetImplemented: Set<String> = [
-        "seq_bn_inv", "double_seq_bn_inv", "pfeiffer+inv", "houlsby+inv", "compacter", "compacter++",
+        "seq_bn_inv", "double_seq_bn_inv", "pfeiffer+inv", "houlsby+inv",
         "prefix_tuning", "prefix_tuning_flat", "prompt_tuning", "mtl_lora", "vera", "dora", "dvora", "loreft",
         "noreft", "direft", "mam", "unipelt",
     ]

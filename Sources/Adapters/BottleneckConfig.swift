@@ -89,6 +89,25 @@ public struct BottleneckConfig: Codable, Sendable, Equatable {
         return c
     }
 
+    /// AdapterHub's `CompacterConfig` ("compacter"): `double_seq_bn` with PHM projections (Kronecker
+    /// products with a `phm_rule` shared by every layer), rf 32, GELU.
+    public static var compacter: BottleneckConfig {
+        var c = doubleSeqBn
+        c.phmLayer = true
+        c.reductionFactor = 32
+        c.nonLinearity = .gelu
+        return c
+    }
+
+    /// AdapterHub's `CompacterPlusPlusConfig` ("compacter++"): the same on `seq_bn`.
+    public static var compacterPlusPlus: BottleneckConfig {
+        var c = seqBn
+        c.phmLayer = true
+        c.reductionFactor = 32
+        c.nonLinearity = .gelu
+        return c
+    }
+
     /// Initialisations implemented for `init_weights`.
     public static let initSchemes = ["bert", "mam_adapter", "houlsby"]
 
@@ -148,7 +167,18 @@ public struct BottleneckConfig: Codable, Sendable, Equatable {
         if !originalLnAfter { throw no(.originalLnAfter, "false") }
         if let invAdapter { throw no(.invAdapter, "\"\(invAdapter)\"") }
         if crossAdapter { throw no(.crossAdapter, "true") }
-        if phmLayer { throw no(.phmLayer, "true") }
+        if phmLayer {
+            if sharedWPhm { throw no(.sharedWPhm, "true") }
+            if factorizedPhmRule { throw no(.factorizedPhmRule, "true") }
+            if !learnPhm { throw no(.learnPhm, "false") }
+            if !["normal", "uniform"].contains(phmCInit) { throw no(.phmCInit, "\"\(phmCInit)\"") }
+            if phmDim < 1 || phmDim > 64 {
+                throw AdapterError.invalidConfig(source: source, detail: "phm_dim \(phmDim) (must be in 1…64)")
+            }
+            if phmRank < 1 || phmRank > 1 << 12 {
+                throw AdapterError.invalidConfig(source: source, detail: "phm_rank \(phmRank) (must be in 1…4096)")
+            }
+        }
         if stochasticDepth != 0 { throw no(.stochasticDepth, "\(stochasticDepth)") }
         if !Self.initSchemes.contains(initWeights) { throw no(.initWeights, "\"\(initWeights)\"") }
         if isParallel && mhAdapter {

@@ -93,7 +93,7 @@ extension AdapterModel {
             let t = SafetensorsWriter.Tensor(name: e.name, shape: e.shape, values: Array(UnsafeBufferPointer(start: e.value, count: e.count)))
             if e.name.hasPrefix("heads.") {
                 headTensors.append(t)
-            } else if e.name.contains(".adapters.") || e.name.contains(".loras.") {
+            } else if AdapterHubNames.owner(ofTensor: e.name) != nil {
                 adapter.append(t)
             }
         }

@@ -33,6 +33,10 @@ struct AdapterGradientTests {
             let isScale =
                 name.hasSuffix(".scaling") || (name.hasSuffix("lora_B") && !names.contains(name.dropLast(1) + "A"))
             if isScale { values = values.map { 1 + $0 } }
+            // A PHM weight is a product of three drawn tensors (rule, W_left, W_right): larger draws keep it
+            // (and so the gradients) well above the differences' noise.
+            let leaf = name.split(separator: ".").last ?? ""
+            if ["phm_rule", "W_left", "W_right", "W"].contains(leaf) { values = values.map { 3 * $0 } }
             try model.setTensor(name, values)
         }
         return model
@@ -54,6 +58,8 @@ struct AdapterGradientTests {
         ("tiny-bert-cls", "lora[r=4,alpha=12,attn_matrices=[q,k,v],intermediate_lora=True,output_lora=True]", 0.2),
         ("tiny-roberta-cls", "lora[attn_matrices=[],intermediate_lora=True]", 0),
         ("tiny-roberta-cls", "seq_bn[scaling=channel,init_weights=houlsby]", 0.1),
+        ("tiny-roberta-cls", "compacter[reduction_factor=4,phm_rank=2]", 0.1),
+        ("tiny-bert-cls", "compacter++[reduction_factor=4,shared_phm_rule=False,factorized_phm_W=False,phm_bias=False]", 0),
     ]
 
     @Test(arguments: cases)

@@ -15,6 +15,8 @@ struct AdapterHubFormatTests {
         ("seq_bn", "seq_bn"), ("double_seq_bn", "double_seq_bn"), ("lora", "lora"), ("par_bn", "par_bn"),
         ("scaled_par_bn", "scaled_par_bn"), ("ia3", "ia3"),
         ("lora_ffn", "lora[r=4,alpha=12,attn_matrices=[q,k,v],intermediate_lora=True,output_lora=True]"),
+        ("compacter", "compacter[reduction_factor=4]"),
+        ("compacter_pp", "compacter++[reduction_factor=4,shared_phm_rule=False,factorized_phm_W=False]"),
     ])
     func configsAreByteIdentical(fixture: (String, String)) throws {
         let folder = Fixtures.url("adapterhub/\(fixture.0)")

@@ -67,8 +67,14 @@ struct LifecycleTests {
 
     /// The seed's workflow: add, train, save, deactivate, delete — then the base is the loaded one,
     /// bit for bit, and the head on the bare base gives exactly the no-adapter logits.
-    @Test(arguments: [AdapterMethod.seqBn, .doubleSeqBn, .lora])
-    func deactivatingAndDeletingRestoresTheBaseExactly(_ method: AdapterMethod) throws {
+    /// Every method (Compacter at reduction factor 4: the tiny base's 48 channels / 32 leave no room for
+    /// phm_dim 4).
+    @Test(arguments: [
+        "seq_bn", "double_seq_bn", "par_bn", "scaled_par_bn", "lora", "ia3", "compacter[reduction_factor=4]",
+        "compacter++[reduction_factor=4]",
+    ])
+    func deactivatingAndDeletingRestoresTheBaseExactly(_ method: String) throws {
+        let config = try AdapterConfig.parse(method, source: "test")
         let json = try Fixtures.json("lifecycle/stack_seq_bn/expected.json")
         let batch = try Self.batch(json)
         let model = ModelWithAdapters(base: try AdapterInteropTests.base(), modelName: "tiny-roberta")
@@ -77,7 +83,7 @@ struct LifecycleTests {
         #expect(checksum == fresh.weights.arena.checksum())
         let hiddenBefore = try model.lastHiddenState(batch)
 
-        try model.addAdapter("rt", config: .defaults(for: method), seed: 3)
+        try model.addAdapter("rt", config: config, seed: 3)
         try model.addClassificationHead("rt", labels: ["negative", "positive"], seed: 4)
         #expect(model.activeHead == "rt" && model.activeAdapters == nil)
         try model.trainAdapter("rt")
@@ -85,7 +91,7 @@ struct LifecycleTests {
         try Self.train(model, batch)
         let adapted = try model.logits(batch)
         #expect(try model.lastHiddenState(batch) != hiddenBefore)
-        if method == .lora {
+        if case .lora = config {
             try model.mergeAdapter("rt")
             #expect(model.baseChecksum != checksum)
             #expect(maxAbsDifference(try model.logits(batch), adapted) <= 1e-5)
@@ -109,7 +115,7 @@ struct LifecycleTests {
         try reference.deleteAdapter("rt")
         #expect(try reference.logits(batch) == headOnly)
 
-        try model.addAdapter("again", config: .defaults(for: method))
+        try model.addAdapter("again", config: config)
         try model.deleteAdapter("again", deleteHead: true, unfreezeBase: true)
         try model.deleteHead("rt")
         #expect(model.headNames.isEmpty && model.activeHead == nil && !model.baseFrozen)

@@ -25,6 +25,7 @@ struct ReferenceParityTests {
         "bert_seq_bn", "bert_double_seq_bn", "bert_lora", "bert_full",
         "roberta_par_bn", "roberta_scaled_par_bn", "roberta_ia3", "roberta_lora_ffn",
         "bert_par_bn", "bert_scaled_par_bn", "bert_ia3", "bert_lora_ffn",
+        "roberta_compacter", "roberta_compacter_pp", "bert_compacter", "bert_compacter_pp",
     ]
 
     struct Case {

@@ -13,7 +13,9 @@ struct BenchTrain: ParsableCommand {
         commandName: "train",
         abstract: "Training steps at batch 32 × 100 with dropout on: samples/s and peak RSS, vs PyTorch + adapters.")
 
-    @Option(name: .long, parsing: .upToNextOption, help: "Cases as arch:method, e.g. roberta-base:seq_bn minilm-l6:full.")
+    @Option(
+        name: .long, parsing: .upToNextOption,
+        help: "Cases as arch:method, e.g. roberta-base:seq_bn minilm-l6:ia3; methods: \(Self.methods.joined(separator: ", ")).")
     var cases: [String] = [
         "roberta-base:seq_bn", "roberta-base:lora", "roberta-base:full", "minilm-l6:seq_bn", "minilm-l6:lora", "minilm-l6:full",
     ]
@@ -29,12 +31,32 @@ struct BenchTrain: ParsableCommand {
 
     @OptionGroup var baseline: BaselineOptions
 
+    @Option(name: .long, help: "The PyTorch baseline for the methods pt_baseline.py lacks (par_bn, ia3, …).")
+    var methodsBaselineScript = "tools/bench_methods_baseline.py"
+
+    /// LoRA with rank 8 on every dense layer of the encoder, the `lora_ffn` case.
+    static let loraEverywhere = "lora[r=8,alpha=8,attn_matrices=[q,k,v],intermediate_lora=True,output_lora=True]"
+
+    /// Every method a case can name: the adapter methods, `lora_ffn` and full fine-tuning.
+    static let methods = AdapterMethod.allCases.map(\.rawValue) + ["lora_ffn", "full"]
+
+    /// The cases pt_baseline.py itself measures (named seqbn, lora, full there).
+    static let sharedBaselineMethods: Set<String> = ["seq_bn", "lora", "full"]
+
+    static func mode(_ method: String) throws -> TrainingMode? {
+        if method == "full" { return .full }
+        if method == "lora_ffn" { return .adapter(name: "task", config: try AdapterConfig.parse(loraEverywhere, source: "bench")) }
+        return AdapterMethod(rawValue: method).map { .adapter(name: "task", config: .defaults(for: $0)) }
+    }
+
     func validate() throws {
         for c in cases {
             let parts = c.split(separator: ":").map(String.init)
-            guard parts.count == 2, BenchmarkArchitecture(rawValue: parts[0]) != nil,
-                ["seq_bn", "lora", "full", "double_seq_bn"].contains(parts[1])
-            else { throw ValidationError("case '\(c)' is not arch:method with arch in roberta-base, minilm-l6 and method in seq_bn, double_seq_bn, lora, full") }
+            guard parts.count == 2, BenchmarkArchitecture(rawValue: parts[0]) != nil, Self.methods.contains(parts[1])
+            else {
+                throw ValidationError(
+                    "case '\(c)' is not arch:method with arch in roberta-base, minilm-l6 and method in \(Self.methods.joined(separator: ", "))")
+            }
         }
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1") }
         if repeats < 1 { throw ValidationError("--repeats must be at least 1") }
@@ -70,9 +92,12 @@ struct BenchTrain: ParsableCommand {
     func baselineRun(_ c: String) throws -> (samples: Double, rss: Double) {
         let parts = c.split(separator: ":")
         let arch = parts[0] == "roberta-base" ? "roberta" : "minilm"
+        let shared = Self.sharedBaselineMethods.contains(String(parts[1]))
         let method = parts[1] == "seq_bn" ? "seqbn" : String(parts[1])
+        let script = shared ? baseline.baselineScript : methodsBaselineScript
         let pt = try baseline.runJSON(
-            baseline.baselinePython, [baseline.baselineScript, "case", "\(arch)_\(method)_train"] + (steps.map { ["--steps", String($0)] } ?? []))
+            baseline.baselinePython, [script, "case", "\(arch)_\(method)_train"] + (steps.map { ["--steps", String($0)] } ?? []),
+            environment: shared ? [:] : ["PT_BASELINE_DIR": URL(fileURLWithPath: baseline.baselineScript).deletingLastPathComponent().path])
         let times = (pt["step_s"] as? [NSNumber])?.map(\.doubleValue) ?? []
         FileHandle.standardError.write(Data("\(c) PyTorch: step_s \(times)\n".utf8))
         return (32 / median(times), (pt["peak_rss_mib"] as? NSNumber)?.doubleValue ?? .nan)
@@ -102,8 +127,7 @@ struct BenchTrain: ParsableCommand {
     static func trainingCase(_ c: String, batch: Int) throws -> (BenchmarkArchitecture, AdapterModel, TokenBatch, [Int32])? {
         let parts = c.split(separator: ":").map(String.init)
         guard parts.count == 2, let arch = BenchmarkArchitecture(rawValue: parts[0]) else { return nil }
-        let mode: TrainingMode =
-            parts[1] == "full" ? .full : .adapter(name: "task", config: .defaults(for: AdapterMethod(rawValue: parts[1]) ?? .seqBn))
+        guard let mode = try mode(parts[1]) else { return nil }
         let model = try AdapterModel(
             base: arch.makeModel(seed: 0), mode: mode, head: HeadSpec(name: "task", labels: ["0", "1"], dropout: 0.1))
         model.initializeTrainable(seed: 0)

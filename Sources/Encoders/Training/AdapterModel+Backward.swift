@@ -154,7 +154,7 @@ extension AdapterModel {
                     // sum2 = ho + s·f(out1) + out1.
                     Bottleneck.backward(
                         dx: needOut1 ? dOut1 : nil, accumulate: true, dout: dh, x: s.out1.pointer,
-                        weights: bottleneckTensors(slots), grads: bottleneckGrads(slots), pre: s.outPre.pointer,
+                        weights: bottleneckTensors(slots), grads: bottleneckGradients(slots), pre: s.outPre.pointer,
                         act: s.outAct.pointer, rows: rows, channels: c, bottleneck: slots.size,
                         activation: slots.activation, scale: bottleneckScale(slots), dscale: bottleneckScaleGrad(slots),
                         scratch: tmp)
@@ -163,7 +163,7 @@ extension AdapterModel {
                     let dA = tmp2 + rows * max(c, inter)
                     Bottleneck.backward(
                         dx: dA, accumulate: false, dout: dh, x: s.adapterIn.pointer, weights: bottleneckTensors(slots),
-                        grads: bottleneckGrads(slots), pre: s.outPre.pointer, act: s.outAct.pointer, rows: rows,
+                        grads: bottleneckGradients(slots), pre: s.outPre.pointer, act: s.outAct.pointer, rows: rows,
                         channels: c, bottleneck: slots.size, activation: slots.activation,
                         scale: bottleneckScale(slots), dscale: bottleneckScaleGrad(slots), scratch: tmp)
                     LayerNorm.backward(
@@ -176,10 +176,11 @@ extension AdapterModel {
                     // sum2 = ho + s·f(ho) + out1.
                     Bottleneck.backward(
                         dx: dHo, accumulate: true, dout: dh, x: s.ffnOut.pointer, weights: bottleneckTensors(slots),
-                        grads: bottleneckGrads(slots), pre: s.outPre.pointer, act: s.outAct.pointer, rows: rows,
+                        grads: bottleneckGradients(slots), pre: s.outPre.pointer, act: s.outAct.pointer, rows: rows,
                         channels: c, bottleneck: slots.size, activation: slots.activation,
                         scale: bottleneckScale(slots), dscale: bottleneckScaleGrad(slots), scratch: tmp)
                 }
+                finishPHMBackward(slots)
             }
             // LoRA / (IA)³ on the FFN's dense layers need the gradient inside the FFN even when nothing
             // below it trains.
@@ -238,9 +239,10 @@ extension AdapterModel {
                 Bottleneck.backward(
                     dx: dHa, accumulate: true, dout: dOut1, x: s.attentionOut.pointer,
                     weights: bottleneckTensors(slots),
-                    grads: bottleneckGrads(slots), pre: s.mhPre.pointer, act: s.mhAct.pointer, rows: rows, channels: c,
+                    grads: bottleneckGradients(slots), pre: s.mhPre.pointer, act: s.mhAct.pointer, rows: rows, channels: c,
                     bottleneck: slots.size, activation: slots.activation, scale: bottleneckScale(slots),
                     dscale: bottleneckScaleGrad(slots), scratch: tmp)
+                finishPHMBackward(slots)
             }
             if pHidden > 0 {
                 hiddenDropout(dHa, dHa, rowOffsets: rowOffsets, keys: packed.dropoutKeys, p: pHidden, seed: seed, layer: l, site: 1)

@@ -130,6 +130,7 @@ extension AdapterModel {
     ) -> ForwardState {
         let m = packed.tokens
         let parts = segments ?? [Segment(model: self, sequences: 0..<(packed.offsets.count - 1))]
+        for part in parts { part.model.materializePHM() }
         let c = config.hiddenSize
         let inter = config.intermediateSize
         let eps = config.layerNormEps

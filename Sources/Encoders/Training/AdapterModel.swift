@@ -31,6 +31,8 @@ public final class AdapterModel {
         let originalLnBefore: Bool
         /// A parallel adapter (`is_parallel`) reads the sub-block's residual input instead of its output.
         let parallel: Bool
+        /// Compacter: the down/up weights are materialised from these PHM parameters.
+        var phm: PHMPair? = nil
     }
 
     /// LoRA (`a`, `b`) or (IA)³ (`b` only, the scale vector) on one frozen linear layer.
@@ -70,12 +72,20 @@ public final class AdapterModel {
         case kaimingUniform
         /// N(0, 0.01) truncated to ±0.02: `init_weights="houlsby"`.
         case truncatedNormal
+        /// N(0, σ²).
+        case gaussian(Float)
+        /// U(±bound).
+        case uniform(Float)
     }
 
     /// Adapter and head tensor values.
     let values: Arena
     /// Each adapter tensor's initialisation (the head's and unlisted tensors': by name, see `initializeTrainable`).
     var initSchemes: [String: InitScheme] = [:]
+    /// Working tensors in `values` that are neither trained nor saved (materialised PHM weights).
+    var derivedSlots: Set<String> = []
+    /// Gradient buffers of materialised PHM weights, by slot name (`finishPHMBackward`).
+    var phmGradients: [String: ScratchBuffer] = [:]
     var layerAdapters: [LayerAdapter] = []
     let headDenseWeight, headDenseBias, headOutWeight, headOutBias: Arena.Slot
     /// The adapters in application order: one for `.adapter`, several for `.stack`.
@@ -148,10 +158,29 @@ public final class AdapterModel {
         }
         var layerAdapters = Array(repeating: LayerAdapter(), count: config.numHiddenLayers)
         var initSchemes: [String: InitScheme] = [:]
+        var derivedSlots: Set<String> = []
+        func derive(_ name: String, _ shape: [Int]) -> Arena.Slot {
+            derivedSlots.insert(name)
+            return values.declare(name, shape: shape)
+        }
         for adapter in stack {
             let name = adapter.name
             try adapter.config.validate(source: "adapter '\(name)'")
             let skip = Set(adapter.config.leaveOut)
+            var sharedRule: Arena.Slot?
+            if case .bottleneck(let bn) = adapter.config, bn.phmLayer {
+                let d = bn.bottleneckSize(hiddenSize: c)
+                guard c % bn.phmDim == 0, d % bn.phmDim == 0 else {
+                    throw AdapterError.invalidConfig(
+                        source: "adapter '\(name)'",
+                        detail: "phm_dim \(bn.phmDim) must divide the hidden size \(c) and the bottleneck \(d) (hidden / reduction_factor)")
+                }
+                if bn.sharedPhmRule {
+                    let ruleName = prefix + "shared_parameters.\(name).phm_rule"
+                    sharedRule = declare(ruleName, [bn.phmDim, bn.phmDim, bn.phmDim], decay: true)
+                    initSchemes[ruleName] = Self.sharedRuleInit(bn)
+                }
+            }
             for l in 0..<config.numHiddenLayers where !skip.contains(l) {
                 switch adapter.config {
                 case .bottleneck(let bn):
@@ -173,6 +202,25 @@ public final class AdapterModel {
                         }
                         var fixed: Float = 1
                         if case .fixed(let f) = bn.scaling { fixed = Float(f) }
+                        if bn.phmLayer {
+                            let phm = Self.declarePHM(
+                                bn, prefix: p, hidden: c, bottleneck: d, sharedRule: sharedRule,
+                                declare: { tensor, shape, scheme in
+                                    initSchemes[tensor] = scheme
+                                    return declare(tensor, shape, decay: true)
+                                }, derive: derive)
+                            // PHMLayer's bias is `b` (decayed: the HF Trainer's rule matches "bias", not "b").
+                            func bias(_ tensor: String, _ count: Int) -> Arena.Slot {
+                                bn.phmBias ? declare(p + tensor + "b", [count], decay: true) : derive(p + tensor + "b", [count])
+                            }
+                            var slots = BottleneckSlots(
+                                downWeight: phm.down.weight, downBias: bias("adapter_down.0.", d), upWeight: phm.up.weight,
+                                upBias: bias("adapter_up.", c), scale: scale, size: d, activation: bn.nonLinearity,
+                                fixedScaling: fixed, originalLnBefore: bn.originalLnBefore && !bn.isParallel,
+                                parallel: bn.isParallel)
+                            slots.phm = phm
+                            return slots
+                        }
                         return BottleneckSlots(
                             downWeight: declare(p + "adapter_down.0.weight", [d, c], decay: true),
                             downBias: declare(p + "adapter_down.0.bias", [d], decay: false),
@@ -231,6 +279,7 @@ public final class AdapterModel {
             }
         }
         self.initSchemes = initSchemes
+        self.derivedSlots = derivedSlots
         adapterStack = stack
         let hp = "heads.\(head.name)."
         headDenseWeight = declare(hp + "1.weight", [c, c], decay: true)
@@ -349,6 +398,10 @@ public final class AdapterModel {
         var rng = SeededGenerator(seed: seed)
         for slot in values.slots {
             let p = values.pointer(slot)
+            if derivedSlots.contains(slot.name) {
+                p.update(repeating: 0, count: slot.count)  // rebuilt before use (or a missing bias: zero)
+                continue
+            }
             let scheme =
                 initSchemes[slot.name]
                 ?? (slot.name.hasSuffix("bias") || slot.name.hasSuffix("lora_B") ? .zeros
@@ -369,6 +422,10 @@ public final class AdapterModel {
                     while abs(v) > 0.02 { v = 0.01 * rng.nextGaussian() }
                     p[i] = v
                 }
+            case .gaussian(let std):
+                for i in 0..<slot.count { p[i] = std * rng.nextGaussian() }
+            case .uniform(let bound):
+                for i in 0..<slot.count { p[i] = (Float(rng.next() >> 40) / Float(1 << 24) * 2 - 1) * bound }
             }
         }
     }

@@ -17,4 +17,16 @@ public enum AdapterHubNames {
         }
         return nil
     }
+
+    /// `name` with its owner (`owner(ofTensor:)`) `old` replaced by `new` — `load_adapter(load_as=…)`'s
+    /// renaming (`….adapters.old.…` → `….adapters.new.…`, `shared_parameters.old.…` → `shared_parameters.new.…`).
+    /// Tensors of other owners are returned unchanged.
+    public static func renaming(_ name: String, from old: String, to new: String) -> String {
+        var parts = name.split(separator: ".", omittingEmptySubsequences: false)
+        for i in 0..<max(0, parts.count - 2) where containers.contains(parts[i]) {
+            if parts[i + 1] == old { parts[i + 1] = Substring(new) }
+            return parts.joined(separator: ".")
+        }
+        return name
+    }
 }

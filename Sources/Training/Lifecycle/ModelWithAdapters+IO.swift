@@ -45,10 +45,7 @@ extension ModelWithAdapters {
         let takeHead = withHead && hasHead
         if takeHead && heads[headName] != nil && !overwrite { throw AdapterError.headAlreadyExists(headName) }
         // Tensor names carry the saved name; `loadAs` renames them as the Python library does.
-        func renamed(_ tensor: String) -> String {
-            tensor.replacingOccurrences(of: ".adapters.\(savedName).", with: ".adapters.\(name).")
-                .replacingOccurrences(of: ".loras.\(savedName).", with: ".loras.\(name).")
-        }
+        func renamed(_ tensor: String) -> String { AdapterHubNames.renaming(tensor, from: savedName, to: name) }
         var tensors: [String: [Float]] = [:]
         for (tensor, values) in loaded.tensors(where: { !$0.hasPrefix("heads.") }) { tensors[renamed(tensor)] = values }
         if adapters[name] != nil { try deleteAdapter(name) }
