@@ -28,7 +28,7 @@ import adapters
 import torch
 import transformers
 from adapters import (AutoAdapterModel, CompacterConfig, CompacterPlusPlusConfig, DoubleSeqBnConfig, IA3Config,
-                      LoRAConfig, ParBnConfig, SeqBnConfig)
+                      LoRAConfig, ParBnConfig, SeqBnConfig, SeqBnInvConfig)
 from safetensors.torch import load_file
 
 from fixture_env import require
@@ -53,8 +53,9 @@ METHODS = [
     ("compacter", CompacterConfig(reduction_factor=4), "compacter[reduction_factor=4]"),
     ("compacter_pp", CompacterPlusPlusConfig(reduction_factor=4, shared_phm_rule=False, factorized_phm_W=False),
      "compacter++[reduction_factor=4,shared_phm_rule=False,factorized_phm_W=False]"),
+    ("seq_bn_inv", SeqBnInvConfig(), "seq_bn_inv"),
 ]
-WITH_PICKLE = {"par_bn", "scaled_par_bn", "ia3", "lora_ffn", "compacter", "compacter_pp"}
+WITH_PICKLE = {"par_bn", "scaled_par_bn", "ia3", "lora_ffn", "compacter", "compacter_pp", "seq_bn_inv"}
 
 
 def main():

@@ -59,8 +59,8 @@ import safetensors
 import torch
 import torch.nn.functional as F
 import transformers
-from adapters import (AutoAdapterModel, CompacterConfig, CompacterPlusPlusConfig, DoubleSeqBnConfig, IA3Config,
-                      LoRAConfig, ParBnConfig, SeqBnConfig)
+from adapters import (AutoAdapterModel, CompacterConfig, CompacterPlusPlusConfig, DoubleSeqBnConfig,
+                      DoubleSeqBnInvConfig, IA3Config, LoRAConfig, ParBnConfig, SeqBnConfig, SeqBnInvConfig)
 from safetensors.torch import save_file
 from transformers import (BertConfig, BertModel, RobertaConfig, RobertaModel, Trainer,
                           get_linear_schedule_with_warmup)
@@ -77,7 +77,7 @@ OPT = {"lr": 1e-3, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.01}
 WARMUP, TOTAL, STEPS, MAX_GRAD_NORM = 1, 4, 3, 1.0
 # New methods go at the end: a case's seeds derive from its index, so earlier fixtures stay byte-identical.
 METHODS = ["seq_bn", "double_seq_bn", "lora", "full", "par_bn", "scaled_par_bn", "ia3", "lora_ffn", "compacter",
-           "compacter_pp"]
+           "compacter_pp", "seq_bn_inv", "double_seq_bn_inv"]
 CONFIGS = {
     "seq_bn": SeqBnConfig,
     "double_seq_bn": DoubleSeqBnConfig,
@@ -92,9 +92,12 @@ CONFIGS = {
     # rule shared by every layer; Compacter++ with each layer's own rule and unfactorised W (the other paths).
     "compacter": lambda: CompacterConfig(reduction_factor=4, phm_rank=2),
     "compacter_pp": lambda: CompacterPlusPlusConfig(reduction_factor=4, shared_phm_rule=False, factorized_phm_W=False),
+    # MAD-X: a NICE invertible adapter after the embeddings (odd subnet widths: 24 / 3 = 8).
+    "seq_bn_inv": SeqBnInvConfig,
+    "double_seq_bn_inv": lambda: DoubleSeqBnInvConfig(inv_adapter_reduction_factor=3),
 }
 PHM = ("compacter", "compacter_pp")
-BOTTLENECKS = ("seq_bn", "double_seq_bn", "par_bn", "scaled_par_bn")
+BOTTLENECKS = ("seq_bn", "double_seq_bn", "par_bn", "scaled_par_bn", "seq_bn_inv", "double_seq_bn_inv")
 
 
 # ----------------------------------------------------------------------------------------------- base models
@@ -193,6 +196,7 @@ def check_bottleneck_closed_form(model, arch, method):
     par_bn / scaled_par_bn: out = LN((s·f(r) + h) + r) at the FFN output, relu, s = 4.0 or the learned scalar.
     h = dense(x) (dropout 0), r = the sub-block's residual input, f(x) = up(act(down(x))), scaling 1 unless said."""
     layer = getattr(model, arch).encoder.layer[0]
+    method = method.removesuffix("_inv")  # the invertible adapter changes nothing inside the layers
     sites = [layer.output] + ([layer.attention.output] if method == "double_seq_bn" else [])
     seen = []
 
@@ -323,6 +327,31 @@ def check_phm(model, arch, kw):
     return results
 
 
+def check_nice(model, arch, kw):
+    """Invertible adapter: the embedding output x = [x1, x2] (⌊H/2⌋ | rest) becomes [y1, y2], y1 = x1 + F(x2),
+    y2 = x2 + G(y1), F and G Linear → act → Linear; checked by a hook during a forward pass."""
+    inv = getattr(model, arch).invertible_adapters["task"]
+    seen = []
+
+    def hook(module, args, output):
+        x = args[0]
+        h = x.shape[-1] // 2
+        x1, x2 = x[..., :h], x[..., h:]
+        y1 = x1 + inv.F(x2)
+        y2 = x2 + inv.G(y1)
+        d = (torch.cat([y1, y2], -1) - output).abs().max().item()
+        assert d == 0.0, f"NICE differs by {d}"
+        assert (output - x).abs().max().item() > 1e-3, "the invertible adapter had no effect"
+        seen.append(d)
+
+    handle = inv.register_forward_hook(hook)
+    with torch.no_grad():
+        model(**kw)
+    handle.remove()
+    assert seen
+    return seen
+
+
 def check_lora_probe(arch):
     probe = AutoAdapterModel.from_pretrained(os.path.join(ROOT, f"base-{arch}"))
     probe.add_adapter("probe", config=LoRAConfig(r=4, alpha=12))
@@ -443,11 +472,13 @@ def run_case(arch, method, base_dir):
     for h in handles:
         h.remove()
     if method in BOTTLENECKS:
-        assert len(seen) == STEPS * (2 if method == "double_seq_bn" else 1), seen
+        assert len(seen) == STEPS * (2 if method.startswith("double_seq_bn") else 1), seen
     lora_check = {"lora": lambda: check_lora(model, arch, adapter_cfg), "ia3": lambda: check_ia3(model, arch),
                   "lora_ffn": lambda: check_lora_ffn(model, arch, adapter_cfg),
                   "compacter": lambda: check_phm(model, arch, kw0),
-                  "compacter_pp": lambda: check_phm(model, arch, kw0)}.get(method, lambda: None)()
+                  "compacter_pp": lambda: check_phm(model, arch, kw0),
+                  "seq_bn_inv": lambda: check_nice(model, arch, kw0),
+                  "double_seq_bn_inv": lambda: check_nice(model, arch, kw0)}.get(method, lambda: None)()
     assert lrs[0] == 0.0 and math.isclose(lrs[1], OPT["lr"]) and math.isclose(lrs[2], OPT["lr"] * 2 / 3)
     assert math.isclose(losses[0], F.cross_entropy(logits0, labels0).item(), rel_tol=1e-6)
 

@@ -20,6 +20,8 @@ public enum AdapterMethod: String, Codable, Sendable, CaseIterable {
     case ia3
     case compacter
     case compacterPlusPlus = "compacter++"
+    case seqBnInv = "seq_bn_inv"
+    case doubleSeqBnInv = "double_seq_bn_inv"
 }
 
 /// One adapter's configuration.
@@ -37,6 +39,8 @@ public enum AdapterConfig: Sendable, Equatable {
         case .ia3: .lora(.ia3)
         case .compacter: .bottleneck(.compacter)
         case .compacterPlusPlus: .bottleneck(.compacterPlusPlus)
+        case .seqBnInv: .bottleneck(.seqBnInv)
+        case .doubleSeqBnInv: .bottleneck(.doubleSeqBnInv)
         }
     }
 
@@ -53,7 +57,8 @@ public enum AdapterConfig: Sendable, Equatable {
         case .bottleneck(let c):
             if c.isParallel { return c.scaling == .learned ? "scaled_par_bn" : "par_bn" }
             if c.phmLayer { return c.mhAdapter && c.outputAdapter ? "compacter" : "compacter++" }
-            return c.mhAdapter && c.outputAdapter ? "double_seq_bn" : c.originalLnBefore ? "seq_bn" : "bottleneck"
+            let base = c.mhAdapter && c.outputAdapter ? "double_seq_bn" : c.originalLnBefore ? "seq_bn" : "bottleneck"
+            return c.invAdapter != nil ? base + "_inv" : base
         case .lora(let c):
             return c.scales ? "ia3" : "lora"
         }

@@ -15,12 +15,13 @@ extension AdapterConfig {
         "scaled_par_bn": .bottleneck(.scaledParBn), "scaled_parallel": .bottleneck(.scaledParBn),
         "lora": .lora(LoRAConfig()), "ia3": .lora(.ia3),
         "compacter": .bottleneck(.compacter), "compacter++": .bottleneck(.compacterPlusPlus),
+        "seq_bn_inv": .bottleneck(.seqBnInv), "pfeiffer+inv": .bottleneck(.seqBnInv),
+        "double_seq_bn_inv": .bottleneck(.doubleSeqBnInv), "houlsby+inv": .bottleneck(.doubleSeqBnInv),
     ]
 
     /// AdapterHub identifiers whose methods are not implemented yet: named in the error instead of
     /// "unknown".
     static let notYetImplemented: Set<String> = [
-        "seq_bn_inv", "double_seq_bn_inv", "pfeiffer+inv", "houlsby+inv",
         "prefix_tuning", "prefix_tuning_flat", "prompt_tuning", "mtl_lora", "vera", "dora", "dvora", "loreft",
         "noreft", "direft", "mam", "unipelt",
     ]

@@ -108,6 +108,23 @@ public struct BottleneckConfig: Codable, Sendable, Equatable {
         return c
     }
 
+    /// AdapterHub's `SeqBnInvConfig` ("seq_bn_inv", legacy "pfeiffer+inv"): `seq_bn` with a NICE invertible
+    /// adapter after the embeddings (MAD-X language adapters), its subnets at reduction factor 2.
+    public static var seqBnInv: BottleneckConfig {
+        var c = seqBn
+        c.invAdapter = "nice"
+        c.invAdapterReductionFactor = 2
+        return c
+    }
+
+    /// AdapterHub's `DoubleSeqBnInvConfig` ("double_seq_bn_inv", legacy "houlsby+inv").
+    public static var doubleSeqBnInv: BottleneckConfig {
+        var c = doubleSeqBn
+        c.invAdapter = "nice"
+        c.invAdapterReductionFactor = 2
+        return c
+    }
+
     /// Initialisations implemented for `init_weights`.
     public static let initSchemes = ["bert", "mam_adapter", "houlsby"]
 
@@ -165,7 +182,14 @@ public struct BottleneckConfig: Codable, Sendable, Equatable {
         if useGating { throw no(.useGating, "true") }
         if residualBeforeLn != .bool(true) { throw no(.residualBeforeLn, residualBeforeLn.description) }
         if !originalLnAfter { throw no(.originalLnAfter, "false") }
-        if let invAdapter { throw no(.invAdapter, "\"\(invAdapter)\"") }
+        if let invAdapter {
+            // GLOW's coupling is not implemented; NICE is.
+            if invAdapter != "nice" { throw no(.invAdapter, "\"\(invAdapter)\"") }
+            guard let rf = invAdapterReductionFactor, rf > 0, rf.isFinite else {
+                throw AdapterError.invalidConfig(
+                    source: source, detail: "inv_adapter_reduction_factor must be a positive number with inv_adapter \"nice\"")
+            }
+        }
         if crossAdapter { throw no(.crossAdapter, "true") }
         if phmLayer {
             if sharedWPhm { throw no(.sharedWPhm, "true") }

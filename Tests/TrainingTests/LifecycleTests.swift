@@ -71,7 +71,7 @@ struct LifecycleTests {
     /// phm_dim 4).
     @Test(arguments: [
         "seq_bn", "double_seq_bn", "par_bn", "scaled_par_bn", "lora", "ia3", "compacter[reduction_factor=4]",
-        "compacter++[reduction_factor=4]",
+        "compacter++[reduction_factor=4]", "seq_bn_inv", "double_seq_bn_inv",
     ])
     func deactivatingAndDeletingRestoresTheBaseExactly(_ method: String) throws {
         let config = try AdapterConfig.parse(method, source: "test")

@@ -26,6 +26,7 @@ struct ReferenceParityTests {
         "roberta_par_bn", "roberta_scaled_par_bn", "roberta_ia3", "roberta_lora_ffn",
         "bert_par_bn", "bert_scaled_par_bn", "bert_ia3", "bert_lora_ffn",
         "roberta_compacter", "roberta_compacter_pp", "bert_compacter", "bert_compacter_pp",
+        "roberta_seq_bn_inv", "roberta_double_seq_bn_inv", "bert_seq_bn_inv", "bert_double_seq_bn_inv",
     ]
 
     struct Case {

@@ -10,7 +10,8 @@ extension AdapterModel {
 
     /// Whether anything below layer `l`'s input is trainable (so the gradient must reach it).
     func trainableBelow(_ l: Int) -> Bool {
-        if mode == .full { return true }
+        // An invertible adapter trains below layer 0.
+        if mode == .full || invertible != nil { return true }
         return (0..<l).contains { layerTrainable($0) }
     }
 
@@ -288,6 +289,7 @@ extension AdapterModel {
             if !needBelow { break }
         }
         if full { embeddingBackward(packed, dh: dh, seed: seed, training: training) }
+        if invertible != nil { invertibleBackward(dh, rows: m) }
     }
 
     /// Full fine-tuning: through the embedding dropout and LayerNorm into the three tables.

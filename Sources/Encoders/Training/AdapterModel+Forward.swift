@@ -159,6 +159,10 @@ extension AdapterModel {
         if pHidden > 0 {
             hiddenDropout(x0, x0, rowOffsets: packed.offsets, keys: packed.dropoutKeys, p: pHidden, seed: seed, layer: config.numHiddenLayers, site: 7)
         }
+        for part in parts where part.model.invertible != nil {
+            let r0 = packed.offsets[part.sequences.lowerBound]
+            part.model.invertibleForward(x0 + r0 * c, rows: packed.offsets[part.sequences.upperBound] - r0)
+        }
         let tmp = scratchA.reserve(m * max(c, inter))
         for (l, layer) in w.layers.enumerated() {
             // A model that only runs never goes backward, so every layer can reuse one layer's buffers:

@@ -86,6 +86,11 @@ public final class AdapterModel {
     var derivedSlots: Set<String> = []
     /// Gradient buffers of materialised PHM weights, by slot name (`finishPHMBackward`).
     var phmGradients: [String: ScratchBuffer] = [:]
+    /// The invertible adapter applied after the embeddings (the first adapter's, if it has one).
+    var invertible: InvertibleSlots?
+    /// What the coupling keeps for the backward pass (x2, y1, F and G activations), and its scratch.
+    let invertibleSaved = (0..<6).map { _ in ScratchBuffer() }
+    let invertibleScratch = ScratchBuffer()
     var layerAdapters: [LayerAdapter] = []
     let headDenseWeight, headDenseBias, headOutWeight, headOutBias: Arena.Slot
     /// The adapters in application order: one for `.adapter`, several for `.stack`.
@@ -159,6 +164,7 @@ public final class AdapterModel {
         var layerAdapters = Array(repeating: LayerAdapter(), count: config.numHiddenLayers)
         var initSchemes: [String: InitScheme] = [:]
         var derivedSlots: Set<String> = []
+        var invertibleSlots: InvertibleSlots?
         func derive(_ name: String, _ shape: [Int]) -> Arena.Slot {
             derivedSlots.insert(name)
             return values.declare(name, shape: shape)
@@ -168,6 +174,12 @@ public final class AdapterModel {
             try adapter.config.validate(source: "adapter '\(name)'")
             let skip = Set(adapter.config.leaveOut)
             var sharedRule: Arena.Slot?
+            if case .bottleneck(let bn) = adapter.config, bn.invAdapter != nil {
+                let inv = Self.declareInvertible(bn, prefix: prefix + "invertible_adapters.\(name).", hidden: c) {
+                    declare($0, $1, decay: $2)
+                }
+                if adapter == stack.first { invertibleSlots = inv }
+            }
             if case .bottleneck(let bn) = adapter.config, bn.phmLayer {
                 let d = bn.bottleneckSize(hiddenSize: c)
                 guard c % bn.phmDim == 0, d % bn.phmDim == 0 else {
@@ -280,6 +292,7 @@ public final class AdapterModel {
         }
         self.initSchemes = initSchemes
         self.derivedSlots = derivedSlots
+        invertible = invertibleSlots
         adapterStack = stack
         let hp = "heads.\(head.name)."
         headDenseWeight = declare(hp + "1.weight", [c, c], decay: true)

@@ -136,7 +136,8 @@ public enum AdapterHubFolder {
                 "factorized_phm_rule": .bool(c.factorizedPhmRule), "hypercomplex_nonlinearity": .string(c.hypercomplexNonlinearity),
                 "init_weights": .string(c.initWeights), "init_weights_seed": c.initWeightsSeed.map { .int($0) } ?? .null,
                 "inv_adapter": c.invAdapter.map { .string($0) } ?? .null,
-                "inv_adapter_reduction_factor": optionalDouble(c.invAdapterReductionFactor),
+                // SeqBnInvConfig's default is the int 2; Python keeps ints as ints.
+                "inv_adapter_reduction_factor": c.invAdapterReductionFactor.map(number) ?? .null,
                 "is_parallel": .bool(c.isParallel), "learn_phm": .bool(c.learnPhm), "leave_out": .array(c.leaveOut.map { .int($0) }),
                 "ln_after": .bool(c.lnAfter), "ln_before": .bool(c.lnBefore), "mh_adapter": .bool(c.mhAdapter),
                 "non_linearity": .string(c.nonLinearity.rawValue), "original_ln_after": .bool(c.originalLnAfter),
