@@ -25,6 +25,10 @@ METHODS = {
     "scaled_par_bn": "scaled_par_bn",
     "ia3": "ia3",
     "lora_ffn": "lora[r=8,alpha=8,attn_matrices=[q,k,v],intermediate_lora=True,output_lora=True]",
+    "compacter": "compacter",
+    "compacter++": "compacter++",
+    "seq_bn_inv": "seq_bn_inv",
+    "double_seq_bn_inv": "double_seq_bn_inv",
 }
 
 

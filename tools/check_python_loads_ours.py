@@ -46,8 +46,9 @@ def main():
         tok = AutoTokenizer.from_pretrained(MODEL)
         enc = tok(SENTENCES, padding=True, truncation=True, max_length=64, return_tensors="pt")
         for method in ["seq_bn", "double_seq_bn", "lora", "par_bn", "scaled_par_bn", "ia3",
-                       "lora[r=4,alpha=12,attn_matrices=[q,k,v],intermediate_lora=True,output_lora=True]"]:
-            out = os.path.join(tmp, method.split("[")[0] + ("_ffn" if "[" in method else ""))
+                       "lora[r=4,alpha=12,attn_matrices=[q,k,v],intermediate_lora=True,output_lora=True]",
+                       "compacter", "compacter++", "seq_bn_inv", "double_seq_bn_inv"]:
+            out = os.path.join(tmp, method.split("[")[0].replace("++", "_pp") + ("_ffn" if "[" in method else ""))
             subprocess.run([CLI, "train", "--model", MODEL, "--train", os.path.join(ROOT, "data/rotten_tomatoes/train.jsonl"),
                             "--method", method, "--adapter-name", "rt", "--label-names", "negative,positive",
                             "--max-steps", "5", "--learning-rate", "1e-2", "--max-length", "64", "--output", out],

@@ -27,7 +27,7 @@ import shutil
 import adapters
 import torch
 import transformers
-from adapters import (AutoAdapterModel, CompacterConfig, CompacterPlusPlusConfig, DoubleSeqBnConfig, IA3Config,
+from adapters import (AutoAdapterModel, CompacterConfig, CompacterPlusPlusConfig, ConfigUnion, DoubleSeqBnConfig, IA3Config,
                       LoRAConfig, ParBnConfig, SeqBnConfig, SeqBnInvConfig)
 from safetensors.torch import load_file
 
@@ -54,8 +54,10 @@ METHODS = [
     ("compacter_pp", CompacterPlusPlusConfig(reduction_factor=4, shared_phm_rule=False, factorized_phm_W=False),
      "compacter++[reduction_factor=4,shared_phm_rule=False,factorized_phm_W=False]"),
     ("seq_bn_inv", SeqBnInvConfig(), "seq_bn_inv"),
+    ("union", ConfigUnion(LoRAConfig(r=4, intermediate_lora=True), DoubleSeqBnConfig(output_adapter=False)),
+     "lora[r=4,intermediate_lora=True]|double_seq_bn[output_adapter=False]"),
 ]
-WITH_PICKLE = {"par_bn", "scaled_par_bn", "ia3", "lora_ffn", "compacter", "compacter_pp", "seq_bn_inv"}
+WITH_PICKLE = {"par_bn", "scaled_par_bn", "ia3", "lora_ffn", "compacter", "compacter_pp", "seq_bn_inv", "union"}
 
 
 def main():

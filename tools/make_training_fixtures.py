@@ -59,7 +59,7 @@ import safetensors
 import torch
 import torch.nn.functional as F
 import transformers
-from adapters import (AutoAdapterModel, CompacterConfig, CompacterPlusPlusConfig, DoubleSeqBnConfig,
+from adapters import (AutoAdapterModel, CompacterConfig, CompacterPlusPlusConfig, ConfigUnion, DoubleSeqBnConfig,
                       DoubleSeqBnInvConfig, IA3Config, LoRAConfig, ParBnConfig, SeqBnConfig, SeqBnInvConfig)
 from safetensors.torch import save_file
 from transformers import (BertConfig, BertModel, RobertaConfig, RobertaModel, Trainer,
@@ -77,7 +77,7 @@ OPT = {"lr": 1e-3, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.01}
 WARMUP, TOTAL, STEPS, MAX_GRAD_NORM = 1, 4, 3, 1.0
 # New methods go at the end: a case's seeds derive from its index, so earlier fixtures stay byte-identical.
 METHODS = ["seq_bn", "double_seq_bn", "lora", "full", "par_bn", "scaled_par_bn", "ia3", "lora_ffn", "compacter",
-           "compacter_pp", "seq_bn_inv", "double_seq_bn_inv"]
+           "compacter_pp", "seq_bn_inv", "double_seq_bn_inv", "union_lora_seq_bn", "union_two_bn"]
 CONFIGS = {
     "seq_bn": SeqBnConfig,
     "double_seq_bn": DoubleSeqBnConfig,
@@ -95,6 +95,10 @@ CONFIGS = {
     # MAD-X: a NICE invertible adapter after the embeddings (odd subnet widths: 24 / 3 = 8).
     "seq_bn_inv": SeqBnInvConfig,
     "double_seq_bn_inv": lambda: DoubleSeqBnInvConfig(inv_adapter_reduction_factor=3),
+    # ConfigUnion: LoRA with a bottleneck (Swift: "lora[r=4]|seq_bn"), and two bottlenecks at different locations
+    # ("seq_bn|double_seq_bn[output_adapter=False,reduction_factor=8]").
+    "union_lora_seq_bn": lambda: ConfigUnion(LoRAConfig(r=4), SeqBnConfig()),
+    "union_two_bn": lambda: ConfigUnion(SeqBnConfig(), DoubleSeqBnConfig(output_adapter=False, reduction_factor=8)),
 }
 PHM = ("compacter", "compacter_pp")
 BOTTLENECKS = ("seq_bn", "double_seq_bn", "par_bn", "scaled_par_bn", "seq_bn_inv", "double_seq_bn_inv")

@@ -28,6 +28,15 @@ public enum AdapterMethod: String, Codable, Sendable, CaseIterable {
 public enum AdapterConfig: Sendable, Equatable {
     case bottleneck(BottleneckConfig)
     case lora(LoRAConfig)
+    /// AdapterHub's `ConfigUnion`: several methods under one adapter name (e.g. `lora|seq_bn`), each at
+    /// its own locations.
+    indirect case union([AdapterConfig])
+
+    /// The methods this configuration adds: itself, or a union's members.
+    public var members: [AdapterConfig] {
+        if case .union(let m) = self { return m }
+        return [self]
+    }
 
     public static func defaults(for method: AdapterMethod) -> AdapterConfig {
         switch method {
@@ -48,6 +57,41 @@ public enum AdapterConfig: Sendable, Equatable {
         switch self {
         case .bottleneck(let c): try c.validate(source: source)
         case .lora(let c): try c.validate(source: source)
+        case .union(let members):
+            guard !members.isEmpty else {
+                throw AdapterError.invalidConfig(source: source, detail: "a ConfigUnion needs at least one configuration")
+            }
+            for m in members {
+                if case .union = m { throw AdapterError.invalidConfig(source: source, detail: "a ConfigUnion cannot hold a ConfigUnion") }
+                try m.validate(source: source)
+            }
+            // AdapterHub's ConfigUnion.validate: two members of one architecture conflict, except bottlenecks at
+            // different locations (one at attention, one after the FFN); the model checks placements again
+            // layer by layer (leave_out).
+            for (i, a) in members.enumerated() {
+                for b in members[..<i] {
+                    switch (a, b) {
+                    case (.bottleneck(let x), .bottleneck(let y)):
+                        if x.mhAdapter == y.mhAdapter || x.outputAdapter == y.outputAdapter {
+                            if x.leaveOut.isEmpty && y.leaveOut.isEmpty {
+                                throw AdapterError.invalidConfig(
+                                    source: source,
+                                    detail: "the ConfigUnion's \(b.methodName) and \(a.methodName) both sit at the same location")
+                            }
+                        }
+                        if x.phmLayer && y.phmLayer {
+                            throw AdapterError.unsupported(source: source, field: "phm_layer", value: "true in two members of a ConfigUnion")
+                        }
+                        if x.invAdapter != nil && y.invAdapter != nil {
+                            throw AdapterError.invalidConfig(source: source, detail: "two members of the ConfigUnion add an invertible adapter")
+                        }
+                    case (.lora, .lora):
+                        throw AdapterError.invalidConfig(
+                            source: source, detail: "the ConfigUnion's \(b.methodName) and \(a.methodName) have the same architecture")
+                    default: break
+                    }
+                }
+            }
         }
     }
 
@@ -61,13 +105,41 @@ public enum AdapterConfig: Sendable, Equatable {
             return c.invAdapter != nil ? base + "_inv" : base
         case .lora(let c):
             return c.scales ? "ia3" : "lora"
+        case .union(let members):
+            return members.map(\.methodName).joined(separator: "|")
         }
     }
 
+    /// One line for people: the method, where it sits and its main sizes.
+    public var summary: String {
+        switch self {
+        case .bottleneck(let c):
+            let place = [c.mhAdapter ? "attention" : nil, c.outputAdapter ? "FFN output" : nil].compactMap { $0 }
+                .joined(separator: " + ")
+            let kind =
+                c.isParallel
+                ? "par_bn / He et al., beside" : c.originalLnBefore ? "seq_bn / Pfeiffer, after" : "double_seq_bn / Houlsby, after"
+            let extras = (c.phmLayer ? ", PHM (Compacter) phm_dim \(c.phmDim)" : "") + (c.invAdapter.map { ", invertible adapter \($0)" } ?? "")
+            return "bottleneck (\(kind) \(place)), reduction factor \(c.reductionFactor), \(c.nonLinearity.rawValue), scaling \(c.scaling)\(extras)"
+        case .lora(let c):
+            let sites = (c.selfattnLora ? c.attnMatrices : []) + (c.intermediateLora ? ["intermediate"] : [])
+                + (c.outputLora ? ["output"] : [])
+            return c.scales
+                ? "(IA)³: scales the outputs of \(sites.joined(separator: ","))"
+                : "LoRA: r \(c.r), alpha \(c.alpha) (scaling \(c.scaling)) on \(sites.joined(separator: ","))"
+        case .union(let members):
+            return "ConfigUnion of " + members.map(\.summary).joined(separator: "; ")
+        }
+    }
+
+    /// The layers left without this adapter (a union's: those every member leaves out).
     public var leaveOut: [Int] {
         switch self {
         case .bottleneck(let c): c.leaveOut
         case .lora(let c): c.leaveOut
+        case .union(let members):
+            members.map { Set($0.leaveOut) }.reduce(members.first.map { Set($0.leaveOut) } ?? []) { $0.intersection($1) }
+                .sorted()
         }
     }
 }

@@ -39,10 +39,7 @@ extension AdapterConfig {
         for chunk in chunks {
             configs.append(try parseOne(chunk, source: source))
         }
-        guard configs.count == 1, let config = configs.first else {
-            throw AdapterError.unsupported(
-                source: source, field: "config", value: "\"\(string)\" (a ConfigUnion of \(configs.count) methods)")
-        }
+        let config = configs.count == 1 ? configs[0] : .union(configs)
         try config.validate(source: source)
         return config
     }
@@ -86,6 +83,9 @@ extension AdapterConfig {
         case .lora(let c):
             allowed = Set(LoRAConfig.CodingKeys.allCases.map(\.rawValue))
             encoded = try JSONEncoder().encode(c)
+        case .union:
+            throw AdapterError.invalidConfig(
+                source: source, detail: "fields apply to one member of a ConfigUnion: write e.g. lora[r=4]|seq_bn")
         }
         guard var dict = try JSONSerialization.jsonObject(with: encoded) as? [String: Any] else {
             throw AdapterError.invalidConfig(source: source, detail: "the configuration does not encode to an object")
@@ -114,7 +114,17 @@ extension AdapterConfig {
             switch architecture {
             case nil, "bottleneck": return .bottleneck(try JSONDecoder().decode(BottleneckConfig.self, from: data))
             case "lora": return .lora(try JSONDecoder().decode(LoRAConfig.self, from: data))
-            case "union": throw AdapterError.unsupported(source: source, field: "architecture", value: "\"union\" (ConfigUnion)")
+            case "union":
+                guard let configs = dict["configs"] as? [Any] else {
+                    throw AdapterError.invalidConfig(source: source, detail: "a ConfigUnion without a 'configs' list")
+                }
+                return .union(
+                    try configs.enumerated().map { i, member in
+                        guard let d = member as? [String: Any] else {
+                            throw AdapterError.invalidConfig(source: source, detail: "configs[\(i)] is not an object")
+                        }
+                        return try decode(dictionary: d, source: "\(source) configs[\(i)]")
+                    })
             case let other?: throw AdapterError.unsupported(source: source, field: "architecture", value: "\"\(other)\"")
             }
         } catch let error as DecodingError {

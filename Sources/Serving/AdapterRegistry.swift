@@ -29,15 +29,7 @@ public final class ServedAdapter: @unchecked Sendable {
 
     static func describe(_ model: AdapterModel) -> String {
         guard !model.adapterStack.isEmpty else { return "head only" }
-        return model.adapterStack.map { adapter in
-            switch adapter.config {
-            case .bottleneck(let c):
-                let kind = c.mhAdapter ? "double_seq_bn" : "seq_bn"
-                return "\(kind) (bottleneck, reduction factor \(c.reductionFactor))"
-            case .lora(let c):
-                return "LoRA r \(c.r), alpha \(c.alpha) on \(c.attnMatrices.joined(separator: ","))"
-            }
-        }.joined(separator: " + ")
+        return model.adapterStack.map { "\($0.config.methodName): \($0.config.summary)" }.joined(separator: " + ")
     }
 
     /// Loads an adapter folder — AdapterHub's (adapter + head, or a head alone) or a PEFT LoRA folder — onto

@@ -55,11 +55,24 @@ struct AdapterConfigStringTests {
         #expect(fixed.scaling == .fixed(2.5))
     }
 
+    @Test func unionsOfImplementedMethods() throws {
+        let union = try Self.parse("lora[r=4]|seq_bn")
+        guard case .union(let members) = union, members.count == 2, case .lora(let lc) = members[0] else {
+            Issue.record("not a union of LoRA and seq_bn: \(union)")
+            return
+        }
+        #expect(lc.r == 4 && members[1] == .bottleneck(.seqBn))
+        #expect(union.methodName == "lora|seq_bn")
+        #expect(throws: AdapterError.self) { try union.overriding([("r", 8)], source: "test") }
+    }
+
     /// Each bad string fails with an error that names what is wrong.
     @Test(arguments: [
         ("prefix_tuning", "'method' = \"prefix_tuning\" is not supported"),
         ("prefix_tuning|seq_bn", "'method' = \"prefix_tuning\" is not supported"),
-        ("seq_bn|lora", "a ConfigUnion of 2 methods"),
+        ("seq_bn|seq_bn[reduction_factor=8]", "both sit at the same location"),
+        ("lora|ia3", "have the same architecture"),
+        ("lora[r=4]|seq_bn[prefix=1]", "unknown field 'prefix'"),
         ("bogus", "unknown method 'bogus' (known: "),
         ("seq_bn[reduction_factr=8]", "unknown field 'reduction_factr'"),
         ("seq_bn[reduction_factor=abc]", "reduction_factor: expected Double"),

@@ -59,7 +59,7 @@ struct AdapterGradientTests {
         ("tiny-roberta-cls", "lora[attn_matrices=[],intermediate_lora=True]", 0),
         ("tiny-roberta-cls", "seq_bn[scaling=channel,init_weights=houlsby]", 0.1),
         ("tiny-roberta-cls", "compacter[reduction_factor=4,phm_rank=2]", 0.1),
-        ("tiny-bert-cls", "seq_bn_inv", 0), ("tiny-roberta-cls", "double_seq_bn_inv[inv_adapter_reduction_factor=3]", 0.1),
+        ("tiny-bert-cls", "seq_bn_inv", 0), ("tiny-roberta-cls", "ia3|par_bn[reduction_factor=4]", 0.1), ("tiny-roberta-cls", "double_seq_bn_inv[inv_adapter_reduction_factor=3]", 0.1),
         ("tiny-bert-cls", "compacter++[reduction_factor=4,shared_phm_rule=False,factorized_phm_W=False,phm_bias=False]", 0),
     ]
 

@@ -17,7 +17,7 @@ struct AdapterHubFormatTests {
         ("lora_ffn", "lora[r=4,alpha=12,attn_matrices=[q,k,v],intermediate_lora=True,output_lora=True]"),
         ("compacter", "compacter[reduction_factor=4]"),
         ("compacter_pp", "compacter++[reduction_factor=4,shared_phm_rule=False,factorized_phm_W=False]"),
-        ("seq_bn_inv", "seq_bn_inv"),
+        ("seq_bn_inv", "seq_bn_inv"), ("union", "lora[r=4,intermediate_lora=True]|double_seq_bn[output_adapter=False]"),
     ])
     func configsAreByteIdentical(fixture: (String, String)) throws {
         let folder = Fixtures.url("adapterhub/\(fixture.0)")

@@ -27,6 +27,7 @@ struct ReferenceParityTests {
         "bert_par_bn", "bert_scaled_par_bn", "bert_ia3", "bert_lora_ffn",
         "roberta_compacter", "roberta_compacter_pp", "bert_compacter", "bert_compacter_pp",
         "roberta_seq_bn_inv", "roberta_double_seq_bn_inv", "bert_seq_bn_inv", "bert_double_seq_bn_inv",
+        "roberta_union_lora_seq_bn", "roberta_union_two_bn", "bert_union_lora_seq_bn", "bert_union_two_bn",
     ]
 
     struct Case {

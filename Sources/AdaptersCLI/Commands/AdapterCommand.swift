@@ -25,17 +25,8 @@ struct AdapterInfo: ParsableCommand {
         switch adapter.config {
         case nil:
             method = "none (a head saved on its own)"
-        case .bottleneck(let c):
-            let place = [c.mhAdapter ? "attention" : nil, c.outputAdapter ? "FFN output" : nil].compactMap { $0 }.joined(separator: " + ")
-            let kind =
-                c.isParallel ? "par_bn / He et al., beside" : c.originalLnBefore ? "seq_bn / Pfeiffer, after" : "double_seq_bn / Houlsby, after"
-            method = "bottleneck (\(kind) \(place)), reduction factor \(c.reductionFactor), \(c.nonLinearity.rawValue), scaling \(c.scaling)"
-        case .lora(let c):
-            let sites = (c.selfattnLora ? c.attnMatrices : []) + (c.intermediateLora ? ["intermediate"] : []) + (c.outputLora ? ["output"] : [])
-            method =
-                c.scales
-                ? "(IA)³: scales the outputs of \(sites.joined(separator: ","))"
-                : "LoRA: r \(c.r), alpha \(c.alpha) (scaling \(c.scaling)) on \(sites.joined(separator: ","))"
+        case let config?:
+            method = config.summary
         }
         func count(_ s: TensorSource) -> Int { s.tensorNames.reduce(0) { $0 + (s.shape(of: $1)?.reduce(1, *) ?? 0) } }
         print("adapter:    \(adapter.name)")

@@ -165,6 +165,7 @@ public final class AdapterModel {
         var initSchemes: [String: InitScheme] = [:]
         var derivedSlots: Set<String> = []
         var invertibleSlots: InvertibleSlots?
+        var placed: Set<String> = []
         func derive(_ name: String, _ shape: [Int]) -> Arena.Slot {
             derivedSlots.insert(name)
             return values.declare(name, shape: shape)
@@ -172,106 +173,116 @@ public final class AdapterModel {
         for adapter in stack {
             let name = adapter.name
             try adapter.config.validate(source: "adapter '\(name)'")
-            let skip = Set(adapter.config.leaveOut)
-            var sharedRule: Arena.Slot?
-            if case .bottleneck(let bn) = adapter.config, bn.invAdapter != nil {
-                let inv = Self.declareInvertible(bn, prefix: prefix + "invertible_adapters.\(name).", hidden: c) {
-                    declare($0, $1, decay: $2)
+            for member in adapter.config.members {
+                let skip = Set(member.leaveOut)
+                var sharedRule: Arena.Slot?
+                if case .bottleneck(let bn) = member, bn.invAdapter != nil {
+                    let inv = Self.declareInvertible(bn, prefix: prefix + "invertible_adapters.\(name).", hidden: c) {
+                        declare($0, $1, decay: $2)
+                    }
+                    if adapter == stack.first { invertibleSlots = inv }
                 }
-                if adapter == stack.first { invertibleSlots = inv }
-            }
-            if case .bottleneck(let bn) = adapter.config, bn.phmLayer {
-                let d = bn.bottleneckSize(hiddenSize: c)
-                guard c % bn.phmDim == 0, d % bn.phmDim == 0 else {
-                    throw AdapterError.invalidConfig(
-                        source: "adapter '\(name)'",
-                        detail: "phm_dim \(bn.phmDim) must divide the hidden size \(c) and the bottleneck \(d) (hidden / reduction_factor)")
-                }
-                if bn.sharedPhmRule {
-                    let ruleName = prefix + "shared_parameters.\(name).phm_rule"
-                    sharedRule = declare(ruleName, [bn.phmDim, bn.phmDim, bn.phmDim], decay: true)
-                    initSchemes[ruleName] = Self.sharedRuleInit(bn)
-                }
-            }
-            for l in 0..<config.numHiddenLayers where !skip.contains(l) {
-                switch adapter.config {
-                case .bottleneck(let bn):
+                if case .bottleneck(let bn) = member, bn.phmLayer {
                     let d = bn.bottleneckSize(hiddenSize: c)
-                    let (downInit, upInit): (InitScheme, InitScheme) =
-                        switch bn.initWeights {
-                        case "mam_adapter": (.kaimingUniform, .zeros)
-                        case "houlsby": (.truncatedNormal, .truncatedNormal)
-                        default: (.normal, .normal)
-                        }
-                    func slots(_ location: String) -> BottleneckSlots {
-                        let p = "\(prefix)encoder.layer.\(l).\(location).adapters.\(name)."
-                        initSchemes[p + "adapter_down.0.weight"] = downInit
-                        initSchemes[p + "adapter_up.weight"] = upInit
-                        var scale: Arena.Slot?
-                        if let count = bn.scaling.learnedCount(hiddenSize: c) {
-                            scale = declare(p + "scaling", [count], decay: true)
-                            initSchemes[p + "scaling"] = .ones
-                        }
-                        var fixed: Float = 1
-                        if case .fixed(let f) = bn.scaling { fixed = Float(f) }
-                        if bn.phmLayer {
-                            let phm = Self.declarePHM(
-                                bn, prefix: p, hidden: c, bottleneck: d, sharedRule: sharedRule,
-                                declare: { tensor, shape, scheme in
-                                    initSchemes[tensor] = scheme
-                                    return declare(tensor, shape, decay: true)
-                                }, derive: derive)
-                            // PHMLayer's bias is `b` (decayed: the HF Trainer's rule matches "bias", not "b").
-                            func bias(_ tensor: String, _ count: Int) -> Arena.Slot {
-                                bn.phmBias ? declare(p + tensor + "b", [count], decay: true) : derive(p + tensor + "b", [count])
+                    guard c % bn.phmDim == 0, d % bn.phmDim == 0 else {
+                        throw AdapterError.invalidConfig(
+                            source: "adapter '\(name)'",
+                            detail: "phm_dim \(bn.phmDim) must divide the hidden size \(c) and the bottleneck \(d) (hidden / reduction_factor)")
+                    }
+                    if bn.sharedPhmRule {
+                        let ruleName = prefix + "shared_parameters.\(name).phm_rule"
+                        sharedRule = declare(ruleName, [bn.phmDim, bn.phmDim, bn.phmDim], decay: true)
+                        initSchemes[ruleName] = Self.sharedRuleInit(bn)
+                    }
+                }
+                for l in 0..<config.numHiddenLayers where !skip.contains(l) {
+                    switch member {
+                    case .bottleneck(let bn):
+                        let d = bn.bottleneckSize(hiddenSize: c)
+                        let (downInit, upInit): (InitScheme, InitScheme) =
+                            switch bn.initWeights {
+                            case "mam_adapter": (.kaimingUniform, .zeros)
+                            case "houlsby": (.truncatedNormal, .truncatedNormal)
+                            default: (.normal, .normal)
                             }
-                            var slots = BottleneckSlots(
-                                downWeight: phm.down.weight, downBias: bias("adapter_down.0.", d), upWeight: phm.up.weight,
-                                upBias: bias("adapter_up.", c), scale: scale, size: d, activation: bn.nonLinearity,
-                                fixedScaling: fixed, originalLnBefore: bn.originalLnBefore && !bn.isParallel,
-                                parallel: bn.isParallel)
-                            slots.phm = phm
-                            return slots
+                        func slots(_ location: String) -> BottleneckSlots {
+                            let p = "\(prefix)encoder.layer.\(l).\(location).adapters.\(name)."
+                            initSchemes[p + "adapter_down.0.weight"] = downInit
+                            initSchemes[p + "adapter_up.weight"] = upInit
+                            var scale: Arena.Slot?
+                            if let count = bn.scaling.learnedCount(hiddenSize: c) {
+                                scale = declare(p + "scaling", [count], decay: true)
+                                initSchemes[p + "scaling"] = .ones
+                            }
+                            var fixed: Float = 1
+                            if case .fixed(let f) = bn.scaling { fixed = Float(f) }
+                            if bn.phmLayer {
+                                let phm = Self.declarePHM(
+                                    bn, prefix: p, hidden: c, bottleneck: d, sharedRule: sharedRule,
+                                    declare: { tensor, shape, scheme in
+                                        initSchemes[tensor] = scheme
+                                        return declare(tensor, shape, decay: true)
+                                    }, derive: derive)
+                                // PHMLayer's bias is `b` (decayed: the HF Trainer's rule matches "bias", not "b").
+                                func bias(_ tensor: String, _ count: Int) -> Arena.Slot {
+                                    bn.phmBias ? declare(p + tensor + "b", [count], decay: true) : derive(p + tensor + "b", [count])
+                                }
+                                var slots = BottleneckSlots(
+                                    downWeight: phm.down.weight, downBias: bias("adapter_down.0.", d), upWeight: phm.up.weight,
+                                    upBias: bias("adapter_up.", c), scale: scale, size: d, activation: bn.nonLinearity,
+                                    fixedScaling: fixed, originalLnBefore: bn.originalLnBefore && !bn.isParallel,
+                                    parallel: bn.isParallel)
+                                slots.phm = phm
+                                return slots
+                            }
+                            return BottleneckSlots(
+                                downWeight: declare(p + "adapter_down.0.weight", [d, c], decay: true),
+                                downBias: declare(p + "adapter_down.0.bias", [d], decay: false),
+                                upWeight: declare(p + "adapter_up.weight", [c, d], decay: true),
+                                upBias: declare(p + "adapter_up.bias", [c], decay: false),
+                                scale: scale, size: d, activation: bn.nonLinearity, fixedScaling: fixed,
+                                originalLnBefore: bn.originalLnBefore && !bn.isParallel, parallel: bn.isParallel)
                         }
-                        return BottleneckSlots(
-                            downWeight: declare(p + "adapter_down.0.weight", [d, c], decay: true),
-                            downBias: declare(p + "adapter_down.0.bias", [d], decay: false),
-                            upWeight: declare(p + "adapter_up.weight", [c, d], decay: true),
-                            upBias: declare(p + "adapter_up.bias", [c], decay: false),
-                            scale: scale, size: d, activation: bn.nonLinearity, fixedScaling: fixed,
-                            originalLnBefore: bn.originalLnBefore && !bn.isParallel, parallel: bn.isParallel)
-                    }
-                    if bn.mhAdapter { layerAdapters[l].attention.append(slots("attention.output")) }
-                    if bn.outputAdapter { layerAdapters[l].output.append(slots("output")) }
-                case .lora(let lc):
-                    let inter = config.intermediateSize
-                    var sites: [(LinearSite, String, Int, Int)] = []
-                    if lc.selfattnLora {
-                        for (site, letter, module) in [
-                            (LinearSite.query, "q", "query"), (.key, "k", "key"), (.value, "v", "value"),
-                        ] where lc.attnMatrices.contains(letter) {
-                            sites.append((site, "attention.self.\(module)", c, c))
+                        // A union's bottlenecks must sit at different locations in every layer (leave_out included).
+                        for (on, location) in [(bn.mhAdapter, "attention.output"), (bn.outputAdapter, "output")] where on {
+                            guard placed.insert("\(name) \(l) \(location)").inserted else {
+                                throw AdapterError.invalidConfig(
+                                    source: "adapter '\(name)'", detail: "two bottlenecks of the ConfigUnion sit at layer \(l)'s \(location)")
+                            }
                         }
-                    }
-                    if lc.intermediateLora { sites.append((.intermediate, "intermediate.dense", c, inter)) }
-                    if lc.outputLora { sites.append((.output, "output.dense", inter, c)) }
-                    let (aInit, bInit): (InitScheme, InitScheme) =
-                        switch lc.initWeights {
-                        case "bert": (.normal, .normal)
-                        case "ia3": (.ones, .ones)
-                        default: (.kaimingUniform, .zeros)
+                        if bn.mhAdapter { layerAdapters[l].attention.append(slots("attention.output")) }
+                        if bn.outputAdapter { layerAdapters[l].output.append(slots("output")) }
+                    case .lora(let lc):
+                        let inter = config.intermediateSize
+                        var sites: [(LinearSite, String, Int, Int)] = []
+                        if lc.selfattnLora {
+                            for (site, letter, module) in [
+                                (LinearSite.query, "q", "query"), (.key, "k", "key"), (.value, "v", "value"),
+                            ] where lc.attnMatrices.contains(letter) {
+                                sites.append((site, "attention.self.\(module)", c, c))
+                            }
                         }
-                    for (site, module, inFeatures, outFeatures) in sites {
-                        let p = "\(prefix)encoder.layer.\(l).\(module).loras.\(name)."
-                        var a: Arena.Slot?
-                        if !lc.scales {
-                            a = declare(p + "lora_A", [lc.r, inFeatures], decay: true)
-                            initSchemes[p + "lora_A"] = aInit
+                        if lc.intermediateLora { sites.append((.intermediate, "intermediate.dense", c, inter)) }
+                        if lc.outputLora { sites.append((.output, "output.dense", inter, c)) }
+                        let (aInit, bInit): (InitScheme, InitScheme) =
+                            switch lc.initWeights {
+                            case "bert": (.normal, .normal)
+                            case "ia3": (.ones, .ones)
+                            default: (.kaimingUniform, .zeros)
+                            }
+                        for (site, module, inFeatures, outFeatures) in sites {
+                            let p = "\(prefix)encoder.layer.\(l).\(module).loras.\(name)."
+                            var a: Arena.Slot?
+                            if !lc.scales {
+                                a = declare(p + "lora_A", [lc.r, inFeatures], decay: true)
+                                initSchemes[p + "lora_A"] = aInit
+                            }
+                            let b = declare(p + "lora_B", [outFeatures, lc.r], decay: true)
+                            initSchemes[p + "lora_B"] = bInit
+                            layerAdapters[l].lora[site.rawValue].append(
+                                LoRASlots(a: a, b: b, rank: lc.r, scaling: lc.scaling, scales: lc.scales))
                         }
-                        let b = declare(p + "lora_B", [outFeatures, lc.r], decay: true)
-                        initSchemes[p + "lora_B"] = bInit
-                        layerAdapters[l].lora[site.rawValue].append(
-                            LoRASlots(a: a, b: b, rank: lc.r, scaling: lc.scaling, scales: lc.scales))
+                    case .union: break  // validate refuses nested unions
                     }
                 }
             }

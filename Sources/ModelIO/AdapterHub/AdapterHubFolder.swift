@@ -159,6 +159,8 @@ public enum AdapterHubFolder {
                 "use_dora": .bool(c.useDora), "use_gating": .bool(c.useGating), "vera_b": optionalDouble(c.veraB),
                 "vera_d": optionalDouble(c.veraD),
             ])
+        case .union(let members):
+            return .object(["architecture": .string("union"), "configs": .array(members.map(configDictionary))])
         }
     }
 }

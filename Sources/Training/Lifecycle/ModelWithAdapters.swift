@@ -281,7 +281,7 @@ public final class ModelWithAdapters {
     /// setup, or by deleting it — bit-exactly.
     public func mergeAdapter(_ name: String) throws {
         guard let stored = adapters[name] else { throw AdapterError.unknownAdapter(name) }
-        guard case .lora = stored.config else {
+        guard stored.config.members.contains(where: { if case .lora = $0 { true } else { false } }) else {
             throw AdapterError.invalidSetup(
                 "'\(name)' is a bottleneck adapter: only LoRA adapters can be merged into the weights")
         }
