@@ -60,7 +60,8 @@ import torch
 import torch.nn.functional as F
 import transformers
 from adapters import (AutoAdapterModel, CompacterConfig, CompacterPlusPlusConfig, ConfigUnion, DoubleSeqBnConfig,
-                      DoubleSeqBnInvConfig, IA3Config, LoRAConfig, ParBnConfig, SeqBnConfig, SeqBnInvConfig)
+                      DoubleSeqBnInvConfig, IA3Config, LoRAConfig, ParBnConfig, PromptTuningConfig, SeqBnConfig,
+                      SeqBnInvConfig)
 from safetensors.torch import save_file
 from transformers import (BertConfig, BertModel, RobertaConfig, RobertaModel, Trainer,
                           get_linear_schedule_with_warmup)
@@ -77,7 +78,7 @@ OPT = {"lr": 1e-3, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.01}
 WARMUP, TOTAL, STEPS, MAX_GRAD_NORM = 1, 4, 3, 1.0
 # New methods go at the end: a case's seeds derive from its index, so earlier fixtures stay byte-identical.
 METHODS = ["seq_bn", "double_seq_bn", "lora", "full", "par_bn", "scaled_par_bn", "ia3", "lora_ffn", "compacter",
-           "compacter_pp", "seq_bn_inv", "double_seq_bn_inv", "union_lora_seq_bn", "union_two_bn"]
+           "compacter_pp", "seq_bn_inv", "double_seq_bn_inv", "union_lora_seq_bn", "union_two_bn", "prompt_tuning", "prompt_tuning_bos"]
 CONFIGS = {
     "seq_bn": SeqBnConfig,
     "double_seq_bn": DoubleSeqBnConfig,
@@ -99,6 +100,11 @@ CONFIGS = {
     # ("seq_bn|double_seq_bn[output_adapter=False,reduction_factor=8]").
     "union_lora_seq_bn": lambda: ConfigUnion(LoRAConfig(r=4), SeqBnConfig()),
     "union_two_bn": lambda: ConfigUnion(SeqBnConfig(), DoubleSeqBnConfig(output_adapter=False, reduction_factor=8)),
+    # Prompt tuning before the input (the head then reads the first prompt vector's output, as AdapterHub's does)
+    # and after the first token ("prefix_after_bos", with LoRA in a union so that the head's input changes too).
+    "prompt_tuning": lambda: PromptTuningConfig(prompt_length=5),
+    "prompt_tuning_bos": lambda: ConfigUnion(PromptTuningConfig(prompt_length=3, combine="prefix_after_bos"),
+                                             LoRAConfig(r=2)),
 }
 PHM = ("compacter", "compacter_pp")
 BOTTLENECKS = ("seq_bn", "double_seq_bn", "par_bn", "scaled_par_bn", "seq_bn_inv", "double_seq_bn_inv")
@@ -129,12 +135,16 @@ def write_base(arch):
 
 # ----------------------------------------------------------------------------------------------- batches
 
-def make_batches(arch):
-    """3 right-padded batches of 4 sequences with different lengths; labels in {0, 1, 2}."""
+def make_batches(arch, unpadded=False):
+    """3 right-padded batches of 4 sequences with different lengths; labels in {0, 1, 2}. `unpadded`: every
+    sequence of a batch as long as its longest (prompt tuning: AdapterHub lets the prompt rows attend to padding
+    keys, so its padded results depend on the batch; the Swift side matches it where there is no padding)."""
     rng = random.Random(7 if arch == "roberta" else 11)
     pad = 1 if arch == "roberta" else 0
     cls_id, sep_id = (0, 2) if arch == "roberta" else (101, 102)
     lengths = [[9, 5, 14, 3], [7, 12, 4, 10], [16, 6, 8, 11]]
+    if unpadded:
+        lengths = [[max(lens)] * len(lens) for lens in lengths]
     batches = []
     for b, lens in enumerate(lengths):
         seqs, types = [], []
@@ -379,7 +389,7 @@ def run_case(arch, method, base_dir):
     out_dir = os.path.join(ROOT, case)
     shutil.rmtree(out_dir, ignore_errors=True)
     os.makedirs(out_dir)
-    batches = make_batches(arch)
+    batches = make_batches(arch, unpadded=method.startswith("prompt_tuning"))
 
     torch.manual_seed(100 + METHODS.index(method) + (0 if arch == "roberta" else 50))
     model = AutoAdapterModel.from_pretrained(base_dir)

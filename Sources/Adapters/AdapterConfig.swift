@@ -18,6 +18,7 @@ public enum AdapterMethod: String, Codable, Sendable, CaseIterable {
     case scaledParBn = "scaled_par_bn"
     case lora
     case ia3
+    case promptTuning = "prompt_tuning"
     case compacter
     case compacterPlusPlus = "compacter++"
     case seqBnInv = "seq_bn_inv"
@@ -28,6 +29,7 @@ public enum AdapterMethod: String, Codable, Sendable, CaseIterable {
 public enum AdapterConfig: Sendable, Equatable {
     case bottleneck(BottleneckConfig)
     case lora(LoRAConfig)
+    case promptTuning(PromptTuningConfig)
     /// AdapterHub's `ConfigUnion`: several methods under one adapter name (e.g. `lora|seq_bn`), each at
     /// its own locations.
     indirect case union([AdapterConfig])
@@ -46,6 +48,7 @@ public enum AdapterConfig: Sendable, Equatable {
         case .scaledParBn: .bottleneck(.scaledParBn)
         case .lora: .lora(LoRAConfig())
         case .ia3: .lora(.ia3)
+        case .promptTuning: .promptTuning(PromptTuningConfig())
         case .compacter: .bottleneck(.compacter)
         case .compacterPlusPlus: .bottleneck(.compacterPlusPlus)
         case .seqBnInv: .bottleneck(.seqBnInv)
@@ -57,6 +60,7 @@ public enum AdapterConfig: Sendable, Equatable {
         switch self {
         case .bottleneck(let c): try c.validate(source: source)
         case .lora(let c): try c.validate(source: source)
+        case .promptTuning(let c): try c.validate(source: source)
         case .union(let members):
             guard !members.isEmpty else {
                 throw AdapterError.invalidConfig(source: source, detail: "a ConfigUnion needs at least one configuration")
@@ -85,7 +89,7 @@ public enum AdapterConfig: Sendable, Equatable {
                         if x.invAdapter != nil && y.invAdapter != nil {
                             throw AdapterError.invalidConfig(source: source, detail: "two members of the ConfigUnion add an invertible adapter")
                         }
-                    case (.lora, .lora):
+                    case (.lora, .lora), (.promptTuning, .promptTuning):
                         throw AdapterError.invalidConfig(
                             source: source, detail: "the ConfigUnion's \(b.methodName) and \(a.methodName) have the same architecture")
                     default: break
@@ -105,6 +109,8 @@ public enum AdapterConfig: Sendable, Equatable {
             return c.invAdapter != nil ? base + "_inv" : base
         case .lora(let c):
             return c.scales ? "ia3" : "lora"
+        case .promptTuning:
+            return "prompt_tuning"
         case .union(let members):
             return members.map(\.methodName).joined(separator: "|")
         }
@@ -127,6 +133,8 @@ public enum AdapterConfig: Sendable, Equatable {
             return c.scales
                 ? "(IA)³: scales the outputs of \(sites.joined(separator: ","))"
                 : "LoRA: r \(c.r), alpha \(c.alpha) (scaling \(c.scaling)) on \(sites.joined(separator: ","))"
+        case .promptTuning(let c):
+            return "prompt tuning: \(c.promptLength) trained vectors \(c.afterFirstToken ? "after the first token" : "before the input"), init \(c.promptInit)"
         case .union(let members):
             return "ConfigUnion of " + members.map(\.summary).joined(separator: "; ")
         }
@@ -137,6 +145,7 @@ public enum AdapterConfig: Sendable, Equatable {
         switch self {
         case .bottleneck(let c): c.leaveOut
         case .lora(let c): c.leaveOut
+        case .promptTuning: []
         case .union(let members):
             members.map { Set($0.leaveOut) }.reduce(members.first.map { Set($0.leaveOut) } ?? []) { $0.intersection($1) }
                 .sorted()

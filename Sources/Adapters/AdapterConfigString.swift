@@ -13,7 +13,7 @@ extension AdapterConfig {
         "double_seq_bn": .bottleneck(.doubleSeqBn), "houlsby": .bottleneck(.doubleSeqBn),
         "par_bn": .bottleneck(.parBn), "parallel": .bottleneck(.parBn),
         "scaled_par_bn": .bottleneck(.scaledParBn), "scaled_parallel": .bottleneck(.scaledParBn),
-        "lora": .lora(LoRAConfig()), "ia3": .lora(.ia3),
+        "lora": .lora(LoRAConfig()), "ia3": .lora(.ia3), "prompt_tuning": .promptTuning(PromptTuningConfig()),
         "compacter": .bottleneck(.compacter), "compacter++": .bottleneck(.compacterPlusPlus),
         "seq_bn_inv": .bottleneck(.seqBnInv), "pfeiffer+inv": .bottleneck(.seqBnInv),
         "double_seq_bn_inv": .bottleneck(.doubleSeqBnInv), "houlsby+inv": .bottleneck(.doubleSeqBnInv),
@@ -22,7 +22,7 @@ extension AdapterConfig {
     /// AdapterHub identifiers whose methods are not implemented yet: named in the error instead of
     /// "unknown".
     static let notYetImplemented: Set<String> = [
-        "prefix_tuning", "prefix_tuning_flat", "prompt_tuning", "mtl_lora", "vera", "dora", "dvora", "loreft",
+        "prefix_tuning", "prefix_tuning_flat", "mtl_lora", "vera", "dora", "dvora", "loreft",
         "noreft", "direft", "mam", "unipelt",
     ]
 
@@ -83,6 +83,9 @@ extension AdapterConfig {
         case .lora(let c):
             allowed = Set(LoRAConfig.CodingKeys.allCases.map(\.rawValue))
             encoded = try JSONEncoder().encode(c)
+        case .promptTuning(let c):
+            allowed = Set(PromptTuningConfig.CodingKeys.allCases.map(\.rawValue))
+            encoded = try JSONEncoder().encode(c)
         case .union:
             throw AdapterError.invalidConfig(
                 source: source, detail: "fields apply to one member of a ConfigUnion: write e.g. lora[r=4]|seq_bn")
@@ -114,6 +117,7 @@ extension AdapterConfig {
             switch architecture {
             case nil, "bottleneck": return .bottleneck(try JSONDecoder().decode(BottleneckConfig.self, from: data))
             case "lora": return .lora(try JSONDecoder().decode(LoRAConfig.self, from: data))
+            case "prompt_tuning": return .promptTuning(try JSONDecoder().decode(PromptTuningConfig.self, from: data))
             case "union":
                 guard let configs = dict["configs"] as? [Any] else {
                     throw AdapterError.invalidConfig(source: source, detail: "a ConfigUnion without a 'configs' list")

@@ -72,6 +72,8 @@ struct PackedBatch {
     /// Each sequence's dropout key (`Dropout.sequences`): its position in this batch unless the caller
     /// keys sequences by their place in a larger (data-parallel) batch.
     var dropoutKeys: [UInt64] = []
+    /// With prompt tuning, each sequence's first prompt row (`AdapterModel.pack`); empty otherwise.
+    var promptRows: [Int] = []
 
     var tokens: Int { ids.count }
 

@@ -59,7 +59,8 @@ struct AdapterGradientTests {
         ("tiny-roberta-cls", "lora[attn_matrices=[],intermediate_lora=True]", 0),
         ("tiny-roberta-cls", "seq_bn[scaling=channel,init_weights=houlsby]", 0.1),
         ("tiny-roberta-cls", "compacter[reduction_factor=4,phm_rank=2]", 0.1),
-        ("tiny-bert-cls", "seq_bn_inv", 0), ("tiny-roberta-cls", "ia3|par_bn[reduction_factor=4]", 0.1), ("tiny-roberta-cls", "double_seq_bn_inv[inv_adapter_reduction_factor=3]", 0.1),
+        ("tiny-bert-cls", "seq_bn_inv", 0), ("tiny-roberta-cls", "prompt_tuning[prompt_length=3]", 0.1),
+        ("tiny-bert-cls", "prompt_tuning[prompt_length=2,combine=prefix_after_bos]|seq_bn", 0), ("tiny-roberta-cls", "ia3|par_bn[reduction_factor=4]", 0.1), ("tiny-roberta-cls", "double_seq_bn_inv[inv_adapter_reduction_factor=3]", 0.1),
         ("tiny-bert-cls", "compacter++[reduction_factor=4,shared_phm_rule=False,factorized_phm_W=False,phm_bias=False]", 0),
     ]
 
@@ -113,6 +114,22 @@ struct AdapterGradientTests {
         }
         #expect(checked > 0)
         #expect(weak.isEmpty, "gradients too small to check: \(weak)")
+    }
+
+    /// `prompt_init="from_string"`: the prompt's rows are the word embeddings of the text's ids, repeated.
+    @Test func promptStartsFromTheWordEmbeddingsOfItsText() throws {
+        let config = try AdapterConfig.parse(
+            "prompt_tuning[prompt_length=5,prompt_init=from_string,prompt_init_text='a b']", source: "test")
+        let model = try Self.model("tiny-roberta-cls", mode: .adapter(name: "task", config: config), dropout: 0)
+        try model.initializePrompt(fromTokenIds: [0, 17, 2])
+        let c = model.config.hiddenSize
+        let name = try #require(model.trainableNames.first { $0.hasSuffix("prompt_embedding.weight") })
+        let prompt = try #require(model.tensor(name))
+        let table = model.base.weights.pointer(model.base.weights.wordEmbeddings)
+        for (i, id) in [0, 17, 2, 0, 17].enumerated() {
+            #expect(Array(prompt[(i * c)..<((i + 1) * c)]) == Array(UnsafeBufferPointer(start: table + id * c, count: c)))
+        }
+        #expect(throws: EncoderError.self) { try model.initializePrompt(fromTokenIds: [1_000_000]) }
     }
 
     @Test func frozenBaseIsUntouchedAndGetsNoGradients() throws {

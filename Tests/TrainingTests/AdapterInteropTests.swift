@@ -34,7 +34,7 @@ struct AdapterInteropTests {
 
     static let methods = [
         "seq_bn", "double_seq_bn", "lora", "par_bn", "scaled_par_bn", "ia3", "lora_ffn", "compacter", "compacter_pp",
-        "seq_bn_inv", "union",
+        "seq_bn_inv", "union", "prompt_tuning",
     ]
 
     @Test(arguments: methods)
@@ -59,7 +59,7 @@ struct AdapterInteropTests {
 
     /// The same adapters saved as torch.save pickles (`save_adapter` without safetensors) give the same
     /// logits; switching the adapter off moves them by far more than the tolerance (the fixture's margin).
-    @Test(arguments: ["par_bn", "scaled_par_bn", "ia3", "lora_ffn", "compacter", "compacter_pp", "seq_bn_inv", "union"])
+    @Test(arguments: ["par_bn", "scaled_par_bn", "ia3", "lora_ffn", "compacter", "compacter_pp", "seq_bn_inv", "union", "prompt_tuning"])
     func pythonPickledAdaptersGiveTheSameLogits(method: String) throws {
         let model = try AdapterModel.load(adapterFolder: Fixtures.url("adapterhub/\(method)-pickle"), base: try Self.base())
         let (batch, reference) = try Self.expected(method)

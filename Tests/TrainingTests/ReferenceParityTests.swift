@@ -28,6 +28,7 @@ struct ReferenceParityTests {
         "roberta_compacter", "roberta_compacter_pp", "bert_compacter", "bert_compacter_pp",
         "roberta_seq_bn_inv", "roberta_double_seq_bn_inv", "bert_seq_bn_inv", "bert_double_seq_bn_inv",
         "roberta_union_lora_seq_bn", "roberta_union_two_bn", "bert_union_lora_seq_bn", "bert_union_two_bn",
+        "roberta_prompt_tuning", "roberta_prompt_tuning_bos", "bert_prompt_tuning", "bert_prompt_tuning_bos",
     ]
 
     struct Case {
@@ -153,12 +154,17 @@ struct ReferenceParityTests {
         let (batch0, labels0) = try Self.batch(json, 0)
         #expect(Self.mismatches("logits", try model.logits(batch0), logits0).isEmpty)
         let states = try model.lastHiddenState(batch0)
-        // Packed states: the first token of each sequence starts after the previous sequences' tokens.
+        // Packed states: the first token of each sequence starts after the previous sequences' tokens (and
+        // prompt vectors, which prompt tuning adds to every sequence).
         let width = model.config.hiddenSize
+        let adapterConfig = json["adapter_config"] as? [String: Any] ?? [:]
+        let members = adapterConfig["configs"] as? [[String: Any]] ?? [adapterConfig]
+        let promptLength = members.compactMap { $0["prompt_length"] as? Int }.first ?? 0
         var firstTokens: [Float] = []
         var row = 0
         for b in 0..<batch0.batchSize {
             firstTokens += states[row * width..<(row + 1) * width]
+            row += promptLength
             row += (0..<batch0.sequenceLength).filter { batch0.attentionMask[b * batch0.sequenceLength + $0] == 1 }.count
         }
         #expect(Self.relativeMismatch("cls_hidden", firstTokens, cls0) == nil)

@@ -168,7 +168,7 @@ struct TrainCommand: ParsableCommand {
             if let loraAlpha { lc.alpha = loraAlpha }
             if let loraTargets { lc.attnMatrices = loraTargets.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
             config = .lora(lc)
-        case .union:
+        case .union, .promptTuning:
             if reductionFactor != nil || loraR != nil || loraAlpha != nil || loraTargets != nil {
                 throw ValidationError(
                     "--reduction-factor and --lora-* apply to one method, not a ConfigUnion: set fields per member, e.g. \"lora[r=4]|seq_bn\"")
@@ -308,6 +308,12 @@ struct TrainCommand: ParsableCommand {
         }
         let model = try AdapterModel(base: base, mode: mode, head: HeadSpec(name: adapterName, labels: headLabels, dropout: headDropout))
         model.initializeTrainable(seed: config.seed)
+        if case .adapter(let adapterConfig) = method {
+            for case .promptTuning(let pt) in adapterConfig.members where pt.promptInit == "from_string" {
+                // AdapterHub: tokenizer(prompt_init_text)["input_ids"], special tokens included.
+                try model.initializePrompt(fromTokenIds: tokenizer.encode(pt.promptInitText ?? "").ids)
+            }
+        }
         let out = URL(fileURLWithPath: output)
         let trainer = try Trainer(
             model: model, train: trainData, eval: evalData, config: config, padId: tokenizer.padTokenId, output: out)

@@ -11,7 +11,7 @@ extension AdapterModel {
     /// Whether anything below layer `l`'s input is trainable (so the gradient must reach it).
     func trainableBelow(_ l: Int) -> Bool {
         // An invertible adapter trains below layer 0.
-        if mode == .full || invertible != nil { return true }
+        if mode == .full || invertible != nil || prompt != nil { return true }
         return (0..<l).contains { layerTrainable($0) }
     }
 
@@ -289,6 +289,7 @@ extension AdapterModel {
             if !needBelow { break }
         }
         if full { embeddingBackward(packed, dh: dh, seed: seed, training: training) }
+        promptBackward(dh, packed)
         if invertible != nil { invertibleBackward(dh, rows: m) }
     }
 

@@ -163,6 +163,7 @@ extension AdapterModel {
             let r0 = packed.offsets[part.sequences.lowerBound]
             part.model.invertibleForward(x0 + r0 * c, rows: packed.offsets[part.sequences.upperBound] - r0)
         }
+        promptForward(x0, packed)  // mixed batches with a prompt run part by part (`mixedLogits`)
         let tmp = scratchA.reserve(m * max(c, inter))
         for (l, layer) in w.layers.enumerated() {
             // A model that only runs never goes backward, so every layer can reuse one layer's buffers:

@@ -88,6 +88,8 @@ public final class AdapterModel {
     var phmGradients: [String: ScratchBuffer] = [:]
     /// The invertible adapter applied after the embeddings (the first adapter's, if it has one).
     var invertible: InvertibleSlots?
+    /// The prompt inserted after the embeddings (the first adapter's, if it has one).
+    var prompt: PromptSlots?
     /// What the coupling keeps for the backward pass (x2, y1, F and G activations), and its scratch.
     let invertibleSaved = (0..<6).map { _ in ScratchBuffer() }
     let invertibleScratch = ScratchBuffer()
@@ -165,6 +167,7 @@ public final class AdapterModel {
         var initSchemes: [String: InitScheme] = [:]
         var derivedSlots: Set<String> = []
         var invertibleSlots: InvertibleSlots?
+        var promptSlots: PromptSlots?
         var placed: Set<String> = []
         func derive(_ name: String, _ shape: [Int]) -> Arena.Slot {
             derivedSlots.insert(name)
@@ -176,6 +179,14 @@ public final class AdapterModel {
             for member in adapter.config.members {
                 let skip = Set(member.leaveOut)
                 var sharedRule: Arena.Slot?
+                if case .promptTuning(let pt) = member {
+                    let tensor = prefix + "prompt_tuning.prompt_tunings.\(name).prompt_embedding.weight"
+                    let slot = declare(tensor, [pt.promptLength, c], decay: true)
+                    initSchemes[tensor] = .uniform(PromptTuningConfig.randomUniformScale)
+                    if adapter == stack.first {
+                        promptSlots = PromptSlots(embedding: slot, length: pt.promptLength, afterFirstToken: pt.afterFirstToken)
+                    }
+                }
                 if case .bottleneck(let bn) = member, bn.invAdapter != nil {
                     let inv = Self.declareInvertible(bn, prefix: prefix + "invertible_adapters.\(name).", hidden: c) {
                         declare($0, $1, decay: $2)
@@ -282,7 +293,7 @@ public final class AdapterModel {
                             layerAdapters[l].lora[site.rawValue].append(
                                 LoRASlots(a: a, b: b, rank: lc.r, scaling: lc.scaling, scales: lc.scales))
                         }
-                    case .union: break  // validate refuses nested unions
+                    case .union, .promptTuning: break  // unions are not nested; the prompt is not per layer
                     }
                 }
             }
@@ -304,6 +315,7 @@ public final class AdapterModel {
         self.initSchemes = initSchemes
         self.derivedSlots = derivedSlots
         invertible = invertibleSlots
+        prompt = promptSlots
         adapterStack = stack
         let hp = "heads.\(head.name)."
         headDenseWeight = declare(hp + "1.weight", [c, c], decay: true)
@@ -505,9 +517,8 @@ public final class AdapterModel {
             throw EncoderError.invalidInput(
                 "the LoRA adapter is merged into the base weights: unmerge it before training")
         }
-        var packed = try PackedBatch(batch, config: config)
+        var packed = try pack(batch)
         if let dropoutKeys { packed.dropoutKeys = dropoutKeys }
-        try packed.requireAttendedFirstTokens()
         let forwardState = forward(packed, seed: seed, training: training, firstTokensOnly: true)
         let b = batch.batchSize
         let n = head.numLabels
@@ -532,9 +543,7 @@ public final class AdapterModel {
 
     /// Logits `[B, numLabels]` without dropout or gradients.
     public func logits(_ batch: TokenBatch) throws -> [Float] {
-        let packed = try PackedBatch(batch, config: config)
-        try packed.requireAttendedFirstTokens()
-        return forward(packed, seed: 0, training: false, firstTokensOnly: true).logits
+        return forward(try pack(batch), seed: 0, training: false, firstTokensOnly: true).logits
     }
 
     /// Logits of a batch whose sequences are split among adapter setups: `parts` gives, in order, each
@@ -560,6 +569,18 @@ public final class AdapterModel {
         guard next == batch.batchSize else {
             throw EncoderError.invalidInput("the parts cover \(next) of the batch's \(batch.batchSize) sequences")
         }
+        if parts.contains(where: { $0.model.prompt != nil }) {
+            // A prompt changes the packed layout per model: such parts cannot share one base pass.
+            return try parts.map { part in
+                let t = batch.sequenceLength
+                let rows = part.sequences
+                let sub = try TokenBatch(
+                    batchSize: rows.count, sequenceLength: t, inputIds: Array(batch.inputIds[(rows.lowerBound * t)..<(rows.upperBound * t)]),
+                    attentionMask: Array(batch.attentionMask[(rows.lowerBound * t)..<(rows.upperBound * t)]),
+                    tokenTypeIds: batch.tokenTypeIds.map { Array($0[(rows.lowerBound * t)..<(rows.upperBound * t)]) })
+                return try part.model.logits(sub)
+            }
+        }
         let packed = try PackedBatch(batch, config: config)
         try packed.requireAttendedFirstTokens()
         return forward(
@@ -570,8 +591,7 @@ public final class AdapterModel {
 
     /// The last layer's hidden states `[M, C]` (attended tokens, packed in batch order), no dropout.
     public func lastHiddenState(_ batch: TokenBatch) throws -> [Float] {
-        let packed = try PackedBatch(batch, config: config)
-        try packed.requireAttendedFirstTokens()
+        let packed = try pack(batch)
         _ = forward(packed, seed: 0, training: false)
         return Array(
             UnsafeBufferPointer(

@@ -159,6 +159,12 @@ public enum AdapterHubFolder {
                 "use_dora": .bool(c.useDora), "use_gating": .bool(c.useGating), "vera_b": optionalDouble(c.veraB),
                 "vera_d": optionalDouble(c.veraD),
             ])
+        case .promptTuning(let c):
+            return .object([
+                "architecture": .string(c.architecture), "combine": .string(c.combine),
+                "init_weights_seed": c.initWeightsSeed.map { .int($0) } ?? .null, "prompt_init": .string(c.promptInit),
+                "prompt_init_text": c.promptInitText.map { .string($0) } ?? .null, "prompt_length": .int(c.promptLength),
+            ])
         case .union(let members):
             return .object(["architecture": .string("union"), "configs": .array(members.map(configDictionary))])
         }
