@@ -57,8 +57,10 @@ METHODS = [
     ("union", ConfigUnion(LoRAConfig(r=4, intermediate_lora=True), DoubleSeqBnConfig(output_adapter=False)),
      "lora[r=4,intermediate_lora=True]|double_seq_bn[output_adapter=False]"),
     ("prompt_tuning", PromptTuningConfig(prompt_length=4), "prompt_tuning[prompt_length=4]"),
+    ("dora", LoRAConfig(r=4, alpha=8, use_dora=True, attn_matrices=["q", "k", "v"]),
+     "dora[r=4,alpha=8,attn_matrices=[q,k,v]]"),
 ]
-WITH_PICKLE = {"par_bn", "scaled_par_bn", "ia3", "lora_ffn", "compacter", "compacter_pp", "seq_bn_inv", "union", "prompt_tuning"}
+WITH_PICKLE = {"par_bn", "scaled_par_bn", "ia3", "lora_ffn", "compacter", "compacter_pp", "seq_bn_inv", "union", "prompt_tuning", "dora"}
 
 
 def main():
@@ -75,6 +77,8 @@ def main():
                     # Scales ((IA)³ vectors, learned scaling) around 1, where they start, but far from it.
                     if n.endswith(".scaling") or (method == "ia3" and n.endswith("lora_B")):
                         p.add_(1.0)
+                    if n.endswith(".m.weight"):  # DoRA magnitudes: positive, around the rows' norms
+                        p.abs_().add_(1.0)
                     # PHM rules and factors larger: H = Σ P_i ⊗ L_i·R_i multiplies three of them.
                     if n.rsplit(".", 1)[1] in ("phm_rule", "W_left", "W_right", "W"):
                         p.mul_(3.0)

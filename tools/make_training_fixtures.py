@@ -78,7 +78,8 @@ OPT = {"lr": 1e-3, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.01}
 WARMUP, TOTAL, STEPS, MAX_GRAD_NORM = 1, 4, 3, 1.0
 # New methods go at the end: a case's seeds derive from its index, so earlier fixtures stay byte-identical.
 METHODS = ["seq_bn", "double_seq_bn", "lora", "full", "par_bn", "scaled_par_bn", "ia3", "lora_ffn", "compacter",
-           "compacter_pp", "seq_bn_inv", "double_seq_bn_inv", "union_lora_seq_bn", "union_two_bn", "prompt_tuning", "prompt_tuning_bos"]
+           "compacter_pp", "seq_bn_inv", "double_seq_bn_inv", "union_lora_seq_bn", "union_two_bn", "prompt_tuning", "prompt_tuning_bos", "dora",
+           "dora_ffn"]
 CONFIGS = {
     "seq_bn": SeqBnConfig,
     "double_seq_bn": DoubleSeqBnConfig,
@@ -105,6 +106,10 @@ CONFIGS = {
     "prompt_tuning": lambda: PromptTuningConfig(prompt_length=5),
     "prompt_tuning_bos": lambda: ConfigUnion(PromptTuningConfig(prompt_length=3, combine="prefix_after_bos"),
                                              LoRAConfig(r=2)),
+    # DoRA with AdapterHub's defaults (alpha = r) and on every dense layer with alpha != r (s = 3).
+    "dora": lambda: LoRAConfig(use_dora=True),
+    "dora_ffn": lambda: LoRAConfig(r=4, alpha=12, use_dora=True, attn_matrices=["q", "k", "v"], intermediate_lora=True,
+                                   output_lora=True),
 }
 PHM = ("compacter", "compacter_pp")
 BOTTLENECKS = ("seq_bn", "double_seq_bn", "par_bn", "scaled_par_bn", "seq_bn_inv", "double_seq_bn_inv")
@@ -424,6 +429,12 @@ def run_case(arch, method, base_dir):
             for n, p in model.named_parameters():
                 if n in fresh and n.rsplit(".", 1)[1] in ("phm_rule", "W_left", "W_right", "W"):
                     p.copy_(0.5 * torch.randn(p.shape, generator=gen))
+    if method.startswith("dora"):
+        # Magnitudes positive and of the order of the rows' norms (they start at ‖W_j‖ ≈ 1 for these bases).
+        with torch.no_grad():
+            for n, p in model.named_parameters():
+                if n in fresh and n.endswith(".m.weight"):
+                    p.abs_().add_(0.5)
     if method in ("ia3", "scaled_par_bn"):
         # Scales around 1 (as they start) but far from it: (IA)³ vectors and the learned scaling.
         with torch.no_grad():

@@ -17,6 +17,7 @@ public enum AdapterMethod: String, Codable, Sendable, CaseIterable {
     case parBn = "par_bn"
     case scaledParBn = "scaled_par_bn"
     case lora
+    case dora
     case ia3
     case promptTuning = "prompt_tuning"
     case compacter
@@ -47,6 +48,7 @@ public enum AdapterConfig: Sendable, Equatable {
         case .parBn: .bottleneck(.parBn)
         case .scaledParBn: .bottleneck(.scaledParBn)
         case .lora: .lora(LoRAConfig())
+        case .dora: .lora(.dora)
         case .ia3: .lora(.ia3)
         case .promptTuning: .promptTuning(PromptTuningConfig())
         case .compacter: .bottleneck(.compacter)
@@ -108,7 +110,7 @@ public enum AdapterConfig: Sendable, Equatable {
             let base = c.mhAdapter && c.outputAdapter ? "double_seq_bn" : c.originalLnBefore ? "seq_bn" : "bottleneck"
             return c.invAdapter != nil ? base + "_inv" : base
         case .lora(let c):
-            return c.scales ? "ia3" : "lora"
+            return c.scales ? "ia3" : c.useDora ? "dora" : "lora"
         case .promptTuning:
             return "prompt_tuning"
         case .union(let members):
@@ -132,7 +134,7 @@ public enum AdapterConfig: Sendable, Equatable {
                 + (c.outputLora ? ["output"] : [])
             return c.scales
                 ? "(IA)³: scales the outputs of \(sites.joined(separator: ","))"
-                : "LoRA: r \(c.r), alpha \(c.alpha) (scaling \(c.scaling)) on \(sites.joined(separator: ","))"
+                : "\(c.useDora ? "DoRA" : "LoRA"): r \(c.r), alpha \(c.alpha) (scaling \(c.scaling)) on \(sites.joined(separator: ","))"
         case .promptTuning(let c):
             return "prompt tuning: \(c.promptLength) trained vectors \(c.afterFirstToken ? "after the first token" : "before the input"), init \(c.promptInit)"
         case .union(let members):

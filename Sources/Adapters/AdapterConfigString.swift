@@ -14,6 +14,7 @@ extension AdapterConfig {
         "par_bn": .bottleneck(.parBn), "parallel": .bottleneck(.parBn),
         "scaled_par_bn": .bottleneck(.scaledParBn), "scaled_parallel": .bottleneck(.scaledParBn),
         "lora": .lora(LoRAConfig()), "ia3": .lora(.ia3), "prompt_tuning": .promptTuning(PromptTuningConfig()),
+        "dora": .lora(.dora),
         "compacter": .bottleneck(.compacter), "compacter++": .bottleneck(.compacterPlusPlus),
         "seq_bn_inv": .bottleneck(.seqBnInv), "pfeiffer+inv": .bottleneck(.seqBnInv),
         "double_seq_bn_inv": .bottleneck(.doubleSeqBnInv), "houlsby+inv": .bottleneck(.doubleSeqBnInv),
@@ -22,7 +23,7 @@ extension AdapterConfig {
     /// AdapterHub identifiers whose methods are not implemented yet: named in the error instead of
     /// "unknown".
     static let notYetImplemented: Set<String> = [
-        "prefix_tuning", "prefix_tuning_flat", "mtl_lora", "vera", "dora", "dvora", "loreft",
+        "prefix_tuning", "prefix_tuning_flat", "mtl_lora", "vera", "dvora", "loreft",
         "noreft", "direft", "mam", "unipelt",
     ]
 

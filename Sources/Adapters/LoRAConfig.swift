@@ -69,6 +69,14 @@ public struct LoRAConfig: Codable, Sendable, Equatable {
         return c
     }
 
+    /// AdapterHub's `DoRAConfig` ("dora"): LoRA (r 8, alpha 8, q and v) with a learned magnitude per output
+    /// feature (Liu et al. 2024).
+    public static var dora: LoRAConfig {
+        var c = LoRAConfig()
+        c.useDora = true
+        return c
+    }
+
     /// Whether this is (IA)³'s multiplicative composition rather than LoRA's additive one.
     public var scales: Bool { compositionMode == "scale" }
 
@@ -91,7 +99,7 @@ public struct LoRAConfig: Codable, Sendable, Equatable {
         if !["add", "scale"].contains(compositionMode) { throw no(.compositionMode, "\"\(compositionMode)\"") }
         if !Self.initSchemes.contains(initWeights) { throw no(.initWeights, "\"\(initWeights)\"") }
         if useGating { throw no(.useGating, "true") }
-        if useDora { throw no(.useDora, "true") }
+        if useDora && scales { throw no(.useDora, "true with composition_mode \"scale\"") }
         if veraD != nil || veraB != nil { throw no(.veraD, "set") }
         if dropout != 0 { throw no(.dropout, "\(dropout)") }
         if let dtype, dtype != "float32" { throw no(.dtype, "\"\(dtype)\"") }

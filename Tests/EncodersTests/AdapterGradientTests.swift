@@ -31,7 +31,8 @@ struct AdapterGradientTests {
         for (i, name) in model.trainableNames.enumerated() where mode != .full || name.hasPrefix("heads.") {
             var values = randomFloats(model.tensor(name)?.count ?? 0, seed: UInt64(i + 1), scale: 0.3)
             let isScale =
-                name.hasSuffix(".scaling") || (name.hasSuffix("lora_B") && !names.contains(name.dropLast(1) + "A"))
+                name.hasSuffix(".scaling") || name.hasSuffix(".m.weight")
+                || (name.hasSuffix("lora_B") && !names.contains(name.dropLast(1) + "A"))
             if isScale { values = values.map { 1 + $0 } }
             // A PHM weight is a product of three drawn tensors (rule, W_left, W_right): larger draws keep it
             // (and so the gradients) well above the differences' noise.
@@ -59,7 +60,8 @@ struct AdapterGradientTests {
         ("tiny-roberta-cls", "lora[attn_matrices=[],intermediate_lora=True]", 0),
         ("tiny-roberta-cls", "seq_bn[scaling=channel,init_weights=houlsby]", 0.1),
         ("tiny-roberta-cls", "compacter[reduction_factor=4,phm_rank=2]", 0.1),
-        ("tiny-bert-cls", "seq_bn_inv", 0), ("tiny-roberta-cls", "prompt_tuning[prompt_length=3]", 0.1),
+        ("tiny-bert-cls", "seq_bn_inv", 0), ("tiny-roberta-cls", "dora", 0.1),
+        ("tiny-bert-cls", "dora[r=4,alpha=12,attn_matrices=[k],output_lora=True]", 0), ("tiny-roberta-cls", "prompt_tuning[prompt_length=3]", 0.1),
         ("tiny-bert-cls", "prompt_tuning[prompt_length=2,combine=prefix_after_bos]|seq_bn", 0), ("tiny-roberta-cls", "ia3|par_bn[reduction_factor=4]", 0.1), ("tiny-roberta-cls", "double_seq_bn_inv[inv_adapter_reduction_factor=3]", 0.1),
         ("tiny-bert-cls", "compacter++[reduction_factor=4,shared_phm_rule=False,factorized_phm_W=False,phm_bias=False]", 0),
     ]

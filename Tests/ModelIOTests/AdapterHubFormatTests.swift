@@ -18,7 +18,7 @@ struct AdapterHubFormatTests {
         ("compacter", "compacter[reduction_factor=4]"),
         ("compacter_pp", "compacter++[reduction_factor=4,shared_phm_rule=False,factorized_phm_W=False]"),
         ("seq_bn_inv", "seq_bn_inv"), ("union", "lora[r=4,intermediate_lora=True]|double_seq_bn[output_adapter=False]"),
-        ("prompt_tuning", "prompt_tuning[prompt_length=4]"),
+        ("prompt_tuning", "prompt_tuning[prompt_length=4]"), ("dora", "dora[r=4,alpha=8,attn_matrices=[q,k,v]]"),
     ])
     func configsAreByteIdentical(fixture: (String, String)) throws {
         let folder = Fixtures.url("adapterhub/\(fixture.0)")

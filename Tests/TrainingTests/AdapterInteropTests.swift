@@ -34,7 +34,7 @@ struct AdapterInteropTests {
 
     static let methods = [
         "seq_bn", "double_seq_bn", "lora", "par_bn", "scaled_par_bn", "ia3", "lora_ffn", "compacter", "compacter_pp",
-        "seq_bn_inv", "union", "prompt_tuning",
+        "seq_bn_inv", "union", "prompt_tuning", "dora",
     ]
 
     @Test(arguments: methods)
@@ -59,7 +59,7 @@ struct AdapterInteropTests {
 
     /// The same adapters saved as torch.save pickles (`save_adapter` without safetensors) give the same
     /// logits; switching the adapter off moves them by far more than the tolerance (the fixture's margin).
-    @Test(arguments: ["par_bn", "scaled_par_bn", "ia3", "lora_ffn", "compacter", "compacter_pp", "seq_bn_inv", "union", "prompt_tuning"])
+    @Test(arguments: ["par_bn", "scaled_par_bn", "ia3", "lora_ffn", "compacter", "compacter_pp", "seq_bn_inv", "union", "prompt_tuning", "dora"])
     func pythonPickledAdaptersGiveTheSameLogits(method: String) throws {
         let model = try AdapterModel.load(adapterFolder: Fixtures.url("adapterhub/\(method)-pickle"), base: try Self.base())
         let (batch, reference) = try Self.expected(method)
@@ -227,7 +227,7 @@ struct BaseRestoredTests {
         do {
             let model = try AdapterModel.load(adapterFolder: Fixtures.url("adapterhub/\(method)"), base: base)
             _ = try model.logits(batch)
-            if ["lora", "ia3", "lora_ffn"].contains(method) {
+            if ["lora", "ia3", "lora_ffn", "dora"].contains(method) {
                 let unmerged = try model.logits(batch)
                 try model.mergeLoRA()
                 // Merged, the adapter is in the weights: the same logits up to rounding.

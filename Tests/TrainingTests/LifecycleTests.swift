@@ -72,7 +72,7 @@ struct LifecycleTests {
     @Test(arguments: [
         "seq_bn", "double_seq_bn", "par_bn", "scaled_par_bn", "lora", "ia3", "compacter[reduction_factor=4]",
         "compacter++[reduction_factor=4]", "seq_bn_inv", "double_seq_bn_inv",
-        "lora|seq_bn", "prompt_tuning",
+        "lora|seq_bn", "prompt_tuning", "dora",
     ])
     func deactivatingAndDeletingRestoresTheBaseExactly(_ method: String) throws {
         let config = try AdapterConfig.parse(method, source: "test")

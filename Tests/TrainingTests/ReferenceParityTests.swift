@@ -29,6 +29,7 @@ struct ReferenceParityTests {
         "roberta_seq_bn_inv", "roberta_double_seq_bn_inv", "bert_seq_bn_inv", "bert_double_seq_bn_inv",
         "roberta_union_lora_seq_bn", "roberta_union_two_bn", "bert_union_lora_seq_bn", "bert_union_two_bn",
         "roberta_prompt_tuning", "roberta_prompt_tuning_bos", "bert_prompt_tuning", "bert_prompt_tuning_bos",
+        "roberta_dora", "roberta_dora_ffn", "bert_dora", "bert_dora_ffn",
     ]
 
     struct Case {

@@ -34,7 +34,15 @@ extension AdapterModel {
         _ stack: [LoRASlots], site: LinearSite, dy: UnsafeMutablePointer<Float>, ldy: Int, rows: Int, outFeatures: Int,
         activations s: LayerActivations
     ) {
-        guard let slots = stack.first, slots.scales else { return }
+        guard let slots = stack.first else { return }
+        if let dora = slots.dora {
+            DoRAKernel.backward(
+                dy: dy, ldy: ldy, kept: s.ia3Kept[site.rawValue].pointer, magnitude: values.pointer(dora.magnitude),
+                norms: values.pointer(dora.norms), dm: gradientOf[dora.magnitude.name],
+                dnorms: doraNormGradient(dora, zero: true), rows: rows, outFeatures: outFeatures)
+            return
+        }
+        guard slots.scales else { return }
         IA3Kernel.backward(
             dy: dy, ldy: ldy, kept: s.ia3Kept[site.rawValue].pointer, l: values.pointer(slots.b),
             dl: gradientOf[slots.b.name], rows: rows, outFeatures: outFeatures, scaling: slots.scaling)
@@ -52,6 +60,13 @@ extension AdapterModel {
             dx: dx, dy: dy, ldy: ldy, x: x, a: values.pointer(a), b: values.pointer(slots.b),
             h: s.loraH[site.rawValue].pointer, da: ga, db: gb, rows: rows, inFeatures: inFeatures,
             outFeatures: outFeatures, rank: slots.rank, scaling: slots.scaling, scratch: scratch)
+        if let dora = slots.dora {
+            let dv = doraScratch.reserve(outFeatures * inFeatures)
+            DoRAKernel.normBackward(
+                dnorms: doraNormGradient(dora, zero: false), norms: values.pointer(dora.norms),
+                v: values.pointer(dora.directions), a: values.pointer(a), b: values.pointer(slots.b), da: ga, db: gb,
+                inFeatures: inFeatures, outFeatures: outFeatures, rank: slots.rank, scratch: dv)
+        }
     }
 
     /// Backward pass from `dlogits` `[B, n]`; accumulates into the trainable gradients.

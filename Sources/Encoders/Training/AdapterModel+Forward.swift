@@ -41,6 +41,12 @@ extension AdapterModel {
                     y: y, ldy: ldy, x: x, a: values.pointer(a), b: values.pointer(first.b),
                     h: s.loraH[site.rawValue].reserve(m * first.rank), rows: m, inFeatures: inFeatures,
                     outFeatures: outFeatures, rank: first.rank, scaling: first.scaling)
+                if let dora = first.dora {
+                    DoRAKernel.forward(
+                        y: y, ldy: ldy, magnitude: values.pointer(dora.magnitude), norms: values.pointer(dora.norms),
+                        kept: keep ? s.ia3Kept[site.rawValue].reserve(m * outFeatures) : nil, rows: m,
+                        outFeatures: outFeatures)
+                }
             }
             return
         }
@@ -130,7 +136,10 @@ extension AdapterModel {
     ) -> ForwardState {
         let m = packed.tokens
         let parts = segments ?? [Segment(model: self, sequences: 0..<(packed.offsets.count - 1))]
-        for part in parts { part.model.materializePHM() }
+        for part in parts {
+            part.model.materializePHM()
+            part.model.materializeDoRA()
+        }
         let c = config.hiddenSize
         let inter = config.intermediateSize
         let eps = config.layerNormEps

@@ -46,9 +46,22 @@ extension AdapterModel {
                         weight: f.weight, bias: f.bias, l: values.pointer(slots.b), inFeatures: f.inFeatures,
                         outFeatures: f.outFeatures, scaling: slots.scaling)
                 } else if let a = slots.a {
+                    if slots.dora != nil { materializeDoRA() }  // the norms of W + B·A before W changes
                     LoRAKernel.merge(
                         weight: f.weight, a: values.pointer(a), b: values.pointer(slots.b), inFeatures: f.inFeatures,
                         outFeatures: f.outFeatures, rank: slots.rank, scaling: slots.scaling, sign: 1)
+                    if let dora = slots.dora {
+                        // DoRA: W' = (m / n) ⊙ (W + s·B·A) by rows, and the bias too (AdapterHub's merge uses B·A
+                        // without s and leaves the bias, which changes the outputs unless alpha = r and b = 0).
+                        let m = values.pointer(dora.magnitude)
+                        let n = values.pointer(dora.norms)
+                        for j in 0..<f.outFeatures {
+                            let g = m[j] / n[j]
+                            let row = f.weight + j * f.inFeatures
+                            for k in 0..<f.inFeatures { row[k] *= g }
+                            f.bias[j] *= g
+                        }
+                    }
                 }
             }
         }

@@ -43,6 +43,8 @@ public final class AdapterModel {
         let scaling: Float
         /// (IA)³'s multiplicative composition.
         let scales: Bool
+        /// DoRA's magnitude and derived tensors (`use_dora`).
+        var dora: DoRASlots? = nil
     }
 
     /// The frozen linear layers LoRA and (IA)³ attach to, as indices into `LayerAdapter.lora`.
@@ -86,6 +88,9 @@ public final class AdapterModel {
     var derivedSlots: Set<String> = []
     /// Gradient buffers of materialised PHM weights, by slot name (`finishPHMBackward`).
     var phmGradients: [String: ScratchBuffer] = [:]
+    /// Gradients of DoRA's row norms, by slot name (`doraNormGradient`).
+    var doraGradients: [String: ScratchBuffer] = [:]
+    let doraScratch = ScratchBuffer()
     /// The invertible adapter applied after the embeddings (the first adapter's, if it has one).
     var invertible: InvertibleSlots?
     /// The prompt inserted after the embeddings (the first adapter's, if it has one).
@@ -290,8 +295,16 @@ public final class AdapterModel {
                             }
                             let b = declare(p + "lora_B", [outFeatures, lc.r], decay: true)
                             initSchemes[p + "lora_B"] = bInit
-                            layerAdapters[l].lora[site.rawValue].append(
-                                LoRASlots(a: a, b: b, rank: lc.r, scaling: lc.scaling, scales: lc.scales))
+                            var slots = LoRASlots(a: a, b: b, rank: lc.r, scaling: lc.scaling, scales: lc.scales)
+                            if lc.useDora {
+                                // The magnitude starts at ‖W_j‖ (`initializeDoRAMagnitudes`).
+                                slots.dora = DoRASlots(
+                                    magnitude: declare(p + "m.weight", [outFeatures, 1], decay: true),
+                                    directions: derive(p + "dora.directions", [outFeatures, inFeatures]),
+                                    norms: derive(p + "dora.norms", [outFeatures]))
+                                initSchemes[p + "m.weight"] = .ones
+                            }
+                            layerAdapters[l].lora[site.rawValue].append(slots)
                         }
                     case .union, .promptTuning: break  // unions are not nested; the prompt is not per layer
                     }
@@ -299,6 +312,9 @@ public final class AdapterModel {
             }
         }
         for (l, layer) in layerAdapters.enumerated() {
+            if layer.lora.contains(where: { $0.count > 1 && $0.contains(where: { $0.dora != nil }) }) {
+                throw EncoderError.invalidInput("layer \(l): stacking a DoRA adapter with another at one layer is not supported")
+            }
             if layer.lora.contains(where: { $0.count > 1 && $0.contains(where: \.scales) }) {
                 throw EncoderError.invalidInput("layer \(l): stacking (IA)³ with another adapter at one layer is not supported")
             }
@@ -464,6 +480,7 @@ public final class AdapterModel {
                 for i in 0..<slot.count { p[i] = (Float(rng.next() >> 40) / Float(1 << 24) * 2 - 1) * bound }
             }
         }
+        initializeDoRAMagnitudes()
     }
 
     // MARK: - Training step
