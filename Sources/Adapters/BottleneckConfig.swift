@@ -218,7 +218,9 @@ public struct BottleneckConfig: Codable, Sendable, Equatable {
             throw AdapterError.invalidConfig(
                 source: source, detail: "reduction_factor \(reductionFactor) (must be a number of at least 1/16)")
         }
-        if dropout != 0 { throw no(.dropout, "\(dropout)") }
+        if !(dropout >= 0 && dropout < 1) {
+            throw AdapterError.invalidConfig(source: source, detail: "dropout \(dropout) (must be in [0, 1))")
+        }
         if mhAdapter && originalLnBefore && !isParallel {
             // The attention-site pre-LayerNorm path is not implemented; refusing beats a wrong result.
             throw no(.originalLnBefore, "true together with mh_adapter: true")

@@ -101,7 +101,10 @@ public struct LoRAConfig: Codable, Sendable, Equatable {
         if useGating { throw no(.useGating, "true") }
         if useDora && scales { throw no(.useDora, "true with composition_mode \"scale\"") }
         if veraD != nil || veraB != nil { throw no(.veraD, "set") }
-        if dropout != 0 { throw no(.dropout, "\(dropout)") }
+        if !(dropout >= 0 && dropout < 1) {
+            throw AdapterError.invalidConfig(source: source, detail: "dropout \(dropout) (must be in [0, 1))")
+        }
+        if dropout != 0 && scales { throw no(.dropout, "\(dropout) with composition_mode \"scale\"") }
         if let dtype, dtype != "float32" { throw no(.dtype, "\"\(dtype)\"") }
         if scales && r != 1 {
             // AdapterHub: "Can only use composition_mode='scale' when r == 1."

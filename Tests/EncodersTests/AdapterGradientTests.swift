@@ -60,6 +60,10 @@ struct AdapterGradientTests {
         ("tiny-roberta-cls", "lora[attn_matrices=[],intermediate_lora=True]", 0),
         ("tiny-roberta-cls", "seq_bn[scaling=channel,init_weights=houlsby]", 0.1),
         ("tiny-roberta-cls", "compacter[reduction_factor=4,phm_rank=2]", 0.1),
+        ("tiny-bert-cls", "lora[dropout=0.3,attn_matrices=[q,k,v],intermediate_lora=True,output_lora=True]", 0.1),
+        ("tiny-roberta-cls", "seq_bn[dropout=0.3,non_linearity=gelu]|lora[dropout=0.2]", 0.1),
+        ("tiny-roberta-cls", "seq_bn[dropout=0.3]", 0),
+        ("tiny-roberta-cls", "lora[dropout=0.2]", 0), ("tiny-roberta-cls", "double_seq_bn[dropout=0.2]", 0),
         ("tiny-bert-cls", "seq_bn_inv", 0), ("tiny-roberta-cls", "dora", 0.1),
         ("tiny-bert-cls", "dora[r=4,alpha=12,attn_matrices=[k],output_lora=True]", 0), ("tiny-roberta-cls", "prompt_tuning[prompt_length=3]", 0.1),
         ("tiny-bert-cls", "prompt_tuning[prompt_length=2,combine=prefix_after_bos]|seq_bn", 0), ("tiny-roberta-cls", "ia3|par_bn[reduction_factor=4]", 0.1), ("tiny-roberta-cls", "double_seq_bn_inv[inv_adapter_reduction_factor=3]", 0.1),
@@ -116,6 +120,22 @@ struct AdapterGradientTests {
         }
         #expect(checked > 0)
         #expect(weak.isEmpty, "gradients too small to check: \(weak)")
+    }
+
+    /// Adapter dropout (LoRA's input, a bottleneck's output) acts in training only, and it does act there.
+    @Test func adapterDropoutOnlyActsInTraining() throws {
+        for (with, without) in [("lora[dropout=0.5]", "lora"), ("double_seq_bn[dropout=0.5]", "double_seq_bn")] {
+            let dropped = try Self.model(
+                "tiny-roberta-cls", mode: .adapter(name: "task", config: try AdapterConfig.parse(with, source: "test")), dropout: 0)
+            let plain = try Self.model(
+                "tiny-roberta-cls", mode: .adapter(name: "task", config: try AdapterConfig.parse(without, source: "test")), dropout: 0)
+            for name in plain.trainableNames { try dropped.setTensor(name, plain.tensor(name) ?? []) }
+            let (batch, labels) = try Self.batch(roberta: true)
+            #expect(try dropped.logits(batch) == (try plain.logits(batch)), "\(with)")
+            let a = try dropped.step(batch, labels: labels, seed: 3, backward: false).loss
+            let b = try plain.step(batch, labels: labels, seed: 3, backward: false).loss
+            #expect(abs(a - b) > 1e-4, "\(with): dropout changed nothing in training")
+        }
     }
 
     /// `prompt_init="from_string"`: the prompt's rows are the word embeddings of the text's ids, repeated.

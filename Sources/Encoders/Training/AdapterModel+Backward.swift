@@ -22,6 +22,16 @@ extension AdapterModel {
         return !a.attention.isEmpty || !a[.query].isEmpty || !a[.key].isEmpty || !a[.value].isEmpty
     }
 
+    /// `dout` with a bottleneck's output dropout applied (the forward pass's mask), or `dout` itself.
+    func bottleneckDropped(
+        _ dout: UnsafePointer<Float>, _ slots: BottleneckSlots, rows: Int, dropout: RowDropout?, site: Int
+    ) -> UnsafePointer<Float> {
+        guard let dropout, slots.dropout > 0 else { return dout }
+        let masked = adapterDropoutScratch.reserve(rows * config.hiddenSize)
+        dropout.apply(self, out: masked, x: dout, channels: config.hiddenSize, p: slots.dropout, site: site)
+        return UnsafePointer(masked)
+    }
+
     /// The bottleneck's trainable tensors' gradients, with its learned scale's.
     func bottleneckScaleGrad(_ s: BottleneckSlots) -> UnsafeMutablePointer<Float>? {
         s.scale.flatMap { gradientOf[$0.name] }
@@ -51,15 +61,27 @@ extension AdapterModel {
     func addInputGradient(
         _ stack: [LoRASlots], site: LinearSite, dx: UnsafeMutablePointer<Float>?, dy: UnsafePointer<Float>, ldy: Int,
         x: UnsafePointer<Float>, rows: Int, inFeatures: Int, outFeatures: Int, activations s: LayerActivations,
-        scratch: UnsafeMutablePointer<Float>
+        scratch: UnsafeMutablePointer<Float>, dropout: RowDropout? = nil
     ) {
         guard let slots = stack.first, let a = slots.a, let ga = gradientOf[a.name], let gb = gradientOf[slots.b.name] else {
             return
         }
+        // With LoRA dropout, A's gradient reads the dropped input, and ∂L/∂x through the LoRA path passes the
+        // same mask before it joins dx.
+        let dropped = dropout != nil && slots.dropout > 0
+        var loraDx = dx
+        if dropped, dx != nil {
+            loraDx = adapterDropoutScratch.reserve(rows * inFeatures)
+            loraDx?.update(repeating: 0, count: rows * inFeatures)
+        }
         LoRAKernel.backward(
-            dx: dx, dy: dy, ldy: ldy, x: x, a: values.pointer(a), b: values.pointer(slots.b),
-            h: s.loraH[site.rawValue].pointer, da: ga, db: gb, rows: rows, inFeatures: inFeatures,
-            outFeatures: outFeatures, rank: slots.rank, scaling: slots.scaling, scratch: scratch)
+            dx: loraDx, dy: dy, ldy: ldy, x: dropped ? UnsafePointer(s.loraDropped[site.rawValue].pointer) : x,
+            a: values.pointer(a), b: values.pointer(slots.b), h: s.loraH[site.rawValue].pointer, da: ga, db: gb, rows: rows,
+            inFeatures: inFeatures, outFeatures: outFeatures, rank: slots.rank, scaling: slots.scaling, scratch: scratch)
+        if dropped, let dx, let loraDx, let dropout {
+            dropout.apply(self, out: loraDx, x: loraDx, channels: inFeatures, p: slots.dropout, site: 8 + site.rawValue)
+            Residual.accumulate(into: dx, loraDx, count: rows * inFeatures)
+        }
         if let dora = slots.dora {
             let dv = doraScratch.reserve(outFeatures * inFeatures)
             DoRAKernel.normBackward(
@@ -155,6 +177,10 @@ extension AdapterModel {
             let firstQueries = firstOnly && l == lastLayer
             let rows = firstQueries ? b : m
             let rowOffsets = firstQueries ? firstTokenOffsets : packed.offsets
+            let rowDropout =
+                training ? RowDropout(rowOffsets: rowOffsets, keys: packed.dropoutKeys, seed: seed, layer: l) : nil
+            let tokenDropout =
+                training ? RowDropout(rowOffsets: packed.offsets, keys: packed.dropoutKeys, seed: seed, layer: l) : nil
             // Sub-block 2: out = LN(sum2). dh holds dL/d(out) on entry.
             let gamma2 = w.pointer(layer.outputNormWeight)
             LayerNorm.backward(
@@ -169,7 +195,8 @@ extension AdapterModel {
                 if slots.parallel {
                     // sum2 = ho + s·f(out1) + out1.
                     Bottleneck.backward(
-                        dx: needOut1 ? dOut1 : nil, accumulate: true, dout: dh, x: s.out1.pointer,
+                        dx: needOut1 ? dOut1 : nil, accumulate: true,
+                        dout: bottleneckDropped(dh, slots, rows: rows, dropout: rowDropout, site: 14), x: s.out1.pointer,
                         weights: bottleneckTensors(slots), grads: bottleneckGradients(slots), pre: s.outPre.pointer,
                         act: s.outAct.pointer, rows: rows, channels: c, bottleneck: slots.size,
                         activation: slots.activation, scale: bottleneckScale(slots), dscale: bottleneckScaleGrad(slots),
@@ -178,7 +205,8 @@ extension AdapterModel {
                     // o = ho + s·f(a), a = LN(ho + out1).
                     let dA = tmp2 + rows * max(c, inter)
                     Bottleneck.backward(
-                        dx: dA, accumulate: false, dout: dh, x: s.adapterIn.pointer, weights: bottleneckTensors(slots),
+                        dx: dA, accumulate: false, dout: bottleneckDropped(dh, slots, rows: rows, dropout: rowDropout, site: 14),
+                        x: s.adapterIn.pointer, weights: bottleneckTensors(slots),
                         grads: bottleneckGradients(slots), pre: s.outPre.pointer, act: s.outAct.pointer, rows: rows,
                         channels: c, bottleneck: slots.size, activation: slots.activation,
                         scale: bottleneckScale(slots), dscale: bottleneckScaleGrad(slots), scratch: tmp)
@@ -191,7 +219,8 @@ extension AdapterModel {
                 } else {
                     // sum2 = ho + s·f(ho) + out1.
                     Bottleneck.backward(
-                        dx: dHo, accumulate: true, dout: dh, x: s.ffnOut.pointer, weights: bottleneckTensors(slots),
+                        dx: dHo, accumulate: true, dout: bottleneckDropped(dh, slots, rows: rows, dropout: rowDropout, site: 14),
+                        x: s.ffnOut.pointer, weights: bottleneckTensors(slots),
                         grads: bottleneckGradients(slots), pre: s.outPre.pointer, act: s.outAct.pointer, rows: rows,
                         channels: c, bottleneck: slots.size, activation: slots.activation,
                         scale: bottleneckScale(slots), dscale: bottleneckScaleGrad(slots), scratch: tmp)
@@ -220,7 +249,7 @@ extension AdapterModel {
                 x: geluOut, weight: w.pointer(layer.outputWeight), rows: rows, inFeatures: inter, outFeatures: c)
             addInputGradient(
                 adapters[.output], site: .output, dx: needInter ? dInter : nil, dy: dHo, ldy: c, x: geluOut, rows: rows,
-                inFeatures: inter, outFeatures: c, activations: s, scratch: tmp)
+                inFeatures: inter, outFeatures: c, activations: s, scratch: tmp, dropout: rowDropout)
             if !needInter {
                 ready?(.layer(l))
                 break
@@ -236,7 +265,8 @@ extension AdapterModel {
                 outFeatures: inter, accumulateInput: true)
             addInputGradient(
                 adapters[.intermediate], site: .intermediate, dx: needOut1 ? dOut1 : nil, dy: dInter, ldy: inter,
-                x: s.out1.pointer, rows: rows, inFeatures: c, outFeatures: inter, activations: s, scratch: tmp)
+                x: s.out1.pointer, rows: rows, inFeatures: c, outFeatures: inter, activations: s, scratch: tmp,
+                dropout: rowDropout)
             if !needOut1 {
                 // Nothing in the attention sub-block or below trains.
                 ready?(.layer(l))
@@ -253,7 +283,8 @@ extension AdapterModel {
             dHa.update(from: dOut1, count: rows * c)
             if let slots = adapters.attention.first {
                 Bottleneck.backward(
-                    dx: dHa, accumulate: true, dout: dOut1, x: s.attentionOut.pointer,
+                    dx: dHa, accumulate: true, dout: bottleneckDropped(dOut1, slots, rows: rows, dropout: rowDropout, site: 13),
+                    x: s.attentionOut.pointer,
                     weights: bottleneckTensors(slots),
                     grads: bottleneckGradients(slots), pre: s.mhPre.pointer, act: s.mhAct.pointer, rows: rows, channels: c,
                     bottleneck: slots.size, activation: slots.activation, scale: bottleneckScale(slots),
@@ -295,7 +326,7 @@ extension AdapterModel {
                     activations: s)
                 addInputGradient(
                     adapters[site], site: site, dx: needBelow ? dx : nil, dy: dQKV + site.rawValue * c, ldy: 3 * c, x: x,
-                    rows: m, inFeatures: c, outFeatures: c, activations: s, scratch: tmp)
+                    rows: m, inFeatures: c, outFeatures: c, activations: s, scratch: tmp, dropout: tokenDropout)
             }
             Linear.backward(
                 dx: needBelow ? dx : nil, dweight: grad(layer.qkvWeight), dbias: grad(layer.qkvBias), dout: dQKV, x: x,

@@ -21,15 +21,40 @@ extension AdapterModel {
         return .learned(values.pointer(slot), count: slot.count)
     }
 
+    /// Dropout over the rows of one layer's buffers (training): each sequence's rows `rowOffsets[b]..<
+    /// rowOffsets[b+1]` with its key's stream at (layer, site), as the base's own dropouts (`hiddenDropout`).
+    struct RowDropout {
+        let rowOffsets: [Int]
+        let keys: [UInt64]
+        let seed: UInt64
+        let layer: Int
+
+        func apply(
+            _ model: AdapterModel, out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, channels: Int, p: Float,
+            site: Int
+        ) {
+            Dropout.sequences(
+                out: out, x: x, rowOffsets: rowOffsets, keys: keys, channels: channels, p: p,
+                seed: model.dropoutSeed(seed, layer: layer, site: site))
+        }
+    }
+
     /// A linear site's LoRA or (IA)³ adapters (Stack order, from the arena `values` of the model they
     /// belong to) on `y` `[rows, out]` (leading dimension `ldy`), the frozen layer's output for the input `x`
     /// `[rows, in]`. With `keep`, (IA)³'s unscaled output is kept for the backward pass.
     func applyLinearAdapters(
         _ stack: [LoRASlots], values: Arena, site: LinearSite, y: UnsafeMutablePointer<Float>, ldy: Int,
         x: UnsafePointer<Float>, rows m: Int, inFeatures: Int, outFeatures: Int, activations s: LayerActivations,
-        keep: Bool, tmp: UnsafeMutablePointer<Float>
+        keep: Bool, tmp: UnsafeMutablePointer<Float>, dropout: RowDropout? = nil
     ) {
         guard let first = stack.first else { return }
+        var x = x
+        if let dropout, first.dropout > 0, stack.count == 1, !first.scales {
+            // LoRA's dropout on its input (`lora_dropout(x)`), kept for the backward pass.
+            let dropped = s.loraDropped[site.rawValue].reserve(m * inFeatures)
+            dropout.apply(self, out: dropped, x: x, channels: inFeatures, p: first.dropout, site: 8 + site.rawValue)
+            x = UnsafePointer(dropped)
+        }
         if stack.count == 1 {
             if first.scales {
                 IA3Kernel.forward(
@@ -75,7 +100,8 @@ extension AdapterModel {
     func bottleneckStack(
         _ stack: [BottleneckSlots], h: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>, rows m: Int,
         tmp: UnsafeMutablePointer<Float>, pre: ScratchBuffer, act: ScratchBuffer,
-        adapterInput: (UnsafePointer<Float>) -> UnsafePointer<Float>
+        adapterInput: (UnsafePointer<Float>) -> UnsafePointer<Float>,
+        dropUp: ((UnsafeMutablePointer<Float>, BottleneckSlots) -> Void)? = nil
     ) -> UnsafePointer<Float> {
         let c = config.hiddenSize
         var o = UnsafePointer(h)
@@ -88,6 +114,7 @@ extension AdapterModel {
                 out: next, x: input, weights: bottleneckTensors(slots), pre: pre.reserve(m * slots.size),
                 act: act.reserve(m * slots.size), rows: m, channels: c, bottleneck: slots.size,
                 activation: slots.activation, scale: bottleneckScale(slots))
+            if slots.dropout > 0 { dropUp?(next, slots) }
             Residual.forward(out: next, a: next, b: o, count: m * c)
             if next != tmp { tmp.update(from: next, count: m * c) }
             o = UnsafePointer(tmp)
@@ -101,7 +128,7 @@ extension AdapterModel {
     func bottleneckStacks(
         _ parts: [Segment], location: KeyPath<LayerAdapter, [BottleneckSlots]>, layer l: Int, rowsOf: (Segment) -> Range<Int>,
         h: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>, tmp: UnsafeMutablePointer<Float>,
-        pre: ScratchBuffer, act: ScratchBuffer,
+        pre: ScratchBuffer, act: ScratchBuffer, dropUp: ((UnsafeMutablePointer<Float>, BottleneckSlots) -> Void)? = nil,
         adapterInput: (UnsafePointer<Float>, Int, Int) -> UnsafePointer<Float>
     ) -> UnsafePointer<Float> {
         let c = config.hiddenSize
@@ -110,7 +137,8 @@ extension AdapterModel {
             return part.model.bottleneckStack(
                 part.model.layerAdapters[l][keyPath: location], h: h + rows.lowerBound * c,
                 residual: residual + rows.lowerBound * c, rows: rows.count,
-                tmp: tmp + rows.lowerBound * c, pre: pre, act: act, adapterInput: { adapterInput($0, rows.lowerBound, rows.count) })
+                tmp: tmp + rows.lowerBound * c, pre: pre, act: act, adapterInput: { adapterInput($0, rows.lowerBound, rows.count) },
+                dropUp: dropUp)
         }
         for part in parts {
             let rows = rowsOf(part)
@@ -187,6 +215,10 @@ extension AdapterModel {
                 outFeatures: 3 * c)
             // Only a single trained model keeps (IA)³'s unscaled outputs (the backward pass reads them).
             let keepScaled = parameters.trainable && parts.count == 1
+            // Adapter dropouts (LoRA inputs, bottleneck outputs) run in training, on a single model's batch.
+            let tokenDropout =
+                training && parts.count == 1
+                ? RowDropout(rowOffsets: packed.offsets, keys: packed.dropoutKeys, seed: seed, layer: l) : nil
             for part in parts where !part.model.loraMerged {
                 let r0 = packed.offsets[part.sequences.lowerBound]
                 let m = packed.offsets[part.sequences.upperBound] - r0
@@ -194,7 +226,7 @@ extension AdapterModel {
                     applyLinearAdapters(
                         part.model.layerAdapters[l][site], values: part.model.values, site: site,
                         y: qkv + r0 * 3 * c + site.rawValue * c, ldy: 3 * c, x: x + r0 * c, rows: m, inFeatures: c,
-                        outFeatures: c, activations: s, keep: keepScaled, tmp: tmp)
+                        outFeatures: c, activations: s, keep: keepScaled, tmp: tmp, dropout: tokenDropout)
                 }
             }
             // With `firstTokensOnly` the last layer computes only what the head reads: attention for
@@ -206,6 +238,9 @@ extension AdapterModel {
             func rowsOf(_ part: Segment) -> Range<Int> {
                 firstOnly ? part.sequences : packed.offsets[part.sequences.lowerBound]..<packed.offsets[part.sequences.upperBound]
             }
+            let rowDropout =
+                training && parts.count == 1
+                ? RowDropout(rowOffsets: rowOffsets, keys: packed.dropoutKeys, seed: seed, layer: l) : nil
             let ctx = s.context.reserve(rows * c)
             let probCount = max(firstOnly ? shape.firstQueryProbabilityCount : shape.probabilityCount, 1)
             let attend = firstOnly ? Attention.forwardFirstQueries : Attention.forward
@@ -235,6 +270,7 @@ extension AdapterModel {
             let out1 = s.out1.reserve(rows * c)
             let ln1Input = bottleneckStacks(
                 parts, location: \.attention, layer: l, rowsOf: rowsOf, h: ha, residual: xres, tmp: tmp, pre: s.mhPre, act: s.mhAct,
+                dropUp: rowDropout.map { d in { buf, slots in d.apply(self, out: buf, x: buf, channels: c, p: slots.dropout, site: 13) } },
                 adapterInput: { o, _, _ in o })
             LayerNorm.forward(
                 out: out1, x: ln1Input, residual: xres, sum: sum1, gamma: w.pointer(layer.attentionNormWeight),
@@ -251,7 +287,7 @@ extension AdapterModel {
                 applyLinearAdapters(
                     part.model.layerAdapters[l][.intermediate], values: part.model.values, site: .intermediate,
                     y: pre + r.lowerBound * inter, ldy: inter, x: out1 + r.lowerBound * c, rows: r.count, inFeatures: c,
-                    outFeatures: inter, activations: s, keep: keepScaled, tmp: tmp)
+                    outFeatures: inter, activations: s, keep: keepScaled, tmp: tmp, dropout: rowDropout)
             }
             // The GELU output is not kept: full fine-tuning recomputes it from the pre-activation.
             let gelu = scratchB.reserve(rows * inter)
@@ -269,7 +305,7 @@ extension AdapterModel {
                 applyLinearAdapters(
                     part.model.layerAdapters[l][.output], values: part.model.values, site: .output,
                     y: ho + r.lowerBound * c, ldy: c, x: gelu + r.lowerBound * inter, rows: r.count, inFeatures: inter,
-                    outFeatures: c, activations: s, keep: keepScaled, tmp: tmp)
+                    outFeatures: c, activations: s, keep: keepScaled, tmp: tmp, dropout: rowDropout)
             }
             if pHidden > 0 {
                 hiddenDropout(ho, ho, rowOffsets: rowOffsets, keys: packed.dropoutKeys, p: pHidden, seed: seed, layer: l, site: 2)
@@ -282,7 +318,8 @@ extension AdapterModel {
             let gamma2 = w.pointer(layer.outputNormWeight)
             let beta2 = w.pointer(layer.outputNormBias)
             let ln2Input = bottleneckStacks(
-                parts, location: \.output, layer: l, rowsOf: rowsOf, h: ho, residual: out1, tmp: tmp, pre: s.outPre, act: s.outAct
+                parts, location: \.output, layer: l, rowsOf: rowsOf, h: ho, residual: out1, tmp: tmp, pre: s.outPre, act: s.outAct,
+                dropUp: rowDropout.map { d in { buf, slots in d.apply(self, out: buf, x: buf, channels: c, p: slots.dropout, site: 14) } }
             ) { o, first, count in
                 // seq_bn: a = LN(o + r) — the same frozen LN as the output's.
                 let ain = s.adapterIn.reserve(rows * c) + first * c

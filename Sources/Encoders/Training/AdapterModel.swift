@@ -31,6 +31,8 @@ public final class AdapterModel {
         let originalLnBefore: Bool
         /// A parallel adapter (`is_parallel`) reads the sub-block's residual input instead of its output.
         let parallel: Bool
+        /// Dropout on the scaled output (training only).
+        var dropout: Float = 0
         /// Compacter: the down/up weights are materialised from these PHM parameters.
         var phm: PHMPair? = nil
     }
@@ -45,6 +47,8 @@ public final class AdapterModel {
         let scales: Bool
         /// DoRA's magnitude and derived tensors (`use_dora`).
         var dora: DoRASlots? = nil
+        /// Dropout on the layer input the LoRA reads (training only).
+        var dropout: Float = 0
     }
 
     /// The frozen linear layers LoRA and (IA)³ attach to, as indices into `LayerAdapter.lora`.
@@ -91,6 +95,7 @@ public final class AdapterModel {
     /// Gradients of DoRA's row norms, by slot name (`doraNormGradient`).
     var doraGradients: [String: ScratchBuffer] = [:]
     let doraScratch = ScratchBuffer()
+    let adapterDropoutScratch = ScratchBuffer()
     /// The invertible adapter applied after the embeddings (the first adapter's, if it has one).
     var invertible: InvertibleSlots?
     /// The prompt inserted after the embeddings (the first adapter's, if it has one).
@@ -249,15 +254,18 @@ public final class AdapterModel {
                                     fixedScaling: fixed, originalLnBefore: bn.originalLnBefore && !bn.isParallel,
                                     parallel: bn.isParallel)
                                 slots.phm = phm
+                                slots.dropout = Float(bn.dropout)
                                 return slots
                             }
-                            return BottleneckSlots(
+                            var plain = BottleneckSlots(
                                 downWeight: declare(p + "adapter_down.0.weight", [d, c], decay: true),
                                 downBias: declare(p + "adapter_down.0.bias", [d], decay: false),
                                 upWeight: declare(p + "adapter_up.weight", [c, d], decay: true),
                                 upBias: declare(p + "adapter_up.bias", [c], decay: false),
                                 scale: scale, size: d, activation: bn.nonLinearity, fixedScaling: fixed,
                                 originalLnBefore: bn.originalLnBefore && !bn.isParallel, parallel: bn.isParallel)
+                            plain.dropout = Float(bn.dropout)
+                            return plain
                         }
                         // A union's bottlenecks must sit at different locations in every layer (leave_out included).
                         for (on, location) in [(bn.mhAdapter, "attention.output"), (bn.outputAdapter, "output")] where on {
@@ -296,6 +304,7 @@ public final class AdapterModel {
                             let b = declare(p + "lora_B", [outFeatures, lc.r], decay: true)
                             initSchemes[p + "lora_B"] = bInit
                             var slots = LoRASlots(a: a, b: b, rank: lc.r, scaling: lc.scaling, scales: lc.scales)
+                            slots.dropout = Float(lc.dropout)
                             if lc.useDora {
                                 // The magnitude starts at ‖W_j‖ (`initializeDoRAMagnitudes`).
                                 slots.dora = DoRASlots(
@@ -635,9 +644,11 @@ public final class AdapterModel {
         var dropped2: [Float]
     }
 
-    /// Dropout stream of (layer, site) for a step.
+    /// Dropout stream of (layer, site) for a step. Sites: 0 attention probabilities, 1 and 2 the sub-blocks'
+    /// outputs, 7 the embeddings (layer L) and the head (layer L, sites 0 and 1), 8 + `LinearSite` a LoRA's
+    /// input, 13 and 14 the attention and FFN bottlenecks' outputs.
     func dropoutSeed(_ seed: UInt64, layer: Int, site: Int) -> UInt64 {
-        CounterRNG.hash(seed: seed, index: UInt64(layer * 8 + site))
+        CounterRNG.hash(seed: seed, index: UInt64(layer * 16 + site))
     }
 
     /// Hidden-state dropout at (layer, site) over `[rows, C]` whose sequences occupy `rowOffsets`
