@@ -60,7 +60,7 @@ make_seeds() {
     FuzzShardedIndex) seed "$t" $(small -name '*.index.json') ;;
     FuzzModelConfig) seed "$t" $(small -name config.json) ;;
     FuzzAdapterConfigs)
-      for a in $(small -name adapter_config.json | head -12); do
+      for a in $(small -name adapter_config.json | head -40); do
         h=$(dirname "$a")/head_config.json
         { cat "$a"; if [ -f "$h" ]; then printf '\0'; cat "$h"; fi; } > "$dir/$(echo "$a" | tr '/' '_')"
       done ;;

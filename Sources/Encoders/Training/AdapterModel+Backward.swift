@@ -32,65 +32,6 @@ extension AdapterModel {
         return UnsafePointer(masked)
     }
 
-    /// The bottleneck's trainable tensors' gradients, with its learned scale's.
-    func bottleneckScaleGrad(_ s: BottleneckSlots) -> UnsafeMutablePointer<Float>? {
-        s.scale.flatMap { gradientOf[$0.name] }
-    }
-
-    /// Backward of `applyLinearAdapters` for one adapter at a linear site, in two halves around the frozen
-    /// layer's own backward: `scaleOutputGradient` before it ((IA)³: `dl`, and `dy ⊙= s·l`), `addInputGradient`
-    /// after it (LoRA: `dA`, `dB`, and `dx += …` when `dx` is given).
-    func scaleOutputGradient(
-        _ stack: [LoRASlots], site: LinearSite, dy: UnsafeMutablePointer<Float>, ldy: Int, rows: Int, outFeatures: Int,
-        activations s: LayerActivations
-    ) {
-        guard let slots = stack.first else { return }
-        if let dora = slots.dora {
-            DoRAKernel.backward(
-                dy: dy, ldy: ldy, kept: s.ia3Kept[site.rawValue].pointer, magnitude: values.pointer(dora.magnitude),
-                norms: values.pointer(dora.norms), dm: gradientOf[dora.magnitude.name],
-                dnorms: doraNormGradient(dora, zero: true), rows: rows, outFeatures: outFeatures)
-            return
-        }
-        guard slots.scales else { return }
-        IA3Kernel.backward(
-            dy: dy, ldy: ldy, kept: s.ia3Kept[site.rawValue].pointer, l: values.pointer(slots.b),
-            dl: gradientOf[slots.b.name], rows: rows, outFeatures: outFeatures, scaling: slots.scaling)
-    }
-
-    func addInputGradient(
-        _ stack: [LoRASlots], site: LinearSite, dx: UnsafeMutablePointer<Float>?, dy: UnsafePointer<Float>, ldy: Int,
-        x: UnsafePointer<Float>, rows: Int, inFeatures: Int, outFeatures: Int, activations s: LayerActivations,
-        scratch: UnsafeMutablePointer<Float>, dropout: RowDropout? = nil
-    ) {
-        guard let slots = stack.first, let a = slots.a, let ga = gradientOf[a.name], let gb = gradientOf[slots.b.name] else {
-            return
-        }
-        // With LoRA dropout, A's gradient reads the dropped input, and ∂L/∂x through the LoRA path passes the
-        // same mask before it joins dx.
-        let dropped = dropout != nil && slots.dropout > 0
-        var loraDx = dx
-        if dropped, dx != nil {
-            loraDx = adapterDropoutScratch.reserve(rows * inFeatures)
-            loraDx?.update(repeating: 0, count: rows * inFeatures)
-        }
-        LoRAKernel.backward(
-            dx: loraDx, dy: dy, ldy: ldy, x: dropped ? UnsafePointer(s.loraDropped[site.rawValue].pointer) : x,
-            a: values.pointer(a), b: values.pointer(slots.b), h: s.loraH[site.rawValue].pointer, da: ga, db: gb, rows: rows,
-            inFeatures: inFeatures, outFeatures: outFeatures, rank: slots.rank, scaling: slots.scaling, scratch: scratch)
-        if dropped, let dx, let loraDx, let dropout {
-            dropout.apply(self, out: loraDx, x: loraDx, channels: inFeatures, p: slots.dropout, site: 8 + site.rawValue)
-            Residual.accumulate(into: dx, loraDx, count: rows * inFeatures)
-        }
-        if let dora = slots.dora {
-            let dv = doraScratch.reserve(outFeatures * inFeatures)
-            DoRAKernel.normBackward(
-                dnorms: doraNormGradient(dora, zero: false), norms: values.pointer(dora.norms),
-                v: values.pointer(dora.directions), a: values.pointer(a), b: values.pointer(slots.b), da: ga, db: gb,
-                inFeatures: inFeatures, outFeatures: outFeatures, rank: slots.rank, scratch: dv)
-        }
-    }
-
     /// Backward pass from `dlogits` `[B, n]`; accumulates into the trainable gradients.
     func backward(
         _ packed: PackedBatch, _ f: ForwardState, dlogits: [Float], seed: UInt64, training: Bool,

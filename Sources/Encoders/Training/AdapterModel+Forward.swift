@@ -2,25 +2,6 @@ import Adapters
 import Kernels
 
 extension AdapterModel {
-    func bottleneckTensors(_ s: BottleneckSlots) -> BottleneckTensors {
-        BottleneckTensors(
-            downWeight: values.pointer(s.downWeight), downBias: values.pointer(s.downBias),
-            upWeight: values.pointer(s.upWeight), upBias: values.pointer(s.upBias))
-    }
-
-    func bottleneckGrads(_ s: BottleneckSlots) -> BottleneckTensors? {
-        guard let dw = gradientOf[s.downWeight.name], let db = gradientOf[s.downBias.name],
-            let uw = gradientOf[s.upWeight.name], let ub = gradientOf[s.upBias.name]
-        else { return nil }
-        return BottleneckTensors(downWeight: dw, downBias: db, upWeight: uw, upBias: ub)
-    }
-
-    /// The scale of a bottleneck adapter's output: its fixed factor or its learned tensor.
-    func bottleneckScale(_ s: BottleneckSlots) -> BottleneckScale {
-        guard let slot = s.scale else { return .fixed(s.fixedScaling) }
-        return .learned(values.pointer(slot), count: slot.count)
-    }
-
     /// Dropout over the rows of one layer's buffers (training): each sequence's rows `rowOffsets[b]..<
     /// rowOffsets[b+1]` with its key's stream at (layer, site), as the base's own dropouts (`hiddenDropout`).
     struct RowDropout {
@@ -37,60 +18,6 @@ extension AdapterModel {
                 out: out, x: x, rowOffsets: rowOffsets, keys: keys, channels: channels, p: p,
                 seed: model.dropoutSeed(seed, layer: layer, site: site))
         }
-    }
-
-    /// A linear site's LoRA or (IA)³ adapters (Stack order, from the arena `values` of the model they
-    /// belong to) on `y` `[rows, out]` (leading dimension `ldy`), the frozen layer's output for the input `x`
-    /// `[rows, in]`. With `keep`, (IA)³'s unscaled output is kept for the backward pass.
-    func applyLinearAdapters(
-        _ stack: [LoRASlots], values: Arena, site: LinearSite, y: UnsafeMutablePointer<Float>, ldy: Int,
-        x: UnsafePointer<Float>, rows m: Int, inFeatures: Int, outFeatures: Int, activations s: LayerActivations,
-        keep: Bool, tmp: UnsafeMutablePointer<Float>, dropout: RowDropout? = nil
-    ) {
-        guard let first = stack.first else { return }
-        var x = x
-        if let dropout, first.dropout > 0, stack.count == 1, !first.scales {
-            // LoRA's dropout on its input (`lora_dropout(x)`), kept for the backward pass.
-            let dropped = s.loraDropped[site.rawValue].reserve(m * inFeatures)
-            dropout.apply(self, out: dropped, x: x, channels: inFeatures, p: first.dropout, site: 8 + site.rawValue)
-            x = UnsafePointer(dropped)
-        }
-        if stack.count == 1 {
-            if first.scales {
-                IA3Kernel.forward(
-                    y: y, ldy: ldy, l: values.pointer(first.b),
-                    kept: keep ? s.ia3Kept[site.rawValue].reserve(m * outFeatures) : nil, rows: m,
-                    outFeatures: outFeatures, scaling: first.scaling)
-            } else if let a = first.a {
-                LoRAKernel.forward(
-                    y: y, ldy: ldy, x: x, a: values.pointer(a), b: values.pointer(first.b),
-                    h: s.loraH[site.rawValue].reserve(m * first.rank), rows: m, inFeatures: inFeatures,
-                    outFeatures: outFeatures, rank: first.rank, scaling: first.scaling)
-                if let dora = first.dora {
-                    DoRAKernel.forward(
-                        y: y, ldy: ldy, magnitude: values.pointer(dora.magnitude), norms: values.pointer(dora.norms),
-                        kept: keep ? s.ia3Kept[site.rawValue].reserve(m * outFeatures) : nil, rows: m,
-                        outFeatures: outFeatures)
-                }
-            }
-            return
-        }
-        // AdapterHub's LoRA Stack chains the updates: each LoRA reads the previous one's output, not the
-        // layer input (h₁ = s₁B₁A₁x, h₂ = s₂B₂A₂h₁), and only the last is added to the projection. Only
-        // square layers (q, k, v) can chain; `init` refuses other stacks.
-        let c = outFeatures
-        var input = x
-        for (k, slots) in stack.enumerated() {
-            guard let a = slots.a else { continue }
-            let out = k % 2 == 0 ? tmp : scratchF.reserve(m * c)
-            out.update(repeating: 0, count: m * c)
-            LoRAKernel.forward(
-                y: out, ldy: c, x: input, a: values.pointer(a), b: values.pointer(slots.b),
-                h: s.loraH[site.rawValue].reserve(m * slots.rank), rows: m, inFeatures: c, outFeatures: c,
-                rank: slots.rank, scaling: slots.scaling)
-            input = UnsafePointer(out)
-        }
-        for row in 0..<m { Residual.accumulate(into: y + row * ldy, input + row * c, count: c) }
     }
 
     /// A location's adapters in Stack order on `h` `[M, C]`: o₀ = h, o_k = o_{k-1} + s·f(a_k) with

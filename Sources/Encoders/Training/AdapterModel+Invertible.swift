@@ -12,14 +12,15 @@ extension AdapterModel {
     }
 
     /// Declares `…invertible_adapters.NAME.{F,G}.{0,2}.{weight,bias}` (weights decayed, biases not).
-    static func declareInvertible(
-        _ bn: BottleneckConfig, prefix p: String, hidden c: Int, declare: (String, [Int], Bool) -> Arena.Slot
-    ) -> InvertibleSlots {
+    static func declareInvertible(_ bn: BottleneckConfig, prefix p: String, hidden c: Int, into decl: inout SlotDeclarations)
+        -> InvertibleSlots
+    {
         let s = NICECoupling.Shape(channels: c, reductionFactor: bn.invAdapterReductionFactor ?? 2)
         func subnet(_ name: String, _ inFeatures: Int, _ hidden: Int, _ outFeatures: Int) -> [Arena.Slot] {
             [
-                declare(p + name + ".0.weight", [hidden, inFeatures], true), declare(p + name + ".0.bias", [hidden], false),
-                declare(p + name + ".2.weight", [outFeatures, hidden], true), declare(p + name + ".2.bias", [outFeatures], false),
+                decl.train(p + name + ".0.weight", [hidden, inFeatures]), decl.train(p + name + ".0.bias", [hidden], decay: false),
+                decl.train(p + name + ".2.weight", [outFeatures, hidden]),
+                decl.train(p + name + ".2.bias", [outFeatures], decay: false),
             ]
         }
         let f = subnet("F", s.split2, s.hiddenF, s.split1)

@@ -23,10 +23,10 @@ extension AdapterModel {
 
     /// Declares a bottleneck's PHM tensors under AdapterHub's names: `p` is the adapter's prefix
     /// (`…output.adapters.NAME.`), `sharedRule` the adapter's shared `phm_rule` (nil when each layer has its
-    /// own). `declare` registers a trained tensor; `derive` a working buffer that is neither trained nor saved.
+    /// own). The materialised weights and a factorised W are derived tensors (neither trained nor saved).
     static func declarePHM(
         _ bn: BottleneckConfig, prefix p: String, hidden c: Int, bottleneck d: Int, sharedRule: Arena.Slot?,
-        declare: (String, [Int], InitScheme) -> Arena.Slot, derive: (String, [Int]) -> Arena.Slot
+        into decl: inout SlotDeclarations
     ) -> PHMPair {
         let n = bn.phmDim
         let rank = bn.phmRank
@@ -37,19 +37,21 @@ extension AdapterModel {
             // or U(±0.01) (a shared rule: N(0, phm_init_range²) or U(±1), see `sharedRuleInit`).
             let rule =
                 sharedRule
-                ?? declare(p + module + "phm_rule", [n, n, n], bn.phmCInit == "uniform" ? .uniform(0.01) : .gaussian(0.01))
+                ?? decl.train(
+                    p + module + "phm_rule", [n, n, n], initialize: bn.phmCInit == "uniform" ? .uniform(0.01) : .gaussian(0.01))
             var left: Arena.Slot?
             var right: Arena.Slot?
             let w: Arena.Slot
             if bn.factorizedPhmW {
-                left = declare(p + module + "W_left", [n, a, rank], .gaussian((2 / Float(a + rank)).squareRoot()))
-                right = declare(p + module + "W_right", [n, rank, b], .gaussian((2 / Float(rank + b)).squareRoot()))
-                w = derive(p + module + "W", [n, a, b])
+                left = decl.train(p + module + "W_left", [n, a, rank], initialize: .gaussian((2 / Float(a + rank)).squareRoot()))
+                right = decl.train(p + module + "W_right", [n, rank, b], initialize: .gaussian((2 / Float(rank + b)).squareRoot()))
+                w = decl.derive(p + module + "W", [n, a, b])
             } else {
-                w = declare(p + module + "W", [n, a, b], .gaussian((2 / Float(a + b)).squareRoot()))
+                w = decl.train(p + module + "W", [n, a, b], initialize: .gaussian((2 / Float(a + b)).squareRoot()))
             }
             return PHMProjection(
-                rule: rule, left: left, right: right, w: w, weight: derive(p + module + "weight", [outFeatures, inFeatures]),
+                rule: rule, left: left, right: right, w: w,
+                weight: decl.derive(p + module + "weight", [outFeatures, inFeatures]),
                 n: n, rank: rank, inFeatures: inFeatures, outFeatures: outFeatures)
         }
         return PHMPair(down: projection("adapter_down.0.", c, d), up: projection("adapter_up.", d, c))

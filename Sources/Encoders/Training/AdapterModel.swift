@@ -157,13 +157,8 @@ public final class AdapterModel {
         guard head.numLabels >= 2 else {
             throw EncoderError.invalidInput("a classification head needs at least 2 labels, got \(head.numLabels)")
         }
-        var named: [(name: String, slot: Arena.Slot, decay: Bool)] = []
         let values = Arena()
-        func declare(_ name: String, _ shape: [Int], decay: Bool) -> Arena.Slot {
-            let s = values.declare(name, shape: shape)
-            named.append((name, s, decay))
-            return s
-        }
+        var decl = SlotDeclarations(values: values)
         let stack: [NamedAdapter]
         switch mode {
         case .adapter(let name, let adapterConfig): stack = [NamedAdapter(name: name, config: adapterConfig)]
@@ -174,149 +169,70 @@ public final class AdapterModel {
             throw EncoderError.invalidInput("a Stack names the same adapter twice: \(stack.map(\.name))")
         }
         var layerAdapters = Array(repeating: LayerAdapter(), count: config.numHiddenLayers)
-        var initSchemes: [String: InitScheme] = [:]
-        var derivedSlots: Set<String> = []
         var invertibleSlots: InvertibleSlots?
         var promptSlots: PromptSlots?
         var placed: Set<String> = []
-        func derive(_ name: String, _ shape: [Int]) -> Arena.Slot {
-            derivedSlots.insert(name)
-            return values.declare(name, shape: shape)
-        }
+        // Each method declares its tensors (AdapterModel+<Method>.swift); embedding-level ones (prompt,
+        // invertible adapter) apply for the Stack's first adapter only, as in AdapterHub.
         for adapter in stack {
             let name = adapter.name
             try adapter.config.validate(source: "adapter '\(name)'")
             for member in adapter.config.members {
-                let skip = Set(member.leaveOut)
-                var sharedRule: Arena.Slot?
-                if case .promptTuning(let pt) = member {
-                    let tensor = prefix + "prompt_tuning.prompt_tunings.\(name).prompt_embedding.weight"
-                    let slot = declare(tensor, [pt.promptLength, c], decay: true)
-                    initSchemes[tensor] = .uniform(PromptTuningConfig.randomUniformScale)
+                let layers = (0..<config.numHiddenLayers).filter { !member.leaveOut.contains($0) }
+                switch member {
+                case .promptTuning(let pt):
+                    let slot = decl.train(
+                        prefix + "prompt_tuning.prompt_tunings.\(name).prompt_embedding.weight", [pt.promptLength, c],
+                        initialize: .uniform(PromptTuningConfig.randomUniformScale))
                     if adapter == stack.first {
                         promptSlots = PromptSlots(embedding: slot, length: pt.promptLength, afterFirstToken: pt.afterFirstToken)
                     }
-                }
-                if case .bottleneck(let bn) = member, bn.invAdapter != nil {
-                    let inv = Self.declareInvertible(bn, prefix: prefix + "invertible_adapters.\(name).", hidden: c) {
-                        declare($0, $1, decay: $2)
+                case .bottleneck(let bn):
+                    if bn.invAdapter != nil {
+                        let inv = Self.declareInvertible(bn, prefix: prefix + "invertible_adapters.\(name).", hidden: c, into: &decl)
+                        if adapter == stack.first { invertibleSlots = inv }
                     }
-                    if adapter == stack.first { invertibleSlots = inv }
-                }
-                if case .bottleneck(let bn) = member, bn.phmLayer {
-                    let d = bn.bottleneckSize(hiddenSize: c)
-                    guard c % bn.phmDim == 0, d % bn.phmDim == 0 else {
-                        throw AdapterError.invalidConfig(
-                            source: "adapter '\(name)'",
-                            detail: "phm_dim \(bn.phmDim) must divide the hidden size \(c) and the bottleneck \(d) (hidden / reduction_factor)")
-                    }
-                    if bn.sharedPhmRule {
-                        let ruleName = prefix + "shared_parameters.\(name).phm_rule"
-                        sharedRule = declare(ruleName, [bn.phmDim, bn.phmDim, bn.phmDim], decay: true)
-                        initSchemes[ruleName] = Self.sharedRuleInit(bn)
-                    }
-                }
-                for l in 0..<config.numHiddenLayers where !skip.contains(l) {
-                    switch member {
-                    case .bottleneck(let bn):
+                    var sharedRule: Arena.Slot?
+                    if bn.phmLayer {
                         let d = bn.bottleneckSize(hiddenSize: c)
-                        let (downInit, upInit): (InitScheme, InitScheme) =
-                            switch bn.initWeights {
-                            case "mam_adapter": (.kaimingUniform, .zeros)
-                            case "houlsby": (.truncatedNormal, .truncatedNormal)
-                            default: (.normal, .normal)
-                            }
-                        func slots(_ location: String) -> BottleneckSlots {
-                            let p = "\(prefix)encoder.layer.\(l).\(location).adapters.\(name)."
-                            initSchemes[p + "adapter_down.0.weight"] = downInit
-                            initSchemes[p + "adapter_up.weight"] = upInit
-                            var scale: Arena.Slot?
-                            if let count = bn.scaling.learnedCount(hiddenSize: c) {
-                                scale = declare(p + "scaling", [count], decay: true)
-                                initSchemes[p + "scaling"] = .ones
-                            }
-                            var fixed: Float = 1
-                            if case .fixed(let f) = bn.scaling { fixed = Float(f) }
-                            if bn.phmLayer {
-                                let phm = Self.declarePHM(
-                                    bn, prefix: p, hidden: c, bottleneck: d, sharedRule: sharedRule,
-                                    declare: { tensor, shape, scheme in
-                                        initSchemes[tensor] = scheme
-                                        return declare(tensor, shape, decay: true)
-                                    }, derive: derive)
-                                // PHMLayer's bias is `b` (decayed: the HF Trainer's rule matches "bias", not "b").
-                                func bias(_ tensor: String, _ count: Int) -> Arena.Slot {
-                                    bn.phmBias ? declare(p + tensor + "b", [count], decay: true) : derive(p + tensor + "b", [count])
-                                }
-                                var slots = BottleneckSlots(
-                                    downWeight: phm.down.weight, downBias: bias("adapter_down.0.", d), upWeight: phm.up.weight,
-                                    upBias: bias("adapter_up.", c), scale: scale, size: d, activation: bn.nonLinearity,
-                                    fixedScaling: fixed, originalLnBefore: bn.originalLnBefore && !bn.isParallel,
-                                    parallel: bn.isParallel)
-                                slots.phm = phm
-                                slots.dropout = Float(bn.dropout)
-                                return slots
-                            }
-                            var plain = BottleneckSlots(
-                                downWeight: declare(p + "adapter_down.0.weight", [d, c], decay: true),
-                                downBias: declare(p + "adapter_down.0.bias", [d], decay: false),
-                                upWeight: declare(p + "adapter_up.weight", [c, d], decay: true),
-                                upBias: declare(p + "adapter_up.bias", [c], decay: false),
-                                scale: scale, size: d, activation: bn.nonLinearity, fixedScaling: fixed,
-                                originalLnBefore: bn.originalLnBefore && !bn.isParallel, parallel: bn.isParallel)
-                            plain.dropout = Float(bn.dropout)
-                            return plain
+                        guard c % bn.phmDim == 0, d % bn.phmDim == 0 else {
+                            throw AdapterError.invalidConfig(
+                                source: "adapter '\(name)'",
+                                detail: "phm_dim \(bn.phmDim) must divide the hidden size \(c) and the bottleneck \(d) (hidden / reduction_factor)")
                         }
-                        // A union's bottlenecks must sit at different locations in every layer (leave_out included).
+                        if bn.sharedPhmRule {
+                            sharedRule = decl.train(
+                                prefix + "shared_parameters.\(name).phm_rule", [bn.phmDim, bn.phmDim, bn.phmDim],
+                                initialize: Self.sharedRuleInit(bn))
+                        }
+                    }
+                    for l in layers {
                         for (on, location) in [(bn.mhAdapter, "attention.output"), (bn.outputAdapter, "output")] where on {
+                            // A union's bottlenecks must sit at different locations in every layer (leave_out included).
                             guard placed.insert("\(name) \(l) \(location)").inserted else {
                                 throw AdapterError.invalidConfig(
                                     source: "adapter '\(name)'", detail: "two bottlenecks of the ConfigUnion sit at layer \(l)'s \(location)")
                             }
-                        }
-                        if bn.mhAdapter { layerAdapters[l].attention.append(slots("attention.output")) }
-                        if bn.outputAdapter { layerAdapters[l].output.append(slots("output")) }
-                    case .lora(let lc):
-                        let inter = config.intermediateSize
-                        var sites: [(LinearSite, String, Int, Int)] = []
-                        if lc.selfattnLora {
-                            for (site, letter, module) in [
-                                (LinearSite.query, "q", "query"), (.key, "k", "key"), (.value, "v", "value"),
-                            ] where lc.attnMatrices.contains(letter) {
-                                sites.append((site, "attention.self.\(module)", c, c))
+                            let slots = Self.declareBottleneck(
+                                bn, prefix: "\(prefix)encoder.layer.\(l).\(location).adapters.\(name).", hidden: c,
+                                sharedRule: sharedRule, into: &decl)
+                            if location == "output" {
+                                layerAdapters[l].output.append(slots)
+                            } else {
+                                layerAdapters[l].attention.append(slots)
                             }
                         }
-                        if lc.intermediateLora { sites.append((.intermediate, "intermediate.dense", c, inter)) }
-                        if lc.outputLora { sites.append((.output, "output.dense", inter, c)) }
-                        let (aInit, bInit): (InitScheme, InitScheme) =
-                            switch lc.initWeights {
-                            case "bert": (.normal, .normal)
-                            case "ia3": (.ones, .ones)
-                            default: (.kaimingUniform, .zeros)
-                            }
-                        for (site, module, inFeatures, outFeatures) in sites {
-                            let p = "\(prefix)encoder.layer.\(l).\(module).loras.\(name)."
-                            var a: Arena.Slot?
-                            if !lc.scales {
-                                a = declare(p + "lora_A", [lc.r, inFeatures], decay: true)
-                                initSchemes[p + "lora_A"] = aInit
-                            }
-                            let b = declare(p + "lora_B", [outFeatures, lc.r], decay: true)
-                            initSchemes[p + "lora_B"] = bInit
-                            var slots = LoRASlots(a: a, b: b, rank: lc.r, scaling: lc.scaling, scales: lc.scales)
-                            slots.dropout = Float(lc.dropout)
-                            if lc.useDora {
-                                // The magnitude starts at ‖W_j‖ (`initializeDoRAMagnitudes`).
-                                slots.dora = DoRASlots(
-                                    magnitude: declare(p + "m.weight", [outFeatures, 1], decay: true),
-                                    directions: derive(p + "dora.directions", [outFeatures, inFeatures]),
-                                    norms: derive(p + "dora.norms", [outFeatures]))
-                                initSchemes[p + "m.weight"] = .ones
-                            }
+                    }
+                case .lora(let lc):
+                    for l in layers {
+                        for (site, slots) in Self.declareLinearAdapters(
+                            lc, layerPrefix: "\(prefix)encoder.layer.\(l).", adapterName: name, hidden: c,
+                            intermediate: config.intermediateSize, into: &decl)
+                        {
                             layerAdapters[l].lora[site.rawValue].append(slots)
                         }
-                    case .union, .promptTuning: break  // unions are not nested; the prompt is not per layer
                     }
+                case .union: break  // validate refuses nested unions
                 }
             }
         }
@@ -337,16 +253,17 @@ public final class AdapterModel {
                 throw EncoderError.invalidInput("layer \(l): stacking a parallel bottleneck (par_bn) is not supported")
             }
         }
-        self.initSchemes = initSchemes
-        self.derivedSlots = derivedSlots
         invertible = invertibleSlots
         prompt = promptSlots
         adapterStack = stack
         let hp = "heads.\(head.name)."
-        headDenseWeight = declare(hp + "1.weight", [c, c], decay: true)
-        headDenseBias = declare(hp + "1.bias", [c], decay: false)
-        headOutWeight = declare(hp + "4.weight", [head.numLabels, c], decay: true)
-        headOutBias = declare(hp + "4.bias", [head.numLabels], decay: false)
+        headDenseWeight = decl.train(hp + "1.weight", [c, c])
+        headDenseBias = decl.train(hp + "1.bias", [c], decay: false)
+        headOutWeight = decl.train(hp + "4.weight", [head.numLabels, c])
+        headOutBias = decl.train(hp + "4.bias", [head.numLabels], decay: false)
+        let named = decl.trained
+        initSchemes = decl.initSchemes
+        derivedSlots = decl.derived
         values.allocate()
         self.values = values
         self.layerAdapters = layerAdapters

@@ -1,0 +1,153 @@
+import Adapters
+import Kernels
+
+/// Adapters on the frozen linear layers — LoRA, (IA)³, DoRA — at query, key, value and the FFN's two dense
+/// layers (`LinearSite`): their tensors, forward and backward.
+extension AdapterModel {
+    /// Declares a LoRA-family adapter's tensors in one layer (`layerPrefix` = `roberta.encoder.layer.N.`) at
+    /// every site its config names, under AdapterHub's names (`….query.loras.NAME.lora_A` …).
+    static func declareLinearAdapters(
+        _ lc: LoRAConfig, layerPrefix: String, adapterName name: String, hidden c: Int, intermediate inter: Int,
+        into decl: inout SlotDeclarations
+    ) -> [(LinearSite, LoRASlots)] {
+        var sites: [(LinearSite, String, Int, Int)] = []
+        if lc.selfattnLora {
+            for (site, letter, module) in [(LinearSite.query, "q", "query"), (.key, "k", "key"), (.value, "v", "value")]
+            where lc.attnMatrices.contains(letter) {
+                sites.append((site, "attention.self.\(module)", c, c))
+            }
+        }
+        if lc.intermediateLora { sites.append((.intermediate, "intermediate.dense", c, inter)) }
+        if lc.outputLora { sites.append((.output, "output.dense", inter, c)) }
+        let (aInit, bInit): (InitScheme, InitScheme) =
+            switch lc.initWeights {
+            case "bert": (.normal, .normal)
+            case "ia3": (.ones, .ones)
+            default: (.kaimingUniform, .zeros)
+            }
+        return sites.map { site, module, inFeatures, outFeatures in
+            let p = "\(layerPrefix)\(module).loras.\(name)."
+            // (IA)³ has no A: its B is the scale vector.
+            let a = lc.scales ? nil : decl.train(p + "lora_A", [lc.r, inFeatures], initialize: aInit)
+            let b = decl.train(p + "lora_B", [outFeatures, lc.r], initialize: bInit)
+            var slots = LoRASlots(a: a, b: b, rank: lc.r, scaling: lc.scaling, scales: lc.scales)
+            slots.dropout = Float(lc.dropout)
+            if lc.useDora {
+                // The magnitude starts at ‖W_j‖ (`initializeDoRAMagnitudes`).
+                slots.dora = DoRASlots(
+                    magnitude: decl.train(p + "m.weight", [outFeatures, 1], initialize: .ones),
+                    directions: decl.derive(p + "dora.directions", [outFeatures, inFeatures]),
+                    norms: decl.derive(p + "dora.norms", [outFeatures]))
+            }
+            return (site, slots)
+        }
+    }
+
+    /// A linear site's LoRA or (IA)³ adapters (Stack order, from the arena `values` of the model they
+    /// belong to) on `y` `[rows, out]` (leading dimension `ldy`), the frozen layer's output for the input `x`
+    /// `[rows, in]`. With `keep`, (IA)³'s unscaled output is kept for the backward pass.
+    func applyLinearAdapters(
+        _ stack: [LoRASlots], values: Arena, site: LinearSite, y: UnsafeMutablePointer<Float>, ldy: Int,
+        x: UnsafePointer<Float>, rows m: Int, inFeatures: Int, outFeatures: Int, activations s: LayerActivations,
+        keep: Bool, tmp: UnsafeMutablePointer<Float>, dropout: RowDropout? = nil
+    ) {
+        guard let first = stack.first else { return }
+        var x = x
+        if let dropout, first.dropout > 0, stack.count == 1, !first.scales {
+            // LoRA's dropout on its input (`lora_dropout(x)`), kept for the backward pass.
+            let dropped = s.loraDropped[site.rawValue].reserve(m * inFeatures)
+            dropout.apply(self, out: dropped, x: x, channels: inFeatures, p: first.dropout, site: 8 + site.rawValue)
+            x = UnsafePointer(dropped)
+        }
+        if stack.count == 1 {
+            if first.scales {
+                IA3Kernel.forward(
+                    y: y, ldy: ldy, l: values.pointer(first.b),
+                    kept: keep ? s.ia3Kept[site.rawValue].reserve(m * outFeatures) : nil, rows: m,
+                    outFeatures: outFeatures, scaling: first.scaling)
+            } else if let a = first.a {
+                LoRAKernel.forward(
+                    y: y, ldy: ldy, x: x, a: values.pointer(a), b: values.pointer(first.b),
+                    h: s.loraH[site.rawValue].reserve(m * first.rank), rows: m, inFeatures: inFeatures,
+                    outFeatures: outFeatures, rank: first.rank, scaling: first.scaling)
+                if let dora = first.dora {
+                    DoRAKernel.forward(
+                        y: y, ldy: ldy, magnitude: values.pointer(dora.magnitude), norms: values.pointer(dora.norms),
+                        kept: keep ? s.ia3Kept[site.rawValue].reserve(m * outFeatures) : nil, rows: m,
+                        outFeatures: outFeatures)
+                }
+            }
+            return
+        }
+        // AdapterHub's LoRA Stack chains the updates: each LoRA reads the previous one's output, not the
+        // layer input (h₁ = s₁B₁A₁x, h₂ = s₂B₂A₂h₁), and only the last is added to the projection. Only
+        // square layers (q, k, v) can chain; `init` refuses other stacks.
+        let c = outFeatures
+        var input = x
+        for (k, slots) in stack.enumerated() {
+            guard let a = slots.a else { continue }
+            let out = k % 2 == 0 ? tmp : scratchF.reserve(m * c)
+            out.update(repeating: 0, count: m * c)
+            LoRAKernel.forward(
+                y: out, ldy: c, x: input, a: values.pointer(a), b: values.pointer(slots.b),
+                h: s.loraH[site.rawValue].reserve(m * slots.rank), rows: m, inFeatures: c, outFeatures: c,
+                rank: slots.rank, scaling: slots.scaling)
+            input = UnsafePointer(out)
+        }
+        for row in 0..<m { Residual.accumulate(into: y + row * ldy, input + row * c, count: c) }
+    }
+
+    /// Backward of `applyLinearAdapters` for one adapter at a linear site, in two halves around the frozen
+    /// layer's own backward: `scaleOutputGradient` before it ((IA)³: `dl`, and `dy ⊙= s·l`), `addInputGradient`
+    /// after it (LoRA: `dA`, `dB`, and `dx += …` when `dx` is given).
+    func scaleOutputGradient(
+        _ stack: [LoRASlots], site: LinearSite, dy: UnsafeMutablePointer<Float>, ldy: Int, rows: Int, outFeatures: Int,
+        activations s: LayerActivations
+    ) {
+        guard let slots = stack.first else { return }
+        if let dora = slots.dora {
+            DoRAKernel.backward(
+                dy: dy, ldy: ldy, kept: s.ia3Kept[site.rawValue].pointer, magnitude: values.pointer(dora.magnitude),
+                norms: values.pointer(dora.norms), dm: gradientOf[dora.magnitude.name],
+                dnorms: doraNormGradient(dora, zero: true), rows: rows, outFeatures: outFeatures)
+            return
+        }
+        guard slots.scales else { return }
+        IA3Kernel.backward(
+            dy: dy, ldy: ldy, kept: s.ia3Kept[site.rawValue].pointer, l: values.pointer(slots.b),
+            dl: gradientOf[slots.b.name], rows: rows, outFeatures: outFeatures, scaling: slots.scaling)
+    }
+
+    func addInputGradient(
+        _ stack: [LoRASlots], site: LinearSite, dx: UnsafeMutablePointer<Float>?, dy: UnsafePointer<Float>, ldy: Int,
+        x: UnsafePointer<Float>, rows: Int, inFeatures: Int, outFeatures: Int, activations s: LayerActivations,
+        scratch: UnsafeMutablePointer<Float>, dropout: RowDropout? = nil
+    ) {
+        guard let slots = stack.first, let a = slots.a, let ga = gradientOf[a.name], let gb = gradientOf[slots.b.name] else {
+            return
+        }
+        // With LoRA dropout, A's gradient reads the dropped input, and ∂L/∂x through the LoRA path passes the
+        // same mask before it joins dx.
+        let dropped = dropout != nil && slots.dropout > 0
+        var loraDx = dx
+        if dropped, dx != nil {
+            loraDx = adapterDropoutScratch.reserve(rows * inFeatures)
+            loraDx?.update(repeating: 0, count: rows * inFeatures)
+        }
+        LoRAKernel.backward(
+            dx: loraDx, dy: dy, ldy: ldy, x: dropped ? UnsafePointer(s.loraDropped[site.rawValue].pointer) : x,
+            a: values.pointer(a), b: values.pointer(slots.b), h: s.loraH[site.rawValue].pointer, da: ga, db: gb, rows: rows,
+            inFeatures: inFeatures, outFeatures: outFeatures, rank: slots.rank, scaling: slots.scaling, scratch: scratch)
+        if dropped, let dx, let loraDx, let dropout {
+            dropout.apply(self, out: loraDx, x: loraDx, channels: inFeatures, p: slots.dropout, site: 8 + site.rawValue)
+            Residual.accumulate(into: dx, loraDx, count: rows * inFeatures)
+        }
+        if let dora = slots.dora {
+            let dv = doraScratch.reserve(outFeatures * inFeatures)
+            DoRAKernel.normBackward(
+                dnorms: doraNormGradient(dora, zero: false), norms: values.pointer(dora.norms),
+                v: values.pointer(dora.directions), a: values.pointer(a), b: values.pointer(slots.b), da: ga, db: gb,
+                inFeatures: inFeatures, outFeatures: outFeatures, rank: slots.rank, scratch: dv)
+        }
+    }
+}
