@@ -29,6 +29,8 @@ METHODS = {
     "compacter++": "compacter++",
     "seq_bn_inv": "seq_bn_inv",
     "double_seq_bn_inv": "double_seq_bn_inv",
+    "dora": "dora",
+    "prompt_tuning": "prompt_tuning",
 }
 
 
