@@ -4,8 +4,8 @@
     swift build -c release --product adapters
     .venv-bench/bin/python tools/check_python_loads_ours.py
 
-For seq_bn, double_seq_bn, lora, par_bn, scaled_par_bn, ia3 and a LoRA on every dense layer (config strings, as
-`--method` takes them): trains a few steps with `adapters train` on the real
+For every method we build (config strings, as `--method` takes them; prompt tuning on one sentence at a time, since
+AdapterHub's prompt rows attend to padding keys): trains a few steps with `adapters train` on the real
 all-MiniLM-L6-v2 and Rotten Tomatoes, predicts 8 sentences with `adapters predict --adapter`,
 then loads the same folder with `AutoAdapterModel.load_adapter` (adapters 1.3.0) and compares
 logits; then the same for a Stack of two of our folders (`predict --adapter A --adapter B` against
@@ -45,10 +45,13 @@ def main():
             f.write("\n".join(SENTENCES) + "\n")
         tok = AutoTokenizer.from_pretrained(MODEL)
         enc = tok(SENTENCES, padding=True, truncation=True, max_length=64, return_tensors="pt")
+        outs = {}
         for method in ["seq_bn", "double_seq_bn", "lora", "par_bn", "scaled_par_bn", "ia3",
                        "lora[r=4,alpha=12,attn_matrices=[q,k,v],intermediate_lora=True,output_lora=True]",
-                       "compacter", "compacter++", "seq_bn_inv", "double_seq_bn_inv"]:
-            out = os.path.join(tmp, method.split("[")[0].replace("++", "_pp") + ("_ffn" if "[" in method else ""))
+                       "compacter", "compacter++", "seq_bn_inv", "double_seq_bn_inv", "dora", "lora[r=4]|seq_bn",
+                       "prompt_tuning[prompt_length=5]"]:
+            out = os.path.join(tmp, "m%d" % len(outs))
+            outs[method] = out
             subprocess.run([CLI, "train", "--model", MODEL, "--train", os.path.join(ROOT, "data/rotten_tomatoes/train.jsonl"),
                             "--method", method, "--adapter-name", "rt", "--label-names", "negative,positive",
                             "--max-steps", "5", "--learning-rate", "1e-2", "--max-length", "64", "--output", out],
@@ -60,7 +63,11 @@ def main():
             name = model.load_adapter(os.path.join(out, "rt"), set_active=True, use_safetensors=True)
             model.eval()
             with torch.no_grad():
-                theirs = model(**enc).logits
+                if method.startswith("prompt_tuning"):
+                    theirs = torch.cat([model(**tok([s], truncation=True, max_length=64, return_tensors="pt")).logits
+                                        for s in SENTENCES])
+                else:
+                    theirs = model(**enc).logits
             diff = (ours - theirs).abs().max().item()
             # The adapter must matter: without it (head only) the logits move.
             model.set_active_adapters(None)
@@ -72,7 +79,7 @@ def main():
             print(json.dumps({"method": method, "loaded_as": name, "max_abs_diff": diff, "adapter_effect": effect,
                               "python_labels": labels}))
         # A Stack of two of our folders (both named "rt": the CLI stacks the second as rt_2).
-        a, b = os.path.join(tmp, "seq_bn", "rt"), os.path.join(tmp, "double_seq_bn", "rt")
+        a, b = os.path.join(outs["seq_bn"], "rt"), os.path.join(outs["double_seq_bn"], "rt")
         pred = subprocess.run([CLI, "predict", "--model", MODEL, "--adapter", a, "--adapter", b, "--input", inp],
                               check=True, capture_output=True, text=True).stdout
         ours = torch.tensor([json.loads(line)["logits"] for line in pred.splitlines()])
