@@ -91,35 +91,30 @@ public struct BottleneckConfig: Codable, Sendable, Equatable {
 
     /// AdapterHub's `CompacterConfig` ("compacter"): `double_seq_bn` with PHM projections (Kronecker
     /// products with a `phm_rule` shared by every layer), rf 32, GELU.
-    public static var compacter: BottleneckConfig {
-        var c = doubleSeqBn
-        c.phmLayer = true
-        c.reductionFactor = 32
-        c.nonLinearity = .gelu
-        return c
-    }
+    public static var compacter: BottleneckConfig { doubleSeqBn.withPHM }
 
     /// AdapterHub's `CompacterPlusPlusConfig` ("compacter++"): the same on `seq_bn`.
-    public static var compacterPlusPlus: BottleneckConfig {
-        var c = seqBn
-        c.phmLayer = true
-        c.reductionFactor = 32
-        c.nonLinearity = .gelu
-        return c
-    }
+    public static var compacterPlusPlus: BottleneckConfig { seqBn.withPHM }
 
     /// AdapterHub's `SeqBnInvConfig` ("seq_bn_inv", legacy "pfeiffer+inv"): `seq_bn` with a NICE invertible
     /// adapter after the embeddings (MAD-X language adapters), its subnets at reduction factor 2.
-    public static var seqBnInv: BottleneckConfig {
-        var c = seqBn
-        c.invAdapter = "nice"
-        c.invAdapterReductionFactor = 2
+    public static var seqBnInv: BottleneckConfig { seqBn.withInvertibleAdapter }
+
+    /// AdapterHub's `DoubleSeqBnInvConfig` ("double_seq_bn_inv", legacy "houlsby+inv").
+    public static var doubleSeqBnInv: BottleneckConfig { doubleSeqBn.withInvertibleAdapter }
+
+    /// The Compacter variant of a bottleneck preset: PHM layers, rf 32, GELU.
+    var withPHM: BottleneckConfig {
+        var c = self
+        c.phmLayer = true
+        c.reductionFactor = 32
+        c.nonLinearity = .gelu
         return c
     }
 
-    /// AdapterHub's `DoubleSeqBnInvConfig` ("double_seq_bn_inv", legacy "houlsby+inv").
-    public static var doubleSeqBnInv: BottleneckConfig {
-        var c = doubleSeqBn
+    /// The MAD-X variant of a bottleneck preset: a NICE invertible adapter, its subnets at rf 2.
+    var withInvertibleAdapter: BottleneckConfig {
+        var c = self
         c.invAdapter = "nice"
         c.invAdapterReductionFactor = 2
         return c
