@@ -71,7 +71,7 @@ struct TrainCommand: ParsableCommand {
         name: .long,
         help: ArgumentHelp(
             "full (every weight), head (head only), or an AdapterHub adapter config string.",
-            discussion: "seq_bn, double_seq_bn, par_bn, scaled_par_bn, lora, ia3, with fields in brackets: \"seq_bn[reduction_factor=8,non_linearity=gelu]\", \"lora[r=16,alpha=32,attn_matrices=[q,k,v],intermediate_lora=True]\"."
+            discussion: "Methods: \(AdapterConfig.identifiers.joined(separator: ", ")); fields in brackets and unions with |: \"seq_bn[reduction_factor=8,non_linearity=gelu]\", \"lora[r=16,alpha=32,attn_matrices=[q,k,v],intermediate_lora=True]\", \"lora[r=4]|seq_bn\"."
         ))
     var method = "seq_bn"
 
