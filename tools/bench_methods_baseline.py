@@ -18,20 +18,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.environ.get("PT_BASELINE_DIR", os.path.join(HERE, "..", "..", "shared", "bench")))
 import pt_baseline  # noqa: E402
 
-# Config strings by case method name (the Swift side parses the same strings).
-METHODS = {
-    "double_seq_bn": "double_seq_bn",
-    "par_bn": "par_bn",
-    "scaled_par_bn": "scaled_par_bn",
-    "ia3": "ia3",
-    "lora_ffn": "lora[r=8,alpha=8,attn_matrices=[q,k,v],intermediate_lora=True,output_lora=True]",
-    "compacter": "compacter",
-    "compacter++": "compacter++",
-    "seq_bn_inv": "seq_bn_inv",
-    "double_seq_bn_inv": "double_seq_bn_inv",
-    "dora": "dora",
-    "prompt_tuning": "prompt_tuning",
-}
+# The methods and their AdapterHub config strings: the real-learning reference's table.
+from reference_train import CONFIG_STRINGS as METHODS  # noqa: E402
 
 
 def build_model(torch, arch, method):
@@ -40,10 +28,7 @@ def build_model(torch, arch, method):
     cfg = pt_baseline.make_config(arch)
     torch.manual_seed(0)
     model = AutoAdapterModel.from_config(cfg)
-    string = METHODS[method]
-    # adapters' own parser takes Python literals: quote the bare matrix names.
-    string = string.replace("[q,k,v]", "['q','k','v']")
-    model.add_adapter("task", config=string, set_active=True)
+    model.add_adapter("task", config=METHODS[method], set_active=True)
     model.add_classification_head("task", num_labels=2)
     model.train_adapter("task")
     return model, None

@@ -137,6 +137,7 @@ CONFIG_STRINGS = {
     "compacter": "compacter",
     "compacter++": "compacter++",
     "seq_bn_inv": "seq_bn_inv",
+    "double_seq_bn_inv": "double_seq_bn_inv",
     "dora": "dora",
     "prompt_tuning": "prompt_tuning",
 }

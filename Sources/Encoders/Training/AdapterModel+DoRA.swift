@@ -41,14 +41,4 @@ extension AdapterModel {
             }
         }
     }
-
-    /// The gradient of a DoRA site's norms, zeroed (`scaleOutputGradient` fills it, `addInputGradient`
-    /// maps it onto A and B).
-    func doraNormGradient(_ dora: DoRASlots, zero: Bool) -> UnsafeMutablePointer<Float> {
-        let buffer = doraGradients[dora.norms.name] ?? ScratchBuffer()
-        doraGradients[dora.norms.name] = buffer
-        let p = buffer.reserve(dora.norms.count)
-        if zero { p.update(repeating: 0, count: dora.norms.count) }
-        return p
-    }
 }

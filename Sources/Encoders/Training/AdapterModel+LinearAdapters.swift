@@ -109,7 +109,7 @@ extension AdapterModel {
             DoRAKernel.backward(
                 dy: dy, ldy: ldy, kept: s.ia3Kept[site.rawValue].pointer, magnitude: values.pointer(dora.magnitude),
                 norms: values.pointer(dora.norms), dm: gradientOf[dora.magnitude.name],
-                dnorms: doraNormGradient(dora, zero: true), rows: rows, outFeatures: outFeatures)
+                dnorms: derivedGradient(dora.norms.name, count: dora.norms.count, zero: true), rows: rows, outFeatures: outFeatures)
             return
         }
         guard slots.scales else { return }
@@ -145,7 +145,7 @@ extension AdapterModel {
         if let dora = slots.dora {
             let dv = doraScratch.reserve(outFeatures * inFeatures)
             DoRAKernel.normBackward(
-                dnorms: doraNormGradient(dora, zero: false), norms: values.pointer(dora.norms),
+                dnorms: derivedGradient(dora.norms.name, count: dora.norms.count, zero: false), norms: values.pointer(dora.norms),
                 v: values.pointer(dora.directions), a: values.pointer(a), b: values.pointer(slots.b), da: ga, db: gb,
                 inFeatures: inFeatures, outFeatures: outFeatures, rank: slots.rank, scratch: dv)
         }

@@ -34,6 +34,8 @@ extension AdapterModel {
         guard hasLoRA, !loraMerged else {
             throw AdapterError.incompatible(detail: hasLoRA ? "the LoRA adapter is already merged" : "only LoRA adapters can be merged")
         }
+        // DoRA's norms of W + B·A, for every site from its weights before anything is merged.
+        materializeDoRA()
         var saved: [[Float]] = []
         for l in 0..<config.numHiddenLayers {
             for site in LinearSite.allCases {
@@ -46,7 +48,6 @@ extension AdapterModel {
                         weight: f.weight, bias: f.bias, l: values.pointer(slots.b), inFeatures: f.inFeatures,
                         outFeatures: f.outFeatures, scaling: slots.scaling)
                 } else if let a = slots.a {
-                    if slots.dora != nil { materializeDoRA() }  // the norms of W + B·A before W changes
                     LoRAKernel.merge(
                         weight: f.weight, a: values.pointer(a), b: values.pointer(slots.b), inFeatures: f.inFeatures,
                         outFeatures: f.outFeatures, rank: slots.rank, scaling: slots.scaling, sign: 1)

@@ -94,14 +94,9 @@ extension AdapterModel {
         return BottleneckTensors(downWeight: dw, downBias: db, upWeight: uw, upBias: ub)
     }
 
-    /// A zeroed scratch buffer keyed by `name` (nil when the model does not train).
+    /// A zeroed gradient buffer keyed by `name` (nil when the model does not train).
     private func phmScratch(_ name: String, count: Int) -> UnsafeMutablePointer<Float>? {
-        guard parameters.trainable else { return nil }
-        let buffer = phmGradients[name] ?? ScratchBuffer()
-        phmGradients[name] = buffer
-        let p = buffer.reserve(count)
-        p.update(repeating: 0, count: count)
-        return p
+        parameters.trainable ? derivedGradient(name, count: count, zero: true) : nil
     }
 
     /// Maps the materialised weights' gradients (left by the bottleneck's backward pass in the buffers of
@@ -109,15 +104,12 @@ extension AdapterModel {
     func finishPHMBackward(_ s: BottleneckSlots) {
         guard let phm = s.phm, parameters.trainable else { return }
         for p in [phm.down, phm.up] {
-            guard let dweight = phmGradients[p.weight.name]?.pointer else { continue }
+            guard let dweight = derivedGradients[p.weight.name]?.pointer else { continue }
             let a = p.inFeatures / p.n
             let b = p.outFeatures / p.n
             let dw: UnsafeMutablePointer<Float>
             if p.left != nil {
-                let buffer = phmGradients[p.w.name] ?? ScratchBuffer()
-                phmGradients[p.w.name] = buffer
-                dw = buffer.reserve(p.w.count)
-                dw.update(repeating: 0, count: p.w.count)
+                dw = derivedGradient(p.w.name, count: p.w.count, zero: true)
             } else if let g = gradientOf[p.w.name] {
                 dw = g
             } else {

@@ -90,10 +90,9 @@ public final class AdapterModel {
     var initSchemes: [String: InitScheme] = [:]
     /// Working tensors in `values` that are neither trained nor saved (materialised PHM weights).
     var derivedSlots: Set<String> = []
-    /// Gradient buffers of materialised PHM weights, by slot name (`finishPHMBackward`).
-    var phmGradients: [String: ScratchBuffer] = [:]
-    /// Gradients of DoRA's row norms, by slot name (`doraNormGradient`).
-    var doraGradients: [String: ScratchBuffer] = [:]
+    /// Gradient buffers of derived tensors (materialised PHM weights, DoRA's norms), by slot name
+    /// (`derivedGradient`).
+    var derivedGradients: [String: ScratchBuffer] = [:]
     let doraScratch = ScratchBuffer()
     let adapterDropoutScratch = ScratchBuffer()
     /// The invertible adapter applied after the embeddings (the first adapter's, if it has one).
@@ -559,6 +558,15 @@ public final class AdapterModel {
         var dropped1: [Float]
         var tanhOut: [Float]
         var dropped2: [Float]
+    }
+
+    /// The gradient buffer of a derived tensor (`count` floats, zeroed when `zero`), kept across steps.
+    func derivedGradient(_ name: String, count: Int, zero: Bool) -> UnsafeMutablePointer<Float> {
+        let buffer = derivedGradients[name] ?? ScratchBuffer()
+        derivedGradients[name] = buffer
+        let p = buffer.reserve(count)
+        if zero { p.update(repeating: 0, count: count) }
+        return p
     }
 
     /// Dropout stream of (layer, site) for a step. Sites: 0 attention probabilities, 1 and 2 the sub-blocks'
