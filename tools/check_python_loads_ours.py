@@ -49,7 +49,7 @@ def main():
         for method in ["seq_bn", "double_seq_bn", "lora", "par_bn", "scaled_par_bn", "ia3",
                        "lora[r=4,alpha=12,attn_matrices=[q,k,v],intermediate_lora=True,output_lora=True]",
                        "compacter", "compacter++", "seq_bn_inv", "double_seq_bn_inv", "dora", "lora[r=4]|seq_bn",
-                       "prompt_tuning[prompt_length=5]"]:
+                       "prompt_tuning[prompt_length=5]", "prefix_tuning", "prefix_tuning_flat", "mam"]:
             out = os.path.join(tmp, "m%d" % len(outs))
             outs[method] = out
             subprocess.run([CLI, "train", "--model", MODEL, "--train", os.path.join(ROOT, "data/rotten_tomatoes/train.jsonl"),

@@ -23,13 +23,15 @@ asserted below.
 import json
 import os
 import shutil
+import sys
 
 import adapters
 import torch
 import transformers
 from adapters import (AutoAdapterModel, CompacterConfig, CompacterPlusPlusConfig, ConfigUnion, DoubleSeqBnConfig, IA3Config,
-                      LoRAConfig, ParBnConfig, PromptTuningConfig, SeqBnConfig, SeqBnInvConfig)
-from safetensors.torch import load_file
+                      LoRAConfig, MAMConfig, ParBnConfig, PrefixTuningConfig, PromptTuningConfig, SeqBnConfig,
+                      SeqBnInvConfig, UniPELTConfig)
+from safetensors.torch import load_file, save_file
 
 from fixture_env import require
 
@@ -59,12 +61,48 @@ METHODS = [
     ("prompt_tuning", PromptTuningConfig(prompt_length=4), "prompt_tuning[prompt_length=4]"),
     ("dora", LoRAConfig(r=4, alpha=8, use_dora=True, attn_matrices=["q", "k", "v"]),
      "dora[r=4,alpha=8,attn_matrices=[q,k,v]]"),
+    ("prefix_tuning", PrefixTuningConfig(prefix_length=4, bottleneck_size=16), "prefix_tuning[prefix_length=4,bottleneck_size=16]"),
+    ("mam", MAMConfig(PrefixTuningConfig(bottleneck_size=64), ParBnConfig(reduction_factor=8)),
+     "prefix_tuning[bottleneck_size=64]|par_bn[reduction_factor=8]"),
+    # `eject_prefix_tuning` before saving: adapters 1.3.0 then writes the flat `control_trans` beside a config that
+    # still says "flat": false (and cannot load that folder itself); the Swift side reads it as flat.
+    ("prefix_tuning_ejected", PrefixTuningConfig(prefix_length=3, bottleneck_size=8),
+     "prefix_tuning_flat[prefix_length=3,bottleneck_size=8]"),
+    ("unipelt", UniPELTConfig(PrefixTuningConfig(prefix_length=10, bottleneck_size=32)),
+     "prefix_tuning[prefix_length=10,bottleneck_size=32,use_gating=True]|seq_bn[use_gating=True]|lora[alpha=2,use_gating=True]"),
 ]
-WITH_PICKLE = {"par_bn", "scaled_par_bn", "ia3", "lora_ffn", "compacter", "compacter_pp", "seq_bn_inv", "union", "prompt_tuning", "dora"}
+# Methods whose AdapterHub logits depend on how a batch is padded: prompt tuning (its rows attend to padding keys)
+# and gates (averaged over every position, padding included). Their reference is each sequence run alone.
+UNPADDED_REFERENCE = {"prompt_tuning", "unipelt"}
+# adapters 1.3.0 cannot save prefix tuning as safetensors: its pool is one module reached from every layer, so the
+# state dict repeats each tensor (`…encoder.layer.N.attention.self.prefix_tuning.pool.prefix_tunings.…` and
+# `…prefix_tuning.prefix_tunings.…`) and safetensors refuses shared tensors. Those folders are written from the
+# pickle with one copy of each tensor (the `…prefix_tuning.prefix_tunings.…` name), which Python's `load_adapter`
+# reads back with the same logits (asserted).
+PREFIX = {"prefix_tuning", "mam", "prefix_tuning_ejected", "unipelt"}
+WITH_PICKLE = {"par_bn", "scaled_par_bn", "ia3", "lora_ffn", "compacter", "compacter_pp", "seq_bn_inv", "union", "prompt_tuning", "dora",
+               "prefix_tuning", "mam", "prefix_tuning_ejected", "unipelt"}
+
+
+def save_prefix_safetensors(model, out):
+    """The safetensors folder of a prefix-tuning adapter, from its pickle (see PREFIX)."""
+    model.save_adapter(out, "rt")
+    for pickle_name, st_name in (("pytorch_adapter.bin", "adapter.safetensors"),
+                                 ("pytorch_model_head.bin", "model_head.safetensors")):
+        state = torch.load(os.path.join(out, pickle_name))
+        kept = {}
+        for name in sorted(state, key=lambda n: (".encoder.layer." in n, n)):  # the pool's root names first
+            if not any(state[name].data_ptr() == t.data_ptr() for t in kept.values()):
+                kept[name] = state[name].contiguous()
+        save_file(kept, os.path.join(out, st_name), metadata={"format": "pt"})
+        os.remove(os.path.join(out, pickle_name))
 
 
 def main():
+    only = sys.argv[1:]  # method names: rewrite just those folders
     for method, cfg, config_string in METHODS:
+        if only and method not in only:
+            continue
         torch.manual_seed(7)
         model = AutoAdapterModel.from_pretrained(BASE)
         model.add_adapter("rt", config=cfg)
@@ -82,21 +120,29 @@ def main():
                     # PHM rules and factors larger: H = Σ P_i ⊗ L_i·R_i multiplies three of them.
                     if n.rsplit(".", 1)[1] in ("phm_rule", "W_left", "W_right", "W"):
                         p.mul_(3.0)
+                    if n.endswith("wte.weight"):  # prefix tables: unit scale, as nn.Embedding draws them
+                        p.mul_(5.0)
+        if method == "prefix_tuning_ejected":
+            model.eject_prefix_tuning("rt")
         model.set_active_adapters("rt")
         model.config.name_or_path = "tiny-roberta"
         model.eval()
         out = os.path.join(FIX, "adapterhub", method)
         shutil.rmtree(out, ignore_errors=True)
         os.makedirs(out)
-        model.save_adapter(out, "rt", use_safetensors=True)
+        if method in PREFIX:
+            save_prefix_safetensors(model, out)
+        else:
+            model.save_adapter(out, "rt", use_safetensors=True)
         ids = torch.tensor([[0, 17, 33, 54, 8, 99, 2], [0, 5, 6, 2, 1, 1, 1]])
         mask = (ids != 1).long()
         with torch.no_grad():
             logits = model(input_ids=ids, attention_mask=mask).logits
-            if method == "prompt_tuning":
-                # AdapterHub lets the prompt rows attend to padding keys, so a padded batch's logits depend on the
-                # padding; the reference is each sequence run alone (no padding), which the Swift side gives for
-                # the padded batch too. The padded batch's own logits are kept for the record.
+            if method in UNPADDED_REFERENCE:
+                # AdapterHub lets the prompt rows attend to padding keys (and averages gates over the padding), so a
+                # padded batch's logits depend on the padding; the reference is each sequence run alone (no padding),
+                # which the Swift side gives for the padded batch too. The padded batch's own logits are kept for the
+                # record.
                 padded = logits
                 logits = torch.cat([model(input_ids=ids[i:i + 1, :int(mask[i].sum())]).logits for i in range(len(ids))])
             model.set_active_adapters(None)
@@ -106,7 +152,7 @@ def main():
         assert margin > 1e-2, f"{method}: the adapter hardly moves the logits ({margin})"
         record = {"input_ids": ids.tolist(), "attention_mask": mask.tolist(),
                   "logits": [[round(float(x), 7) for x in row] for row in logits]}
-        if method == "prompt_tuning":
+        if method in UNPADDED_REFERENCE:
             record["logits_python_padded_batch"] = [[round(float(x), 7) for x in row] for row in padded]
         if method in WITH_PICKLE:
             record["config_string"] = config_string
@@ -115,15 +161,19 @@ def main():
             shutil.rmtree(pickled, ignore_errors=True)
             os.makedirs(pickled)
             model.save_adapter(pickled, "rt")
-            # Python's own load of the pickles gives the same logits.
-            again = AutoAdapterModel.from_pretrained(BASE)
-            name = again.load_adapter(pickled)
-            again.set_active_adapters(name)
-            again.eval()
-            with torch.no_grad():
-                same_batch = padded if method == "prompt_tuning" else logits
-                d = (again(input_ids=ids, attention_mask=mask).logits - same_batch).abs().max().item()
-            assert d < 1e-6, d
+            # Python's own load of the pickles (and of a prefix's safetensors) gives the same logits — but for the
+            # ejected prefix, whose saved config contradicts its tensors.
+            for folder, st in [(pickled, False)] + ([(out, True)] if method in PREFIX else []):
+                if method == "prefix_tuning_ejected":
+                    continue
+                again = AutoAdapterModel.from_pretrained(BASE)
+                name = again.load_adapter(folder, use_safetensors=st)
+                again.set_active_adapters(name)
+                again.eval()
+                with torch.no_grad():
+                    same_batch = padded if method in UNPADDED_REFERENCE else logits
+                    d = (again(input_ids=ids, attention_mask=mask).logits - same_batch).abs().max().item()
+                assert d < 1e-6, (folder, d)
         with open(os.path.join(out, "expected.json"), "w") as f:
             json.dump(record, f)
         print(method, sorted(os.listdir(out)), f"margin without the adapter {margin:.3f}")
@@ -183,4 +233,5 @@ def shared_prefix():
 
 if __name__ == "__main__":
     main()
-    shared_prefix()
+    if not sys.argv[1:]:
+        shared_prefix()

@@ -52,7 +52,9 @@ import json
 import math
 import os
 import random
+import re
 import shutil
+import sys
 
 import adapters
 import safetensors
@@ -60,8 +62,8 @@ import torch
 import torch.nn.functional as F
 import transformers
 from adapters import (AutoAdapterModel, CompacterConfig, CompacterPlusPlusConfig, ConfigUnion, DoubleSeqBnConfig,
-                      DoubleSeqBnInvConfig, IA3Config, LoRAConfig, ParBnConfig, PromptTuningConfig, SeqBnConfig,
-                      SeqBnInvConfig)
+                      DoubleSeqBnInvConfig, IA3Config, LoRAConfig, MAMConfig, ParBnConfig, PrefixTuningConfig,
+                      PromptTuningConfig, SeqBnConfig, SeqBnInvConfig, UniPELTConfig)
 from safetensors.torch import save_file
 from transformers import (BertConfig, BertModel, RobertaConfig, RobertaModel, Trainer,
                           get_linear_schedule_with_warmup)
@@ -79,7 +81,7 @@ WARMUP, TOTAL, STEPS, MAX_GRAD_NORM = 1, 4, 3, 1.0
 # New methods go at the end: a case's seeds derive from its index, so earlier fixtures stay byte-identical.
 METHODS = ["seq_bn", "double_seq_bn", "lora", "full", "par_bn", "scaled_par_bn", "ia3", "lora_ffn", "compacter",
            "compacter_pp", "seq_bn_inv", "double_seq_bn_inv", "union_lora_seq_bn", "union_two_bn", "prompt_tuning", "prompt_tuning_bos", "dora",
-           "dora_ffn"]
+           "dora_ffn", "prefix_tuning", "prefix_tuning_flat", "mam", "unipelt", "gating"]
 CONFIGS = {
     "seq_bn": SeqBnConfig,
     "double_seq_bn": DoubleSeqBnConfig,
@@ -110,7 +112,24 @@ CONFIGS = {
     "dora": lambda: LoRAConfig(use_dora=True),
     "dora_ffn": lambda: LoRAConfig(r=4, alpha=12, use_dora=True, attn_matrices=["q", "k", "v"], intermediate_lora=True,
                                    output_lora=True),
+    # Prefix tuning through its MLP (padded batches: the prefix is attended whatever the padding), flat and left
+    # out of layer 0 (the prefix of layer 1 is then the pool's first), and MAM (AdapterHub's MAMConfig: prefix
+    # tuning and a parallel bottleneck; its MLP 96 wide instead of 800 to keep the fixture small).
+    "prefix_tuning": lambda: PrefixTuningConfig(prefix_length=4, bottleneck_size=16),
+    "prefix_tuning_flat": lambda: PrefixTuningConfig(prefix_length=3, flat=True, leave_out=[0]),
+    "mam": lambda: MAMConfig(PrefixTuningConfig(bottleneck_size=96)),
+    # Gating (`use_gating`, UniPELT): AdapterHub's UniPELTConfig (its prefix MLP 32 wide), and gates everywhere
+    # else one can sit — the prefix's with separate key and value outputs, both bottlenecks of double_seq_bn, LoRA
+    # on k and the intermediate dense (the top layer's FFN gate needs every row there; on the output dense too the
+    # gate's gradient falls to float noise at these sizes, and the Swift FD tests cover it). Unpadded batches:
+    # AdapterHub averages a gate over every position of a padded batch, padding included.
+    "unipelt": lambda: UniPELTConfig(PrefixTuningConfig(prefix_length=10, bottleneck_size=32)),
+    "gating": lambda: ConfigUnion(
+        PrefixTuningConfig(prefix_length=3, bottleneck_size=8, use_gating=True, shared_gating=False),
+        DoubleSeqBnConfig(reduction_factor=8, use_gating=True),
+        LoRAConfig(r=4, alpha=8, attn_matrices=["k"], intermediate_lora=True, use_gating=True)),
 }
+GATED = ("unipelt", "gating")
 PHM = ("compacter", "compacter_pp")
 BOTTLENECKS = ("seq_bn", "double_seq_bn", "par_bn", "scaled_par_bn", "seq_bn_inv", "double_seq_bn_inv")
 
@@ -381,6 +400,13 @@ def check_lora_probe(arch):
 
 # ----------------------------------------------------------------------------------------------- one case
 
+def canonical(name):
+    """AdapterHub's prefix-tuning pool is one module reached from every layer: `named_parameters` names its
+    tensors after the first layer (`….encoder.layer.0.attention.self.prefix_tuning.pool.prefix_tunings.…`), its
+    state dict also as `….prefix_tuning.prefix_tunings.…` — the name the fixtures (and SwiftAdapters) use."""
+    return re.sub(r"\.encoder\.layer\.\d+\.attention\.self\.prefix_tuning\.pool\.", ".prefix_tuning.", name)
+
+
 def tensors_of(named, which):
     out = {}
     for n, p in named:
@@ -389,12 +415,52 @@ def tensors_of(named, which):
     return out
 
 
+def check_prefix(model, arch, kw):
+    """Layer L's self-attention with a prefix: softmax(q·[K_p; K]ᵀ/√D + mask) · [V_p; V], where the pool's
+    keys/values `[P, n_layers·2·C]` put layer j's key at columns 2j·C…, its value at (2j+1)·C… (heads of D
+    inside), and the prefix is attended by every query whatever the padding."""
+    enc = getattr(model, arch).encoder
+    pool = enc.layer[-1].attention.self.prefix_tuning.pool.prefix_tunings["task"]["self_prefix"]
+    flat = hasattr(pool, "control_trans") and isinstance(pool.control_trans, torch.nn.Parameter)
+    with torch.no_grad():
+        if flat:
+            kv = pool.control_trans.view(pool.config.prefix_length, -1)
+        else:
+            kv = pool.control_trans(pool.wte.weight)
+    n_prefixed = kv.shape[1] // (2 * 48)
+    j = n_prefixed - 1  # the last layer is the last prefixed one
+    seen = []
+
+    def hook(module, args, kwargs, output):
+        x = args[0] if args else kwargs["hidden_states"]
+        B, T, C = x.shape
+        H, D = module.num_attention_heads, module.attention_head_size
+        split = lambda t: t.view(B, -1, H, D).transpose(1, 2)
+        q, k, v = split(module.query(x)), split(module.key(x)), split(module.value(x))
+        P = kv.shape[0]
+        kp = kv[:, 2 * j * C:(2 * j + 1) * C].view(1, P, H, D).transpose(1, 2).expand(B, -1, -1, -1)
+        vp = kv[:, (2 * j + 1) * C:(2 * j + 2) * C].view(1, P, H, D).transpose(1, 2).expand(B, -1, -1, -1)
+        keys, vals = torch.cat([kp, k], 2), torch.cat([vp, v], 2)
+        mask = torch.cat([torch.ones(B, P), kw["attention_mask"].float()], 1)
+        scores = q @ keys.transpose(-1, -2) / math.sqrt(D) + (1 - mask)[:, None, None, :] * torch.finfo(torch.float32).min
+        ctx = (scores.softmax(-1) @ vals).transpose(1, 2).reshape(B, T, C)
+        out = output[0] if isinstance(output, tuple) else output
+        seen.append((ctx - out).abs().max().item())
+
+    h = enc.layer[-1].attention.self.register_forward_hook(hook, with_kwargs=True)
+    with torch.no_grad():
+        model(**kw)
+    h.remove()
+    assert seen and seen[0] < 1e-5, f"prefix closed form differs by {seen}"
+    return seen
+
+
 def run_case(arch, method, base_dir):
     case = f"{arch}_{method}"
     out_dir = os.path.join(ROOT, case)
     shutil.rmtree(out_dir, ignore_errors=True)
     os.makedirs(out_dir)
-    batches = make_batches(arch, unpadded=method.startswith("prompt_tuning"))
+    batches = make_batches(arch, unpadded=method.startswith("prompt_tuning") or method in GATED)
 
     torch.manual_seed(100 + METHODS.index(method) + (0 if arch == "roberta" else 50))
     model = AutoAdapterModel.from_pretrained(base_dir)
@@ -435,6 +501,14 @@ def run_case(arch, method, base_dir):
             for n, p in model.named_parameters():
                 if n in fresh and n.endswith(".m.weight"):
                     p.abs_().add_(0.5)
+    if method in ("mam", "gating", "unipelt"):
+        factor = 2.0 if method == "unipelt" else 3.0
+        # MAM's 30 prefix rows (and the gated prefix): with the MLP's up projection at 1/√fan_in the table's gradient (spread over 30
+        # rows) sits near float noise; a 2–3× larger one lifts it.
+        with torch.no_grad():
+            for n, p in model.named_parameters():
+                if n in fresh and n.endswith("control_trans.2.weight"):
+                    p.mul_(factor)
     if method in ("ia3", "scaled_par_bn"):
         # Scales around 1 (as they start) but far from it: (IA)³ vectors and the learned scaling.
         with torch.no_grad():
@@ -503,7 +577,10 @@ def run_case(arch, method, base_dir):
                   "compacter": lambda: check_phm(model, arch, kw0),
                   "compacter_pp": lambda: check_phm(model, arch, kw0),
                   "seq_bn_inv": lambda: check_nice(model, arch, kw0),
-                  "double_seq_bn_inv": lambda: check_nice(model, arch, kw0)}.get(method, lambda: None)()
+                  "double_seq_bn_inv": lambda: check_nice(model, arch, kw0),
+                  "prefix_tuning": lambda: check_prefix(model, arch, kw0),
+                  "prefix_tuning_flat": lambda: check_prefix(model, arch, kw0),
+                  "mam": lambda: check_prefix(model, arch, kw0)}.get(method, lambda: None)()
     assert lrs[0] == 0.0 and math.isclose(lrs[1], OPT["lr"]) and math.isclose(lrs[2], OPT["lr"] * 2 / 3)
     assert math.isclose(losses[0], F.cross_entropy(logits0, labels0).item(), rel_tol=1e-6)
 
@@ -520,17 +597,21 @@ def run_case(arch, method, base_dir):
             if n in zero:
                 assert rms(g) < 1e-6, f"{case}: {n} was expected to get no gradient, RMS {rms(g):.2e}"
                 continue
-            assert rms(g) >= 1e-3, f"{case}: the {label} gradient of {n} has RMS {rms(g):.2e}, too close to float noise"
+            # A gate's gradient is an average over a sequence's rows through σ': at these sizes some fall just below
+            # 1e-3, still 10⁴× above float noise.
+            floor = 5e-4 if method in GATED else 1e-3
+            assert rms(g) >= floor, f"{case}: the {label} gradient of {n} has RMS {rms(g):.2e}, too close to float noise"
     min_rms = min(rms(g) for g in list(grads0.values()) + list(grads_last.values()) if g is not None and rms(g) > 1e-6)
     after = tensors_of(trainable, "param")
     shadow_diff = max((shadow[n]["p"] - after[n]).abs().max().item() for n in after)
     assert shadow_diff < 1e-6, f"the documented AdamW formula is off by {shadow_diff}"
     names = [n for n, _ in trainable]
-    no_grad = [n for n, _ in requires if n not in set(names)]
-    save_file(init, os.path.join(out_dir, "init.safetensors"))
-    save_file(grads0, os.path.join(out_dir, "grads.safetensors"))
-    save_file(grads_last, os.path.join(out_dir, "grads_last.safetensors"))
-    save_file(after, os.path.join(out_dir, "after3.safetensors"))
+    no_grad = [canonical(n) for n, _ in requires if n not in set(names)]
+    renamed = lambda tensors: {canonical(n): t for n, t in tensors.items()}
+    save_file(renamed(init), os.path.join(out_dir, "init.safetensors"))
+    save_file(renamed(grads0), os.path.join(out_dir, "grads.safetensors"))
+    save_file(renamed(grads_last), os.path.join(out_dir, "grads_last.safetensors"))
+    save_file(renamed(after), os.path.join(out_dir, "after3.safetensors"))
     with open(os.path.join(out_dir, "logits0.json"), "w") as f:
         json.dump({"logits": logits0.tolist(), "cls_hidden": cls0.tolist()}, f)
 
@@ -553,8 +634,8 @@ def run_case(arch, method, base_dir):
                           formula="per step t (1-based), lr_t from the schedule: p -= lr_t*wd*p; m = b1*m + (1-b1)*g; "
                                   "v = b2*v + (1-b2)*g*g; p -= lr_t/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps); "
                                   "g is the clipped gradient"),
-        "decay_parameters": [n for n in names if n in decay],
-        "no_decay_parameters": [n for n in names if n not in decay],
+        "decay_parameters": [canonical(n) for n in names if n in decay],
+        "no_decay_parameters": [canonical(n) for n in names if n not in decay],
         "schedule": {"type": "linear", "warmup_steps": WARMUP, "total_steps": TOTAL,
                      "lr_at_step": "lr * s/warmup if s < warmup else lr * max(0, (total - s)/(total - warmup)), s = 0-based step"},
         "max_grad_norm": MAX_GRAD_NORM,
@@ -563,7 +644,7 @@ def run_case(arch, method, base_dir):
         "losses": losses,
         "grad_norms": norms,
         "lrs": lrs,
-        "trainable_parameters": {n: list(p.shape) for n, p in trainable},
+        "trainable_parameters": {canonical(n): list(p.shape) for n, p in trainable},
         "no_grad_parameters": no_grad,
         "zero_gradient_parameters": zero,
         "files": {"init": "init.safetensors", "grads_step0": "grads.safetensors",
@@ -573,6 +654,7 @@ def run_case(arch, method, base_dir):
     with open(os.path.join(out_dir, "case.json"), "w") as f:
         json.dump(spec, f, separators=(",", ":"))
     n_params = sum(t.numel() for t in init.values())
+    names = [canonical(n) for n in names]
     print(f"{case}: {len(names)} tensors, {n_params} params, losses {[round(x, 6) for x in losses]}, "
           f"norms {[round(x, 6) for x in norms]}, no-grad {no_grad}, hand AdamW vs torch {shadow_diff:.1e}, "
           f"smallest gradient RMS {min_rms:.1e}")
@@ -597,10 +679,12 @@ def main():
     torch.use_deterministic_algorithms(True)
     torch.set_num_threads(1)
     os.makedirs(ROOT, exist_ok=True)
+    only = sys.argv[1:]  # method names: regenerate just those cases (the bases are rewritten byte-identical)
     for arch in ("roberta", "bert"):
         base = write_base(arch)
         for method in METHODS:
-            run_case(arch, method, base)
+            if not only or method in only:
+                run_case(arch, method, base)
     total = 0
     for d in sorted(os.listdir(ROOT)):
         p = os.path.join(ROOT, d)

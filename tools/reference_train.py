@@ -140,6 +140,10 @@ CONFIG_STRINGS = {
     "double_seq_bn_inv": "double_seq_bn_inv",
     "dora": "dora",
     "prompt_tuning": "prompt_tuning",
+    "prefix_tuning": "prefix_tuning",
+    "prefix_tuning_flat": "prefix_tuning_flat",
+    "mam": "mam",
+    "unipelt": "unipelt",
 }
 
 

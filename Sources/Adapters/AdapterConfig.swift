@@ -20,6 +20,10 @@ public enum AdapterMethod: String, Codable, Sendable, CaseIterable {
     case dora
     case ia3
     case promptTuning = "prompt_tuning"
+    case prefixTuning = "prefix_tuning"
+    case prefixTuningFlat = "prefix_tuning_flat"
+    case mam
+    case unipelt
     case compacter
     case compacterPlusPlus = "compacter++"
     case seqBnInv = "seq_bn_inv"
@@ -31,6 +35,7 @@ public enum AdapterConfig: Sendable, Equatable {
     case bottleneck(BottleneckConfig)
     case lora(LoRAConfig)
     case promptTuning(PromptTuningConfig)
+    case prefixTuning(PrefixTuningConfig)
     /// AdapterHub's `ConfigUnion`: several methods under one adapter name (e.g. `lora|seq_bn`), each at
     /// its own locations.
     indirect case union([AdapterConfig])
@@ -51,6 +56,10 @@ public enum AdapterConfig: Sendable, Equatable {
         case .dora: .lora(.dora)
         case .ia3: .lora(.ia3)
         case .promptTuning: .promptTuning(PromptTuningConfig())
+        case .prefixTuning: .prefixTuning(PrefixTuningConfig())
+        case .prefixTuningFlat: .prefixTuning(.flatPreset)
+        case .mam: mam
+        case .unipelt: unipelt
         case .compacter: .bottleneck(.compacter)
         case .compacterPlusPlus: .bottleneck(.compacterPlusPlus)
         case .seqBnInv: .bottleneck(.seqBnInv)
@@ -58,11 +67,33 @@ public enum AdapterConfig: Sendable, Equatable {
         }
     }
 
+    /// AdapterHub's `MAMConfig` ("mam", He et al. 2022): prefix tuning with a 800-wide MLP and a parallel
+    /// bottleneck after the feed-forward block.
+    public static let mam: AdapterConfig = {
+        var prefix = PrefixTuningConfig()
+        prefix.bottleneckSize = 800
+        return .union([.prefixTuning(prefix), .bottleneck(.parBn)])
+    }()
+
+    /// AdapterHub's `UniPELTConfig` ("unipelt", Mao et al. 2022): prefix tuning (10 positions), `seq_bn` at
+    /// reduction factor 16 and LoRA (r 8, alpha 2), each behind its own gate (`use_gating`).
+    public static let unipelt: AdapterConfig = {
+        var prefix = PrefixTuningConfig(prefixLength: 10)
+        prefix.useGating = true
+        var bottleneck = BottleneckConfig.seqBn
+        bottleneck.useGating = true
+        var lora = LoRAConfig()
+        lora.alpha = 2
+        lora.useGating = true
+        return .union([.prefixTuning(prefix), .bottleneck(bottleneck), .lora(lora)])
+    }()
+
     public func validate(source: String) throws {
         switch self {
         case .bottleneck(let c): try c.validate(source: source)
         case .lora(let c): try c.validate(source: source)
         case .promptTuning(let c): try c.validate(source: source)
+        case .prefixTuning(let c): try c.validate(source: source)
         case .union(let members):
             guard !members.isEmpty else {
                 throw AdapterError.invalidConfig(source: source, detail: "a ConfigUnion needs at least one configuration")
@@ -91,7 +122,7 @@ public enum AdapterConfig: Sendable, Equatable {
                         if x.invAdapter != nil && y.invAdapter != nil {
                             throw AdapterError.invalidConfig(source: source, detail: "two members of the ConfigUnion add an invertible adapter")
                         }
-                    case (.lora, .lora), (.promptTuning, .promptTuning):
+                    case (.lora, .lora), (.promptTuning, .promptTuning), (.prefixTuning, .prefixTuning):
                         throw AdapterError.invalidConfig(
                             source: source, detail: "the ConfigUnion's \(b.methodName) and \(a.methodName) have the same architecture")
                     default: break
@@ -113,7 +144,11 @@ public enum AdapterConfig: Sendable, Equatable {
             return c.scales ? "ia3" : c.useDora ? "dora" : "lora"
         case .promptTuning:
             return "prompt_tuning"
+        case .prefixTuning(let c):
+            return c.flat ? "prefix_tuning_flat" : "prefix_tuning"
         case .union(let members):
+            if self == Self.mam { return "mam" }
+            if self == Self.unipelt { return "unipelt" }
             return members.map(\.methodName).joined(separator: "|")
         }
     }
@@ -137,6 +172,9 @@ public enum AdapterConfig: Sendable, Equatable {
                 : "\(c.useDora ? "DoRA" : "LoRA"): r \(c.r), alpha \(c.alpha) (scaling \(c.scaling)) on \(sites.joined(separator: ","))"
         case .promptTuning(let c):
             return "prompt tuning: \(c.promptLength) trained vectors \(c.afterFirstToken ? "after the first token" : "before the input"), init \(c.promptInit)"
+        case .prefixTuning(let c):
+            let form = c.flat ? "trained directly (flat)" : "from a \(c.bottleneckSize)-wide \(c.nonLinearity.rawValue) MLP"
+            return "prefix tuning: \(c.prefixLength) keys and values per attention layer, \(form)"
         case .union(let members):
             return "ConfigUnion of " + members.map(\.summary).joined(separator: "; ")
         }
@@ -148,6 +186,7 @@ public enum AdapterConfig: Sendable, Equatable {
         case .bottleneck(let c): c.leaveOut
         case .lora(let c): c.leaveOut
         case .promptTuning: []
+        case .prefixTuning(let c): c.leaveOut
         case .union(let members):
             members.map { Set($0.leaveOut) }.reduce(members.first.map { Set($0.leaveOut) } ?? []) { $0.intersection($1) }
                 .sorted()

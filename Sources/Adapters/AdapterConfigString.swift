@@ -14,7 +14,8 @@ extension AdapterConfig {
         "par_bn": .bottleneck(.parBn), "parallel": .bottleneck(.parBn),
         "scaled_par_bn": .bottleneck(.scaledParBn), "scaled_parallel": .bottleneck(.scaledParBn),
         "lora": .lora(LoRAConfig()), "ia3": .lora(.ia3), "prompt_tuning": .promptTuning(PromptTuningConfig()),
-        "dora": .lora(.dora),
+        "dora": .lora(.dora), "prefix_tuning": .prefixTuning(PrefixTuningConfig()),
+        "prefix_tuning_flat": .prefixTuning(.flatPreset), "mam": mam, "unipelt": unipelt,
         "compacter": .bottleneck(.compacter), "compacter++": .bottleneck(.compacterPlusPlus),
         "seq_bn_inv": .bottleneck(.seqBnInv), "pfeiffer+inv": .bottleneck(.seqBnInv),
         "double_seq_bn_inv": .bottleneck(.doubleSeqBnInv), "houlsby+inv": .bottleneck(.doubleSeqBnInv),
@@ -23,8 +24,7 @@ extension AdapterConfig {
     /// AdapterHub identifiers whose methods are not implemented yet: named in the error instead of
     /// "unknown".
     static let notYetImplemented: Set<String> = [
-        "prefix_tuning", "prefix_tuning_flat", "mtl_lora", "vera", "dvora", "loreft",
-        "noreft", "direft", "mam", "unipelt",
+        "mtl_lora", "vera", "dvora", "loreft", "noreft", "direft",
     ]
 
     /// Every identifier `parse` accepts, sorted.
@@ -87,6 +87,9 @@ extension AdapterConfig {
         case .promptTuning(let c):
             allowed = Set(PromptTuningConfig.CodingKeys.allCases.map(\.rawValue))
             encoded = try JSONEncoder().encode(c)
+        case .prefixTuning(let c):
+            allowed = Set(PrefixTuningConfig.CodingKeys.allCases.map(\.rawValue))
+            encoded = try JSONEncoder().encode(c)
         case .union:
             throw AdapterError.invalidConfig(
                 source: source, detail: "fields apply to one member of a ConfigUnion: write e.g. lora[r=4]|seq_bn")
@@ -119,6 +122,7 @@ extension AdapterConfig {
             case nil, "bottleneck": return .bottleneck(try JSONDecoder().decode(BottleneckConfig.self, from: data))
             case "lora": return .lora(try JSONDecoder().decode(LoRAConfig.self, from: data))
             case "prompt_tuning": return .promptTuning(try JSONDecoder().decode(PromptTuningConfig.self, from: data))
+            case "prefix_tuning": return .prefixTuning(try JSONDecoder().decode(PrefixTuningConfig.self, from: data))
             case "union":
                 guard let configs = dict["configs"] as? [Any] else {
                     throw AdapterError.invalidConfig(source: source, detail: "a ConfigUnion without a 'configs' list")

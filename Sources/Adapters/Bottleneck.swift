@@ -25,7 +25,7 @@ public enum BottleneckScale {
     case learned(UnsafeMutablePointer<Float>, count: Int)
 
     /// `x[M, C] *= scale` in place.
-    func apply(_ x: UnsafeMutablePointer<Float>, rows: Int, channels c: Int) {
+    public func apply(_ x: UnsafeMutablePointer<Float>, rows: Int, channels c: Int) {
         switch self {
         case .fixed(let s):
             if s != 1 { for i in 0..<(rows * c) { x[i] *= s } }

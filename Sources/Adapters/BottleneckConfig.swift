@@ -174,7 +174,6 @@ public struct BottleneckConfig: Codable, Sendable, Equatable {
         }
         if lnBefore { throw no(.lnBefore, "true") }
         if lnAfter { throw no(.lnAfter, "true") }
-        if useGating { throw no(.useGating, "true") }
         if residualBeforeLn != .bool(true) { throw no(.residualBeforeLn, residualBeforeLn.description) }
         if !originalLnAfter { throw no(.originalLnAfter, "false") }
         if let invAdapter {

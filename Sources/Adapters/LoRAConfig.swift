@@ -98,7 +98,8 @@ public struct LoRAConfig: Codable, Sendable, Equatable {
         if architecture != "lora" { throw no(.architecture, "\"\(architecture)\"") }
         if !["add", "scale"].contains(compositionMode) { throw no(.compositionMode, "\"\(compositionMode)\"") }
         if !Self.initSchemes.contains(initWeights) { throw no(.initWeights, "\"\(initWeights)\"") }
-        if useGating { throw no(.useGating, "true") }
+        if useGating && scales { throw no(.useGating, "true with composition_mode \"scale\"") }
+        if useGating && useDora { throw no(.useGating, "true with use_dora") }
         if useDora && scales { throw no(.useDora, "true with composition_mode \"scale\"") }
         if veraD != nil || veraB != nil { throw no(.veraD, "set") }
         if !(dropout >= 0 && dropout < 1) {

@@ -41,17 +41,23 @@ extension AdapterModel {
         if saved.head == nil && requireHead {
             throw AdapterError.incompatible(detail: "\(adapterFolder.path): no head_config.json; a classification adapter needs its head")
         }
+        let config = saved.config.map { Self.matchingSavedPrefixForm($0, weights: saved.weights, path: configPath, logger: logger) }
         let headSpec = saved.head.map { HeadSpec(name: $0.name, labels: $0.labels, dropout: 0) }
             ?? HeadSpec(name: placeholderHeadName, labels: ["0", "1"], dropout: 0)
         // A head-only folder (`save_head`, `train --method head`) runs the base with that head.
-        let mode: TrainingMode = saved.config.map { .adapter(name: saved.name, config: $0) } ?? .headOnly
+        let mode: TrainingMode = config.map { .adapter(name: saved.name, config: $0) } ?? .headOnly
         let model = try AdapterModel(base: base, mode: mode, head: headSpec)
         let prefix = base.config.modelType.rawValue + "."
-        // Tensor names in the file may carry another (or no) model prefix: key them by what follows.
+        // Tensor names in the file may carry another (or no) model prefix: key them by what follows. AdapterHub's
+        // prefix-tuning pool is one module reached from every layer, so its state dict repeats each tensor under
+        // `…encoder.layer.N.attention.self.prefix_tuning.pool.prefix_tunings.…` and `…prefix_tuning.prefix_tunings.…`:
+        // all copies key alike, and the repeats are skipped.
         func key(_ name: String) -> String {
+            if let r = name.range(of: "prefix_tunings.") { return String(name[r.lowerBound...]) }
             if let r = name.range(of: "encoder.layer.") { return String(name[r.lowerBound...]) }
             return name
         }
+        var consumed: Set<String> = []
         var expected: [String: ParameterSet.Entry] = [:]
         for e in model.parameters.entries where saved.head != nil || !e.name.hasPrefix("heads.") { expected[key(e.name)] = e }
         var sources: [(TensorSource, String, String)] = []
@@ -61,6 +67,7 @@ extension AdapterModel {
             var foreign: [String] = []
             for name in source.tensorNames {
                 guard let e = expected.removeValue(forKey: key(name)) else {
+                    if consumed.contains(key(name)) { continue }
                     if let other = AdapterHubNames.owner(ofTensor: name), other != owner, other.hasPrefix(owner) {
                         foreign.append(name)
                         continue
@@ -71,6 +78,7 @@ extension AdapterModel {
                     throw EncoderError.weightShapeMismatch(source: path, name: name, expected: e.shape, found: source.shape(of: name) ?? [])
                 }
                 try source.readFloats(name, into: e.value)
+                consumed.insert(key(name))
             }
             if !foreign.isEmpty {
                 let owners = Set(foreign.compactMap { AdapterHubNames.owner(ofTensor: $0) }).sorted()
@@ -83,6 +91,29 @@ extension AdapterModel {
             throw EncoderError.missingWeight(source: file, name: missing.hasPrefix("heads.") ? missing : prefix + missing)
         }
         return (model, saved.head != nil)
+    }
+
+    /// `adapters` 1.3's `eject_prefix_tuning` makes a prefix flat without updating the adapter's config, so its
+    /// `save_adapter` writes `"flat": false` beside a flat `control_trans`. The tensors decide: such a config is
+    /// read as flat (and said once).
+    static func matchingSavedPrefixForm(
+        _ config: AdapterConfig, weights: TensorSource?, path: String, logger: Logger?
+    ) -> AdapterConfig {
+        guard let weights, weights.tensorNames.contains(where: { $0.hasSuffix(".self_prefix.control_trans") }) else {
+            return config
+        }
+        var changed = false
+        func flat(_ c: AdapterConfig) -> AdapterConfig {
+            guard case .prefixTuning(var pc) = c, !pc.flat else { return c }
+            pc.flat = true
+            changed = true
+            return .prefixTuning(pc)
+        }
+        let result: AdapterConfig = if case .union(let members) = config { .union(members.map(flat)) } else { flat(config) }
+        if changed {
+            logger?.info("\(path): the prefix is saved in its flat form (an ejected prefix); reading it as flat")
+        }
+        return result
     }
 
     /// The adapter's and the head's tensors, as AdapterHub names them.

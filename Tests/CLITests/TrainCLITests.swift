@@ -202,6 +202,29 @@ struct TrainCLITests {
         let predicted = try cli.run(["predict", "--model", Fixtures.miniLM.path, "--adapter", ia3.path, "--input", input.path])
         #expect(predicted.status == 0, "\(predicted.stderr)")
         #expect(predicted.stdout.split(separator: "\n").count == 2)
+
+        // Prefix tuning in a union (MAM-like), then its MLP ejected: the same predictions from the flat prefix.
+        let mam = try run(["--method", "prefix_tuning[prefix_length=4,bottleneck_size=32]|par_bn[reduction_factor=16]"], "mam")
+        info = try cli.run(["adapter", "info", mam.path])
+        #expect(info.stdout.contains("prefix tuning: 4 keys and values per attention layer, from a 32-wide tanh MLP"), "\(info.stdout)")
+        let flat = tmp.appendingPathComponent("mam-flat")
+        let ejected = try cli.run(["adapter", "eject-prefix", "--model", Fixtures.miniLM.path, "--adapter", mam.path, "--output", flat.path])
+        #expect(ejected.status == 0, "\(ejected.stderr)")
+        info = try cli.run(["adapter", "info", flat.path])
+        #expect(info.stdout.contains("prefix tuning: 4 keys and values per attention layer, trained directly (flat)"), "\(info.stdout)")
+        func logits(_ adapter: URL) throws -> [[Double]] {
+            let r = try cli.run(["predict", "--model", Fixtures.miniLM.path, "--adapter", adapter.path, "--input", input.path])
+            #expect(r.status == 0, "\(r.stderr)")
+            return r.stdout.split(separator: "\n").map { line in
+                let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
+                return (object?["logits"] as? [NSNumber] ?? []).map(\.doubleValue)
+            }
+        }
+        let (before, after) = (try logits(mam), try logits(flat))
+        #expect(before.count == 2 && before.map(\.count) == after.map(\.count))
+        for (a, b) in zip(before.joined(), after.joined()) { #expect(abs(a - b) <= 1e-4) }
+        let refused = try cli.run(["adapter", "eject-prefix", "--model", Fixtures.miniLM.path, "--adapter", flat.path, "--output", tmp.appendingPathComponent("again").path])
+        #expect(refused.status != 0 && refused.stderr.contains("has no prefix tuning with a control_trans MLP to eject"), "\(refused.stderr)")
     }
 
     @Test func trainingErrorsAreClear() throws {

@@ -55,6 +55,34 @@ struct AdapterConfigStringTests {
         #expect(fixed.scaling == .fixed(2.5))
     }
 
+    /// Prefix tuning's presets as AdapterHub defines them (`PrefixTuningConfig()`, `flat=True`, `MAMConfig()`).
+    @Test func prefixTuningPresets() throws {
+        guard case .prefixTuning(let pc) = try Self.parse("prefix_tuning") else {
+            Issue.record("not prefix tuning")
+            return
+        }
+        #expect(pc.prefixLength == 30 && pc.bottleneckSize == 512 && pc.nonLinearity == .tanh && !pc.flat && pc.leaveOut.isEmpty)
+        guard case .prefixTuning(let flat) = try Self.parse("prefix_tuning_flat[prefix_length=8,leave_out=[0, 1]]") else {
+            Issue.record("not prefix tuning")
+            return
+        }
+        #expect(flat.flat && flat.prefixLength == 8 && flat.leaveOut == [0, 1])
+        let mam = try Self.parse("mam")
+        guard case .union(let members) = mam, members.count == 2, case .prefixTuning(let mp) = members[0] else {
+            Issue.record("mam is not a union starting with prefix tuning: \(mam)")
+            return
+        }
+        #expect(mp.bottleneckSize == 800 && mp.prefixLength == 30 && members[1] == .bottleneck(.parBn))
+        #expect(mam.methodName == "mam")
+        #expect(try Self.parse("prefix_tuning[bottleneck_size=800]|par_bn") == mam)
+        // UniPELTConfig: each member behind a gate.
+        let unipelt = try Self.parse("unipelt")
+        #expect(unipelt.methodName == "unipelt")
+        #expect(
+            try Self.parse("prefix_tuning[prefix_length=10,use_gating=True]|seq_bn[use_gating=True]|lora[alpha=2,use_gating=True]")
+                == unipelt)
+    }
+
     @Test func unionsOfImplementedMethods() throws {
         let union = try Self.parse("lora[r=4]|seq_bn")
         guard case .union(let members) = union, members.count == 2, case .lora(let lc) = members[0] else {
@@ -68,8 +96,13 @@ struct AdapterConfigStringTests {
 
     /// Each bad string fails with an error that names what is wrong.
     @Test(arguments: [
-        ("prefix_tuning", "'method' = \"prefix_tuning\" is not supported"),
-        ("prefix_tuning|seq_bn", "'method' = \"prefix_tuning\" is not supported"),
+        ("loreft", "'method' = \"loreft\" is not supported"),
+        ("vera|seq_bn", "'method' = \"vera\" is not supported"),
+        ("prefix_tuning|prefix_tuning_flat", "have the same architecture"),
+        ("prefix_tuning[dropout=0.1]", "'dropout' = 0.1 is not supported"),
+        ("prefix_tuning[prefix_length=0]", "prefix_length 0 (must be in 1…4096)"),
+        ("prefix_tuning[non_linearity=sigmoidish]", "unknown non_linearity 'sigmoidish'"),
+        ("mam[prefix_length=4]", "fields apply to one member of a ConfigUnion"),
         ("seq_bn|seq_bn[reduction_factor=8]", "both sit at the same location"),
         ("lora|ia3", "have the same architecture"),
         ("lora[r=4]|seq_bn[prefix=1]", "unknown field 'prefix'"),
@@ -83,7 +116,9 @@ struct AdapterConfigStringTests {
         ("lora[r=0]", "r 0 (must be in 1…65536)"),
         ("ia3[r=2]", "composition_mode \"scale\" needs r 1, got 2"),
         ("ia3[use_dora=True]", "'use_dora' = true with composition_mode \"scale\" is not supported"),
-        ("lora[use_gating=True]", "'use_gating' = true is not supported"),
+        ("ia3[use_gating=True]", "'use_gating' = true with composition_mode \"scale\" is not supported"),
+        ("dora[use_gating=True]", "'use_gating' = true with use_dora is not supported"),
+        ("unipelt[r=4]", "fields apply to one member of a ConfigUnion"),
         ("seq_bn[ln_after=True]", "'ln_after' = true is not supported"),
         ("par_bn[mh_adapter=True]", "'is_parallel' = true together with mh_adapter: true is not supported"),
         ("seq_bn[scaling=sideways]", "neither a number, \"learned\" nor \"channel\""),

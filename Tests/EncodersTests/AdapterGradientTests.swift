@@ -68,6 +68,17 @@ struct AdapterGradientTests {
         ("tiny-bert-cls", "dora[r=4,alpha=12,attn_matrices=[k],output_lora=True]", 0), ("tiny-roberta-cls", "prompt_tuning[prompt_length=3]", 0.1),
         ("tiny-bert-cls", "prompt_tuning[prompt_length=2,combine=prefix_after_bos]|seq_bn", 0), ("tiny-roberta-cls", "ia3|par_bn[reduction_factor=4]", 0.1), ("tiny-roberta-cls", "double_seq_bn_inv[inv_adapter_reduction_factor=3]", 0.1),
         ("tiny-bert-cls", "compacter++[reduction_factor=4,shared_phm_rule=False,factorized_phm_W=False,phm_bias=False]", 0),
+        ("tiny-roberta-cls", "prefix_tuning[prefix_length=3,bottleneck_size=8]", 0.1),
+        ("tiny-bert-cls", "prefix_tuning_flat[prefix_length=2,leave_out=[0]]", 0.2),
+        ("tiny-roberta-cls", "prefix_tuning[prefix_length=2,bottleneck_size=4,non_linearity=relu]|par_bn", 0),
+        ("tiny-roberta-cls", "unipelt", 0.1),
+        ("tiny-bert-cls", "lora[use_gating=True,attn_matrices=[q,v],intermediate_lora=True,output_lora=True,dropout=0.2]", 0.1),
+        (
+            "tiny-roberta-cls",
+            "double_seq_bn[use_gating=True,dropout=0.2]|prefix_tuning[prefix_length=2,bottleneck_size=4,use_gating=True,shared_gating=False]",
+            0.1
+        ),
+        ("tiny-bert-cls", "par_bn[use_gating=True,init_weights=houlsby,scaling=learned]", 0),
     ]
 
     @Test(arguments: cases)
@@ -116,7 +127,9 @@ struct AdapterGradientTests {
                 #expect(analyticAll.allSatisfy { abs($0) < 1e-5 }, "\(entry.name) should get no gradient")
                 continue
             }
-            if signal < 5e-3 { weak.append("\(entry.name): largest |numeric| \(signal)") }
+            // A gate's gradient is a mean over a sequence's rows through σ': 1e-3 still stands 10× above the noise.
+            let isGate = entry.name.contains(".gate.") || entry.name.contains(".prefix_gates.")
+            if signal < (isGate ? 1e-3 : 5e-3) { weak.append("\(entry.name): largest |numeric| \(signal)") }
         }
         #expect(checked > 0)
         #expect(weak.isEmpty, "gradients too small to check: \(weak)")

@@ -34,7 +34,7 @@ struct AdapterInteropTests {
 
     static let methods = [
         "seq_bn", "double_seq_bn", "lora", "par_bn", "scaled_par_bn", "ia3", "lora_ffn", "compacter", "compacter_pp",
-        "seq_bn_inv", "union", "prompt_tuning", "dora",
+        "seq_bn_inv", "union", "prompt_tuning", "dora", "prefix_tuning", "mam", "unipelt",
     ]
 
     @Test(arguments: methods)
@@ -59,7 +59,10 @@ struct AdapterInteropTests {
 
     /// The same adapters saved as torch.save pickles (`save_adapter` without safetensors) give the same
     /// logits; switching the adapter off moves them by far more than the tolerance (the fixture's margin).
-    @Test(arguments: ["par_bn", "scaled_par_bn", "ia3", "lora_ffn", "compacter", "compacter_pp", "seq_bn_inv", "union", "prompt_tuning", "dora"])
+    @Test(arguments: [
+        "par_bn", "scaled_par_bn", "ia3", "lora_ffn", "compacter", "compacter_pp", "seq_bn_inv", "union", "prompt_tuning", "dora",
+        "prefix_tuning", "mam", "unipelt",
+    ])
     func pythonPickledAdaptersGiveTheSameLogits(method: String) throws {
         let model = try AdapterModel.load(adapterFolder: Fixtures.url("adapterhub/\(method)-pickle"), base: try Self.base())
         let (batch, reference) = try Self.expected(method)
@@ -72,6 +75,66 @@ struct AdapterInteropTests {
         let fromString = try AdapterConfig.parse(json["config_string"] as? String ?? "", source: "fixture")
         let adapter = try AdapterHubAdapter(folder: Fixtures.url("adapterhub/\(method)-pickle"))
         #expect(adapter.config == fromString)
+    }
+
+    /// `eject_prefix_tuning` in Python, then `save_adapter`: adapters 1.3.0 writes the flat `control_trans` beside a
+    /// config that still says `"flat": false`. The tensors decide here: the folders load as flat prefixes with
+    /// Python's logits, and saved again they say `"flat": true`.
+    @Test(arguments: ["prefix_tuning_ejected", "prefix_tuning_ejected-pickle"])
+    func pythonEjectedPrefixLoadsAsFlat(folder: String) throws {
+        let model = try AdapterModel.load(adapterFolder: Fixtures.url("adapterhub/\(folder)"), base: try Self.base())
+        guard case .adapter(_, .prefixTuning(let pc)) = model.mode else {
+            Issue.record("not a prefix-tuning adapter: \(model.mode)")
+            return
+        }
+        #expect(pc.flat)
+        let (batch, reference) = try Self.expected("prefix_tuning_ejected")
+        #expect(maxAbsDifference(try model.logits(batch), reference) <= 1e-4)
+        let json = try Fixtures.json("adapterhub/prefix_tuning_ejected/expected.json")
+        let fromString = try AdapterConfig.parse(json["config_string"] as? String ?? "", source: "fixture")
+        #expect(AdapterConfig.prefixTuning(pc) == fromString)
+        let out = try Fixtures.temporaryFolder().appendingPathComponent("rt")
+        defer { try? FileManager.default.removeItem(at: out.deletingLastPathComponent()) }
+        try model.saveAdapterHub(to: out, modelName: "tiny-roberta")
+        let saved = try String(contentsOf: out.appendingPathComponent("adapter_config.json"), encoding: .utf8)
+        #expect(saved.contains("\"flat\": true"))
+    }
+
+    /// `ejectPrefixTuning` (AdapterHub's `eject_prefix_tuning`) keeps the logits, leaves one flat tensor for the
+    /// prefix (a MAM's bottleneck untouched), and the ejected adapter saves and loads as such.
+    @Test(arguments: ["prefix_tuning", "mam"])
+    func ejectingThePrefixKeepsTheLogits(method: String) throws {
+        let model = ModelWithAdapters(base: try Self.base(), modelName: "tiny-roberta")
+        let name = try model.loadAdapter(from: Fixtures.url("adapterhub/\(method)"), setActive: true)
+        try model.setActiveHead(name)
+        let (batch, reference) = try Self.expected(method)
+        let before = try model.logits(batch)
+        #expect(maxAbsDifference(before, reference) <= 1e-4)
+        let folder = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try model.saveAdapter(to: folder.appendingPathComponent("before"), name: name)
+        try model.ejectPrefixTuning(name)
+        #expect(maxAbsDifference(try model.logits(batch), before) <= 1e-5)
+        #expect(model.adapterConfig(name)?.members.contains { if case .prefixTuning(let pc) = $0 { pc.flat } else { false } } == true)
+        #expect(throws: AdapterError.self) { try model.ejectPrefixTuning(name) }
+        let out = folder.appendingPathComponent("after")
+        try model.saveAdapter(to: out, name: name)
+        let old = try SafetensorsFile(path: folder.appendingPathComponent("before/adapter.safetensors").path)
+        let new = try SafetensorsFile(path: out.appendingPathComponent("adapter.safetensors").path)
+        #expect(new.tensorNames.filter { $0.contains(".self_prefix.") } == ["roberta.prefix_tuning.prefix_tunings.\(name).self_prefix.control_trans"])
+        for tensor in old.tensorNames where !tensor.contains(".self_prefix.") {
+            #expect(try ReferenceParityTests.read(new, tensor) == (try ReferenceParityTests.read(old, tensor)))
+        }
+        let again = try AdapterModel.load(adapterFolder: out, base: try Self.base())
+        #expect(maxAbsDifference(try again.logits(batch), before) <= 1e-5)
+    }
+
+    /// A gate depends on each sequence, so no fixed weight holds a gated LoRA: merging it is refused.
+    @Test func gatedLoRACannotBeMerged() throws {
+        let model = try AdapterModel.load(adapterFolder: Fixtures.url("adapterhub/unipelt"), base: try Self.base())
+        #expect(throws: AdapterError.incompatible(detail: "a gated LoRA (use_gating, as in UniPELT) cannot be merged into the weights")) {
+            try model.mergeLoRA()
+        }
     }
 
     @Test(arguments: methods)

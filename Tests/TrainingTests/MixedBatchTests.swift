@@ -26,6 +26,18 @@ struct MixedBatchTests {
             try head.setTensor(name, randomFloats(head.tensor(name)?.count ?? 0, seed: UInt64(90 + i), scale: 0.4))
         }
         models.append(head)
+        // Per-sequence gates (UniPELT's bottleneck and LoRA gates) on their part's rows only, and a model with a
+        // prefix (UniPELT), whose part runs on its own.
+        let gated = try AdapterModel(
+            base: base,
+            mode: .adapter(
+                name: "g", config: try AdapterConfig.parse("seq_bn[use_gating=True]|lora[use_gating=True,intermediate_lora=True]", source: "test")),
+            head: HeadSpec(name: "g", labels: ["x", "y"], dropout: 0))
+        for (i, name) in gated.trainableNames.enumerated() {
+            try gated.setTensor(name, randomFloats(gated.tensor(name)?.count ?? 0, seed: UInt64(70 + i), scale: 0.4))
+        }
+        models.append(gated)
+        models.append(try AdapterModel.load(adapterFolder: Fixtures.url("adapterhub/unipelt"), base: base))
         return (base, models)
     }
 

@@ -30,6 +30,8 @@ struct ReferenceParityTests {
         "roberta_union_lora_seq_bn", "roberta_union_two_bn", "bert_union_lora_seq_bn", "bert_union_two_bn",
         "roberta_prompt_tuning", "roberta_prompt_tuning_bos", "bert_prompt_tuning", "bert_prompt_tuning_bos",
         "roberta_dora", "roberta_dora_ffn", "bert_dora", "bert_dora_ffn",
+        "roberta_prefix_tuning", "roberta_prefix_tuning_flat", "roberta_mam", "bert_prefix_tuning", "bert_prefix_tuning_flat",
+        "bert_mam", "roberta_unipelt", "roberta_gating", "bert_unipelt", "bert_gating",
     ]
 
     struct Case {

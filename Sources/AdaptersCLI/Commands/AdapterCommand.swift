@@ -9,8 +9,9 @@ import Training
 
 struct AdapterCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "adapter", abstract: "Inspect AdapterHub adapter folders; merge LoRA into a full model.",
-        subcommands: [AdapterInfo.self, AdapterMerge.self])
+        commandName: "adapter",
+        abstract: "Inspect AdapterHub adapter folders; merge LoRA into a full model; eject a prefix's MLP.",
+        subcommands: [AdapterInfo.self, AdapterMerge.self, AdapterEjectPrefix.self])
 }
 
 struct AdapterInfo: ParsableCommand {
@@ -73,6 +74,38 @@ struct AdapterMerge: ParsableCommand {
         let probe = try TokenBatch(sequences: [[Int32(0), 5, 6, 7, 8, 2].map { Int32(min(Int($0), pretrained.config.vocabSize - 1)) }], padId: Int32(pretrained.config.padTokenId))
         let diff = maxAbsDifference(try merged.encoder.classify(probe), try model.logits(probe))
         print("wrote \(out.path) (\(merged.encoder.head?.numLabels ?? 0) labels); merged vs adapter logits differ by \(diff)")
+    }
+}
+
+struct AdapterEjectPrefix: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eject-prefix",
+        abstract: "Replace a prefix-tuning adapter's MLP by the keys and values it computes (eject_prefix_tuning).")
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(name: .long, help: "Prefix-tuning (or MAM) adapter folder, with its head, or a Hub id.")
+    var adapter: String
+
+    @Option(name: .long, help: "Output adapter folder (flat prefix).")
+    var output: String
+
+    func run() throws {
+        let pretrained = try modelOptions.load()
+        let model = ModelWithAdapters(base: pretrained.encoder, modelName: pretrained.folder.lastPathComponent, logger: logger)
+        let name = try model.loadAdapter(from: try HubAccess.folder(adapter, selection: .all), setActive: true)
+        guard let head = model.headNames.last else {
+            throw ValidationError("\(adapter): no head_config.json; eject-prefix checks the logits through the adapter's head")
+        }
+        try model.setActiveHead(head)
+        let probe = try TokenBatch(
+            sequences: [[Int32(0), 5, 6, 7, 8, 2].map { Int32(min(Int($0), pretrained.config.vocabSize - 1)) }],
+            padId: Int32(pretrained.config.padTokenId))
+        let before = try model.logits(probe)
+        try model.ejectPrefixTuning(name)
+        let after = try model.logits(probe)
+        try model.saveAdapter(to: URL(fileURLWithPath: output), name: name)
+        print("wrote \(output): flat prefix (\(model.adapterConfig(name)?.summary ?? "")); logits before vs after differ by \(maxAbsDifference(before, after))")
     }
 }
 

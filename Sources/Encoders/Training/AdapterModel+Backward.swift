@@ -19,7 +19,7 @@ extension AdapterModel {
     func attentionTrainable(_ l: Int) -> Bool {
         if mode == .full { return true }
         let a = layerAdapters[l]
-        return !a.attention.isEmpty || !a[.query].isEmpty || !a[.key].isEmpty || !a[.value].isEmpty
+        return !a.attention.isEmpty || !a[.query].isEmpty || !a[.key].isEmpty || !a[.value].isEmpty || a.prefix != nil
     }
 
     /// `dout` with a bottleneck's output dropout applied (the forward pass's mask), or `dout` itself.
@@ -103,6 +103,7 @@ extension AdapterModel {
         let tmp2 = scratchB.reserve(2 * m * max(c, inter))
         let dQKV = gradQKV.reserve(m * 3 * c)
         let dInter = gradInter.reserve(m * inter)
+        _ = prefixGradient(zero: true)
         let eps = config.layerNormEps
         _ = eps
 
@@ -133,24 +134,42 @@ extension AdapterModel {
             let dHo = tmp2  // [M, C]
             dHo.update(from: dh, count: rows * c)
             if let slots = adapters.output.first {
+                // A gated bottleneck (UniPELT): its gate's gradient, and the gradient of its ungated output.
+                var dGate = [Float](repeating: 0, count: rowOffsets.count - 1)
+                let dOut = dGate.withUnsafeMutableBufferPointer {
+                    gatedBottleneckGradient(
+                        bottleneckDropped(dh, slots, rows: rows, dropout: rowDropout, site: 14), slots, act: s.outAct.pointer,
+                        rows: rows, rowOffsets: rowOffsets,
+                        gateBuffer: s.gates[GateSite.outputBottleneck], dmeans: $0.baseAddress!)
+                }
+                func gateInputGradient(x: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?) {
+                    guard let gate = slots.gate else { return }
+                    dGate.withUnsafeBufferPointer {
+                        gateBackward(
+                            gate, dmeans: $0.baseAddress!, x: x, ldx: c, dx: dx, rowOffsets: rowOffsets,
+                            buffer: s.gates[GateSite.outputBottleneck])
+                    }
+                }
                 if slots.parallel {
                     // sum2 = ho + s·f(out1) + out1.
                     Bottleneck.backward(
                         dx: needOut1 ? dOut1 : nil, accumulate: true,
-                        dout: bottleneckDropped(dh, slots, rows: rows, dropout: rowDropout, site: 14), x: s.out1.pointer,
+                        dout: dOut, x: s.out1.pointer,
                         weights: bottleneckTensors(slots), grads: bottleneckGradients(slots), pre: s.outPre.pointer,
                         act: s.outAct.pointer, rows: rows, channels: c, bottleneck: slots.size,
                         activation: slots.activation, scale: bottleneckScale(slots), dscale: bottleneckScaleGrad(slots),
                         scratch: tmp)
+                    gateInputGradient(x: s.out1.pointer, dx: needOut1 ? dOut1 : nil)
                 } else if slots.originalLnBefore {
                     // o = ho + s·f(a), a = LN(ho + out1).
                     let dA = tmp2 + rows * max(c, inter)
                     Bottleneck.backward(
-                        dx: dA, accumulate: false, dout: bottleneckDropped(dh, slots, rows: rows, dropout: rowDropout, site: 14),
+                        dx: dA, accumulate: false, dout: dOut,
                         x: s.adapterIn.pointer, weights: bottleneckTensors(slots),
                         grads: bottleneckGradients(slots), pre: s.outPre.pointer, act: s.outAct.pointer, rows: rows,
                         channels: c, bottleneck: slots.size, activation: slots.activation,
                         scale: bottleneckScale(slots), dscale: bottleneckScaleGrad(slots), scratch: tmp)
+                    gateInputGradient(x: s.adapterIn.pointer, dx: dA)
                     LayerNorm.backward(
                         dx: dA, dgamma: grad(layer.outputNormWeight), dbeta: grad(layer.outputNormBias), dout: dA,
                         x: s.sumA.pointer, gamma: gamma2, mean: s.meanA.pointer, rstd: s.rstdA.pointer, rows: rows,
@@ -160,11 +179,12 @@ extension AdapterModel {
                 } else {
                     // sum2 = ho + s·f(ho) + out1.
                     Bottleneck.backward(
-                        dx: dHo, accumulate: true, dout: bottleneckDropped(dh, slots, rows: rows, dropout: rowDropout, site: 14),
+                        dx: dHo, accumulate: true, dout: dOut,
                         x: s.ffnOut.pointer, weights: bottleneckTensors(slots),
                         grads: bottleneckGradients(slots), pre: s.outPre.pointer, act: s.outAct.pointer, rows: rows,
                         channels: c, bottleneck: slots.size, activation: slots.activation,
                         scale: bottleneckScale(slots), dscale: bottleneckScaleGrad(slots), scratch: tmp)
+                    gateInputGradient(x: s.ffnOut.pointer, dx: dHo)
                 }
                 finishPHMBackward(slots)
             }
@@ -190,7 +210,7 @@ extension AdapterModel {
                 x: geluOut, weight: w.pointer(layer.outputWeight), rows: rows, inFeatures: inter, outFeatures: c)
             addInputGradient(
                 adapters[.output], site: .output, dx: needInter ? dInter : nil, dy: dHo, ldy: c, x: geluOut, rows: rows,
-                inFeatures: inter, outFeatures: c, activations: s, scratch: tmp, dropout: rowDropout)
+                inFeatures: inter, outFeatures: c, activations: s, scratch: tmp, dropout: rowDropout, rowOffsets: rowOffsets)
             if !needInter {
                 ready?(.layer(l))
                 break
@@ -207,7 +227,7 @@ extension AdapterModel {
             addInputGradient(
                 adapters[.intermediate], site: .intermediate, dx: needOut1 ? dOut1 : nil, dy: dInter, ldy: inter,
                 x: s.out1.pointer, rows: rows, inFeatures: c, outFeatures: inter, activations: s, scratch: tmp,
-                dropout: rowDropout)
+                dropout: rowDropout, rowOffsets: rowOffsets)
             if !needOut1 {
                 // Nothing in the attention sub-block or below trains.
                 ready?(.layer(l))
@@ -223,13 +243,27 @@ extension AdapterModel {
             let dHa = tmp2
             dHa.update(from: dOut1, count: rows * c)
             if let slots = adapters.attention.first {
+                var dGate = [Float](repeating: 0, count: rowOffsets.count - 1)
+                let dOut = dGate.withUnsafeMutableBufferPointer {
+                    gatedBottleneckGradient(
+                        bottleneckDropped(dOut1, slots, rows: rows, dropout: rowDropout, site: 13), slots, act: s.mhAct.pointer,
+                        rows: rows, rowOffsets: rowOffsets,
+                        gateBuffer: s.gates[GateSite.attentionBottleneck], dmeans: $0.baseAddress!)
+                }
                 Bottleneck.backward(
-                    dx: dHa, accumulate: true, dout: bottleneckDropped(dOut1, slots, rows: rows, dropout: rowDropout, site: 13),
+                    dx: dHa, accumulate: true, dout: dOut,
                     x: s.attentionOut.pointer,
                     weights: bottleneckTensors(slots),
                     grads: bottleneckGradients(slots), pre: s.mhPre.pointer, act: s.mhAct.pointer, rows: rows, channels: c,
                     bottleneck: slots.size, activation: slots.activation, scale: bottleneckScale(slots),
                     dscale: bottleneckScaleGrad(slots), scratch: tmp)
+                if let gate = slots.gate {
+                    dGate.withUnsafeBufferPointer {
+                        gateBackward(
+                            gate, dmeans: $0.baseAddress!, x: s.attentionOut.pointer, ldx: c, dx: dHa, rowOffsets: rowOffsets,
+                            buffer: s.gates[GateSite.attentionBottleneck])
+                    }
+                }
                 finishPHMBackward(slots)
             }
             if pHidden > 0 {
@@ -244,21 +278,37 @@ extension AdapterModel {
             let savedDropped = keepDroppedProbabilities && pAttention > 0 ? UnsafePointer(s.droppedProbs.pointer) : nil
             // dx = dL/d(layer input): residual from sub-block 1, plus the QKV projection (and LoRA).
             let dx = dh
+            let layerPrefix = attentionPrefix(
+                layer: l, input: x, rowOffsets: packed.offsets, gateBuffer: s.gates[GateSite.prefix], computeGate: false)
+            let layerShape = layerPrefix != nil ? f.prefixShape ?? f.shape : f.shape
+            let dPrefix = layerPrefix.map { prefixScratch[3].reserve(b * $0.length * 2 * c) }
             if !firstQueries {
                 Attention.backward(
-                    dqkv: dQKV, dout: dCtx, qkv: s.qkv.pointer, probs: s.probs.pointer, shape: f.shape,
+                    dqkv: dQKV, dout: dCtx, qkv: s.qkv.pointer, probs: s.probs.pointer, shape: layerShape,
                     dropout: pAttention,
-                    seed: dropoutSeed(seed, layer: l, site: 0), droppedProbs: savedDropped)
+                    seed: dropoutSeed(seed, layer: l, site: 0), droppedProbs: savedDropped, prefix: layerPrefix,
+                    dprefix: dPrefix)
                 dx.update(from: dOut1, count: m * c)
             } else {
                 Attention.backwardFirstQueries(
-                    dqkv: dQKV, dout: dCtx, qkv: s.qkv.pointer, probs: s.probs.pointer, shape: f.shape,
+                    dqkv: dQKV, dout: dCtx, qkv: s.qkv.pointer, probs: s.probs.pointer, shape: layerShape,
                     dropout: pAttention,
-                    seed: dropoutSeed(seed, layer: l, site: 0), droppedProbs: savedDropped)
+                    seed: dropoutSeed(seed, layer: l, site: 0), droppedProbs: savedDropped, prefix: layerPrefix,
+                    dprefix: dPrefix)
                 // The residual reaches only the first tokens' rows.
                 dx.update(repeating: 0, count: m * c)
                 for i in 0..<b where packed.offsets[i] < packed.offsets[i + 1] {
                     (dx + packed.offsets[i] * c).update(from: dOut1 + i * c, count: c)
+                }
+            }
+            if let dPrefix, let layerPrefix,
+                let dmeans = accumulatePrefixGradient(layer: l, perSequence: dPrefix, sequences: b, attention: layerPrefix),
+                let gate = adapters.prefixGate
+            {
+                dmeans.withUnsafeBufferPointer {
+                    gateBackward(
+                        gate, dmeans: $0.baseAddress!, x: x, ldx: c, dx: needBelow ? dx : nil, rowOffsets: packed.offsets,
+                        buffer: s.gates[GateSite.prefix])
                 }
             }
             for site in [LinearSite.query, .key, .value] {
@@ -267,7 +317,8 @@ extension AdapterModel {
                     activations: s)
                 addInputGradient(
                     adapters[site], site: site, dx: needBelow ? dx : nil, dy: dQKV + site.rawValue * c, ldy: 3 * c, x: x,
-                    rows: m, inFeatures: c, outFeatures: c, activations: s, scratch: tmp, dropout: tokenDropout)
+                    rows: m, inFeatures: c, outFeatures: c, activations: s, scratch: tmp, dropout: tokenDropout,
+                    rowOffsets: packed.offsets)
             }
             Linear.backward(
                 dx: needBelow ? dx : nil, dweight: grad(layer.qkvWeight), dbias: grad(layer.qkvBias), dout: dQKV, x: x,
@@ -275,6 +326,7 @@ extension AdapterModel {
             ready?(.layer(l))
             if !needBelow { break }
         }
+        prefixBackward()
         if full { embeddingBackward(packed, dh: dh, seed: seed, training: training) }
         promptBackward(dh, packed)
         if invertible != nil { invertibleBackward(dh, rows: m) }

@@ -43,6 +43,14 @@ extension AdapterModel {
                 originalLnBefore: originalLnBefore, parallel: bn.isParallel)
         }
         slots.dropout = Float(bn.dropout)
+        if bn.useGating {
+            // `init_weights` bert and mam_adapter draw the gate like BERT's Linear layers; houlsby leaves
+            // PyTorch's default.
+            let houlsby = bn.initWeights == "houlsby"
+            slots.gate = declareGate(
+                p + "gate.", inFeatures: c, outputs: 1, weightInit: houlsby ? .kaimingUniform : .normal, zeroBias: !houlsby,
+                into: &decl)
+        }
         return slots
     }
 

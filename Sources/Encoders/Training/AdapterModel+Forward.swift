@@ -28,7 +28,7 @@ extension AdapterModel {
         _ stack: [BottleneckSlots], h: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>, rows m: Int,
         tmp: UnsafeMutablePointer<Float>, pre: ScratchBuffer, act: ScratchBuffer,
         adapterInput: (UnsafePointer<Float>) -> UnsafePointer<Float>,
-        dropUp: ((UnsafeMutablePointer<Float>, BottleneckSlots) -> Void)? = nil
+        dropUp: ((UnsafeMutablePointer<Float>, BottleneckSlots) -> Void)? = nil, rowOffsets: [Int], gateBuffer: ScratchBuffer
     ) -> UnsafePointer<Float> {
         let c = config.hiddenSize
         var o = UnsafePointer(h)
@@ -42,6 +42,10 @@ extension AdapterModel {
                 act: act.reserve(m * slots.size), rows: m, channels: c, bottleneck: slots.size,
                 activation: slots.activation, scale: bottleneckScale(slots))
             if slots.dropout > 0 { dropUp?(next, slots) }
+            if let gate = slots.gate {
+                let means = gateForward(gate, values: values, x: input, ldx: c, rowOffsets: rowOffsets, buffer: gateBuffer)
+                scaleRowsBySequence(next, means: means, rowOffsets: rowOffsets, channels: c)
+            }
             Residual.forward(out: next, a: next, b: o, count: m * c)
             if next != tmp { tmp.update(from: next, count: m * c) }
             o = UnsafePointer(tmp)
@@ -56,6 +60,7 @@ extension AdapterModel {
         _ parts: [Segment], location: KeyPath<LayerAdapter, [BottleneckSlots]>, layer l: Int, rowsOf: (Segment) -> Range<Int>,
         h: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>, tmp: UnsafeMutablePointer<Float>,
         pre: ScratchBuffer, act: ScratchBuffer, dropUp: ((UnsafeMutablePointer<Float>, BottleneckSlots) -> Void)? = nil,
+        rowOffsetsOf: (Segment) -> [Int], gateBuffer: ScratchBuffer,
         adapterInput: (UnsafePointer<Float>, Int, Int) -> UnsafePointer<Float>
     ) -> UnsafePointer<Float> {
         let c = config.hiddenSize
@@ -65,7 +70,7 @@ extension AdapterModel {
                 part.model.layerAdapters[l][keyPath: location], h: h + rows.lowerBound * c,
                 residual: residual + rows.lowerBound * c, rows: rows.count,
                 tmp: tmp + rows.lowerBound * c, pre: pre, act: act, adapterInput: { adapterInput($0, rows.lowerBound, rows.count) },
-                dropUp: dropUp)
+                dropUp: dropUp, rowOffsets: rowOffsetsOf(part), gateBuffer: gateBuffer)
         }
         for part in parts {
             let rows = rowsOf(part)
@@ -73,7 +78,8 @@ extension AdapterModel {
             let o = part.model.bottleneckStack(
                 part.model.layerAdapters[l][keyPath: location], h: h + rows.lowerBound * c,
                 residual: residual + rows.lowerBound * c, rows: rows.count,
-                tmp: segmentTmp, pre: pre, act: act, adapterInput: { adapterInput($0, rows.lowerBound, rows.count) })
+                tmp: segmentTmp, pre: pre, act: act, adapterInput: { adapterInput($0, rows.lowerBound, rows.count) },
+                rowOffsets: rowOffsetsOf(part), gateBuffer: gateBuffer)
             if o != UnsafePointer(segmentTmp) { segmentTmp.update(from: o, count: rows.count * c) }
         }
         return UnsafePointer(tmp)
@@ -91,9 +97,12 @@ extension AdapterModel {
     ) -> ForwardState {
         let m = packed.tokens
         let parts = segments ?? [Segment(model: self, sequences: 0..<(packed.offsets.count - 1))]
+        // A gate reading every row of the top layer's FFN side needs that layer in full.
+        let firstTokensOnly = firstTokensOnly && !parts.contains { $0.model.gatesReadTopRows }
         for part in parts {
             part.model.materializePHM()
             part.model.materializeDoRA()
+            part.model.materializePrefix()
         }
         let c = config.hiddenSize
         let inter = config.intermediateSize
@@ -105,6 +114,13 @@ extension AdapterModel {
             offsets: packed.offsets, heads: config.numAttentionHeads, headDim: config.headDim, dropoutKeys: packed.dropoutKeys)
         let firstTokenOffsets = Array(0...(packed.offsets.count - 1))
         let full = mode == .full
+        // Mixed batches with a prefix run part by part (`mixedLogits`): a prefix is one model's.
+        let prefixModel = parts.count == 1 ? parts[0].model : nil
+        let prefixShape = prefixModel?.prefix.map {
+            AttentionShape(
+                offsets: packed.offsets, heads: config.numAttentionHeads, headDim: config.headDim,
+                dropoutKeys: packed.dropoutKeys, prefixLength: $0.length)
+        }
 
         let x0 = hiddenStates[0].reserve(max(m * c, 1))
         base.embed(packed, into: x0)
@@ -149,11 +165,12 @@ extension AdapterModel {
             for part in parts where !part.model.loraMerged {
                 let r0 = packed.offsets[part.sequences.lowerBound]
                 let m = packed.offsets[part.sequences.upperBound] - r0
+                let partOffsets = packed.offsets[part.sequences.lowerBound...part.sequences.upperBound].map { $0 - r0 }
                 for site in [LinearSite.query, .key, .value] {
                     applyLinearAdapters(
                         part.model.layerAdapters[l][site], values: part.model.values, site: site,
                         y: qkv + r0 * 3 * c + site.rawValue * c, ldy: 3 * c, x: x + r0 * c, rows: m, inFeatures: c,
-                        outFeatures: c, activations: s, keep: keepScaled, tmp: tmp, dropout: tokenDropout)
+                        outFeatures: c, activations: s, keep: keepScaled, tmp: tmp, dropout: tokenDropout, rowOffsets: partOffsets)
                 }
             }
             // With `firstTokensOnly` the last layer computes only what the head reads: attention for
@@ -165,15 +182,24 @@ extension AdapterModel {
             func rowsOf(_ part: Segment) -> Range<Int> {
                 firstOnly ? part.sequences : packed.offsets[part.sequences.lowerBound]..<packed.offsets[part.sequences.upperBound]
             }
+            /// A segment's sequences' row offsets within its rows (what a gate averages over).
+            func rowOffsetsOf(_ part: Segment) -> [Int] {
+                let offsets = firstOnly ? firstTokenOffsets : packed.offsets
+                let r0 = offsets[part.sequences.lowerBound]
+                return offsets[part.sequences.lowerBound...part.sequences.upperBound].map { $0 - r0 }
+            }
             let rowDropout =
                 training && parts.count == 1
                 ? RowDropout(rowOffsets: rowOffsets, keys: packed.dropoutKeys, seed: seed, layer: l) : nil
             let ctx = s.context.reserve(rows * c)
-            let probCount = max(firstOnly ? shape.firstQueryProbabilityCount : shape.probabilityCount, 1)
+            let layerPrefix = prefixModel?.attentionPrefix(
+                layer: l, input: x, rowOffsets: packed.offsets, gateBuffer: s.gates[GateSite.prefix], computeGate: true)
+            let layerShape = layerPrefix != nil ? prefixShape ?? shape : shape
+            let probCount = max(firstOnly ? layerShape.firstQueryProbabilityCount : layerShape.probabilityCount, 1)
             let attend = firstOnly ? Attention.forwardFirstQueries : Attention.forward
             attend(
-                ctx, qkv, shape, s.probs.reserve(probCount), pAttention, dropoutSeed(seed, layer: l, site: 0),
-                keepDroppedProbabilities && pAttention > 0 ? s.droppedProbs.reserve(probCount) : nil)
+                ctx, qkv, layerShape, s.probs.reserve(probCount), pAttention, dropoutSeed(seed, layer: l, site: 0),
+                keepDroppedProbabilities && pAttention > 0 ? s.droppedProbs.reserve(probCount) : nil, layerPrefix)
             let xres: UnsafePointer<Float>
             if firstOnly {
                 let first = firstRows.reserve(rows * c)
@@ -198,6 +224,7 @@ extension AdapterModel {
             let ln1Input = bottleneckStacks(
                 parts, location: \.attention, layer: l, rowsOf: rowsOf, h: ha, residual: xres, tmp: tmp, pre: s.mhPre, act: s.mhAct,
                 dropUp: rowDropout.map { d in { buf, slots in d.apply(self, out: buf, x: buf, channels: c, p: slots.dropout, site: 13) } },
+                rowOffsetsOf: rowOffsetsOf, gateBuffer: s.gates[GateSite.attentionBottleneck],
                 adapterInput: { o, _, _ in o })
             LayerNorm.forward(
                 out: out1, x: ln1Input, residual: xres, sum: sum1, gamma: w.pointer(layer.attentionNormWeight),
@@ -214,7 +241,8 @@ extension AdapterModel {
                 applyLinearAdapters(
                     part.model.layerAdapters[l][.intermediate], values: part.model.values, site: .intermediate,
                     y: pre + r.lowerBound * inter, ldy: inter, x: out1 + r.lowerBound * c, rows: r.count, inFeatures: c,
-                    outFeatures: inter, activations: s, keep: keepScaled, tmp: tmp, dropout: rowDropout)
+                    outFeatures: inter, activations: s, keep: keepScaled, tmp: tmp, dropout: rowDropout,
+                    rowOffsets: rowOffsetsOf(part))
             }
             // The GELU output is not kept: full fine-tuning recomputes it from the pre-activation.
             let gelu = scratchB.reserve(rows * inter)
@@ -232,7 +260,8 @@ extension AdapterModel {
                 applyLinearAdapters(
                     part.model.layerAdapters[l][.output], values: part.model.values, site: .output,
                     y: ho + r.lowerBound * c, ldy: c, x: gelu + r.lowerBound * inter, rows: r.count, inFeatures: inter,
-                    outFeatures: c, activations: s, keep: keepScaled, tmp: tmp, dropout: rowDropout)
+                    outFeatures: c, activations: s, keep: keepScaled, tmp: tmp, dropout: rowDropout,
+                    rowOffsets: rowOffsetsOf(part))
             }
             if pHidden > 0 {
                 hiddenDropout(ho, ho, rowOffsets: rowOffsets, keys: packed.dropoutKeys, p: pHidden, seed: seed, layer: l, site: 2)
@@ -246,7 +275,8 @@ extension AdapterModel {
             let beta2 = w.pointer(layer.outputNormBias)
             let ln2Input = bottleneckStacks(
                 parts, location: \.output, layer: l, rowsOf: rowsOf, h: ho, residual: out1, tmp: tmp, pre: s.outPre, act: s.outAct,
-                dropUp: rowDropout.map { d in { buf, slots in d.apply(self, out: buf, x: buf, channels: c, p: slots.dropout, site: 14) } }
+                dropUp: rowDropout.map { d in { buf, slots in d.apply(self, out: buf, x: buf, channels: c, p: slots.dropout, site: 14) } },
+                rowOffsetsOf: rowOffsetsOf, gateBuffer: s.gates[GateSite.outputBottleneck]
             ) { o, first, count in
                 // seq_bn: a = LN(o + r) — the same frozen LN as the output's.
                 let ain = s.adapterIn.reserve(rows * c) + first * c
@@ -264,7 +294,7 @@ extension AdapterModel {
         // Head on the first token of each sequence: each segment's own head.
         let top = hiddenStates[config.numHiddenLayers].pointer
         var state = ForwardState(
-            logits: [], segmentLogits: [], shape: shape, firstTokensOnly: firstTokensOnly, features: [], dropped1: [],
+            logits: [], segmentLogits: [], shape: shape, prefixShape: prefixShape, firstTokensOnly: firstTokensOnly, features: [], dropped1: [],
             tanhOut: [], dropped2: [])
         for part in parts {
             var features = [Float](repeating: 0, count: part.sequences.count * c)

@@ -32,6 +32,9 @@ extension AdapterModel {
             let b = decl.train(p + "lora_B", [outFeatures, lc.r], initialize: bInit)
             var slots = LoRASlots(a: a, b: b, rank: lc.r, scaling: lc.scaling, scales: lc.scales)
             slots.dropout = Float(lc.dropout)
+            if lc.useGating {
+                slots.gate = declareGate(p + "gate.", inFeatures: inFeatures, outputs: 1, zeroBias: false, into: &decl)
+            }
             if lc.useDora {
                 // The magnitude starts at ‖W_j‖ (`initializeDoRAMagnitudes`).
                 slots.dora = DoRASlots(
@@ -49,9 +52,10 @@ extension AdapterModel {
     func applyLinearAdapters(
         _ stack: [LoRASlots], values: Arena, site: LinearSite, y: UnsafeMutablePointer<Float>, ldy: Int,
         x: UnsafePointer<Float>, rows m: Int, inFeatures: Int, outFeatures: Int, activations s: LayerActivations,
-        keep: Bool, tmp: UnsafeMutablePointer<Float>, dropout: RowDropout? = nil
+        keep: Bool, tmp: UnsafeMutablePointer<Float>, dropout: RowDropout? = nil, rowOffsets: [Int]
     ) {
         guard let first = stack.first else { return }
+        let layerInput = x
         var x = x
         if let dropout, first.dropout > 0, stack.count == 1, !first.scales {
             // LoRA's dropout on its input (`lora_dropout(x)`), kept for the backward pass.
@@ -65,6 +69,17 @@ extension AdapterModel {
                     y: y, ldy: ldy, l: values.pointer(first.b),
                     kept: keep ? s.ia3Kept[site.rawValue].reserve(m * outFeatures) : nil, rows: m,
                     outFeatures: outFeatures, scaling: first.scaling)
+            } else if let a = first.a, let gate = first.gate {
+                // The gate reads the layer input (before the LoRA's dropout), as AdapterHub's `gate(layer_input)`.
+                let means = gateForward(
+                    gate, values: values, x: layerInput, ldx: inFeatures, rowOffsets: rowOffsets, buffer: s.gates[site.rawValue])
+                let factors = Gate.rowFactors(means, rowOffsets: rowOffsets, outputs: 1, column: 0)
+                factors.withUnsafeBufferPointer {
+                    LoRAKernel.forwardGated(
+                        y: y, ldy: ldy, x: x, a: values.pointer(a), b: values.pointer(first.b),
+                        h: s.loraH[site.rawValue].reserve(m * first.rank), scaled: gateScratch.reserve(m * first.rank),
+                        rowFactors: $0.baseAddress!, rows: m, inFeatures: inFeatures, outFeatures: outFeatures, rank: first.rank)
+                }
             } else if let a = first.a {
                 LoRAKernel.forward(
                     y: y, ldy: ldy, x: x, a: values.pointer(a), b: values.pointer(first.b),
@@ -121,11 +136,12 @@ extension AdapterModel {
     func addInputGradient(
         _ stack: [LoRASlots], site: LinearSite, dx: UnsafeMutablePointer<Float>?, dy: UnsafePointer<Float>, ldy: Int,
         x: UnsafePointer<Float>, rows: Int, inFeatures: Int, outFeatures: Int, activations s: LayerActivations,
-        scratch: UnsafeMutablePointer<Float>, dropout: RowDropout? = nil
+        scratch: UnsafeMutablePointer<Float>, dropout: RowDropout? = nil, rowOffsets: [Int]
     ) {
         guard let slots = stack.first, let a = slots.a, let ga = gradientOf[a.name], let gb = gradientOf[slots.b.name] else {
             return
         }
+        let layerInput = x
         // With LoRA dropout, A's gradient reads the dropped input, and ∂L/∂x through the LoRA path passes the
         // same mask before it joins dx.
         let dropped = dropout != nil && slots.dropout > 0
@@ -134,13 +150,38 @@ extension AdapterModel {
             loraDx = adapterDropoutScratch.reserve(rows * inFeatures)
             loraDx?.update(repeating: 0, count: rows * inFeatures)
         }
-        LoRAKernel.backward(
-            dx: loraDx, dy: dy, ldy: ldy, x: dropped ? UnsafePointer(s.loraDropped[site.rawValue].pointer) : x,
-            a: values.pointer(a), b: values.pointer(slots.b), h: s.loraH[site.rawValue].pointer, da: ga, db: gb, rows: rows,
-            inFeatures: inFeatures, outFeatures: outFeatures, rank: slots.rank, scaling: slots.scaling, scratch: scratch)
+        let loraInput = dropped ? UnsafePointer(s.loraDropped[site.rawValue].pointer) : x
+        var gateGradient: [Float] = []
+        if let gate = slots.gate {
+            let factors = Gate.rowFactors(
+                gateMeans(gate, rowOffsets: rowOffsets, buffer: s.gates[site.rawValue]), rowOffsets: rowOffsets, outputs: 1, column: 0)
+            var dfactors = [Float](repeating: 0, count: rows)
+            factors.withUnsafeBufferPointer { f in
+                dfactors.withUnsafeMutableBufferPointer { df in
+                    LoRAKernel.backwardGated(
+                        dx: loraDx, dy: dy, ldy: ldy, x: loraInput, a: values.pointer(a), b: values.pointer(slots.b),
+                        h: s.loraH[site.rawValue].pointer, rowFactors: f.baseAddress!, da: ga, db: gb, dfactors: df.baseAddress!,
+                        rows: rows, inFeatures: inFeatures, outFeatures: outFeatures, rank: slots.rank,
+                        scratch: gateScratch2.reserve(2 * rows * slots.rank))
+                }
+            }
+            gateGradient = (0..<(rowOffsets.count - 1)).map { b in (rowOffsets[b]..<rowOffsets[b + 1]).reduce(0) { $0 + dfactors[$1] } }
+        } else {
+            LoRAKernel.backward(
+                dx: loraDx, dy: dy, ldy: ldy, x: loraInput, a: values.pointer(a), b: values.pointer(slots.b),
+                h: s.loraH[site.rawValue].pointer, da: ga, db: gb, rows: rows, inFeatures: inFeatures,
+                outFeatures: outFeatures, rank: slots.rank, scaling: slots.scaling, scratch: scratch)
+        }
         if dropped, let dx, let loraDx, let dropout {
             dropout.apply(self, out: loraDx, x: loraDx, channels: inFeatures, p: slots.dropout, site: 8 + site.rawValue)
             Residual.accumulate(into: dx, loraDx, count: rows * inFeatures)
+        }
+        if let gate = slots.gate {
+            gateGradient.withUnsafeBufferPointer {
+                gateBackward(
+                    gate, dmeans: $0.baseAddress!, x: layerInput, ldx: inFeatures, dx: dx, rowOffsets: rowOffsets,
+                    buffer: s.gates[site.rawValue])
+            }
         }
         if let dora = slots.dora {
             let dv = doraScratch.reserve(outFeatures * inFeatures)

@@ -34,6 +34,10 @@ extension AdapterModel {
         guard hasLoRA, !loraMerged else {
             throw AdapterError.incompatible(detail: hasLoRA ? "the LoRA adapter is already merged" : "only LoRA adapters can be merged")
         }
+        guard !layerAdapters.contains(where: { $0.lora.contains { $0.contains { $0.gate != nil } } }) else {
+            // The gate depends on each input sequence: no fixed weight holds it.
+            throw AdapterError.incompatible(detail: "a gated LoRA (use_gating, as in UniPELT) cannot be merged into the weights")
+        }
         // DoRA's norms of W + B·A, for every site from its weights before anything is merged.
         materializeDoRA()
         var saved: [[Float]] = []

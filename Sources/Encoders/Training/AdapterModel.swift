@@ -35,6 +35,8 @@ public final class AdapterModel {
         var dropout: Float = 0
         /// Compacter: the down/up weights are materialised from these PHM parameters.
         var phm: PHMPair? = nil
+        /// `use_gating`: the output is multiplied by this gate (per sequence).
+        var gate: GateSlots? = nil
     }
 
     /// LoRA (`a`, `b`) or (IA)³ (`b` only, the scale vector) on one frozen linear layer.
@@ -49,6 +51,8 @@ public final class AdapterModel {
         var dora: DoRASlots? = nil
         /// Dropout on the layer input the LoRA reads (training only).
         var dropout: Float = 0
+        /// `use_gating`: the update is multiplied by this gate (per sequence) instead of `scaling`.
+        var gate: GateSlots? = nil
     }
 
     /// The frozen linear layers LoRA and (IA)³ attach to, as indices into `LayerAdapter.lora`.
@@ -62,7 +66,10 @@ public final class AdapterModel {
         var output: [BottleneckSlots] = []
         /// Indexed by `LinearSite`: query, key, value, intermediate dense, output dense.
         var lora: [[LoRASlots]] = Array(repeating: [], count: LinearSite.allCases.count)
-        var isEmpty: Bool { attention.isEmpty && output.isEmpty && lora.allSatisfy(\.isEmpty) }
+        /// With prefix tuning, this layer's place among the prefixed layers (`PrefixSlots`), and its gate.
+        var prefix: Int? = nil
+        var prefixGate: GateSlots? = nil
+        var isEmpty: Bool { attention.isEmpty && output.isEmpty && lora.allSatisfy(\.isEmpty) && prefix == nil }
         subscript(site: LinearSite) -> [LoRASlots] { lora[site.rawValue] }
     }
 
@@ -94,11 +101,19 @@ public final class AdapterModel {
     /// (`derivedGradient`).
     var derivedGradients: [String: ScratchBuffer] = [:]
     let doraScratch = ScratchBuffer()
+    let gateScratch = ScratchBuffer()
+    let gateScratch2 = ScratchBuffer()
+    /// The layer's prefix gates as contiguous key and value scales `[2B]`.
+    let prefixScales = ScratchBuffer()
     let adapterDropoutScratch = ScratchBuffer()
     /// The invertible adapter applied after the embeddings (the first adapter's, if it has one).
     var invertible: InvertibleSlots?
     /// The prompt inserted after the embeddings (the first adapter's, if it has one).
     var prompt: PromptSlots?
+    /// Prefix tuning's keys and values (at most one adapter's).
+    var prefix: PrefixSlots?
+    /// The prefix MLP's pre-activation and activation `[P, d]`, its backward scratch, and the per-sequence prefix gradient of a layer.
+    let prefixScratch = (0..<4).map { _ in ScratchBuffer() }
     /// What the coupling keeps for the backward pass (x2, y1, F and G activations), and its scratch.
     let invertibleSaved = (0..<6).map { _ in ScratchBuffer() }
     let invertibleScratch = ScratchBuffer()
@@ -170,6 +185,7 @@ public final class AdapterModel {
         var layerAdapters = Array(repeating: LayerAdapter(), count: config.numHiddenLayers)
         var invertibleSlots: InvertibleSlots?
         var promptSlots: PromptSlots?
+        var prefixSlots: PrefixSlots?
         var placed: Set<String> = []
         // Each method declares its tensors (AdapterModel+<Method>.swift); embedding-level ones (prompt,
         // invertible adapter) apply for the Stack's first adapter only, as in AdapterHub.
@@ -231,6 +247,24 @@ public final class AdapterModel {
                             layerAdapters[l].lora[site.rawValue].append(slots)
                         }
                     }
+                case .prefixTuning(let pc):
+                    guard prefixSlots == nil else {
+                        throw EncoderError.invalidInput("adapter '\(name)': only one prefix-tuning adapter can be active at a time")
+                    }
+                    guard !layers.isEmpty else {
+                        throw AdapterError.invalidConfig(source: "adapter '\(name)'", detail: "leave_out \(pc.leaveOut) leaves no layer for the prefix")
+                    }
+                    let slots = Self.declarePrefix(
+                        pc, modelPrefix: prefix, name: name, layers: layers.count, hidden: c, into: &decl)
+                    for (j, l) in layers.enumerated() {
+                        layerAdapters[l].prefix = j
+                        if pc.useGating {
+                            layerAdapters[l].prefixGate = Self.declareGate(
+                                "\(prefix)encoder.layer.\(l).attention.self.prefix_tuning.prefix_gates.\(name).", inFeatures: c,
+                                outputs: pc.sharedGating ? 1 : 2, zeroBias: false, into: &decl)
+                        }
+                    }
+                    prefixSlots = slots
                 case .union: break  // validate refuses nested unions
                 }
             }
@@ -238,6 +272,9 @@ public final class AdapterModel {
         for (l, layer) in layerAdapters.enumerated() {
             if layer.lora.contains(where: { $0.count > 1 && $0.contains(where: { $0.dora != nil }) }) {
                 throw EncoderError.invalidInput("layer \(l): stacking a DoRA adapter with another at one layer is not supported")
+            }
+            if layer.lora.contains(where: { $0.count > 1 && $0.contains { $0.gate != nil } }) {
+                throw EncoderError.invalidInput("layer \(l): stacking a gated LoRA (use_gating) with another at one layer is not supported")
             }
             if layer.lora.contains(where: { $0.count > 1 && $0.contains(where: \.scales) }) {
                 throw EncoderError.invalidInput("layer \(l): stacking (IA)³ with another adapter at one layer is not supported")
@@ -254,6 +291,7 @@ public final class AdapterModel {
         }
         invertible = invertibleSlots
         prompt = promptSlots
+        self.prefix = prefixSlots
         adapterStack = stack
         let hp = "heads.\(head.name)."
         headDenseWeight = decl.train(hp + "1.weight", [c, c])
@@ -511,8 +549,9 @@ public final class AdapterModel {
         guard next == batch.batchSize else {
             throw EncoderError.invalidInput("the parts cover \(next) of the batch's \(batch.batchSize) sequences")
         }
-        if parts.contains(where: { $0.model.prompt != nil }) {
-            // A prompt changes the packed layout per model: such parts cannot share one base pass.
+        if parts.contains(where: { $0.model.prompt != nil || $0.model.prefix != nil }) {
+            // A prompt changes the packed layout per model, a prefix every attention: such parts cannot share
+            // one base pass.
             return try parts.map { part in
                 let t = batch.sequenceLength
                 let rows = part.sequences
@@ -551,6 +590,8 @@ public final class AdapterModel {
         /// Each segment's logits `[sequences, numLabels of its head]`.
         var segmentLogits: [[Float]]
         var shape: AttentionShape
+        /// The shape of the prefixed layers' attention (prefix tuning), nil without a prefix.
+        var prefixShape: AttentionShape?
         /// Whether the last layer ran for the first tokens only (`forward(firstTokensOnly:)`).
         var firstTokensOnly: Bool
         /// Head activations: features, after dropout 1, tanh output, after dropout 2.

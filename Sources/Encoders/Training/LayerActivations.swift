@@ -30,6 +30,8 @@ final class LayerActivations {
     let loraH = (0..<5).map { _ in ScratchBuffer() }
     /// By site: (IA)³'s layer output before scaling `[M, out]` (training only).
     let ia3Kept = (0..<5).map { _ in ScratchBuffer() }
+    /// By gate site (`AdapterModel.GateSite`: LinearSites, bottlenecks, prefix): σ `[M, k]` then the means `[B, k]`.
+    let gates = (0..<8).map { _ in ScratchBuffer() }
     /// By site: a LoRA's input after its dropout `[M, in]` (training with LoRA dropout only).
     let loraDropped = (0..<5).map { _ in ScratchBuffer() }
 }

@@ -165,6 +165,14 @@ public enum AdapterHubFolder {
                 "init_weights_seed": c.initWeightsSeed.map { .int($0) } ?? .null, "prompt_init": .string(c.promptInit),
                 "prompt_init_text": c.promptInitText.map { .string($0) } ?? .null, "prompt_length": .int(c.promptLength),
             ])
+        case .prefixTuning(let c):
+            return .object([
+                "architecture": .string(c.architecture), "bottleneck_size": .int(c.bottleneckSize),
+                "cross_prefix": .bool(c.crossPrefix), "dropout": .float(c.dropout), "encoder_prefix": .bool(c.encoderPrefix),
+                "flat": .bool(c.flat), "init_weights_seed": c.initWeightsSeed.map { .int($0) } ?? .null,
+                "leave_out": .array(c.leaveOut.map { .int($0) }), "non_linearity": .string(c.nonLinearity.rawValue),
+                "prefix_length": .int(c.prefixLength), "shared_gating": .bool(c.sharedGating), "use_gating": .bool(c.useGating),
+            ])
         case .union(let members):
             return .object(["architecture": .string("union"), "configs": .array(members.map(configDictionary))])
         }
