@@ -4,8 +4,9 @@
     swift build -c release --product adapters
     .venv-bench/bin/python tools/check_python_loads_ours.py
 
-For every method we build (config strings, as `--method` takes them; prompt tuning on one sentence at a time, since
-AdapterHub's prompt rows attend to padding keys): trains a few steps with `adapters train` on the real
+For every method we build (config strings, as `--method` takes them; prompt tuning and UniPELT on one sentence at a
+time, since AdapterHub's prompt rows attend to padding keys and its gates average over them; DiReFT is left out:
+adapters 1.3.0 reloads any DiReFT folder as NoReFT, `Tests/Fixtures/adapterhub/README.md`): trains a few steps with `adapters train` on the real
 all-MiniLM-L6-v2 and Rotten Tomatoes, predicts 8 sentences with `adapters predict --adapter`,
 then loads the same folder with `AutoAdapterModel.load_adapter` (adapters 1.3.0) and compares
 logits; then the same for a Stack of two of our folders (`predict --adapter A --adapter B` against
@@ -49,7 +50,8 @@ def main():
         for method in ["seq_bn", "double_seq_bn", "lora", "par_bn", "scaled_par_bn", "ia3",
                        "lora[r=4,alpha=12,attn_matrices=[q,k,v],intermediate_lora=True,output_lora=True]",
                        "compacter", "compacter++", "seq_bn_inv", "double_seq_bn_inv", "dora", "lora[r=4]|seq_bn",
-                       "prompt_tuning[prompt_length=5]", "prefix_tuning", "prefix_tuning_flat", "mam"]:
+                       "prompt_tuning[prompt_length=5]", "prefix_tuning", "prefix_tuning_flat", "mam", "unipelt",
+                       "loreft[r=2,suffix_positions=1]", "noreft[tied_weights=True,suffix_positions=2]"]:
             out = os.path.join(tmp, "m%d" % len(outs))
             outs[method] = out
             subprocess.run([CLI, "train", "--model", MODEL, "--train", os.path.join(ROOT, "data/rotten_tomatoes/train.jsonl"),
@@ -63,7 +65,7 @@ def main():
             name = model.load_adapter(os.path.join(out, "rt"), set_active=True, use_safetensors=True)
             model.eval()
             with torch.no_grad():
-                if method.startswith("prompt_tuning"):
+                if method.startswith("prompt_tuning") or method == "unipelt":
                     theirs = torch.cat([model(**tok([s], truncation=True, max_length=64, return_tensors="pt")).logits
                                         for s in SENTENCES])
                 else:

@@ -30,7 +30,7 @@ import torch
 import transformers
 from adapters import (AutoAdapterModel, CompacterConfig, CompacterPlusPlusConfig, ConfigUnion, DoubleSeqBnConfig, IA3Config,
                       LoRAConfig, MAMConfig, ParBnConfig, PrefixTuningConfig, PromptTuningConfig, SeqBnConfig,
-                      SeqBnInvConfig, UniPELTConfig)
+                      SeqBnInvConfig, UniPELTConfig, LoReftConfig, DiReftConfig, NoReftConfig)
 from safetensors.torch import load_file, save_file
 
 from fixture_env import require
@@ -70,6 +70,14 @@ METHODS = [
      "prefix_tuning_flat[prefix_length=3,bottleneck_size=8]"),
     ("unipelt", UniPELTConfig(PrefixTuningConfig(prefix_length=10, bottleneck_size=32)),
      "prefix_tuning[prefix_length=10,bottleneck_size=32,use_gating=True]|seq_bn[use_gating=True]|lora[alpha=2,use_gating=True]"),
+    # ReFT: LoReFT with a suffix unit (its orthogonal `base` buffers saved too), NoReFT tied, and DiReFT — whose
+    # `subtract_projection: false` adapters 1.3.0 does not write (a class attribute, not a dataclass field) nor
+    # honour when present: Python reloads any DiReFT folder as NoReFT (0.20 off here). The script adds the key to
+    # the saved config; the expected logits are the live DiReFT model's, which the Swift side gives from the folder.
+    ("loreft", LoReftConfig(r=2, suffix_positions=1), "loreft[r=2,suffix_positions=1]"),
+    ("noreft", NoReftConfig(r=2, prefix_positions=2, suffix_positions=2, tied_weights=True),
+     "noreft[r=2,prefix_positions=2,suffix_positions=2,tied_weights=True]"),
+    ("direft", DiReftConfig(r=2, layers=[1]), "direft[r=2,layers=[1]]"),
 ]
 # Methods whose AdapterHub logits depend on how a batch is padded: prompt tuning (its rows attend to padding keys)
 # and gates (averaged over every position, padding included). Their reference is each sequence run alone.
@@ -80,8 +88,18 @@ UNPADDED_REFERENCE = {"prompt_tuning", "unipelt"}
 # pickle with one copy of each tensor (the `…prefix_tuning.prefix_tunings.…` name), which Python's `load_adapter`
 # reads back with the same logits (asserted).
 PREFIX = {"prefix_tuning", "mam", "prefix_tuning_ejected", "unipelt"}
-WITH_PICKLE = {"par_bn", "scaled_par_bn", "ia3", "lora_ffn", "compacter", "compacter_pp", "seq_bn_inv", "union", "prompt_tuning", "dora",
+WITH_PICKLE = {"loreft", "noreft", "direft", "par_bn", "scaled_par_bn", "ia3", "lora_ffn", "compacter", "compacter_pp", "seq_bn_inv", "union", "prompt_tuning", "dora",
                "prefix_tuning", "mam", "prefix_tuning_ejected", "unipelt"}
+
+
+def add_subtract_projection(folder):
+    """DiReFT's `subtract_projection: false`, which adapters 1.3.0's `save_adapter` drops (see METHODS)."""
+    path = os.path.join(folder, "adapter_config.json")
+    with open(path) as f:
+        config = json.load(f)
+    config["config"]["subtract_projection"] = False
+    with open(path, "w") as f:
+        json.dump(config, f, indent=2, sort_keys=True)
 
 
 def save_prefix_safetensors(model, out):
@@ -122,6 +140,10 @@ def main():
                         p.mul_(3.0)
                     if n.endswith("wte.weight"):  # prefix tables: unit scale, as nn.Embedding draws them
                         p.mul_(5.0)
+                    if n.endswith("parametrizations.weight.original"):
+                        # LoReFT multiplies column i by trunc(original[i, i]): ±1.5 keeps ±1 (not 0).
+                        for i in range(p.shape[0]):
+                            p[i, i] = 1.5 if i % 2 else -1.5
         if method == "prefix_tuning_ejected":
             model.eject_prefix_tuning("rt")
         model.set_active_adapters("rt")
@@ -134,6 +156,8 @@ def main():
             save_prefix_safetensors(model, out)
         else:
             model.save_adapter(out, "rt", use_safetensors=True)
+        if method == "direft":
+            add_subtract_projection(out)
         ids = torch.tensor([[0, 17, 33, 54, 8, 99, 2], [0, 5, 6, 2, 1, 1, 1]])
         mask = (ids != 1).long()
         with torch.no_grad():
@@ -161,10 +185,12 @@ def main():
             shutil.rmtree(pickled, ignore_errors=True)
             os.makedirs(pickled)
             model.save_adapter(pickled, "rt")
+            if method == "direft":
+                add_subtract_projection(pickled)
             # Python's own load of the pickles (and of a prefix's safetensors) gives the same logits — but for the
-            # ejected prefix, whose saved config contradicts its tensors.
+            # ejected prefix, whose saved config contradicts its tensors, and DiReFT (see METHODS).
             for folder, st in [(pickled, False)] + ([(out, True)] if method in PREFIX else []):
-                if method == "prefix_tuning_ejected":
+                if method in ("prefix_tuning_ejected", "direft"):
                     continue
                 again = AutoAdapterModel.from_pretrained(BASE)
                 name = again.load_adapter(folder, use_safetensors=st)

@@ -63,7 +63,8 @@ import torch.nn.functional as F
 import transformers
 from adapters import (AutoAdapterModel, CompacterConfig, CompacterPlusPlusConfig, ConfigUnion, DoubleSeqBnConfig,
                       DoubleSeqBnInvConfig, IA3Config, LoRAConfig, MAMConfig, ParBnConfig, PrefixTuningConfig,
-                      PromptTuningConfig, SeqBnConfig, SeqBnInvConfig, UniPELTConfig)
+                      DiReftConfig, LoReftConfig, NoReftConfig, PromptTuningConfig, SeqBnConfig, SeqBnInvConfig,
+                      UniPELTConfig)
 from safetensors.torch import save_file
 from transformers import (BertConfig, BertModel, RobertaConfig, RobertaModel, Trainer,
                           get_linear_schedule_with_warmup)
@@ -81,7 +82,8 @@ WARMUP, TOTAL, STEPS, MAX_GRAD_NORM = 1, 4, 3, 1.0
 # New methods go at the end: a case's seeds derive from its index, so earlier fixtures stay byte-identical.
 METHODS = ["seq_bn", "double_seq_bn", "lora", "full", "par_bn", "scaled_par_bn", "ia3", "lora_ffn", "compacter",
            "compacter_pp", "seq_bn_inv", "double_seq_bn_inv", "union_lora_seq_bn", "union_two_bn", "prompt_tuning", "prompt_tuning_bos", "dora",
-           "dora_ffn", "prefix_tuning", "prefix_tuning_flat", "mam", "unipelt", "gating"]
+           "dora_ffn", "prefix_tuning", "prefix_tuning_flat", "mam", "unipelt", "gating", "loreft",
+           "noreft_tied", "direft"]
 CONFIGS = {
     "seq_bn": SeqBnConfig,
     "double_seq_bn": DoubleSeqBnConfig,
@@ -128,6 +130,13 @@ CONFIGS = {
         PrefixTuningConfig(prefix_length=3, bottleneck_size=8, use_gating=True, shared_gating=False),
         DoubleSeqBnConfig(reduction_factor=8, use_gating=True),
         LoRAConfig(r=4, alpha=8, attn_matrices=["k"], intermediate_lora=True, use_gating=True)),
+    # ReFT (dropout 0 here, as everywhere in these fixtures): LoReFT with prefix and suffix positions (its own unit
+    # each; the orthogonal projection through PyTorch's Householder parametrization), NoReFT with one tied unit after
+    # layer 1 only, DiReFT with a GELU and no suffix (its suffix unit then gets no gradient).
+    "loreft": lambda: LoReftConfig(r=2, prefix_positions=2, suffix_positions=1, dropout=0.0),
+    "noreft_tied": lambda: NoReftConfig(r=2, prefix_positions=1, suffix_positions=2, tied_weights=True, layers=[1],
+                                        dropout=0.0),
+    "direft": lambda: DiReftConfig(r=3, non_linearity="gelu", dropout=0.0),
 }
 GATED = ("unipelt", "gating")
 PHM = ("compacter", "compacter_pp")
@@ -400,6 +409,17 @@ def check_lora_probe(arch):
 
 # ----------------------------------------------------------------------------------------------- one case
 
+def config_dict(cfg):
+    """`cfg.to_dict()`, plus DiReFT's `subtract_projection: False`: it is a class attribute, not a dataclass field,
+    in adapters 1.3, so `to_dict` drops it (and `from_dict` would rebuild NoReFT); `from_dict` does honour the key."""
+    if cfg is None:
+        return None
+    d = cfg.to_dict()
+    if getattr(cfg, "subtract_projection", True) is False:
+        d["subtract_projection"] = False
+    return d
+
+
 def canonical(name):
     """AdapterHub's prefix-tuning pool is one module reached from every layer: `named_parameters` names its
     tensors after the first layer (`….encoder.layer.0.attention.self.prefix_tuning.pool.prefix_tunings.…`), its
@@ -509,6 +529,15 @@ def run_case(arch, method, base_dir):
             for n, p in model.named_parameters():
                 if n in fresh and n.endswith("control_trans.2.weight"):
                     p.mul_(factor)
+    if method == "loreft":
+        # The orthogonal parametrization multiplies column i by trunc(original[i, i]) (PyTorch's `.int()`): ±1.5
+        # keeps ±1 through the decoupled weight decay of three steps (at exactly ±1 the first decayed step
+        # truncates to 0 and zeroes the projection — what AdapterHub's LoReFT does with weight decay).
+        with torch.no_grad():
+            for n, p in model.named_parameters():
+                if n in fresh and n.endswith("parametrizations.weight.original"):
+                    for i in range(p.shape[0]):
+                        p[i, i] = 1.5 if i % 2 else -1.5
     if method in ("ia3", "scaled_par_bn"):
         # Scales around 1 (as they start) but far from it: (IA)³ vectors and the learned scaling.
         with torch.no_grad():
@@ -591,7 +620,12 @@ def run_case(arch, method, base_dir):
 
     # The key bias adds q·b to every score of a query, which softmax ignores: its gradient is 0 but for
     # rounding. Those tensors are listed in case.json ("zero_gradient_parameters"); the rest must be large.
-    zero = sorted(n for n in grads0 if n.endswith("attention.self.key.bias"))
+    # So is a ReFT unit that no position reaches (DiReFT's suffix unit: it runs on an empty tensor, so its gradient
+    # is zero, not None, and AdamW still decays it) or that reaches no first token after the top layer (LoReFT's
+    # suffix unit there: only the first token's state of the top layer feeds the head).
+    top = f".encoder.layer.{base_config(arch).num_hidden_layers - 1}.reft_layer."
+    zero = sorted(n for n in grads0 if n.endswith("attention.self.key.bias")
+                  or (".units.1." in n and (method == "direft" or (method == "loreft" and top in n))))
     for label, grads in (("step 0", grads0), ("last step", grads_last)):
         for n, g in grads.items():
             if n in zero:
@@ -606,8 +640,15 @@ def run_case(arch, method, base_dir):
     shadow_diff = max((shadow[n]["p"] - after[n]).abs().max().item() for n in after)
     assert shadow_diff < 1e-6, f"the documented AdamW formula is off by {shadow_diff}"
     names = [n for n, _ in trainable]
-    no_grad = [canonical(n) for n, _ in requires if n not in set(names)]
+    no_grad_names = [n for n, _ in requires if n not in set(names)]
+    no_grad = [canonical(n) for n in no_grad_names]
     renamed = lambda tensors: {canonical(n): t for n, t in tensors.items()}
+    # Saved but not trained: PyTorch buffers of the adapter (LoReFT's orthogonal `base`) and parameters that get no
+    # gradient at all, as their values at init (AdamW leaves them alone).
+    held = {n: b.detach().clone().contiguous().float() for n, b in model.named_buffers() if ".refts." in n}
+    held.update({n: p.detach().clone().contiguous().float() for n, p in requires if n in no_grad_names})
+    if held:
+        save_file(renamed(held), os.path.join(out_dir, "buffers.safetensors"))
     save_file(renamed(init), os.path.join(out_dir, "init.safetensors"))
     save_file(renamed(grads0), os.path.join(out_dir, "grads.safetensors"))
     save_file(renamed(grads_last), os.path.join(out_dir, "grads_last.safetensors"))
@@ -621,7 +662,7 @@ def run_case(arch, method, base_dir):
         "base": f"../base-{arch}",
         "adapter_name": "task",
         "head_name": "task",
-        "adapter_config": adapter_cfg.to_dict() if adapter_cfg is not None else None,
+        "adapter_config": config_dict(adapter_cfg),
         "head": {"layers": 2, "activation_function": "tanh", "use_pooler": False, "dropout": 0.0,
                  "modules": "heads.task.{0: Dropout, 1: Linear(H,H), 2: Tanh, 3: Dropout, 4: Linear(H,3)} on token 0"},
         "num_labels": 3,

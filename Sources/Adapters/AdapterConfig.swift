@@ -24,6 +24,9 @@ public enum AdapterMethod: String, Codable, Sendable, CaseIterable {
     case prefixTuningFlat = "prefix_tuning_flat"
     case mam
     case unipelt
+    case loreft
+    case noreft
+    case direft
     case compacter
     case compacterPlusPlus = "compacter++"
     case seqBnInv = "seq_bn_inv"
@@ -36,6 +39,7 @@ public enum AdapterConfig: Sendable, Equatable {
     case lora(LoRAConfig)
     case promptTuning(PromptTuningConfig)
     case prefixTuning(PrefixTuningConfig)
+    case reft(ReftConfig)
     /// AdapterHub's `ConfigUnion`: several methods under one adapter name (e.g. `lora|seq_bn`), each at
     /// its own locations.
     indirect case union([AdapterConfig])
@@ -60,6 +64,9 @@ public enum AdapterConfig: Sendable, Equatable {
         case .prefixTuningFlat: .prefixTuning(.flatPreset)
         case .mam: mam
         case .unipelt: unipelt
+        case .loreft: .reft(.loreft)
+        case .noreft: .reft(.noreft)
+        case .direft: .reft(.direft)
         case .compacter: .bottleneck(.compacter)
         case .compacterPlusPlus: .bottleneck(.compacterPlusPlus)
         case .seqBnInv: .bottleneck(.seqBnInv)
@@ -94,6 +101,7 @@ public enum AdapterConfig: Sendable, Equatable {
         case .lora(let c): try c.validate(source: source)
         case .promptTuning(let c): try c.validate(source: source)
         case .prefixTuning(let c): try c.validate(source: source)
+        case .reft(let c): try c.validate(source: source)
         case .union(let members):
             guard !members.isEmpty else {
                 throw AdapterError.invalidConfig(source: source, detail: "a ConfigUnion needs at least one configuration")
@@ -122,7 +130,7 @@ public enum AdapterConfig: Sendable, Equatable {
                         if x.invAdapter != nil && y.invAdapter != nil {
                             throw AdapterError.invalidConfig(source: source, detail: "two members of the ConfigUnion add an invertible adapter")
                         }
-                    case (.lora, .lora), (.promptTuning, .promptTuning), (.prefixTuning, .prefixTuning):
+                    case (.lora, .lora), (.promptTuning, .promptTuning), (.prefixTuning, .prefixTuning), (.reft, .reft):
                         throw AdapterError.invalidConfig(
                             source: source, detail: "the ConfigUnion's \(b.methodName) and \(a.methodName) have the same architecture")
                     default: break
@@ -146,6 +154,8 @@ public enum AdapterConfig: Sendable, Equatable {
             return "prompt_tuning"
         case .prefixTuning(let c):
             return c.flat ? "prefix_tuning_flat" : "prefix_tuning"
+        case .reft(let c):
+            return c.orthogonality ? "loreft" : c.subtractProjection ? "noreft" : "direft"
         case .union(let members):
             if self == Self.mam { return "mam" }
             if self == Self.unipelt { return "unipelt" }
@@ -175,6 +185,14 @@ public enum AdapterConfig: Sendable, Equatable {
         case .prefixTuning(let c):
             let form = c.flat ? "trained directly (flat)" : "from a \(c.bottleneckSize)-wide \(c.nonLinearity.rawValue) MLP"
             return "prefix tuning: \(c.prefixLength) keys and values per attention layer, \(form)"
+        case .reft(let c):
+            let unit = c.subtractProjection ? "h + (act(W·h + b) − R·h)·R" : "h + act(W·h + b)·R"
+            let layers: String
+            switch c.layers {
+            case .all: layers = "every layer"
+            case .some(let list): layers = "layers \(list.map(String.init).joined(separator: ","))"
+            }
+            return "ReFT (\(methodName)): \(unit), rank \(c.r)\(c.orthogonality ? ", R orthogonal" : ""), after \(layers) on the first \(c.prefixPositions) and last \(c.suffixPositions) tokens\(c.tiedWeights ? " (one unit)" : "")"
         case .union(let members):
             return "ConfigUnion of " + members.map(\.summary).joined(separator: "; ")
         }
@@ -187,6 +205,7 @@ public enum AdapterConfig: Sendable, Equatable {
         case .lora(let c): c.leaveOut
         case .promptTuning: []
         case .prefixTuning(let c): c.leaveOut
+        case .reft: []
         case .union(let members):
             members.map { Set($0.leaveOut) }.reduce(members.first.map { Set($0.leaveOut) } ?? []) { $0.intersection($1) }
                 .sorted()

@@ -16,6 +16,7 @@ extension AdapterConfig {
         "lora": .lora(LoRAConfig()), "ia3": .lora(.ia3), "prompt_tuning": .promptTuning(PromptTuningConfig()),
         "dora": .lora(.dora), "prefix_tuning": .prefixTuning(PrefixTuningConfig()),
         "prefix_tuning_flat": .prefixTuning(.flatPreset), "mam": mam, "unipelt": unipelt,
+        "loreft": .reft(.loreft), "noreft": .reft(.noreft), "direft": .reft(.direft),
         "compacter": .bottleneck(.compacter), "compacter++": .bottleneck(.compacterPlusPlus),
         "seq_bn_inv": .bottleneck(.seqBnInv), "pfeiffer+inv": .bottleneck(.seqBnInv),
         "double_seq_bn_inv": .bottleneck(.doubleSeqBnInv), "houlsby+inv": .bottleneck(.doubleSeqBnInv),
@@ -24,7 +25,7 @@ extension AdapterConfig {
     /// AdapterHub identifiers whose methods are not implemented yet: named in the error instead of
     /// "unknown".
     static let notYetImplemented: Set<String> = [
-        "mtl_lora", "vera", "dvora", "loreft", "noreft", "direft",
+        "mtl_lora", "vera", "dvora",
     ]
 
     /// Every identifier `parse` accepts, sorted.
@@ -90,6 +91,9 @@ extension AdapterConfig {
         case .prefixTuning(let c):
             allowed = Set(PrefixTuningConfig.CodingKeys.allCases.map(\.rawValue))
             encoded = try JSONEncoder().encode(c)
+        case .reft(let c):
+            allowed = Set(ReftConfig.CodingKeys.allCases.map(\.rawValue))
+            encoded = try JSONEncoder().encode(c)
         case .union:
             throw AdapterError.invalidConfig(
                 source: source, detail: "fields apply to one member of a ConfigUnion: write e.g. lora[r=4]|seq_bn")
@@ -123,6 +127,7 @@ extension AdapterConfig {
             case "lora": return .lora(try JSONDecoder().decode(LoRAConfig.self, from: data))
             case "prompt_tuning": return .promptTuning(try JSONDecoder().decode(PromptTuningConfig.self, from: data))
             case "prefix_tuning": return .prefixTuning(try JSONDecoder().decode(PrefixTuningConfig.self, from: data))
+            case "reft": return .reft(try JSONDecoder().decode(ReftConfig.self, from: data))
             case "union":
                 guard let configs = dict["configs"] as? [Any] else {
                     throw AdapterError.invalidConfig(source: source, detail: "a ConfigUnion without a 'configs' list")

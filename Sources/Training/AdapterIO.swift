@@ -58,8 +58,8 @@ extension AdapterModel {
             return name
         }
         var consumed: Set<String> = []
-        var expected: [String: ParameterSet.Entry] = [:]
-        for e in model.parameters.entries where saved.head != nil || !e.name.hasPrefix("heads.") { expected[key(e.name)] = e }
+        var expected: [String: AdapterModel.SavedEntry] = [:]
+        for e in model.savedEntries where saved.head != nil || !e.name.hasPrefix("heads.") { expected[key(e.name)] = e }
         var sources: [(TensorSource, String, String)] = []
         if let weights = saved.weights, let path = saved.weightsPath { sources.append((weights, path, saved.name)) }
         if let head = saved.head { sources.append((head.weights, head.weightsPath, head.name)) }
@@ -120,7 +120,7 @@ extension AdapterModel {
     func namedTensors() -> (adapter: [SafetensorsWriter.Tensor], head: [SafetensorsWriter.Tensor]) {
         var adapter: [SafetensorsWriter.Tensor] = []
         var headTensors: [SafetensorsWriter.Tensor] = []
-        for e in parameters.entries {
+        for e in savedEntries {
             let t = SafetensorsWriter.Tensor(name: e.name, shape: e.shape, values: Array(UnsafeBufferPointer(start: e.value, count: e.count)))
             if e.name.hasPrefix("heads.") {
                 headTensors.append(t)

@@ -84,6 +84,10 @@ public enum Checkpoint {
                 moments.append(
                     .init(name: "exp_avg_sq/" + e.name, shape: e.shape, values: Array(UnsafeBufferPointer(start: e.secondMoment, count: e.count))))
             }
+            // Buffers (saved, not trained: LoReFT's orthogonal base) go with the values: a resumed run needs them.
+            for b in model.bufferSlots {
+                values.append(.init(name: b.name, shape: b.shape, values: model.tensor(b.name) ?? []))
+            }
             try SafetensorsWriter.encode(values).write(to: staging.appendingPathComponent("trainable.safetensors"))
             try SafetensorsWriter.encode(moments).write(to: staging.appendingPathComponent("optimizer.safetensors"))
             let encoder = JSONEncoder()
@@ -123,8 +127,18 @@ public enum Checkpoint {
                 try file.readFloats(name, into: dst)
             }
         }
-        if values.tensorNames.count != model.parameters.entries.count {
-            throw TrainingError.checkpoint(path: values.path, detail: "holds \(values.tensorNames.count) tensors, the model trains \(model.parameters.entries.count)")
+        for b in model.bufferSlots {
+            guard values.shape(of: b.name) == b.shape else {
+                throw TrainingError.checkpoint(
+                    path: values.path, detail: "tensor '\(b.name)' is missing or has another shape: the checkpoint belongs to another model or method")
+            }
+            var held = [Float](repeating: 0, count: b.count)
+            try held.withUnsafeMutableBufferPointer { try values.readFloats(b.name, into: $0.baseAddress!) }
+            try model.setTensor(b.name, held)
+        }
+        let expected = model.parameters.entries.count + model.bufferSlots.count
+        if values.tensorNames.count != expected {
+            throw TrainingError.checkpoint(path: values.path, detail: "holds \(values.tensorNames.count) tensors, the model has \(expected)")
         }
         return state
     }

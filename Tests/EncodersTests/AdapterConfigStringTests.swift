@@ -83,6 +83,21 @@ struct AdapterConfigStringTests {
                 == unipelt)
     }
 
+    /// ReFT's presets as AdapterHub defines them (`LoReftConfig`, `NoReftConfig`, `DiReftConfig`).
+    @Test func reftPresets() throws {
+        guard case .reft(let lo) = try Self.parse("loreft"), case .reft(let no) = try Self.parse("noreft"),
+            case .reft(let di) = try Self.parse("direft[r=4,layers=[0, 2],non_linearity=gelu]")
+        else {
+            Issue.record("not ReFT")
+            return
+        }
+        #expect(lo.orthogonality && lo.subtractProjection && lo.r == 1 && lo.prefixPositions == 3 && lo.suffixPositions == 0)
+        #expect(lo.dropout == 0.05 && lo.layers == .all && !lo.tiedWeights && lo.nonLinearity == nil)
+        #expect(!no.orthogonality && no.subtractProjection)
+        #expect(!di.orthogonality && !di.subtractProjection && di.r == 4 && di.layers == .some([0, 2]) && di.nonLinearity == .gelu)
+        #expect(AdapterConfig.reft(di).methodName == "direft")
+    }
+
     @Test func unionsOfImplementedMethods() throws {
         let union = try Self.parse("lora[r=4]|seq_bn")
         guard case .union(let members) = union, members.count == 2, case .lora(let lc) = members[0] else {
@@ -96,7 +111,11 @@ struct AdapterConfigStringTests {
 
     /// Each bad string fails with an error that names what is wrong.
     @Test(arguments: [
-        ("loreft", "'method' = \"loreft\" is not supported"),
+        ("dvora", "'method' = \"dvora\" is not supported"),
+        ("loreft[layers=some]", "layers 'some' (expected \"all\" or a list of layer indices)"),
+        ("noreft[output_reft=False]", "'output_reft' = false is not supported"),
+        ("direft[r=0]", "r 0 (must be in 1…65536)"),
+        ("loreft|noreft", "have the same architecture"),
         ("vera|seq_bn", "'method' = \"vera\" is not supported"),
         ("prefix_tuning|prefix_tuning_flat", "have the same architecture"),
         ("prefix_tuning[dropout=0.1]", "'dropout' = 0.1 is not supported"),

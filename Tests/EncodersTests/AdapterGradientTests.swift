@@ -27,6 +27,8 @@ struct AdapterGradientTests {
         // adapters' tensors — left at zero it would make every gradient zero and the check vacuous.
         // Learned scales ((IA)³ vectors, a bottleneck's learned scaling) around 1, as they start: near zero
         // they would shrink everything they scale below the finite differences' resolution.
+        // Buffers (LoReFT's orthogonal base) as a new adapter gets them.
+        model.initializeTrainable(seed: 5)
         let names = Set(model.trainableNames)
         for (i, name) in model.trainableNames.enumerated() where mode != .full || name.hasPrefix("heads.") {
             var values = randomFloats(model.tensor(name)?.count ?? 0, seed: UInt64(i + 1), scale: 0.3)
@@ -38,6 +40,11 @@ struct AdapterGradientTests {
             // (and so the gradients) well above the differences' noise.
             let leaf = name.split(separator: ".").last ?? ""
             if ["phm_rule", "W_left", "W_right", "W"].contains(leaf) { values = values.map { 3 * $0 } }
+            // LoReFT's orthogonal map multiplies column i by trunc(original[i, i]): ±1.5 keeps it at ±1.
+            if name.hasSuffix("parametrizations.weight.original") {
+                let c = base.config.hiddenSize
+                for i in 0..<(values.count / c) { values[i * c + i] = i % 2 == 0 ? -1.5 : 1.5 }
+            }
             try model.setTensor(name, values)
         }
         return model
@@ -79,6 +86,9 @@ struct AdapterGradientTests {
             0.1
         ),
         ("tiny-bert-cls", "par_bn[use_gating=True,init_weights=houlsby,scaling=learned]", 0),
+        ("tiny-roberta-cls", "loreft[r=2,prefix_positions=2,suffix_positions=1,dropout=0.1,layers=[0]]", 0.1),
+        ("tiny-bert-cls", "noreft[r=3,prefix_positions=1,suffix_positions=2,tied_weights=True,non_linearity=tanh]", 0.2),
+        ("tiny-roberta-cls", "direft[r=2,layers=[0],suffix_positions=2]|lora[r=2]", 0),
     ]
 
     @Test(arguments: cases)

@@ -32,6 +32,7 @@ struct ReferenceParityTests {
         "roberta_dora", "roberta_dora_ffn", "bert_dora", "bert_dora_ffn",
         "roberta_prefix_tuning", "roberta_prefix_tuning_flat", "roberta_mam", "bert_prefix_tuning", "bert_prefix_tuning_flat",
         "bert_mam", "roberta_unipelt", "roberta_gating", "bert_unipelt", "bert_gating",
+        "roberta_loreft", "roberta_noreft_tied", "roberta_direft", "bert_loreft", "bert_noreft_tied", "bert_direft",
     ]
 
     struct Case {
@@ -64,6 +65,15 @@ struct ReferenceParityTests {
         #expect(Set(initial.tensorNames) == Set(model.trainableNames), "trainable tensors differ from the reference's")
         for name in initial.tensorNames {
             try model.setTensor(name, read(initial, name))
+        }
+        // Tensors saved but not trained (PyTorch buffers: LoReFT's orthogonal base).
+        let buffers = folder.appendingPathComponent("buffers.safetensors")
+        if FileManager.default.fileExists(atPath: buffers.path) {
+            let held = try SafetensorsFile(path: buffers.path)
+            #expect(Set(held.tensorNames) == Set(model.bufferSlots.map(\.name)), "buffers differ from the reference's")
+            for name in held.tensorNames { try model.setTensor(name, read(held, name)) }
+        } else {
+            #expect(model.bufferSlots.isEmpty, "the model has buffers the reference does not")
         }
         return Case(json: json, model: model, folder: folder)
     }

@@ -84,6 +84,32 @@ struct TrainerTests {
         #expect(log.contains("eval_accuracy"))
     }
 
+    /// LoReFT's orthogonal `base` is a buffer (saved, not trained): a checkpoint carries it, so a run resumed into a
+    /// model drawn with another seed (another base) continues the same trajectory.
+    @Test func resumeRestoresBuffers() throws {
+        let root = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let data = Self.dataset()
+        let a = try Self.model(method: .loreft)
+        #expect(!a.bufferSlots.isEmpty)
+        _ = try Trainer(model: a, train: data, eval: data, config: Self.config(steps: 6), padId: 1, output: root.appendingPathComponent("a")).run()
+        let outB = root.appendingPathComponent("b")
+        let b1 = try Self.model(method: .loreft)
+        let trainerB1 = try Trainer(model: b1, train: data, eval: data, config: Self.config(steps: 6), padId: 1, output: outB)
+        trainerB1.observer = { event in
+            if case .step(let step, _, _, _, _, _) = event { return step < 4 }
+            return true
+        }
+        _ = try trainerB1.run()
+        let b2 = try Self.model(method: .loreft)
+        b2.initializeTrainable(seed: 99)
+        #expect(b2.tensor(a.bufferSlots[0].name) != a.tensor(a.bufferSlots[0].name))
+        _ = try Trainer(model: b2, train: data, eval: data, config: Self.config(steps: 6), padId: 1, output: outB).run(resume: true)
+        for entry in a.savedEntries {
+            #expect(a.tensor(entry.name) == b2.tensor(entry.name), "\(entry.name) differs after resuming")
+        }
+    }
+
     @Test func learnsASimpleRule() throws {
         let root = try Fixtures.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: root) }

@@ -168,7 +168,7 @@ struct TrainCommand: ParsableCommand {
             if let loraAlpha { lc.alpha = loraAlpha }
             if let loraTargets { lc.attnMatrices = loraTargets.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
             config = .lora(lc)
-        case .union, .promptTuning, .prefixTuning:
+        case .union, .promptTuning, .prefixTuning, .reft:
             if reductionFactor != nil || loraR != nil || loraAlpha != nil || loraTargets != nil {
                 throw ValidationError(
                     "--reduction-factor and --lora-* apply to one method, not a ConfigUnion: set fields per member, e.g. \"lora[r=4]|seq_bn\"")

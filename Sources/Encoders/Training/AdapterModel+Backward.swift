@@ -123,6 +123,8 @@ extension AdapterModel {
                 training ? RowDropout(rowOffsets: rowOffsets, keys: packed.dropoutKeys, seed: seed, layer: l) : nil
             let tokenDropout =
                 training ? RowDropout(rowOffsets: packed.offsets, keys: packed.dropoutKeys, seed: seed, layer: l) : nil
+            // ReFT on the layer's output: dh becomes the gradient of the LayerNorm's output.
+            reftBackward(layer: l, dh: dh, packed: packed, firstOnly: firstQueries, training: training, seed: seed, activations: s)
             // Sub-block 2: out = LN(sum2). dh holds dL/d(out) on entry.
             let gamma2 = w.pointer(layer.outputNormWeight)
             LayerNorm.backward(

@@ -103,6 +103,7 @@ extension AdapterModel {
             part.model.materializePHM()
             part.model.materializeDoRA()
             part.model.materializePrefix()
+            part.model.materializeReft()
         }
         let c = config.hiddenSize
         let inter = config.intermediateSize
@@ -290,6 +291,8 @@ extension AdapterModel {
                 out: out, x: ln2Input, residual: out1, sum: sum2, gamma: gamma2, beta: beta2,
                 mean: s.mean2.reserve(rows),
                 rstd: s.rstd2.reserve(rows), rows: rows, channels: c, eps: eps)
+            // ReFT on the layer's output (mixed batches with ReFT run part by part).
+            prefixModel?.reftForward(layer: l, out: out, packed: packed, firstOnly: firstOnly, training: training, seed: seed, activations: s)
         }
         // Head on the first token of each sequence: each segment's own head.
         let top = hiddenStates[config.numHiddenLayers].pointer

@@ -69,7 +69,9 @@ public final class AdapterModel {
         /// With prefix tuning, this layer's place among the prefixed layers (`PrefixSlots`), and its gate.
         var prefix: Int? = nil
         var prefixGate: GateSlots? = nil
-        var isEmpty: Bool { attention.isEmpty && output.isEmpty && lora.allSatisfy(\.isEmpty) && prefix == nil }
+        /// ReFT's units after this layer.
+        var reft: ReftSlots? = nil
+        var isEmpty: Bool { attention.isEmpty && output.isEmpty && lora.allSatisfy(\.isEmpty) && prefix == nil && reft == nil }
         subscript(site: LinearSite) -> [LoRASlots] { lora[site.rawValue] }
     }
 
@@ -89,6 +91,10 @@ public final class AdapterModel {
         case gaussian(Float)
         /// U(±bound).
         case uniform(Float)
+        /// A random orthogonal matrix (LoReFT's `base`).
+        case randomOrthogonal
+        /// −1 on the diagonal, 0 elsewhere (LoReFT's `original`: its Householder map is then −I).
+        case negativeIdentity
     }
 
     /// Adapter and head tensor values.
@@ -97,11 +103,16 @@ public final class AdapterModel {
     var initSchemes: [String: InitScheme] = [:]
     /// Working tensors in `values` that are neither trained nor saved (materialised PHM weights).
     var derivedSlots: Set<String> = []
+    /// Tensors saved and loaded with the adapter but not trained (`SlotDeclarations.buffer`).
+    public private(set) var bufferSlots: [Arena.Slot] = []
     /// Gradient buffers of derived tensors (materialised PHM weights, DoRA's norms), by slot name
     /// (`derivedGradient`).
     var derivedGradients: [String: ScratchBuffer] = [:]
     let doraScratch = ScratchBuffer()
     let gateScratch = ScratchBuffer()
+    let reftScratch = ScratchBuffer()
+    /// LoReFT's Householder products, by projection slot name.
+    var reftSaved: [String: ScratchBuffer] = [:]
     let gateScratch2 = ScratchBuffer()
     /// The layer's prefix gates as contiguous key and value scales `[2B]`.
     let prefixScales = ScratchBuffer()
@@ -265,6 +276,15 @@ public final class AdapterModel {
                         }
                     }
                     prefixSlots = slots
+                case .reft(let rc):
+                    guard !rc.orthogonality || rc.r < c else {
+                        throw AdapterError.invalidConfig(source: "adapter '\(name)'", detail: "an orthogonal ReFT needs r < the hidden size \(c), got \(rc.r)")
+                    }
+                    guard adapter == stack.first else { continue }  // AdapterHub runs the first adapter's ReFT only
+                    for l in 0..<config.numHiddenLayers where rc.layers.contains(l) {
+                        layerAdapters[l].reft = Self.declareReft(
+                            rc, layerPrefix: "\(prefix)encoder.layer.\(l).", adapterName: name, hidden: c, into: &decl)
+                    }
                 case .union: break  // validate refuses nested unions
                 }
             }
@@ -301,6 +321,7 @@ public final class AdapterModel {
         let named = decl.trained
         initSchemes = decl.initSchemes
         derivedSlots = decl.derived
+        bufferSlots = decl.buffers
         values.allocate()
         self.values = values
         self.layerAdapters = layerAdapters
@@ -384,7 +405,7 @@ public final class AdapterModel {
 
     /// Copies `values` into the tensor `name`; throws if it does not exist or the count differs.
     public func setTensor(_ name: String, _ data: [Float]) throws {
-        guard let e = parameters.entry(named: name) else {
+        guard let e = savedEntry(named: name) else {
             throw EncoderError.invalidInput("no trainable tensor named '\(name)'")
         }
         guard data.count == e.count else {
@@ -395,8 +416,27 @@ public final class AdapterModel {
 
     /// A trainable tensor's current values.
     public func tensor(_ name: String) -> [Float]? {
-        guard let e = parameters.entry(named: name) else { return nil }
+        guard let e = savedEntry(named: name) else { return nil }
         return Array(UnsafeBufferPointer(start: e.value, count: e.count))
+    }
+
+    /// A tensor saved with the adapter: a trainable one or a buffer.
+    public struct SavedEntry {
+        public let name: String
+        public let shape: [Int]
+        public let value: UnsafeMutablePointer<Float>
+        public var count: Int { shape.reduce(1, *) }
+    }
+
+    /// Every tensor an adapter folder holds for this model: the trainable ones, then the buffers.
+    public var savedEntries: [SavedEntry] {
+        parameters.entries.map { SavedEntry(name: $0.name, shape: $0.shape, value: $0.value) }
+            + bufferSlots.map { SavedEntry(name: $0.name, shape: $0.shape, value: values.pointer($0)) }
+    }
+
+    func savedEntry(named name: String) -> SavedEntry? {
+        if let e = parameters.entry(named: name) { return SavedEntry(name: e.name, shape: e.shape, value: e.value) }
+        return bufferSlots.first { $0.name == name }.map { SavedEntry(name: $0.name, shape: $0.shape, value: values.pointer($0)) }
     }
 
     /// A trainable tensor's accumulated gradient.
@@ -441,6 +481,14 @@ public final class AdapterModel {
                 for i in 0..<slot.count { p[i] = std * rng.nextGaussian() }
             case .uniform(let bound):
                 for i in 0..<slot.count { p[i] = (Float(rng.next() >> 40) / Float(1 << 24) * 2 - 1) * bound }
+            case .randomOrthogonal:
+                let n = slot.shape.first ?? 0
+                for i in 0..<slot.count { p[i] = rng.nextGaussian() }
+                Self.orthonormalizeColumns(p, size: n)
+            case .negativeIdentity:
+                p.update(repeating: 0, count: slot.count)
+                let (rows, cols) = (slot.shape.first ?? 0, slot.shape.last ?? 0)
+                for i in 0..<min(rows, cols) { p[i * cols + i] = -1 }
             }
         }
         initializeDoRAMagnitudes()
@@ -549,7 +597,7 @@ public final class AdapterModel {
         guard next == batch.batchSize else {
             throw EncoderError.invalidInput("the parts cover \(next) of the batch's \(batch.batchSize) sequences")
         }
-        if parts.contains(where: { $0.model.prompt != nil || $0.model.prefix != nil }) {
+        if parts.contains(where: { $0.model.prompt != nil || $0.model.prefix != nil || $0.model.hasReft }) {
             // A prompt changes the packed layout per model, a prefix every attention: such parts cannot share
             // one base pass.
             return try parts.map { part in

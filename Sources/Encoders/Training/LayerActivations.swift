@@ -32,6 +32,8 @@ final class LayerActivations {
     let ia3Kept = (0..<5).map { _ in ScratchBuffer() }
     /// By gate site (`AdapterModel.GateSite`: LinearSites, bottlenecks, prefix): σ `[M, k]` then the means `[B, k]`.
     let gates = (0..<8).map { _ in ScratchBuffer() }
+    /// ReFT, by unit: its gathered input rows, `x·Wᵀ + b` and the coefficients (`ReftKernel`).
+    let reft = (0..<6).map { _ in ScratchBuffer() }
     /// By site: a LoRA's input after its dropout `[M, in]` (training with LoRA dropout only).
     let loraDropped = (0..<5).map { _ in ScratchBuffer() }
 }

@@ -9,6 +9,7 @@ struct SlotDeclarations {
     private(set) var trained: [(name: String, slot: Arena.Slot, decay: Bool)] = []
     private(set) var initSchemes: [String: AdapterModel.InitScheme] = [:]
     private(set) var derived: Set<String> = []
+    private(set) var buffers: [Arena.Slot] = []
 
     init(values: Arena) {
         self.values = values
@@ -20,6 +21,15 @@ struct SlotDeclarations {
     {
         let s = values.declare(name, shape: shape)
         trained.append((name, s, decay))
+        if let scheme { initSchemes[name] = scheme }
+        return s
+    }
+
+    /// A tensor saved with the adapter but never trained (PyTorch's buffers, e.g. LoReFT's orthogonal `base`, and
+    /// parameters that no input reaches, which PyTorch's AdamW then leaves untouched): no gradient, no optimizer state.
+    mutating func buffer(_ name: String, _ shape: [Int], initialize scheme: AdapterModel.InitScheme? = nil) -> Arena.Slot {
+        let s = values.declare(name, shape: shape)
+        buffers.append(s)
         if let scheme { initSchemes[name] = scheme }
         return s
     }

@@ -173,6 +173,21 @@ public enum AdapterHubFolder {
                 "leave_out": .array(c.leaveOut.map { .int($0) }), "non_linearity": .string(c.nonLinearity.rawValue),
                 "prefix_length": .int(c.prefixLength), "shared_gating": .bool(c.sharedGating), "use_gating": .bool(c.useGating),
             ])
+        case .reft(let c):
+            var fields: [String: PythonJSON] = [
+                "architecture": .string(c.architecture), "dropout": .float(c.dropout), "dtype": c.dtype.map { .string($0) } ?? .null,
+                "init_weights_seed": c.initWeightsSeed.map { .int($0) } ?? .null,
+                "non_linearity": c.nonLinearity.map { .string($0.rawValue) } ?? .null, "orthogonality": .bool(c.orthogonality),
+                "output_reft": .bool(c.outputReft), "prefix_positions": .int(c.prefixPositions), "r": .int(c.r),
+                "suffix_positions": .int(c.suffixPositions), "tied_weights": .bool(c.tiedWeights),
+            ]
+            switch c.layers {
+            case .all: fields["layers"] = .string("all")
+            case .some(let list): fields["layers"] = .array(list.map { .int($0) })
+            }
+            // Not a dataclass field in adapters 1.3: Python saves no value (and loads DiReFT as NoReFT), but honours it.
+            if !c.subtractProjection { fields["subtract_projection"] = .bool(false) }
+            return .object(fields)
         case .union(let members):
             return .object(["architecture": .string("union"), "configs": .array(members.map(configDictionary))])
         }

@@ -113,7 +113,7 @@ extension ModelWithAdapters {
         guard let stored = adapters[name] else { throw AdapterError.unknownAdapter(name) }
         let scratch = try AdapterModel(
             base: base, mode: .adapter(name: name, config: stored.config), head: Self.placeholderHead)
-        return Dictionary(uniqueKeysWithValues: scratch.parameters.entries.map { ($0.name, $0.shape) })
+        return Dictionary(uniqueKeysWithValues: scratch.savedEntries.map { ($0.name, $0.shape) })
     }
 
     func headShapes(_ spec: HeadSpec) -> [String: [Int]] {

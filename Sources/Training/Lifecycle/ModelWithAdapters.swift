@@ -436,7 +436,7 @@ extension AdapterModel {
     /// Current values of the trainable tensors whose names pass `include`, by name.
     func tensors(where include: (String) -> Bool) -> [String: [Float]] {
         var out: [String: [Float]] = [:]
-        for e in parameters.entries where include(e.name) {
+        for e in savedEntries where include(e.name) {
             out[e.name] = Array(UnsafeBufferPointer(start: e.value, count: e.count))
         }
         return out
