@@ -30,7 +30,7 @@ import torch
 import transformers
 from adapters import (AutoAdapterModel, CompacterConfig, CompacterPlusPlusConfig, ConfigUnion, DoubleSeqBnConfig, IA3Config,
                       LoRAConfig, MAMConfig, ParBnConfig, PrefixTuningConfig, PromptTuningConfig, SeqBnConfig,
-                      SeqBnInvConfig, UniPELTConfig, LoReftConfig, DiReftConfig, NoReftConfig)
+                      SeqBnInvConfig, UniPELTConfig, LoReftConfig, DiReftConfig, NoReftConfig, VeraConfig)
 from safetensors.torch import load_file, save_file
 
 from fixture_env import require
@@ -78,6 +78,8 @@ METHODS = [
     ("noreft", NoReftConfig(r=2, prefix_positions=2, suffix_positions=2, tied_weights=True),
      "noreft[r=2,prefix_positions=2,suffix_positions=2,tied_weights=True]"),
     ("direft", DiReftConfig(r=2, layers=[1]), "direft[r=2,layers=[1]]"),
+    # VeRA: per-site vera_D and vera_B, and the shared frozen A and B (`shared_parameters.rt.lora_{A,B}`), all saved.
+    ("vera", VeraConfig(r=4), "vera[r=4]"),
 ]
 # Methods whose AdapterHub logits depend on how a batch is padded: prompt tuning (its rows attend to padding keys)
 # and gates (averaged over every position, padding included). Their reference is each sequence run alone.
@@ -88,7 +90,7 @@ UNPADDED_REFERENCE = {"prompt_tuning", "unipelt"}
 # pickle with one copy of each tensor (the `…prefix_tuning.prefix_tunings.…` name), which Python's `load_adapter`
 # reads back with the same logits (asserted).
 PREFIX = {"prefix_tuning", "mam", "prefix_tuning_ejected", "unipelt"}
-WITH_PICKLE = {"loreft", "noreft", "direft", "par_bn", "scaled_par_bn", "ia3", "lora_ffn", "compacter", "compacter_pp", "seq_bn_inv", "union", "prompt_tuning", "dora",
+WITH_PICKLE = {"vera", "loreft", "noreft", "direft", "par_bn", "scaled_par_bn", "ia3", "lora_ffn", "compacter", "compacter_pp", "seq_bn_inv", "union", "prompt_tuning", "dora",
                "prefix_tuning", "mam", "prefix_tuning_ejected", "unipelt"}
 
 

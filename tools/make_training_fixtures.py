@@ -64,7 +64,7 @@ import transformers
 from adapters import (AutoAdapterModel, CompacterConfig, CompacterPlusPlusConfig, ConfigUnion, DoubleSeqBnConfig,
                       DoubleSeqBnInvConfig, IA3Config, LoRAConfig, MAMConfig, ParBnConfig, PrefixTuningConfig,
                       DiReftConfig, LoReftConfig, NoReftConfig, PromptTuningConfig, SeqBnConfig, SeqBnInvConfig,
-                      UniPELTConfig)
+                      UniPELTConfig, VeraConfig)
 from safetensors.torch import save_file
 from transformers import (BertConfig, BertModel, RobertaConfig, RobertaModel, Trainer,
                           get_linear_schedule_with_warmup)
@@ -83,7 +83,7 @@ WARMUP, TOTAL, STEPS, MAX_GRAD_NORM = 1, 4, 3, 1.0
 METHODS = ["seq_bn", "double_seq_bn", "lora", "full", "par_bn", "scaled_par_bn", "ia3", "lora_ffn", "compacter",
            "compacter_pp", "seq_bn_inv", "double_seq_bn_inv", "union_lora_seq_bn", "union_two_bn", "prompt_tuning", "prompt_tuning_bos", "dora",
            "dora_ffn", "prefix_tuning", "prefix_tuning_flat", "mam", "unipelt", "gating", "loreft",
-           "noreft_tied", "direft"]
+           "noreft_tied", "direft", "vera"]
 CONFIGS = {
     "seq_bn": SeqBnConfig,
     "double_seq_bn": DoubleSeqBnConfig,
@@ -137,6 +137,9 @@ CONFIGS = {
     "noreft_tied": lambda: NoReftConfig(r=2, prefix_positions=1, suffix_positions=2, tied_weights=True, layers=[1],
                                         dropout=0.0),
     "direft": lambda: DiReftConfig(r=3, non_linearity="gelu", dropout=0.0),
+    # VeRA on q, k and v with alpha != r: the shared frozen A and B (kaiming-uniform, saved in buffers.safetensors)
+    # and per-site vera_D [4, 4] and vera_B [48, 48], re-drawn at unit scale like every trained tensor.
+    "vera": lambda: VeraConfig(r=4, alpha=8, attn_matrices=["q", "k", "v"]),
 }
 GATED = ("unipelt", "gating")
 PHM = ("compacter", "compacter_pp")
@@ -643,9 +646,11 @@ def run_case(arch, method, base_dir):
     no_grad_names = [n for n, _ in requires if n not in set(names)]
     no_grad = [canonical(n) for n in no_grad_names]
     renamed = lambda tensors: {canonical(n): t for n, t in tensors.items()}
-    # Saved but not trained: PyTorch buffers of the adapter (LoReFT's orthogonal `base`) and parameters that get no
-    # gradient at all, as their values at init (AdamW leaves them alone).
+    # Saved but not trained: PyTorch buffers of the adapter (LoReFT's orthogonal `base`), frozen parameters (VeRA's
+    # shared A and B) and parameters that get no gradient at all, as their values at init (AdamW leaves them alone).
     held = {n: b.detach().clone().contiguous().float() for n, b in model.named_buffers() if ".refts." in n}
+    held.update({n: p.detach().clone().contiguous().float() for n, p in model.named_parameters()
+                 if ".shared_parameters." in n and not p.requires_grad})  # VeRA's frozen A and B
     held.update({n: p.detach().clone().contiguous().float() for n, p in requires if n in no_grad_names})
     if held:
         save_file(renamed(held), os.path.join(out_dir, "buffers.safetensors"))

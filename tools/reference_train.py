@@ -144,6 +144,9 @@ CONFIG_STRINGS = {
     "prefix_tuning_flat": "prefix_tuning_flat",
     "mam": "mam",
     "unipelt": "unipelt",
+    "loreft": "loreft",
+    "noreft": "noreft",
+    "direft": "direft",
 }
 
 

@@ -24,6 +24,7 @@ public enum AdapterMethod: String, Codable, Sendable, CaseIterable {
     case prefixTuningFlat = "prefix_tuning_flat"
     case mam
     case unipelt
+    case vera
     case loreft
     case noreft
     case direft
@@ -64,6 +65,7 @@ public enum AdapterConfig: Sendable, Equatable {
         case .prefixTuningFlat: .prefixTuning(.flatPreset)
         case .mam: mam
         case .unipelt: unipelt
+        case .vera: .lora(.vera)
         case .loreft: .reft(.loreft)
         case .noreft: .reft(.noreft)
         case .direft: .reft(.direft)
@@ -149,7 +151,7 @@ public enum AdapterConfig: Sendable, Equatable {
             let base = c.mhAdapter && c.outputAdapter ? "double_seq_bn" : c.originalLnBefore ? "seq_bn" : "bottleneck"
             return c.invAdapter != nil ? base + "_inv" : base
         case .lora(let c):
-            return c.scales ? "ia3" : c.useDora ? "dora" : "lora"
+            return c.scales ? "ia3" : c.useDora ? "dora" : c.isVera ? "vera" : "lora"
         case .promptTuning:
             return "prompt_tuning"
         case .prefixTuning(let c):
@@ -179,7 +181,9 @@ public enum AdapterConfig: Sendable, Equatable {
                 + (c.outputLora ? ["output"] : [])
             return c.scales
                 ? "(IA)³: scales the outputs of \(sites.joined(separator: ","))"
-                : "\(c.useDora ? "DoRA" : "LoRA"): r \(c.r), alpha \(c.alpha) (scaling \(c.scaling)) on \(sites.joined(separator: ","))"
+                : c.isVera
+                    ? "VeRA: r \(c.r), alpha \(c.alpha) (scaling \(c.scaling)), shared frozen A and B, trained vera_D (from \(c.veraD ?? 0)·I) and vera_B (from \(c.veraB ?? 0)·I) on \(sites.joined(separator: ","))"
+                    : "\(c.useDora ? "DoRA" : "LoRA"): r \(c.r), alpha \(c.alpha) (scaling \(c.scaling)) on \(sites.joined(separator: ","))"
         case .promptTuning(let c):
             return "prompt tuning: \(c.promptLength) trained vectors \(c.afterFirstToken ? "after the first token" : "before the input"), init \(c.promptInit)"
         case .prefixTuning(let c):

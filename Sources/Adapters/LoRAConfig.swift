@@ -77,6 +77,20 @@ public struct LoRAConfig: Codable, Sendable, Equatable {
         return c
     }
 
+    /// AdapterHub's `VeraConfig` ("vera", Kopiczko et al. 2024): LoRA whose A and B are frozen random matrices
+    /// shared by every layer, with trained `vera_D` `[r, r]` (starting at 0.1·I) and `vera_B` `[out, out]`
+    /// (starting at 0): `y += s · x·(vera_B·B·vera_D·A)ᵀ`.
+    public static var vera: LoRAConfig {
+        var c = LoRAConfig()
+        c.veraD = 0.1
+        c.veraB = 0
+        c.initWeights = "vera"
+        return c
+    }
+
+    /// VeRA (`vera_d` or `vera_b` set, as AdapterHub picks its `Vera` module).
+    public var isVera: Bool { veraD != nil || veraB != nil }
+
     /// Whether this is (IA)³'s multiplicative composition rather than LoRA's additive one.
     public var scales: Bool { compositionMode == "scale" }
 
@@ -85,7 +99,7 @@ public struct LoRAConfig: Codable, Sendable, Equatable {
     public var scaling: Float { scales ? Float(alpha) : Float(alpha) / Float(r) }
 
     /// Initialisations implemented for `init_weights`.
-    public static let initSchemes = ["lora", "bert", "ia3"]
+    public static let initSchemes = ["lora", "bert", "ia3", "vera"]
 
     /// Far above any useful rank (LoRA ranks are 4…256): a larger r is a damaged file, refused before
     /// it sizes the `[r, hidden]` matrices.
@@ -101,7 +115,17 @@ public struct LoRAConfig: Codable, Sendable, Equatable {
         if useGating && scales { throw no(.useGating, "true with composition_mode \"scale\"") }
         if useGating && useDora { throw no(.useGating, "true with use_dora") }
         if useDora && scales { throw no(.useDora, "true with composition_mode \"scale\"") }
-        if veraD != nil || veraB != nil { throw no(.veraD, "set") }
+        if isVera {
+            guard veraD != nil, veraB != nil else {
+                throw AdapterError.invalidConfig(source: source, detail: "VeRA needs both vera_d and vera_b (AdapterHub builds diag(vera_d) and diag(vera_b))")
+            }
+            if scales { throw no(.veraD, "set with composition_mode \"scale\"") }
+            if useDora { throw no(.useDora, "true with VeRA (DVoRA)") }
+            if useGating { throw no(.useGating, "true with VeRA") }
+            // One A and one B serve every site: AdapterHub sizes them by the first site, so only sites of one shape
+            // (the square attention projections) work there.
+            if intermediateLora || outputLora { throw no(intermediateLora ? .intermediateLora : .outputLora, "true with VeRA") }
+        }
         if !(dropout >= 0 && dropout < 1) {
             throw AdapterError.invalidConfig(source: source, detail: "dropout \(dropout) (must be in [0, 1))")
         }

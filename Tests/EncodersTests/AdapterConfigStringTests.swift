@@ -96,6 +96,13 @@ struct AdapterConfigStringTests {
         #expect(!no.orthogonality && no.subtractProjection)
         #expect(!di.orthogonality && !di.subtractProjection && di.r == 4 && di.layers == .some([0, 2]) && di.nonLinearity == .gelu)
         #expect(AdapterConfig.reft(di).methodName == "direft")
+        // VeraConfig.
+        guard case .lora(let vera) = try Self.parse("vera[r=4]") else {
+            Issue.record("not LoRA-family")
+            return
+        }
+        #expect(vera.isVera && vera.veraD == 0.1 && vera.veraB == 0 && vera.r == 4 && vera.initWeights == "vera")
+        #expect(AdapterConfig.lora(vera).methodName == "vera")
     }
 
     @Test func unionsOfImplementedMethods() throws {
@@ -116,7 +123,10 @@ struct AdapterConfigStringTests {
         ("noreft[output_reft=False]", "'output_reft' = false is not supported"),
         ("direft[r=0]", "r 0 (must be in 1…65536)"),
         ("loreft|noreft", "have the same architecture"),
-        ("vera|seq_bn", "'method' = \"vera\" is not supported"),
+        ("mtl_lora|seq_bn", "'method' = \"mtl_lora\" is not supported"),
+        ("vera[vera_b=None]", "VeRA needs both vera_d and vera_b"),
+        ("vera[intermediate_lora=True]", "'intermediate_lora' = true with VeRA is not supported"),
+        ("vera[use_dora=True]", "'use_dora' = true with VeRA (DVoRA) is not supported"),
         ("prefix_tuning|prefix_tuning_flat", "have the same architecture"),
         ("prefix_tuning[dropout=0.1]", "'dropout' = 0.1 is not supported"),
         ("prefix_tuning[prefix_length=0]", "prefix_length 0 (must be in 1…4096)"),

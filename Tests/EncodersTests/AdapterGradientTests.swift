@@ -89,6 +89,8 @@ struct AdapterGradientTests {
         ("tiny-roberta-cls", "loreft[r=2,prefix_positions=2,suffix_positions=1,dropout=0.1,layers=[0]]", 0.1),
         ("tiny-bert-cls", "noreft[r=3,prefix_positions=1,suffix_positions=2,tied_weights=True,non_linearity=tanh]", 0.2),
         ("tiny-roberta-cls", "direft[r=2,layers=[0],suffix_positions=2]|lora[r=2]", 0),
+        ("tiny-bert-cls", "vera[r=4,alpha=8,attn_matrices=[q,k,v],dropout=0.2]", 0.1),
+        ("tiny-roberta-cls", "vera|seq_bn", 0),
     ]
 
     @Test(arguments: cases)

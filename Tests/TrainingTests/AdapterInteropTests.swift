@@ -35,6 +35,7 @@ struct AdapterInteropTests {
     static let methods = [
         "seq_bn", "double_seq_bn", "lora", "par_bn", "scaled_par_bn", "ia3", "lora_ffn", "compacter", "compacter_pp",
         "seq_bn_inv", "union", "prompt_tuning", "dora", "prefix_tuning", "mam", "unipelt", "loreft", "noreft", "direft",
+        "vera",
     ]
 
     @Test(arguments: methods)
@@ -61,7 +62,7 @@ struct AdapterInteropTests {
     /// logits; switching the adapter off moves them by far more than the tolerance (the fixture's margin).
     @Test(arguments: [
         "par_bn", "scaled_par_bn", "ia3", "lora_ffn", "compacter", "compacter_pp", "seq_bn_inv", "union", "prompt_tuning", "dora",
-        "prefix_tuning", "mam", "unipelt", "loreft", "noreft", "direft",
+        "prefix_tuning", "mam", "unipelt", "loreft", "noreft", "direft", "vera",
     ])
     func pythonPickledAdaptersGiveTheSameLogits(method: String) throws {
         let model = try AdapterModel.load(adapterFolder: Fixtures.url("adapterhub/\(method)-pickle"), base: try Self.base())
@@ -234,14 +235,16 @@ struct AdapterInteropTests {
 
 @Suite("LoRA merge")
 struct LoRAMergeTests {
-    @Test func mergeKeepsLogitsAndUnmergeRestoresTheBase() throws {
+    /// LoRA, and VeRA (`W += s·V_B·B·V_D·A`).
+    @Test(arguments: ["lora", "vera"])
+    func mergeKeepsLogitsAndUnmergeRestoresTheBase(method: String) throws {
         let base = try AdapterInteropTests.base()
         let before = base.weights.arena.checksum()
         let snapshot = Array(
             UnsafeBufferPointer(
                 start: base.weights.arena.pointer(base.weights.arena.slots[0]), count: base.weights.arena.capacity))
-        let model = try AdapterModel.load(adapterFolder: Fixtures.url("adapterhub/lora"), base: base)
-        let (batch, reference) = try AdapterInteropTests.expected("lora")
+        let model = try AdapterModel.load(adapterFolder: Fixtures.url("adapterhub/\(method)"), base: base)
+        let (batch, reference) = try AdapterInteropTests.expected(method)
         let unmerged = try model.logits(batch)
         try model.mergeLoRA()
         #expect(base.weights.arena.checksum() != before)

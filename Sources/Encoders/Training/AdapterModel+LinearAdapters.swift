@@ -8,7 +8,7 @@ extension AdapterModel {
     /// every site its config names, under AdapterHub's names (`….query.loras.NAME.lora_A` …).
     static func declareLinearAdapters(
         _ lc: LoRAConfig, layerPrefix: String, adapterName name: String, hidden c: Int, intermediate inter: Int,
-        into decl: inout SlotDeclarations
+        veraShared: (a: Arena.Slot, b: Arena.Slot)? = nil, into decl: inout SlotDeclarations
     ) -> [(LinearSite, LoRASlots)] {
         var sites: [(LinearSite, String, Int, Int)] = []
         if lc.selfattnLora {
@@ -27,6 +27,16 @@ extension AdapterModel {
             }
         return sites.map { site, module, inFeatures, outFeatures in
             let p = "\(layerPrefix)\(module).loras.\(name)."
+            if let shared = veraShared {
+                var slots = LoRASlots(
+                    a: nil, b: decl.train(p + "vera_B", [outFeatures, outFeatures], initialize: .scaledIdentity(Float(lc.veraB ?? 0))),
+                    rank: lc.r, scaling: lc.scaling, scales: false)
+                slots.vera = VeRASlots(
+                    d: decl.train(p + "vera_D", [lc.r, lc.r], initialize: .scaledIdentity(Float(lc.veraD ?? 0))), sharedA: shared.a,
+                    sharedB: shared.b)
+                slots.dropout = Float(lc.dropout)
+                return (site, slots)
+            }
             // (IA)³ has no A: its B is the scale vector.
             let a = lc.scales ? nil : decl.train(p + "lora_A", [lc.r, inFeatures], initialize: aInit)
             let b = decl.train(p + "lora_B", [outFeatures, lc.r], initialize: bInit)
@@ -64,7 +74,13 @@ extension AdapterModel {
             x = UnsafePointer(dropped)
         }
         if stack.count == 1 {
-            if first.scales {
+            if let vera = first.vera {
+                VeRAKernel.forward(
+                    y: y, ldy: ldy, x: x, a: values.pointer(vera.sharedA), b: values.pointer(vera.sharedB),
+                    d: values.pointer(vera.d), vb: values.pointer(first.b), h: s.loraH[site.rawValue].reserve(m * first.rank),
+                    rows: m, inFeatures: inFeatures, outFeatures: outFeatures, rank: first.rank, scaling: first.scaling,
+                    scratch: gateScratch.reserve(m * first.rank + m * outFeatures))
+            } else if first.scales {
                 IA3Kernel.forward(
                     y: y, ldy: ldy, l: values.pointer(first.b),
                     kept: keep ? s.ia3Kept[site.rawValue].reserve(m * outFeatures) : nil, rows: m,
@@ -138,6 +154,11 @@ extension AdapterModel {
         x: UnsafePointer<Float>, rows: Int, inFeatures: Int, outFeatures: Int, activations s: LayerActivations,
         scratch: UnsafeMutablePointer<Float>, dropout: RowDropout? = nil, rowOffsets: [Int]
     ) {
+        if let slots = stack.first, let vera = slots.vera {
+            veraInputGradient(slots, vera, site: site, dx: dx, dy: dy, ldy: ldy, rows: rows, inFeatures: inFeatures,
+                outFeatures: outFeatures, activations: s, dropout: dropout)
+            return
+        }
         guard let slots = stack.first, let a = slots.a, let ga = gradientOf[a.name], let gb = gradientOf[slots.b.name] else {
             return
         }
@@ -189,6 +210,32 @@ extension AdapterModel {
                 dnorms: derivedGradient(dora.norms.name, count: dora.norms.count, zero: false), norms: values.pointer(dora.norms),
                 v: values.pointer(dora.directions), a: values.pointer(a), b: values.pointer(slots.b), da: ga, db: gb,
                 inFeatures: inFeatures, outFeatures: outFeatures, rank: slots.rank, scratch: dv)
+        }
+    }
+}
+
+extension AdapterModel {
+    /// VeRA's backward at one site (`VeRAKernel`): `vera_D`, `vera_B`, and `dx` through its dropout mask when given.
+    func veraInputGradient(
+        _ slots: LoRASlots, _ vera: VeRASlots, site: LinearSite, dx: UnsafeMutablePointer<Float>?, dy: UnsafePointer<Float>,
+        ldy: Int, rows: Int, inFeatures: Int, outFeatures: Int, activations s: LayerActivations, dropout: RowDropout?
+    ) {
+        let dropped = dropout != nil && slots.dropout > 0
+        var veraDx = dx
+        if dropped, dx != nil {
+            veraDx = adapterDropoutScratch.reserve(rows * inFeatures)
+            veraDx?.update(repeating: 0, count: rows * inFeatures)
+        }
+        let r = slots.rank
+        VeRAKernel.backward(
+            dx: veraDx, dy: dy, ldy: ldy, a: values.pointer(vera.sharedA), b: values.pointer(vera.sharedB),
+            d: values.pointer(vera.d), vb: values.pointer(slots.b), h: s.loraH[site.rawValue].pointer,
+            dd: gradientOf[vera.d.name], dvb: gradientOf[slots.b.name], rows: rows, inFeatures: inFeatures,
+            outFeatures: outFeatures, rank: r, scaling: slots.scaling,
+            scratch: gateScratch2.reserve(2 * rows * r + 2 * rows * outFeatures))
+        if dropped, let dx, let veraDx, let dropout {
+            dropout.apply(self, out: veraDx, x: veraDx, channels: inFeatures, p: slots.dropout, site: 8 + site.rawValue)
+            Residual.accumulate(into: dx, veraDx, count: rows * inFeatures)
         }
     }
 }

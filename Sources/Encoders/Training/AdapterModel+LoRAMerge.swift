@@ -47,7 +47,13 @@ extension AdapterModel {
                 let f = frozenLinear(site, layer: l)
                 saved.append(Array(UnsafeBufferPointer(start: f.weight, count: f.inFeatures * f.outFeatures)))
                 saved.append(Array(UnsafeBufferPointer(start: f.bias, count: f.outFeatures)))
-                if slots.scales {
+                if let vera = slots.vera {
+                    VeRAKernel.merge(
+                        weight: f.weight, a: values.pointer(vera.sharedA), b: values.pointer(vera.sharedB), d: values.pointer(vera.d),
+                        vb: values.pointer(slots.b), inFeatures: f.inFeatures, outFeatures: f.outFeatures, rank: slots.rank,
+                        scaling: slots.scaling, sign: 1,
+                        scratch: doraScratch.reserve(f.outFeatures * slots.rank + slots.rank * f.inFeatures))
+                } else if slots.scales {
                     IA3Kernel.merge(
                         weight: f.weight, bias: f.bias, l: values.pointer(slots.b), inFeatures: f.inFeatures,
                         outFeatures: f.outFeatures, scaling: slots.scaling)

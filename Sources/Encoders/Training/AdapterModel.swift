@@ -53,6 +53,15 @@ public final class AdapterModel {
         var dropout: Float = 0
         /// `use_gating`: the update is multiplied by this gate (per sequence) instead of `scaling`.
         var gate: GateSlots? = nil
+        /// VeRA: `b` is then `vera_B` `[out, out]`, `a` nil.
+        var vera: VeRASlots? = nil
+    }
+
+    /// VeRA's trained `vera_D` `[r, r]` and the adapter's shared frozen `lora_A` `[r, in]`, `lora_B` `[out, r]`.
+    struct VeRASlots {
+        let d: Arena.Slot
+        let sharedA: Arena.Slot
+        let sharedB: Arena.Slot
     }
 
     /// The frozen linear layers LoRA and (IA)³ attach to, as indices into `LayerAdapter.lora`.
@@ -95,6 +104,10 @@ public final class AdapterModel {
         case randomOrthogonal
         /// −1 on the diagonal, 0 elsewhere (LoReFT's `original`: its Householder map is then −I).
         case negativeIdentity
+        /// `value` on the diagonal, 0 elsewhere (VeRA's `vera_D`, `vera_B`).
+        case scaledIdentity(Float)
+        /// PyTorch's `kaiming_uniform_` with its defaults (a = 0): U(±√(6/fan_in)) (VeRA's shared A and B).
+        case kaimingUniformReLU
     }
 
     /// Adapter and head tensor values.
@@ -250,10 +263,17 @@ public final class AdapterModel {
                         }
                     }
                 case .lora(let lc):
+                    // VeRA: one frozen random A and B for every layer (`shared_parameters.NAME.lora_{A,B}`).
+                    let veraShared =
+                        lc.isVera
+                        ? (
+                            a: decl.buffer(prefix + "shared_parameters.\(name).lora_A", [lc.r, c], initialize: .kaimingUniformReLU),
+                            b: decl.buffer(prefix + "shared_parameters.\(name).lora_B", [c, lc.r], initialize: .kaimingUniformReLU)
+                        ) : nil
                     for l in layers {
                         for (site, slots) in Self.declareLinearAdapters(
                             lc, layerPrefix: "\(prefix)encoder.layer.\(l).", adapterName: name, hidden: c,
-                            intermediate: config.intermediateSize, into: &decl)
+                            intermediate: config.intermediateSize, veraShared: veraShared, into: &decl)
                         {
                             layerAdapters[l].lora[site.rawValue].append(slots)
                         }
@@ -292,6 +312,9 @@ public final class AdapterModel {
         for (l, layer) in layerAdapters.enumerated() {
             if layer.lora.contains(where: { $0.count > 1 && $0.contains(where: { $0.dora != nil }) }) {
                 throw EncoderError.invalidInput("layer \(l): stacking a DoRA adapter with another at one layer is not supported")
+            }
+            if layer.lora.contains(where: { $0.count > 1 && $0.contains { $0.vera != nil } }) {
+                throw EncoderError.invalidInput("layer \(l): stacking VeRA with another adapter at one layer is not supported")
             }
             if layer.lora.contains(where: { $0.count > 1 && $0.contains { $0.gate != nil } }) {
                 throw EncoderError.invalidInput("layer \(l): stacking a gated LoRA (use_gating) with another at one layer is not supported")
@@ -485,10 +508,15 @@ public final class AdapterModel {
                 let n = slot.shape.first ?? 0
                 for i in 0..<slot.count { p[i] = rng.nextGaussian() }
                 Self.orthonormalizeColumns(p, size: n)
-            case .negativeIdentity:
+            case .negativeIdentity, .scaledIdentity:
+                var diagonal: Float = -1
+                if case .scaledIdentity(let v) = scheme { diagonal = v }
                 p.update(repeating: 0, count: slot.count)
                 let (rows, cols) = (slot.shape.first ?? 0, slot.shape.last ?? 0)
-                for i in 0..<min(rows, cols) { p[i * cols + i] = -1 }
+                for i in 0..<min(rows, cols) { p[i * cols + i] = diagonal }
+            case .kaimingUniformReLU:
+                let bound = (6 / Float(slot.shape.count > 1 ? slot.shape[1] : 1)).squareRoot()
+                for i in 0..<slot.count { p[i] = (Float(rng.next() >> 40) / Float(1 << 24) * 2 - 1) * bound }
             }
         }
         initializeDoRAMagnitudes()
