@@ -30,7 +30,7 @@ import torch
 import transformers
 from adapters import (AutoAdapterModel, CompacterConfig, CompacterPlusPlusConfig, ConfigUnion, DoubleSeqBnConfig, IA3Config,
                       LoRAConfig, MAMConfig, ParBnConfig, PrefixTuningConfig, PromptTuningConfig, SeqBnConfig,
-                      SeqBnInvConfig, UniPELTConfig, LoReftConfig, DiReftConfig, NoReftConfig, VeraConfig)
+                      SeqBnInvConfig, UniPELTConfig, LoReftConfig, DiReftConfig, NoReftConfig, VeraConfig, AdapterPlusConfig)
 from safetensors.torch import load_file, save_file
 
 from fixture_env import require
@@ -80,6 +80,9 @@ METHODS = [
     ("direft", DiReftConfig(r=2, layers=[1]), "direft[r=2,layers=[1]]"),
     # VeRA: per-site vera_D and vera_B, and the shared frozen A and B (`shared_parameters.rt.lora_{A,B}`), all saved.
     ("vera", VeraConfig(r=4), "vera[r=4]"),
+    # AdapterPlus (stochastic depth 0: its StochasticDepth needs torchvision, which the pinned venv does not hold,
+    # and acts in training only).
+    ("adapterplus", AdapterPlusConfig(reduction_factor=4, stochastic_depth=0.0), "adapterplus[reduction_factor=4,stochastic_depth=0.0]"),
 ]
 # Methods whose AdapterHub logits depend on how a batch is padded: prompt tuning (its rows attend to padding keys)
 # and gates (averaged over every position, padding included). Their reference is each sequence run alone.
@@ -90,7 +93,7 @@ UNPADDED_REFERENCE = {"prompt_tuning", "unipelt"}
 # pickle with one copy of each tensor (the `…prefix_tuning.prefix_tunings.…` name), which Python's `load_adapter`
 # reads back with the same logits (asserted).
 PREFIX = {"prefix_tuning", "mam", "prefix_tuning_ejected", "unipelt"}
-WITH_PICKLE = {"vera", "loreft", "noreft", "direft", "par_bn", "scaled_par_bn", "ia3", "lora_ffn", "compacter", "compacter_pp", "seq_bn_inv", "union", "prompt_tuning", "dora",
+WITH_PICKLE = {"adapterplus", "vera", "loreft", "noreft", "direft", "par_bn", "scaled_par_bn", "ia3", "lora_ffn", "compacter", "compacter_pp", "seq_bn_inv", "union", "prompt_tuning", "dora",
                "prefix_tuning", "mam", "prefix_tuning_ejected", "unipelt"}
 
 
@@ -133,7 +136,7 @@ def main():
                 if ".rt." in n or n.startswith("heads.rt"):
                     p.normal_(0, 0.2)
                     # Scales ((IA)³ vectors, learned scaling) around 1, where they start, but far from it.
-                    if n.endswith(".scaling") or (method == "ia3" and n.endswith("lora_B")):
+                    if n.endswith(".scaling") or (method == "ia3" and n.endswith("lora_B")):  # (AdapterPlus: per channel)
                         p.add_(1.0)
                     if n.endswith(".m.weight"):  # DoRA magnitudes: positive, around the rows' norms
                         p.abs_().add_(1.0)

@@ -64,7 +64,7 @@ import transformers
 from adapters import (AutoAdapterModel, CompacterConfig, CompacterPlusPlusConfig, ConfigUnion, DoubleSeqBnConfig,
                       DoubleSeqBnInvConfig, IA3Config, LoRAConfig, MAMConfig, ParBnConfig, PrefixTuningConfig,
                       DiReftConfig, LoReftConfig, NoReftConfig, PromptTuningConfig, SeqBnConfig, SeqBnInvConfig,
-                      UniPELTConfig, VeraConfig)
+                      UniPELTConfig, VeraConfig, AdapterPlusConfig)
 from safetensors.torch import save_file
 from transformers import (BertConfig, BertModel, RobertaConfig, RobertaModel, Trainer,
                           get_linear_schedule_with_warmup)
@@ -83,7 +83,7 @@ WARMUP, TOTAL, STEPS, MAX_GRAD_NORM = 1, 4, 3, 1.0
 METHODS = ["seq_bn", "double_seq_bn", "lora", "full", "par_bn", "scaled_par_bn", "ia3", "lora_ffn", "compacter",
            "compacter_pp", "seq_bn_inv", "double_seq_bn_inv", "union_lora_seq_bn", "union_two_bn", "prompt_tuning", "prompt_tuning_bos", "dora",
            "dora_ffn", "prefix_tuning", "prefix_tuning_flat", "mam", "unipelt", "gating", "loreft",
-           "noreft_tied", "direft", "vera"]
+           "noreft_tied", "direft", "vera", "adapterplus"]
 CONFIGS = {
     "seq_bn": SeqBnConfig,
     "double_seq_bn": DoubleSeqBnConfig,
@@ -140,6 +140,9 @@ CONFIGS = {
     # VeRA on q, k and v with alpha != r: the shared frozen A and B (kaiming-uniform, saved in buffers.safetensors)
     # and per-site vera_D [4, 4] and vera_B [48, 48], re-drawn at unit scale like every trained tensor.
     "vera": lambda: VeraConfig(r=4, alpha=8, attn_matrices=["q", "k", "v"]),
+    # AdapterPlus: out = a + s ⊙ f(a) on the FFN's LayerNorm output a, no LayerNorm after, per-channel scaling
+    # (rf 4 here: 96 would leave no bottleneck at hidden 48; stochastic depth 0 like every dropout here).
+    "adapterplus": lambda: AdapterPlusConfig(reduction_factor=4, stochastic_depth=0.0),
 }
 GATED = ("unipelt", "gating")
 PHM = ("compacter", "compacter_pp")
@@ -541,7 +544,7 @@ def run_case(arch, method, base_dir):
                 if n in fresh and n.endswith("parametrizations.weight.original"):
                     for i in range(p.shape[0]):
                         p[i, i] = 1.5 if i % 2 else -1.5
-    if method in ("ia3", "scaled_par_bn"):
+    if method in ("ia3", "scaled_par_bn", "adapterplus"):
         # Scales around 1 (as they start) but far from it: (IA)³ vectors and the learned scaling.
         with torch.no_grad():
             for n, p in model.named_parameters():

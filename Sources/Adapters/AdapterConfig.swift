@@ -25,6 +25,7 @@ public enum AdapterMethod: String, Codable, Sendable, CaseIterable {
     case mam
     case unipelt
     case vera
+    case adapterplus
     case loreft
     case noreft
     case direft
@@ -66,6 +67,7 @@ public enum AdapterConfig: Sendable, Equatable {
         case .mam: mam
         case .unipelt: unipelt
         case .vera: .lora(.vera)
+        case .adapterplus: .bottleneck(.adapterPlus)
         case .loreft: .reft(.loreft)
         case .noreft: .reft(.noreft)
         case .direft: .reft(.direft)
@@ -147,6 +149,7 @@ public enum AdapterConfig: Sendable, Equatable {
         switch self {
         case .bottleneck(let c):
             if c.isParallel { return c.scaling == .learned ? "scaled_par_bn" : "par_bn" }
+            if c.normFreeOutput { return "adapterplus" }
             if c.phmLayer { return c.mhAdapter && c.outputAdapter ? "compacter" : "compacter++" }
             let base = c.mhAdapter && c.outputAdapter ? "double_seq_bn" : c.originalLnBefore ? "seq_bn" : "bottleneck"
             return c.invAdapter != nil ? base + "_inv" : base
@@ -173,8 +176,13 @@ public enum AdapterConfig: Sendable, Equatable {
                 .joined(separator: " + ")
             let kind =
                 c.isParallel
-                ? "par_bn / He et al., beside" : c.originalLnBefore ? "seq_bn / Pfeiffer, after" : "double_seq_bn / Houlsby, after"
-            let extras = (c.phmLayer ? ", PHM (Compacter) phm_dim \(c.phmDim)" : "") + (c.invAdapter.map { ", invertible adapter \($0)" } ?? "")
+                ? "par_bn / He et al., beside"
+                : c.normFreeOutput
+                    ? "AdapterPlus, on the LayerNorm output, no LayerNorm after,"
+                    : c.originalLnBefore ? "seq_bn / Pfeiffer, after" : "double_seq_bn / Houlsby, after"
+            let extras =
+                (c.phmLayer ? ", PHM (Compacter) phm_dim \(c.phmDim)" : "") + (c.invAdapter.map { ", invertible adapter \($0)" } ?? "")
+                + (c.stochasticDepth > 0 ? ", stochastic depth \(c.stochasticDepth)" : "")
             return "bottleneck (\(kind) \(place)), reduction factor \(c.reductionFactor), \(c.nonLinearity.rawValue), scaling \(c.scaling)\(extras)"
         case .lora(let c):
             let sites = (c.selfattnLora ? c.attnMatrices : []) + (c.intermediateLora ? ["intermediate"] : [])

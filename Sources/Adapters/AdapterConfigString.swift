@@ -16,7 +16,7 @@ extension AdapterConfig {
         "lora": .lora(LoRAConfig()), "ia3": .lora(.ia3), "prompt_tuning": .promptTuning(PromptTuningConfig()),
         "dora": .lora(.dora), "prefix_tuning": .prefixTuning(PrefixTuningConfig()),
         "prefix_tuning_flat": .prefixTuning(.flatPreset), "mam": mam, "unipelt": unipelt,
-        "loreft": .reft(.loreft), "vera": .lora(.vera), "noreft": .reft(.noreft), "direft": .reft(.direft),
+        "loreft": .reft(.loreft), "vera": .lora(.vera), "adapterplus": .bottleneck(.adapterPlus), "noreft": .reft(.noreft), "direft": .reft(.direft),
         "compacter": .bottleneck(.compacter), "compacter++": .bottleneck(.compacterPlusPlus),
         "seq_bn_inv": .bottleneck(.seqBnInv), "pfeiffer+inv": .bottleneck(.seqBnInv),
         "double_seq_bn_inv": .bottleneck(.doubleSeqBnInv), "houlsby+inv": .bottleneck(.doubleSeqBnInv),

@@ -82,6 +82,24 @@ public struct BottleneckConfig: Codable, Sendable, Equatable {
         return c
     }
 
+    /// AdapterHub's `AdapterPlusConfig` ("adapterplus", Steitz & Roth 2024): after the FFN, the adapter reads the
+    /// sub-block's LayerNorm output and adds to it, with no LayerNorm after (`original_ln_after` and
+    /// `residual_before_ln` false): `out = a + s ⊙ f(a)`, `a = LN(h + r)`; per-channel scaling, Houlsby init,
+    /// stochastic depth 0.1, rf 96, GELU.
+    public static var adapterPlus: BottleneckConfig {
+        var c = BottleneckConfig(mhAdapter: false, outputAdapter: true, reductionFactor: 96, nonLinearity: .gelu)
+        c.originalLnBefore = true
+        c.originalLnAfter = false
+        c.residualBeforeLn = .bool(false)
+        c.stochasticDepth = 0.1
+        c.initWeights = "houlsby"
+        c.scaling = .channel
+        return c
+    }
+
+    /// AdapterPlus's placement: the output is the LayerNorm's output plus the adapter's, with no LayerNorm after.
+    public var normFreeOutput: Bool { !originalLnAfter }
+
     /// "scaled_par_bn" (legacy "scaled_parallel"): `par_bn` with a learned scalar scaling.
     public static var scaledParBn: BottleneckConfig {
         var c = parBn
@@ -174,8 +192,16 @@ public struct BottleneckConfig: Codable, Sendable, Equatable {
         }
         if lnBefore { throw no(.lnBefore, "true") }
         if lnAfter { throw no(.lnAfter, "true") }
-        if residualBeforeLn != .bool(true) { throw no(.residualBeforeLn, residualBeforeLn.description) }
-        if !originalLnAfter { throw no(.originalLnAfter, "false") }
+        if !originalLnAfter {
+            // AdapterPlus's placement, after the FFN only: out = a + s·f(a), a = LN(h + r).
+            guard originalLnBefore, residualBeforeLn == .bool(false), !isParallel, !mhAdapter else {
+                throw no(
+                    .originalLnAfter,
+                    "false except as AdapterPlus places it (original_ln_before true, residual_before_ln false, output_adapter only)")
+            }
+        } else if residualBeforeLn != .bool(true) {
+            throw no(.residualBeforeLn, residualBeforeLn.description)
+        }
         if let invAdapter {
             // GLOW's coupling is not implemented; NICE is.
             if invAdapter != "nice" { throw no(.invAdapter, "\"\(invAdapter)\"") }
@@ -197,7 +223,9 @@ public struct BottleneckConfig: Codable, Sendable, Equatable {
                 throw AdapterError.invalidConfig(source: source, detail: "phm_rank \(phmRank) (must be in 1…4096)")
             }
         }
-        if stochasticDepth != 0 { throw no(.stochasticDepth, "\(stochasticDepth)") }
+        if !(stochasticDepth >= 0 && stochasticDepth < 1) {
+            throw AdapterError.invalidConfig(source: source, detail: "stochastic_depth \(stochasticDepth) (must be in [0, 1))")
+        }
         if !Self.initSchemes.contains(initWeights) { throw no(.initWeights, "\"\(initWeights)\"") }
         if isParallel && mhAdapter {
             // AdapterHub's own parallel presets sit at the FFN only; the attention site is not implemented.

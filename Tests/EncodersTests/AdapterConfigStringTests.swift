@@ -103,6 +103,14 @@ struct AdapterConfigStringTests {
         }
         #expect(vera.isVera && vera.veraD == 0.1 && vera.veraB == 0 && vera.r == 4 && vera.initWeights == "vera")
         #expect(AdapterConfig.lora(vera).methodName == "vera")
+        // AdapterPlusConfig.
+        guard case .bottleneck(let plus) = try Self.parse("adapterplus") else {
+            Issue.record("not a bottleneck")
+            return
+        }
+        #expect(plus.normFreeOutput && plus.originalLnBefore && plus.residualBeforeLn == .bool(false) && plus.stochasticDepth == 0.1)
+        #expect(plus.scaling == .channel && plus.initWeights == "houlsby" && plus.reductionFactor == 96 && plus.nonLinearity == .gelu)
+        #expect(AdapterConfig.bottleneck(plus).methodName == "adapterplus")
     }
 
     @Test func unionsOfImplementedMethods() throws {
@@ -125,6 +133,9 @@ struct AdapterConfigStringTests {
         ("loreft|noreft", "have the same architecture"),
         ("mtl_lora|seq_bn", "'method' = \"mtl_lora\" is not supported"),
         ("vera[vera_b=None]", "VeRA needs both vera_d and vera_b"),
+        ("adapterplus[mh_adapter=True]", "'original_ln_after' = false except as AdapterPlus places it"),
+        ("seq_bn[residual_before_ln=False]", "'residual_before_ln' = false is not supported"),
+        ("seq_bn[stochastic_depth=1.0]", "stochastic_depth 1.0 (must be in [0, 1))"),
         ("vera[intermediate_lora=True]", "'intermediate_lora' = true with VeRA is not supported"),
         ("vera[use_dora=True]", "'use_dora' = true with VeRA (DVoRA) is not supported"),
         ("prefix_tuning|prefix_tuning_flat", "have the same architecture"),

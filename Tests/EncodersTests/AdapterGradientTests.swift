@@ -91,6 +91,9 @@ struct AdapterGradientTests {
         ("tiny-roberta-cls", "direft[r=2,layers=[0],suffix_positions=2]|lora[r=2]", 0),
         ("tiny-bert-cls", "vera[r=4,alpha=8,attn_matrices=[q,k,v],dropout=0.2]", 0.1),
         ("tiny-roberta-cls", "vera|seq_bn", 0),
+        ("tiny-roberta-cls", "adapterplus[reduction_factor=4,stochastic_depth=0.3]", 0.1),
+        ("tiny-bert-cls", "adapterplus[reduction_factor=4,use_gating=True,dropout=0.2]", 0),
+        ("tiny-bert-cls", "double_seq_bn[stochastic_depth=0.5,dropout=0.1]", 0.1),
     ]
 
     @Test(arguments: cases)

@@ -35,7 +35,7 @@ struct AdapterInteropTests {
     static let methods = [
         "seq_bn", "double_seq_bn", "lora", "par_bn", "scaled_par_bn", "ia3", "lora_ffn", "compacter", "compacter_pp",
         "seq_bn_inv", "union", "prompt_tuning", "dora", "prefix_tuning", "mam", "unipelt", "loreft", "noreft", "direft",
-        "vera",
+        "vera", "adapterplus",
     ]
 
     @Test(arguments: methods)
@@ -62,7 +62,7 @@ struct AdapterInteropTests {
     /// logits; switching the adapter off moves them by far more than the tolerance (the fixture's margin).
     @Test(arguments: [
         "par_bn", "scaled_par_bn", "ia3", "lora_ffn", "compacter", "compacter_pp", "seq_bn_inv", "union", "prompt_tuning", "dora",
-        "prefix_tuning", "mam", "unipelt", "loreft", "noreft", "direft", "vera",
+        "prefix_tuning", "mam", "unipelt", "loreft", "noreft", "direft", "vera", "adapterplus",
     ])
     func pythonPickledAdaptersGiveTheSameLogits(method: String) throws {
         let model = try AdapterModel.load(adapterFolder: Fixtures.url("adapterhub/\(method)-pickle"), base: try Self.base())

@@ -33,7 +33,7 @@ struct ReferenceParityTests {
         "roberta_prefix_tuning", "roberta_prefix_tuning_flat", "roberta_mam", "bert_prefix_tuning", "bert_prefix_tuning_flat",
         "bert_mam", "roberta_unipelt", "roberta_gating", "bert_unipelt", "bert_gating",
         "roberta_loreft", "roberta_noreft_tied", "roberta_direft", "bert_loreft", "bert_noreft_tied", "bert_direft",
-        "roberta_vera", "bert_vera",
+        "roberta_vera", "bert_vera", "roberta_adapterplus", "bert_adapterplus",
     ]
 
     struct Case {

@@ -26,9 +26,10 @@ extension AdapterModel {
     func bottleneckDropped(
         _ dout: UnsafePointer<Float>, _ slots: BottleneckSlots, rows: Int, dropout: RowDropout?, site: Int
     ) -> UnsafePointer<Float> {
-        guard let dropout, slots.dropout > 0 else { return dout }
+        guard let dropout, slots.dropout > 0 || slots.stochasticDepth > 0 else { return dout }
         let masked = adapterDropoutScratch.reserve(rows * config.hiddenSize)
-        dropout.apply(self, out: masked, x: dout, channels: config.hiddenSize, p: slots.dropout, site: site)
+        masked.update(from: dout, count: rows * config.hiddenSize)
+        regularizeBottleneckOutput(masked, slots, dropout: dropout, dropoutSite: site, depthSite: site == 13 ? 5 : 6)
         return UnsafePointer(masked)
     }
 
@@ -125,70 +126,100 @@ extension AdapterModel {
                 training ? RowDropout(rowOffsets: packed.offsets, keys: packed.dropoutKeys, seed: seed, layer: l) : nil
             // ReFT on the layer's output: dh becomes the gradient of the LayerNorm's output.
             reftBackward(layer: l, dh: dh, packed: packed, firstOnly: firstQueries, training: training, seed: seed, activations: s)
-            // Sub-block 2: out = LN(sum2). dh holds dL/d(out) on entry.
             let gamma2 = w.pointer(layer.outputNormWeight)
-            LayerNorm.backward(
-                dx: dh, dgamma: grad(layer.outputNormWeight), dbeta: grad(layer.outputNormBias), dout: dh,
-                x: s.sum2.pointer,
-                gamma: gamma2, mean: s.mean2.pointer, rstd: s.rstd2.pointer, rows: rows, channels: c)
-            // dh now = dL/d(sum2); sum2 = o + out1 (o = ho + adapter, or ho).
-            dOut1.update(from: dh, count: rows * c)
             let dHo = tmp2  // [M, C]
-            dHo.update(from: dh, count: rows * c)
-            if let slots = adapters.output.first {
-                // A gated bottleneck (UniPELT): its gate's gradient, and the gradient of its ungated output.
+            if let plus = adapters.output.first, plus.normFreeOutput {
+                // AdapterPlus: out = a + u(a), a = LN(ho + out1).
+                let dA = tmp2 + rows * max(c, inter)
+                dA.update(from: dh, count: rows * c)
                 var dGate = [Float](repeating: 0, count: rowOffsets.count - 1)
                 let dOut = dGate.withUnsafeMutableBufferPointer {
                     gatedBottleneckGradient(
-                        bottleneckDropped(dh, slots, rows: rows, dropout: rowDropout, site: 14), slots, act: s.outAct.pointer,
-                        rows: rows, rowOffsets: rowOffsets,
-                        gateBuffer: s.gates[GateSite.outputBottleneck], dmeans: $0.baseAddress!)
+                        bottleneckDropped(dh, plus, rows: rows, dropout: rowDropout, site: 14), plus, act: s.outAct.pointer,
+                        rows: rows, rowOffsets: rowOffsets, gateBuffer: s.gates[GateSite.outputBottleneck], dmeans: $0.baseAddress!)
                 }
-                func gateInputGradient(x: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?) {
-                    guard let gate = slots.gate else { return }
+                Bottleneck.backward(
+                    dx: dA, accumulate: true, dout: dOut, x: s.adapterIn.pointer, weights: bottleneckTensors(plus),
+                    grads: bottleneckGradients(plus), pre: s.outPre.pointer, act: s.outAct.pointer, rows: rows, channels: c,
+                    bottleneck: plus.size, activation: plus.activation, scale: bottleneckScale(plus),
+                    dscale: bottleneckScaleGrad(plus), scratch: tmp)
+                if let gate = plus.gate {
                     dGate.withUnsafeBufferPointer {
                         gateBackward(
-                            gate, dmeans: $0.baseAddress!, x: x, ldx: c, dx: dx, rowOffsets: rowOffsets,
+                            gate, dmeans: $0.baseAddress!, x: s.adapterIn.pointer, ldx: c, dx: dA, rowOffsets: rowOffsets,
                             buffer: s.gates[GateSite.outputBottleneck])
                     }
                 }
-                if slots.parallel {
-                    // sum2 = ho + s·f(out1) + out1.
-                    Bottleneck.backward(
-                        dx: needOut1 ? dOut1 : nil, accumulate: true,
-                        dout: dOut, x: s.out1.pointer,
-                        weights: bottleneckTensors(slots), grads: bottleneckGradients(slots), pre: s.outPre.pointer,
-                        act: s.outAct.pointer, rows: rows, channels: c, bottleneck: slots.size,
-                        activation: slots.activation, scale: bottleneckScale(slots), dscale: bottleneckScaleGrad(slots),
-                        scratch: tmp)
-                    gateInputGradient(x: s.out1.pointer, dx: needOut1 ? dOut1 : nil)
-                } else if slots.originalLnBefore {
-                    // o = ho + s·f(a), a = LN(ho + out1).
-                    let dA = tmp2 + rows * max(c, inter)
-                    Bottleneck.backward(
-                        dx: dA, accumulate: false, dout: dOut,
-                        x: s.adapterIn.pointer, weights: bottleneckTensors(slots),
-                        grads: bottleneckGradients(slots), pre: s.outPre.pointer, act: s.outAct.pointer, rows: rows,
-                        channels: c, bottleneck: slots.size, activation: slots.activation,
-                        scale: bottleneckScale(slots), dscale: bottleneckScaleGrad(slots), scratch: tmp)
-                    gateInputGradient(x: s.adapterIn.pointer, dx: dA)
-                    LayerNorm.backward(
-                        dx: dA, dgamma: grad(layer.outputNormWeight), dbeta: grad(layer.outputNormBias), dout: dA,
-                        x: s.sumA.pointer, gamma: gamma2, mean: s.meanA.pointer, rstd: s.rstdA.pointer, rows: rows,
-                        channels: c)
-                    Residual.accumulate(into: dHo, dA, count: rows * c)
-                    Residual.accumulate(into: dOut1, dA, count: rows * c)
-                } else {
-                    // sum2 = ho + s·f(ho) + out1.
-                    Bottleneck.backward(
-                        dx: dHo, accumulate: true, dout: dOut,
-                        x: s.ffnOut.pointer, weights: bottleneckTensors(slots),
-                        grads: bottleneckGradients(slots), pre: s.outPre.pointer, act: s.outAct.pointer, rows: rows,
-                        channels: c, bottleneck: slots.size, activation: slots.activation,
-                        scale: bottleneckScale(slots), dscale: bottleneckScaleGrad(slots), scratch: tmp)
-                    gateInputGradient(x: s.ffnOut.pointer, dx: dHo)
+                finishPHMBackward(plus)
+                LayerNorm.backward(
+                    dx: dh, dgamma: grad(layer.outputNormWeight), dbeta: grad(layer.outputNormBias), dout: dA,
+                    x: s.sumA.pointer, gamma: gamma2, mean: s.meanA.pointer, rstd: s.rstdA.pointer, rows: rows, channels: c)
+                dOut1.update(from: dh, count: rows * c)
+                dHo.update(from: dh, count: rows * c)
+            } else {
+                // Sub-block 2: out = LN(sum2). dh holds dL/d(out) on entry.
+                LayerNorm.backward(
+                    dx: dh, dgamma: grad(layer.outputNormWeight), dbeta: grad(layer.outputNormBias), dout: dh,
+                    x: s.sum2.pointer,
+                    gamma: gamma2, mean: s.mean2.pointer, rstd: s.rstd2.pointer, rows: rows, channels: c)
+                // dh now = dL/d(sum2); sum2 = o + out1 (o = ho + adapter, or ho).
+                dOut1.update(from: dh, count: rows * c)
+                dHo.update(from: dh, count: rows * c)
+                if let slots = adapters.output.first {
+                    // A gated bottleneck (UniPELT): its gate's gradient, and the gradient of its ungated output.
+                    var dGate = [Float](repeating: 0, count: rowOffsets.count - 1)
+                    let dOut = dGate.withUnsafeMutableBufferPointer {
+                        gatedBottleneckGradient(
+                            bottleneckDropped(dh, slots, rows: rows, dropout: rowDropout, site: 14), slots, act: s.outAct.pointer,
+                            rows: rows, rowOffsets: rowOffsets,
+                            gateBuffer: s.gates[GateSite.outputBottleneck], dmeans: $0.baseAddress!)
+                    }
+                    func gateInputGradient(x: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?) {
+                        guard let gate = slots.gate else { return }
+                        dGate.withUnsafeBufferPointer {
+                            gateBackward(
+                                gate, dmeans: $0.baseAddress!, x: x, ldx: c, dx: dx, rowOffsets: rowOffsets,
+                                buffer: s.gates[GateSite.outputBottleneck])
+                        }
+                    }
+                    if slots.parallel {
+                        // sum2 = ho + s·f(out1) + out1.
+                        Bottleneck.backward(
+                            dx: needOut1 ? dOut1 : nil, accumulate: true,
+                            dout: dOut, x: s.out1.pointer,
+                            weights: bottleneckTensors(slots), grads: bottleneckGradients(slots), pre: s.outPre.pointer,
+                            act: s.outAct.pointer, rows: rows, channels: c, bottleneck: slots.size,
+                            activation: slots.activation, scale: bottleneckScale(slots), dscale: bottleneckScaleGrad(slots),
+                            scratch: tmp)
+                        gateInputGradient(x: s.out1.pointer, dx: needOut1 ? dOut1 : nil)
+                    } else if slots.originalLnBefore {
+                        // o = ho + s·f(a), a = LN(ho + out1).
+                        let dA = tmp2 + rows * max(c, inter)
+                        Bottleneck.backward(
+                            dx: dA, accumulate: false, dout: dOut,
+                            x: s.adapterIn.pointer, weights: bottleneckTensors(slots),
+                            grads: bottleneckGradients(slots), pre: s.outPre.pointer, act: s.outAct.pointer, rows: rows,
+                            channels: c, bottleneck: slots.size, activation: slots.activation,
+                            scale: bottleneckScale(slots), dscale: bottleneckScaleGrad(slots), scratch: tmp)
+                        gateInputGradient(x: s.adapterIn.pointer, dx: dA)
+                        LayerNorm.backward(
+                            dx: dA, dgamma: grad(layer.outputNormWeight), dbeta: grad(layer.outputNormBias), dout: dA,
+                            x: s.sumA.pointer, gamma: gamma2, mean: s.meanA.pointer, rstd: s.rstdA.pointer, rows: rows,
+                            channels: c)
+                        Residual.accumulate(into: dHo, dA, count: rows * c)
+                        Residual.accumulate(into: dOut1, dA, count: rows * c)
+                    } else {
+                        // sum2 = ho + s·f(ho) + out1.
+                        Bottleneck.backward(
+                            dx: dHo, accumulate: true, dout: dOut,
+                            x: s.ffnOut.pointer, weights: bottleneckTensors(slots),
+                            grads: bottleneckGradients(slots), pre: s.outPre.pointer, act: s.outAct.pointer, rows: rows,
+                            channels: c, bottleneck: slots.size, activation: slots.activation,
+                            scale: bottleneckScale(slots), dscale: bottleneckScaleGrad(slots), scratch: tmp)
+                        gateInputGradient(x: s.ffnOut.pointer, dx: dHo)
+                    }
+                    finishPHMBackward(slots)
                 }
-                finishPHMBackward(slots)
             }
             // LoRA / (IA)³ on the FFN's dense layers need the gradient inside the FFN even when nothing
             // below it trains.

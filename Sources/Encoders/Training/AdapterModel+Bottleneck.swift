@@ -43,6 +43,8 @@ extension AdapterModel {
                 originalLnBefore: originalLnBefore, parallel: bn.isParallel)
         }
         slots.dropout = Float(bn.dropout)
+        slots.stochasticDepth = Float(bn.stochasticDepth)
+        slots.normFreeOutput = bn.normFreeOutput
         if bn.useGating {
             // `init_weights` bert and mam_adapter draw the gate like BERT's Linear layers; houlsby leaves
             // PyTorch's default.

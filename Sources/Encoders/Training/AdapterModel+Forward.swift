@@ -20,6 +20,27 @@ extension AdapterModel {
         }
     }
 
+    /// A bottleneck's output regularisers on `buf` `[rows, C]` in training: stochastic depth (one draw per sequence,
+    /// at `site + 1`… see `bottleneckSites`) and dropout. Both scale elementwise, so the backward pass applies the
+    /// same call to the gradient.
+    func regularizeBottleneckOutput(
+        _ buf: UnsafeMutablePointer<Float>, _ slots: BottleneckSlots, dropout: RowDropout, dropoutSite: Int, depthSite: Int
+    ) {
+        let c = config.hiddenSize
+        if slots.dropout > 0 { dropout.apply(self, out: buf, x: buf, channels: c, p: slots.dropout, site: dropoutSite) }
+        if slots.stochasticDepth > 0 {
+            let p = slots.stochasticDepth
+            let stream = dropoutSeed(dropout.seed, layer: dropout.layer, site: depthSite)
+            for b in 0..<(dropout.rowOffsets.count - 1) {
+                let factor: Float = CounterRNG.uniform(seed: stream, index: dropout.keys[b]) < p ? 0 : 1 / (1 - p)
+                for r in dropout.rowOffsets[b]..<dropout.rowOffsets[b + 1] {
+                    let row = buf + r * c
+                    for j in 0..<c { row[j] *= factor }
+                }
+            }
+        }
+    }
+
     /// A location's adapters in Stack order on `h` `[M, C]`: o₀ = h, o_k = o_{k-1} + s·f(a_k) with
     /// a_k = `adapterInput(o_{k-1})` for `original_ln_before` adapters, else o_{k-1}. Returns o_last
     /// (in `tmp`), or `h` when the location has no adapter. `pre`/`act` keep the last adapter's
@@ -41,7 +62,7 @@ extension AdapterModel {
                 out: next, x: input, weights: bottleneckTensors(slots), pre: pre.reserve(m * slots.size),
                 act: act.reserve(m * slots.size), rows: m, channels: c, bottleneck: slots.size,
                 activation: slots.activation, scale: bottleneckScale(slots))
-            if slots.dropout > 0 { dropUp?(next, slots) }
+            if slots.dropout > 0 || slots.stochasticDepth > 0 { dropUp?(next, slots) }
             if let gate = slots.gate {
                 let means = gateForward(gate, values: values, x: input, ldx: c, rowOffsets: rowOffsets, buffer: gateBuffer)
                 scaleRowsBySequence(next, means: means, rowOffsets: rowOffsets, channels: c)
@@ -224,7 +245,7 @@ extension AdapterModel {
             let out1 = s.out1.reserve(rows * c)
             let ln1Input = bottleneckStacks(
                 parts, location: \.attention, layer: l, rowsOf: rowsOf, h: ha, residual: xres, tmp: tmp, pre: s.mhPre, act: s.mhAct,
-                dropUp: rowDropout.map { d in { buf, slots in d.apply(self, out: buf, x: buf, channels: c, p: slots.dropout, site: 13) } },
+                dropUp: rowDropout.map { d in { buf, slots in self.regularizeBottleneckOutput(buf, slots, dropout: d, dropoutSite: 13, depthSite: 5) } },
                 rowOffsetsOf: rowOffsetsOf, gateBuffer: s.gates[GateSite.attentionBottleneck],
                 adapterInput: { o, _, _ in o })
             LayerNorm.forward(
@@ -274,9 +295,23 @@ extension AdapterModel {
             let sum2 = s.sum2.reserve(rows * c)
             let gamma2 = w.pointer(layer.outputNormWeight)
             let beta2 = w.pointer(layer.outputNormBias)
+            if parts.count == 1, let plus = parts[0].model.layerAdapters[l].output.first, plus.normFreeOutput {
+                // AdapterPlus: out = a + s·f(a), a = LN(h + r) (mixed batches with it run part by part).
+                let a = s.adapterIn.reserve(rows * c)
+                LayerNorm.forward(
+                    out: a, x: ho, residual: out1, sum: s.sumA.reserve(rows * c), gamma: gamma2, beta: beta2,
+                    mean: s.meanA.reserve(rows), rstd: s.rstdA.reserve(rows), rows: rows, channels: c, eps: eps)
+                let o = parts[0].model.bottleneckStack(
+                    [plus], h: a, residual: a, rows: rows, tmp: out, pre: s.outPre, act: s.outAct, adapterInput: { $0 },
+                    dropUp: rowDropout.map { d in { buf, slots in self.regularizeBottleneckOutput(buf, slots, dropout: d, dropoutSite: 14, depthSite: 6) } },
+                    rowOffsets: rowOffsetsOf(parts[0]), gateBuffer: s.gates[GateSite.outputBottleneck])
+                if o != UnsafePointer(out) { out.update(from: o, count: rows * c) }
+                prefixModel?.reftForward(layer: l, out: out, packed: packed, firstOnly: firstOnly, training: training, seed: seed, activations: s)
+                continue
+            }
             let ln2Input = bottleneckStacks(
                 parts, location: \.output, layer: l, rowsOf: rowsOf, h: ho, residual: out1, tmp: tmp, pre: s.outPre, act: s.outAct,
-                dropUp: rowDropout.map { d in { buf, slots in d.apply(self, out: buf, x: buf, channels: c, p: slots.dropout, site: 14) } },
+                dropUp: rowDropout.map { d in { buf, slots in self.regularizeBottleneckOutput(buf, slots, dropout: d, dropoutSite: 14, depthSite: 6) } },
                 rowOffsetsOf: rowOffsetsOf, gateBuffer: s.gates[GateSite.outputBottleneck]
             ) { o, first, count in
                 // seq_bn: a = LN(o + r) — the same frozen LN as the output's.

@@ -33,6 +33,11 @@ public final class AdapterModel {
         let parallel: Bool
         /// Dropout on the scaled output (training only).
         var dropout: Float = 0
+        /// Stochastic depth (torchvision's `StochasticDepth`, row mode): a sequence's whole adapter output dropped
+        /// with this probability, else scaled by 1/(1 − p) (training only).
+        var stochasticDepth: Float = 0
+        /// AdapterPlus: `out = a + s·f(a)`, a = LN(h + r), no LayerNorm after.
+        var normFreeOutput = false
         /// Compacter: the down/up weights are materialised from these PHM parameters.
         var phm: PHMPair? = nil
         /// `use_gating`: the output is multiplied by this gate (per sequence).
@@ -327,6 +332,9 @@ public final class AdapterModel {
                 // square layers allow.
                 throw EncoderError.invalidInput(
                     "layer \(l): stacking LoRA on the feed-forward layers (intermediate_lora, output_lora) is not supported")
+            }
+            if layer.output.count > 1 && layer.output.contains(where: \.normFreeOutput) {
+                throw EncoderError.invalidInput("layer \(l): stacking an AdapterPlus bottleneck with another is not supported")
             }
             if layer.output.count > 1 && layer.output.contains(where: \.parallel) {
                 throw EncoderError.invalidInput("layer \(l): stacking a parallel bottleneck (par_bn) is not supported")
@@ -625,7 +633,10 @@ public final class AdapterModel {
         guard next == batch.batchSize else {
             throw EncoderError.invalidInput("the parts cover \(next) of the batch's \(batch.batchSize) sequences")
         }
-        if parts.contains(where: { $0.model.prompt != nil || $0.model.prefix != nil || $0.model.hasReft }) {
+        if parts.contains(where: {
+            $0.model.prompt != nil || $0.model.prefix != nil || $0.model.hasReft
+                || $0.model.layerAdapters.contains { $0.output.contains(where: \.normFreeOutput) }
+        }) {
             // A prompt changes the packed layout per model, a prefix every attention: such parts cannot share
             // one base pass.
             return try parts.map { part in
