@@ -31,6 +31,7 @@ import transformers
 from adapters import (AutoAdapterModel, CompacterConfig, CompacterPlusPlusConfig, ConfigUnion, DoubleSeqBnConfig, IA3Config,
                       LoRAConfig, MAMConfig, ParBnConfig, PrefixTuningConfig, PromptTuningConfig, SeqBnConfig,
                       SeqBnInvConfig, UniPELTConfig, LoReftConfig, DiReftConfig, NoReftConfig, VeraConfig, AdapterPlusConfig)
+from adapters.configuration.adapter_config import DvoRAConfig
 from safetensors.torch import load_file, save_file
 
 from fixture_env import require
@@ -80,6 +81,7 @@ METHODS = [
     ("direft", DiReftConfig(r=2, layers=[1]), "direft[r=2,layers=[1]]"),
     # VeRA: per-site vera_D and vera_B, and the shared frozen A and B (`shared_parameters.rt.lora_{A,B}`), all saved.
     ("vera", VeraConfig(r=4), "vera[r=4]"),
+    ("dvora", DvoRAConfig(r=4, alpha=16), "dvora[r=4,alpha=16]"),
     # AdapterPlus (stochastic depth 0: its StochasticDepth needs torchvision, which the pinned venv does not hold,
     # and acts in training only).
     ("adapterplus", AdapterPlusConfig(reduction_factor=4, stochastic_depth=0.0), "adapterplus[reduction_factor=4,stochastic_depth=0.0]"),
@@ -93,7 +95,7 @@ UNPADDED_REFERENCE = {"prompt_tuning", "unipelt"}
 # pickle with one copy of each tensor (the `…prefix_tuning.prefix_tunings.…` name), which Python's `load_adapter`
 # reads back with the same logits (asserted).
 PREFIX = {"prefix_tuning", "mam", "prefix_tuning_ejected", "unipelt"}
-WITH_PICKLE = {"adapterplus", "vera", "loreft", "noreft", "direft", "par_bn", "scaled_par_bn", "ia3", "lora_ffn", "compacter", "compacter_pp", "seq_bn_inv", "union", "prompt_tuning", "dora",
+WITH_PICKLE = {"dvora", "adapterplus", "vera", "loreft", "noreft", "direft", "par_bn", "scaled_par_bn", "ia3", "lora_ffn", "compacter", "compacter_pp", "seq_bn_inv", "union", "prompt_tuning", "dora",
                "prefix_tuning", "mam", "prefix_tuning_ejected", "unipelt"}
 
 

@@ -65,6 +65,7 @@ from adapters import (AutoAdapterModel, CompacterConfig, CompacterPlusPlusConfig
                       DoubleSeqBnInvConfig, IA3Config, LoRAConfig, MAMConfig, ParBnConfig, PrefixTuningConfig,
                       DiReftConfig, LoReftConfig, NoReftConfig, PromptTuningConfig, SeqBnConfig, SeqBnInvConfig,
                       UniPELTConfig, VeraConfig, AdapterPlusConfig)
+from adapters.configuration.adapter_config import DvoRAConfig
 from safetensors.torch import save_file
 from transformers import (BertConfig, BertModel, RobertaConfig, RobertaModel, Trainer,
                           get_linear_schedule_with_warmup)
@@ -83,7 +84,7 @@ WARMUP, TOTAL, STEPS, MAX_GRAD_NORM = 1, 4, 3, 1.0
 METHODS = ["seq_bn", "double_seq_bn", "lora", "full", "par_bn", "scaled_par_bn", "ia3", "lora_ffn", "compacter",
            "compacter_pp", "seq_bn_inv", "double_seq_bn_inv", "union_lora_seq_bn", "union_two_bn", "prompt_tuning", "prompt_tuning_bos", "dora",
            "dora_ffn", "prefix_tuning", "prefix_tuning_flat", "mam", "unipelt", "gating", "loreft",
-           "noreft_tied", "direft", "vera", "adapterplus"]
+           "noreft_tied", "direft", "vera", "adapterplus", "dvora"]
 CONFIGS = {
     "seq_bn": SeqBnConfig,
     "double_seq_bn": DoubleSeqBnConfig,
@@ -140,6 +141,8 @@ CONFIGS = {
     # VeRA on q, k and v with alpha != r: the shared frozen A and B (kaiming-uniform, saved in buffers.safetensors)
     # and per-site vera_D [4, 4] and vera_B [48, 48], re-drawn at unit scale like every trained tensor.
     "vera": lambda: VeraConfig(r=4, alpha=8, attn_matrices=["q", "k", "v"]),
+    # DVoRA: DoRA's magnitude over W + vera_B·B·vera_D·A, on q and v.
+    "dvora": lambda: DvoRAConfig(r=4, alpha=8),
     # AdapterPlus: out = a + s ⊙ f(a) on the FFN's LayerNorm output a, no LayerNorm after, per-channel scaling
     # (rf 4 here: 96 would leave no bottleneck at hidden 48; stochastic depth 0 like every dropout here).
     "adapterplus": lambda: AdapterPlusConfig(reduction_factor=4, stochastic_depth=0.0),
@@ -521,7 +524,7 @@ def run_case(arch, method, base_dir):
             for n, p in model.named_parameters():
                 if n in fresh and n.rsplit(".", 1)[1] in ("phm_rule", "W_left", "W_right", "W"):
                     p.copy_(0.5 * torch.randn(p.shape, generator=gen))
-    if method.startswith("dora"):
+    if method.startswith("dora") or method == "dvora":
         # Magnitudes positive and of the order of the rows' norms (they start at ‖W_j‖ ≈ 1 for these bases).
         with torch.no_grad():
             for n, p in model.named_parameters():

@@ -58,7 +58,7 @@ import time
 import adapters
 import torch
 import transformers
-from adapters import AutoAdapterModel, LoRAConfig, SeqBnConfig
+from adapters import AdapterPlusConfig, AutoAdapterModel, LoRAConfig, SeqBnConfig
 from transformers import AutoTokenizer, Trainer, get_linear_schedule_with_warmup
 
 from fixture_env import default_minilm
@@ -147,6 +147,11 @@ CONFIG_STRINGS = {
     "loreft": "loreft",
     "noreft": "noreft",
     "direft": "direft",
+    "vera": "vera",
+    "dvora": "dvora",
+    # AdapterPlus without stochastic depth: AdapterHub's needs torchvision, which the pinned venv does not hold (the
+    # Swift runs pass "adapterplus[stochastic_depth=0.0]").
+    "adapterplus": AdapterPlusConfig(stochastic_depth=0.0),
 }
 
 

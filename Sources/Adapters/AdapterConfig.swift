@@ -25,6 +25,7 @@ public enum AdapterMethod: String, Codable, Sendable, CaseIterable {
     case mam
     case unipelt
     case vera
+    case dvora
     case adapterplus
     case loreft
     case noreft
@@ -67,6 +68,7 @@ public enum AdapterConfig: Sendable, Equatable {
         case .mam: mam
         case .unipelt: unipelt
         case .vera: .lora(.vera)
+        case .dvora: .lora(.dvora)
         case .adapterplus: .bottleneck(.adapterPlus)
         case .loreft: .reft(.loreft)
         case .noreft: .reft(.noreft)
@@ -154,7 +156,7 @@ public enum AdapterConfig: Sendable, Equatable {
             let base = c.mhAdapter && c.outputAdapter ? "double_seq_bn" : c.originalLnBefore ? "seq_bn" : "bottleneck"
             return c.invAdapter != nil ? base + "_inv" : base
         case .lora(let c):
-            return c.scales ? "ia3" : c.useDora ? "dora" : c.isVera ? "vera" : "lora"
+            return c.scales ? "ia3" : c.isVera ? (c.useDora ? "dvora" : "vera") : c.useDora ? "dora" : "lora"
         case .promptTuning:
             return "prompt_tuning"
         case .prefixTuning(let c):
@@ -190,7 +192,7 @@ public enum AdapterConfig: Sendable, Equatable {
             return c.scales
                 ? "(IA)³: scales the outputs of \(sites.joined(separator: ","))"
                 : c.isVera
-                    ? "VeRA: r \(c.r), alpha \(c.alpha) (scaling \(c.scaling)), shared frozen A and B, trained vera_D (from \(c.veraD ?? 0)·I) and vera_B (from \(c.veraB ?? 0)·I) on \(sites.joined(separator: ","))"
+                    ? "\(c.useDora ? "DVoRA (DoRA on VeRA)" : "VeRA"): r \(c.r), alpha \(c.alpha) (scaling \(c.scaling)), shared frozen A and B, trained vera_D (from \(c.veraD ?? 0)·I) and vera_B (from \(c.veraB ?? 0)·I) on \(sites.joined(separator: ","))"
                     : "\(c.useDora ? "DoRA" : "LoRA"): r \(c.r), alpha \(c.alpha) (scaling \(c.scaling)) on \(sites.joined(separator: ","))"
         case .promptTuning(let c):
             return "prompt tuning: \(c.promptLength) trained vectors \(c.afterFirstToken ? "after the first token" : "before the input"), init \(c.promptInit)"

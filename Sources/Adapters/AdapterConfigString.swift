@@ -16,7 +16,7 @@ extension AdapterConfig {
         "lora": .lora(LoRAConfig()), "ia3": .lora(.ia3), "prompt_tuning": .promptTuning(PromptTuningConfig()),
         "dora": .lora(.dora), "prefix_tuning": .prefixTuning(PrefixTuningConfig()),
         "prefix_tuning_flat": .prefixTuning(.flatPreset), "mam": mam, "unipelt": unipelt,
-        "loreft": .reft(.loreft), "vera": .lora(.vera), "adapterplus": .bottleneck(.adapterPlus), "noreft": .reft(.noreft), "direft": .reft(.direft),
+        "loreft": .reft(.loreft), "vera": .lora(.vera), "dvora": .lora(.dvora), "adapterplus": .bottleneck(.adapterPlus), "noreft": .reft(.noreft), "direft": .reft(.direft),
         "compacter": .bottleneck(.compacter), "compacter++": .bottleneck(.compacterPlusPlus),
         "seq_bn_inv": .bottleneck(.seqBnInv), "pfeiffer+inv": .bottleneck(.seqBnInv),
         "double_seq_bn_inv": .bottleneck(.doubleSeqBnInv), "houlsby+inv": .bottleneck(.doubleSeqBnInv),
@@ -25,7 +25,7 @@ extension AdapterConfig {
     /// AdapterHub identifiers whose methods are not implemented yet: named in the error instead of
     /// "unknown".
     static let notYetImplemented: Set<String> = [
-        "mtl_lora", "dvora",
+        "mtl_lora",
     ]
 
     /// Every identifier `parse` accepts, sorted.

@@ -88,6 +88,13 @@ public struct LoRAConfig: Codable, Sendable, Equatable {
         return c
     }
 
+    /// AdapterHub's `DVoRAConfig` ("dvora"): DoRA on VeRA.
+    public static var dvora: LoRAConfig {
+        var c = vera
+        c.useDora = true
+        return c
+    }
+
     /// VeRA (`vera_d` or `vera_b` set, as AdapterHub picks its `Vera` module).
     public var isVera: Bool { veraD != nil || veraB != nil }
 
@@ -120,7 +127,6 @@ public struct LoRAConfig: Codable, Sendable, Equatable {
                 throw AdapterError.invalidConfig(source: source, detail: "VeRA needs both vera_d and vera_b (AdapterHub builds diag(vera_d) and diag(vera_b))")
             }
             if scales { throw no(.veraD, "set with composition_mode \"scale\"") }
-            if useDora { throw no(.useDora, "true with VeRA (DVoRA)") }
             if useGating { throw no(.useGating, "true with VeRA") }
             // One A and one B serve every site: AdapterHub sizes them by the first site, so only sites of one shape
             // (the square attention projections) work there.

@@ -103,6 +103,8 @@ struct AdapterConfigStringTests {
         }
         #expect(vera.isVera && vera.veraD == 0.1 && vera.veraB == 0 && vera.r == 4 && vera.initWeights == "vera")
         #expect(AdapterConfig.lora(vera).methodName == "vera")
+        #expect(try Self.parse("dvora") == .lora(.dvora) && AdapterConfig.lora(.dvora).methodName == "dvora")
+        #expect(try Self.parse("vera[use_dora=True]") == .lora(.dvora))
         // AdapterPlusConfig.
         guard case .bottleneck(let plus) = try Self.parse("adapterplus") else {
             Issue.record("not a bottleneck")
@@ -126,7 +128,6 @@ struct AdapterConfigStringTests {
 
     /// Each bad string fails with an error that names what is wrong.
     @Test(arguments: [
-        ("dvora", "'method' = \"dvora\" is not supported"),
         ("loreft[layers=some]", "layers 'some' (expected \"all\" or a list of layer indices)"),
         ("noreft[output_reft=False]", "'output_reft' = false is not supported"),
         ("direft[r=0]", "r 0 (must be in 1…65536)"),
@@ -137,7 +138,6 @@ struct AdapterConfigStringTests {
         ("seq_bn[residual_before_ln=False]", "'residual_before_ln' = false is not supported"),
         ("seq_bn[stochastic_depth=1.0]", "stochastic_depth 1.0 (must be in [0, 1))"),
         ("vera[intermediate_lora=True]", "'intermediate_lora' = true with VeRA is not supported"),
-        ("vera[use_dora=True]", "'use_dora' = true with VeRA (DVoRA) is not supported"),
         ("prefix_tuning|prefix_tuning_flat", "have the same architecture"),
         ("prefix_tuning[dropout=0.1]", "'dropout' = 0.1 is not supported"),
         ("prefix_tuning[prefix_length=0]", "prefix_length 0 (must be in 1…4096)"),

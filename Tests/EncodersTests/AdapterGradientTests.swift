@@ -94,6 +94,7 @@ struct AdapterGradientTests {
         ("tiny-roberta-cls", "adapterplus[reduction_factor=4,stochastic_depth=0.3]", 0.1),
         ("tiny-bert-cls", "adapterplus[reduction_factor=4,use_gating=True,dropout=0.2]", 0),
         ("tiny-bert-cls", "double_seq_bn[stochastic_depth=0.5,dropout=0.1]", 0.1),
+        ("tiny-roberta-cls", "dvora[r=4,alpha=16,attn_matrices=[k,v]]", 0.1),
     ]
 
     @Test(arguments: cases)

@@ -35,7 +35,7 @@ struct AdapterInteropTests {
     static let methods = [
         "seq_bn", "double_seq_bn", "lora", "par_bn", "scaled_par_bn", "ia3", "lora_ffn", "compacter", "compacter_pp",
         "seq_bn_inv", "union", "prompt_tuning", "dora", "prefix_tuning", "mam", "unipelt", "loreft", "noreft", "direft",
-        "vera", "adapterplus",
+        "vera", "adapterplus", "dvora",
     ]
 
     @Test(arguments: methods)
@@ -62,7 +62,7 @@ struct AdapterInteropTests {
     /// logits; switching the adapter off moves them by far more than the tolerance (the fixture's margin).
     @Test(arguments: [
         "par_bn", "scaled_par_bn", "ia3", "lora_ffn", "compacter", "compacter_pp", "seq_bn_inv", "union", "prompt_tuning", "dora",
-        "prefix_tuning", "mam", "unipelt", "loreft", "noreft", "direft", "vera", "adapterplus",
+        "prefix_tuning", "mam", "unipelt", "loreft", "noreft", "direft", "vera", "adapterplus", "dvora",
     ])
     func pythonPickledAdaptersGiveTheSameLogits(method: String) throws {
         let model = try AdapterModel.load(adapterFolder: Fixtures.url("adapterhub/\(method)-pickle"), base: try Self.base())
@@ -235,8 +235,8 @@ struct AdapterInteropTests {
 
 @Suite("LoRA merge")
 struct LoRAMergeTests {
-    /// LoRA, and VeRA (`W += s·V_B·B·V_D·A`).
-    @Test(arguments: ["lora", "vera"])
+    /// LoRA, VeRA (`W += s·V_B·B·V_D·A`) and DVoRA (then rescaled by DoRA's m / ‖W + ΔW‖).
+    @Test(arguments: ["lora", "vera", "dvora"])
     func mergeKeepsLogitsAndUnmergeRestoresTheBase(method: String) throws {
         let base = try AdapterInteropTests.base()
         let before = base.weights.arena.checksum()

@@ -34,6 +34,7 @@ struct ReferenceParityTests {
         "bert_mam", "roberta_unipelt", "roberta_gating", "bert_unipelt", "bert_gating",
         "roberta_loreft", "roberta_noreft_tied", "roberta_direft", "bert_loreft", "bert_noreft_tied", "bert_direft",
         "roberta_vera", "bert_vera", "roberta_adapterplus", "bert_adapterplus",
+        "roberta_dvora", "bert_dvora",
     ]
 
     struct Case {

@@ -35,6 +35,17 @@ extension AdapterModel {
                     d: decl.train(p + "vera_D", [lc.r, lc.r], initialize: .scaledIdentity(Float(lc.veraD ?? 0))), sharedA: shared.a,
                     sharedB: shared.b)
                 slots.dropout = Float(lc.dropout)
+                if lc.useDora {
+                    // DVoRA: DoRA's magnitude and norms over W + V_B·B·V_D·A.
+                    slots.dora = DoRASlots(
+                        magnitude: decl.train(p + "m.weight", [outFeatures, 1], initialize: .ones),
+                        directions: decl.derive(p + "dora.directions", [outFeatures, inFeatures]),
+                        norms: decl.derive(p + "dora.norms", [outFeatures]),
+                        veraFactors: (
+                            a: decl.derive(p + "dora.factor_a", [lc.r, inFeatures]),
+                            b: decl.derive(p + "dora.factor_b", [outFeatures, lc.r])
+                        ))
+                }
                 return (site, slots)
             }
             // (IA)³ has no A: its B is the scale vector.
@@ -80,6 +91,12 @@ extension AdapterModel {
                     d: values.pointer(vera.d), vb: values.pointer(first.b), h: s.loraH[site.rawValue].reserve(m * first.rank),
                     rows: m, inFeatures: inFeatures, outFeatures: outFeatures, rank: first.rank, scaling: first.scaling,
                     scratch: gateScratch.reserve(m * first.rank + m * outFeatures))
+                if let dora = first.dora {
+                    DoRAKernel.forward(
+                        y: y, ldy: ldy, magnitude: values.pointer(dora.magnitude), norms: values.pointer(dora.norms),
+                        kept: keep ? s.ia3Kept[site.rawValue].reserve(m * outFeatures) : nil, rows: m,
+                        outFeatures: outFeatures)
+                }
             } else if first.scales {
                 IA3Kernel.forward(
                     y: y, ldy: ldy, l: values.pointer(first.b),
@@ -236,6 +253,25 @@ extension AdapterModel {
         if dropped, let dx, let veraDx, let dropout {
             dropout.apply(self, out: veraDx, x: veraDx, channels: inFeatures, p: slots.dropout, site: 8 + site.rawValue)
             Residual.accumulate(into: dx, veraDx, count: rows * inFeatures)
+        }
+        guard let dora = slots.dora, let factors = dora.veraFactors else { return }
+        // DVoRA: the norms' gradient reaches the factors V_D·A and V_B·B, then V_D and V_B.
+        let dFactorA = derivedGradient(factors.a.name, count: r * inFeatures, zero: true)
+        let dFactorB = derivedGradient(factors.b.name, count: outFeatures * r, zero: true)
+        DoRAKernel.normBackward(
+            dnorms: derivedGradient(dora.norms.name, count: dora.norms.count, zero: false), norms: values.pointer(dora.norms),
+            v: values.pointer(dora.directions), a: values.pointer(factors.a), b: values.pointer(factors.b), da: dFactorA,
+            db: dFactorB, inFeatures: inFeatures, outFeatures: outFeatures, rank: r,
+            scratch: doraScratch.reserve(outFeatures * inFeatures))
+        if let dd = gradientOf[vera.d.name] {
+            GEMM.multiply(
+                .none, .transpose, m: r, n: r, k: inFeatures, a: dFactorA, lda: inFeatures, b: values.pointer(vera.sharedA),
+                ldb: inFeatures, beta: 1, c: dd, ldc: r)
+        }
+        if let dvb = gradientOf[slots.b.name] {
+            GEMM.multiply(
+                .none, .transpose, m: outFeatures, n: outFeatures, k: r, a: dFactorB, lda: r, b: values.pointer(vera.sharedB),
+                ldb: r, beta: 1, c: dvb, ldc: outFeatures)
         }
     }
 }

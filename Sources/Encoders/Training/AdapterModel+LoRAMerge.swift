@@ -53,6 +53,7 @@ extension AdapterModel {
                         vb: values.pointer(slots.b), inFeatures: f.inFeatures, outFeatures: f.outFeatures, rank: slots.rank,
                         scaling: slots.scaling, sign: 1,
                         scratch: doraScratch.reserve(f.outFeatures * slots.rank + slots.rank * f.inFeatures))
+                    if let dora = slots.dora { rescaleMergedDoRA(dora, f) }
                 } else if slots.scales {
                     IA3Kernel.merge(
                         weight: f.weight, bias: f.bias, l: values.pointer(slots.b), inFeatures: f.inFeatures,
@@ -61,18 +62,7 @@ extension AdapterModel {
                     LoRAKernel.merge(
                         weight: f.weight, a: values.pointer(a), b: values.pointer(slots.b), inFeatures: f.inFeatures,
                         outFeatures: f.outFeatures, rank: slots.rank, scaling: slots.scaling, sign: 1)
-                    if let dora = slots.dora {
-                        // DoRA: W' = (m / n) ⊙ (W + s·B·A) by rows, and the bias too (AdapterHub's merge uses B·A
-                        // without s and leaves the bias, which changes the outputs unless alpha = r and b = 0).
-                        let m = values.pointer(dora.magnitude)
-                        let n = values.pointer(dora.norms)
-                        for j in 0..<f.outFeatures {
-                            let g = m[j] / n[j]
-                            let row = f.weight + j * f.inFeatures
-                            for k in 0..<f.inFeatures { row[k] *= g }
-                            f.bias[j] *= g
-                        }
-                    }
+                    if let dora = slots.dora { rescaleMergedDoRA(dora, f) }
                 }
             }
         }
@@ -96,5 +86,20 @@ extension AdapterModel {
         }
         premergeWeights = []
         loraMerged = false
+    }
+}
+
+extension AdapterModel {
+    /// DoRA after its update is merged: W' = (m / n) ⊙ (W + s·ΔW) by rows, and the bias too (AdapterHub's merge uses
+    /// ΔW without s and leaves the bias, which changes the outputs unless alpha = r and b = 0).
+    func rescaleMergedDoRA(_ dora: DoRASlots, _ f: (weight: UnsafeMutablePointer<Float>, bias: UnsafeMutablePointer<Float>, inFeatures: Int, outFeatures: Int)) {
+        let m = values.pointer(dora.magnitude)
+        let n = values.pointer(dora.norms)
+        for j in 0..<f.outFeatures {
+            let g = m[j] / n[j]
+            let row = f.weight + j * f.inFeatures
+            for k in 0..<f.inFeatures { row[k] *= g }
+            f.bias[j] *= g
+        }
     }
 }
