@@ -71,7 +71,7 @@ struct AdapterMerge: ParsableCommand {
             tokenizerFolder: pretrained.folder)
         // Check the written model against the adapter on a few inputs.
         let merged = try PretrainedModel(folder: out)
-        let probe = try TokenBatch(sequences: [[Int32(0), 5, 6, 7, 8, 2].map { Int32(min(Int($0), pretrained.config.vocabSize - 1)) }], padId: Int32(pretrained.config.padTokenId))
+        let probe = try probeBatch(pretrained.config)
         let diff = maxAbsDifference(try merged.encoder.classify(probe), try model.logits(probe))
         print("wrote \(out.path) (\(merged.encoder.head?.numLabels ?? 0) labels); merged vs adapter logits differ by \(diff)")
     }
@@ -98,15 +98,19 @@ struct AdapterEjectPrefix: ParsableCommand {
             throw ValidationError("\(adapter): no head_config.json; eject-prefix checks the logits through the adapter's head")
         }
         try model.setActiveHead(head)
-        let probe = try TokenBatch(
-            sequences: [[Int32(0), 5, 6, 7, 8, 2].map { Int32(min(Int($0), pretrained.config.vocabSize - 1)) }],
-            padId: Int32(pretrained.config.padTokenId))
+        let probe = try probeBatch(pretrained.config)
         let before = try model.logits(probe)
         try model.ejectPrefixTuning(name)
         let after = try model.logits(probe)
         try model.saveAdapter(to: URL(fileURLWithPath: output), name: name)
         print("wrote \(output): flat prefix (\(model.adapterConfig(name)?.summary ?? "")); logits before vs after differ by \(maxAbsDifference(before, after))")
     }
+}
+
+/// A short sequence within any vocabulary, to check that a rewritten model gives the same logits.
+func probeBatch(_ config: EncoderConfig) throws -> TokenBatch {
+    try TokenBatch(
+        sequences: [[Int32(0), 5, 6, 7, 8, 2].map { Int32(min(Int($0), config.vocabSize - 1)) }], padId: Int32(config.padTokenId))
 }
 
 func maxAbsDifference(_ a: [Float], _ b: [Float]) -> Float {

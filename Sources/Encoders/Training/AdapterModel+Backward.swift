@@ -33,6 +33,33 @@ extension AdapterModel {
         return UnsafePointer(masked)
     }
 
+    /// One bottleneck's backward from the gradient of its location's output `dout` `[rows, C]`: through its
+    /// output regularisers (dropout, stochastic depth) and gate, into its tensors and — when given — `dx`, the
+    /// gradient of its input `x` (overwritten unless `accumulate`; the gate's path into x always adds).
+    func bottleneckBackward(
+        _ slots: BottleneckSlots, dout: UnsafePointer<Float>, x: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?,
+        accumulate: Bool, pre: UnsafePointer<Float>, act: UnsafePointer<Float>, rows: Int, rowOffsets: [Int],
+        dropout: RowDropout?, site: Int, scratch: UnsafeMutablePointer<Float>, gateBuffer: ScratchBuffer
+    ) {
+        let c = config.hiddenSize
+        var dGate = [Float](repeating: 0, count: rowOffsets.count - 1)
+        let dOut = dGate.withUnsafeMutableBufferPointer {
+            gatedBottleneckGradient(
+                bottleneckDropped(dout, slots, rows: rows, dropout: dropout, site: site), slots, act: act, rows: rows,
+                rowOffsets: rowOffsets, gateBuffer: gateBuffer, dmeans: $0.baseAddress!)
+        }
+        Bottleneck.backward(
+            dx: dx, accumulate: accumulate, dout: dOut, x: x, weights: bottleneckTensors(slots), grads: bottleneckGradients(slots),
+            pre: pre, act: act, rows: rows, channels: c, bottleneck: slots.size, activation: slots.activation,
+            scale: bottleneckScale(slots), dscale: bottleneckScaleGrad(slots), scratch: scratch)
+        if let gate = slots.gate {
+            dGate.withUnsafeBufferPointer {
+                gateBackward(gate, dmeans: $0.baseAddress!, x: x, ldx: c, dx: dx, rowOffsets: rowOffsets, buffer: gateBuffer)
+            }
+        }
+        finishPHMBackward(slots)
+    }
+
     /// Backward pass from `dlogits` `[B, n]`; accumulates into the trainable gradients.
     func backward(
         _ packed: PackedBatch, _ f: ForwardState, dlogits: [Float], seed: UInt64, training: Bool,
@@ -132,25 +159,10 @@ extension AdapterModel {
                 // AdapterPlus: out = a + u(a), a = LN(ho + out1).
                 let dA = tmp2 + rows * max(c, inter)
                 dA.update(from: dh, count: rows * c)
-                var dGate = [Float](repeating: 0, count: rowOffsets.count - 1)
-                let dOut = dGate.withUnsafeMutableBufferPointer {
-                    gatedBottleneckGradient(
-                        bottleneckDropped(dh, plus, rows: rows, dropout: rowDropout, site: 14), plus, act: s.outAct.pointer,
-                        rows: rows, rowOffsets: rowOffsets, gateBuffer: s.gates[GateSite.outputBottleneck], dmeans: $0.baseAddress!)
-                }
-                Bottleneck.backward(
-                    dx: dA, accumulate: true, dout: dOut, x: s.adapterIn.pointer, weights: bottleneckTensors(plus),
-                    grads: bottleneckGradients(plus), pre: s.outPre.pointer, act: s.outAct.pointer, rows: rows, channels: c,
-                    bottleneck: plus.size, activation: plus.activation, scale: bottleneckScale(plus),
-                    dscale: bottleneckScaleGrad(plus), scratch: tmp)
-                if let gate = plus.gate {
-                    dGate.withUnsafeBufferPointer {
-                        gateBackward(
-                            gate, dmeans: $0.baseAddress!, x: s.adapterIn.pointer, ldx: c, dx: dA, rowOffsets: rowOffsets,
-                            buffer: s.gates[GateSite.outputBottleneck])
-                    }
-                }
-                finishPHMBackward(plus)
+                bottleneckBackward(
+                    plus, dout: dh, x: s.adapterIn.pointer, dx: dA, accumulate: true, pre: s.outPre.pointer,
+                    act: s.outAct.pointer, rows: rows, rowOffsets: rowOffsets, dropout: rowDropout, site: 14, scratch: tmp,
+                    gateBuffer: s.gates[GateSite.outputBottleneck])
                 LayerNorm.backward(
                     dx: dh, dgamma: grad(layer.outputNormWeight), dbeta: grad(layer.outputNormBias), dout: dA,
                     x: s.sumA.pointer, gamma: gamma2, mean: s.meanA.pointer, rstd: s.rstdA.pointer, rows: rows, channels: c)
@@ -166,42 +178,19 @@ extension AdapterModel {
                 dOut1.update(from: dh, count: rows * c)
                 dHo.update(from: dh, count: rows * c)
                 if let slots = adapters.output.first {
-                    // A gated bottleneck (UniPELT): its gate's gradient, and the gradient of its ungated output.
-                    var dGate = [Float](repeating: 0, count: rowOffsets.count - 1)
-                    let dOut = dGate.withUnsafeMutableBufferPointer {
-                        gatedBottleneckGradient(
-                            bottleneckDropped(dh, slots, rows: rows, dropout: rowDropout, site: 14), slots, act: s.outAct.pointer,
-                            rows: rows, rowOffsets: rowOffsets,
-                            gateBuffer: s.gates[GateSite.outputBottleneck], dmeans: $0.baseAddress!)
-                    }
-                    func gateInputGradient(x: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?) {
-                        guard let gate = slots.gate else { return }
-                        dGate.withUnsafeBufferPointer {
-                            gateBackward(
-                                gate, dmeans: $0.baseAddress!, x: x, ldx: c, dx: dx, rowOffsets: rowOffsets,
-                                buffer: s.gates[GateSite.outputBottleneck])
-                        }
-                    }
                     if slots.parallel {
                         // sum2 = ho + s·f(out1) + out1.
-                        Bottleneck.backward(
-                            dx: needOut1 ? dOut1 : nil, accumulate: true,
-                            dout: dOut, x: s.out1.pointer,
-                            weights: bottleneckTensors(slots), grads: bottleneckGradients(slots), pre: s.outPre.pointer,
-                            act: s.outAct.pointer, rows: rows, channels: c, bottleneck: slots.size,
-                            activation: slots.activation, scale: bottleneckScale(slots), dscale: bottleneckScaleGrad(slots),
-                            scratch: tmp)
-                        gateInputGradient(x: s.out1.pointer, dx: needOut1 ? dOut1 : nil)
+                        bottleneckBackward(
+                            slots, dout: dh, x: s.out1.pointer, dx: needOut1 ? dOut1 : nil, accumulate: true,
+                            pre: s.outPre.pointer, act: s.outAct.pointer, rows: rows, rowOffsets: rowOffsets, dropout: rowDropout,
+                            site: 14, scratch: tmp, gateBuffer: s.gates[GateSite.outputBottleneck])
                     } else if slots.originalLnBefore {
                         // o = ho + s·f(a), a = LN(ho + out1).
                         let dA = tmp2 + rows * max(c, inter)
-                        Bottleneck.backward(
-                            dx: dA, accumulate: false, dout: dOut,
-                            x: s.adapterIn.pointer, weights: bottleneckTensors(slots),
-                            grads: bottleneckGradients(slots), pre: s.outPre.pointer, act: s.outAct.pointer, rows: rows,
-                            channels: c, bottleneck: slots.size, activation: slots.activation,
-                            scale: bottleneckScale(slots), dscale: bottleneckScaleGrad(slots), scratch: tmp)
-                        gateInputGradient(x: s.adapterIn.pointer, dx: dA)
+                        bottleneckBackward(
+                            slots, dout: dh, x: s.adapterIn.pointer, dx: dA, accumulate: false, pre: s.outPre.pointer,
+                            act: s.outAct.pointer, rows: rows, rowOffsets: rowOffsets, dropout: rowDropout, site: 14, scratch: tmp,
+                            gateBuffer: s.gates[GateSite.outputBottleneck])
                         LayerNorm.backward(
                             dx: dA, dgamma: grad(layer.outputNormWeight), dbeta: grad(layer.outputNormBias), dout: dA,
                             x: s.sumA.pointer, gamma: gamma2, mean: s.meanA.pointer, rstd: s.rstdA.pointer, rows: rows,
@@ -210,15 +199,11 @@ extension AdapterModel {
                         Residual.accumulate(into: dOut1, dA, count: rows * c)
                     } else {
                         // sum2 = ho + s·f(ho) + out1.
-                        Bottleneck.backward(
-                            dx: dHo, accumulate: true, dout: dOut,
-                            x: s.ffnOut.pointer, weights: bottleneckTensors(slots),
-                            grads: bottleneckGradients(slots), pre: s.outPre.pointer, act: s.outAct.pointer, rows: rows,
-                            channels: c, bottleneck: slots.size, activation: slots.activation,
-                            scale: bottleneckScale(slots), dscale: bottleneckScaleGrad(slots), scratch: tmp)
-                        gateInputGradient(x: s.ffnOut.pointer, dx: dHo)
+                        bottleneckBackward(
+                            slots, dout: dh, x: s.ffnOut.pointer, dx: dHo, accumulate: true, pre: s.outPre.pointer,
+                            act: s.outAct.pointer, rows: rows, rowOffsets: rowOffsets, dropout: rowDropout, site: 14, scratch: tmp,
+                            gateBuffer: s.gates[GateSite.outputBottleneck])
                     }
-                    finishPHMBackward(slots)
                 }
             }
             // LoRA / (IA)³ on the FFN's dense layers need the gradient inside the FFN even when nothing
@@ -276,28 +261,10 @@ extension AdapterModel {
             let dHa = tmp2
             dHa.update(from: dOut1, count: rows * c)
             if let slots = adapters.attention.first {
-                var dGate = [Float](repeating: 0, count: rowOffsets.count - 1)
-                let dOut = dGate.withUnsafeMutableBufferPointer {
-                    gatedBottleneckGradient(
-                        bottleneckDropped(dOut1, slots, rows: rows, dropout: rowDropout, site: 13), slots, act: s.mhAct.pointer,
-                        rows: rows, rowOffsets: rowOffsets,
-                        gateBuffer: s.gates[GateSite.attentionBottleneck], dmeans: $0.baseAddress!)
-                }
-                Bottleneck.backward(
-                    dx: dHa, accumulate: true, dout: dOut,
-                    x: s.attentionOut.pointer,
-                    weights: bottleneckTensors(slots),
-                    grads: bottleneckGradients(slots), pre: s.mhPre.pointer, act: s.mhAct.pointer, rows: rows, channels: c,
-                    bottleneck: slots.size, activation: slots.activation, scale: bottleneckScale(slots),
-                    dscale: bottleneckScaleGrad(slots), scratch: tmp)
-                if let gate = slots.gate {
-                    dGate.withUnsafeBufferPointer {
-                        gateBackward(
-                            gate, dmeans: $0.baseAddress!, x: s.attentionOut.pointer, ldx: c, dx: dHa, rowOffsets: rowOffsets,
-                            buffer: s.gates[GateSite.attentionBottleneck])
-                    }
-                }
-                finishPHMBackward(slots)
+                bottleneckBackward(
+                    slots, dout: dOut1, x: s.attentionOut.pointer, dx: dHa, accumulate: true, pre: s.mhPre.pointer,
+                    act: s.mhAct.pointer, rows: rows, rowOffsets: rowOffsets, dropout: rowDropout, site: 13, scratch: tmp,
+                    gateBuffer: s.gates[GateSite.attentionBottleneck])
             }
             if pHidden > 0 {
                 hiddenDropout(dHa, dHa, rowOffsets: rowOffsets, keys: packed.dropoutKeys, p: pHidden, seed: seed, layer: l, site: 1)
