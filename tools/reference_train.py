@@ -287,7 +287,7 @@ def main():
         os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
         tmp = args.out + ".tmp"
         with open(tmp, "w") as f:
-            json.dump([results[m] for m in ("seq_bn", "lora", "full") if m in results], f, indent=1)
+            json.dump(list(results.values()), f, indent=1)
         os.replace(tmp, args.out)
 
 

@@ -157,6 +157,20 @@ struct LifecycleTests {
         #expect(rows.allSatisfy { $0.parameters > 0 && $0.percentOfBase > 0 })
     }
 
+    /// `adapter_summary` counts parameters, not buffers: LoReFT's orthogonal bases and VeRA's shared A and B are saved
+    /// with the adapter but are not part of its size.
+    @Test func summaryCountsParametersNotBuffers() throws {
+        let base = try AdapterInteropTests.base()
+        let model = ModelWithAdapters(base: base)
+        for (name, config) in [("r", AdapterConfig.reft(.loreft)), ("v", AdapterConfig.lora(.vera))] {
+            try model.addAdapter(name, config: config)
+            let built = try AdapterModel(base: base, mode: .adapter(name: name, config: config), head: HeadSpec(name: "h", labels: ["a", "b"], dropout: 0))
+            #expect(!built.bufferSlots.isEmpty)
+            let expected = built.parameters.entries.filter { !$0.name.hasPrefix("heads.") }.reduce(0) { $0 + $1.count }
+            #expect(model.summary().first { $0.name == name }?.parameters == expected)
+        }
+    }
+
     static let noActiveHead = AdapterError.invalidSetup(
         "no active head: add one with addClassificationHead or call setActiveHead")
 

@@ -319,7 +319,12 @@ public final class ModelWithAdapters {
         let baseCount = Double(base.weights.arena.slots.reduce(0) { $0 + $1.count })
         return adapterNames.compactMap { name in
             guard let stored = adapters[name] else { return nil }
-            let count = stored.tensors.values.reduce(0) { $0 + $1.count }
+            // Parameters only, as adapter_summary counts them: not buffers (LoReFT's base, VeRA's shared A and B).
+            let buffers = Set(
+                (try? AdapterModel(
+                    base: base, mode: .adapter(name: name, config: stored.config), head: Self.placeholderHead, trainable: false))?
+                    .bufferSlots.map(\.name) ?? [])
+            let count = stored.tensors.filter { !buffers.contains($0.key) }.values.reduce(0) { $0 + $1.count }
             let architecture = stored.config.methodName
             return SummaryRow(
                 name: name, architecture: architecture, parameters: count,
