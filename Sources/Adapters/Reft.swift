@@ -73,9 +73,9 @@ public enum HouseholderOrthogonal {
     ///   partial products `M_1 … M_r` (`[C, r]` each) for the backward pass.
     public static func forward(
         projection: UnsafeMutablePointer<Float>, original: UnsafePointer<Float>, base: UnsafePointer<Float>,
-        saved: UnsafeMutablePointer<Float>, rank r: Int, channels c: Int, scratch: UnsafeMutablePointer<Float>
+        saved: UnsafeMutablePointer<Float>, rank r: Int, channels c: Int
     ) {
-        // M_r = I_{C×r}; M_i = H_i·M_{i+1}, kept at saved[i] for i ≥ 1 (M_r at index r − 1 … stored as saved[(i−1)]).
+        // M_r = I_{C×r}; M_i = H_i·M_{i+1}; saved[i] keeps M_{i+1}, the input of H_i.
         var m = [Float](repeating: 0, count: c * r)
         for i in 0..<min(r, c) { m[i * r + i] = 1 }
         for i in stride(from: r - 1, through: 0, by: -1) {
@@ -104,7 +104,6 @@ public enum HouseholderOrthogonal {
             // projection = Qᵀ·baseᵀ: [r, C] = (base·Q)ᵀ.
             GEMM.multiply(.transpose, .transpose, m: r, n: c, k: c, a: q.baseAddress!, lda: r, b: base, ldb: c, c: projection, ldc: c)
         }
-        _ = scratch
     }
 
     static func tau(_ original: UnsafePointer<Float>, row i: Int, channels c: Int) -> Float {

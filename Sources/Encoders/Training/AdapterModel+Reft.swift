@@ -62,7 +62,7 @@ extension AdapterModel {
                 reftSaved[unit.projection.name] = saved
                 HouseholderOrthogonal.forward(
                     projection: values.pointer(unit.projection), original: values.pointer(original), base: values.pointer(base),
-                    saved: saved.reserve(r * c * r), rank: r, channels: c, scratch: saved.pointer)
+                    saved: saved.reserve(r * c * r), rank: r, channels: c)
             }
         }
     }
