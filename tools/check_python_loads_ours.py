@@ -2,7 +2,7 @@
 """Adapters saved by SwiftAdapters, loaded by the Python `adapters` library: same logits?
 
     swift build -c release --product adapters
-    .venv-bench/bin/python tools/check_python_loads_ours.py
+    .venv-bench/bin/python tools/check_python_loads_ours.py [METHOD …]     # default: every method
 
 For every method we build (config strings, as `--method` takes them; prompt tuning and UniPELT on one sentence at a
 time, since AdapterHub's prompt rows attend to padding keys and its gates average over them; DiReFT is left out:
@@ -47,11 +47,14 @@ def main():
         tok = AutoTokenizer.from_pretrained(MODEL)
         enc = tok(SENTENCES, padding=True, truncation=True, max_length=64, return_tensors="pt")
         outs = {}
-        for method in ["seq_bn", "double_seq_bn", "lora", "par_bn", "scaled_par_bn", "ia3",
+        methods = sys.argv[1:] or ["seq_bn", "double_seq_bn", "lora", "par_bn", "scaled_par_bn", "ia3",
                        "lora[r=4,alpha=12,attn_matrices=[q,k,v],intermediate_lora=True,output_lora=True]",
                        "compacter", "compacter++", "seq_bn_inv", "double_seq_bn_inv", "dora", "lora[r=4]|seq_bn",
                        "prompt_tuning[prompt_length=5]", "prefix_tuning", "prefix_tuning_flat", "mam", "unipelt",
-                       "loreft[r=2,suffix_positions=1]", "noreft[tied_weights=True,suffix_positions=2]"]:
+                       "loreft[r=2,suffix_positions=1]", "noreft[tied_weights=True,suffix_positions=2]", "vera", "dvora",
+                       # AdapterPlus without stochastic depth: AdapterHub's needs torchvision to build the module.
+                       "adapterplus[stochastic_depth=0.0]"]
+        for method in methods:
             out = os.path.join(tmp, "m%d" % len(outs))
             outs[method] = out
             subprocess.run([CLI, "train", "--model", MODEL, "--train", os.path.join(ROOT, "data/rotten_tomatoes/train.jsonl"),
@@ -80,6 +83,9 @@ def main():
             labels = [model.config.id2label[int(i)] for i in theirs.argmax(-1)]
             print(json.dumps({"method": method, "loaded_as": name, "max_abs_diff": diff, "adapter_effect": effect,
                               "python_labels": labels}))
+        if "seq_bn" not in outs or "double_seq_bn" not in outs:
+            print(json.dumps({"worst_max_abs_diff": worst, "ok": worst <= 1e-4}))
+            sys.exit(0 if worst <= 1e-4 else 1)
         # A Stack of two of our folders (both named "rt": the CLI stacks the second as rt_2).
         a, b = os.path.join(outs["seq_bn"], "rt"), os.path.join(outs["double_seq_bn"], "rt")
         pred = subprocess.run([CLI, "predict", "--model", MODEL, "--adapter", a, "--adapter", b, "--input", inp],
