@@ -152,6 +152,7 @@ CONFIG_STRINGS = {
     # AdapterPlus without stochastic depth: AdapterHub's needs torchvision, which the pinned venv does not hold (the
     # Swift runs pass "adapterplus[stochastic_depth=0.0]").
     "adapterplus": AdapterPlusConfig(stochastic_depth=0.0),
+    "lora_seq_bn": "lora[r=4]|seq_bn",
 }
 
 
