@@ -97,3 +97,19 @@ public struct PrefixTuningConfig: Codable, Sendable, Equatable {
         }
     }
 }
+
+extension AdapterConfig {
+    /// This configuration with its prefix tuning in the flat form (what `eject_prefix_tuning` leaves), other members
+    /// kept; nil when it holds no prefix tuning with a `control_trans` MLP.
+    public var withFlatPrefix: AdapterConfig? {
+        var changed = false
+        func flat(_ c: AdapterConfig) -> AdapterConfig {
+            guard case .prefixTuning(var pc) = c, !pc.flat else { return c }
+            pc.flat = true
+            changed = true
+            return .prefixTuning(pc)
+        }
+        let result: AdapterConfig = if case .union(let members) = self { .union(members.map(flat)) } else { flat(self) }
+        return changed ? result : nil
+    }
+}

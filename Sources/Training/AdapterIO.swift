@@ -99,21 +99,11 @@ extension AdapterModel {
     static func matchingSavedPrefixForm(
         _ config: AdapterConfig, weights: TensorSource?, path: String, logger: Logger?
     ) -> AdapterConfig {
-        guard let weights, weights.tensorNames.contains(where: { $0.hasSuffix(".self_prefix.control_trans") }) else {
-            return config
-        }
-        var changed = false
-        func flat(_ c: AdapterConfig) -> AdapterConfig {
-            guard case .prefixTuning(var pc) = c, !pc.flat else { return c }
-            pc.flat = true
-            changed = true
-            return .prefixTuning(pc)
-        }
-        let result: AdapterConfig = if case .union(let members) = config { .union(members.map(flat)) } else { flat(config) }
-        if changed {
-            logger?.info("\(path): the prefix is saved in its flat form (an ejected prefix); reading it as flat")
-        }
-        return result
+        guard let weights, weights.tensorNames.contains(where: { $0.hasSuffix(".self_prefix.control_trans") }),
+            let flat = config.withFlatPrefix
+        else { return config }
+        logger?.info("\(path): the prefix is saved in its flat form (an ejected prefix); reading it as flat")
+        return flat
     }
 
     /// The adapter's and the head's tensors, as AdapterHub names them.

@@ -295,6 +295,9 @@ extension AdapterModel {
             let sum2 = s.sum2.reserve(rows * c)
             let gamma2 = w.pointer(layer.outputNormWeight)
             let beta2 = w.pointer(layer.outputNormBias)
+            let regularizeOutput: ((UnsafeMutablePointer<Float>, BottleneckSlots) -> Void)? = rowDropout.map { d in
+                { buf, slots in self.regularizeBottleneckOutput(buf, slots, dropout: d, dropoutSite: 14, depthSite: 6) }
+            }
             if parts.count == 1, let plus = parts[0].model.layerAdapters[l].output.first, plus.normFreeOutput {
                 // AdapterPlus: out = a + s·f(a), a = LN(h + r) (mixed batches with it run part by part).
                 let a = s.adapterIn.reserve(rows * c)
@@ -303,29 +306,28 @@ extension AdapterModel {
                     mean: s.meanA.reserve(rows), rstd: s.rstdA.reserve(rows), rows: rows, channels: c, eps: eps)
                 let o = parts[0].model.bottleneckStack(
                     [plus], h: a, residual: a, rows: rows, tmp: out, pre: s.outPre, act: s.outAct, adapterInput: { $0 },
-                    dropUp: rowDropout.map { d in { buf, slots in self.regularizeBottleneckOutput(buf, slots, dropout: d, dropoutSite: 14, depthSite: 6) } },
+                    dropUp: regularizeOutput,
                     rowOffsets: rowOffsetsOf(parts[0]), gateBuffer: s.gates[GateSite.outputBottleneck])
                 if o != UnsafePointer(out) { out.update(from: o, count: rows * c) }
-                prefixModel?.reftForward(layer: l, out: out, packed: packed, firstOnly: firstOnly, training: training, seed: seed, activations: s)
-                continue
-            }
-            let ln2Input = bottleneckStacks(
-                parts, location: \.output, layer: l, rowsOf: rowsOf, h: ho, residual: out1, tmp: tmp, pre: s.outPre, act: s.outAct,
-                dropUp: rowDropout.map { d in { buf, slots in self.regularizeBottleneckOutput(buf, slots, dropout: d, dropoutSite: 14, depthSite: 6) } },
-                rowOffsetsOf: rowOffsetsOf, gateBuffer: s.gates[GateSite.outputBottleneck]
-            ) { o, first, count in
-                // seq_bn: a = LN(o + r) — the same frozen LN as the output's.
-                let ain = s.adapterIn.reserve(rows * c) + first * c
+            } else {
+                let ln2Input = bottleneckStacks(
+                    parts, location: \.output, layer: l, rowsOf: rowsOf, h: ho, residual: out1, tmp: tmp, pre: s.outPre, act: s.outAct,
+                    dropUp: regularizeOutput,
+                    rowOffsetsOf: rowOffsetsOf, gateBuffer: s.gates[GateSite.outputBottleneck]
+                ) { o, first, count in
+                    // seq_bn: a = LN(o + r) — the same frozen LN as the output's.
+                    let ain = s.adapterIn.reserve(rows * c) + first * c
+                    LayerNorm.forward(
+                        out: ain, x: o, residual: out1 + first * c, sum: s.sumA.reserve(rows * c) + first * c, gamma: gamma2,
+                        beta: beta2, mean: s.meanA.reserve(rows) + first, rstd: s.rstdA.reserve(rows) + first, rows: count,
+                        channels: c, eps: eps)
+                    return UnsafePointer(ain)
+                }
                 LayerNorm.forward(
-                    out: ain, x: o, residual: out1 + first * c, sum: s.sumA.reserve(rows * c) + first * c, gamma: gamma2,
-                    beta: beta2, mean: s.meanA.reserve(rows) + first, rstd: s.rstdA.reserve(rows) + first, rows: count,
-                    channels: c, eps: eps)
-                return UnsafePointer(ain)
+                    out: out, x: ln2Input, residual: out1, sum: sum2, gamma: gamma2, beta: beta2,
+                    mean: s.mean2.reserve(rows),
+                    rstd: s.rstd2.reserve(rows), rows: rows, channels: c, eps: eps)
             }
-            LayerNorm.forward(
-                out: out, x: ln2Input, residual: out1, sum: sum2, gamma: gamma2, beta: beta2,
-                mean: s.mean2.reserve(rows),
-                rstd: s.rstd2.reserve(rows), rows: rows, channels: c, eps: eps)
             // ReFT on the layer's output (mixed batches with ReFT run part by part).
             prefixModel?.reftForward(layer: l, out: out, packed: packed, firstOnly: firstOnly, training: training, seed: seed, activations: s)
         }

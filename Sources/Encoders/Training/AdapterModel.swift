@@ -633,12 +633,7 @@ public final class AdapterModel {
         guard next == batch.batchSize else {
             throw EncoderError.invalidInput("the parts cover \(next) of the batch's \(batch.batchSize) sequences")
         }
-        if parts.contains(where: {
-            $0.model.prompt != nil || $0.model.prefix != nil || $0.model.hasReft
-                || $0.model.layerAdapters.contains { $0.output.contains(where: \.normFreeOutput) }
-        }) {
-            // A prompt changes the packed layout per model, a prefix every attention: such parts cannot share
-            // one base pass.
+        if parts.contains(where: \.model.needsItsOwnPass) {
             return try parts.map { part in
                 let t = batch.sequenceLength
                 let rows = part.sequences
@@ -655,6 +650,14 @@ public final class AdapterModel {
             packed, seed: 0, training: false, firstTokensOnly: true,
             segments: parts.map { Segment(model: $0.model, sequences: $0.sequences) }
         ).segmentLogits
+    }
+
+    /// Whether this model changes what the base itself computes — the packed layout (a prompt), every attention (a
+    /// prefix), a layer's output (ReFT) or its last LayerNorm (AdapterPlus) — so that it cannot share one base pass
+    /// with other models in a mixed batch (`mixedLogits` runs its part alone; `forward` takes these from a single
+    /// part only).
+    var needsItsOwnPass: Bool {
+        prompt != nil || prefix != nil || hasReft || layerAdapters.contains { $0.output.contains(where: \.normFreeOutput) }
     }
 
     /// The last layer's hidden states `[M, C]` (attended tokens, packed in batch order), no dropout.

@@ -9,8 +9,7 @@ extension ModelWithAdapters {
         try resetMerge()
         dropEngine()
         guard var stored = adapters[name] else { throw AdapterError.unknownAdapter(name) }
-        let hasMLP = stored.config.members.contains { if case .prefixTuning(let pc) = $0 { !pc.flat } else { false } }
-        guard hasMLP else {
+        guard let flatConfig = stored.config.withFlatPrefix else {
             throw AdapterError.invalidSetup("'\(name)' has no prefix tuning with a control_trans MLP to eject (it is flat, or not prefix tuning)")
         }
         let scratch = try AdapterModel(
@@ -19,12 +18,7 @@ extension ModelWithAdapters {
         guard let flat = scratch.prefixKeyValues() else {
             throw AdapterError.invalidSetup("'\(name)' builds no prefix")
         }
-        func ejected(_ c: AdapterConfig) -> AdapterConfig {
-            guard case .prefixTuning(var pc) = c else { return c }
-            pc.flat = true
-            return .prefixTuning(pc)
-        }
-        stored.config = if case .union(let members) = stored.config { .union(members.map(ejected)) } else { ejected(stored.config) }
+        stored.config = flatConfig
         stored.tensors = stored.tensors.filter { !$0.key.contains(".self_prefix.") }
         stored.tensors[flat.name] = flat.values
         adapters[name] = stored
