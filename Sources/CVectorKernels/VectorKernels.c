@@ -188,6 +188,41 @@ void sa_skinny_gemm(size_t m, size_t n0, size_t n1, size_t k, const float *xt, c
     SA_DISPATCH(sa_skinny_gemm, (m, n0, n1, k, xt, w, ldw, bias, c, ldc, accumulate))
 }
 
+void sa_skinny_gemm_bf16(size_t m, size_t n0, size_t n1, size_t k, const float *xt, const unsigned short *w, size_t ldw,
+                         const float *bias, float *c, size_t ldc, int accumulate) {
+    SA_DISPATCH(sa_skinny_gemm_bf16, (m, n0, n1, k, xt, w, ldw, bias, c, ldc, accumulate))
+}
+
+void sa_f32_to_bf16(const float *x, unsigned short *out, size_t n) { SA_DISPATCH(sa_f32_to_bf16, (x, out, n)) }
+
+void sa_bf16_to_f32(const unsigned short *x, float *out, size_t n) { SA_DISPATCH(sa_bf16_to_f32, (x, out, n)) }
+
+int sa_cpu_bf16_features(void) {
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+    unsigned int a, b, c, d;
+    __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0), "c"(0));
+    if (a < 7) return 0;
+    __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(7), "c"(0));
+    unsigned int leaf7edx = d, leaf7ebx = b, maxSub = a;
+    int features = 0;
+    // The OS must save the AVX-512 (opmask, ZMM) and AMX tile state: XCR0 bits 5-7 and 17-18.
+    __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
+    if (!(c & (1u << 27))) return 0;  // no OSXSAVE
+    unsigned int lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    int avx512State = (lo & 0xe6u) == 0xe6u;
+    int amxState = (lo & (3u << 17)) == (3u << 17);
+    if (maxSub >= 1) {
+        __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(7), "c"(1));
+        if (avx512State && (leaf7ebx & (1u << 16)) && (a & (1u << 5))) features |= 1;  // AVX512F + AVX512_BF16
+    }
+    if (amxState && (leaf7edx & (1u << 22)) && (leaf7edx & (1u << 24))) features |= 2;  // AMX-BF16 + AMX-TILE
+    return features;
+#else
+    return 0;
+#endif
+}
+
 void sa_pack_transposed16(size_t m, size_t k, const float *x, size_t ldx, float *xt) {
     SA_DISPATCH(sa_pack_transposed16, (m, k, x, ldx, xt))
 }

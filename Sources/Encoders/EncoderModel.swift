@@ -41,8 +41,13 @@ public final class EncoderModel: @unchecked Sendable {
     /// Loads the encoder (and the head HF's `architectures` names, if any) from `source`.
     /// Every expected tensor must exist with its exact shape; tensors of other heads (`lm_head.*`,
     /// …) are listed once in the log and skipped.
+    ///
+    /// With `precision` bf16 the GEMM weights are kept in bf16 only (see `EncoderWeights.matrix`):
+    /// each is rounded as it is read and its fp32 pages are given back, so the model takes about half
+    /// the memory. Full fine-tuning needs fp32 weights: load in fp32 and call `enableBF16()` instead.
     public static func load(
-        config: EncoderConfig, source: TensorSource, sourceName: String, logger: Logger? = nil
+        config: EncoderConfig, source: TensorSource, sourceName: String, logger: Logger? = nil,
+        precision: ResolvedPrecision = .fp32
     ) throws -> EncoderModel {
         var loader = WeightLoader(
             source: source, sourceName: sourceName,
@@ -86,9 +91,14 @@ public final class EncoderModel: @unchecked Sendable {
         weights.arena.allocate()
         head?.arena.allocate()
         let model = EncoderModel(config: config, weights: weights, head: head)
+        let bf16 = precision == .bf16
+        if bf16 { model.weights.prepareBF16Load() }
         for b in model.weights.bindings {
             try loader.load(b.name, shape: b.shape, into: model.weights.pointer(b.slot) + b.offset)
+            // The slot is complete after its last binding (Q, K and V share one).
+            if bf16 && b.offset + b.shape.reduce(1, *) == b.slot.count { model.weights.finishBF16Load(b.slot) }
         }
+        if bf16 { model.weights.completeBF16Load() }
         if let head {
             for b in head.bindings {
                 try loader.load(b.name, shape: b.shape, into: head.arena.pointer(b.slot) + b.offset, prefixed: false)
@@ -178,7 +188,7 @@ public final class EncoderModel: @unchecked Sendable {
         out.withUnsafeMutableBufferPointer { op in
             first.withUnsafeBufferPointer { fp in
                 Linear.forward(
-                    out: op.baseAddress!, x: fp.baseAddress!, weight: weights.pointer(w),
+                    out: op.baseAddress!, x: fp.baseAddress!, weight: weights.matrix(w),
                     bias: weights.pointer(b), rows: batch, inFeatures: c, outFeatures: c)
             }
             Tanh.forward(out: op.baseAddress!, x: op.baseAddress!, count: batch * c)
@@ -228,7 +238,7 @@ public final class EncoderModel: @unchecked Sendable {
         for (l, layer) in w.layers.enumerated() {
             prof.measure(.gemm, flops: 2 * Double(m) * Double(3 * c * c)) {
                 Linear.forward(
-                    out: qkvBuf, x: h, weight: w.pointer(layer.qkvWeight), bias: w.pointer(layer.qkvBias),
+                    out: qkvBuf, x: h, weight: w.matrix(layer.qkvWeight), bias: w.pointer(layer.qkvBias),
                     rows: m, inFeatures: c, outFeatures: 3 * c)
             }
             if firstTokensOnly && l == w.layers.count - 1 {
@@ -261,7 +271,7 @@ public final class EncoderModel: @unchecked Sendable {
         let mid = intermediate.reserve(m * inter)
         prof.measure(.gemm, flops: 2 * fm * Double(c * c)) {
             Linear.forward(
-                out: proj, x: ctx, weight: w.pointer(layer.attentionOutWeight),
+                out: proj, x: ctx, weight: w.matrix(layer.attentionOutWeight),
                 bias: w.pointer(layer.attentionOutBias), rows: m, inFeatures: c, outFeatures: c)
         }
         prof.measure(.layerNorm) {
@@ -274,21 +284,21 @@ public final class EncoderModel: @unchecked Sendable {
             // Batch-1 shapes: the GELU runs inside the GEMM, on each chunk of its output.
             prof.measure(.gemm, flops: 2 * fm * Double(c * inter)) {
                 Linear.forward(
-                    out: mid, x: h1, weight: w.pointer(layer.intermediateWeight),
+                    out: mid, x: h1, weight: w.matrix(layer.intermediateWeight),
                     bias: w.pointer(layer.intermediateBias), rows: m, inFeatures: c, outFeatures: inter,
                     activation: form)
             }
         } else {
             prof.measure(.gemm, flops: 2 * fm * Double(c * inter)) {
                 Linear.forward(
-                    out: mid, x: h1, weight: w.pointer(layer.intermediateWeight),
+                    out: mid, x: h1, weight: w.matrix(layer.intermediateWeight),
                     bias: w.pointer(layer.intermediateBias), rows: m, inFeatures: c, outFeatures: inter)
             }
             prof.measure(.activation) { GELU.forward(form, out: mid, x: mid, count: m * inter) }
         }
         prof.measure(.gemm, flops: 2 * fm * Double(c * inter)) {
             Linear.forward(
-                out: proj, x: mid, weight: w.pointer(layer.outputWeight), bias: w.pointer(layer.outputBias),
+                out: proj, x: mid, weight: w.matrix(layer.outputWeight), bias: w.pointer(layer.outputBias),
                 rows: m, inFeatures: inter, outFeatures: c)
         }
         prof.measure(.layerNorm) {

@@ -98,6 +98,119 @@ public struct EncoderWeights {
     @inlinable
     public func pointer(_ slot: Arena.Slot) -> UnsafeMutablePointer<Float> { arena.pointer(slot) }
 
+    /// The bf16 copies of the GEMM weights, once `enableBF16` made them.
+    let lowPrecision = LowPrecisionState()
+
+    /// The weights that go through GEMMs (Q/K/V, attention output, the feed-forward's two, the
+    /// pooler): what bf16 precision stores in bf16. Embeddings, LayerNorms and biases stay fp32.
+    public var matrixSlots: [Arena.Slot] {
+        layers.flatMap { [$0.qkvWeight, $0.attentionOutWeight, $0.intermediateWeight, $0.outputWeight] }
+            + (poolerWeight.map { [$0] } ?? [])
+    }
+
+    /// A GEMM weight as the kernels should read it: its bf16 copy in bf16 precision, else fp32.
+    public func matrix(_ slot: Arena.Slot) -> WeightMatrix {
+        if let copies = lowPrecision.copies, let p = copies.pointer(slot) { return .bf16(UnsafePointer(p)) }
+        return .fp32(UnsafePointer(arena.pointer(slot)))
+    }
+
+    /// The precision the GEMM weights are read in.
+    public var precision: ResolvedPrecision { lowPrecision.copies == nil ? .fp32 : .bf16 }
+
+    /// Whether the fp32 GEMM weights were given back to the OS (bf16 inference): then only their
+    /// bf16 copies exist, and nothing that writes or reads the fp32 matrices (a LoRA merge, full
+    /// fine-tuning, saving the base model) may run.
+    public var fp32MatricesReleased: Bool { lowPrecision.copies?.releasedFP32 ?? false }
+
+    /// Makes bf16 copies of the GEMM weights from their fp32 values (idempotent); the fp32 values stay
+    /// (full fine-tuning updates them and then `refreshBF16`).
+    public func enableBF16() {
+        if lowPrecision.copies != nil { return }
+        let copies = BF16Matrices(slots: matrixSlots)
+        for slot in matrixSlots { copies.update(slot, from: arena) }
+        lowPrecision.copies = copies
+    }
+
+    /// Re-rounds every bf16 copy from the fp32 weights, after they changed (an optimizer step of full
+    /// fine-tuning, a LoRA merge or unmerge). Nothing to do in fp32.
+    public func refreshBF16() {
+        guard let copies = lowPrecision.copies, !copies.releasedFP32 else { return }
+        for slot in matrixSlots { copies.update(slot, from: arena) }
+    }
+
+    /// bf16 inference: the fp32 GEMM weights' pages are given back (about half of a model's memory);
+    /// their values live on only as bf16.
+    /// The pooler's weight keeps its fp32 values too: it is small, and PEFT folders carry a copy of it.
+    public func releaseFP32Matrices() {
+        enableBF16()
+        guard let copies = lowPrecision.copies, !copies.releasedFP32 else { return }
+        for slot in matrixSlots where slot != poolerWeight { arena.releasePages(of: slot) }
+        copies.releasedFP32 = true
+    }
+
+    /// Loading straight into bf16: `prepareBF16Load` before the tensors are read, `finishBF16Load(slot)`
+    /// once a GEMM weight's values are in (rounded, and its fp32 pages given back at once, so the
+    /// whole fp32 model never sits in memory), `completeBF16Load` after the last.
+    func prepareBF16Load() { lowPrecision.copies = BF16Matrices(slots: matrixSlots) }
+
+    func finishBF16Load(_ slot: Arena.Slot) {
+        guard let copies = lowPrecision.copies, copies.pointer(slot) != nil else { return }
+        copies.update(slot, from: arena)
+        if slot != poolerWeight { arena.releasePages(of: slot) }
+    }
+
+    func completeBF16Load() { lowPrecision.copies?.releasedFP32 = true }
+
+    /// FNV-1a over every tensor's bits (the bf16 copies' in place of released fp32 matrices): proves
+    /// that weights were restored or left untouched.
+    public func checksum() -> UInt64 {
+        guard let copies = lowPrecision.copies, copies.releasedFP32 else { return arena.checksum() }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        let released = Set(matrixSlots.filter { $0 != poolerWeight }.map(\.offset))
+        for slot in arena.slots {
+            if released.contains(slot.offset), let p = copies.pointer(slot) {
+                for i in 0..<slot.count { hash = (hash ^ UInt64(p[i])) &* 0x0000_0100_0000_01b3 }
+            } else {
+                let p = UnsafeRawPointer(arena.pointer(slot)).assumingMemoryBound(to: UInt32.self)
+                for i in 0..<slot.count { hash = (hash ^ UInt64(p[i])) &* 0x0000_0100_0000_01b3 }
+            }
+        }
+        return hash
+    }
+
     /// Number of parameters (HF's count: fused QKV counts as its three tensors).
     public var parameterCount: Int { bindings.reduce(0) { $0 + $1.shape.reduce(1, *) } }
+}
+
+/// Holds the bf16 copies once made (a class, so the value-typed `EncoderWeights` shares them).
+final class LowPrecisionState: @unchecked Sendable {
+    var copies: BF16Matrices?
+}
+
+/// bf16 copies of some fp32 arena slots, in one block.
+final class BF16Matrices: @unchecked Sendable {
+    let buffer: BF16Buffer
+    /// fp32 slot offset → offset in `buffer`.
+    private let offsets: [Int: Int]
+    var releasedFP32 = false
+
+    init(slots: [Arena.Slot]) {
+        var offsets: [Int: Int] = [:]
+        var next = 0
+        for s in slots {
+            offsets[s.offset] = next
+            next += (s.count + 31) / 32 * 32  // 64-byte aligned rows of the block
+        }
+        self.offsets = offsets
+        buffer = BF16Buffer(count: next)
+    }
+
+    func pointer(_ slot: Arena.Slot) -> UnsafeMutablePointer<UInt16>? {
+        offsets[slot.offset].map { buffer.pointer + $0 }
+    }
+
+    func update(_ slot: Arena.Slot, from arena: Arena) {
+        guard let p = pointer(slot) else { return }
+        BF16.convert(arena.pointer(slot), to: p, count: slot.count)
+    }
 }

@@ -19,7 +19,12 @@ public final class PretrainedModel {
     public let dtypeCounts: [TensorDType: Int]
     public let storedBytes: Int
 
-    public init(folder: URL, logger: Logger? = nil) throws {
+    /// - Parameters:
+    ///   - precision: `.bf16` keeps the GEMM weights in bf16 (mixed precision, see `Precision`).
+    ///   - keepFP32Weights: with bf16, keep the fp32 weights too (full fine-tuning updates them, DoRA
+    ///     and LoRA merges read them); without it they are given back as they are loaded, and the
+    ///     model takes about half the memory.
+    public init(folder: URL, precision: ResolvedPrecision = .fp32, keepFP32Weights: Bool = false, logger: Logger? = nil) throws {
         let fm = FileManager.default
         var isDir: ObjCBool = false
         guard fm.fileExists(atPath: folder.path, isDirectory: &isDir), isDir.boolValue else {
@@ -58,7 +63,10 @@ public final class PretrainedModel {
         }
         dtypeCounts = counts
         storedBytes = bytes
-        encoder = try EncoderModel.load(config: config, source: source, sourceName: sourceName, logger: logger)
+        encoder = try EncoderModel.load(
+            config: config, source: source, sourceName: sourceName, logger: logger,
+            precision: keepFP32Weights ? .fp32 : precision)
+        if precision == .bf16 && keepFP32Weights { encoder.weights.enableBF16() }
         tokenizer = try Self.loadTokenizer(folder)
     }
 

@@ -12,6 +12,14 @@ struct BenchCommand: ParsableCommand {
 
 /// This machine's CPU for a benchmark's header: model name and the vector/matrix flags that decide
 /// which kernels run (every number is recorded with them).
+/// The precision line of a benchmark's header: what ran, and the CPU's bf16 units.
+func benchmarkPrecisionLine(_ precision: ResolvedPrecision) -> String {
+    let units = BF16Support.cpuFeatures.isEmpty ? "none" : BF16Support.cpuFeatures.joined(separator: ", ")
+    return precision == .bf16
+        ? "precision: bf16 (\(BF16Support.oneDNNDescription); CPU bf16 units: \(units)); baseline under torch.autocast(\"cpu\", dtype=torch.bfloat16)"
+        : "precision: fp32 (CPU bf16 units: \(units))"
+}
+
 func benchmarkCPU() -> String {
     let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
     let name = info.split(separator: "\n").first { $0.hasPrefix("model name") }?.split(separator: ":").last ?? "unknown"
@@ -85,19 +93,32 @@ struct BenchInference: ParsableCommand {
 
     @OptionGroup var baseline: BaselineOptions
 
+    @Option(
+        name: .long,
+        help: "fp32, or bf16: ours in bf16 (GEMM weights in bf16 only) against PyTorch under torch.autocast(\"cpu\", dtype=torch.bfloat16) (--bf16-baseline-script).")
+    var precision: Precision = .fp32
+
+    @Option(name: .long, help: "The PyTorch bf16 autocast baseline (wraps pt_baseline.py's cases).")
+    var bf16BaselineScript = "tools/bench_bf16_baseline.py"
+
     func validate() throws {
         guard steps >= 1 else { throw ValidationError("--steps must be at least 1 (got \(steps))") }
         guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1 (got \(rounds))") }
     }
 
     func run() throws {
+        let resolved: ResolvedPrecision
+        do { resolved = try precision.resolved() } catch { throw ValidationError("\(error)") }
         print(
             "BLAS kernels: \(BLASInfo.coreName); \(Threading.workerCount) worker threads; peak GEMM-bound work counts padded tokens like the baseline"
         )
+        print(benchmarkPrecisionLine(resolved))
+        let script = resolved == .bf16 ? bf16BaselineScript : baseline.baselineScript
         var rows: [String] = []
         for a in arch {
             var bench = InferenceBenchmark()
             bench.steps = steps
+            bench.precision = resolved
             let setup = try bench.prepare(a)
             // The baseline's batch is the same (`pt_baseline.py`'s BATCH).
             let batch = Double(bench.batch)
@@ -127,7 +148,8 @@ struct BenchInference: ParsableCommand {
                 if !baseline.noBaseline {
                     let pt = try baseline.runJSON(
                         baseline.baselinePython,
-                        [baseline.baselineScript, "case", a.baselineInferenceCase, "--steps", String(steps)])
+                        [script, "case", a.baselineInferenceCase, "--steps", String(steps)],
+                        environment: ["PT_BASELINE_DIR": URL(fileURLWithPath: baseline.baselineScript).deletingLastPathComponent().path])
                     let ptStepSeconds = (pt["step_s"] as? [NSNumber])?.map(\.doubleValue) ?? []
                     let lat = (pt["latency_b1_ms"] as? [NSNumber])?.map(\.doubleValue) ?? []
                     guard !ptStepSeconds.isEmpty, !lat.isEmpty else {

@@ -34,6 +34,14 @@ struct BenchTrain: ParsableCommand {
     @Option(name: .long, help: "The PyTorch baseline for the methods pt_baseline.py lacks (par_bn, ia3, …).")
     var methodsBaselineScript = "tools/bench_methods_baseline.py"
 
+    @Option(
+        name: .long,
+        help: "fp32, or bf16: ours in bf16 mixed precision against PyTorch under torch.autocast(\"cpu\", dtype=torch.bfloat16) (seq_bn, lora, full).")
+    var precision: Precision = .fp32
+
+    @Option(name: .long, help: "The PyTorch bf16 autocast baseline (wraps pt_baseline.py's cases).")
+    var bf16BaselineScript = "tools/bench_bf16_baseline.py"
+
     /// LoRA with rank 8 on every dense layer of the encoder, the `lora_ffn` case.
     static let loraEverywhere = "lora[r=8,alpha=8,attn_matrices=[q,k,v],intermediate_lora=True,output_lora=True]"
 
@@ -59,6 +67,11 @@ struct BenchTrain: ParsableCommand {
             }
         }
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1") }
+        if precision == .bf16 {
+            for c in cases where !Self.sharedBaselineMethods.contains(String(c.split(separator: ":").last ?? "")) {
+                throw ValidationError("--precision bf16 measures seq_bn, lora and full (the autocast baseline's cases), not '\(c)'")
+            }
+        }
         if repeats < 1 { throw ValidationError("--repeats must be at least 1") }
     }
 
@@ -67,7 +80,10 @@ struct BenchTrain: ParsableCommand {
             try runCase(cases[0])
             return
         }
+        let resolved: ResolvedPrecision
+        do { resolved = try precision.resolved() } catch { throw ValidationError("\(error)") }
         print("BLAS kernels: \(BLASInfo.coreName); \(Threading.workerCount) worker threads")
+        print(benchmarkPrecisionLine(resolved))
         print("| case | ours samples/s | ours peak RSS | PyTorch samples/s | PyTorch peak RSS | throughput | memory |")
         print("|---|---|---|---|---|---|---|")
         for c in cases {
@@ -94,10 +110,10 @@ struct BenchTrain: ParsableCommand {
         let arch = parts[0] == "roberta-base" ? "roberta" : "minilm"
         let shared = Self.sharedBaselineMethods.contains(String(parts[1]))
         let method = parts[1] == "seq_bn" ? "seqbn" : String(parts[1])
-        let script = shared ? baseline.baselineScript : methodsBaselineScript
+        let script = precision == .bf16 ? bf16BaselineScript : shared ? baseline.baselineScript : methodsBaselineScript
         let pt = try baseline.runJSON(
             baseline.baselinePython, [script, "case", "\(arch)_\(method)_train"] + (steps.map { ["--steps", String($0)] } ?? []),
-            environment: shared ? [:] : ["PT_BASELINE_DIR": URL(fileURLWithPath: baseline.baselineScript).deletingLastPathComponent().path])
+            environment: ["PT_BASELINE_DIR": URL(fileURLWithPath: baseline.baselineScript).deletingLastPathComponent().path])
         let times = (pt["step_s"] as? [NSNumber])?.map(\.doubleValue) ?? []
         FileHandle.standardError.write(Data("\(c) PyTorch: step_s \(times)\n".utf8))
         return (32 / median(times), (pt["peak_rss_mib"] as? NSNumber)?.doubleValue ?? .nan)
@@ -107,7 +123,8 @@ struct BenchTrain: ParsableCommand {
     func childRun(_ c: String) throws -> (samples: Double, rss: Double) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe")
-        process.arguments = ["bench", "train", "--child", "--cases", c] + (steps.map { ["--steps", String($0)] } ?? [])
+        process.arguments =
+            ["bench", "train", "--child", "--cases", c, "--precision", precision.rawValue] + (steps.map { ["--steps", String($0)] } ?? [])
         let pipe = Pipe()
         process.standardOutput = pipe
         try process.run()
@@ -124,12 +141,19 @@ struct BenchTrain: ParsableCommand {
 
     /// The training workload of case `arch:method`: a randomly initialised model with that method and a
     /// 2-label head (dropout 0.1), the baseline's batch of `batch` × 100 tokens and seeded labels.
-    static func trainingCase(_ c: String, batch: Int) throws -> (BenchmarkArchitecture, AdapterModel, TokenBatch, [Int32])? {
+    static func trainingCase(
+        _ c: String, batch: Int, precision: ResolvedPrecision = .fp32
+    ) throws -> (BenchmarkArchitecture, AdapterModel, TokenBatch, [Int32])? {
         let parts = c.split(separator: ":").map(String.init)
         guard parts.count == 2, let arch = BenchmarkArchitecture(rawValue: parts[0]) else { return nil }
         guard let mode = try mode(parts[1]) else { return nil }
+        let base = arch.makeModel(seed: 0)
+        if precision == .bf16 {
+            // As `train --precision bf16` loads it: fp32 masters only where they are updated.
+            if mode == .full { base.weights.enableBF16() } else { base.weights.releaseFP32Matrices() }
+        }
         let model = try AdapterModel(
-            base: arch.makeModel(seed: 0), mode: mode, head: HeadSpec(name: "task", labels: ["0", "1"], dropout: 0.1))
+            base: base, mode: mode, head: HeadSpec(name: "task", labels: ["0", "1"], dropout: 0.1))
         model.initializeTrainable(seed: 0)
         let tokens = try arch.makeBatch(batch: batch, length: 100, seed: 0)
         var rng = SeededGenerator(seed: 3)
@@ -138,7 +162,7 @@ struct BenchTrain: ParsableCommand {
     }
 
     func runCase(_ c: String) throws {
-        guard let (arch, model, batch, labels) = try Self.trainingCase(c, batch: 32) else { return }
+        guard let (arch, model, batch, labels) = try Self.trainingCase(c, batch: 32, precision: try precision.resolved()) else { return }
         var adam = AdamW()
         let steps = self.steps ?? (arch == .robertaBase ? 5 : 10)
         var times: [Double] = []

@@ -251,7 +251,16 @@ struct TrainCommand: ParsableCommand {
         if group.size > 1 && leader {
             logger.info("data-parallel training on \(group.size) ranks: global batch \(batchSize), \(gradientAccumulationSteps) micro-batch(es) per rank and step")
         }
-        let pretrained = try modelOptions.load()
+        // bf16 training keeps the fp32 base weights only where something reads or updates them (full
+        // fine-tuning's master weights, DoRA's W + ΔW); otherwise the frozen base is bf16 alone.
+        let needsFP32Base: Bool
+        switch try trainMethod() {
+        case .full: needsFP32Base = true
+        case .head: needsFP32Base = false
+        case .adapter(let config):
+            needsFP32Base = config.members.contains { if case .lora(let l) = $0 { return l.useDora } else { return false } }
+        }
+        let pretrained = try modelOptions.load(keepFP32Weights: needsFP32Base)
         guard let tokenizer = pretrained.tokenizer else {
             throw ValidationError("\(modelOptions.resolvedPath) has no tokenizer files, which training on text needs")
         }

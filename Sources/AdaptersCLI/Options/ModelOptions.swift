@@ -4,6 +4,7 @@ import Foundation
 import Hub
 import Encoders
 import Inference
+import Kernels
 import Training
 
 /// `--model`: an HF model folder or a Hub id; defaults to the built-in all-MiniLM-L6-v2, which
@@ -43,8 +44,30 @@ struct ModelOptions: ParsableArguments {
         }
     }
 
-    func load() throws -> PretrainedModel {
-        try PretrainedModel(folder: try folder(), logger: logger)
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Arithmetic: fp32 (exact, the default), bf16 (mixed precision: the base model's GEMMs in bf16 through oneDNN, everything else fp32; needs AMX-BF16 or AVX512-BF16), or auto (bf16 where the CPU has it, else fp32).",
+            valueName: "fp32|bf16|auto"))
+    var precision: Precision = .fp32
+
+    /// `--precision` decided for this machine; `auto` says once what it picked and why.
+    func resolvedPrecision() throws -> ResolvedPrecision {
+        let resolved: ResolvedPrecision
+        do { resolved = try precision.resolved() } catch { throw ValidationError("\(error)") }
+        if precision == .auto {
+            let why = BF16Support.missing.map { "fp32 (\($0))" }
+                ?? "bf16 (\(BF16Support.cpuFeatures.joined(separator: ", ")); \(BF16Support.oneDNNDescription))"
+            logger.info("precision auto: \(why)")
+        }
+        return resolved
+    }
+
+    /// Loads the model in `--precision`; `keepFP32Weights` for training, which needs the fp32 master
+    /// weights (full fine-tuning, DoRA) while its GEMMs read bf16 copies.
+    func load(keepFP32Weights: Bool = false) throws -> PretrainedModel {
+        try PretrainedModel(
+            folder: try folder(), precision: try resolvedPrecision(), keepFP32Weights: keepFP32Weights, logger: logger)
     }
 }
 
@@ -97,3 +120,4 @@ func loadAdapterFolders(_ paths: [String], base: EncoderModel) throws -> ModelWi
     }
     return model
 }
+extension Precision: ExpressibleByArgument {}

@@ -48,6 +48,23 @@ void sa_pack_transposed16(size_t m, size_t k, const float *x, size_t ldx, float 
 /// C[0:m, n0:n1] = (C when accumulate != 0) + bias[n0:n1] (when not NULL) + X·W[n0:n1, :]ᵀ for m ≤ 16
 /// rows of X given packed (sa_pack_transposed16); W `[n, k]` row-major (ldw), bias `[n]`, C `[m, n]`
 /// (ldc). Reads each weight once.
+/// sa_skinny_gemm with W in bf16 (`[n, k]` row-major, ldw in elements): the weights are widened
+/// exactly to fp32 in L1-sized tiles, the arithmetic is the fp32 kernel's.
+void sa_skinny_gemm_bf16(size_t m, size_t n0, size_t n1, size_t k, const float *xt, const unsigned short *w, size_t ldw,
+                         const float *bias, float *c, size_t ldc, int accumulate);
+/// Whether sa_skinny_gemm_bf16_dot can run (the CPU has AVX512-BF16).
+int sa_skinny_bf16_dot_available(void);
+/// sa_pack_transposed16's xt `[k][16]` → bf16 pairs `[(k+1)/2][16]` (32-bit each: X[i,2q] low, X[i,2q+1] high).
+void sa_pack_pairs_bf16(size_t k, const float *xt, unsigned int *xb);
+/// sa_skinny_gemm with bf16 weights through `vdpbf16ps` (X rounded to bf16 pairs by sa_pack_pairs_bf16).
+void sa_skinny_gemm_bf16_dot(size_t m, size_t n0, size_t n1, size_t k, const unsigned int *xb, const unsigned short *w,
+                             size_t ldw, const float *bias, float *c, size_t ldc, int accumulate);
+/// fp32 → bf16, round to nearest even, NaN kept NaN.
+void sa_f32_to_bf16(const float *x, unsigned short *out, size_t n);
+/// bf16 → fp32 (exact).
+void sa_bf16_to_f32(const unsigned short *x, float *out, size_t n);
+/// bf16 hardware this CPU and OS offer: bit 0 AVX512-BF16, bit 1 AMX-BF16 (0 elsewhere).
+int sa_cpu_bf16_features(void);
 void sa_skinny_gemm(size_t m, size_t n0, size_t n1, size_t k, const float *xt, const float *w, size_t ldw,
                     const float *bias, float *c, size_t ldc, int accumulate);
 

@@ -225,7 +225,7 @@ extension AdapterModel {
             scaleOutputGradient(adapters[.output], site: .output, dy: dHo, ldy: c, rows: rows, outFeatures: c, activations: s)
             Linear.backward(
                 dx: needInter ? dInter : nil, dweight: grad(layer.outputWeight), dbias: grad(layer.outputBias), dout: dHo,
-                x: geluOut, weight: w.pointer(layer.outputWeight), rows: rows, inFeatures: inter, outFeatures: c)
+                x: geluOut, weight: w.matrix(layer.outputWeight), rows: rows, inFeatures: inter, outFeatures: c)
             addInputGradient(
                 adapters[.output], site: .output, dx: needInter ? dInter : nil, dy: dHo, ldy: c, x: geluOut, rows: rows,
                 inFeatures: inter, outFeatures: c, activations: s, scratch: tmp, dropout: rowDropout, rowOffsets: rowOffsets)
@@ -240,7 +240,7 @@ extension AdapterModel {
                 activations: s)
             Linear.backward(
                 dx: needOut1 ? dOut1 : nil, dweight: grad(layer.intermediateWeight), dbias: grad(layer.intermediateBias),
-                dout: dInter, x: s.out1.pointer, weight: w.pointer(layer.intermediateWeight), rows: rows, inFeatures: c,
+                dout: dInter, x: s.out1.pointer, weight: w.matrix(layer.intermediateWeight), rows: rows, inFeatures: c,
                 outFeatures: inter, accumulateInput: true)
             addInputGradient(
                 adapters[.intermediate], site: .intermediate, dx: needOut1 ? dOut1 : nil, dy: dInter, ldy: inter,
@@ -272,7 +272,7 @@ extension AdapterModel {
             let dCtx = tmp2 + rows * max(c, inter)
             Linear.backward(
                 dx: dCtx, dweight: grad(layer.attentionOutWeight), dbias: grad(layer.attentionOutBias), dout: dHa,
-                x: s.context.pointer, weight: w.pointer(layer.attentionOutWeight), rows: rows, inFeatures: c,
+                x: s.context.pointer, weight: w.matrix(layer.attentionOutWeight), rows: rows, inFeatures: c,
                 outFeatures: c)
             dQKV.update(repeating: 0, count: m * 3 * c)
             let savedDropped = keepDroppedProbabilities && pAttention > 0 ? UnsafePointer(s.droppedProbs.pointer) : nil
@@ -322,7 +322,7 @@ extension AdapterModel {
             }
             Linear.backward(
                 dx: needBelow ? dx : nil, dweight: grad(layer.qkvWeight), dbias: grad(layer.qkvBias), dout: dQKV, x: x,
-                weight: w.pointer(layer.qkvWeight), rows: m, inFeatures: c, outFeatures: 3 * c, accumulateInput: true)
+                weight: w.matrix(layer.qkvWeight), rows: m, inFeatures: c, outFeatures: 3 * c, accumulateInput: true)
             ready?(.layer(l))
             if !needBelow { break }
         }

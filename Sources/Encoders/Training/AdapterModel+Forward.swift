@@ -126,6 +126,9 @@ extension AdapterModel {
             part.model.materializePrefix()
             part.model.materializeReft()
         }
+        // Full fine-tuning in bf16: the GEMMs read bf16 copies of the fp32 master weights, which an
+        // optimizer step, a checkpoint or a loaded model may have changed since the last pass.
+        if mode == .full { base.weights.refreshBF16() }
         let c = config.hiddenSize
         let inter = config.intermediateSize
         let eps = config.layerNormEps
@@ -175,7 +178,7 @@ extension AdapterModel {
             // Self-attention: fused QKV (+ LoRA), attention, output dense, dropout.
             let qkv = s.qkv.reserve(m * 3 * c)
             Linear.forward(
-                out: qkv, x: x, weight: w.pointer(layer.qkvWeight), bias: w.pointer(layer.qkvBias), rows: m,
+                out: qkv, x: x, weight: w.matrix(layer.qkvWeight), bias: w.pointer(layer.qkvBias), rows: m,
                 inFeatures: c,
                 outFeatures: 3 * c)
             // Only a single trained model keeps (IA)³'s unscaled outputs (the backward pass reads them).
@@ -234,7 +237,7 @@ extension AdapterModel {
             let anyAttentionAdapter = parts.contains { !$0.model.layerAdapters[l].attention.isEmpty }
             let ha = anyAttentionAdapter ? s.attentionOut.reserve(rows * c) : scratchD.reserve(rows * c)
             Linear.forward(
-                out: ha, x: ctx, weight: w.pointer(layer.attentionOutWeight), bias: w.pointer(layer.attentionOutBias),
+                out: ha, x: ctx, weight: w.matrix(layer.attentionOutWeight), bias: w.pointer(layer.attentionOutBias),
                 rows: rows, inFeatures: c, outFeatures: c)
             if pHidden > 0 {
                 hiddenDropout(ha, ha, rowOffsets: rowOffsets, keys: packed.dropoutKeys, p: pHidden, seed: seed, layer: l, site: 1)
@@ -256,7 +259,7 @@ extension AdapterModel {
             // Feed-forward.
             let pre = s.preActivation.reserve(rows * inter)
             Linear.forward(
-                out: pre, x: out1, weight: w.pointer(layer.intermediateWeight), bias: w.pointer(layer.intermediateBias),
+                out: pre, x: out1, weight: w.matrix(layer.intermediateWeight), bias: w.pointer(layer.intermediateBias),
                 rows: rows, inFeatures: c, outFeatures: inter)
             for part in parts where !part.model.loraMerged {
                 let r = rowsOf(part)
@@ -275,7 +278,7 @@ extension AdapterModel {
             }
             let ho = keepHo ? s.ffnOut.reserve(rows * c) : scratchE.reserve(rows * c)
             Linear.forward(
-                out: ho, x: gelu, weight: w.pointer(layer.outputWeight), bias: w.pointer(layer.outputBias), rows: rows,
+                out: ho, x: gelu, weight: w.matrix(layer.outputWeight), bias: w.pointer(layer.outputBias), rows: rows,
                 inFeatures: inter, outFeatures: c)
             for part in parts where !part.model.loraMerged {
                 let r = rowsOf(part)

@@ -38,6 +38,10 @@ extension AdapterModel {
             // The gate depends on each input sequence: no fixed weight holds it.
             throw AdapterError.incompatible(detail: "a gated LoRA (use_gating, as in UniPELT) cannot be merged into the weights")
         }
+        guard !base.weights.fp32MatricesReleased else {
+            throw AdapterError.incompatible(
+                detail: "the base model holds its weights in bf16 only (bf16 inference): merging needs the fp32 weights; load it in fp32")
+        }
         // DoRA's norms of W + B·A, for every site from its weights before anything is merged.
         materializeDoRA()
         var saved: [[Float]] = []

@@ -211,6 +211,10 @@ public final class AdapterModel {
         if Set(stack.map(\.name)).count != stack.count {
             throw EncoderError.invalidInput("a Stack names the same adapter twice: \(stack.map(\.name))")
         }
+        if base.weights.fp32MatricesReleased && mode == .full {
+            throw EncoderError.invalidInput(
+                "full fine-tuning updates the fp32 base weights, and this model was loaded with bf16 weights only: load it in fp32 and enable bf16 (EncoderWeights.enableBF16) to train it in bf16")
+        }
         var layerAdapters = Array(repeating: LayerAdapter(), count: config.numHiddenLayers)
         var invertibleSlots: InvertibleSlots?
         var promptSlots: PromptSlots?
@@ -356,6 +360,11 @@ public final class AdapterModel {
         values.allocate()
         self.values = values
         self.layerAdapters = layerAdapters
+        if base.weights.fp32MatricesReleased && layerAdapters.contains(where: { $0.lora.contains { $0.contains { $0.dora != nil } } }) {
+            // DoRA rebuilds W + ΔW and its norms from the frozen weights every pass.
+            throw AdapterError.incompatible(
+                detail: "DoRA/DVoRA read the fp32 base weights, and this model holds them in bf16 only: load the base in fp32 (bf16 GEMMs can still be enabled on it)")
+        }
         layerActivations = (0..<config.numHiddenLayers).map { _ in LayerActivations() }
         hiddenStates = (0...config.numHiddenLayers).map { _ in ScratchBuffer() }
 

@@ -26,6 +26,8 @@ public struct InferenceBenchmark {
     public var steps = 5
     public var latencyTokens = 16
     public var latencyRepeats = 30
+    /// bf16: the GEMM weights are kept in bf16 only, as `predict --precision bf16` loads them.
+    public var precision: ResolvedPrecision = .fp32
 
     public init() {}
 
@@ -38,8 +40,10 @@ public struct InferenceBenchmark {
     }
 
     public func prepare(_ architecture: BenchmarkArchitecture) throws -> Setup {
-        Setup(
-            architecture: architecture, model: architecture.makeModel(seed: 0),
+        let model = architecture.makeModel(seed: 0)
+        if precision == .bf16 { model.weights.releaseFP32Matrices() }
+        return Setup(
+            architecture: architecture, model: model,
             full: try architecture.makeBatch(batch: batch, length: length, seed: 0),
             one: try architecture.makeBatch(batch: 1, length: latencyTokens, seed: 1))
     }

@@ -15,6 +15,19 @@ public enum Linear {
         bias: UnsafePointer<Float>?, rows: Int, inFeatures: Int, outFeatures: Int,
         accumulate: Bool = false, activation: GELUForm? = nil
     ) {
+        forward(
+            out: out, x: x, weight: .fp32(weight), bias: bias, rows: rows, inFeatures: inFeatures,
+            outFeatures: outFeatures, accumulate: accumulate, activation: activation)
+    }
+
+    /// The same with the weight in fp32 or bf16. With bf16, `x` is rounded to bf16 for the GEMM
+    /// (PyTorch's autocast does the same) except in the batch-1 kernel, which widens the weights and
+    /// keeps `x` in fp32; the bias, the accumulation and the output stay fp32.
+    public static func forward(
+        out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, weight: WeightMatrix,
+        bias: UnsafePointer<Float>?, rows: Int, inFeatures: Int, outFeatures: Int,
+        accumulate: Bool = false, activation: GELUForm? = nil
+    ) {
         if rows == 0 { return }
         if SkinnyGEMM.applies(m: rows, k: inFeatures) {
             // Batch-1 inference: the bias rides along in the kernel's store and the GELU runs on each
@@ -44,9 +57,19 @@ public enum Linear {
             }
             beta = 1
         }
-        GEMM.multiply(
-            .none, .transpose, m: rows, n: outFeatures, k: inFeatures, a: x, lda: inFeatures,
-            b: weight, ldb: inFeatures, beta: beta, c: out, ldc: outFeatures)
+        switch weight {
+        case .fp32(let weight):
+            GEMM.multiply(
+                .none, .transpose, m: rows, n: outFeatures, k: inFeatures, a: x, lda: inFeatures,
+                b: weight, ldb: inFeatures, beta: beta, c: out, ldc: outFeatures)
+        case .bf16(let weight):
+            BF16ScratchPool.shared.withBuffer(count: rows * inFeatures) { xh in
+                BF16.convert(x, to: xh, count: rows * inFeatures)
+                BF16GEMM.multiply(
+                    .none, .transpose, m: rows, n: outFeatures, k: inFeatures, a: xh, lda: inFeatures,
+                    b: weight, ldb: inFeatures, accumulate: beta == 1, c: out, ldc: outFeatures)
+            }
+        }
     }
 
     /// Backward: `dx (+)= dy·W` (when `dx` is given), `dW += dyᵀ·x` and `db += Σ_rows dy` (when
@@ -57,6 +80,42 @@ public enum Linear {
         weight: UnsafePointer<Float>, rows: Int, inFeatures: Int, outFeatures: Int,
         accumulateInput: Bool = false
     ) {
+        backward(
+            dx: dx, dweight: dweight, dbias: dbias, dout: dout, x: x, weight: .fp32(weight), rows: rows,
+            inFeatures: inFeatures, outFeatures: outFeatures, accumulateInput: accumulateInput)
+    }
+
+    /// The same with the weight in fp32 or bf16. With bf16 both GEMMs take bf16 operands (`dy`, `W`
+    /// and `x` rounded, as autocast's backward does) and accumulate into the fp32 `dx` and `dW`.
+    public static func backward(
+        dx: UnsafeMutablePointer<Float>?, dweight: UnsafeMutablePointer<Float>?,
+        dbias: UnsafeMutablePointer<Float>?, dout: UnsafePointer<Float>, x: UnsafePointer<Float>,
+        weight: WeightMatrix, rows: Int, inFeatures: Int, outFeatures: Int,
+        accumulateInput: Bool = false
+    ) {
+        if case .bf16(let weight) = weight {
+            if rows > 0 && (dx != nil || dweight != nil) {
+                BF16ScratchPool.shared.withBuffer(count: rows * outFeatures) { dyh in
+                    BF16.convert(dout, to: dyh, count: rows * outFeatures)
+                    if let dx {
+                        BF16GEMM.multiply(
+                            .none, .none, m: rows, n: inFeatures, k: outFeatures, a: dyh, lda: outFeatures, b: weight,
+                            ldb: inFeatures, accumulate: accumulateInput, c: dx, ldc: inFeatures)
+                    }
+                    if let dweight {
+                        BF16ScratchPool.shared.withBuffer(count: rows * inFeatures) { xh in
+                            BF16.convert(x, to: xh, count: rows * inFeatures)
+                            BF16GEMM.multiply(
+                                .transpose, .none, m: outFeatures, n: inFeatures, k: rows, a: dyh, lda: outFeatures,
+                                b: xh, ldb: inFeatures, accumulate: true, c: dweight, ldc: inFeatures)
+                        }
+                    }
+                }
+            }
+            if let dbias { columnSum(into: dbias, dout, rows: rows, cols: outFeatures) }
+            return
+        }
+        guard case .fp32(let weight) = weight else { return }
         if let dx {
             GEMM.multiply(
                 .none, .none, m: rows, n: inFeatures, k: outFeatures, a: dout, lda: outFeatures,

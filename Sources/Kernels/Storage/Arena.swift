@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// One 64-byte-aligned block of floats carved into named tensors, llm.c style: every role
 /// (weights, gradients, optimizer state, activations) gets one arena, so zeroing the gradients is
 /// one memset and the optimizer is one flat loop.
@@ -24,7 +30,22 @@ public final class Arena: @unchecked Sendable {
 
     public init() {}
 
-    deinit { base?.deallocate() }
+    /// Bytes mapped with `mmap` (large arenas), 0 when allocated from the heap.
+    private var mappedBytes = 0
+    /// Ranges given back to the OS by `releasePages` (restored before the memory is freed).
+    private var releasedRanges: [(UnsafeMutableRawPointer, Int)] = []
+
+    deinit {
+        releasedRanges.forEach(PageRelease.restore)
+        guard let base else { return }
+        if mappedBytes > 0 {
+            #if canImport(Glibc) || canImport(Darwin)
+                _ = munmap(UnsafeMutableRawPointer(base), mappedBytes)
+            #endif
+        } else {
+            base.deallocate()
+        }
+    }
 
     /// Reserves room for a tensor; returns its slot. Names must be unique.
     @discardableResult
@@ -42,9 +63,32 @@ public final class Arena: @unchecked Sendable {
     public func allocate() {
         precondition(base == nil, "Arena.allocate twice")
         let count = max(nextOffset, 16)
+        #if canImport(Glibc) || canImport(Darwin)
+            // Large blocks (model weights) come zero-filled from mmap, page by page as they are first
+            // written, so memory that a loader fills and then hands back (bf16 inference) never counts
+            // all at once; zero-filling them here would touch every page.
+            if count * 4 >= 1 << 20 {
+                let bytes = (count * 4 + PageRelease.pageSize - 1) / PageRelease.pageSize * PageRelease.pageSize
+                if let p = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED {
+                    mappedBytes = bytes
+                    base = p.bindMemory(to: Float.self, capacity: count)
+                    return
+                }
+            }
+        #endif
         let raw = UnsafeMutableRawPointer.allocate(byteCount: count * 4, alignment: 64)
         raw.initializeMemory(as: Float.self, repeating: 0, count: count)
         base = raw.assumingMemoryBound(to: Float.self)
+    }
+
+    /// Gives the pages that lie wholly inside `slot` back to the OS and makes them unreadable (see
+    /// `PageRelease`): for tensors whose values now live elsewhere (bf16 copies). Reading the slot
+    /// afterwards is a programming error and crashes.
+    public func releasePages(of slot: Slot) {
+        guard let base else { return }
+        if let r = PageRelease.release(UnsafeMutableRawPointer(base + slot.offset), bytes: slot.count * 4) {
+            releasedRanges.append(r)
+        }
     }
 
     public func slot(named name: String) -> Slot? {

@@ -76,7 +76,7 @@ public final class ModelWithAdapters {
     }
 
     /// FNV-1a over every base weight's bits: equal values mean a bit-identical base.
-    public var baseChecksum: UInt64 { base.weights.arena.checksum() }
+    public var baseChecksum: UInt64 { base.weights.checksum() }
 
     /// An adapter's configuration, or nil.
     public func adapterConfig(_ name: String) -> AdapterConfig? { adapters[name]?.config }

@@ -1,0 +1,68 @@
+import CDNNLBridge
+
+/// Row-major GEMMs with bf16 operands and fp32 accumulation through oneDNN, split over the workers
+/// as `GEMM.multiply` splits fp32 ones (each worker runs oneDNN on its own block, single-threaded).
+///
+/// `C[m, n] = op(A)[m, k] · op(B)[k, n] (+ C)`, `op` as in `GEMM`.
+public enum BF16GEMM {
+    public static func multiply(
+        _ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int,
+        a: UnsafePointer<UInt16>, lda: Int, b: UnsafePointer<UInt16>, ldb: Int,
+        accumulate: Bool, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        if m == 0 || n == 0 { return }
+        if k == 0 {
+            if !accumulate { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
+            return
+        }
+        let workers = Threading.workerCount
+        if workers == 1 || m * n * k < 1 << 21 {
+            serial(transA, transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, accumulate: accumulate, c: c, ldc: ldc)
+        } else if m >= 64 * workers {
+            let step = ((m + workers - 1) / workers + 15) / 16 * 16
+            Threading.parallelFor((m + step - 1) / step) { w in
+                let lo = w * step
+                let rows = min(m, lo + step) - lo
+                serial(
+                    transA, transB, m: rows, n: n, k: k, a: transA == .none ? a + lo * lda : a + lo, lda: lda,
+                    b: b, ldb: ldb, accumulate: accumulate, c: c + lo * ldc, ldc: ldc)
+            }
+        } else {
+            let step = ((n + workers - 1) / workers + 15) / 16 * 16
+            Threading.parallelFor((n + step - 1) / step) { w in
+                let lo = w * step
+                let cols = min(n, lo + step) - lo
+                serial(
+                    transA, transB, m: m, n: cols, k: k, a: a, lda: lda, b: transB == .none ? b + lo : b + lo * ldb,
+                    ldb: ldb, accumulate: accumulate, c: c + lo, ldc: ldc)
+            }
+        }
+    }
+
+    /// One oneDNN call on the calling thread. Should oneDNN fail (it does not on a supported CPU; an
+    /// allocation failure could), the product is computed by widening to fp32 and BLAS, so a result
+    /// is never silently wrong.
+    static func serial(
+        _ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int,
+        a: UnsafePointer<UInt16>, lda: Int, b: UnsafePointer<UInt16>, ldb: Int,
+        accumulate: Bool, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        let status = sa_dnnl_gemm_bf16(
+            transA == .none ? 0 : 1, transB == .none ? 0 : 1, Int64(m), Int64(n), Int64(k), a, Int64(lda), b,
+            Int64(ldb), accumulate ? 1 : 0, c, Int64(ldc))
+        if status == 0 { return }
+        // Stored extents: the last row is read only up to its last used column.
+        let aCount = transA == .none ? (m - 1) * lda + k : (k - 1) * lda + m
+        let bCount = transB == .none ? (k - 1) * ldb + n : (n - 1) * ldb + k
+        let wa = UnsafeMutablePointer<Float>.allocate(capacity: aCount)
+        let wb = UnsafeMutablePointer<Float>.allocate(capacity: bCount)
+        defer {
+            wa.deallocate()
+            wb.deallocate()
+        }
+        BF16.widenSerial(a, to: wa, count: aCount)
+        BF16.widenSerial(b, to: wb, count: bCount)
+        GEMM.serial(
+            transA, transB, m: m, n: n, k: k, a: wa, lda: lda, b: wb, ldb: ldb, beta: accumulate ? 1 : 0, c: c, ldc: ldc)
+    }
+}
