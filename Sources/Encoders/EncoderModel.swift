@@ -42,9 +42,9 @@ public final class EncoderModel: @unchecked Sendable {
     /// Every expected tensor must exist with its exact shape; tensors of other heads (`lm_head.*`,
     /// …) are listed once in the log and skipped.
     ///
-    /// With `precision` bf16 the GEMM weights are kept in bf16 only (see `EncoderWeights.matrix`):
-    /// each is rounded as it is read and its fp32 pages are given back, so the model takes about half
-    /// the memory. Full fine-tuning needs fp32 weights: load in fp32 and call `enableBF16()` instead.
+    /// With `precision` bf16 the GEMM weights and the word embeddings are kept in bf16 only (see
+    /// `EncoderWeights.matrix`): each is streamed from the file into bf16 and never exists in fp32 here,
+    /// so the model takes about half the memory. Full fine-tuning needs fp32 weights: load in fp32 and call `enableBF16()` instead.
     public static func load(
         config: EncoderConfig, source: TensorSource, sourceName: String, logger: Logger? = nil,
         precision: ResolvedPrecision = .fp32
@@ -94,9 +94,11 @@ public final class EncoderModel: @unchecked Sendable {
         let bf16 = precision == .bf16
         if bf16 { model.weights.prepareBF16Load() }
         for b in model.weights.bindings {
-            try loader.load(b.name, shape: b.shape, into: model.weights.pointer(b.slot) + b.offset)
-            // The slot is complete after its last binding (Q, K and V share one).
-            if bf16 && b.offset + b.shape.reduce(1, *) == b.slot.count { model.weights.finishBF16Load(b.slot) }
+            if bf16, let destination = model.weights.bf16Destination(of: b) {
+                try loader.loadBF16(b.name, shape: b.shape, into: destination)
+            } else {
+                try loader.load(b.name, shape: b.shape, into: model.weights.pointer(b.slot) + b.offset)
+            }
         }
         if bf16 { model.weights.completeBF16Load() }
         if let head {
@@ -208,7 +210,7 @@ public final class EncoderModel: @unchecked Sendable {
                     Embedding.forward(
                         out: h,
                         lookups: [
-                            .init(table: w.pointer(w.wordEmbeddings), ids: i),
+                            w.wordEmbeddingLookup(ids: i),
                             .init(table: w.pointer(w.positionEmbeddings), ids: p),
                             .init(table: w.pointer(w.tokenTypeEmbeddings), ids: t),
                         ], tokens: packed.tokens, channels: config.hiddenSize)

@@ -141,25 +141,60 @@ public struct EncoderWeights {
     /// bf16 inference: the fp32 GEMM weights' pages are given back (about half of a model's memory);
     /// their values live on only as bf16.
     /// The pooler's weight keeps its fp32 values too: it is small, and PEFT folders carry a copy of it.
+    /// The word-embedding table (a third of roberta-base) goes to bf16 as well; the lookups widen its
+    /// rows exactly, so the embedding sum sees bf16-rounded word vectors (2⁻⁸ relative).
     public func releaseFP32Matrices() {
         enableBF16()
         guard let copies = lowPrecision.copies, !copies.releasedFP32 else { return }
         for slot in matrixSlots where slot != poolerWeight { arena.releasePages(of: slot) }
+        copies.makeWordTable(wordEmbeddings, from: arena)
+        arena.releasePages(of: wordEmbeddings)
         copies.releasedFP32 = true
     }
 
-    /// Loading straight into bf16: `prepareBF16Load` before the tensors are read, `finishBF16Load(slot)`
-    /// once a GEMM weight's values are in (rounded, and its fp32 pages given back at once, so the
-    /// whole fp32 model never sits in memory), `completeBF16Load` after the last.
-    func prepareBF16Load() { lowPrecision.copies = BF16Matrices(slots: matrixSlots) }
-
-    func finishBF16Load(_ slot: Arena.Slot) {
-        guard let copies = lowPrecision.copies, copies.pointer(slot) != nil else { return }
-        copies.update(slot, from: arena)
-        if slot != poolerWeight { arena.releasePages(of: slot) }
+    /// The word-embedding lookup: bf16 once the fp32 table was given back, else fp32.
+    public func wordEmbeddingLookup(ids: UnsafePointer<Int32>) -> Embedding.Lookup {
+        if let copies = lowPrecision.copies, copies.releasedFP32, let table = copies.wordTable {
+            return .init(bf16Table: UnsafePointer(table.pointer), ids: ids)
+        }
+        return .init(table: pointer(wordEmbeddings), ids: ids)
     }
 
-    func completeBF16Load() { lowPrecision.copies?.releasedFP32 = true }
+    /// Row `id` of the word-embedding table in fp32 (widened from bf16 on a bf16 inference model).
+    public func wordEmbedding(_ id: Int, into out: UnsafeMutablePointer<Float>) {
+        let c = wordEmbeddings.shape[1]
+        if let copies = lowPrecision.copies, copies.releasedFP32, let table = copies.wordTable {
+            BF16.widen(table.pointer + id * c, to: out, count: c)
+        } else {
+            out.update(from: pointer(wordEmbeddings) + id * c, count: c)
+        }
+    }
+
+    /// Loading straight into bf16: `prepareBF16Load` before the tensors are read; then each tensor goes
+    /// to `bf16Destination(of:)` when it has one (the GEMM weights but the pooler's, and the word
+    /// embeddings: streamed from the file, never held in fp32), else to its fp32 slot; `completeBF16Load`
+    /// after the last rounds the pooler and makes the unused fp32 pages unreadable.
+    func prepareBF16Load() {
+        let copies = BF16Matrices(slots: matrixSlots)
+        copies.allocateWordTable(count: wordEmbeddings.count)
+        lowPrecision.copies = copies
+    }
+
+    /// Where binding `b` goes in bf16 (nil: it is read in fp32).
+    func bf16Destination(of b: Binding) -> UnsafeMutablePointer<UInt16>? {
+        guard let copies = lowPrecision.copies, !copies.releasedFP32 else { return nil }
+        if b.slot == wordEmbeddings { return copies.wordTable.map { $0.pointer + b.offset } }
+        if b.slot == poolerWeight { return nil }
+        return copies.pointer(b.slot).map { $0 + b.offset }
+    }
+
+    func completeBF16Load() {
+        guard let copies = lowPrecision.copies else { return }
+        if let pooler = poolerWeight { copies.update(pooler, from: arena) }
+        for slot in matrixSlots where slot != poolerWeight { arena.releasePages(of: slot) }
+        arena.releasePages(of: wordEmbeddings)
+        copies.releasedFP32 = true
+    }
 
     /// FNV-1a over every tensor's bits (the bf16 copies' in place of released fp32 matrices): proves
     /// that weights were restored or left untouched.
@@ -168,7 +203,9 @@ public struct EncoderWeights {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         let released = Set(matrixSlots.filter { $0 != poolerWeight }.map(\.offset))
         for slot in arena.slots {
-            if released.contains(slot.offset), let p = copies.pointer(slot) {
+            if slot == wordEmbeddings, let table = copies.wordTable {
+                for i in 0..<slot.count { hash = (hash ^ UInt64(table.pointer[i])) &* 0x0000_0100_0000_01b3 }
+            } else if released.contains(slot.offset), let p = copies.pointer(slot) {
                 for i in 0..<slot.count { hash = (hash ^ UInt64(p[i])) &* 0x0000_0100_0000_01b3 }
             } else {
                 let p = UnsafeRawPointer(arena.pointer(slot)).assumingMemoryBound(to: UInt32.self)
@@ -193,6 +230,17 @@ final class BF16Matrices: @unchecked Sendable {
     /// fp32 slot offset → offset in `buffer`.
     private let offsets: [Int: Int]
     var releasedFP32 = false
+    /// The word-embedding table in bf16, once its fp32 pages were given back.
+    private(set) var wordTable: BF16Buffer?
+
+    func makeWordTable(_ slot: Arena.Slot, from arena: Arena) {
+        if wordTable != nil { return }
+        let table = BF16Buffer(count: slot.count)
+        BF16.convert(arena.pointer(slot), to: table.pointer, count: slot.count)
+        wordTable = table
+    }
+
+    func allocateWordTable(count: Int) { wordTable = BF16Buffer(count: count) }
 
     init(slots: [Arena.Slot]) {
         var offsets: [Int: Int] = [:]

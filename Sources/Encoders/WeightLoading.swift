@@ -32,7 +32,34 @@ public struct WeightLoader {
     public mutating func load(_ name: String, shape: [Int], into destination: UnsafeMutablePointer<Float>, prefixed: Bool = true) throws {
         let full = try check(name, shape: shape, prefixed: prefixed)
         try source.readFloats(full, into: destination)
+        source.didRead(full)
         consumed.insert(full)
+    }
+
+    /// Copies `name` rounded to bf16 into `destination`, streaming it through a small fp32 buffer (and
+    /// dropping the file's pages as it goes), so a large tensor never exists in fp32 in memory.
+    public mutating func loadBF16(_ name: String, shape: [Int], into destination: UnsafeMutablePointer<UInt16>) throws {
+        let full = try check(name, shape: shape, prefixed: true)
+        guard Self.stream(full, count: shape.reduce(1, *), from: source, into: destination) else {
+            throw EncoderError.invalidInput("\(sourceName): tensor \(full) could not be read as floats")
+        }
+        consumed.insert(full)
+    }
+
+    /// The chunks of a checked tensor, rounded into `destination`; false if the source could not read one.
+    private static func stream(
+        _ name: String, count: Int, from source: TensorSource, into destination: UnsafeMutablePointer<UInt16>
+    ) -> Bool {
+        let chunk = 1 << 18
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: min(chunk, max(count, 1)))
+        defer { buffer.deallocate() }
+        for start in stride(from: 0, to: count, by: chunk) {
+            let part = start..<min(count, start + chunk)
+            guard source.copyFloats(name, elements: part, into: buffer) else { return false }
+            BF16.convert(buffer, to: destination + start, count: part.count)
+            source.didRead(name, elements: part)
+        }
+        return true
     }
 
     /// Checks that `name` exists with exactly `shape` and a floating-point dtype, reading nothing;

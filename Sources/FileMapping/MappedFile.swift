@@ -54,6 +54,19 @@ public final class MappedFile: @unchecked Sendable {
         base = UnsafeRawPointer(p)
     }
 
+    /// Drops the mapping's pages that lie wholly inside `[offset, offset + count)` from this process's
+    /// memory (they stay in the page cache and are read again if touched): a loader that has copied a
+    /// tensor out of the file no longer pays for the file's copy too.
+    public func dropPages(offset: Int, count: Int) {
+        guard size > 0, offset >= 0, count > 0, offset + count <= size else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = Int(bitPattern: base) + offset
+        let lo = (start + page - 1) / page * page
+        let hi = (start + count) / page * page
+        guard hi > lo, let p = UnsafeMutableRawPointer(bitPattern: lo) else { return }
+        _ = madvise(p, hi - lo, Int32(MADV_DONTNEED))
+    }
+
     deinit {
         if size == 0 {
             UnsafeMutableRawPointer(mutating: base).deallocate()

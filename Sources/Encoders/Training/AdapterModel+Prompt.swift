@@ -47,14 +47,13 @@ extension AdapterModel {
         guard let prompt else { throw EncoderError.invalidInput("this model has no prompt tuning") }
         guard !tokenIds.isEmpty else { throw EncoderError.invalidInput("the prompt text has no tokens") }
         let c = config.hiddenSize
-        let table = base.weights.pointer(base.weights.wordEmbeddings)
         let p = values.pointer(prompt.embedding)
         for i in 0..<prompt.length {
             let id = Int(tokenIds[i % tokenIds.count])
             guard id >= 0, id < config.vocabSize else {
                 throw EncoderError.invalidInput("prompt token id \(id) is outside the vocabulary of \(config.vocabSize)")
             }
-            (p + i * c).update(from: table + id * c, count: c)
+            base.weights.wordEmbedding(id, into: p + i * c)
         }
     }
 }

@@ -38,6 +38,31 @@ public protocol TensorSource {
     func dtype(of name: String) -> TensorDType?
     /// Copies tensor `name`, converted to f32, into `destination` (`shape.product` floats).
     func readFloats(_ name: String, into destination: UnsafeMutablePointer<Float>) throws
+    /// Tells the source that tensor `name` has been copied out and will not be read again soon: a
+    /// memory-mapped file drops its pages from the process's memory. Reading it again stays valid.
+    func didRead(_ name: String)
+    /// Copies elements `elements` of tensor `name` (flat, row-major), converted to f32, so that a loader
+    /// can stream a large tensor through a small buffer. Returns false, copying nothing, when the
+    /// tensor is missing or not floating-point or the range lies outside it (a caller that checked the
+    /// tensor first then reports what is wrong).
+    func copyFloats(_ name: String, elements: Range<Int>, into destination: UnsafeMutablePointer<Float>) -> Bool
+    /// `didRead` for part of a tensor.
+    func didRead(_ name: String, elements: Range<Int>)
+}
+
+extension TensorSource {
+    public func didRead(_ name: String) {}
+    public func didRead(_ name: String, elements: Range<Int>) {}
+
+    /// Reads the whole tensor and keeps the part asked for: correct for any source, streaming for none.
+    public func copyFloats(_ name: String, elements: Range<Int>, into destination: UnsafeMutablePointer<Float>) -> Bool {
+        guard let total = shape(of: name)?.reduce(1, *), elements.lowerBound >= 0, elements.upperBound <= total else { return false }
+        let all = UnsafeMutablePointer<Float>.allocate(capacity: max(total, 1))
+        defer { all.deallocate() }
+        guard (try? readFloats(name, into: all)) != nil else { return false }
+        destination.update(from: all + elements.lowerBound, count: elements.count)
+        return true
+    }
 }
 
 /// IEEE half → float, exact (subnormals, infinities and NaN included).

@@ -145,10 +145,33 @@ public final class SafetensorsFile: TensorSource, @unchecked Sendable {
         return UnsafeRawBufferPointer(start: file.base + dataStart + e.begin, count: e.end - e.begin)
     }
 
+    public func didRead(_ name: String) {
+        guard let e = entries[name] else { return }
+        file.dropPages(offset: dataStart + e.begin, count: e.end - e.begin)
+    }
+
+    public func didRead(_ name: String, elements: Range<Int>) {
+        guard let e = entries[name] else { return }
+        let size = e.dtype.byteSize
+        file.dropPages(offset: dataStart + e.begin + elements.lowerBound * size, count: elements.count * size)
+    }
+
     public func readFloats(_ name: String, into destination: UnsafeMutablePointer<Float>) throws {
         guard let e = entries[name] else { throw ModelIOError.missingTensor(path: path, tensor: name) }
-        let src = file.base + dataStart + e.begin
-        let count = (e.end - e.begin) / e.dtype.byteSize
+        guard copyFloats(e, from: 0, count: (e.end - e.begin) / e.dtype.byteSize, into: destination) else {
+            throw ModelIOError.notFloatingPoint(path: path, tensor: name, dtype: e.dtype.rawValue)
+        }
+    }
+
+    public func copyFloats(_ name: String, elements: Range<Int>, into destination: UnsafeMutablePointer<Float>) -> Bool {
+        guard let e = entries[name], elements.lowerBound >= 0, elements.upperBound <= (e.end - e.begin) / e.dtype.byteSize
+        else { return false }
+        return copyFloats(e, from: elements.lowerBound, count: elements.count, into: destination)
+    }
+
+    /// Elements `first..<first + count` of `e` converted to f32; false for a non-float dtype.
+    private func copyFloats(_ e: Entry, from first: Int, count: Int, into destination: UnsafeMutablePointer<Float>) -> Bool {
+        let src = file.base + dataStart + e.begin + first * e.dtype.byteSize
         switch e.dtype {
         case .f32:
             // Offsets need not be 4-byte aligned (the header length is arbitrary): copy bytes.
@@ -170,8 +193,9 @@ public final class SafetensorsFile: TensorSource, @unchecked Sendable {
                 destination[i] = Float(Double(bitPattern: UInt64(littleEndian: src.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))))
             }
         default:
-            throw ModelIOError.notFloatingPoint(path: path, tensor: name, dtype: e.dtype.rawValue)
+            return false
         }
+        return true
     }
 
     /// Reads an integer tensor (I64/I32) as Int, e.g. BERT's `position_ids` buffer.

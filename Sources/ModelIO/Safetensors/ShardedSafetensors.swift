@@ -56,4 +56,17 @@ public final class ShardedSafetensors: TensorSource, @unchecked Sendable {
         guard let i = owner[name] else { throw ModelIOError.missingTensor(path: indexPath, tensor: name) }
         try shards[i].readFloats(name, into: destination)
     }
+
+    public func didRead(_ name: String) {
+        if let i = owner[name] { shards[i].didRead(name) }
+    }
+
+    public func copyFloats(_ name: String, elements: Range<Int>, into destination: UnsafeMutablePointer<Float>) -> Bool {
+        guard let i = owner[name] else { return false }
+        return shards[i].copyFloats(name, elements: elements, into: destination)
+    }
+
+    public func didRead(_ name: String, elements: Range<Int>) {
+        if let i = owner[name] { shards[i].didRead(name, elements: elements) }
+    }
 }
