@@ -260,6 +260,51 @@ struct CLITests {
     }
 }
 
+/// `--precision` through the CLI: bf16 embeddings within cosine 0.999 of fp32 with the real MiniLM,
+/// `auto` saying once what it chose, a bad value refused with the choices.
+@Suite("bf16 through the CLI")
+struct PrecisionCLITests {
+    @Test func embedInEveryPrecision() throws {
+        try #require(FileManager.default.fileExists(atPath: Fixtures.miniLM.path), "run scripts/setup.sh first")
+        let cli = CLITests()
+        let folder = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let reference = try Fixtures.json("encoders/minilm_embeddings.json")
+        let sentences = (reference["sentences"] as? [String]) ?? []
+        _ = try cli.write(sentences.joined(separator: "\n") + "\n", name: "s.txt", in: folder)
+        func embed(_ precision: String) throws -> (CLITests.Run, [[Float]]) {
+            let r = try cli.run(["embed", "--input", "s.txt", "--precision", precision], environment: ["HF_ENDPOINT": "http://127.0.0.1:9"], in: folder)
+            let vectors = try r.stdout.split(separator: "\n").map { line in
+                floats((try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["embedding"])
+            }
+            return (r, vectors)
+        }
+        let (r32, fp32) = try embed("fp32")
+        #expect(r32.status == 0, "\(r32.stderr)")
+        #expect(fp32.count == sentences.count)
+        let (rAuto, auto) = try embed("auto")
+        #expect(rAuto.status == 0, "\(rAuto.stderr)")
+        #expect(rAuto.stderr.contains("precision auto:"), "\(rAuto.stderr)")
+        #expect(auto.count == sentences.count)
+        let (r16, bf16) = try embed("bf16")
+        if r16.status != 0 {
+            // A CPU without bf16 units (or a build without oneDNN) refuses, naming what is missing.
+            #expect(r16.stderr.contains("bf16 precision is not available here"), "\(r16.stderr)")
+            return
+        }
+        #expect(bf16.count == fp32.count)
+        for (a, b) in zip(fp32, bf16) {
+            let dot = zip(a, b).reduce(Float(0)) { $0 + $1.0 * $1.1 }
+            let cosine = dot / (a.reduce(0) { $0 + $1 * $1 }.squareRoot() * b.reduce(0) { $0 + $1 * $1 }.squareRoot())
+            #expect(cosine >= 0.999)
+        }
+        #expect(fp32 != bf16, "bf16 gave fp32's exact numbers")
+        let bad = try embed("fp16").0
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("fp32") && bad.stderr.contains("bf16") && bad.stderr.contains("auto"), "\(bad.stderr)")
+    }
+}
+
 /// `tokenize` keeps what starts or ends a text — U+FEFF included — in JSONL (raw or escaped) and
 /// `.txt` input, and skips only a BOM at the start of the file (issue #12).
 @Suite("Invisible characters through the CLI")

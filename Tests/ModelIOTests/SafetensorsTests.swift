@@ -60,6 +60,35 @@ struct SafetensorsTests {
         }
     }
 
+    /// Streaming reads (bf16 loading goes through them): any range of any float dtype equals the same
+    /// slice of the whole read, pages dropped after a read are read again correctly, and a range outside
+    /// the tensor or an integer tensor is refused.
+    @Test func rangesOfATensorMatchTheWholeRead() throws {
+        let file = try SafetensorsFile(path: Fixtures.url("encoders/dtypes.safetensors").path)
+        for name in ["a_f32", "a_f16", "a_bf16"] {
+            let count = file.shape(of: name)?.reduce(1, *) ?? 0
+            #expect(count >= 3)
+            var whole = [Float](repeating: .nan, count: count)
+            try whole.withUnsafeMutableBufferPointer { try file.readFloats(name, into: $0.baseAddress!) }
+            for range in [0..<count, 1..<count, 0..<1, 1..<(count - 1)] {
+                var part = [Float](repeating: .nan, count: range.count)
+                let ok = part.withUnsafeMutableBufferPointer { file.copyFloats(name, elements: range, into: $0.baseAddress!) }
+                #expect(ok)
+                #expect(part == Array(whole[range]), "\(name) \(range)")
+                file.didRead(name, elements: range)
+            }
+            file.didRead(name)
+            var again = [Float](repeating: .nan, count: count)
+            try again.withUnsafeMutableBufferPointer { try file.readFloats(name, into: $0.baseAddress!) }
+            #expect(again == whole)
+            var x = [Float](repeating: 0, count: count + 1)
+            #expect(!x.withUnsafeMutableBufferPointer { file.copyFloats(name, elements: 0..<(count + 1), into: $0.baseAddress!) })
+        }
+        var x = [Float](repeating: 0, count: 5)
+        #expect(!x.withUnsafeMutableBufferPointer { file.copyFloats("ids_i64", elements: 0..<5, into: $0.baseAddress!) })
+        #expect(!x.withUnsafeMutableBufferPointer { file.copyFloats("missing", elements: 0..<1, into: $0.baseAddress!) })
+    }
+
     static let good = #"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#
 
     @Test func rejectsBrokenFiles() throws {
