@@ -12,6 +12,21 @@ struct BenchCommand: ParsableCommand {
 
 /// This machine's CPU for a benchmark's header: model name and the vector/matrix flags that decide
 /// which kernels run (every number is recorded with them).
+/// `--precision` of `bench inference` and `bench train`, and the PyTorch baseline that goes with bf16.
+struct BenchPrecisionOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: "fp32, or bf16: ours in bf16 mixed precision against PyTorch under torch.autocast(\"cpu\", dtype=torch.bfloat16) (--bf16-baseline-script).")
+    var precision: Precision = .fp32
+
+    @Option(name: .long, help: "The PyTorch bf16 autocast baseline (wraps pt_baseline.py's cases).")
+    var bf16BaselineScript = "tools/bench_bf16_baseline.py"
+
+    func resolved() throws -> ResolvedPrecision {
+        do { return try precision.resolved() } catch { throw ValidationError("\(error)") }
+    }
+}
+
 /// The precision line of a benchmark's header: what ran, and the CPU's bf16 units.
 func benchmarkPrecisionLine(_ precision: ResolvedPrecision) -> String {
     let units = BF16Support.cpuFeatures.isEmpty ? "none" : BF16Support.cpuFeatures.joined(separator: ", ")
@@ -93,13 +108,7 @@ struct BenchInference: ParsableCommand {
 
     @OptionGroup var baseline: BaselineOptions
 
-    @Option(
-        name: .long,
-        help: "fp32, or bf16: ours in bf16 (GEMM weights in bf16 only) against PyTorch under torch.autocast(\"cpu\", dtype=torch.bfloat16) (--bf16-baseline-script).")
-    var precision: Precision = .fp32
-
-    @Option(name: .long, help: "The PyTorch bf16 autocast baseline (wraps pt_baseline.py's cases).")
-    var bf16BaselineScript = "tools/bench_bf16_baseline.py"
+    @OptionGroup var precisionOptions: BenchPrecisionOptions
 
     func validate() throws {
         guard steps >= 1 else { throw ValidationError("--steps must be at least 1 (got \(steps))") }
@@ -107,13 +116,12 @@ struct BenchInference: ParsableCommand {
     }
 
     func run() throws {
-        let resolved: ResolvedPrecision
-        do { resolved = try precision.resolved() } catch { throw ValidationError("\(error)") }
+        let resolved = try precisionOptions.resolved()
         print(
             "BLAS kernels: \(BLASInfo.coreName); \(Threading.workerCount) worker threads; peak GEMM-bound work counts padded tokens like the baseline"
         )
         print(benchmarkPrecisionLine(resolved))
-        let script = resolved == .bf16 ? bf16BaselineScript : baseline.baselineScript
+        let script = resolved == .bf16 ? precisionOptions.bf16BaselineScript : baseline.baselineScript
         var rows: [String] = []
         for a in arch {
             var bench = InferenceBenchmark()

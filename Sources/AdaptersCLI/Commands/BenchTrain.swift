@@ -34,13 +34,8 @@ struct BenchTrain: ParsableCommand {
     @Option(name: .long, help: "The PyTorch baseline for the methods pt_baseline.py lacks (par_bn, ia3, …).")
     var methodsBaselineScript = "tools/bench_methods_baseline.py"
 
-    @Option(
-        name: .long,
-        help: "fp32, or bf16: ours in bf16 mixed precision against PyTorch under torch.autocast(\"cpu\", dtype=torch.bfloat16) (seq_bn, lora, full).")
-    var precision: Precision = .fp32
-
-    @Option(name: .long, help: "The PyTorch bf16 autocast baseline (wraps pt_baseline.py's cases).")
-    var bf16BaselineScript = "tools/bench_bf16_baseline.py"
+    /// bf16 measures seq_bn, lora and full (the autocast baseline's cases).
+    @OptionGroup var precisionOptions: BenchPrecisionOptions
 
     /// LoRA with rank 8 on every dense layer of the encoder, the `lora_ffn` case.
     static let loraEverywhere = "lora[r=8,alpha=8,attn_matrices=[q,k,v],intermediate_lora=True,output_lora=True]"
@@ -67,7 +62,7 @@ struct BenchTrain: ParsableCommand {
             }
         }
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1") }
-        if precision == .bf16 {
+        if precisionOptions.precision == .bf16 {
             for c in cases where !Self.sharedBaselineMethods.contains(String(c.split(separator: ":").last ?? "")) {
                 throw ValidationError("--precision bf16 measures seq_bn, lora and full (the autocast baseline's cases), not '\(c)'")
             }
@@ -80,8 +75,7 @@ struct BenchTrain: ParsableCommand {
             try runCase(cases[0])
             return
         }
-        let resolved: ResolvedPrecision
-        do { resolved = try precision.resolved() } catch { throw ValidationError("\(error)") }
+        let resolved = try precisionOptions.resolved()
         print("BLAS kernels: \(BLASInfo.coreName); \(Threading.workerCount) worker threads")
         print(benchmarkPrecisionLine(resolved))
         print("| case | ours samples/s | ours peak RSS | PyTorch samples/s | PyTorch peak RSS | throughput | memory |")
@@ -110,7 +104,7 @@ struct BenchTrain: ParsableCommand {
         let arch = parts[0] == "roberta-base" ? "roberta" : "minilm"
         let shared = Self.sharedBaselineMethods.contains(String(parts[1]))
         let method = parts[1] == "seq_bn" ? "seqbn" : String(parts[1])
-        let script = precision == .bf16 ? bf16BaselineScript : shared ? baseline.baselineScript : methodsBaselineScript
+        let script = precisionOptions.precision == .bf16 ? precisionOptions.bf16BaselineScript : shared ? baseline.baselineScript : methodsBaselineScript
         let pt = try baseline.runJSON(
             baseline.baselinePython, [script, "case", "\(arch)_\(method)_train"] + (steps.map { ["--steps", String($0)] } ?? []),
             environment: ["PT_BASELINE_DIR": URL(fileURLWithPath: baseline.baselineScript).deletingLastPathComponent().path])
@@ -124,7 +118,7 @@ struct BenchTrain: ParsableCommand {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe")
         process.arguments =
-            ["bench", "train", "--child", "--cases", c, "--precision", precision.rawValue] + (steps.map { ["--steps", String($0)] } ?? [])
+            ["bench", "train", "--child", "--cases", c, "--precision", precisionOptions.precision.rawValue] + (steps.map { ["--steps", String($0)] } ?? [])
         let pipe = Pipe()
         process.standardOutput = pipe
         try process.run()
@@ -162,7 +156,7 @@ struct BenchTrain: ParsableCommand {
     }
 
     func runCase(_ c: String) throws {
-        guard let (arch, model, batch, labels) = try Self.trainingCase(c, batch: 32, precision: try precision.resolved()) else { return }
+        guard let (arch, model, batch, labels) = try Self.trainingCase(c, batch: 32, precision: try precisionOptions.resolved()) else { return }
         var adam = AdamW()
         let steps = self.steps ?? (arch == .robertaBase ? 5 : 10)
         var times: [Double] = []

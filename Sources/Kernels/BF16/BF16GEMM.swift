@@ -15,27 +15,12 @@ public enum BF16GEMM {
             if !accumulate { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
             return
         }
-        let workers = Threading.workerCount
-        if workers == 1 || m * n * k < 1 << 21 {
-            serial(transA, transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, accumulate: accumulate, c: c, ldc: ldc)
-        } else if m >= 64 * workers {
-            let step = ((m + workers - 1) / workers + 15) / 16 * 16
-            Threading.parallelFor((m + step - 1) / step) { w in
-                let lo = w * step
-                let rows = min(m, lo + step) - lo
-                serial(
-                    transA, transB, m: rows, n: n, k: k, a: transA == .none ? a + lo * lda : a + lo, lda: lda,
-                    b: b, ldb: ldb, accumulate: accumulate, c: c + lo * ldc, ldc: ldc)
-            }
-        } else {
-            let step = ((n + workers - 1) / workers + 15) / 16 * 16
-            Threading.parallelFor((n + step - 1) / step) { w in
-                let lo = w * step
-                let cols = min(n, lo + step) - lo
-                serial(
-                    transA, transB, m: m, n: cols, k: k, a: a, lda: lda, b: transB == .none ? b + lo : b + lo * ldb,
-                    ldb: ldb, accumulate: accumulate, c: c + lo, ldc: ldc)
-            }
+        GEMM.split(m: m, n: n, k: k) { rows, cols in
+            serial(
+                transA, transB, m: rows.count, n: cols.count, k: k,
+                a: transA == .none ? a + rows.lowerBound * lda : a + rows.lowerBound, lda: lda,
+                b: transB == .none ? b + cols.lowerBound : b + cols.lowerBound * ldb, ldb: ldb, accumulate: accumulate,
+                c: c + rows.lowerBound * ldc + cols.lowerBound, ldc: ldc)
         }
     }
 

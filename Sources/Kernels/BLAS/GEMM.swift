@@ -39,9 +39,7 @@ public enum GEMM {
             Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
-    /// The same product split over the workers: by rows of `C` when there are enough rows for every
-    /// worker to run a full-speed block, else by columns (small-batch inference, where each worker
-    /// then reads only its share of the weight matrix).
+    /// The same product split over the workers (`split`); few rows of `X·Wᵀ` go to `SkinnyGEMM`.
     public static func multiply(
         _ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int, alpha: Float = 1,
         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
@@ -51,35 +49,30 @@ public enum GEMM {
             SkinnyGEMM.multiply(m: m, n: n, k: k, x: a, ldx: lda, w: b, ldw: ldb, accumulate: beta == 1, c: c, ldc: ldc)
             return
         }
-        let workers = Threading.workerCount
-        // Below ~4 MFLOP the fork/join costs more than it saves.
-        if workers == 1 || m * n * k < 1 << 21 {
+        split(m: m, n: n, k: k) { rows, cols in
+            let aBlock = transA == .none ? a + rows.lowerBound * lda : a + rows.lowerBound
+            let bBlock = transB == .none ? b + cols.lowerBound : b + cols.lowerBound * ldb
             serial(
-                transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
-                beta: beta, c: c, ldc: ldc)
-            return
+                transA, transB, m: rows.count, n: cols.count, k: k, alpha: alpha, a: aBlock, lda: lda, b: bBlock,
+                ldb: ldb, beta: beta, c: c + rows.lowerBound * ldc + cols.lowerBound, ldc: ldc)
         }
-        if m >= 64 * workers {
+    }
+
+    /// How a product `C[m, n]` (inner size `k`) is shared out: by rows of `C` when there are enough rows
+    /// for every worker to run a full-speed block, else by columns (small-batch inference, where each
+    /// worker then reads only its share of the weight matrix); below ~4 MFLOP on the calling thread
+    /// alone, where the fork/join costs more than it saves. `body` gets each block's rows and columns.
+    static func split(m: Int, n: Int, k: Int, _ body: (_ rows: Range<Int>, _ cols: Range<Int>) -> Void) {
+        let workers = Threading.workerCount
+        if workers == 1 || m * n * k < 1 << 21 {
+            body(0..<m, 0..<n)
+        } else if m >= 64 * workers {
             // Row blocks, rounded to multiples of 16 so every block uses whole micro-kernel tiles.
             let step = ((m + workers - 1) / workers + 15) / 16 * 16
-            Threading.parallelFor((m + step - 1) / step) { w in
-                let lo = w * step
-                let rows = min(m, lo + step) - lo
-                let aBlock = transA == .none ? a + lo * lda : a + lo
-                serial(
-                    transA, transB, m: rows, n: n, k: k, alpha: alpha, a: aBlock, lda: lda,
-                    b: b, ldb: ldb, beta: beta, c: c + lo * ldc, ldc: ldc)
-            }
+            Threading.parallelFor((m + step - 1) / step) { w in body(w * step..<min(m, w * step + step), 0..<n) }
         } else {
             let step = ((n + workers - 1) / workers + 15) / 16 * 16
-            Threading.parallelFor((n + step - 1) / step) { w in
-                let lo = w * step
-                let cols = min(n, lo + step) - lo
-                let bBlock = transB == .none ? b + lo : b + lo * ldb
-                serial(
-                    transA, transB, m: m, n: cols, k: k, alpha: alpha, a: a, lda: lda,
-                    b: bBlock, ldb: ldb, beta: beta, c: c + lo, ldc: ldc)
-            }
+            Threading.parallelFor((n + step - 1) / step) { w in body(0..<m, w * step..<min(n, w * step + step)) }
         }
     }
 }
