@@ -43,7 +43,10 @@ static inline unsigned int weight_pair(const unsigned short *row, size_t p, size
 
 #define DP_ROW(j) const unsigned short *r##j = w + col[j] * ldw;
 #define DP_STEP(j, acc, q) acc##j = _mm512_dpbf16_ps(acc##j, x, (__m512bh)_mm512_set1_epi32((int)wp(r##j, 2 * (q))));
-#define DP_PREFETCH(j) _mm_prefetch((const char *)(r##j + 2 * q) + 6 * 64, _MM_HINT_T0);
+#ifndef SA_DOT_PREFETCH_LINES
+#define SA_DOT_PREFETCH_LINES 12
+#endif
+#define DP_PREFETCH(j) _mm_prefetch((const char *)(r##j + 2 * q) + SA_DOT_PREFETCH_LINES * 64, _MM_HINT_T0);
 
 SA_BF16DP_TARGET static void kernel(size_t m, size_t n0, size_t n1, size_t k, const unsigned int *xb, const unsigned short *w,
                                     size_t ldw, const float *bias, float *c, size_t ldc, int accumulate) {

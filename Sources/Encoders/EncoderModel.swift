@@ -89,6 +89,7 @@ public final class EncoderModel: @unchecked Sendable {
         for b in weights.bindings { try loader.check(b.name, shape: b.shape) }
         for b in head?.bindings ?? [] { try loader.check(b.name, shape: b.shape, prefixed: false) }
         weights.arena.allocate()
+        if precision == .fp32 { weights.arena.preferHugePages() }
         head?.arena.allocate()
         let model = EncoderModel(config: config, weights: weights, head: head)
         let bf16 = precision == .bf16

@@ -45,7 +45,7 @@ private func product(
     return (out, mag)
 }
 
-@Suite("bf16")
+@Suite("bf16", .serialized)  // skinnyKernelsWithBF16Weights switches a process-wide kernel choice
 struct BF16Tests {
     static let oneDNN = BF16Support.oneDNNLinked
     static let skipReason: Comment = "oneDNN is not linked into this build (install libdnnl-dev, as scripts/setup.sh does): bf16 GEMMs skipped"

@@ -32,6 +32,7 @@ public enum BenchmarkArchitecture: String, CaseIterable, Sendable {
         let model = EncoderModel(
             config: c, withPooler: layout == .bert,
             head: SequenceClassificationHead(layout: layout, hiddenSize: c.hiddenSize, numLabels: 2))
+        model.weights.arena.preferHugePages()  // as `EncoderModel.load` asks for fp32 weights
         model.randomize(seed: seed)
         return model
     }

@@ -33,17 +33,39 @@ public enum WeightMatrix {
 }
 
 /// A 64-byte-aligned block of bf16 values.
+/// Large ones (weights) are mapped directly, zero pages until written, on 2 MB pages where offered.
 public final class BF16Buffer: @unchecked Sendable {
     public let pointer: UnsafeMutablePointer<UInt16>
     public let count: Int
+    private var mappedBytes = 0
 
     public init(count: Int) {
         self.count = count
-        pointer = UnsafeMutableRawPointer.allocate(byteCount: max(count, 32) * 2, alignment: 64)
+        let bytes = max(count, 32) * 2
+        #if os(Linux)
+            if bytes >= 1 << 20 {
+                let size = (bytes + PageRelease.pageSize - 1) / PageRelease.pageSize * PageRelease.pageSize
+                if let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED {
+                    PageRelease.preferHugePages(p, bytes: size)
+                    mappedBytes = size
+                    pointer = p.bindMemory(to: UInt16.self, capacity: max(count, 32))
+                    return
+                }
+            }
+        #endif
+        pointer = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
             .bindMemory(to: UInt16.self, capacity: max(count, 32))
     }
 
-    deinit { pointer.deallocate() }
+    deinit {
+        #if os(Linux)
+            if mappedBytes > 0 {
+                _ = munmap(UnsafeMutableRawPointer(pointer), mappedBytes)
+                return
+            }
+        #endif
+        pointer.deallocate()
+    }
 }
 
 /// bf16 copies of activations for the GEMMs, reused between calls: a pass converts each GEMM's input

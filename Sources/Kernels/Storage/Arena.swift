@@ -81,6 +81,14 @@ public final class Arena: @unchecked Sendable {
         base = raw.assumingMemoryBound(to: Float.self)
     }
 
+    /// Asks for 2 MB pages for the whole block (a mapped one), for arenas whose every tensor is written
+    /// and then streamed (fp32 weights). Not for one whose small tensors alone are written (bf16
+    /// loading): each would then take a 2 MB page.
+    public func preferHugePages() {
+        guard let base, mappedBytes > 0 else { return }
+        PageRelease.preferHugePages(UnsafeMutableRawPointer(base), bytes: mappedBytes)
+    }
+
     /// Gives the pages that lie wholly inside `slot` back to the OS and makes them unreadable (see
     /// `PageRelease`): for tensors whose values now live elsewhere (bf16 copies). Reading the slot
     /// afterwards is a programming error and crashes.
