@@ -11,6 +11,9 @@
 // code for each (0.1–0.6 ms measured) where the runtime-shape one is created once.
 static dnnl_engine_t engine;
 static dnnl_primitive_t primitives[8];
+// A primitive oneDNN could not create (bf16 unimplemented on this CPU): the status, so that every later
+// call falls back at once instead of asking oneDNN again.
+static dnnl_status_t failures[8];
 static dnnl_status_t initStatus = dnnl_success;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t createLock = PTHREAD_MUTEX_INITIALIZER;
@@ -45,8 +48,8 @@ static dnnl_status_t describe(dnnl_memory_desc_t *md, dnnl_data_type_t type, int
 static dnnl_status_t primitive(int transA, int transB, int accumulate, dnnl_primitive_t *out) {
     int key = transA | (transB << 1) | (accumulate << 2);
     pthread_mutex_lock(&createLock);
-    dnnl_status_t s = dnnl_success;
-    if (!primitives[key]) {
+    dnnl_status_t s = failures[key];
+    if (!primitives[key] && s == dnnl_success) {
         dnnl_memory_desc_t a, b, c;
         dnnl_matmul_desc_t desc;
         dnnl_primitive_attr_t attr = NULL;
@@ -67,6 +70,7 @@ static dnnl_status_t primitive(int transA, int transB, int accumulate, dnnl_prim
         if ((s = dnnl_primitive_desc_create(&pd, &desc, attr, engine, NULL)) != dnnl_success) goto done;
         s = dnnl_primitive_create(&primitives[key], pd);
     done:
+        failures[key] = s;
         if (pd) dnnl_primitive_desc_destroy(pd);
         if (ops) dnnl_post_ops_destroy(ops);
         if (attr) dnnl_primitive_attr_destroy(attr);
