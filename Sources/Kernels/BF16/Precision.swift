@@ -38,7 +38,8 @@ public enum PrecisionError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case .bf16Unavailable(let why): return "bf16 precision is not available here: \(why); use --precision fp32 (or auto)"
+        case .bf16Unavailable(let why):
+            return "bf16 precision is not available here: \(why); use --precision fp32 (or auto)"
         }
     }
 }
