@@ -89,6 +89,11 @@ final class BF16ScratchPool: @unchecked Sendable {
 }
 
 extension BF16 {
+    /// `convert` on the calling thread (inside a worker's body).
+    static func convertSerial(_ src: UnsafePointer<Float>, to dst: UnsafeMutablePointer<UInt16>, count: Int) {
+        sa_f32_to_bf16(src, dst, count)
+    }
+
     /// `widen` on the calling thread (inside a worker's body).
     static func widenSerial(_ src: UnsafePointer<UInt16>, to dst: UnsafeMutablePointer<Float>, count: Int) {
         sa_bf16_to_f32(src, dst, count)

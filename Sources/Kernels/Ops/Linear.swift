@@ -63,12 +63,9 @@ public enum Linear {
                 .none, .transpose, m: rows, n: outFeatures, k: inFeatures, a: x, lda: inFeatures,
                 b: weight, ldb: inFeatures, beta: beta, c: out, ldc: outFeatures)
         case .bf16(let weight):
-            BF16ScratchPool.shared.withBuffer(count: rows * inFeatures) { xh in
-                BF16.convert(x, to: xh, count: rows * inFeatures)
-                BF16GEMM.multiply(
-                    .none, .transpose, m: rows, n: outFeatures, k: inFeatures, a: xh, lda: inFeatures,
-                    b: weight, ldb: inFeatures, accumulate: beta == 1, c: out, ldc: outFeatures)
-            }
+            BF16GEMM.multiply(
+                m: rows, n: outFeatures, k: inFeatures, a: x, lda: inFeatures, .transpose, b: weight, ldb: inFeatures,
+                accumulate: beta == 1, c: out, ldc: outFeatures)
         }
     }
 
@@ -94,21 +91,20 @@ public enum Linear {
         accumulateInput: Bool = false
     ) {
         if case .bf16(let weight) = weight {
-            if rows > 0 && (dx != nil || dweight != nil) {
+            if let dx {
+                BF16GEMM.multiply(
+                    m: rows, n: inFeatures, k: outFeatures, a: dout, lda: outFeatures, .none, b: weight, ldb: inFeatures,
+                    accumulate: accumulateInput, c: dx, ldc: inFeatures)
+            }
+            if rows > 0, let dweight {
+                // dW = dyᵀ·x sums over the rows, so both operands are rounded whole (full fine-tuning only).
                 BF16ScratchPool.shared.withBuffer(count: rows * outFeatures) { dyh in
                     BF16.convert(dout, to: dyh, count: rows * outFeatures)
-                    if let dx {
+                    BF16ScratchPool.shared.withBuffer(count: rows * inFeatures) { xh in
+                        BF16.convert(x, to: xh, count: rows * inFeatures)
                         BF16GEMM.multiply(
-                            .none, .none, m: rows, n: inFeatures, k: outFeatures, a: dyh, lda: outFeatures, b: weight,
-                            ldb: inFeatures, accumulate: accumulateInput, c: dx, ldc: inFeatures)
-                    }
-                    if let dweight {
-                        BF16ScratchPool.shared.withBuffer(count: rows * inFeatures) { xh in
-                            BF16.convert(x, to: xh, count: rows * inFeatures)
-                            BF16GEMM.multiply(
-                                .transpose, .none, m: outFeatures, n: inFeatures, k: rows, a: dyh, lda: outFeatures,
-                                b: xh, ldb: inFeatures, accumulate: true, c: dweight, ldc: inFeatures)
-                        }
+                            .transpose, .none, m: outFeatures, n: inFeatures, k: rows, a: dyh, lda: outFeatures,
+                            b: xh, ldb: inFeatures, accumulate: true, c: dweight, ldc: inFeatures)
                     }
                 }
             }
