@@ -146,9 +146,17 @@ public struct EncoderWeights {
     public func releaseFP32Matrices() {
         enableBF16()
         guard let copies = lowPrecision.copies, !copies.releasedFP32 else { return }
-        for slot in matrixSlots where slot != poolerWeight { arena.releasePages(of: slot) }
         copies.makeWordTable(wordEmbeddings, from: arena)
-        arena.releasePages(of: wordEmbeddings)
+        release(copies)
+    }
+
+    /// The fp32 slots whose values live only in bf16 once released: the GEMM weights but the pooler's,
+    /// and the word embeddings.
+    private var releasableSlots: [Arena.Slot] { matrixSlots.filter { $0 != poolerWeight } + [wordEmbeddings] }
+
+    /// Makes the released slots' fp32 pages unreadable and marks the copies as the only values.
+    private func release(_ copies: BF16Matrices) {
+        for slot in releasableSlots { arena.releasePages(of: slot) }
         copies.releasedFP32 = true
     }
 
@@ -191,9 +199,7 @@ public struct EncoderWeights {
     func completeBF16Load() {
         guard let copies = lowPrecision.copies else { return }
         if let pooler = poolerWeight { copies.update(pooler, from: arena) }
-        for slot in matrixSlots where slot != poolerWeight { arena.releasePages(of: slot) }
-        arena.releasePages(of: wordEmbeddings)
-        copies.releasedFP32 = true
+        release(copies)
     }
 
     /// FNV-1a over every tensor's bits (the bf16 copies' in place of released fp32 matrices): proves
@@ -201,7 +207,7 @@ public struct EncoderWeights {
     public func checksum() -> UInt64 {
         guard let copies = lowPrecision.copies, copies.releasedFP32 else { return arena.checksum() }
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        let released = Set(matrixSlots.filter { $0 != poolerWeight }.map(\.offset))
+        let released = Set(releasableSlots.map(\.offset))
         for slot in arena.slots {
             if slot == wordEmbeddings, let table = copies.wordTable {
                 for i in 0..<slot.count { hash = (hash ^ UInt64(table.pointer[i])) &* 0x0000_0100_0000_01b3 }
