@@ -84,7 +84,8 @@ WARMUP, TOTAL, STEPS, MAX_GRAD_NORM = 1, 4, 3, 1.0
 METHODS = ["seq_bn", "double_seq_bn", "lora", "full", "par_bn", "scaled_par_bn", "ia3", "lora_ffn", "compacter",
            "compacter_pp", "seq_bn_inv", "double_seq_bn_inv", "union_lora_seq_bn", "union_two_bn", "prompt_tuning", "prompt_tuning_bos", "dora",
            "dora_ffn", "prefix_tuning", "prefix_tuning_flat", "mam", "unipelt", "gating", "loreft",
-           "noreft_tied", "direft", "vera", "adapterplus", "dvora"]
+           "noreft_tied", "direft", "vera", "adapterplus", "dvora",
+           "multilabel", "regression", "tagging", "tagging_2l_gelu", "head_3l_relu", "full_tagging"]
 CONFIGS = {
     "seq_bn": SeqBnConfig,
     "double_seq_bn": DoubleSeqBnConfig,
@@ -147,6 +148,21 @@ CONFIGS = {
     # (rf 4 here: 96 would leave no bottleneck at hidden 48; stochastic depth 0 like every dropout here).
     "adapterplus": lambda: AdapterPlusConfig(reduction_factor=4, stochastic_depth=0.0),
 }
+# Prediction heads other than the default 2-layer tanh classification head (issue #19): the adapter method and
+# the head (kind, add_*_head keyword arguments). Labels per kind: "classification" one class per sequence,
+# "regression" one float, "multilabel" a 0/1 vector of 3, "tagging" one class per position (-100 for padding,
+# the special tokens and a fifth of the rest, as sub-tokens after a word's first are labelled).
+HEADS = {
+    "multilabel": ("seq_bn", "multilabel", {"num_labels": 3, "multilabel": True}),
+    "regression": ("lora", "regression", {"num_labels": 1}),
+    "tagging": ("seq_bn", "tagging", {"num_labels": 3}),
+    "tagging_2l_gelu": ("lora", "tagging", {"num_labels": 3, "layers": 2, "activation_function": "gelu"}),
+    "head_3l_relu": ("seq_bn", "classification", {"num_labels": 3, "layers": 3, "activation_function": "relu"}),
+    "full_tagging": ("full", "tagging", {"num_labels": 3}),
+}
+for _m, (_a, _k, _kw) in HEADS.items():
+    if _a in CONFIGS:
+        CONFIGS[_m] = CONFIGS[_a]
 GATED = ("unipelt", "gating")
 PHM = ("compacter", "compacter_pp")
 BOTTLENECKS = ("seq_bn", "double_seq_bn", "par_bn", "scaled_par_bn", "seq_bn_inv", "double_seq_bn_inv")
@@ -177,7 +193,7 @@ def write_base(arch):
 
 # ----------------------------------------------------------------------------------------------- batches
 
-def make_batches(arch, unpadded=False):
+def make_batches(arch, unpadded=False, kind="classification"):
     """3 right-padded batches of 4 sequences with different lengths; labels in {0, 1, 2}. `unpadded`: every
     sequence of a batch as long as its longest (prompt tuning: AdapterHub lets the prompt rows attend to padding
     keys, so its padded results depend on the batch; the Swift side matches it where there is no padding)."""
@@ -203,11 +219,22 @@ def make_batches(arch, unpadded=False):
             seqs.append(seq)
             types.append(tt)
         T = max(lens)
+        if kind == "classification":
+            labels = [rng.randrange(3) for _ in seqs]
+        elif kind == "regression":
+            labels = [round(rng.uniform(-2, 3), 3) for _ in seqs]
+        elif kind == "multilabel":
+            labels = [[float(rng.random() < 0.5) for _ in range(3)] for _ in seqs]
+        else:  # tagging: [T] per sequence
+            labels = []
+            for s_ in seqs:
+                row = [rng.randrange(3) if 0 < j < len(s_) - 1 and rng.random() >= 0.2 else -100 for j in range(len(s_))]
+                labels.append(row + [-100] * (T - len(s_)))
         batches.append({
             "input_ids": [s + [pad] * (T - len(s)) for s in seqs],
             "attention_mask": [[1] * len(s) + [0] * (T - len(s)) for s in seqs],
             "token_type_ids": [t + [0] * (T - len(t)) for t in types] if arch == "bert" else None,
-            "labels": [rng.randrange(3) for _ in seqs],
+            "labels": labels,
         })
     return batches
 
@@ -217,6 +244,18 @@ def to_tensors(batch):
     if batch["token_type_ids"] is not None:
         kw["token_type_ids"] = torch.tensor(batch["token_type_ids"])
     return kw, torch.tensor(batch["labels"])
+
+
+def reference_loss(kind, logits, labels, mask):
+    """The head's loss written out, to check the library's."""
+    if kind == "regression":
+        return F.mse_loss(logits.view(-1), labels.view(-1).float())
+    if kind == "multilabel":
+        return F.binary_cross_entropy_with_logits(logits, labels.float())
+    if kind == "tagging":
+        active = torch.where(mask.view(-1) == 1, labels.view(-1), torch.tensor(-100))
+        return F.cross_entropy(logits.view(-1, logits.shape[-1]), active, ignore_index=-100)
+    return F.cross_entropy(logits, labels)
 
 
 # ----------------------------------------------------------------------------------------------- optimizer rule
@@ -489,7 +528,8 @@ def run_case(arch, method, base_dir):
     out_dir = os.path.join(ROOT, case)
     shutil.rmtree(out_dir, ignore_errors=True)
     os.makedirs(out_dir)
-    batches = make_batches(arch, unpadded=method.startswith("prompt_tuning") or method in GATED)
+    adapter_method, kind, head_kwargs = HEADS.get(method, (method, "classification", {"num_labels": 3}))
+    batches = make_batches(arch, unpadded=method.startswith("prompt_tuning") or method in GATED, kind=kind)
 
     torch.manual_seed(100 + METHODS.index(method) + (0 if arch == "roberta" else 50))
     model = AutoAdapterModel.from_pretrained(base_dir)
@@ -498,7 +538,11 @@ def run_case(arch, method, base_dir):
     adapter_cfg = adapter_cfg() if adapter_cfg else None
     if adapter_cfg is not None:
         model.add_adapter("task", config=adapter_cfg)
-    model.add_classification_head("task", num_labels=3, id2label=ID2LABEL)
+    id2label = {0: "score"} if kind == "regression" else ID2LABEL
+    if kind == "tagging":
+        model.add_tagging_head("task", id2label=id2label, **head_kwargs)
+    else:
+        model.add_classification_head("task", id2label=id2label, **head_kwargs)
     if adapter_cfg is not None:
         model.train_adapter("task")
     else:
@@ -515,7 +559,7 @@ def run_case(arch, method, base_dir):
 
     requires = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     # The adapter (LoRA's B included) and the head at unit scale too (the base already is).
-    fresh = {n for n, _ in requires if method != "full" or n.startswith("heads.")}
+    fresh = {n for n, _ in requires if adapter_method != "full" or n.startswith("heads.")}
     gen = torch.Generator().manual_seed(300 + METHODS.index(method) + (0 if arch == "roberta" else 50))
     redraw(model, gen, only=lambda n: n in fresh)
     if method in PHM:
@@ -561,7 +605,9 @@ def run_case(arch, method, base_dir):
     with torch.no_grad():
         logits0 = model(**kw0).logits.clone()
     pre.remove()
-    cls0 = captured[0]  # the head's input: last hidden state of token 0 (dropout 0)
+    cls0 = captured[0]  # the head's input: last hidden state of token 0 (dropout 0); every token's for tagging
+    if kind == "tagging":
+        cls0 = cls0[:, 0]
     assert cls0.shape == (4, 48)
 
     # optimizer: Trainer's grouping over requires_grad parameters
@@ -586,8 +632,8 @@ def run_case(arch, method, base_dir):
         kw, labels = to_tensors(batches[step])
         opt.zero_grad(set_to_none=True)
         out = model(**kw, labels=labels)
-        explicit = F.cross_entropy(out.logits, labels)
-        assert abs(out.loss.item() - explicit.item()) < 1e-7, (out.loss.item(), explicit.item())
+        explicit = reference_loss(kind, out.logits, labels, kw["attention_mask"])
+        assert abs(out.loss.item() - explicit.item()) < 1e-6, (out.loss.item(), explicit.item())
         if step == 0:
             assert torch.equal(out.logits, logits0), "train-mode forward differs from the no-grad forward"
         out.loss.backward()
@@ -620,7 +666,7 @@ def run_case(arch, method, base_dir):
                   "prefix_tuning_flat": lambda: check_prefix(model, arch, kw0),
                   "mam": lambda: check_prefix(model, arch, kw0)}.get(method, lambda: None)()
     assert lrs[0] == 0.0 and math.isclose(lrs[1], OPT["lr"]) and math.isclose(lrs[2], OPT["lr"] * 2 / 3)
-    assert math.isclose(losses[0], F.cross_entropy(logits0, labels0).item(), rel_tol=1e-6)
+    assert math.isclose(losses[0], reference_loss(kind, logits0, labels0, kw0["attention_mask"]).item(), rel_tol=1e-6)
 
     def rms(g):  # over the rows that get a gradient: an embedding's unused tokens and positions get none
         rows = g.reshape(g.shape[0], -1) if g.dim() > 1 else g.reshape(-1, 1)
@@ -642,7 +688,8 @@ def run_case(arch, method, base_dir):
                 continue
             # A gate's gradient is an average over a sequence's rows through σ': at these sizes some fall just below
             # 1e-3, still 10⁴× above float noise.
-            floor = 5e-4 if method in GATED else 1e-3
+            # BCE's mean over B·n logits makes the multi-label gradients a third of the others: 5e-4, as for gates.
+            floor = 5e-4 if method in GATED or kind == "multilabel" else 1e-3
             assert rms(g) >= floor, f"{case}: the {label} gradient of {n} has RMS {rms(g):.2e}, too close to float noise"
     min_rms = min(rms(g) for g in list(grads0.values()) + list(grads_last.values()) if g is not None and rms(g) > 1e-6)
     after = tensors_of(trainable, "param")
@@ -657,13 +704,17 @@ def run_case(arch, method, base_dir):
     held = {n: b.detach().clone().contiguous().float() for n, b in model.named_buffers() if ".refts." in n}
     held.update({n: p.detach().clone().contiguous().float() for n, p in model.named_parameters()
                  if ".shared_parameters." in n and not p.requires_grad})  # VeRA's frozen A and B
-    held.update({n: p.detach().clone().contiguous().float() for n, p in requires if n in no_grad_names})
+    # (Full fine-tuning's pooler, which no head reads, is the base's: its values are in the base folder.)
+    held.update({n: p.detach().clone().contiguous().float() for n, p in requires
+                 if n in no_grad_names and adapter_method != "full"})
     if held:
         save_file(renamed(held), os.path.join(out_dir, "buffers.safetensors"))
     save_file(renamed(init), os.path.join(out_dir, "init.safetensors"))
     save_file(renamed(grads0), os.path.join(out_dir, "grads.safetensors"))
     save_file(renamed(grads_last), os.path.join(out_dir, "grads_last.safetensors"))
     save_file(renamed(after), os.path.join(out_dir, "after3.safetensors"))
+    if kind == "tagging":  # the attended positions' logits in batch order, as the Swift side packs them
+        logits0 = logits0[kw0["attention_mask"] == 1]
     with open(os.path.join(out_dir, "logits0.json"), "w") as f:
         json.dump({"logits": logits0.tolist(), "cls_hidden": cls0.tolist()}, f)
 
@@ -674,10 +725,12 @@ def run_case(arch, method, base_dir):
         "adapter_name": "task",
         "head_name": "task",
         "adapter_config": config_dict(adapter_cfg),
-        "head": {"layers": 2, "activation_function": "tanh", "use_pooler": False, "dropout": 0.0,
-                 "modules": "heads.task.{0: Dropout, 1: Linear(H,H), 2: Tanh, 3: Dropout, 4: Linear(H,3)} on token 0"},
-        "num_labels": 3,
-        "id2label": {str(k): v for k, v in ID2LABEL.items()},
+        "head": {"kind": kind, "config": model.heads["task"].config, "dropout": 0.0,
+                 "modules": repr(list(model.heads["task"])),
+                 "input": "every position (logits0: attended positions in batch order)" if kind == "tagging"
+                          else "token 0"},
+        "num_labels": len(id2label),
+        "id2label": {str(k): v for k, v in id2label.items()},
         "batches": batches,
         "optimizer": dict(OPT, type="torch.optim.AdamW",
                           no_decay="names (lower-cased) matching 'bias', 'layernorm', 'rmsnorm', "

@@ -9,6 +9,8 @@ public enum AdapterError: Error, CustomStringConvertible, Equatable {
     /// An operation that the current adapter setup does not allow (what and why).
     case invalidSetup(String)
     case incompatible(detail: String)
+    /// A prediction head this library does not run (its type, layer count or activation).
+    case unsupportedHead(source: String, detail: String)
 
     public var description: String {
         switch self {
@@ -21,6 +23,7 @@ public enum AdapterError: Error, CustomStringConvertible, Equatable {
         case .headAlreadyExists(let name): "a head named '\(name)' already exists (pass overwrite to replace it)"
         case .invalidSetup(let detail): detail
         case .incompatible(let detail): "incompatible adapter: \(detail)"
+        case .unsupportedHead(let source, let detail): "\(source): unsupported prediction head: \(detail)"
         }
     }
 }

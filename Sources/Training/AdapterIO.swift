@@ -42,7 +42,7 @@ extension AdapterModel {
             throw AdapterError.incompatible(detail: "\(adapterFolder.path): no head_config.json; a classification adapter needs its head")
         }
         let config = saved.config.map { Self.matchingSavedPrefixForm($0, weights: saved.weights, path: configPath, logger: logger) }
-        let headSpec = saved.head.map { HeadSpec(name: $0.name, labels: $0.labels, dropout: 0) }
+        let headSpec = saved.head.map { HeadSpec(name: $0.name, labels: $0.labels, dropout: 0, config: $0.config) }
             ?? HeadSpec(name: placeholderHeadName, labels: ["0", "1"], dropout: 0)
         // A head-only folder (`save_head`, `train --method head`) runs the base with that head.
         let mode: TrainingMode = config.map { .adapter(name: saved.name, config: $0) } ?? .headOnly
@@ -134,7 +134,7 @@ extension AdapterModel {
         try AdapterHubFolder.save(
             to: folder, adapterName: name, config: adapterConfig,
             model: .init(modelType: config.modelType.rawValue, hiddenSize: config.hiddenSize, modelName: modelName, modelClass: adapterModelClass),
-            adapterTensors: adapterTensors, head: .init(name: head.name, labels: head.labels, tensors: headTensors))
+            adapterTensors: adapterTensors, head: .init(name: head.name, labels: head.labels, config: head.config, tensors: headTensors))
     }
 
     /// The files a tokenizer may come from.
@@ -153,7 +153,22 @@ extension AdapterModel {
             throw TrainingError.output(path: folder.path, detail: "the base model's config.json is not a JSON object")
         }
         let roberta = config.modelType == .roberta
-        json["architectures"] = [roberta ? "RobertaForSequenceClassification" : "BertForSequenceClassification"]
+        let tokens = head.type == .tagging
+        // transformers' task models: `*ForSequenceClassification` (its head is AdapterHub's 2-layer tanh head:
+        // RoBERTa's classifier, BERT's pooler + classifier) and `*ForTokenClassification` (one linear layer).
+        guard tokens ? head.config.layers == 1 : (head.config.layers == 2 && head.config.activation == .tanh) else {
+            throw TrainingError.output(
+                path: folder.path,
+                detail: "a \(head.config.layers)-layer \(head.config.activation.rawValue) \(head.type.rawValue) head has no transformers model class (sequence heads: 2 layers, tanh; tagging: 1 layer)")
+        }
+        let task = tokens ? "TokenClassification" : "SequenceClassification"
+        json["architectures"] = [(roberta ? "Roberta" : "Bert") + "For" + task]
+        switch head.type {
+        case .multilabelClassification: json["problem_type"] = "multi_label_classification"
+        case .classification where head.isRegression: json["problem_type"] = "regression"
+        case .classification: json["problem_type"] = "single_label_classification"
+        case .tagging: json["problem_type"] = nil
+        }
         json["id2label"] = Dictionary(uniqueKeysWithValues: head.labels.enumerated().map { (String($0.offset), $0.element) })
         json["label2id"] = Dictionary(uniqueKeysWithValues: head.labels.enumerated().map { ($0.element, $0.offset) })
         let prefix = config.modelType.rawValue + "."
@@ -162,11 +177,13 @@ extension AdapterModel {
             let count = b.shape.reduce(1, *)
             tensors.append(.init(name: prefix + b.name, shape: b.shape, values: Array(UnsafeBufferPointer(start: base.weights.pointer(b.slot) + b.offset, count: count))))
         }
-        let headNames = roberta
-            ? ["classifier.dense.weight", "classifier.dense.bias", "classifier.out_proj.weight", "classifier.out_proj.bias"]
-            : [prefix + "pooler.dense.weight", prefix + "pooler.dense.bias", "classifier.weight", "classifier.bias"]
-        let hp = "heads.\(head.name)."
-        for (ours, theirs) in zip([hp + "1.weight", hp + "1.bias", hp + "4.weight", hp + "4.bias"], headNames) {
+        let headNames =
+            tokens ? ["classifier.weight", "classifier.bias"]
+            : roberta
+                ? ["classifier.dense.weight", "classifier.dense.bias", "classifier.out_proj.weight", "classifier.out_proj.bias"]
+                : [prefix + "pooler.dense.weight", prefix + "pooler.dense.bias", "classifier.weight", "classifier.bias"]
+        let ours = head.tensorShapes(hiddenSize: config.hiddenSize).map(\.name)
+        for (ours, theirs) in zip(ours, headNames) {
             guard let e = parameters.entry(named: ours) else { continue }
             tensors.append(.init(name: theirs, shape: e.shape, values: Array(UnsafeBufferPointer(start: e.value, count: e.count))))
         }

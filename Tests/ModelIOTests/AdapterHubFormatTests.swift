@@ -73,8 +73,11 @@ struct HeadConfigErrorTests {
     }
 
     static let cases: [(String, @Sendable (inout [String: Any]) -> Void, ModelIOError.Kind, String)] = [
-        ("tagging head", { $0["head_type"] = "tagging" }, .unsupported, "head_type 'tagging'"),
-        ("three layers", { $0["layers"] = 3 }, .unsupported, "a classification head of 3 layers"),
+        ("dependency parsing head", { $0["head_type"] = "dependency_parsing" }, .unsupported, "head_type 'dependency_parsing'"),
+        ("seven layers", { $0["layers"] = 7 }, .unsupported, "a head of 7 layers"),
+        ("no activation", { $0["activation_function"] = NSNull() }, .unsupported, "a 2-layer head without an activation_function"),
+        ("unknown activation", { $0["activation_function"] = "mish" }, .unsupported, "head activation_function 'mish'"),
+        ("no output bias", { $0["bias"] = false }, .unsupported, "no bias"),
         ("pooler", { $0["use_pooler"] = true }, .unsupported, "use_pooler"),
         ("absurd num_labels", { $0["num_labels"] = 1_000_000_000_000 }, .invalidConfig, "num_labels 1000000000000"),
         ("num_labels against the file", { $0["num_labels"] = 3 }, .invalidConfig, "has 2 rows"),

@@ -184,7 +184,7 @@ struct LifecycleTests {
             throws: AdapterError.invalidSetup(
                 "'has space' is not a usable name: letters, digits, '_' and '-' only (it becomes part of tensor names)")
         ) { try model.addAdapter("has space") }
-        #expect(throws: AdapterError.invalidSetup("head 'h': a classification head needs at least 2 labels, got 1")) {
+        #expect(throws: AdapterError.invalidSetup("head 'h': a classification head needs at least 2 labels, got 1 (a regression head: addRegressionHead)")) {
             try model.addClassificationHead("h", labels: ["only"])
         }
         #expect(throws: AdapterError.invalidSetup("head 'h': the labels [\"x\", \"x\"] repeat a name")) {

@@ -35,6 +35,10 @@ struct ReferenceParityTests {
         "roberta_loreft", "roberta_noreft_tied", "roberta_direft", "bert_loreft", "bert_noreft_tied", "bert_direft",
         "roberta_vera", "bert_vera", "roberta_adapterplus", "bert_adapterplus",
         "roberta_dvora", "bert_dvora",
+        // Prediction heads (issue #19): multi-label, regression, tagging (1 and 2 layers, full fine-tuning), 3 layers.
+        "roberta_multilabel", "roberta_regression", "roberta_tagging", "roberta_tagging_2l_gelu", "roberta_head_3l_relu",
+        "roberta_full_tagging", "bert_multilabel", "bert_regression", "bert_tagging", "bert_tagging_2l_gelu",
+        "bert_head_3l_relu", "bert_full_tagging",
     ]
 
     struct Case {
@@ -53,7 +57,7 @@ struct ReferenceParityTests {
         let base = try EncoderModel.load(config: config, source: try SafetensorsFile(path: weights), sourceName: weights)
         let method = json["method"] as? String ?? ""
         let mode: TrainingMode
-        if method == "full" {
+        if method == "full" || method.hasPrefix("full_") {
             mode = .full
         } else {
             let adapterConfig = try AdapterConfig.decode(
@@ -62,7 +66,7 @@ struct ReferenceParityTests {
         }
         let id2label = json["id2label"] as? [String: String] ?? [:]
         let labels = (0..<id2label.count).map { id2label[String($0)] ?? "" }
-        let model = try AdapterModel(base: base, mode: mode, head: HeadSpec(name: "task", labels: labels, dropout: 0))
+        let model = try AdapterModel(base: base, mode: mode, head: HeadSpec(name: "task", labels: labels, dropout: 0, config: try headConfig(json)))
         let initial = try SafetensorsFile(path: folder.appendingPathComponent("init.safetensors").path)
         #expect(Set(initial.tensorNames) == Set(model.trainableNames), "trainable tensors differ from the reference's")
         for name in initial.tensorNames {
@@ -80,6 +84,16 @@ struct ReferenceParityTests {
         return Case(json: json, model: model, folder: folder)
     }
 
+    /// The head's type, layers and activation from case.json (`head.config`: AdapterHub's head config); the default
+    /// classification head for the cases written before heads had a config there.
+    static func headConfig(_ json: [String: Any]) throws -> HeadConfig {
+        let head = json["head"] as? [String: Any] ?? [:]
+        guard let inner = head["config"] as? [String: Any] else { return HeadConfig(type: .classification) }
+        let type = try #require(HeadType(rawValue: inner["head_type"] as? String ?? ""))
+        let activation = try #require(AdapterActivation(rawValue: inner["activation_function"] as? String ?? ""))
+        return HeadConfig(type: type, layers: inner["layers"] as? Int, activation: activation)
+    }
+
     static func read(_ file: SafetensorsFile, _ name: String) throws -> [Float] {
         #expect(file.shape(of: name) != nil, "\(name) is not in \(file)")
         var out = [Float](repeating: 0, count: file.shape(of: name)?.reduce(1, *) ?? 0)
@@ -87,7 +101,7 @@ struct ReferenceParityTests {
         return out
     }
 
-    static func batch(_ json: [String: Any], _ index: Int) throws -> (TokenBatch, [Int32]) {
+    static func batch(_ json: [String: Any], _ index: Int) throws -> (TokenBatch, HeadTargets) {
         let batches = json["batches"] as? [[String: Any]] ?? []
         let b = batches[index]
         let ids = (b["input_ids"] as? [Any] ?? []).map(int32s)
@@ -98,8 +112,23 @@ struct ReferenceParityTests {
             try TokenBatch(
                 batchSize: ids.count, sequenceLength: t, inputIds: ids.flatMap { $0 }, attentionMask: mask.flatMap { $0 },
                 tokenTypeIds: types?.flatMap { $0 }),
-            int32s(b["labels"])
+            try targets(json, b["labels"])
         )
+    }
+
+    /// A batch's labels as the head's loss reads them (`head.kind` in case.json).
+    static func targets(_ json: [String: Any], _ labels: Any?) throws -> HeadTargets {
+        let kind = (json["head"] as? [String: Any])?["kind"] as? String ?? "classification"
+        let rows = labels as? [Any] ?? []
+        switch kind {
+        case "classification": return .classes(int32s(labels))
+        case "regression": return .values(floats(labels))
+        case "multilabel": return .values(rows.flatMap(floats))
+        case "tagging": return .tokenClasses(rows.flatMap(int32s))
+        default:
+            Issue.record("unknown head kind \(kind)")
+            return .classes([])
+        }
     }
 
     /// Elements outside relative 1e-3 and absolute 1e-5, as "name[i]: ours vs reference".
@@ -165,8 +194,9 @@ struct ReferenceParityTests {
         let forward = try Fixtures.json("training/\(name)/logits0.json")
         let logits0 = (forward["logits"] as? [Any] ?? []).flatMap(floats)
         let cls0 = (forward["cls_hidden"] as? [Any] ?? []).flatMap(floats)
-        #expect(logits0.count == 12 && cls0.count == 4 * model.config.hiddenSize)
         let (batch0, labels0) = try Self.batch(json, 0)
+        let rows = model.head.config.readsEveryToken ? batch0.attentionMask.filter { $0 == 1 }.count : batch0.batchSize
+        #expect(logits0.count == rows * model.head.numLabels && cls0.count == 4 * model.config.hiddenSize)
         #expect(Self.mismatches("logits", try model.logits(batch0), logits0).isEmpty)
         let states = try model.lastHiddenState(batch0)
         // Packed states: the first token of each sequence starts after the previous sequences' tokens (and
@@ -188,7 +218,7 @@ struct ReferenceParityTests {
         let zero = Set(json["zero_gradient_parameters"] as? [String] ?? [])
         let grads = try SafetensorsFile(path: c0(c.folder, "grads.safetensors"))
         model.parameters.zeroGradients()
-        let first = try model.step(batch0, labels: labels0, seed: 0)
+        let first = try model.step(batch0, targets: labels0, seed: 0)
         let losses = floats(json["losses"])
         #expect(abs(first.loss - losses[0]) <= 1e-5 + 1e-4 * abs(losses[0]))
         var bad = try Self.gradientMismatches(model, grads, zero: zero, label: "step 0")
@@ -214,7 +244,7 @@ struct ReferenceParityTests {
         for s in 0..<steps {
             let (batch, labels) = try Self.batch(json, s)
             model.parameters.zeroGradients()
-            let r = try model.step(batch, labels: labels, seed: UInt64(s))
+            let r = try model.step(batch, targets: labels, seed: UInt64(s))
             #expect(abs(r.loss - losses[s]) <= 1e-5 + 1e-4 * abs(losses[s]), "loss at step \(s)")
             if s == steps - 1 {
                 // After two updates every tensor (LoRA's A and B alike) has moved: its gradients again.

@@ -37,7 +37,7 @@ struct AdapterInfo: ParsableCommand {
             print("weights:    \(weights.tensorNames.count) tensors, \(formatCount(count(weights))) parameters (\(path))")
         }
         if let head = adapter.head {
-            print("head:       \(head.name), classification, labels \(head.labels.joined(separator: ", ")); \(formatCount(count(head.weights))) parameters")
+            print("head:       \(head.name), \(head.config.type.rawValue) (\(head.config.layers) layers), labels \(head.labels.joined(separator: ", ")); \(formatCount(count(head.weights))) parameters")
         } else {
             print("head:       none")
         }

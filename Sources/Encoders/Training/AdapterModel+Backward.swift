@@ -69,55 +69,30 @@ extension AdapterModel {
         let c = config.hiddenSize
         let inter = config.intermediateSize
         let b = packed.offsets.count - 1
-        let n = head.numLabels
         let w = base.weights
         let full = mode == .full
         let pHidden: Float = training ? config.hiddenDropoutProb : 0
         let pAttention: Float = training ? config.attentionProbsDropoutProb : 0
-        let pHead: Float = training ? head.dropout : 0
         // `step` refuses stacks, so each location holds at most one adapter here.
         let d = layerAdapters.flatMap { $0.attention + $0.output }.map(\.size).max() ?? 0
         let grad = { (slot: Arena.Slot) -> UnsafeMutablePointer<Float>? in self.gradientOf[slot.name] }
         let firstTokenOffsets = Array(0...b)
 
-        // Head: logits = W4·drop(tanh(W1·drop(x0) + b1)) + b4.
-        var dDropped2 = [Float](repeating: 0, count: b * c)
-        var dFeatures = [Float](repeating: 0, count: b * c)
-        dDropped2.withUnsafeMutableBufferPointer { d2 in
-            Linear.backward(
-                dx: d2.baseAddress!, dweight: grad(headOutWeight), dbias: grad(headOutBias), dout: dlogits,
-                x: f.dropped2,
-                weight: values.pointer(headOutWeight), rows: b, inFeatures: c, outFeatures: n)
-            if pHead > 0 {
-                hiddenDropout(
-                    d2.baseAddress!, d2.baseAddress!, rowOffsets: firstTokenOffsets, keys: packed.dropoutKeys, p: pHead,
-                    seed: seed, layer: config.numHiddenLayers, site: 1)
-            }
-            Tanh.backward(dx: d2.baseAddress!, dout: d2.baseAddress!, y: f.tanhOut, count: b * c)
-            dFeatures.withUnsafeMutableBufferPointer { df in
-                Linear.backward(
-                    dx: df.baseAddress!, dweight: grad(headDenseWeight), dbias: grad(headDenseBias),
-                    dout: d2.baseAddress!,
-                    x: f.dropped1, weight: values.pointer(headDenseWeight), rows: b, inFeatures: c, outFeatures: c)
-                if pHead > 0 {
-                    hiddenDropout(
-                        df.baseAddress!, df.baseAddress!, rowOffsets: firstTokenOffsets, keys: packed.dropoutKeys,
-                        p: pHead, seed: seed, layer: config.numHiddenLayers, site: 0)
-                }
-            }
-        }
+        let dFeatures = headBackward(dlogits, f.head, seed: seed, keys: packed.dropoutKeys, training: training)
         ready?(.head)
         guard mode != .headOnly,
             layerTrainable(config.numHiddenLayers - 1) || trainableBelow(config.numHiddenLayers - 1)
         else {
             return
         }
-        // dL/d(top hidden states): only the first token of each sequence feeds the head. When the
-        // last layer ran for the first tokens only, its states are those B rows.
+        // dL/d(top hidden states): a sequence head reads only each sequence's first token. When the
+        // last layer ran for the first tokens only, its states are those B rows; a tagging head reads every row.
         let firstOnly = f.firstTokensOnly
         let lastLayer = config.numHiddenLayers - 1
         let dh = gradHidden.reserve(m * c)
-        if firstOnly {
+        if head.config.readsEveryToken {
+            dh.update(from: dFeatures, count: m * c)
+        } else if firstOnly {
             dh.update(from: dFeatures, count: b * c)
         } else {
             dh.update(repeating: 0, count: m * c)

@@ -119,7 +119,9 @@ extension AdapterModel {
         let m = packed.tokens
         let parts = segments ?? [Segment(model: self, sequences: 0..<(packed.offsets.count - 1))]
         // A gate reading every row of the top layer's FFN side needs that layer in full.
-        let firstTokensOnly = firstTokensOnly && !parts.contains { $0.model.gatesReadTopRows }
+        // So does a tagging head.
+        let firstTokensOnly =
+            firstTokensOnly && !parts.contains { $0.model.gatesReadTopRows || $0.model.head.config.readsEveryToken }
         for part in parts {
             part.model.materializePHM()
             part.model.materializeDoRA()
@@ -334,71 +336,36 @@ extension AdapterModel {
             // ReFT on the layer's output (mixed batches with ReFT run part by part).
             prefixModel?.reftForward(layer: l, out: out, packed: packed, firstOnly: firstOnly, training: training, seed: seed, activations: s)
         }
-        // Head on the first token of each sequence: each segment's own head.
+        // Each segment's own head, on its sequences' first tokens (or every token of them, tagging).
         let top = hiddenStates[config.numHiddenLayers].pointer
         var state = ForwardState(
-            logits: [], segmentLogits: [], shape: shape, prefixShape: prefixShape, firstTokensOnly: firstTokensOnly, features: [], dropped1: [],
-            tanhOut: [], dropped2: [])
+            logits: [], segmentLogits: [], shape: shape, prefixShape: prefixShape, firstTokensOnly: firstTokensOnly,
+            head: HeadActivations())
         for part in parts {
-            var features = [Float](repeating: 0, count: part.sequences.count * c)
-            for (k, i) in part.sequences.enumerated() {
-                let row = firstTokensOnly ? i : packed.offsets[i]
-                for j in 0..<c { features[k * c + j] = top[row * c + j] }
+            let features: [Float]
+            let rowOffsets: [Int]
+            if part.model.head.config.readsEveryToken {
+                let first = packed.offsets[part.sequences.lowerBound]
+                let end = packed.offsets[part.sequences.upperBound]
+                features = Array(UnsafeBufferPointer(start: top + first * c, count: (end - first) * c))
+                rowOffsets = packed.offsets[part.sequences.lowerBound...part.sequences.upperBound].map { $0 - first }
+            } else {
+                var rows = [Float](repeating: 0, count: part.sequences.count * c)
+                for (k, i) in part.sequences.enumerated() {
+                    let row = firstTokensOnly ? i : packed.offsets[i]
+                    for j in 0..<c { rows[k * c + j] = top[row * c + j] }
+                }
+                features = rows
+                rowOffsets = Array(0...part.sequences.count)
             }
             let head = part.model.headForward(
-                features, seed: seed, keys: Array(packed.dropoutKeys[part.sequences]), training: training)
+                features, rowOffsets: rowOffsets, seed: seed, keys: Array(packed.dropoutKeys[part.sequences]), training: training)
             state.segmentLogits.append(head.logits)
             if parts.count == 1 {
                 state.logits = head.logits
-                state.features = features
-                state.dropped1 = head.dropped1
-                state.tanhOut = head.tanhOut
-                state.dropped2 = head.dropped2
+                state.head = head.activations
             }
         }
         return state
-    }
-
-    /// AdapterHub's classification head on first-token features `[B, C]`: dropout → dense → tanh → dropout
-    /// → out, returning the intermediate values the backward pass needs.
-    func headForward(_ features: [Float], seed: UInt64, keys: [UInt64], training: Bool)
-        -> (dropped1: [Float], tanhOut: [Float], dropped2: [Float], logits: [Float])
-    {
-        let c = config.hiddenSize
-        let b = features.count / max(c, 1)
-        let pHead: Float = training ? head.dropout : 0
-        let oneRowEach = Array(0...b)  // a sequence's feature row
-        var dropped1 = features
-        if pHead > 0 {
-            dropped1.withUnsafeMutableBufferPointer {
-                hiddenDropout(
-                    $0.baseAddress!, features, rowOffsets: oneRowEach, keys: keys, p: pHead, seed: seed,
-                    layer: config.numHiddenLayers, site: 0)
-            }
-        }
-        var tanhOut = [Float](repeating: 0, count: b * c)
-        tanhOut.withUnsafeMutableBufferPointer { tp in
-            Linear.forward(
-                out: tp.baseAddress!, x: dropped1, weight: values.pointer(headDenseWeight),
-                bias: values.pointer(headDenseBias),
-                rows: b, inFeatures: c, outFeatures: c)
-            Tanh.forward(out: tp.baseAddress!, x: tp.baseAddress!, count: b * c)
-        }
-        var dropped2 = tanhOut
-        if pHead > 0 {
-            dropped2.withUnsafeMutableBufferPointer {
-                hiddenDropout(
-                    $0.baseAddress!, tanhOut, rowOffsets: oneRowEach, keys: keys, p: pHead, seed: seed,
-                    layer: config.numHiddenLayers, site: 1)
-            }
-        }
-        var logits = [Float](repeating: 0, count: b * head.numLabels)
-        logits.withUnsafeMutableBufferPointer { lp in
-            Linear.forward(
-                out: lp.baseAddress!, x: dropped2, weight: values.pointer(headOutWeight),
-                bias: values.pointer(headOutBias),
-                rows: b, inFeatures: c, outFeatures: head.numLabels)
-        }
-        return (dropped1, tanhOut, dropped2, logits)
     }
 }

@@ -147,7 +147,8 @@ public final class AdapterModel {
     let invertibleSaved = (0..<6).map { _ in ScratchBuffer() }
     let invertibleScratch = ScratchBuffer()
     var layerAdapters: [LayerAdapter] = []
-    let headDenseWeight, headDenseBias, headOutWeight, headOutBias: Arena.Slot
+    /// The head's linear layers in order (`heads.NAME.1`, `heads.NAME.4`, …), the last one's output the logits.
+    let headLinears: [(weight: Arena.Slot, bias: Arena.Slot)]
     /// The adapters in application order: one for `.adapter`, several for `.stack`.
     public let adapterStack: [NamedAdapter]
     /// Whether any layer stacks more than one adapter at a location (forward only, see `step`).
@@ -197,8 +198,14 @@ public final class AdapterModel {
         self.head = head
         let c = config.hiddenSize
         let prefix = config.modelType.rawValue + "."
-        guard head.numLabels >= 2 else {
-            throw EncoderError.invalidInput("a classification head needs at least 2 labels, got \(head.numLabels)")
+        guard head.numLabels >= 1, head.type == .classification || head.numLabels >= 2 || head.type == .multilabelClassification
+        else {
+            throw EncoderError.invalidInput("a \(head.type.rawValue) head needs labels, got \(head.numLabels)")
+        }
+        do {
+            try head.config.validate(source: "head '\(head.name)'")
+        } catch {
+            throw EncoderError.invalidInput("\(error)")
         }
         let values = Arena()
         var decl = SlotDeclarations(values: values)
@@ -348,11 +355,14 @@ public final class AdapterModel {
         prompt = promptSlots
         self.prefix = prefixSlots
         adapterStack = stack
-        let hp = "heads.\(head.name)."
-        headDenseWeight = decl.train(hp + "1.weight", [c, c])
-        headDenseBias = decl.train(hp + "1.bias", [c], decay: false)
-        headOutWeight = decl.train(hp + "4.weight", [head.numLabels, c])
-        headOutBias = decl.train(hp + "4.bias", [head.numLabels], decay: false)
+        if head.config.readsEveryToken && promptSlots != nil {
+            throw EncoderError.invalidInput(
+                "a \(head.type.rawValue) head with prompt tuning is not supported: the prompt adds positions no token label names")
+        }
+        headLinears = (0..<head.config.layers).map { i in
+            let out = i == head.config.layers - 1 ? head.numLabels : c
+            return (decl.train(head.linearPrefix(i) + "weight", [out, c]), decl.train(head.linearPrefix(i) + "bias", [out], decay: false))
+        }
         let named = decl.trained
         initSchemes = decl.initSchemes
         derivedSlots = decl.derived
@@ -544,7 +554,7 @@ public final class AdapterModel {
     /// Result of one forward (and backward) pass.
     public struct StepResult {
         public let loss: Float
-        /// `[B, numLabels]`.
+        /// `[B, numLabels]` (`[M, numLabels]` over the attended tokens for a tagging head).
         public let logits: [Float]
     }
 
@@ -567,17 +577,22 @@ public final class AdapterModel {
         _ batch: TokenBatch, labels: [Int32], seed: UInt64, training: Bool = true, backward: Bool = true,
         dropoutKeys: [UInt64]? = nil, gradientScale: Float = 1, gradientsReady: ((GradientGroup) -> Void)? = nil
     ) throws -> StepResult {
-        guard labels.count == batch.batchSize else {
-            throw EncoderError.invalidInput("\(labels.count) labels for a batch of \(batch.batchSize)")
-        }
+        try step(
+            batch, targets: .classes(labels), seed: seed, training: training, backward: backward, dropoutKeys: dropoutKeys,
+            gradientScale: gradientScale, gradientsReady: gradientsReady)
+    }
+
+    /// `step` for any head: the loss compares the head's outputs with `targets` (class indices, real values
+    /// or token labels, by head type: `HeadTargets`).
+    public func step(
+        _ batch: TokenBatch, targets: HeadTargets, seed: UInt64, training: Bool = true, backward: Bool = true,
+        dropoutKeys: [UInt64]? = nil, gradientScale: Float = 1, gradientsReady: ((GradientGroup) -> Void)? = nil
+    ) throws -> StepResult {
         if let dropoutKeys, dropoutKeys.count != batch.batchSize {
             throw EncoderError.invalidInput("\(dropoutKeys.count) dropout keys for a batch of \(batch.batchSize)")
         }
         guard gradientScale.isFinite else {
             throw EncoderError.invalidInput("the gradient scale is \(gradientScale)")
-        }
-        for (i, y) in labels.enumerated() where y < 0 || Int(y) >= head.numLabels {
-            throw EncoderError.invalidInput("label \(y) of example \(i) is outside the head's \(head.numLabels) labels")
         }
         if backward && !parameters.trainable {
             throw EncoderError.invalidInput("this model was built to run only (trainable: false): it cannot be trained")
@@ -593,15 +608,9 @@ public final class AdapterModel {
         var packed = try pack(batch)
         if let dropoutKeys { packed.dropoutKeys = dropoutKeys }
         let forwardState = forward(packed, seed: seed, training: training, firstTokensOnly: true)
-        let b = batch.batchSize
-        let n = head.numLabels
-        var dlogits = [Float](repeating: 0, count: b * n)
-        let loss = labels.withUnsafeBufferPointer { lp in
-            dlogits.withUnsafeMutableBufferPointer { dp in
-                CrossEntropy.forwardBackward(
-                    logits: forwardState.logits, labels: lp.baseAddress!, batch: b, classes: n,
-                    dlogits: backward ? dp.baseAddress! : nil)
-            }
+        var dlogits = [Float](repeating: 0, count: forwardState.logits.count)
+        let loss = try dlogits.withUnsafeMutableBufferPointer { dp in
+            try headLoss(forwardState.logits, targets: targets, packed: packed, batch: batch, dlogits: backward ? dp.baseAddress! : nil)
         }
         if !loss.isFinite {
             throw EncoderError.invalidInput(
@@ -614,7 +623,8 @@ public final class AdapterModel {
         return StepResult(loss: loss, logits: forwardState.logits)
     }
 
-    /// Logits `[B, numLabels]` without dropout or gradients.
+    /// Logits without dropout or gradients: `[B, numLabels]`, or `[M, numLabels]` over the attended tokens in
+    /// batch order for a tagging head.
     public func logits(_ batch: TokenBatch) throws -> [Float] {
         return forward(try pack(batch), seed: 0, training: false, firstTokensOnly: true).logits
     }
@@ -693,11 +703,8 @@ public final class AdapterModel {
         var prefixShape: AttentionShape?
         /// Whether the last layer ran for the first tokens only (`forward(firstTokensOnly:)`).
         var firstTokensOnly: Bool
-        /// Head activations: features, after dropout 1, tanh output, after dropout 2.
-        var features: [Float]
-        var dropped1: [Float]
-        var tanhOut: [Float]
-        var dropped2: [Float]
+        /// What the head keeps for the backward pass (a single part's).
+        var head: HeadActivations
     }
 
     /// The gradient buffer of a derived tensor (`count` floats, zeroed when `zero`), kept across steps.

@@ -24,23 +24,6 @@ public struct NamedAdapter: Sendable, Equatable {
     }
 }
 
-/// AdapterHub's default classification head: `[0] Dropout, [1] Linear(C, C), [2] Tanh, [3] Dropout,
-/// [4] Linear(C, n)` on the first token (`heads.NAME.1.*`, `heads.NAME.4.*`).
-public struct HeadSpec: Sendable, Equatable {
-    public var name: String
-    public var labels: [String]
-    /// Dropout before each linear layer; AdapterHub uses `classifier_dropout`, else `hidden_dropout_prob`.
-    public var dropout: Float
-
-    public init(name: String, labels: [String], dropout: Float) {
-        self.name = name
-        self.labels = labels
-        self.dropout = dropout
-    }
-
-    public var numLabels: Int { labels.count }
-}
-
 /// A part of the trainable tensors whose gradients the backward pass completes together
 /// (`AdapterModel.gradientGroups`, `step(gradientsReady:)`).
 public enum GradientGroup: Hashable, Sendable {

@@ -28,11 +28,16 @@ public enum AdapterHubFolder {
     public struct Head: Sendable {
         public var name: String
         public var labels: [String]
+        public var config: HeadConfig
         public var tensors: [SafetensorsWriter.Tensor]
 
-        public init(name: String, labels: [String], tensors: [SafetensorsWriter.Tensor]) {
+        public init(
+            name: String, labels: [String], config: HeadConfig = HeadConfig(type: .classification),
+            tensors: [SafetensorsWriter.Tensor]
+        ) {
             self.name = name
             self.labels = labels
+            self.config = config
             self.tensors = tensors
         }
     }
@@ -94,16 +99,21 @@ public enum AdapterHubFolder {
         envelope(configDictionary(config), name: name, model: model)
     }
 
-    /// `head_config.json` of a classification head (`layers: 2`, tanh, no pooler).
+    /// `head_config.json` as the head's class writes its `config` (`ClassificationHead`,
+    /// `MultiLabelClassificationHead`: with `use_pooler` and `bias`; `TaggingHead`: without).
     public static func headConfigJSON(_ head: Head, model: ModelInfo) -> PythonJSON {
         var label2id: [String: PythonJSON] = [:]
         for (i, l) in head.labels.enumerated() { label2id[l] = .int(i) }
-        let inner: PythonJSON = .object([
-            "activation_function": .string("tanh"), "bias": .bool(true), "dropout_prob": .null,
-            "head_type": .string("classification"), "label2id": .object(label2id), "layers": .int(2),
-            "num_labels": .int(head.labels.count), "use_pooler": .bool(false),
-        ])
-        return envelope(inner, name: head.name, model: model)
+        var inner: [String: PythonJSON] = [
+            "activation_function": .string(head.config.activation.rawValue), "dropout_prob": .null,
+            "head_type": .string(head.config.type.rawValue), "label2id": .object(label2id),
+            "layers": .int(head.config.layers), "num_labels": .int(head.labels.count),
+        ]
+        if head.config.type != .tagging {
+            inner["bias"] = .bool(true)
+            inner["use_pooler"] = .bool(false)
+        }
+        return envelope(.object(inner), name: head.name, model: model)
     }
 
     static func number(_ d: Double) -> PythonJSON {

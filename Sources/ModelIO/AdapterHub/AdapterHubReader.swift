@@ -21,6 +21,8 @@ public struct AdapterHubAdapter {
     public struct Head {
         public let name: String
         public let labels: [String]
+        /// `head_type`, `layers` and `activation_function` of `head_config.json`.
+        public let config: HeadConfig
         public let weights: TensorSource
         public let weightsPath: String
     }
@@ -56,25 +58,16 @@ public struct AdapterHubAdapter {
         if fm.fileExists(atPath: headURL.path) {
             let headTop = try Self.jsonObject(headURL)
             let inner = headTop["config"] as? [String: Any] ?? [:]
-            if let type = inner["head_type"] as? String, type != "classification" {
-                throw ModelIOError.unsupported(
-                    path: headURL.path, detail: "head_type '\(type)' (this version runs 'classification' heads only)")
-            }
-            if let layers = (inner["layers"] as? NSNumber)?.intValue, layers != 2 {
-                throw ModelIOError.unsupported(
-                    path: headURL.path, detail: "a classification head of \(layers) layers (this version runs 2-layer heads)")
-            }
-            if (inner["use_pooler"] as? Bool) == true {
-                throw ModelIOError.unsupported(path: headURL.path, detail: "a head with use_pooler true")
-            }
+            let headConfig = try Self.headConfig(inner, path: headURL.path)
             let label2id = (inner["label2id"] as? [String: Any] ?? headTop["label2id"] as? [String: Any] ?? [:])
             let headName = headTop["name"] as? String ?? name
             let (hw, hp) = try Self.weights(folder, safetensors: "model_head.safetensors", pickle: "pytorch_model_head.bin")
             let count = (inner["num_labels"] as? NSNumber)?.intValue ?? label2id.count
             // The label list is sized by this number: it must agree with the output layer in the file.
-            let outputRows = hw.shape(of: "heads.\(headName).4.weight")?.first
+            let outputName = "heads.\(headName).\(HeadConfig.linearIndex(headConfig.layers - 1)).weight"
+            let outputRows = hw.shape(of: outputName)?.first
             guard count >= 1, count == outputRows ?? count, count <= Self.maxLabels else {
-                let rows = outputRows.map { ", but heads.\(headName).4.weight in \(hp) has \($0) rows" } ?? ""
+                let rows = outputRows.map { ", but \(outputName) in \(hp) has \($0) rows" } ?? ""
                 throw ModelIOError.invalidConfig(
                     path: headURL.path, detail: "num_labels \(count) (at least 1, at most \(Self.maxLabels))\(rows)")
             }
@@ -85,10 +78,47 @@ public struct AdapterHubAdapter {
                 }
                 labels[i] = label
             }
-            head = Head(name: headName, labels: labels, weights: hw, weightsPath: hp)
+            head = Head(name: headName, labels: labels, config: headConfig, weights: hw, weightsPath: hp)
         } else {
             head = nil
         }
+    }
+
+    /// The head's type, layers and activation from `head_config.json`'s inner `config`; types, poolers and
+    /// activations this library does not run are refused naming the file.
+    static func headConfig(_ inner: [String: Any], path: String) throws -> HeadConfig {
+        let typeName = inner["head_type"] as? String ?? "classification"
+        guard let type = HeadType(rawValue: typeName) else {
+            let known = HeadType.allCases.map(\.rawValue).joined(separator: ", ")
+            throw ModelIOError.unsupported(path: path, detail: "head_type '\(typeName)' (this version runs \(known))")
+        }
+        if (inner["use_pooler"] as? Bool) == true {
+            throw ModelIOError.unsupported(path: path, detail: "a head with use_pooler true")
+        }
+        if (inner["bias"] as? Bool) == false {
+            throw ModelIOError.unsupported(path: path, detail: "a head whose output layer has no bias (bias false)")
+        }
+        let layers = (inner["layers"] as? NSNumber)?.intValue ?? HeadConfig.defaultLayers(type)
+        var activation = AdapterActivation.tanh
+        switch inner["activation_function"] {
+        case nil:
+            break
+        case let name as String:
+            guard let a = AdapterActivation(rawValue: name.lowercased()) else {
+                throw ModelIOError.unsupported(path: path, detail: "head activation_function '\(name)'")
+            }
+            activation = a
+        case is NSNull where layers == 1:
+            break  // a 1-layer head has no activation
+        default:
+            // AdapterHub leaves the activation out when it is None: a multi-layer head would then be linear.
+            throw ModelIOError.unsupported(path: path, detail: "a \(layers)-layer head without an activation_function")
+        }
+        let config = HeadConfig(type: type, layers: layers, activation: activation)
+        guard (1...HeadConfig.maxLayers).contains(layers) else {
+            throw ModelIOError.unsupported(path: path, detail: "a head of \(layers) layers (1 to \(HeadConfig.maxLayers) are supported)")
+        }
+        return config
     }
 
     /// More classes than any classification head has (ImageNet-21k has 21,841): a larger number is a corrupt file.

@@ -12,7 +12,7 @@ extension ModelWithAdapters {
         var head: AdapterHubFolder.Head?
         if withHead, let stored = heads[name] {
             head = AdapterHubFolder.Head(
-                name: stored.spec.name, labels: stored.spec.labels,
+                name: stored.spec.name, labels: stored.spec.labels, config: stored.spec.config,
                 tensors: try Self.writerTensors(stored.tensors, shapes: headShapes(stored.spec)))
         }
         try AdapterHubFolder.save(
@@ -117,12 +117,7 @@ extension ModelWithAdapters {
     }
 
     func headShapes(_ spec: HeadSpec) -> [String: [Int]] {
-        let c = base.config.hiddenSize
-        let p = "heads.\(spec.name)."
-        return [
-            p + "1.weight": [c, c], p + "1.bias": [c], p + "4.weight": [spec.numLabels, c],
-            p + "4.bias": [spec.numLabels],
-        ]
+        Dictionary(uniqueKeysWithValues: spec.tensorShapes(hiddenSize: base.config.hiddenSize).map { ($0.name, $0.shape) })
     }
 
     static func writerTensors(_ tensors: [String: [Float]], shapes: [String: [Int]]) throws -> [SafetensorsWriter

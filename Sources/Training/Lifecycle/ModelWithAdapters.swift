@@ -111,18 +111,44 @@ public final class ModelWithAdapters {
         _ name: String, labels: [String], dropout: Float? = nil, seed: UInt64 = 42, overwrite: Bool = false,
         setActive: Bool = true
     ) throws {
-        try checkName(name)
         guard labels.count >= 2 else {
             throw AdapterError.invalidSetup(
-                "head '\(name)': a classification head needs at least 2 labels, got \(labels.count)")
+                "head '\(name)': a classification head needs at least 2 labels, got \(labels.count) (a regression head: addRegressionHead)")
         }
+        try addHead(
+            name, config: HeadConfig(type: .classification), labels: labels, dropout: dropout, seed: seed, overwrite: overwrite,
+            setActive: setActive)
+    }
+
+    /// `add_classification_head(name, num_labels=1)`: one real value per sequence, trained with MSE.
+    public func addRegressionHead(
+        _ name: String, label: String = "LABEL_0", dropout: Float? = nil, seed: UInt64 = 42, overwrite: Bool = false,
+        setActive: Bool = true
+    ) throws {
+        try addHead(
+            name, config: HeadConfig(type: .classification), labels: [label], dropout: dropout, seed: seed, overwrite: overwrite,
+            setActive: setActive)
+    }
+
+    /// Any head (`add_classification_head(multilabel=True)`, `add_tagging_head`, …): `config` gives its type,
+    /// layers and activation; its tensors are drawn as AdapterHub draws them (seeded).
+    public func addHead(
+        _ name: String, config: HeadConfig, labels: [String], dropout: Float? = nil, seed: UInt64 = 42,
+        overwrite: Bool = false, setActive: Bool = true
+    ) throws {
+        try checkName(name)
+        guard !labels.isEmpty else { throw AdapterError.invalidSetup("head '\(name)': no labels") }
         guard Set(labels).count == labels.count else {
             throw AdapterError.invalidSetup("head '\(name)': the labels \(labels) repeat a name")
         }
+        if config.type != .classification && labels.count < 2 && config.type != .multilabelClassification {
+            throw AdapterError.invalidSetup("head '\(name)': a \(config.type.rawValue) head needs at least 2 labels")
+        }
+        try config.validate(source: "head '\(name)'")
         if heads[name] != nil && !overwrite { throw AdapterError.headAlreadyExists(name) }
         let spec = HeadSpec(
             name: name, labels: labels,
-            dropout: dropout ?? base.config.classifierDropout ?? base.config.hiddenDropoutProb)
+            dropout: dropout ?? base.config.classifierDropout ?? base.config.hiddenDropoutProb, config: config)
         let scratch = try AdapterModel(base: base, mode: .headOnly, head: spec)
         scratch.initializeTrainable(seed: seed)
         if heads[name] != nil { try deleteHead(name) }
