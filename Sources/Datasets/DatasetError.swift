@@ -26,8 +26,12 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable {
     case notAnObject(file: String, line: Int)
     /// A text field that is not a JSON string.
     case invalidText(file: String, line: Int, field: String)
+    /// A tagging example's word field that is not an array of strings.
+    case invalidWords(file: String, line: Int, field: String)
     /// A label that is neither a string nor an integer (JSON booleans, floats, null, arrays...),
-    /// an empty label, or an Amazon Polarity label other than 1 or 2.
+    /// an empty label, or an Amazon Polarity label other than 1 or 2; for the other tasks a target
+    /// that is not a finite number, not an array of labels, or a tag list whose length differs
+    /// from its words'.
     case invalidLabel(file: String, line: Int, field: String, detail: String)
     /// A label that the classification head does not know.
     case labelOutsideHead(file: String, line: Int, label: String)
@@ -35,6 +39,9 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable {
     case corruptCache(file: String, detail: String)
     /// A token cache that cannot be written (disk full, permissions).
     case cacheWriteFailed(file: String, reason: String)
+    /// A format that cannot hold the task's labels (multi-label or tagging in CSV, a CoNLL file for
+    /// classification, …).
+    case unsupportedTask(file: String, detail: String)
 
     /// The file the error is about.
     public var file: String {
@@ -42,8 +49,9 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable {
         case .fileNotFound(let f), .unreadableFile(let f, _), .unknownFormat(let f), .invalidUTF8(let f, _),
              .emptyDataset(let f), .unknownColumn(let f, _, _), .missingField(let f, _, _, _),
              .raggedRow(let f, _, _, _), .malformedQuotes(let f, _, _), .invalidJSON(let f, _, _),
-             .notAnObject(let f, _), .invalidText(let f, _, _), .invalidLabel(let f, _, _, _),
-             .labelOutsideHead(let f, _, _), .corruptCache(let f, _), .cacheWriteFailed(let f, _):
+             .notAnObject(let f, _), .invalidText(let f, _, _), .invalidWords(let f, _, _), .invalidLabel(let f, _, _, _),
+             .labelOutsideHead(let f, _, _), .corruptCache(let f, _), .cacheWriteFailed(let f, _),
+             .unsupportedTask(let f, _):
             return f
         }
     }
@@ -53,9 +61,10 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .invalidUTF8(_, let l), .missingField(_, let l, _, _), .raggedRow(_, let l, _, _),
              .malformedQuotes(_, let l, _), .invalidJSON(_, let l, _), .notAnObject(_, let l),
-             .invalidText(_, let l, _), .invalidLabel(_, let l, _, _), .labelOutsideHead(_, let l, _):
+             .invalidText(_, let l, _), .invalidWords(_, let l, _), .invalidLabel(_, let l, _, _), .labelOutsideHead(_, let l, _):
             return l
-        case .fileNotFound, .unreadableFile, .unknownFormat, .emptyDataset, .unknownColumn, .corruptCache, .cacheWriteFailed:
+        case .fileNotFound, .unreadableFile, .unknownFormat, .emptyDataset, .unknownColumn, .corruptCache, .cacheWriteFailed,
+             .unsupportedTask:
             return nil
         }
     }
@@ -87,6 +96,8 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable {
             return "\(f):\(l): expected a JSON object"
         case .invalidText(let f, let l, let field):
             return "\(f):\(l): field \"\(field)\" is not a string"
+        case .invalidWords(let f, let l, let field):
+            return "\(f):\(l): field \"\(field)\" is not an array of strings (a tagging example's words)"
         case .invalidLabel(let f, let l, let field, let detail):
             return "\(f):\(l): invalid label in \"\(field)\": \(detail)"
         case .labelOutsideHead(let f, let l, let label):
@@ -95,6 +106,8 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable {
             return "\(f): not a usable token cache (\(detail)); delete it to rebuild"
         case .cacheWriteFailed(let f, let reason):
             return "\(f): cannot write the token cache: \(reason)"
+        case .unsupportedTask(let f, let detail):
+            return "\(f): \(detail)"
         }
     }
 

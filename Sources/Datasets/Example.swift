@@ -7,14 +7,38 @@ public struct Example: Sendable, Equatable {
     public var text: String
     /// The second text of a pair task (`--text-pair-field`), or nil.
     public var textPair: String?
-    /// The label in its raw string form: a JSON integer is written in decimal (`1` → `"1"`).
+    /// The label in its raw string form: a JSON integer is written in decimal (`1` → `"1"`); a
+    /// regression target as its number (`"3.8"`). Empty for multi-label and tagging examples.
     public var label: String
+    /// Multi-label: the example's labels (possibly none). Tagging: one tag per word of `words`.
+    public var labels: [String]
+    /// Tagging: the pre-split words (`text` holds them joined by spaces, for display).
+    public var words: [String]?
 
-    public init(text: String, textPair: String? = nil, label: String) {
+    public init(text: String, textPair: String? = nil, label: String, labels: [String] = [], words: [String]? = nil) {
         self.text = text
         self.textPair = textPair
         self.label = label
+        self.labels = labels
+        self.words = words
     }
+
+    /// A tagging example: words with one tag each.
+    public init(words: [String], tags: [String]) {
+        self.init(text: words.joined(separator: " "), label: "", labels: tags, words: words)
+    }
+}
+
+/// What a dataset's labels are, which decides how they are read and what a head learns from them.
+public enum DatasetTask: String, Sendable, Codable, CaseIterable {
+    /// One class per example (a string or integer label).
+    case classification
+    /// One real number per example (a JSON number, or a CSV/TSV field that parses as one).
+    case regression
+    /// Any number of classes per example: a JSON array of label names (strings or integers).
+    case multilabelClassification = "multilabel_classification"
+    /// One class per word: JSONL with a word array and a tag array of the same length, or a CoNLL file.
+    case tagging
 }
 
 /// The layout of a dataset file.
@@ -31,6 +55,9 @@ public enum DatasetFormat: String, Sendable, Codable, CaseIterable {
     /// Apache Parquet (`.parquet`), as the Hub stores datasets: columns named by the text/label
     /// fields; read by ``ParquetExamples`` one row group at a time.
     case parquet
+    /// CoNLL-2003 style token-per-line text (`.conll`, `.iob`): the word in the first column, its tag
+    /// in the last, sentences separated by blank lines, `-DOCSTART-` lines skipped (tagging only).
+    case conll
 
     /// The format implied by a file name's extension (`.jsonl`/`.ndjson`, `.csv`, `.tsv`), or nil.
     public static func inferred(fromPath path: String) -> DatasetFormat? {
@@ -41,6 +68,7 @@ public enum DatasetFormat: String, Sendable, Codable, CaseIterable {
         case "csv": return .csv
         case "tsv": return .tsv
         case "parquet": return .parquet
+        case "conll", "iob": return .conll
         default: return nil
         }
     }
@@ -63,14 +91,18 @@ public struct DatasetOptions: Sendable {
     public var amazonTitle: Bool
     /// CSV/TSV only: the first row names the columns. Ignored for Amazon Polarity (never a header).
     public var hasHeader: Bool
+    /// What the labels are (tagging reads `textField` as an array of words and `labelField` as their tags).
+    public var task: DatasetTask
 
     public init(format: DatasetFormat? = nil, textField: String = "text", textPairField: String? = nil,
-                labelField: String = "label", amazonTitle: Bool = false, hasHeader: Bool = true) {
+                labelField: String = "label", amazonTitle: Bool = false, hasHeader: Bool = true,
+                task: DatasetTask = .classification) {
         self.format = format
         self.textField = textField
         self.textPairField = textPairField
         self.labelField = labelField
         self.amazonTitle = amazonTitle
         self.hasHeader = hasHeader
+        self.task = task
     }
 }

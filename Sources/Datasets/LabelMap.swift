@@ -22,9 +22,14 @@ public struct LabelMap: Sendable, Codable, Equatable {
     ///   (1/2 → ids 0/1).
     /// - Otherwise the names are the distinct labels, sorted (by Unicode scalar values, so the
     ///   order does not depend on the locale).
+    ///
+    /// Multi-label examples contribute each of their labels, tagging examples each tag.
     public static func derive(from examples: [Example]) -> LabelMap {
         var distinct = Set<String>()
-        for e in examples { distinct.insert(e.label) }
+        for e in examples {
+            if !e.label.isEmpty { distinct.insert(e.label) }
+            distinct.formUnion(e.labels)
+        }
         var integers: [Int] = []
         integers.reserveCapacity(distinct.count)
         for label in distinct {

@@ -52,6 +52,7 @@ public struct LabeledDataset: Sendable {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
             throw DatasetError.fileNotFound(file: path)
         }
+        try requireFormat(format, fits: options.task, source: path)
         if format == .parquet {
             return try ParquetExamples(
                 files: [URL(fileURLWithPath: path)], textColumn: options.textField,
@@ -71,7 +72,8 @@ public struct LabeledDataset: Sendable {
     /// Parses bytes already in memory, exactly as ``load(path:options:)`` parses a file's bytes.
     public static func parse(bytes: [UInt8], source: String, format: DatasetFormat,
                              options: DatasetOptions = DatasetOptions()) throws -> LabeledDataset {
-        try bytes.withUnsafeBufferPointer { buffer in
+        try requireFormat(format, fits: options.task, source: source)
+        return try bytes.withUnsafeBufferPointer { buffer in
             if let line = UTF8Check.firstInvalidLine(buffer) {
                 throw DatasetError.invalidUTF8(file: source, line: line)
             }
@@ -82,6 +84,7 @@ public struct LabeledDataset: Sendable {
             case .tsv: parsed = try readDelimited(buffer, delimiter: 0x09, source: source, options: options)
             case .amazonPolarity: parsed = try readAmazonPolarity(buffer, source: source, options: options)
             case .parquet: throw DatasetError.unknownFormat(file: source)  // binary: read by `load(path:)`
+            case .conll: parsed = try readCoNLL(buffer, source: source)
             }
             guard !parsed.examples.isEmpty else { throw DatasetError.emptyDataset(file: source) }
             return LabeledDataset(source: source, format: format, examples: parsed.examples, lines: parsed.lines)
@@ -136,15 +139,92 @@ public struct LabeledDataset: Sendable {
             }
             return s
         }
-        let label: String
-        switch try field(options.labelField) {
-        case .string(let s): label = try checkedLabel(s, source: source, line: line, field: options.labelField)
-        case .integer(let s): label = s
-        case let other:
-            throw DatasetError.invalidLabel(file: source, line: line, field: options.labelField,
-                                            detail: "\(other.kindName); expected a string or an integer")
+        switch options.task {
+        case .classification:
+            let label: String
+            switch try field(options.labelField) {
+            case .string(let s): label = try checkedLabel(s, source: source, line: line, field: options.labelField)
+            case .integer(let s): label = s
+            case let other:
+                throw DatasetError.invalidLabel(file: source, line: line, field: options.labelField,
+                                                detail: "\(other.kindName); expected a string or an integer")
+            }
+            return Example(text: try text(options.textField), textPair: try options.textPairField.map(text), label: label)
+        case .regression:
+            let raw: String
+            switch try field(options.labelField) {
+            case .integer(let s), .number(let s), .string(let s): raw = s
+            case let other:
+                throw DatasetError.invalidLabel(file: source, line: line, field: options.labelField,
+                                                detail: "\(other.kindName); expected a number")
+            }
+            let label = try checkedTarget(raw, source: source, line: line, field: options.labelField)
+            return Example(text: try text(options.textField), textPair: try options.textPairField.map(text), label: label)
+        case .multilabelClassification:
+            let labels = try labelArray(try field(options.labelField), source: source, line: line, field: options.labelField)
+            return Example(text: try text(options.textField), textPair: try options.textPairField.map(text), label: "",
+                           labels: labels)
+        case .tagging:
+            guard case .array(let items) = try field(options.textField) else {
+                throw DatasetError.invalidWords(file: source, line: line, field: options.textField)
+            }
+            var words: [String] = []
+            words.reserveCapacity(items.count)
+            for item in items {
+                guard case .string(let w) = item else {
+                    throw DatasetError.invalidWords(file: source, line: line, field: options.textField)
+                }
+                words.append(w)
+            }
+            let tags = try labelArray(try field(options.labelField), source: source, line: line, field: options.labelField)
+            guard tags.count == words.count else {
+                throw DatasetError.invalidLabel(file: source, line: line, field: options.labelField,
+                                                detail: "\(tags.count) tags for \(words.count) words")
+            }
+            return Example(words: words, tags: tags)
         }
-        return Example(text: try text(options.textField), textPair: try options.textPairField.map(text), label: label)
+    }
+
+    /// A JSON array of labels (strings or integers; multi-label names, or tags).
+    private static func labelArray(_ value: JSONValue, source: String, line: Int, field: String) throws -> [String] {
+        guard case .array(let items) = value else {
+            throw DatasetError.invalidLabel(file: source, line: line, field: field,
+                                            detail: "\(value.kindName); expected an array of labels")
+        }
+        return try items.enumerated().map { k, item in
+            switch item {
+            case .string(let s): return try checkedLabel(s, source: source, line: line, field: field)
+            case .integer(let s): return s
+            default:
+                throw DatasetError.invalidLabel(file: source, line: line, field: field,
+                                                detail: "element \(k) is \(item.kindName); expected a string or an integer")
+            }
+        }
+    }
+
+    /// A regression target: a finite number, kept as written (trimmed).
+    static func checkedTarget(_ raw: String, source: String, line: Int, field: String) throws -> String {
+        let text = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let value = Double(text), value.isFinite, abs(value) <= Double(Float.greatestFiniteMagnitude) else {
+            throw DatasetError.invalidLabel(file: source, line: line, field: field,
+                                            detail: "\"\(raw)\" is not a finite number (a regression target)")
+        }
+        return text
+    }
+
+    /// Refuses a format that cannot carry the task's labels.
+    static func requireFormat(_ format: DatasetFormat, fits task: DatasetTask, source: String) throws {
+        switch (format, task) {
+        case (.jsonl, _), (.csv, .classification), (.csv, .regression), (.tsv, .classification), (.tsv, .regression),
+             (.amazonPolarity, .classification), (.parquet, .classification), (.conll, .tagging):
+            return
+        case (.conll, _):
+            throw DatasetError.unsupportedTask(file: source, detail: "a CoNLL file holds tags: use it with the tagging task")
+        default:
+            throw DatasetError.unsupportedTask(
+                file: source,
+                detail: "\(format.rawValue) files cannot hold \(task.rawValue) labels (use JSONL\(task == .tagging ? " or CoNLL" : ""))")
+        }
     }
 
     /// Trims spaces around a label and rejects an empty one.
@@ -187,8 +267,11 @@ public struct LabeledDataset: Sendable {
                 throw DatasetError.raggedRow(file: source, line: record.line, expected: columns.count,
                                              found: record.fields.count)
             }
-            let label = try checkedLabel(record.fields[labelColumn], source: source, line: record.line,
+            var label = try checkedLabel(record.fields[labelColumn], source: source, line: record.line,
                                          field: options.labelField)
+            if options.task == .regression {
+                label = try checkedTarget(label, source: source, line: record.line, field: options.labelField)
+            }
             examples.append(Example(text: record.fields[textColumn], textPair: pairColumn.map { record.fields[$0] },
                                     label: label))
             lines.append(record.line)

@@ -12,6 +12,11 @@ final class TokenStore: @unchecked Sendable {
     /// `count + 1` entries.
     let offsets: UnsafePointer<Int64>
     let labels: UnsafePointer<Int32>
+    /// Regression / multi-label targets, `valueWidth` per sequence (empty for classification and tagging).
+    var values: [Float] = []
+    var valueWidth = 0
+    /// Tagging: a class id per token, laid out as `ids` (`-100` where no label applies); empty otherwise.
+    var tokenLabels: [Int32] = []
     /// What keeps the memory alive: the heap block, or the mapping.
     private let owner: AnyObject?
     private let heap: UnsafeMutableRawPointer?

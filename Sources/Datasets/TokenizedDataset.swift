@@ -11,6 +11,9 @@ public struct TokenizedDataset: Sendable {
     /// The truncation length, also the length ``batch(_:padId:padding:maxLength:)`` pads to with
     /// `.maxLength` when it is given no other; nil when the ids were not truncated.
     public let maxLength: Int?
+    /// What the targets are: class ids (`label(_:)`), real values (`values(_:)`) or token labels
+    /// (`tokenLabels(_:)`).
+    public let task: DatasetTask
 
     /// Number of examples.
     public var count: Int { store.count }
@@ -54,6 +57,15 @@ public struct TokenizedDataset: Sendable {
             labels.append(Int32(id))
         }
 
+        let encodings = Self.encodeTexts(examples, tokenizer: tokenizer, maxLength: maxLength)
+        let sequences = encodings.map(\.ids)
+        store = Self.flatten(sequences, typeIds: tokenizer.usesTokenTypeIds ? encodings.map(\.typeIds) : nil, labels: labels)
+        self.maxLength = maxLength
+        task = .classification
+    }
+
+    /// Each example's text (or pair) encoded with special tokens and truncation, as `init` does.
+    static func encodeTexts(_ examples: [Example], tokenizer: Tokenizer, maxLength: Int) -> [Encoding] {
         let options = EncodeOptions(addSpecialTokens: true, maxLength: maxLength, truncation: true, padding: .none)
         var encodings = [Encoding?](repeating: nil, count: examples.count)
         // encodeBatch takes either no pairs or one per text: encode single texts and pairs apart.
@@ -68,9 +80,7 @@ public struct TokenizedDataset: Sendable {
                                               pairs: pairIndices.map { examples[$0].textPair! }, options: options)
             for (k, i) in pairIndices.enumerated() { encodings[i] = batch[k] }
         }
-        let sequences = encodings.map { $0?.ids ?? [] }
-        store = Self.flatten(sequences, typeIds: tokenizer.usesTokenTypeIds ? encodings.map { $0?.typeIds ?? [] } : nil, labels: labels)
-        self.maxLength = maxLength
+        return encodings.map { $0 ?? Encoding(ids: [], typeIds: [], attentionMask: [], specialTokensMask: []) }
     }
 
     static func flatten(_ ids: [[Int32]], typeIds: [[Int32]]?, labels: [Int32]) -> TokenStore {
@@ -80,9 +90,10 @@ public struct TokenizedDataset: Sendable {
         return TokenStore(ids: ids.flatMap { $0 }, typeIds: typeIds?.flatMap { $0 }, offsets: offsets, labels: labels)
     }
 
-    init(store: TokenStore, maxLength: Int?) {
+    init(store: TokenStore, maxLength: Int?, task: DatasetTask = .classification) {
         self.store = store
         self.maxLength = maxLength
+        self.task = task
     }
 
     /// A dataset already in ids (for tests and for callers with their own tokenization).
@@ -92,6 +103,7 @@ public struct TokenizedDataset: Sendable {
                      "typeIds must match ids in shape")
         store = Self.flatten(ids, typeIds: typeIds, labels: labels)
         self.maxLength = maxLength
+        task = .classification
     }
 }
 
@@ -118,15 +130,21 @@ public struct PaddedBatch: Sendable, Equatable {
     public let tokenTypeIds: [Int32]?
     /// Class id per row.
     public let labels: [Int32]
+    /// Regression / multi-label targets `[batchSize, width]`, nil for the other tasks.
+    public let values: [Float]?
+    /// Tagging: a class id per position `[batchSize, sequenceLength]`, `-100` at padding and unlabelled tokens.
+    public let tokenLabels: [Int32]?
 
     public init(batchSize: Int, sequenceLength: Int, inputIds: [Int32], attentionMask: [Int32],
-                tokenTypeIds: [Int32]?, labels: [Int32]) {
+                tokenTypeIds: [Int32]?, labels: [Int32], values: [Float]? = nil, tokenLabels: [Int32]? = nil) {
         self.batchSize = batchSize
         self.sequenceLength = sequenceLength
         self.inputIds = inputIds
         self.attentionMask = attentionMask
         self.tokenTypeIds = tokenTypeIds
         self.labels = labels
+        self.values = values
+        self.tokenLabels = tokenLabels
     }
 
     /// The real (unpadded) length of each row.
@@ -157,7 +175,16 @@ extension TokenizedDataset {
         var types: [Int32]? = store.typeIds == nil ? nil : [Int32](repeating: 0, count: b * length)
         var labels: [Int32] = []
         labels.reserveCapacity(b)
+        let width = store.valueWidth
+        var values: [Float]? = width > 0 ? [] : nil
+        values?.reserveCapacity(b * width)
+        var tokenLabels: [Int32]? = store.tokenLabels.isEmpty ? nil : [Int32](repeating: -100, count: b * length)
         for (row, i) in indices.enumerated() {
+            if width > 0 { values?.append(contentsOf: store.values[(i * width)..<((i + 1) * width)]) }
+            if !store.tokenLabels.isEmpty {
+                let r = store.range(i)
+                for (t, y) in store.tokenLabels[r].enumerated() { tokenLabels?[row * length + t] = y }
+            }
             let sequence = store.sequence(i)
             let base = row * length
             for (t, id) in sequence.enumerated() {
@@ -170,6 +197,6 @@ extension TokenizedDataset {
             labels.append(store.labels[i])
         }
         return PaddedBatch(batchSize: b, sequenceLength: length, inputIds: input, attentionMask: mask,
-                           tokenTypeIds: types, labels: labels)
+                           tokenTypeIds: types, labels: labels, values: values, tokenLabels: tokenLabels)
     }
 }

@@ -7,6 +7,9 @@ public struct WordEncoding: Sendable, Equatable {
 }
 
 extension Tokenizer {
+    /// Whether `id` is one of the special tokens the post-processor adds (`<s>`, `[CLS]`, padding…).
+    public func isSpecial(_ id: Int32) -> Bool { specialIds.contains(id) }
+
     /// Encodes text already split into words, as HF's `tokenizer(words, is_split_into_words=True)` does
     /// (token classification: one label per word). Each word is tokenized on its own — byte-level BPE
     /// gives every word a leading space (the `add_prefix_space=True` such input needs), WordPiece splits

@@ -10,6 +10,8 @@ public enum TrainingEvent: Sendable {
     case step(step: Int, totalSteps: Int, loss: Float, learningRate: Float, gradNorm: Float, samplesPerSecond: Double)
     case logged(step: Int, epoch: Double, loss: Float, learningRate: Float, gradNorm: Float, samplesPerSecond: Double)
     case evaluated(step: Int, metrics: ClassificationMetrics)
+    /// The evaluation of a regression, multi-label or tagging head.
+    case evaluatedTask(step: Int, metrics: TaskMetrics)
     case checkpointSaved(step: Int, url: URL)
 }
 
@@ -18,6 +20,8 @@ public struct TrainingSummary: Sendable {
     public var steps: Int
     public var finalLoss: Float
     public var evaluation: ClassificationMetrics?
+    /// The last evaluation of a regression, multi-label or tagging head (then `evaluation` is nil).
+    public var taskEvaluation: TaskMetrics?
     public var bestStep: Int?
     /// Seconds this process trained (since the resume, for a resumed run).
     public var seconds: Double
@@ -120,6 +124,7 @@ public final class Trainer {
         var windowStart = start
         var lastLoss: Float = .nan
         var lastEval: ClassificationMetrics?
+        var lastTaskEval: TaskMetrics?
         var samplesDone = 0
         var stopped = false
         while state.step < total && !stopped {
@@ -156,7 +161,23 @@ public final class Trainer {
             }
             if stopped { break }
             let evalNow = eval != nil && ((config.evalEvery.map { state.step % $0 == 0 } ?? false) || state.step == total)
-            if evalNow, let eval {
+            if evalNow, let eval, !model.head.isSingleLabel {
+                let metrics = try Self.evaluateTask(
+                    model: model, dataset: eval, batchSize: config.evalBatchSize, padId: padId, maxLength: config.maxLength,
+                    group: group
+                ).metrics
+                lastTaskEval = metrics
+                let named = metrics.values.keys.sorted().map { "\"eval_\($0)\":\(metrics.values[$0] ?? 0)" }.joined(separator: ",")
+                try log?.write(
+                    "{\"step\":\(state.step),\"eval_loss\":\(metrics.loss),\(named),\"eval_samples_per_second\":\(String(format: "%.2f", metrics.samplesPerSecond ?? 0)),\"elapsed_seconds\":\(String(format: "%.3f", elapsed()))}")
+                let value = Float(metrics.primaryValue)
+                if state.bestMetric.map({ value > $0 }) ?? true {
+                    state.bestMetric = value
+                    state.bestStep = state.step
+                }
+                if observer?(.evaluatedTask(step: state.step, metrics: metrics)) == false { stopped = true }
+                stopped = try group.any(stopped, "agreeing whether to stop")
+            } else if evalNow, let eval {
                 let metrics = try Self.evaluateWithPredictions(
                     model: model, dataset: eval, batchSize: config.evalBatchSize, padId: padId, maxLength: config.maxLength,
                     group: group
@@ -184,7 +205,8 @@ public final class Trainer {
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return TrainingSummary(
-            steps: state.step, finalLoss: lastLoss, evaluation: lastEval, bestStep: state.bestStep, seconds: seconds,
+            steps: state.step, finalLoss: lastLoss, evaluation: lastEval, taskEvaluation: lastTaskEval, bestStep: state.bestStep,
+            seconds: seconds,
             totalSeconds: elapsedBefore + seconds,
             samplesPerSecond: Double(samplesDone) / max(seconds, 1e-9))
     }
@@ -195,7 +217,7 @@ public final class Trainer {
         let runner = DataParallelStep(model: model, group: group, accumulation: gradientAccumulationSteps)
         return try runner.run(total: indices.count, seed: CounterRNG.hash(seed: config.seed, index: UInt64(step)), step: step) {
             let padded = train.batch(Array(indices[$0]), padId: padId, padding: config.padding, maxLength: config.maxLength)
-            return (try TokenBatch(padded), padded.labels)
+            return (try TokenBatch(padded), padded.targets)
         }.loss
     }
 
@@ -285,6 +307,16 @@ public final class Trainer {
             loss: Float(lossSum / Double(max(1, dataset.count))), predictions: predictions, labels: dataset.labels.map { Int($0) },
             classes: n, samplesPerSecond: Double(dataset.count) / max(seconds, 1e-9))
         return (metrics, predictions)
+    }
+}
+
+extension PaddedBatch {
+    /// What the head's loss compares with: token labels (tagging), real values (regression, multi-label) or
+    /// class ids.
+    public var targets: HeadTargets {
+        if let tokenLabels { return .tokenClasses(tokenLabels) }
+        if let values { return .values(values) }
+        return .classes(labels)
     }
 }
 

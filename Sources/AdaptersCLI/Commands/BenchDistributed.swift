@@ -133,14 +133,14 @@ struct BenchDistributed: ParsableCommand {
         let group: ProcessGroup = MPISupport.launchedByMPI ? try MPIGroup(timeout: 600) : SingleProcess()
         guard let (_, model, tokens, labels) = try BenchTrain.trainingCase(c, batch: batch) else { return }
         let t = tokens.sequenceLength
-        func rows(_ r: Range<Int>) throws -> (TokenBatch, [Int32]) {
+        func rows(_ r: Range<Int>) throws -> (TokenBatch, HeadTargets) {
             (
                 try TokenBatch(
                     batchSize: r.count, sequenceLength: t,
                     inputIds: Array(tokens.inputIds[(r.lowerBound * t)..<(r.upperBound * t)]),
                     attentionMask: Array(tokens.attentionMask[(r.lowerBound * t)..<(r.upperBound * t)]),
                     tokenTypeIds: nil),
-                Array(labels[r])
+                .classes(Array(labels[r]))
             )
         }
         let runner = DataParallelStep(model: model, group: group)

@@ -46,6 +46,9 @@ struct CompareCommand: ParsableCommand {
     @OptionGroup var data: DataOptions
 
     func validate() throws {
+        guard data.task == .classification else {
+            throw ValidationError("compare runs classification tasks (accuracy, McNemar); --task \(data.task.rawValue) is not supported")
+        }
         _ = try settings(trainingExamples: 1)
     }
 
@@ -94,7 +97,7 @@ struct CompareCommand: ParsableCommand {
 
     /// The data-reading flags every train and evaluate run gets.
     var dataArguments: [String] {
-        var a = ["--text-field", data.textField, "--label-field", data.labelField, "--max-length", String(data.maxLength)]
+        var a = ["--text-field", data.resolvedTextField, "--label-field", data.resolvedLabelField, "--max-length", String(data.maxLength)]
         if let f = data.format { a += ["--format", f.rawValue] }
         if let p = data.textPairField { a += ["--text-pair-field", p] }
         if data.amazonTitle { a.append("--amazon-title") }

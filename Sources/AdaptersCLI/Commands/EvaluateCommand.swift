@@ -3,12 +3,13 @@ import Datasets
 import Encoders
 import Foundation
 import Inference
+import Tokenizers
 import Training
 
 struct EvaluateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "evaluate",
-        abstract: "Accuracy, macro-F1, loss and samples/s of a classifier (a model's own head, or --adapter) on labelled data.")
+        abstract: "Accuracy, macro-F1, loss and samples/s of a classifier (a model's own head, or --adapter) on labelled data; Pearson/Spearman for a regression head, micro/macro-F1 for a multi-label head, entity F1 for a tagging head.")
 
     @OptionGroup var modelOptions: ModelOptions
 
@@ -52,9 +53,18 @@ struct EvaluateCommand: ParsableCommand {
         } else {
             throw ValidationError("\(modelOptions.resolvedPath) has no classification head: give --adapter")
         }
+        let files = try data.map { [$0] } ?? datasetOptions.files(split: split)
+        if let withAdapters = classifier as? ModelWithAdapters, let name = withAdapters.activeHead,
+            let head = withAdapters.head(name), !head.isSingleLabel
+        {
+            try evaluateTask(try withAdapters.inferenceModel(), head: head, files: files, tokenizer: tokenizer, modelFolder: pretrained.folder)
+            return
+        }
+        guard dataOptions.task == .classification else {
+            throw ValidationError("--task \(dataOptions.task.rawValue): the model's head is a single-label classification head")
+        }
         // Data labels are matched to the head's names; integer labels i match class i when the names
         // are LABEL_i or were given with `train --label-names` (heads without id2label say LABEL_i).
-        let files = try data.map { [$0] } ?? datasetOptions.files(split: split)
         let source = LabelledData(sources: files, options: dataOptions)
         var names = classifier.classLabels
         let dataLabels = Set(try source.labelMap().names)
@@ -80,5 +90,63 @@ struct EvaluateCommand: ParsableCommand {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         print(String(decoding: try encoder.encode(metrics), as: UTF8.self))
+    }
+
+    /// Regression, multi-label and tagging heads: the data is read for the head's task (`--task` may be
+    /// left out), its labels matched to the head's.
+    private func evaluateTask(_ model: AdapterModel, head: HeadSpec, files: [String], tokenizer: Tokenizer, modelFolder: URL) throws {
+        let task = DatasetTask(head: head)
+        var options = dataOptions
+        if options.task != task {
+            guard options.task == .classification else {
+                throw ValidationError("--task \(options.task.rawValue), but the head '\(head.name)' is \(head.describe)")
+            }
+            options.task = task
+        }
+        let source = LabelledData(sources: files, options: options)
+        let dataset = try source.tokenized(tokenizer: tokenizer, modelFolder: modelFolder, labelMap: LabelMap(names: head.labels))
+        let (metrics, outputs) = try Trainer.evaluateTask(
+            model: model, dataset: dataset, batchSize: batchSize, padId: tokenizer.padTokenId, maxLength: dataOptions.maxLength)
+        if let predictions {
+            try writePredictions(outputs.values, dataset: dataset, head: head, task: task, to: predictions)
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        print(String(decoding: try encoder.encode(metrics), as: UTF8.self))
+    }
+
+    /// One JSON line per example: regression `{"label": 3.8, "prediction": 3.51}`, multi-label the label
+    /// names on each side, tagging the tags of the labelled words on each side.
+    private func writePredictions(_ values: [Float], dataset: TokenizedDataset, head: HeadSpec, task: DatasetTask, to path: String) throws {
+        var text = ""
+        var at = 0
+        let n = head.numLabels
+        for i in 0..<dataset.count {
+            var line: [String: Any] = [:]
+            switch task {
+            case .regression:
+                line = ["label": dataset.values(i).first ?? 0, "prediction": values[i]]
+            case .multilabelClassification:
+                let truth = dataset.values(i)
+                let logits = values[(i * n)..<((i + 1) * n)]
+                line = [
+                    "label": truth.enumerated().filter { $0.element >= 0.5 }.map { head.labels[$0.offset] },
+                    "prediction": logits.enumerated().filter { $0.element >= 0 }.map { head.labels[$0.offset] },
+                ]
+            case .tagging:
+                let gold = dataset.tokenLabels(i).filter { $0 != -100 }
+                let guess = values[at..<(at + gold.count)]
+                at += gold.count
+                line = ["label": gold.map { head.labels[Int($0)] }, "prediction": guess.map { head.labels[Int($0)] }]
+            case .classification:
+                break
+            }
+            text += String(decoding: try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys]), as: UTF8.self) + "\n"
+        }
+        do {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw ValidationError("\(path): cannot write the predictions: \(error.localizedDescription)")
+        }
     }
 }

@@ -7,7 +7,13 @@ import Training
 struct PredictCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "predict",
-        abstract: "Classify inputs with a sequence-classification model: one JSON line each, {label, score, logits}.")
+        abstract: "Classify inputs with a sequence-classification model: one JSON line each, {label, score, logits}.",
+        discussion: """
+            With a regression head: {"label", "score": the predicted value, "logits"}; a multi-label head: {"labels": \
+            those whose sigmoid reaches --threshold, "scores": {label: sigmoid}, "logits"}; a tagging head: \
+            {"tokens": [{"entity", "score", "index", "word"}] for every non-special token, "logits": one list per attended \
+            token}.
+            """)
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var inputOptions: InputOptions
@@ -26,10 +32,14 @@ struct PredictCommand: ParsableCommand {
     @Option(name: .long, help: "Also list the K most probable labels with scores (\"top_k\": [{label, score}]).")
     var topK: Int?
 
+    @Option(name: .long, help: "Multi-label heads: the sigmoid score from which a label is predicted.")
+    var threshold: Float = 0.5
+
     func validate() throws {
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
         if let maxLength, maxLength < 2 { throw ValidationError("--max-length must be at least 2") }
         if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1") }
+        if !(threshold > 0 && threshold < 1) { throw ValidationError("--threshold must be between 0 and 1") }
     }
 
     func run() throws {
@@ -38,6 +48,16 @@ struct PredictCommand: ParsableCommand {
         let sink = try OutputSink(path: inputOptions.output)
         let classifier: SequenceClassifier? = adapter.isEmpty ? nil : try loadAdapterFolders(adapter, base: model.encoder)
         let runner = Runner(model: model, maxLength: maxLength, classifier: classifier)
+        if let withAdapters = classifier as? ModelWithAdapters, let name = withAdapters.activeHead,
+            let head = withAdapters.head(name), !head.isSingleLabel
+        {
+            let engine = try withAdapters.inferenceModel()
+            for p in try runner.predictTask(records, model: engine, batchSize: batchSize, source: inputOptions.input) {
+                sink.write(Self.line(p, labels: head.labels, threshold: threshold))
+            }
+            try sink.finish()
+            return
+        }
         let labels = runner.classifier?.classLabels ?? []
         for p in try runner.predict(records, batchSize: batchSize, source: inputOptions.input) {
             var line = "{\"label\":\(JSONLines.string(p.label)),\"score\":\(JSONLines.number(p.score)),\"logits\":\(JSONLines.array(p.logits))"
@@ -48,6 +68,25 @@ struct PredictCommand: ParsableCommand {
             sink.write(line + "}")
         }
         try sink.finish()
+    }
+}
+
+extension PredictCommand {
+    /// One output line of a regression, multi-label or tagging prediction.
+    static func line(_ p: TaskPrediction, labels: [String], threshold: Float) -> String {
+        switch p {
+        case .regression(let value):
+            return "{\"label\":\(JSONLines.string(labels.first ?? "LABEL_0")),\"score\":\(JSONLines.number(value)),\"logits\":\(JSONLines.array([value]))}"
+        case .multilabel(let scores, let logits):
+            let chosen = scores.indices.filter { scores[$0] >= threshold }.map { JSONLines.string(labels[$0]) }
+            let named = scores.indices.map { "\(JSONLines.string(labels[$0])):\(JSONLines.number(scores[$0]))" }
+            return "{\"labels\":[\(chosen.joined(separator: ","))],\"scores\":{\(named.joined(separator: ","))},\"logits\":\(JSONLines.array(logits))}"
+        case .tagging(let tokens, let logits):
+            let items = tokens.map {
+                "{\"entity\":\(JSONLines.string($0.entity)),\"score\":\(JSONLines.number($0.score)),\"index\":\($0.index),\"word\":\(JSONLines.string($0.word))}"
+            }
+            return "{\"tokens\":[\(items.joined(separator: ","))],\"logits\":[\(logits.map(JSONLines.array).joined(separator: ","))]}"
+        }
     }
 }
 

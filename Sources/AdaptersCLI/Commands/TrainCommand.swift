@@ -89,6 +89,14 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "Names for integer labels 0, 1, … (comma-separated), e.g. negative,positive.")
     var labelNames: String?
 
+    @Option(
+        name: .long,
+        help: "Linear layers of the prediction head (AdapterHub's layers; default 2 for sequence tasks, 1 for tagging).")
+    var headLayers: Int?
+
+    @Option(name: .long, help: "Activation between the head's layers (tanh, relu, gelu, gelu_new, swish, silu).")
+    var headActivation: AdapterActivation = .tanh
+
     @Option(name: .long, help: "Peak learning rate (default 3e-4; 2e-5 for --method full).")
     var learningRate: Float?
 
@@ -287,8 +295,18 @@ struct TrainCommand: ParsableCommand {
             }
             headLabels = names
         }
-        guard labelMap.count >= 2 else {
-            throw ValidationError("\(trainName): the labels take only \(labelMap.count) value(s); classification needs at least 2")
+        let task = data.task
+        if task == .regression {
+            guard labelNames == nil else { throw ValidationError("--label-names does not apply to regression") }
+            headLabels = ["LABEL_0"]  // AdapterHub's id2label of a 1-output head
+        } else if labelMap.count < (task == .multilabelClassification ? 1 : 2) {
+            throw ValidationError("\(trainName): the labels take only \(labelMap.count) value(s); \(task.rawValue) needs at least 2")
+        }
+        let headConfig = HeadConfig(type: task.headType, layers: headLayers, activation: headActivation)
+        do {
+            try headConfig.validate(source: "--head-layers")
+        } catch {
+            throw ValidationError("\(error)")
         }
         let config = trainingConfig
         // Rank 0 tokenizes first: with a shared file system the others then find its token cache.
@@ -315,7 +333,8 @@ struct TrainCommand: ParsableCommand {
         case .head: mode = .headOnly
         case .adapter(let config): mode = .adapter(name: adapterName, config: config)
         }
-        let model = try AdapterModel(base: base, mode: mode, head: HeadSpec(name: adapterName, labels: headLabels, dropout: headDropout))
+        let model = try AdapterModel(
+            base: base, mode: mode, head: HeadSpec(name: adapterName, labels: headLabels, dropout: headDropout, config: headConfig))
         model.initializeTrainable(seed: config.seed)
         if case .adapter(let adapterConfig) = method {
             for case .promptTuning(let pt) in adapterConfig.members where pt.promptInit == "from_string" {
@@ -335,7 +354,7 @@ struct TrainCommand: ParsableCommand {
             return
         }
         logger.info(
-            "training \(method.name) on \(trainData.count) examples (\(labelMap.count) labels: \(headLabels.joined(separator: ", "))), \(model.parameters.parameterCount) trainable parameters")
+            "training \(method.name) for \(model.head.describe) on \(trainData.count) examples (labels: \(headLabels.joined(separator: ", "))), \(model.parameters.parameterCount) trainable parameters")
         let summary = try trainer.run(resume: resume)
         progress.finish()
         let modelName = modelOptions.modelName
@@ -369,6 +388,12 @@ struct TrainCommand: ParsableCommand {
         if let e = summary.evaluation {
             summaryJSON["eval"] = ["accuracy": e.accuracy, "macro_f1": e.macroF1, "loss": e.loss, "examples": e.examples]
         }
+        if let e = summary.taskEvaluation {
+            var eval: [String: Any] = ["loss": e.loss, "examples": e.examples]
+            for (k, v) in e.values { eval[k] = v }
+            summaryJSON["eval"] = eval
+        }
+        summaryJSON["task"] = task.rawValue
         if let best = summary.bestStep { summaryJSON["best_step"] = best }
         let summaryData = try JSONSerialization.data(withJSONObject: summaryJSON, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         // Written last and atomically: a summary means the run finished (compare skips such runs).
@@ -390,6 +415,27 @@ struct TrainCommand: ParsableCommand {
 }
 
 extension LearningRateSchedule: ExpressibleByArgument {}
+extension AdapterActivation: ExpressibleByArgument {}
+
+extension DatasetTask {
+    /// The AdapterHub head that learns these labels (regression: a classification head with one output).
+    var headType: HeadType {
+        switch self {
+        case .classification, .regression: .classification
+        case .multilabelClassification: .multilabelClassification
+        case .tagging: .tagging
+        }
+    }
+
+    /// The task a head's outputs answer.
+    init(head: HeadSpec) {
+        switch head.type {
+        case .classification: self = head.isRegression ? .regression : .classification
+        case .multilabelClassification: self = .multilabelClassification
+        case .tagging: self = .tagging
+        }
+    }
+}
 
 /// A live progress bar on a terminal, plain log lines otherwise (CI, files).
 final class ProgressReporter {
@@ -427,6 +473,10 @@ final class ProgressReporter {
             if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
             FileHandle.standardError.write(
                 Data(String(format: "eval at step %d: accuracy %.4f macro-F1 %.4f loss %.4f\n", step, m.accuracy, m.macroF1, m.loss).utf8))
+        case .evaluatedTask(let step, let m):
+            if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
+            FileHandle.standardError.write(
+                Data("eval at step \(step): \(m.summary), loss \(String(format: "%.4f", m.loss))\n".utf8))
         case .checkpointSaved:
             break
         }

@@ -24,16 +24,26 @@ final class LabelledData {
 
     var parquet: ParquetExamples {
         ParquetExamples(
-            files: sources.map { URL(fileURLWithPath: $0) }, textColumn: options.textField,
+            files: sources.map { URL(fileURLWithPath: $0) }, textColumn: options.resolvedTextField,
             titleColumn: options.amazonTitle ? "title" : nil, textPairColumn: options.textPairField,
-            labelColumn: options.labelField, limit: options.maxExamples)
+            labelColumn: options.resolvedLabelField, limit: options.maxExamples)
     }
 
     /// The labels the data holds: ClassLabel names or distinct values (Parquet reads only the label
     /// column), as `LabelMap.derive` orders them.
     func labelMap() throws -> LabelMap {
-        if isParquet { return try parquet.labelMap() }
+        if isParquet {
+            try requireClassification()
+            return try parquet.labelMap()
+        }
         return LabelMap.derive(from: try loadFile())
+    }
+
+    /// Parquet data is read for single-label classification only.
+    private func requireClassification() throws {
+        guard options.task == .classification else {
+            throw ValidationError("\(sources.first ?? "the data"): Parquet data holds \(DatasetTask.classification.rawValue) labels only here; give \(options.task.rawValue) data as JSONL\(options.task == .tagging ? " or CoNLL" : "")")
+        }
     }
 
     func loadFile() throws -> LabeledDataset {
@@ -54,8 +64,10 @@ final class LabelledData {
     func tokenized(tokenizer: Tokenizer, modelFolder: URL, labelMap: LabelMap) throws -> TokenizedDataset {
         guard isParquet else {
             return try TokenizedDataset(
-                dataset: try loadFile(), tokenizer: tokenizer, labelMap: labelMap, maxLength: options.maxLength)
+                dataset: try loadFile(), tokenizer: tokenizer, task: options.task, labelMap: labelMap,
+                maxLength: options.maxLength)
         }
+        try requireClassification()
         let files = [
             "tokenizer.json", "vocab.json", "merges.txt", "vocab.txt", "tokenizer_config.json",
             "special_tokens_map.json",

@@ -4,17 +4,36 @@ import Foundation
 
 /// How labelled data files are read (`train`, `evaluate`).
 struct DataOptions: ParsableArguments {
-    @Option(name: .long, help: "Data format: jsonl, csv, tsv, amazon_polarity or parquet (default: by file extension).")
+    @Option(
+        name: .long,
+        help: "Data format: jsonl, csv, tsv, amazon_polarity, parquet or conll (default: by file extension; .conll/.iob are CoNLL).")
     var format: DatasetFormat?
 
-    @Option(name: .long, help: "Field (JSONL) or column (CSV/TSV/Parquet) holding the text (amazon_polarity's Parquet: content).")
-    var textField = "text"
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "What the labels are: classification, regression, multilabel_classification or tagging.",
+            discussion: "regression: a number per example (JSONL/CSV/TSV); multilabel_classification: a JSON array of label names per example; tagging: JSONL with a word array (--text-field, default tokens) and a tag array (--label-field, default tags), or a CoNLL file."
+        ))
+    var task: DatasetTask = .classification
+
+    @Option(
+        name: .long,
+        help: "Field (JSONL) or column (CSV/TSV/Parquet) holding the text (amazon_polarity's Parquet: content). Default text; tokens for tagging.")
+    var textField: String?
 
     @Option(name: .long, help: "Field or column holding a second text (pairs).")
     var textPairField: String?
 
-    @Option(name: .long, help: "Field or column holding the label (an integer or a name).")
-    var labelField = "label"
+    @Option(
+        name: .long,
+        help: "Field or column holding the label (an integer or a name; a number for regression; an array for multi-label and tagging). Default label; tags for tagging.")
+    var labelField: String?
+
+    /// The text field, by task when not given.
+    var resolvedTextField: String { textField ?? (task == .tagging ? "tokens" : "text") }
+    /// The label field, by task when not given.
+    var resolvedLabelField: String { labelField ?? (task == .tagging ? "tags" : "label") }
 
     @Flag(name: .long, help: "Amazon polarity (CSV, or Parquet's title column): use title + text (default: the text only).")
     var amazonTitle = false
@@ -41,17 +60,22 @@ struct DataOptions: ParsableArguments {
 
     func validate() throws {
         if let maxExamples, maxExamples < 1 { throw ValidationError("--max-examples must be at least 1") }
+        if task == .tagging && textPairField != nil {
+            throw ValidationError("--text-pair-field does not apply to tagging (its examples are word lists)")
+        }
     }
 
     var options: DatasetOptions {
         var o = DatasetOptions()
         o.format = format
-        o.textField = textField
+        o.textField = resolvedTextField
         o.textPairField = textPairField
-        o.labelField = labelField
+        o.labelField = resolvedLabelField
         o.amazonTitle = amazonTitle
+        o.task = task
         return o
     }
 }
 
 extension DatasetFormat: ExpressibleByArgument {}
+extension DatasetTask: ExpressibleByArgument {}

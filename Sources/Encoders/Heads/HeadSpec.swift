@@ -23,6 +23,8 @@ public struct HeadSpec: Sendable, Equatable {
 
     public var numLabels: Int { labels.count }
     public var type: HeadType { config.type }
+    /// A head with one class per sequence chosen by softmax (classification with at least 2 labels).
+    public var isSingleLabel: Bool { config.type == .classification && labels.count >= 2 }
     /// A classification head with one output: AdapterHub trains it with MSE (`ClassificationHead`).
     public var isRegression: Bool { config.type == .classification && labels.count == 1 }
 
@@ -35,5 +37,10 @@ public struct HeadSpec: Sendable, Equatable {
             let out = i == config.layers - 1 ? numLabels : c
             return [(linearPrefix(i) + "weight", [out, c]), (linearPrefix(i) + "bias", [out])]
         }
+    }
+
+    /// "regression", "classification (3 labels)", "tagging (9 labels)" …, for messages.
+    public var describe: String {
+        isRegression ? "regression" : "\(type.rawValue) (\(numLabels) labels)"
     }
 }

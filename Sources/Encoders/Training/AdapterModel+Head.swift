@@ -173,10 +173,3 @@ extension AdapterModel {
         }
     }
 }
-
-extension HeadSpec {
-    /// "regression", "classification (3 labels)", "tagging (9 labels)" …, for messages.
-    var describe: String {
-        isRegression ? "regression" : "\(type.rawValue) (\(numLabels) labels)"
-    }
-}

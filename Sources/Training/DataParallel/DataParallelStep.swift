@@ -39,11 +39,15 @@ public struct DataParallelStep {
         }
     }
 
-    /// Zeroes the gradients, runs `batch(range)` — the token batch and labels of those places of the
+    /// Zeroes the gradients, runs `batch(range)` — the token batch and targets of those places of the
     /// global batch — for each of this process's parts, and sums the gradients over the group. Every
     /// process must call it for the same step (it is collective).
+    ///
+    /// Parts are weighted by their sequences. For a tagging head, whose loss is a mean over labelled
+    /// tokens, a split batch then weighs tokens slightly differently from the whole batch (as
+    /// transformers' Trainer did before 4.46).
     public func run(
-        total: Int, seed: UInt64, step: Int, batch: (Range<Int>) throws -> (TokenBatch, [Int32])
+        total: Int, seed: UInt64, step: Int, batch: (Range<Int>) throws -> (TokenBatch, HeadTargets)
     ) throws -> Outcome {
         let reduction = group.size > 1 ? GradientReduction(group: group, model: model) : nil
         let mine = parts(of: total)
@@ -51,11 +55,11 @@ public struct DataParallelStep {
         var lossSum = 0.0
         let start = DispatchTime.now().uptimeNanoseconds
         for (k, part) in mine.enumerated() {
-            let (tokens, labels) = try batch(part)
+            let (tokens, targets) = try batch(part)
             let result: AdapterModel.StepResult
             do {
                 result = try model.step(
-                    tokens, labels: labels, seed: seed, dropoutKeys: part.map { UInt64($0) },
+                    tokens, targets: targets, seed: seed, dropoutKeys: part.map { UInt64($0) },
                     gradientScale: Float(part.count) / Float(total),
                     gradientsReady: k == mine.count - 1 ? reduction.map { r in { r.ready($0) } } : nil)
             } catch let error as EncoderError {
