@@ -1,0 +1,155 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `train`, `evaluate` and `predict` with regression, multi-label and tagging heads on the real MiniLM,
+/// on Rotten Tomatoes sentences with labels derived from the text (what each head is asked to learn is
+/// checked by the parity fixtures; here the CLI's plumbing: files read per task, head configs written as
+/// AdapterHub writes them, metrics and output lines per task, errors that name the file).
+@Suite("adapters train / evaluate / predict for other tasks", .serialized)
+struct TaskCLITests {
+    let cli = CLITests()
+
+    /// Sentences of Rotten Tomatoes' training file.
+    func sentences(_ count: Int) throws -> [String] {
+        let text = try String(
+            contentsOf: Fixtures.repositoryRoot.appendingPathComponent("data/rotten_tomatoes/train.jsonl"), encoding: .utf8)
+        return text.split(separator: "\n").prefix(count).compactMap {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["text"] as? String
+        }
+    }
+
+    func write(_ lines: [String], _ name: String, in folder: URL) throws -> String {
+        let url = folder.appendingPathComponent(name)
+        try (lines.joined(separator: "\n") + "\n").write(to: url, atomically: true, encoding: .utf8)
+        return url.path
+    }
+
+    func json(_ object: Any) throws -> String {
+        String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+    }
+
+    static func tag(_ word: String) -> String {
+        word.unicodeScalars.allSatisfy({ CharacterSet.punctuationCharacters.contains($0) }) ? "B-PUNCT" : "O"
+    }
+
+    @Test func taggingTrainsFromJSONLAndEvaluatesOnCoNLL() throws {
+        try #require(FileManager.default.fileExists(atPath: Fixtures.miniLM.path), "run scripts/setup.sh first")
+        let tmp = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        let texts = try sentences(48)
+        let jsonl = try write(
+            try texts.map { t in
+                let words = t.split(separator: " ").map(String.init)
+                return try json(["tokens": words, "tags": words.map(Self.tag)])
+            }, "ner.jsonl", in: tmp)
+        let conll = try write(
+            texts.map { t in t.split(separator: " ").map { "\($0) X \(Self.tag(String($0)))" }.joined(separator: "\n") + "\n" },
+            "ner.conll", in: tmp)
+        let out = tmp.appendingPathComponent("run")
+        var r = try cli.run([
+            "train", "--task", "tagging", "--train", jsonl, "--eval", conll, "--method", "seq_bn", "--adapter-name", "ner",
+            "--max-steps", "4", "--batch-size", "8", "--max-length", "48", "--output", out.path,
+        ])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("eval at step 4: f1"), "\(r.stderr)")
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("summary.json"))) as? [String: Any]
+        #expect(summary?["task"] as? String == "tagging")
+        let eval = summary?["eval"] as? [String: Any]
+        #expect(eval?["f1"] != nil && eval?["precision"] != nil && eval?["accuracy"] != nil, "\(eval ?? [:])")
+        let head = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("ner/head_config.json"))) as? [String: Any]
+        let config = head?["config"] as? [String: Any]
+        #expect(config?["head_type"] as? String == "tagging" && config?["layers"] as? Int == 1)
+        #expect((config?["label2id"] as? [String: Int]) == ["B-PUNCT": 0, "O": 1])
+
+        // evaluate reads the data for the head's task without --task; CoNLL is found by its extension.
+        let predictions = tmp.appendingPathComponent("p.jsonl")
+        r = try cli.run([
+            "evaluate", "--adapter", out.appendingPathComponent("ner").path, "--data", conll, "--max-length", "48",
+            "--predictions", predictions.path,
+        ])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("\"task\" : \"tagging\"") && r.stdout.contains("\"f1\""), "\(r.stdout)")
+        let first = try String(contentsOf: predictions, encoding: .utf8).split(separator: "\n").first.map(String.init) ?? ""
+        let line = try JSONSerialization.jsonObject(with: Data(first.utf8)) as? [String: Any]
+        #expect((line?["label"] as? [String])?.count == texts[0].split(separator: " ").count)
+
+        // predict: one object per text, a tag per non-special token, logits per attended token.
+        let input = try write(["The film , said Bob , was fine ."], "in.txt", in: tmp)
+        r = try cli.run(["predict", "--adapter", out.appendingPathComponent("ner").path, "--input", input])
+        #expect(r.status == 0, "\(r.stderr)")
+        let p = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        let tokens = p?["tokens"] as? [[String: Any]] ?? []
+        #expect(tokens.count == 9, "\(r.stdout)")
+        #expect(tokens.first?["word"] as? String == "the" && tokens.first?["index"] as? Int == 1)
+        #expect((p?["logits"] as? [[Double]])?.count == 11)
+    }
+
+    @Test func regressionAndMultilabelTrainEvaluateAndPredict() throws {
+        try #require(FileManager.default.fileExists(atPath: Fixtures.miniLM.path), "run scripts/setup.sh first")
+        let tmp = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        let texts = try sentences(40)
+        // Regression from CSV: a number per sentence.
+        let csv = try write(
+            ["text,score"] + texts.map { "\"\($0.replacingOccurrences(of: "\"", with: "\"\""))\",\(Double($0.count) / 50)" },
+            "sts.csv", in: tmp)
+        let reg = tmp.appendingPathComponent("reg")
+        var r = try cli.run([
+            "train", "--task", "regression", "--train", csv, "--eval", csv, "--label-field", "score", "--method", "lora",
+            "--adapter-name", "sts", "--max-steps", "3", "--batch-size", "8", "--max-length", "32", "--output", reg.path,
+        ])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("pearson") && r.stderr.contains("spearman"), "\(r.stderr)")
+        let head = try JSONSerialization.jsonObject(with: Data(contentsOf: reg.appendingPathComponent("sts/head_config.json"))) as? [String: Any]
+        #expect((head?["config"] as? [String: Any])?["num_labels"] as? Int == 1)
+        r = try cli.run([
+            "evaluate", "--adapter", reg.appendingPathComponent("sts").path, "--data", csv, "--label-field", "score",
+            "--max-length", "32",
+        ])
+        #expect(r.status == 0 && r.stdout.contains("\"pearson\""), "\(r.stderr)\(r.stdout)")
+        let input = try write(["a fine film", "dull"], "in.txt", in: tmp)
+        r = try cli.run(["predict", "--adapter", reg.appendingPathComponent("sts").path, "--input", input])
+        let lines = r.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(lines.count == 2 && lines.allSatisfy { $0["score"] is Double && $0["label"] as? String == "LABEL_0" }, "\(r.stdout)")
+
+        // Multi-label from JSONL: any number of names per sentence.
+        let jsonl = try write(
+            try texts.map { t in
+                var labels: [String] = []
+                if t.count < 80 { labels.append("short") }
+                if t.contains(",") { labels.append("comma") }
+                return try json(["text": t, "label": labels])
+            }, "ml.jsonl", in: tmp)
+        let ml = tmp.appendingPathComponent("ml")
+        r = try cli.run([
+            "train", "--task", "multilabel_classification", "--train", jsonl, "--eval", jsonl, "--method", "seq_bn",
+            "--adapter-name", "ml", "--max-steps", "3", "--batch-size", "8", "--max-length", "32", "--output", ml.path,
+        ])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("micro_f1"), "\(r.stderr)")
+        let mlHead = try JSONSerialization.jsonObject(with: Data(contentsOf: ml.appendingPathComponent("ml/head_config.json"))) as? [String: Any]
+        #expect((mlHead?["config"] as? [String: Any])?["head_type"] as? String == "multilabel_classification")
+        r = try cli.run(["predict", "--adapter", ml.appendingPathComponent("ml").path, "--input", input, "--threshold", "0.01"])
+        let p = try JSONSerialization.jsonObject(with: Data((r.stdout.split(separator: "\n").first ?? "").utf8)) as? [String: Any]
+        #expect(Set(p?["labels"] as? [String] ?? []) == ["comma", "short"], "\(r.stdout)")
+        #expect((p?["scores"] as? [String: Double])?.count == 2 && (p?["logits"] as? [Double])?.count == 2)
+    }
+
+    @Test func dataThatDoesNotFitTheTaskNamesTheFile() throws {
+        try #require(FileManager.default.fileExists(atPath: Fixtures.miniLM.path), "run scripts/setup.sh first")
+        let tmp = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        let csv = try write(["text,label", "a,1", "b,high"], "bad.csv", in: tmp)
+        var r = try cli.run(["train", "--task", "regression", "--train", csv, "--output", tmp.appendingPathComponent("o").path])
+        #expect(r.status != 0 && r.stderr.contains("bad.csv:3") && r.stderr.contains("\"high\" is not a finite number"), "\(r.stderr)")
+        r = try cli.run(["train", "--task", "tagging", "--train", csv, "--output", tmp.appendingPathComponent("o").path])
+        #expect(r.status != 0 && r.stderr.contains("bad.csv") && r.stderr.contains("cannot hold tagging labels"), "\(r.stderr)")
+        r = try cli.run([
+            "train", "--task", "tagging", "--train", csv, "--text-pair-field", "x", "--output", tmp.appendingPathComponent("o").path,
+        ])
+        #expect(r.status != 0 && r.stderr.contains("--text-pair-field does not apply to tagging"), "\(r.stderr)")
+        r = try cli.run(["train", "--task", "ner", "--train", csv, "--output", tmp.appendingPathComponent("o").path])
+        #expect(r.status != 0 && r.stderr.contains("tagging"), "\(r.stderr)")
+    }
+}
