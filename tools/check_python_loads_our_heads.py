@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""Heads other than single-label classification, saved by SwiftAdapters, loaded by the Python `adapters`
+library: same outputs?
+
+    swift build --product adapters            # or -c release; ADAPTERS_CLI=path overrides
+    .venv-bench/bin/python tools/check_python_loads_our_heads.py
+
+For a tagging head (1 layer; and 2 layers with GELU), a regression head, a multi-label head and a 3-layer ReLU
+classification head: trains a few steps with `adapters train --task …` on the real all-MiniLM-L6-v2 with labels
+derived from Rotten Tomatoes sentences (punctuation tags, length scores, length/comma labels), predicts 8 sentences
+with `adapters predict --adapter`, then loads the folder with `AutoAdapterModel.load_adapter` (adapters 1.3.0)
+and compares logits (tagging: every attended token's). Run locally (not in CI); its output goes into the closing
+notes.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+import torch
+from adapters import AutoAdapterModel
+from transformers import AutoTokenizer
+
+from fixture_env import default_minilm, require
+
+require("torch", "transformers", "adapters")
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+CLI = os.environ.get("ADAPTERS_CLI") or next(
+    (p for p in (os.path.join(ROOT, ".build", "release", "adapters"), os.path.join(ROOT, ".build", "debug", "adapters"))
+     if os.path.exists(p)), "adapters")
+MODEL = default_minilm()
+SENTENCES = [
+    "A gripping, beautifully acted film.", "Dull, predictable and far too long.",
+    "I laughed, I cried, I want to see it again.", "The script is a mess.",
+    "An ambitious, sprawling epic that mostly works.", "Not bad, not great.",
+    "Worst. Movie. Ever.", "A quiet triumph of patient filmmaking.",
+]
+
+
+def data(tmp):
+    rows = [json.loads(l) for l in open(os.path.join(ROOT, "data/rotten_tomatoes/train.jsonl"))][:200]
+    paths = {}
+    with open(os.path.join(tmp, "tag.jsonl"), "w") as f:
+        for r in rows:
+            words = r["text"].split()
+            f.write(json.dumps({"tokens": words, "tags": ["B-PUNCT" if re.fullmatch(r"[^\w\s]+", w) else "O"
+                                                          for w in words]}) + "\n")
+    with open(os.path.join(tmp, "reg.jsonl"), "w") as f:
+        for r in rows:
+            f.write(json.dumps({"text": r["text"], "label": len(r["text"]) / 50}) + "\n")
+    with open(os.path.join(tmp, "ml.jsonl"), "w") as f:
+        for r in rows:
+            labels = (["short"] if len(r["text"]) < 80 else []) + (["comma"] if "," in r["text"] else [])
+            f.write(json.dumps({"text": r["text"], "label": labels + (["positive"] if r["label"] == 1 else [])}) + "\n")
+    with open(os.path.join(tmp, "cls.jsonl"), "w") as f:
+        for r in rows:
+            f.write(json.dumps(r) + "\n")
+    return tmp
+
+
+CASES = [
+    ("tagging", "seq_bn", "tag.jsonl", []),
+    ("tagging", "lora", "tag.jsonl", ["--head-layers", "2", "--head-activation", "gelu"]),
+    ("regression", "lora", "reg.jsonl", []),
+    ("multilabel_classification", "seq_bn", "ml.jsonl", []),
+    ("classification", "seq_bn", "cls.jsonl", ["--head-layers", "3", "--head-activation", "relu"]),
+]
+
+
+def main():
+    worst = 0.0
+    with tempfile.TemporaryDirectory() as tmp:
+        data(tmp)
+        inp = os.path.join(tmp, "in.txt")
+        with open(inp, "w") as f:
+            f.write("\n".join(SENTENCES) + "\n")
+        tok = AutoTokenizer.from_pretrained(MODEL)
+        enc = tok(SENTENCES, padding=True, truncation=True, max_length=64, return_tensors="pt")
+        for k, (task, method, file, extra) in enumerate(CASES):
+            out = os.path.join(tmp, f"run{k}")
+            subprocess.run([CLI, "train", "--model", MODEL, "--task", task, "--train", os.path.join(tmp, file),
+                            "--method", method, "--adapter-name", "h", "--max-steps", "6", "--learning-rate", "1e-2",
+                            "--max-length", "64", "--output", out] + extra,
+                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            pred = subprocess.run([CLI, "predict", "--model", MODEL, "--adapter", os.path.join(out, "h"), "--input", inp,
+                                   "--max-length", "64"], check=True, capture_output=True, text=True).stdout
+            lines = [json.loads(line) for line in pred.splitlines()]
+            model = AutoAdapterModel.from_pretrained(MODEL)
+            model.load_adapter(os.path.join(out, "h"), set_active=True, use_safetensors=True)
+            model.eval()
+            with torch.no_grad():
+                theirs = model(**enc).logits
+            if task == "tagging":
+                ours = torch.tensor([row for line in lines for row in line["logits"]])
+                theirs = theirs[enc["attention_mask"] == 1]
+            else:
+                ours = torch.tensor([line["logits"] for line in lines])
+            diff = (ours - theirs).abs().max().item()
+            worst = max(worst, diff)
+            head = model.heads["h"].config
+            print(json.dumps({"task": task, "method": method, "head_type": head["head_type"], "layers": head["layers"],
+                              "activation": head["activation_function"], "compared": list(ours.shape),
+                              "max_abs_diff": diff}))
+    print(json.dumps({"worst_max_abs_diff": worst, "ok": worst <= 1e-4}))
+    sys.exit(0 if worst <= 1e-4 else 1)
+
+
+if __name__ == "__main__":
+    main()
