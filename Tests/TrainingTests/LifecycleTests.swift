@@ -157,6 +157,57 @@ struct LifecycleTests {
         #expect(rows.allSatisfy { $0.parameters > 0 && $0.percentOfBase > 0 })
     }
 
+    /// Tagging, regression and multi-label heads through the lifecycle API: trained, saved with their adapter,
+    /// loaded back into a fresh model with the same outputs and the same head configuration.
+    @Test func otherHeadsSaveAndLoadBack() throws {
+        let batch = try Self.batch(try Fixtures.json("lifecycle/stack_seq_bn/expected.json"))
+        let t = batch.sequenceLength
+        let tmp = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        let cases: [(HeadConfig, [String], HeadTargets)] = [
+            (HeadConfig(type: .tagging), ["O", "B-X", "I-X"],
+             .tokenClasses((0..<(2 * t)).map { $0 % t == 0 ? -100 : Int32($0 % 3) })),
+            (HeadConfig(type: .tagging, layers: 2, activation: .gelu), ["O", "B-X"],
+             .tokenClasses((0..<(2 * t)).map { Int32($0 % 2) })),
+            (HeadConfig(type: .classification), ["LABEL_0"], .values([0.5, -1.5])),
+            (HeadConfig(type: .multilabelClassification, layers: 1), ["a", "b", "c"], .values([1, 0, 1, 0, 0, 1])),
+        ]
+        for (k, (config, labels, targets)) in cases.enumerated() {
+            let model = ModelWithAdapters(base: try AdapterInteropTests.base(), modelName: "tiny-roberta")
+            try model.addAdapter("h", config: .bottleneck(.seqBn), seed: 3)
+            try model.addHead("h", config: config, labels: labels, seed: 3)
+            try model.trainAdapter("h")
+            let engine = try model.trainingModel()
+            #expect(engine.head.config == config)
+            var adam = AdamW()
+            for step in 0..<3 {
+                engine.parameters.zeroGradients()
+                let r = try engine.step(batch, targets: targets, seed: UInt64(step))
+                #expect(r.loss.isFinite && r.loss > 0)
+                adam.update(engine.parameters, learningRate: 0.05)
+            }
+            let trained = try model.logits(batch)
+            let expectedRows = config.readsEveryToken ? batch.attentionMask.filter { $0 == 1 }.count : 2
+            #expect(trained.count == expectedRows * labels.count)
+            let folder = tmp.appendingPathComponent("h\(k)")
+            try model.saveAdapter(to: folder, name: "h")
+            let again = ModelWithAdapters(base: try AdapterInteropTests.base())
+            #expect(try again.loadAdapter(from: folder, setActive: true) == "h")
+            #expect(again.head("h")?.config == config && again.head("h")?.labels == labels)
+            #expect(try again.logits(batch) == trained, "\(config)")
+        }
+        // A target that does not fit the head is a typed error, not a wrong loss.
+        let model = ModelWithAdapters(base: try AdapterInteropTests.base())
+        try model.addRegressionHead("r")
+        let engine = try model.trainingModel()
+        #expect(throws: EncoderError.invalidInput("class labels do not fit a regression head")) {
+            try engine.step(batch, labels: [0, 1], seed: 0)
+        }
+        #expect(throws: EncoderError.invalidInput("target nan of example 1 is not finite")) {
+            try engine.step(batch, targets: .values([0, .nan]), seed: 0)
+        }
+    }
+
     /// `adapter_summary` counts parameters, not buffers: LoReFT's orthogonal bases and VeRA's shared A and B are saved
     /// with the adapter but are not part of its size.
     @Test func summaryCountsParametersNotBuffers() throws {
