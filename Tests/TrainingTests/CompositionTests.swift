@@ -1,0 +1,114 @@
+import Adapters
+import ModelIO
+import Encoders
+import Foundation
+import TestSupport
+import Testing
+
+@testable import Training
+
+/// Parallel, BatchSplit, `average_adapter` and `average_head` against adapters 1.3.0
+/// (tools/make_composition_fixtures.py: the tiny RoBERTa, adapters and heads re-drawn at unit scale).
+@Suite("Composition and averaging")
+struct CompositionTests {
+    static func setup() throws -> (ModelWithAdapters, TokenBatch, [String: Any]) {
+        let json = try Fixtures.json("composition/expected.json")
+        let batch = try LifecycleTests.batch(json)
+        let model = ModelWithAdapters(base: try AdapterInteropTests.base())
+        for name in ["a", "b", "c", "d", "e"] {
+            #expect(try model.loadAdapter(from: Fixtures.url("composition/\(name)")) == name)
+        }
+        try model.loadAdapter(from: Fixtures.url("composition/a2"), withHead: false)
+        return (model, batch, json)
+    }
+
+    static func rows(_ value: Any?) -> [Float] { (value as? [Any] ?? []).flatMap(floats) }
+
+    @Test func singlesMatchFirst() throws {
+        let (model, batch, json) = try Self.setup()
+        for name in ["a", "b", "c", "d", "e"] {
+            try model.setActiveAdapters(AdapterSetup([name]))
+            try model.setActiveHead(name)
+            #expect(maxAbsDifference(try model.logits(batch), Self.rows(json["single_\(name)"])) <= 1e-4, "\(name)")
+        }
+    }
+
+    @Test func parallelRunsEveryBranchWithItsHead() throws {
+        let (model, batch, json) = try Self.setup()
+        let out = try model.parallelLogits(["a", "c", "d"], batch)
+        #expect(out.map(\.head) == ["a", "c", "d"])
+        let expected = json["parallel"] as? [Any] ?? []
+        for (k, branch) in out.enumerated() {
+            #expect(maxAbsDifference(branch.logits, Self.rows(expected[k])) <= 1e-4, "branch \(branch.head)")
+        }
+        // The tagging branch gives one row per attended token.
+        #expect(out[1].logits.count == batch.attentionMask.filter { $0 == 1 }.count * 2)
+        let lora = try model.parallelLogits(["b", "e"], batch)
+        let expectedLoRA = json["parallel_lora"] as? [Any] ?? []
+        #expect(maxAbsDifference(lora[0].logits, Self.rows(expectedLoRA[0])) <= 1e-4)
+        #expect(maxAbsDifference(lora[1].logits, Self.rows(expectedLoRA[1])) <= 1e-4)
+        // Unlike adapters 1.3.0 our Parallel also mixes methods (a bottleneck with a LoRA): each as run alone.
+        let mixed = try model.parallelLogits(["a", "b"], batch)
+        #expect(maxAbsDifference(mixed[1].logits, Self.rows(json["single_b"])) <= 1e-4)
+    }
+
+    @Test func batchSplitSendsRowsToTheirBranch() throws {
+        let (model, batch, json) = try Self.setup()
+        let out = try model.batchSplitLogits(["a", "c"], sizes: [1, 2], batch)
+        let expected = json["batch_split"] as? [Any] ?? []
+        #expect(out.map(\.head) == ["a", "c"])
+        #expect(maxAbsDifference(out[0].logits, Self.rows(expected[0])) <= 1e-4)
+        #expect(maxAbsDifference(out[1].logits, Self.rows(expected[1])) <= 1e-4)
+        #expect(throws: AdapterError.invalidSetup(
+            "BatchSplit's batch sizes [1, 1] must be positive and add up to the batch's 3 sequences")) {
+            try model.batchSplitLogits(["a", "c"], sizes: [1, 1], batch)
+        }
+        #expect(throws: AdapterError.unknownAdapter("zz")) { try model.batchSplitLogits(["a", "zz"], sizes: [1, 2], batch) }
+    }
+
+    @Test func averageAdapterAndHeadMatchPython() throws {
+        let (model, batch, json) = try Self.setup()
+        try model.averageAdapter("avg", from: ["a", "a2"], weights: [1, 3])  // normalised: 0.25, 0.75
+        try model.setActiveAdapters("avg")
+        try model.setActiveHead("a")
+        #expect(maxAbsDifference(try model.logits(batch), Self.rows(json["average_adapter"])) <= 1e-4)
+        // The averaged tensors are those adapters 1.3.0 saved.
+        let python = ModelWithAdapters(base: model.base)
+        try python.loadAdapter(from: Fixtures.url("composition/avg"), loadAs: "avg", withHead: false)
+        let ours = try #require(model.adapters["avg"]?.tensors)
+        let theirs = try #require(python.adapters["avg"]?.tensors)
+        #expect(Set(ours.keys) == Set(theirs.keys))
+        for (k, v) in ours { #expect(maxAbsDifference(v, theirs[k] ?? []) <= 1e-6, "\(k)") }
+
+        try model.averageHead("avg_head", from: ["a", "d"], weights: [0.4, 0.6])
+        try model.setActiveAdapters("a")
+        try model.setActiveHead("avg_head")
+        #expect(maxAbsDifference(try model.logits(batch), Self.rows(json["average_head"])) <= 1e-4)
+
+        #expect(throws: AdapterError.self) { try model.averageAdapter("mix", from: ["a", "b"]) }
+        #expect(throws: AdapterError.invalidSetup(
+            "combine strategy lora_linear_only_negate_b applies to LoRA and (IA)³ adapters only (not VeRA or DoRA)")) {
+            try model.averageAdapter("neg", from: ["a", "a2"], combine: .loraLinearOnlyNegateB)
+        }
+        #expect(throws: AdapterError.invalidSetup(
+            "cannot average heads with different configurations: 'a' is classification (2 labels), 'b' is classification (3 labels)")) {
+            try model.averageHead("h", from: ["a", "b"])
+        }
+        #expect(throws: AdapterError.invalidSetup("the weights [1.0, -1.0] add up to 0: they cannot be normalised")) {
+            try model.averageAdapter("z", from: ["a", "a2"], weights: [1, -1])
+        }
+    }
+
+    /// `lora_linear_only_negate_b`: A takes |w|, B takes w, so the update of a negatively weighted adapter is subtracted.
+    @Test func negateBKeepsASign() throws {
+        let (model, _, _) = try Self.setup()
+        try model.averageAdapter("n", from: ["b", "b"], weights: [0.5, -1.5], normalize: false, combine: .loraLinearOnlyNegateB)
+        let b = try #require(model.adapters["b"]?.tensors)
+        let n = try #require(model.adapters["n"]?.tensors)
+        for (k, v) in b {
+            let renamed = AdapterHubNames.renaming(k, from: "b", to: "n")
+            let factor: Float = k.hasSuffix("lora_A") ? 2 : -1
+            #expect(maxAbsDifference(n[renamed] ?? [], v.map { $0 * factor }) <= 1e-6, "\(k)")
+        }
+    }
+}
