@@ -1,6 +1,7 @@
 import Encoders
 import Foundation
 import Kernels
+import Tokenizers
 
 /// What a regression, multi-label or tagging head predicts for one input.
 public enum TaskPrediction: Sendable, Equatable {
@@ -30,50 +31,62 @@ extension Runner {
         -> [TaskPrediction]
     {
         let head = model.head
-        let n = head.numLabels
         var out: [TaskPrediction] = []
         out.reserveCapacity(records.count)
         for start in stride(from: 0, to: records.count, by: max(batchSize, 1)) {
             let slice = records[start..<min(records.count, start + max(batchSize, 1))]
             let batch = try encoder.batch(slice, source: source)
             let logits = try model.logits(batch)
-            switch head.type {
-            case .classification:
-                guard head.isRegression else {
-                    throw InferenceError.invalidInput(
-                        path: source, line: nil, detail: "a single-label classification head: use predict")
-                }
-                for b in 0..<batch.batchSize { out.append(.regression(value: logits[b])) }
-            case .multilabelClassification:
-                for b in 0..<batch.batchSize {
-                    let row = Array(logits[(b * n)..<((b + 1) * n)])
-                    out.append(
-                        .multilabel(scores: row.map { Float(1 / (1 + Foundation.exp(-Double($0)))) }, logits: row))
-                }
-            case .tagging:
-                let t = batch.sequenceLength
-                var row = 0
-                for b in 0..<batch.batchSize {
-                    var tokens: [TaggedToken] = []
-                    var rows: [[Float]] = []
-                    let ids = Array(batch.inputIds[(b * t)..<((b + 1) * t)])
-                    for p in 0..<t where batch.attentionMask[b * t + p] != 0 {
-                        let z = Array(logits[(row * n)..<((row + 1) * n)])
-                        row += 1
-                        rows.append(z)
-                        guard !(encoder.tokenizer?.isSpecial(ids[p]) ?? false) else { continue }
-                        let probabilities = softmax(z)
-                        var best = 0
-                        for j in 1..<n where probabilities[j] > probabilities[best] { best = j }
-                        tokens.append(
-                            TaggedToken(
-                                entity: head.labels[best], score: probabilities[best], index: p,
-                                word: encoder.tokenizer?.idToToken(ids[p]) ?? String(ids[p])))
-                    }
-                    out.append(.tagging(tokens: tokens, logits: rows))
-                }
+            guard !head.isSingleLabel else {
+                throw InferenceError.invalidInput(
+                    path: source, line: nil, detail: "a single-label classification head: use predict")
             }
+            out += TaskPrediction.split(logits, head: head, batch: batch, tokenizer: encoder.tokenizer)
         }
         return out
+    }
+}
+
+extension TaskPrediction {
+    /// Each sequence's prediction from the logits a regression, multi-label or tagging head gave for `batch`
+    /// (`[B, n]`, or `[M, n]` over the attended tokens for tagging).
+    public static func split(_ logits: [Float], head: HeadSpec, batch: TokenBatch, tokenizer: Tokenizer?)
+        -> [TaskPrediction]
+    {
+        let n = head.numLabels
+        switch head.type {
+        case .classification:
+            // A regression head (one output); a single-label head has no TaskPrediction.
+            return (0..<batch.batchSize).map { .regression(value: logits[$0 * n]) }
+        case .multilabelClassification:
+            return (0..<batch.batchSize).map { b in
+                let row = Array(logits[(b * n)..<((b + 1) * n)])
+                return .multilabel(scores: row.map { Float(1 / (1 + Foundation.exp(-Double($0)))) }, logits: row)
+            }
+        case .tagging:
+            let t = batch.sequenceLength
+            var row = 0
+            var out: [TaskPrediction] = []
+            for b in 0..<batch.batchSize {
+                var tokens: [TaggedToken] = []
+                var rows: [[Float]] = []
+                for p in 0..<t where batch.attentionMask[b * t + p] != 0 {
+                    let z = Array(logits[(row * n)..<((row + 1) * n)])
+                    row += 1
+                    rows.append(z)
+                    let id = batch.inputIds[b * t + p]
+                    guard !(tokenizer?.isSpecial(id) ?? false) else { continue }
+                    let probabilities = softmax(z)
+                    var best = 0
+                    for j in 1..<n where probabilities[j] > probabilities[best] { best = j }
+                    tokens.append(
+                        TaggedToken(
+                            entity: head.labels[best], score: probabilities[best], index: p,
+                            word: tokenizer?.idToToken(id) ?? String(id)))
+                }
+                out.append(.tagging(tokens: tokens, logits: rows))
+            }
+            return out
+        }
     }
 }

@@ -13,7 +13,8 @@ struct TaskCLITests {
     /// Sentences of Rotten Tomatoes' training file.
     func sentences(_ count: Int) throws -> [String] {
         let text = try String(
-            contentsOf: Fixtures.repositoryRoot.appendingPathComponent("data/rotten_tomatoes/train.jsonl"), encoding: .utf8)
+            contentsOf: Fixtures.repositoryRoot.appendingPathComponent("data/rotten_tomatoes/train.jsonl"),
+            encoding: .utf8)
         return text.split(separator: "\n").prefix(count).compactMap {
             (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["text"] as? String
         }
@@ -44,20 +45,27 @@ struct TaskCLITests {
                 return try json(["tokens": words, "tags": words.map(Self.tag)])
             }, "ner.jsonl", in: tmp)
         let conll = try write(
-            texts.map { t in t.split(separator: " ").map { "\($0) X \(Self.tag(String($0)))" }.joined(separator: "\n") + "\n" },
+            texts.map { t in
+                t.split(separator: " ").map { "\($0) X \(Self.tag(String($0)))" }.joined(separator: "\n") + "\n"
+            },
             "ner.conll", in: tmp)
         let out = tmp.appendingPathComponent("run")
         var r = try cli.run([
-            "train", "--task", "tagging", "--train", jsonl, "--eval", conll, "--method", "seq_bn", "--adapter-name", "ner",
+            "train", "--task", "tagging", "--train", jsonl, "--eval", conll, "--method", "seq_bn", "--adapter-name",
+            "ner",
             "--max-steps", "4", "--batch-size", "8", "--max-length", "48", "--output", out.path,
         ])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stderr.contains("eval at step 4: f1"), "\(r.stderr)")
-        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("summary.json"))) as? [String: Any]
+        let summary =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("summary.json")))
+            as? [String: Any]
         #expect(summary?["task"] as? String == "tagging")
         let eval = summary?["eval"] as? [String: Any]
         #expect(eval?["f1"] != nil && eval?["precision"] != nil && eval?["accuracy"] != nil, "\(eval ?? [:])")
-        let head = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("ner/head_config.json"))) as? [String: Any]
+        let head =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("ner/head_config.json")))
+            as? [String: Any]
         let config = head?["config"] as? [String: Any]
         #expect(config?["head_type"] as? String == "tagging" && config?["layers"] as? Int == 1)
         #expect((config?["label2id"] as? [String: Int]) == ["B-PUNCT": 0, "O": 1])
@@ -70,7 +78,8 @@ struct TaskCLITests {
         ])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("\"task\" : \"tagging\"") && r.stdout.contains("\"f1\""), "\(r.stdout)")
-        let first = try String(contentsOf: predictions, encoding: .utf8).split(separator: "\n").first.map(String.init) ?? ""
+        let first =
+            try String(contentsOf: predictions, encoding: .utf8).split(separator: "\n").first.map(String.init) ?? ""
         let line = try JSONSerialization.jsonObject(with: Data(first.utf8)) as? [String: Any]
         #expect((line?["label"] as? [String])?.count == texts[0].split(separator: " ").count)
 
@@ -92,16 +101,21 @@ struct TaskCLITests {
         let texts = try sentences(40)
         // Regression from CSV: a number per sentence.
         let csv = try write(
-            ["text,score"] + texts.map { "\"\($0.replacingOccurrences(of: "\"", with: "\"\""))\",\(Double($0.count) / 50)" },
+            ["text,score"]
+                + texts.map { "\"\($0.replacingOccurrences(of: "\"", with: "\"\""))\",\(Double($0.count) / 50)" },
             "sts.csv", in: tmp)
         let reg = tmp.appendingPathComponent("reg")
         var r = try cli.run([
-            "train", "--task", "regression", "--train", csv, "--eval", csv, "--label-field", "score", "--method", "lora",
-            "--adapter-name", "sts", "--max-steps", "3", "--batch-size", "8", "--max-length", "32", "--output", reg.path,
+            "train", "--task", "regression", "--train", csv, "--eval", csv, "--label-field", "score", "--method",
+            "lora",
+            "--adapter-name", "sts", "--max-steps", "3", "--batch-size", "8", "--max-length", "32", "--output",
+            reg.path,
         ])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stderr.contains("pearson") && r.stderr.contains("spearman"), "\(r.stderr)")
-        let head = try JSONSerialization.jsonObject(with: Data(contentsOf: reg.appendingPathComponent("sts/head_config.json"))) as? [String: Any]
+        let head =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: reg.appendingPathComponent("sts/head_config.json")))
+            as? [String: Any]
         #expect((head?["config"] as? [String: Any])?["num_labels"] as? Int == 1)
         r = try cli.run([
             "evaluate", "--adapter", reg.appendingPathComponent("sts").path, "--data", csv, "--label-field", "score",
@@ -110,8 +124,12 @@ struct TaskCLITests {
         #expect(r.status == 0 && r.stdout.contains("\"pearson\""), "\(r.stderr)\(r.stdout)")
         let input = try write(["a fine film", "dull"], "in.txt", in: tmp)
         r = try cli.run(["predict", "--adapter", reg.appendingPathComponent("sts").path, "--input", input])
-        let lines = r.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-        #expect(lines.count == 2 && lines.allSatisfy { $0["score"] is Double && $0["label"] as? String == "LABEL_0" }, "\(r.stdout)")
+        let lines = r.stdout.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        #expect(
+            lines.count == 2 && lines.allSatisfy { $0["score"] is Double && $0["label"] as? String == "LABEL_0" },
+            "\(r.stdout)")
 
         // Multi-label from JSONL: any number of names per sentence.
         let jsonl = try write(
@@ -128,12 +146,44 @@ struct TaskCLITests {
         ])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stderr.contains("micro_f1"), "\(r.stderr)")
-        let mlHead = try JSONSerialization.jsonObject(with: Data(contentsOf: ml.appendingPathComponent("ml/head_config.json"))) as? [String: Any]
+        let mlHead =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: ml.appendingPathComponent("ml/head_config.json")))
+            as? [String: Any]
         #expect((mlHead?["config"] as? [String: Any])?["head_type"] as? String == "multilabel_classification")
-        r = try cli.run(["predict", "--adapter", ml.appendingPathComponent("ml").path, "--input", input, "--threshold", "0.01"])
-        let p = try JSONSerialization.jsonObject(with: Data((r.stdout.split(separator: "\n").first ?? "").utf8)) as? [String: Any]
+        r = try cli.run([
+            "predict", "--adapter", ml.appendingPathComponent("ml").path, "--input", input, "--threshold", "0.01",
+        ])
+        let p =
+            try JSONSerialization.jsonObject(with: Data((r.stdout.split(separator: "\n").first ?? "").utf8))
+            as? [String: Any]
         #expect(Set(p?["labels"] as? [String] ?? []) == ["comma", "short"], "\(r.stdout)")
         #expect((p?["scores"] as? [String: Double])?.count == 2 && (p?["logits"] as? [Double])?.count == 2)
+
+        // Parallel: both adapters with their heads on each input, one object per head; each as when run alone.
+        let single = try cli.run(["predict", "--adapter", reg.appendingPathComponent("sts").path, "--input", input])
+        r = try cli.run([
+            "predict", "--adapter", reg.appendingPathComponent("sts").path, "--adapter",
+            ml.appendingPathComponent("ml").path,
+            "--compose", "parallel", "--input", input,
+        ])
+        #expect(r.status == 0, "\(r.stderr)")
+        let both = r.stdout.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        let alone = single.stdout.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        #expect(both.count == 2 && both.allSatisfy { Set($0.keys) == ["sts", "ml"] }, "\(r.stdout)")
+        for (b, a) in zip(both, alone) {
+            let ours = ((b["sts"] as? [String: Any])?["score"] as? Double) ?? .nan
+            #expect(abs(ours - ((a["score"] as? Double) ?? .infinity)) <= 1e-5)
+            #expect((b["ml"] as? [String: Any])?["scores"] is [String: Double])
+        }
+        r = try cli.run([
+            "predict", "--adapter", ml.appendingPathComponent("ml").path, "--compose", "parallel", "--input", input,
+        ])
+        #expect(
+            r.status != 0 && r.stderr.contains("--compose parallel needs at least 2 --adapter folders"), "\(r.stderr)")
     }
 
     @Test func dataThatDoesNotFitTheTaskNamesTheFile() throws {
@@ -141,12 +191,21 @@ struct TaskCLITests {
         let tmp = try Fixtures.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: tmp) }
         let csv = try write(["text,label", "a,1", "b,high"], "bad.csv", in: tmp)
-        var r = try cli.run(["train", "--task", "regression", "--train", csv, "--output", tmp.appendingPathComponent("o").path])
-        #expect(r.status != 0 && r.stderr.contains("bad.csv:3") && r.stderr.contains("\"high\" is not a finite number"), "\(r.stderr)")
-        r = try cli.run(["train", "--task", "tagging", "--train", csv, "--output", tmp.appendingPathComponent("o").path])
-        #expect(r.status != 0 && r.stderr.contains("bad.csv") && r.stderr.contains("cannot hold tagging labels"), "\(r.stderr)")
+        var r = try cli.run([
+            "train", "--task", "regression", "--train", csv, "--output", tmp.appendingPathComponent("o").path,
+        ])
+        #expect(
+            r.status != 0 && r.stderr.contains("bad.csv:3") && r.stderr.contains("\"high\" is not a finite number"),
+            "\(r.stderr)")
         r = try cli.run([
-            "train", "--task", "tagging", "--train", csv, "--text-pair-field", "x", "--output", tmp.appendingPathComponent("o").path,
+            "train", "--task", "tagging", "--train", csv, "--output", tmp.appendingPathComponent("o").path,
+        ])
+        #expect(
+            r.status != 0 && r.stderr.contains("bad.csv") && r.stderr.contains("cannot hold tagging labels"),
+            "\(r.stderr)")
+        r = try cli.run([
+            "train", "--task", "tagging", "--train", csv, "--text-pair-field", "x", "--output",
+            tmp.appendingPathComponent("o").path,
         ])
         #expect(r.status != 0 && r.stderr.contains("--text-pair-field does not apply to tagging"), "\(r.stderr)")
         r = try cli.run(["train", "--task", "ner", "--train", csv, "--output", tmp.appendingPathComponent("o").path])

@@ -15,7 +15,8 @@ struct TaskDatasetTests {
 
     @Test func regressionTargetsAreNumbersInAnyJSONForm() throws {
         let d = try DS.load(
-            #"{"text":"a","label":3}"# + "\n" + #"{"text":"b","label":-0.25}"# + "\n" + #"{"text":"c","label":" 1e-2 "}"#,
+            #"{"text":"a","label":3}"# + "\n" + #"{"text":"b","label":-0.25}"# + "\n"
+                + #"{"text":"c","label":" 1e-2 "}"#,
             name: "r.jsonl", options: Self.options(.regression))
         #expect(d.examples.map(\.label) == ["3", "-0.25", "1e-2"])
         let csv = try DS.load("text,label\nx,2.5\ny,4\n", name: "r.csv", options: Self.options(.regression))
@@ -30,7 +31,8 @@ struct TaskDatasetTests {
     ])
     func badRegressionTargetsNameTheLine(line: String, detail: String) throws {
         do {
-            _ = try DS.load(#"{"text":"ok","label":1}"# + "\n" + line, name: "bad.jsonl", options: Self.options(.regression))
+            _ = try DS.load(
+                #"{"text":"ok","label":1}"# + "\n" + line, name: "bad.jsonl", options: Self.options(.regression))
             Issue.record("accepted \(line)")
         } catch let error as DatasetError {
             #expect(error.line == 2, "\(error)")
@@ -40,7 +42,8 @@ struct TaskDatasetTests {
 
     @Test func multilabelLabelsAreArraysOfNames() throws {
         let d = try DS.load(
-            #"{"text":"a","label":["x","y"]}"# + "\n" + #"{"text":"b","label":[]}"# + "\n" + #"{"text":"c","label":[2]}"#,
+            #"{"text":"a","label":["x","y"]}"# + "\n" + #"{"text":"b","label":[]}"# + "\n"
+                + #"{"text":"c","label":[2]}"#,
             name: "m.jsonl", options: Self.options(.multilabelClassification))
         #expect(d.examples.map(\.labels) == [["x", "y"], [], ["2"]])
         #expect(LabelMap.derive(from: d).names == ["2", "x", "y"])
@@ -83,7 +86,8 @@ struct TaskDatasetTests {
     }
 
     @Test func conllSentencesSkipDocumentBreaks() throws {
-        let text = "-DOCSTART- -X- -X- O\r\n\r\nEU NNP B-NP B-ORG\r\nrejects VBZ B-VP O\r\n\r\n\r\nPeter\tB-PER\nBlackburn I-PER\n"
+        let text =
+            "-DOCSTART- -X- -X- O\r\n\r\nEU NNP B-NP B-ORG\r\nrejects VBZ B-VP O\r\n\r\n\r\nPeter\tB-PER\nBlackburn I-PER\n"
         let d = try DS.load(text, name: "train.conll", options: Self.options(.tagging))
         #expect(d.format == .conll)
         #expect(d.examples.map { $0.words ?? [] } == [["EU", "rejects"], ["Peter", "Blackburn"]])
@@ -103,7 +107,10 @@ struct TaskDatasetTests {
     }
 
     @Test(arguments: [
-        ("a.csv", DatasetTask.multilabelClassification, "csv files cannot hold multilabel_classification labels (use JSONL)"),
+        (
+            "a.csv", DatasetTask.multilabelClassification,
+            "csv files cannot hold multilabel_classification labels (use JSONL)"
+        ),
         ("a.tsv", DatasetTask.tagging, "tsv files cannot hold tagging labels (use JSONL or CoNLL)"),
         ("a.conll", DatasetTask.classification, "a CoNLL file holds tags: use it with the tagging task"),
     ])
@@ -139,11 +146,13 @@ struct TaskDatasetTests {
         let padded = full.batch([0], padId: tokenizer.padTokenId, padding: .maxLength, maxLength: expected.count + 3)
         #expect(padded.tokenLabels == expected + [-100, -100, -100])
 
-        let cut = try TokenizedDataset(dataset: dataset, tokenizer: tokenizer, task: .tagging, labelMap: map, maxLength: 5)
+        let cut = try TokenizedDataset(
+            dataset: dataset, tokenizer: tokenizer, task: .tagging, labelMap: map, maxLength: 5)
         #expect(cut.sequence(0).count == 5)
         #expect(Array(cut.tokenLabels(0)) == Array(expected.prefix(4)) + [-100])
         #expect(throws: DatasetError.labelOutsideHead(file: "t.jsonl", line: 1, label: "B-PER")) {
-            try TokenizedDataset(dataset: dataset, tokenizer: tokenizer, task: .tagging, labelMap: LabelMap(names: ["O", "B-LOC"]))
+            try TokenizedDataset(
+                dataset: dataset, tokenizer: tokenizer, task: .tagging, labelMap: LabelMap(names: ["O", "B-LOC"]))
         }
     }
 
@@ -151,16 +160,22 @@ struct TaskDatasetTests {
         let tokenizer = try DS.miniLM.get()
         let ml = LabeledDataset(
             source: "m.jsonl",
-            examples: [Example(text: "a", label: "", labels: ["y"]), Example(text: "b c", label: "", labels: ["x", "z"])])
+            examples: [
+                Example(text: "a", label: "", labels: ["y"]), Example(text: "b c", label: "", labels: ["x", "z"]),
+            ])
         let map = LabelMap(names: ["x", "y", "z"])
         let t = try TokenizedDataset(dataset: ml, tokenizer: tokenizer, task: .multilabelClassification, labelMap: map)
         #expect(Array(t.values(0)) == [0, 1, 0] && Array(t.values(1)) == [1, 0, 1])
         #expect(t.batch([1, 0], padId: 0).values == [1, 0, 1, 0, 1, 0])
         #expect(throws: DatasetError.labelOutsideHead(file: "m.jsonl", line: 2, label: "x")) {
-            try TokenizedDataset(dataset: ml, tokenizer: tokenizer, task: .multilabelClassification, labelMap: LabelMap(names: ["y", "z"]))
+            try TokenizedDataset(
+                dataset: ml, tokenizer: tokenizer, task: .multilabelClassification,
+                labelMap: LabelMap(names: ["y", "z"]))
         }
-        let reg = LabeledDataset(source: "r.jsonl", examples: [Example(text: "a", label: "2.5"), Example(text: "b", label: "-1")])
-        let r = try TokenizedDataset(dataset: reg, tokenizer: tokenizer, task: .regression, labelMap: LabelMap(names: ["LABEL_0"]))
+        let reg = LabeledDataset(
+            source: "r.jsonl", examples: [Example(text: "a", label: "2.5"), Example(text: "b", label: "-1")])
+        let r = try TokenizedDataset(
+            dataset: reg, tokenizer: tokenizer, task: .regression, labelMap: LabelMap(names: ["LABEL_0"]))
         #expect(r.batch([0, 1], padId: 0).values == [2.5, -1])
         #expect(r.batch([0, 1], padId: 0).tokenLabels == nil)
     }

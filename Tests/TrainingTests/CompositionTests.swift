@@ -1,7 +1,7 @@
 import Adapters
-import ModelIO
 import Encoders
 import Foundation
+import ModelIO
 import TestSupport
 import Testing
 
@@ -59,11 +59,15 @@ struct CompositionTests {
         #expect(out.map(\.head) == ["a", "c"])
         #expect(maxAbsDifference(out[0].logits, Self.rows(expected[0])) <= 1e-4)
         #expect(maxAbsDifference(out[1].logits, Self.rows(expected[1])) <= 1e-4)
-        #expect(throws: AdapterError.invalidSetup(
-            "BatchSplit's batch sizes [1, 1] must be positive and add up to the batch's 3 sequences")) {
+        #expect(
+            throws: AdapterError.invalidSetup(
+                "BatchSplit's batch sizes [1, 1] must be positive and add up to the batch's 3 sequences")
+        ) {
             try model.batchSplitLogits(["a", "c"], sizes: [1, 1], batch)
         }
-        #expect(throws: AdapterError.unknownAdapter("zz")) { try model.batchSplitLogits(["a", "zz"], sizes: [1, 2], batch) }
+        #expect(throws: AdapterError.unknownAdapter("zz")) {
+            try model.batchSplitLogits(["a", "zz"], sizes: [1, 2], batch)
+        }
     }
 
     @Test func averageAdapterAndHeadMatchPython() throws {
@@ -86,12 +90,17 @@ struct CompositionTests {
         #expect(maxAbsDifference(try model.logits(batch), Self.rows(json["average_head"])) <= 1e-4)
 
         #expect(throws: AdapterError.self) { try model.averageAdapter("mix", from: ["a", "b"]) }
-        #expect(throws: AdapterError.invalidSetup(
-            "combine strategy lora_linear_only_negate_b applies to LoRA and (IA)³ adapters only (not VeRA or DoRA)")) {
+        #expect(
+            throws: AdapterError.invalidSetup(
+                "combine strategy lora_linear_only_negate_b applies to LoRA and (IA)³ adapters only (not VeRA or DoRA)")
+        ) {
             try model.averageAdapter("neg", from: ["a", "a2"], combine: .loraLinearOnlyNegateB)
         }
-        #expect(throws: AdapterError.invalidSetup(
-            "cannot average heads with different configurations: 'a' is classification (2 labels), 'b' is classification (3 labels)")) {
+        #expect(
+            throws: AdapterError.invalidSetup(
+                "cannot average heads with different configurations: 'a' is classification (2 labels), 'b' is classification (3 labels)"
+            )
+        ) {
             try model.averageHead("h", from: ["a", "b"])
         }
         #expect(throws: AdapterError.invalidSetup("the weights [1.0, -1.0] add up to 0: they cannot be normalised")) {
@@ -102,7 +111,8 @@ struct CompositionTests {
     /// `lora_linear_only_negate_b`: A takes |w|, B takes w, so the update of a negatively weighted adapter is subtracted.
     @Test func negateBKeepsASign() throws {
         let (model, _, _) = try Self.setup()
-        try model.averageAdapter("n", from: ["b", "b"], weights: [0.5, -1.5], normalize: false, combine: .loraLinearOnlyNegateB)
+        try model.averageAdapter(
+            "n", from: ["b", "b"], weights: [0.5, -1.5], normalize: false, combine: .loraLinearOnlyNegateB)
         let b = try #require(model.adapters["b"]?.tensors)
         let n = try #require(model.adapters["n"]?.tensors)
         for (k, v) in b {

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Encoders
 import Foundation
+import Adapters
 import Inference
+import Tokenizers
 import Training
 
 struct PredictCommand: ParsableCommand {
@@ -35,10 +37,24 @@ struct PredictCommand: ParsableCommand {
     @Option(name: .long, help: "Multi-label heads: the sigmoid score from which a label is predicted.")
     var threshold: Float = 0.5
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "How several --adapter folders combine: stack (AdapterHub's Stack, the default) or parallel.",
+            discussion: "parallel runs every adapter with its own head on each input (AdapterHub's Parallel); each line then holds one object per head, keyed by the head's name: {\"A\": {\"label\", \"score\", \"logits\"}, \"B\": {…}}."
+        ))
+    var compose: Composition = .stack
+
+    enum Composition: String, ExpressibleByArgument, CaseIterable {
+        case stack
+        case parallel
+    }
+
     func validate() throws {
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
         if let maxLength, maxLength < 2 { throw ValidationError("--max-length must be at least 2") }
         if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1") }
+        if compose == .parallel && adapter.count < 2 { throw ValidationError("--compose parallel needs at least 2 --adapter folders") }
         if !(threshold > 0 && threshold < 1) { throw ValidationError("--threshold must be between 0 and 1") }
     }
 
@@ -46,6 +62,10 @@ struct PredictCommand: ParsableCommand {
         let model = try modelOptions.load()
         let records = try InputReader.read(inputOptions.input, options: inputOptions.readerOptions)
         let sink = try OutputSink(path: inputOptions.output)
+        if compose == .parallel {
+            try predictParallel(model: model, records: records, sink: sink)
+            return
+        }
         let classifier: SequenceClassifier? = adapter.isEmpty ? nil : try loadAdapterFolders(adapter, base: model.encoder)
         let runner = Runner(model: model, maxLength: maxLength, classifier: classifier)
         if let withAdapters = classifier as? ModelWithAdapters, let name = withAdapters.activeHead,
@@ -72,6 +92,57 @@ struct PredictCommand: ParsableCommand {
 }
 
 extension PredictCommand {
+    /// `--compose parallel`: every folder's adapter with its head on each input, one object per head.
+    func predictParallel(model: PretrainedModel, records: [InputRecord], sink: OutputSink) throws {
+        let withAdapters = ModelWithAdapters(base: model.encoder, logger: logger)
+        var names: [String] = []
+        for (i, path) in adapter.enumerated() {
+            let url = try HubAccess.folder(path, selection: .all)
+            let name: String
+            do {
+                name = try withAdapters.loadAdapter(from: url)
+            } catch AdapterError.alreadyExists(let n), AdapterError.headAlreadyExists(let n) {
+                name = try withAdapters.loadAdapter(from: url, loadAs: "\(n)_\(i + 1)")
+            }
+            guard withAdapters.head(name) != nil else {
+                throw ValidationError("\(path): no head_config.json; every --adapter of a Parallel needs its head")
+            }
+            names.append(name)
+        }
+        let runner = Runner(model: model, maxLength: maxLength)
+        let source = inputOptions.input
+        for start in stride(from: 0, to: records.count, by: batchSize) {
+            let slice = records[start..<min(records.count, start + batchSize)]
+            let batch = try runner.encoder.batch(slice, source: source)
+            let branches = try withAdapters.parallelLogits(names.map { AdapterSetup([$0]) }, batch)
+            var objects = [[String]](repeating: [], count: batch.batchSize)
+            for branch in branches {
+                guard let head = withAdapters.head(branch.head) else { continue }
+                let lines = Self.lines(branch.logits, head: head, batch: batch, tokenizer: runner.encoder.tokenizer, threshold: threshold)
+                for (b, line) in lines.enumerated() { objects[b].append("\(JSONLines.string(branch.head)):\(line)") }
+            }
+            for o in objects { sink.write("{" + o.joined(separator: ",") + "}") }
+        }
+        try sink.finish()
+    }
+
+    /// Each sequence's output object from a head's logits over `batch`.
+    static func lines(_ logits: [Float], head: HeadSpec, batch: TokenBatch, tokenizer: Tokenizer?, threshold: Float) -> [String] {
+        let n = head.numLabels
+        if head.isSingleLabel {
+            return (0..<batch.batchSize).map { b in
+                let row = Array(logits[(b * n)..<((b + 1) * n)])
+                let p = softmax(row)
+                var best = 0
+                for j in 1..<n where p[j] > p[best] { best = j }
+                return "{\"label\":\(JSONLines.string(head.labels[best])),\"score\":\(JSONLines.number(p[best])),\"logits\":\(JSONLines.array(row))}"
+            }
+        }
+        return TaskPrediction.split(logits, head: head, batch: batch, tokenizer: tokenizer).map {
+            line($0, labels: head.labels, threshold: threshold)
+        }
+    }
+
     /// One output line of a regression, multi-label or tagging prediction.
     static func line(_ p: TaskPrediction, labels: [String], threshold: Float) -> String {
         switch p {

@@ -19,15 +19,20 @@ extension ModelWithAdapters {
     /// head named like its last adapter. Returns each head's name and logits (`[B, labels]`, or `[M, labels]`
     /// over the attended tokens for a tagging head), in order. The frozen base runs once over the replicated
     /// batch; the result equals running each setup alone.
-    public func parallelLogits(_ setups: [AdapterSetup], _ batch: TokenBatch) throws -> [(head: String, logits: [Float])] {
-        guard setups.count >= 2 else { throw AdapterError.invalidSetup("Parallel needs at least 2 setups, got \(setups.count)") }
+    public func parallelLogits(_ setups: [AdapterSetup], _ batch: TokenBatch) throws -> [(
+        head: String, logits: [Float]
+    )] {
+        guard setups.count >= 2 else {
+            throw AdapterError.invalidSetup("Parallel needs at least 2 setups, got \(setups.count)")
+        }
         let replicated = try TokenBatch(
             batchSize: batch.batchSize * setups.count, sequenceLength: batch.sequenceLength,
             inputIds: Array(repeatElement(batch.inputIds, count: setups.count).joined()),
             attentionMask: Array(repeatElement(batch.attentionMask, count: setups.count).joined()),
             tokenTypeIds: batch.tokenTypeIds.map { Array(repeatElement($0, count: setups.count).joined()) })
         let b = batch.batchSize
-        return try branchLogits(setups, replicated, rows: setups.indices.map { ($0 * b)..<(($0 + 1) * b) }, block: "Parallel")
+        return try branchLogits(
+            setups, replicated, rows: setups.indices.map { ($0 * b)..<(($0 + 1) * b) }, block: "Parallel")
     }
 
     /// AdapterHub's `BatchSplit(a, b, …, batch_sizes=[…])`: the batch's first `sizes[0]` sequences through the
@@ -41,7 +46,8 @@ extension ModelWithAdapters {
         }
         guard sizes.allSatisfy({ $0 > 0 }), sizes.reduce(0, +) == batch.batchSize else {
             throw AdapterError.invalidSetup(
-                "BatchSplit's batch sizes \(sizes) must be positive and add up to the batch's \(batch.batchSize) sequences")
+                "BatchSplit's batch sizes \(sizes) must be positive and add up to the batch's \(batch.batchSize) sequences"
+            )
         }
         var rows: [Range<Int>] = []
         var start = 0
@@ -63,9 +69,12 @@ extension ModelWithAdapters {
             guard let last = setup.last else { throw AdapterError.invalidSetup("\(block): an empty setup") }
             for name in setup.names where adapters[name] == nil { throw AdapterError.unknownAdapter(name) }
             guard heads[last] != nil else {
-                throw AdapterError.invalidSetup("\(block): no head named '\(last)' for the setup \(setup) (each branch uses the head named like its last adapter)")
+                throw AdapterError.invalidSetup(
+                    "\(block): no head named '\(last)' for the setup \(setup) (each branch uses the head named like its last adapter)"
+                )
             }
-            models.append(try buildModel(for: EngineKey(adapters: setup.names, head: last, full: false), trainable: false))
+            models.append(
+                try buildModel(for: EngineKey(adapters: setup.names, head: last, full: false), trainable: false))
             headNames.append(last)
         }
         let logits = try models[0].mixedLogits(batch, parts: zip(models, rows).map { ($0, $1) })
@@ -90,14 +99,20 @@ extension ModelWithAdapters {
             guard let stored = adapters[source] else { throw AdapterError.unknownAdapter(source) }
             if let config, Self.averagingKey(config) != Self.averagingKey(stored.config) {
                 throw AdapterError.invalidSetup(
-                    "cannot average adapters with different configurations: '\(sources[0])' is \(config.methodName), '\(source)' is \(stored.config.methodName) (or their settings differ)")
+                    "cannot average adapters with different configurations: '\(sources[0])' is \(config.methodName), '\(source)' is \(stored.config.methodName) (or their settings differ)"
+                )
             }
             config = config ?? stored.config
         }
         guard let config else { throw AdapterError.invalidSetup("averageAdapter needs at least one adapter") }
         if combine == .loraLinearOnlyNegateB {
-            guard config.members.allSatisfy({ if case .lora(let l) = $0 { return !l.isVera && !l.useDora } else { return false } }) else {
-                throw AdapterError.invalidSetup("combine strategy \(combine.rawValue) applies to LoRA and (IA)³ adapters only (not VeRA or DoRA)")
+            guard
+                config.members.allSatisfy({
+                    if case .lora(let l) = $0 { return !l.isVera && !l.useDora } else { return false }
+                })
+            else {
+                throw AdapterError.invalidSetup(
+                    "combine strategy \(combine.rawValue) applies to LoRA and (IA)³ adapters only (not VeRA or DoRA)")
             }
         }
         var sum: [String: [Float]] = [:]
@@ -122,7 +137,8 @@ extension ModelWithAdapters {
     /// AdapterHub's `average_head(name, heads, weights, normalize_weights)`: a new head whose tensors are the
     /// weighted sum of the given heads' (same type, layers, activation and labels).
     public func averageHead(
-        _ name: String, from sources: [String], weights: [Float]? = nil, normalize: Bool = true, overwrite: Bool = false,
+        _ name: String, from sources: [String], weights: [Float]? = nil, normalize: Bool = true,
+        overwrite: Bool = false,
         setActive: Bool = false
     ) throws {
         try checkName(name)
@@ -137,7 +153,8 @@ extension ModelWithAdapters {
             guard let stored = heads[source] else { throw AdapterError.unknownHead(source) }
             guard stored.spec.config == first.spec.config, stored.spec.labels == first.spec.labels else {
                 throw AdapterError.invalidSetup(
-                    "cannot average heads with different configurations: '\(sources[0])' is \(first.spec.describe), '\(source)' is \(stored.spec.describe)")
+                    "cannot average heads with different configurations: '\(sources[0])' is \(first.spec.describe), '\(source)' is \(stored.spec.describe)"
+                )
             }
             for (tensor, values) in stored.tensors {
                 let renamed = "heads.\(name)." + tensor.dropFirst("heads.\(source).".count)
@@ -159,10 +176,13 @@ extension ModelWithAdapters {
         guard !sources.isEmpty else { throw AdapterError.invalidSetup("nothing to average") }
         guard let weights else { return [Float](repeating: 1 / Float(sources.count), count: sources.count) }
         guard weights.count == sources.count, weights.allSatisfy(\.isFinite) else {
-            throw AdapterError.invalidSetup("\(weights.count) weights for \(sources.count) adapters (finite numbers, one each)")
+            throw AdapterError.invalidSetup(
+                "\(weights.count) weights for \(sources.count) adapters (finite numbers, one each)")
         }
         let total = normalize ? weights.reduce(0, +) : 1
-        guard total != 0 else { throw AdapterError.invalidSetup("the weights \(weights) add up to 0: they cannot be normalised") }
+        guard total != 0 else {
+            throw AdapterError.invalidSetup("the weights \(weights) add up to 0: they cannot be normalised")
+        }
         return weights.map { $0 / total }
     }
 
