@@ -21,6 +21,8 @@ Writes Tests/Fixtures/composition/ on the tiny RoBERTa of the training fixtures 
                    average_ad                       Average("a", "d", weights=[0.7, 0.3]) with head d (adapters 1.3.0
                                                     normalises the weights, then takes torch.mean over the weighted
                                                     outputs: Σ w_i·out_i / k, residual included — kept as is)
+                   average_be                       Average("b", "e", weights=[3, 2]) with head e: LoRA updates averaged
+                                                    the same way, (Σ w_i·ΔW_i·x) / k
                    average_adapter                  average_adapter("avg", ["a", "d"]... same config required, so "a"
                                                     and "a2" (a copy of a re-drawn): weights [0.25, 0.75], head a
                    average_head                     average_head("avg_head", ["a", "d"], weights [0.4, 0.6]) on adapter a
@@ -94,6 +96,9 @@ def main():
         model.active_head = "d"
         out["average_ad"] = rows(model(**kw).logits)
         out["average_ad_weights"] = [0.7, 0.3]
+        model.set_active_adapters(Average("b", "e", weights=[3, 2]))
+        model.active_head = "e"
+        out["average_be"] = rows(model(**kw).logits)
     model.average_adapter("avg", ["a", "a2"], weights=[0.25, 0.75])
     model.average_head("avg_head", ["a", "d"], weights=[0.4, 0.6])
     with torch.no_grad():

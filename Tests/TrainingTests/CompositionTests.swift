@@ -108,6 +108,47 @@ struct CompositionTests {
         }
     }
 
+    /// AdapterHub's `Average` block: each adapter's output at every location, weighted — including adapters 1.3.0's
+    /// extra division by the number of adapters (its `torch.mean` over the weighted outputs).
+    @Test func averageBlockMatchesPython() throws {
+        let (model, batch, json) = try Self.setup()
+        try model.setActiveAdapters(try .average(["a", "d"], weights: [0.7, 0.3]))
+        #expect(model.activeHead == "d")
+        #expect(maxAbsDifference(try model.logits(batch), Self.rows(json["average_ad"])) <= 1e-4)
+        try model.setActiveAdapters(try .average(["b", "e"], weights: [3, 2]))
+        #expect(model.activeHead == "e")
+        #expect(maxAbsDifference(try model.logits(batch), Self.rows(json["average_be"])) <= 1e-4)
+        // Not the adapters' mean: an Average of an adapter with its copy differs from the adapter (as in Python).
+        try model.setActiveAdapters(try .average(["a", "a2"], weights: [1, 0]))
+        try model.setActiveHead("a")
+        #expect(maxAbsDifference(try model.logits(batch), Self.rows(json["single_a"])) > 1e-2)
+        // A mixed batch runs an Average beside single adapters.
+        try model.setActiveAdapters(try .average(["a", "d"], weights: [0.7, 0.3]))
+        try model.setActiveHead("d")
+        let average = try model.inferenceModel()
+        try model.setActiveAdapters("a")
+        let single = try model.inferenceModel()
+        let mixed = try average.mixedLogits(batch, parts: [(single, 0..<1), (average, 1..<3)])
+        #expect(maxAbsDifference(mixed[1], Array(Self.rows(json["average_ad"])[2...])) <= 1e-4)
+        // Adapters at different locations, or a method that does not average, are refused; training is refused.
+        try model.setActiveAdapters(try .average(["a", "b"]))
+        #expect(throws: EncoderError.self) { try model.logits(batch) }
+        #expect(throws: AdapterError.self) { try model.trainAdapter(try .average(["a", "d"])) }
+        let engine = try AdapterModel(
+            base: model.base,
+            mode: .average(
+                [
+                    NamedAdapter(name: "a", config: try #require(model.adapterConfig("a"))),
+                    NamedAdapter(name: "d", config: try #require(model.adapterConfig("d"))),
+                ], weights: [0.5, 0.5]),
+            head: HeadSpec(name: "d", labels: ["neg", "pos"], dropout: 0))
+        #expect(
+            throws: EncoderError.invalidInput("training an Average of adapters is not supported: it runs for inference")
+        ) {
+            try engine.step(batch, labels: [0, 1, 0], seed: 0)
+        }
+    }
+
     /// `lora_linear_only_negate_b`: A takes |w|, B takes w, so the update of a negatively weighted adapter is subtracted.
     @Test func negateBKeepsASign() throws {
         let (model, _, _) = try Self.setup()

@@ -40,14 +40,31 @@ struct PredictCommand: ParsableCommand {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "How several --adapter folders combine: stack (AdapterHub's Stack, the default) or parallel.",
-            discussion: "parallel runs every adapter with its own head on each input (AdapterHub's Parallel); each line then holds one object per head, keyed by the head's name: {\"A\": {\"label\", \"score\", \"logits\"}, \"B\": {…}}."
+            "How several --adapter folders combine: stack (AdapterHub's Stack, the default), parallel, or average[:W1,W2,…].",
+            discussion: "parallel runs every adapter with its own head on each input (AdapterHub's Parallel); each line then holds one object per head, keyed by the head's name: {\"A\": {\"label\", \"score\", \"logits\"}, \"B\": {…}}. average:0.7,0.3 combines the adapters' outputs at every layer with these weights (normalised; equal without them; AdapterHub's Average) and predicts with the last adapter's head."
         ))
     var compose: Composition = .stack
 
-    enum Composition: String, ExpressibleByArgument, CaseIterable {
+    enum Composition: ExpressibleByArgument, Equatable {
         case stack
         case parallel
+        case average([Float]?)
+
+        init?(argument: String) {
+            switch argument {
+            case "stack": self = .stack
+            case "parallel": self = .parallel
+            case "average": self = .average(nil)
+            default:
+                guard argument.hasPrefix("average:") else { return nil }
+                let parts = argument.dropFirst("average:".count).split(separator: ",", omittingEmptySubsequences: false)
+                let weights = parts.compactMap { Float($0.trimmingCharacters(in: .whitespaces)) }
+                guard weights.count == parts.count, !weights.isEmpty, weights.allSatisfy(\.isFinite) else { return nil }
+                self = .average(weights)
+            }
+        }
+
+        static var allValueStrings: [String] { ["stack", "parallel", "average", "average:W1,W2,…"] }
     }
 
     func validate() throws {
@@ -55,6 +72,12 @@ struct PredictCommand: ParsableCommand {
         if let maxLength, maxLength < 2 { throw ValidationError("--max-length must be at least 2") }
         if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1") }
         if compose == .parallel && adapter.count < 2 { throw ValidationError("--compose parallel needs at least 2 --adapter folders") }
+        if case .average(let weights) = compose {
+            if adapter.count < 2 { throw ValidationError("--compose average needs at least 2 --adapter folders") }
+            if let weights, weights.count != adapter.count {
+                throw ValidationError("--compose average: \(weights.count) weights for \(adapter.count) --adapter folders")
+            }
+        }
         if !(threshold > 0 && threshold < 1) { throw ValidationError("--threshold must be between 0 and 1") }
     }
 
@@ -67,6 +90,15 @@ struct PredictCommand: ParsableCommand {
             return
         }
         let classifier: SequenceClassifier? = adapter.isEmpty ? nil : try loadAdapterFolders(adapter, base: model.encoder)
+        if case .average(let weights) = compose, let withAdapters = classifier as? ModelWithAdapters,
+            let names = withAdapters.activeAdapters?.names
+        {
+            do {
+                try withAdapters.setActiveAdapters(try .average(names, weights: weights))
+            } catch let error as AdapterError {
+                throw ValidationError("--compose average: \(error)")
+            }
+        }
         let runner = Runner(model: model, maxLength: maxLength, classifier: classifier)
         if let withAdapters = classifier as? ModelWithAdapters, let name = withAdapters.activeHead,
             let head = withAdapters.head(name), !head.isSingleLabel

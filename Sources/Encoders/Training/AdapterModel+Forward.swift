@@ -52,6 +52,10 @@ extension AdapterModel {
         dropUp: ((UnsafeMutablePointer<Float>, BottleneckSlots) -> Void)? = nil, rowOffsets: [Int], gateBuffer: ScratchBuffer
     ) -> UnsafePointer<Float> {
         let c = config.hiddenSize
+        if stack.count > 1, stack.allSatisfy({ $0.averageFactor != nil }) {
+            return bottleneckAverage(
+                stack, h: h, residual: residual, rows: m, tmp: tmp, pre: pre, act: act, adapterInput: adapterInput)
+        }
         var o = UnsafePointer(h)
         for slots in stack {
             // The running output lives in tmp; the next one is built in scratchF.
@@ -72,6 +76,29 @@ extension AdapterModel {
             o = UnsafePointer(tmp)
         }
         return o
+    }
+
+    /// An `Average`'s bottlenecks at one location (inference): each adapter on the same input gives
+    /// o_i = h + s_i·f_i(a), and the location's output is Σ factor_i·o_i (`averageFactors`), in `tmp`.
+    func bottleneckAverage(
+        _ stack: [BottleneckSlots], h: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>, rows m: Int,
+        tmp: UnsafeMutablePointer<Float>, pre: ScratchBuffer, act: ScratchBuffer,
+        adapterInput: (UnsafePointer<Float>) -> UnsafePointer<Float>
+    ) -> UnsafePointer<Float> {
+        let c = config.hiddenSize
+        let one = scratchF.reserve(m * c)
+        var total = [Float](repeating: 0, count: m * c)
+        for slots in stack {
+            let input = slots.originalLnBefore ? adapterInput(UnsafePointer(h)) : UnsafePointer(h)
+            Bottleneck.forward(
+                out: one, x: input, weights: bottleneckTensors(slots), pre: pre.reserve(m * slots.size),
+                act: act.reserve(m * slots.size), rows: m, channels: c, bottleneck: slots.size,
+                activation: slots.activation, scale: bottleneckScale(slots))
+            let factor = slots.averageFactor ?? 1
+            for i in 0..<(m * c) { total[i] += factor * (one[i] + h[i]) }
+        }
+        tmp.update(from: total, count: m * c)
+        return UnsafePointer(tmp)
     }
 
     /// Several adapter setups' bottleneck stacks at one location, each on its own rows of `h` (`[rows, C]`):

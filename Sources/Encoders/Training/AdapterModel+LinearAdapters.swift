@@ -127,6 +127,17 @@ extension AdapterModel {
             }
             return
         }
+        if stack.allSatisfy({ $0.averageFactor != nil }) {
+            // An Average: each LoRA reads the layer input and its update counts its share (`averageFactors`).
+            for slots in stack {
+                guard let a = slots.a else { continue }
+                LoRAKernel.forward(
+                    y: y, ldy: ldy, x: x, a: values.pointer(a), b: values.pointer(slots.b),
+                    h: s.loraH[site.rawValue].reserve(m * slots.rank), rows: m, inFeatures: inFeatures,
+                    outFeatures: outFeatures, rank: slots.rank, scaling: slots.scaling * (slots.averageFactor ?? 1))
+            }
+            return
+        }
         // AdapterHub's LoRA Stack chains the updates: each LoRA reads the previous one's output, not the
         // layer input (h₁ = s₁B₁A₁x, h₂ = s₂B₂A₂h₁), and only the last is added to the projection. Only
         // square layers (q, k, v) can chain; `init` refuses other stacks.

@@ -42,6 +42,8 @@ public final class AdapterModel {
         var phm: PHMPair? = nil
         /// `use_gating`: the output is multiplied by this gate (per sequence).
         var gate: GateSlots? = nil
+        /// In an `Average`, this adapter's share of the location's output (`AverageBlock.factors`).
+        var averageFactor: Float? = nil
     }
 
     /// LoRA (`a`, `b`) or (IA)³ (`b` only, the scale vector) on one frozen linear layer.
@@ -60,6 +62,8 @@ public final class AdapterModel {
         var gate: GateSlots? = nil
         /// VeRA: `b` is then `vera_B` `[out, out]`, `a` nil.
         var vera: VeRASlots? = nil
+        /// In an `Average`, this LoRA's share of the site's update (`AverageBlock.factors`).
+        var averageFactor: Float? = nil
     }
 
     /// VeRA's trained `vera_D` `[r, r]` and the adapter's shared frozen `lora_A` `[r, in]`, `lora_B` `[out, r]`.
@@ -213,6 +217,7 @@ public final class AdapterModel {
         switch mode {
         case .adapter(let name, let adapterConfig): stack = [NamedAdapter(name: name, config: adapterConfig)]
         case .stack(let adapters): stack = adapters
+        case .average(let adapters, _): stack = adapters
         case .full, .headOnly: stack = []
         }
         if Set(stack.map(\.name)).count != stack.count {
@@ -325,7 +330,10 @@ public final class AdapterModel {
                 }
             }
         }
-        for (l, layer) in layerAdapters.enumerated() {
+        if case .average(_, let weights) = mode {
+            try Self.placeAverage(stack, weights: weights, in: &layerAdapters)
+        }
+        for (l, layer) in layerAdapters.enumerated() where !mode.isAverage {
             if layer.lora.contains(where: { $0.count > 1 && $0.contains(where: { $0.dora != nil }) }) {
                 throw EncoderError.invalidInput("layer \(l): stacking a DoRA adapter with another at one layer is not supported")
             }
@@ -596,6 +604,9 @@ public final class AdapterModel {
         }
         if backward && !parameters.trainable {
             throw EncoderError.invalidInput("this model was built to run only (trainable: false): it cannot be trained")
+        }
+        if backward && mode.isAverage {
+            throw EncoderError.invalidInput("training an Average of adapters is not supported: it runs for inference")
         }
         if backward && isStacked {
             throw EncoderError.invalidInput(

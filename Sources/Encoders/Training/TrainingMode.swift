@@ -7,6 +7,9 @@ public enum TrainingMode: Sendable, Equatable {
     /// Several adapters applied one after the other at every location (AdapterHub's `Stack`), with
     /// the head. Forward only: training a stack is refused by `AdapterModel.step`.
     case stack([NamedAdapter])
+    /// AdapterHub's `Average`: at every location each adapter runs on the same input and the outputs are
+    /// combined with `weights` (already normalised as the caller wants them). Forward only.
+    case average([NamedAdapter], weights: [Float])
     /// Everything, embeddings included, plus the head.
     case full
     /// Base frozen, no adapter: only the head.

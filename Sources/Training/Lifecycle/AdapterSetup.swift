@@ -1,3 +1,5 @@
+import Adapters
+
 /// Which adapters run, in order: AdapterHub's `Stack`. A bare name is a stack of one, as
 /// `set_active_adapters("x")` wraps it into `Stack("x")`.
 ///
@@ -8,13 +10,44 @@
 public struct AdapterSetup: Sendable, Equatable, CustomStringConvertible, ExpressibleByStringLiteral {
     /// Adapter names, applied first to last at every location.
     public let names: [String]
+    /// Set for AdapterHub's `Average`: each adapter's weight (normalised as asked), one per name.
+    public let averageWeights: [Float]?
 
     public init(_ names: [String]) {
         self.names = names
+        averageWeights = nil
     }
 
     public init(stringLiteral name: String) {
         names = [name]
+        averageWeights = nil
+    }
+
+    private init(names: [String], averageWeights: [Float]) {
+        self.names = names
+        self.averageWeights = averageWeights
+    }
+
+    /// AdapterHub's `Average(a, b, …, weights=…, normalize_weights=…)`: at every location each adapter runs on
+    /// the same input and their outputs are combined by weight (equal weights by default; `normalize` divides
+    /// them by their sum). The head is the one named like the last adapter. Runs for inference only.
+    public static func average(_ names: [String], weights: [Float]? = nil, normalize: Bool = true) throws
+        -> AdapterSetup
+    {
+        guard !names.isEmpty else { throw AdapterError.invalidSetup("an Average needs at least one adapter") }
+        var w = weights ?? [Float](repeating: 1 / Float(names.count), count: names.count)
+        guard w.count == names.count, w.allSatisfy(\.isFinite) else {
+            throw AdapterError.invalidSetup(
+                "an Average of \(names.count) adapters needs \(names.count) finite weights, got \(w)")
+        }
+        if weights != nil && normalize {
+            let total = w.reduce(0, +)
+            guard total != 0 else {
+                throw AdapterError.invalidSetup("the weights \(w) add up to 0: they cannot be normalised")
+            }
+            w = w.map { $0 / total }
+        }
+        return AdapterSetup(names: names, averageWeights: w)
     }
 
     /// Several adapters one after the other: each one's output (with its residual) is the next one's
@@ -25,6 +58,7 @@ public struct AdapterSetup: Sendable, Equatable, CustomStringConvertible, Expres
     public var last: String? { names.last }
 
     public var description: String {
-        names.count == 1 ? names[0] : "Stack[\(names.joined(separator: ", "))]"
+        if averageWeights != nil { return "Average[\(names.joined(separator: ", "))]" }
+        return names.count == 1 ? names[0] : "Stack[\(names.joined(separator: ", "))]"
     }
 }

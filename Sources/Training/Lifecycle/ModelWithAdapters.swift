@@ -48,6 +48,8 @@ public final class ModelWithAdapters {
         var adapters: [String]
         var head: String?
         var full: Bool
+        /// An `Average`'s weights; nil for a single adapter or a Stack.
+        var averageWeights: [Float]? = nil
     }
 
     var adapters: [String: StoredAdapter] = [:]
@@ -195,7 +197,7 @@ public final class ModelWithAdapters {
     /// `train_adapter`: freezes the base, activates `setup` (and its head), and marks its adapters
     /// as the ones `trainingModel()` updates together with the active head.
     public func trainAdapter(_ setup: AdapterSetup) throws {
-        guard setup.names.count == 1 else {
+        guard setup.names.count == 1, setup.averageWeights == nil else {
             throw AdapterError.invalidSetup(
                 "training \(setup) is not supported: train one adapter at a time, then stack it for inference")
         }
@@ -374,12 +376,17 @@ public final class ModelWithAdapters {
     }
 
     /// The active adapters and head, as an engine runs them for inference.
-    var activeSetupKey: EngineKey { EngineKey(adapters: activeAdapters?.names ?? [], head: activeHead, full: false) }
+    var activeSetupKey: EngineKey {
+        EngineKey(
+            adapters: activeAdapters?.names ?? [], head: activeHead, full: false, averageWeights: activeAdapters?.averageWeights)
+    }
 
     func inferenceEngine() throws -> AdapterModel {
         let key = activeSetupKey
         // A full fine-tuning engine of the same head runs inference exactly as a head-only one would.
-        if let engine, let current = engineKey, current.adapters == key.adapters, current.head == key.head {
+        if let engine, let current = engineKey, current.adapters == key.adapters, current.head == key.head,
+            current.averageWeights == key.averageWeights
+        {
             return engine
         }
         return try engine(for: key)
@@ -404,6 +411,12 @@ public final class ModelWithAdapters {
             mode = .full
         } else if key.adapters.isEmpty {
             mode = .headOnly
+        } else if let weights = key.averageWeights {
+            mode = .average(
+                try key.adapters.map { name in
+                    guard let stored = adapters[name] else { throw AdapterError.unknownAdapter(name) }
+                    return NamedAdapter(name: name, config: stored.config)
+                }, weights: weights)
         } else if key.adapters.count == 1, let stored = adapters[key.adapters[0]] {
             mode = .adapter(name: key.adapters[0], config: stored.config)
         } else {

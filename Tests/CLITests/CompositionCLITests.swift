@@ -1,0 +1,77 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `predict --compose parallel|average` on the tiny RoBERTa with the adapters adapters 1.3.0 saved
+/// (tools/make_composition_fixtures.py), on pre-tokenized input: the logits Python computed.
+@Suite("adapters predict --compose")
+struct CompositionCLITests {
+    let cli = CLITests()
+
+    func input(in folder: URL) throws -> (path: String, json: [String: Any]) {
+        let json = try Fixtures.json("composition/expected.json")
+        let ids = json["input_ids"] as? [[Int]] ?? []
+        let mask = json["attention_mask"] as? [[Int]] ?? []
+        let lines = try zip(ids, mask).map { i, m -> String in
+            let n = m.filter { $0 == 1 }.count
+            let object: [String: Any] = ["input_ids": Array(i.prefix(n)), "attention_mask": Array(m.prefix(n))]
+            return String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self)
+        }
+        let url = folder.appendingPathComponent("batch.jsonl")
+        try (lines.joined(separator: "\n") + "\n").write(to: url, atomically: true, encoding: .utf8)
+        return (url.path, json)
+    }
+
+    func objects(_ stdout: String) -> [[String: Any]] {
+        stdout.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+    }
+
+    @Test func parallelAndAverageGivePythonsLogits() throws {
+        let tmp = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        let (path, json) = try input(in: tmp)
+        let base = Fixtures.url("training/base-roberta").path
+        func folder(_ name: String) -> String { Fixtures.url("composition/\(name)").path }
+        func rows(_ v: Any?) -> [[Double]] { (v as? [[Double]]) ?? [] }
+
+        var r = try cli.run([
+            "predict", "--model", base, "--adapter", folder("a"), "--adapter", folder("c"), "--adapter", folder("d"),
+            "--compose", "parallel", "--input", path,
+        ])
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = objects(r.stdout)
+        #expect(lines.count == 3 && lines.allSatisfy { Set($0.keys) == ["a", "c", "d"] }, "\(r.stdout)")
+        let parallel = json["parallel"] as? [Any] ?? []
+        let a = lines.map { ($0["a"] as? [String: Any])?["logits"] as? [Double] ?? [] }
+        #expect(
+            maxAbsDifference(a.flatMap { $0 }.map(Float.init), rows(parallel[0]).flatMap { $0 }.map(Float.init)) <= 1e-4
+        )
+        // The tagging head: logits per attended token, every sequence's in order.
+        let c = lines.flatMap { (($0["c"] as? [String: Any])?["logits"] as? [[Double]]) ?? [] }
+        #expect(
+            maxAbsDifference(c.flatMap { $0 }.map(Float.init), rows(parallel[1]).flatMap { $0 }.map(Float.init)) <= 1e-4
+        )
+        #expect(((lines[0]["a"] as? [String: Any])?["label"] as? String).map { ["neg", "pos"].contains($0) } == true)
+
+        r = try cli.run([
+            "predict", "--model", base, "--adapter", folder("a"), "--adapter", folder("d"), "--compose", "average:7,3",
+            "--input", path,
+        ])
+        #expect(r.status == 0, "\(r.stderr)")
+        let average = objects(r.stdout).map { $0["logits"] as? [Double] ?? [] }
+        #expect(
+            maxAbsDifference(
+                average.flatMap { $0 }.map(Float.init), rows(json["average_ad"]).flatMap { $0 }.map(Float.init)) <= 1e-4
+        )
+
+        r = try cli.run([
+            "predict", "--model", base, "--adapter", folder("a"), "--adapter", folder("d"), "--compose", "average:1",
+            "--input", path,
+        ])
+        #expect(r.status != 0 && r.stderr.contains("1 weights for 2 --adapter folders"), "\(r.stderr)")
+        r = try cli.run(["predict", "--model", base, "--adapter", folder("a"), "--compose", "mean", "--input", path])
+        #expect(r.status != 0 && r.stderr.contains("average:W1,W2"), "\(r.stderr)")
+    }
+}
