@@ -58,6 +58,13 @@ def data(tmp):
     with open(os.path.join(tmp, "cls.jsonl"), "w") as f:
         for r in rows:
             f.write(json.dumps(r) + "\n")
+    with open(os.path.join(tmp, "mc.jsonl"), "w") as f:
+        for i, r in enumerate(rows):  # the second half of the review, or another review's
+            w, o = r["text"].split(), rows[(i + 7) % len(rows)]["text"].split()
+            choices = [" ".join(w[len(w) // 2:]), " ".join(o[len(o) // 2:])]
+            label = i % 2
+            f.write(json.dumps({"text": " ".join(w[:len(w) // 2]), "choices": choices[::-1] if label else choices,
+                                "label": label}) + "\n")
     return tmp
 
 
@@ -67,6 +74,7 @@ CASES = [
     ("regression", "lora", "reg.jsonl", []),
     ("multilabel_classification", "seq_bn", "ml.jsonl", []),
     ("classification", "seq_bn", "cls.jsonl", ["--head-layers", "3", "--head-activation", "relu"]),
+    ("multiple_choice", "seq_bn", "mc.jsonl", []),
 ]
 
 
@@ -85,14 +93,27 @@ def main():
                             "--method", method, "--adapter-name", "h", "--max-steps", "6", "--learning-rate", "1e-2",
                             "--max-length", "64", "--output", out] + extra,
                            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            pred = subprocess.run([CLI, "predict", "--model", MODEL, "--adapter", os.path.join(out, "h"), "--input", inp,
+            inputs = inp
+            if task == "multiple_choice":
+                inputs = os.path.join(tmp, "mc_in.jsonl")
+                with open(inputs, "w") as f:
+                    for s in SENTENCES:
+                        half = len(s) // 2
+                        f.write(json.dumps({"text": s[:half], "choices": [s[half:], "and nothing else."]}) + "\n")
+            pred = subprocess.run([CLI, "predict", "--model", MODEL, "--adapter", os.path.join(out, "h"), "--input", inputs,
                                    "--max-length", "64"], check=True, capture_output=True, text=True).stdout
             lines = [json.loads(line) for line in pred.splitlines()]
             model = AutoAdapterModel.from_pretrained(MODEL)
             model.load_adapter(os.path.join(out, "h"), set_active=True, use_safetensors=True)
             model.eval()
             with torch.no_grad():
-                theirs = model(**enc).logits
+                if task == "multiple_choice":
+                    firsts = [s[:len(s) // 2] for s in SENTENCES for _ in range(2)]
+                    seconds = [c for s in SENTENCES for c in (s[len(s) // 2:], "and nothing else.")]
+                    e = tok(firsts, seconds, padding=True, truncation=True, max_length=64, return_tensors="pt")
+                    theirs = model(**{k: v.view(len(SENTENCES), 2, -1) for k, v in e.items()}).logits
+                else:
+                    theirs = model(**enc).logits
             if task == "tagging":
                 ours = torch.tensor([row for line in lines for row in line["logits"]])
                 theirs = theirs[enc["attention_mask"] == 1]

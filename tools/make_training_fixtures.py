@@ -85,7 +85,7 @@ METHODS = ["seq_bn", "double_seq_bn", "lora", "full", "par_bn", "scaled_par_bn",
            "compacter_pp", "seq_bn_inv", "double_seq_bn_inv", "union_lora_seq_bn", "union_two_bn", "prompt_tuning", "prompt_tuning_bos", "dora",
            "dora_ffn", "prefix_tuning", "prefix_tuning_flat", "mam", "unipelt", "gating", "loreft",
            "noreft_tied", "direft", "vera", "adapterplus", "dvora",
-           "multilabel", "regression", "tagging", "tagging_2l_gelu", "head_3l_relu", "full_tagging"]
+           "multilabel", "regression", "tagging", "tagging_2l_gelu", "head_3l_relu", "full_tagging", "multiple_choice"]
 CONFIGS = {
     "seq_bn": SeqBnConfig,
     "double_seq_bn": DoubleSeqBnConfig,
@@ -159,6 +159,8 @@ HEADS = {
     "tagging_2l_gelu": ("lora", "tagging", {"num_labels": 3, "layers": 2, "activation_function": "gelu"}),
     "head_3l_relu": ("seq_bn", "classification", {"num_labels": 3, "layers": 3, "activation_function": "relu"}),
     "full_tagging": ("full", "tagging", {"num_labels": 3}),
+    # Each batch's 4 sequences are 2 examples × 2 choices (input_ids [2, 2, T] in Python, flattened by the model).
+    "multiple_choice": ("seq_bn", "multiple_choice", {"num_choices": 2}),
 }
 for _m, (_a, _k, _kw) in HEADS.items():
     if _a in CONFIGS:
@@ -221,6 +223,8 @@ def make_batches(arch, unpadded=False, kind="classification"):
         T = max(lens)
         if kind == "classification":
             labels = [rng.randrange(3) for _ in seqs]
+        elif kind == "multiple_choice":
+            labels = [rng.randrange(2) for _ in range(len(seqs) // 2)]
         elif kind == "regression":
             labels = [round(rng.uniform(-2, 3), 3) for _ in seqs]
         elif kind == "multilabel":
@@ -244,6 +248,11 @@ def to_tensors(batch):
     if batch["token_type_ids"] is not None:
         kw["token_type_ids"] = torch.tensor(batch["token_type_ids"])
     return kw, torch.tensor(batch["labels"])
+
+
+def to_choice_tensors(kw):
+    """[B·K, T] → [B, K, T] with K = 2, as a multiple-choice model takes them."""
+    return {k: v.view(-1, 2, v.shape[-1]) for k, v in kw.items()}
 
 
 def reference_loss(kind, logits, labels, mask):
@@ -539,7 +548,10 @@ def run_case(arch, method, base_dir):
     if adapter_cfg is not None:
         model.add_adapter("task", config=adapter_cfg)
     id2label = {0: "score"} if kind == "regression" else ID2LABEL
-    if kind == "tagging":
+    if kind == "multiple_choice":
+        id2label = {0: "LABEL_0", 1: "LABEL_1"}
+        model.add_multiple_choice_head("task", id2label=id2label, **head_kwargs)
+    elif kind == "tagging":
         model.add_tagging_head("task", id2label=id2label, **head_kwargs)
     else:
         model.add_classification_head("task", id2label=id2label, **head_kwargs)
@@ -600,6 +612,8 @@ def run_case(arch, method, base_dir):
 
     # forward-only logits of batch 0 at init
     kw0, labels0 = to_tensors(batches[0])
+    if kind == "multiple_choice":
+        kw0 = to_choice_tensors(kw0)
     captured = []
     pre = model.heads["task"][1].register_forward_pre_hook(lambda m, a: captured.append(a[0].detach().clone()))
     with torch.no_grad():
@@ -630,6 +644,8 @@ def run_case(arch, method, base_dir):
         handles, seen = check_bottleneck_closed_form(model, arch, method)
     for step in range(STEPS):
         kw, labels = to_tensors(batches[step])
+        if kind == "multiple_choice":
+            kw = to_choice_tensors(kw)
         opt.zero_grad(set_to_none=True)
         out = model(**kw, labels=labels)
         explicit = reference_loss(kind, out.logits, labels, kw["attention_mask"])
@@ -679,7 +695,9 @@ def run_case(arch, method, base_dir):
     # is zero, not None, and AdamW still decays it) or that reaches no first token after the top layer (LoReFT's
     # suffix unit there: only the first token's state of the top layer feeds the head).
     top = f".encoder.layer.{base_config(arch).num_hidden_layers - 1}.reft_layer."
+    # So is a multiple-choice head's output bias: it shifts every choice's score alike, which softmax ignores.
     zero = sorted(n for n in grads0 if n.endswith("attention.self.key.bias")
+                  or (kind == "multiple_choice" and n == "heads.task.4.bias")
                   or (".units.1." in n and (method == "direft" or (method == "loreft" and top in n))))
     for label, grads in (("step 0", grads0), ("last step", grads_last)):
         for n, g in grads.items():
@@ -715,6 +733,8 @@ def run_case(arch, method, base_dir):
     save_file(renamed(after), os.path.join(out_dir, "after3.safetensors"))
     if kind == "tagging":  # the attended positions' logits in batch order, as the Swift side packs them
         logits0 = logits0[kw0["attention_mask"] == 1]
+    if kind == "multiple_choice":
+        assert logits0.shape == (2, 2), logits0.shape
     with open(os.path.join(out_dir, "logits0.json"), "w") as f:
         json.dump({"logits": logits0.tolist(), "cls_hidden": cls0.tolist()}, f)
 

@@ -8,6 +8,8 @@ public enum HeadType: String, Codable, Sendable, CaseIterable {
     case multilabelClassification = "multilabel_classification"
     /// One label per token (NER, POS): the head runs on every token's last hidden state.
     case tagging
+    /// One score per choice (each choice a sequence of its own, first token), softmax over an example's choices.
+    case multipleChoice = "multiple_choice"
 }
 
 /// A prediction head's shape as `head_config.json` describes it: `layers` linear layers, each after a

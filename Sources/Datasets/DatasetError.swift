@@ -26,7 +26,7 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable {
     case notAnObject(file: String, line: Int)
     /// A text field that is not a JSON string.
     case invalidText(file: String, line: Int, field: String)
-    /// A tagging example's word field that is not an array of strings.
+    /// A tagging example's word field (or a multiple-choice example's choices) that is not an array of strings.
     case invalidWords(file: String, line: Int, field: String)
     /// A label that is neither a string nor an integer (JSON booleans, floats, null, arrays...),
     /// an empty label, or an Amazon Polarity label other than 1 or 2; for the other tasks a target
@@ -97,7 +97,7 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable {
         case .invalidText(let f, let l, let field):
             return "\(f):\(l): field \"\(field)\" is not a string"
         case .invalidWords(let f, let l, let field):
-            return "\(f):\(l): field \"\(field)\" is not an array of strings (a tagging example's words)"
+            return "\(f):\(l): field \"\(field)\" is not an array of strings (a tagging example's words, or the choices)"
         case .invalidLabel(let f, let l, let field, let detail):
             return "\(f):\(l): invalid label in \"\(field)\": \(detail)"
         case .labelOutsideHead(let f, let l, let label):

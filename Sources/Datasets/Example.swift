@@ -14,13 +14,20 @@ public struct Example: Sendable, Equatable {
     public var labels: [String]
     /// Tagging: the pre-split words (`text` holds them joined by spaces, for display).
     public var words: [String]?
+    /// Multiple choice: the choices, each paired with `text` (the context or question); `label` is the index
+    /// of the right one.
+    public var choices: [String]?
 
-    public init(text: String, textPair: String? = nil, label: String, labels: [String] = [], words: [String]? = nil) {
+    public init(
+        text: String, textPair: String? = nil, label: String, labels: [String] = [], words: [String]? = nil,
+        choices: [String]? = nil
+    ) {
         self.text = text
         self.textPair = textPair
         self.label = label
         self.labels = labels
         self.words = words
+        self.choices = choices
     }
 
     /// A tagging example: words with one tag each.
@@ -39,6 +46,9 @@ public enum DatasetTask: String, Sendable, Codable, CaseIterable {
     case multilabelClassification = "multilabel_classification"
     /// One class per word: JSONL with a word array and a tag array of the same length, or a CoNLL file.
     case tagging
+    /// Pick one of several choices: JSONL with a context (the text field), an array of choices and the
+    /// index of the right one (SWAG/COPA-style); each choice becomes a (context, choice) pair.
+    case multipleChoice = "multiple_choice"
 }
 
 /// The layout of a dataset file.
@@ -93,6 +103,8 @@ public struct DatasetOptions: Sendable {
     public var hasHeader: Bool
     /// What the labels are (tagging reads `textField` as an array of words and `labelField` as their tags).
     public var task: DatasetTask
+    /// Multiple choice: the JSONL field holding the array of choices.
+    public var choicesField: String = "choices"
 
     public init(format: DatasetFormat? = nil, textField: String = "text", textPairField: String? = nil,
                 labelField: String = "label", amazonTitle: Bool = false, hasHeader: Bool = true,

@@ -23,8 +23,13 @@ public struct LabelMap: Sendable, Codable, Equatable {
     /// - Otherwise the names are the distinct labels, sorted (by Unicode scalar values, so the
     ///   order does not depend on the locale).
     ///
-    /// Multi-label examples contribute each of their labels, tagging examples each tag.
+    /// Multi-label examples contribute each of their labels, tagging examples each tag; multiple-choice examples
+    /// give `LABEL_0 … LABEL_{k-1}` for their k choices.
     public static func derive(from examples: [Example]) -> LabelMap {
+        // Multiple choice: one class per choice position, named as AdapterHub names them.
+        if let k = examples.first?.choices?.count {
+            return LabelMap(names: (0..<k).map { "LABEL_\($0)" })
+        }
         var distinct = Set<String>()
         for e in examples {
             if !e.label.isEmpty { distinct.insert(e.label) }

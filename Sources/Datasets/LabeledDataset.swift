@@ -164,6 +164,36 @@ public struct LabeledDataset: Sendable {
             let labels = try labelArray(try field(options.labelField), source: source, line: line, field: options.labelField)
             return Example(text: try text(options.textField), textPair: try options.textPairField.map(text), label: "",
                            labels: labels)
+        case .multipleChoice:
+            guard case .array(let items) = try field(options.choicesField) else {
+                throw DatasetError.invalidWords(file: source, line: line, field: options.choicesField)
+            }
+            var choices: [String] = []
+            for item in items {
+                guard case .string(let c) = item else {
+                    throw DatasetError.invalidWords(file: source, line: line, field: options.choicesField)
+                }
+                choices.append(c)
+            }
+            guard choices.count >= 2 else {
+                throw DatasetError.invalidLabel(
+                    file: source, line: line, field: options.choicesField, detail: "\(choices.count) choice(s); at least 2 are needed")
+            }
+            let label: String
+            switch try field(options.labelField) {
+            case .integer(let s): label = s
+            case .string(let s) where Int(s.trimmingCharacters(in: .whitespaces)) != nil:
+                label = s.trimmingCharacters(in: .whitespaces)
+            case let other:
+                throw DatasetError.invalidLabel(
+                    file: source, line: line, field: options.labelField, detail: "\(other.kindName); expected the index of the right choice")
+            }
+            guard let index = Int(label), index >= 0, index < choices.count else {
+                throw DatasetError.invalidLabel(
+                    file: source, line: line, field: options.labelField,
+                    detail: "choice \(label) of \(choices.count) (indices start at 0)")
+            }
+            return Example(text: try text(options.textField), label: String(index), choices: choices)
         case .tagging:
             guard case .array(let items) = try field(options.textField) else {
                 throw DatasetError.invalidWords(file: source, line: line, field: options.textField)

@@ -17,6 +17,8 @@ final class TokenStore: @unchecked Sendable {
     var valueWidth = 0
     /// Tagging: a class id per token, laid out as `ids` (`-100` where no label applies); empty otherwise.
     var tokenLabels: [Int32] = []
+    /// Multiple choice: sequences per example (example i's choices are sequences i·k … i·k + k − 1); 0 otherwise.
+    var choices = 0
     /// What keeps the memory alive: the heap block, or the mapping.
     private let owner: AnyObject?
     private let heap: UnsafeMutableRawPointer?

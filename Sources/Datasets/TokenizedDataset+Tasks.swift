@@ -43,6 +43,33 @@ extension TokenizedDataset {
             self.init(
                 encoded: dataset, tokenizer: tokenizer, maxLength: maxLength, task: task, values: values,
                 width: labelMap.count)
+        case .multipleChoice:
+            // Each choice paired with the context, as transformers' multiple-choice recipe (SWAG) does.
+            let k = labelMap.count
+            var firsts: [String] = []
+            var seconds: [String] = []
+            var labels: [Int32] = []
+            for (i, e) in examples.enumerated() {
+                let choices = e.choices ?? []
+                guard choices.count == k else {
+                    throw DatasetError.invalidLabel(
+                        file: dataset.source, line: dataset.lines[i], field: "choices",
+                        detail: "\(choices.count) choices; the head has \(k) (every example needs as many)")
+                }
+                guard let y = Int(e.label), y >= 0, y < k else {
+                    throw DatasetError.labelOutsideHead(file: dataset.source, line: dataset.lines[i], label: e.label)
+                }
+                labels.append(Int32(y))
+                firsts += repeatElement(e.text, count: k)
+                seconds += choices
+            }
+            let options = EncodeOptions(addSpecialTokens: true, maxLength: maxLength, truncation: true, padding: .none)
+            let encodings = tokenizer.encodeBatch(firsts, pairs: seconds, options: options)
+            let store = Self.flatten(
+                encodings.map(\.ids), typeIds: tokenizer.usesTokenTypeIds ? encodings.map(\.typeIds) : nil,
+                labels: labels)
+            store.choices = k
+            self.init(store: store, maxLength: maxLength, task: task)
         case .tagging:
             let lookup = labelMap.lookup()
             let options = EncodeOptions(addSpecialTokens: true, maxLength: maxLength, truncation: true, padding: .none)
@@ -100,6 +127,9 @@ extension TokenizedDataset {
         let w = store.valueWidth
         return w == 0 ? [] : store.values[(i * w)..<((i + 1) * w)]
     }
+
+    /// Multiple choice: choices per example (each a sequence of its own); 0 for the other tasks.
+    public var choicesPerExample: Int { store.choices }
 
     /// Example `i`'s token labels, one per token id (`-100` where none applies); empty unless tagging.
     public func tokenLabels(_ i: Int) -> ArraySlice<Int32> {

@@ -163,6 +163,10 @@ extension TokenizedDataset {
     /// Nothing is ever cut here: a row longer than the requested length widens the batch to it.
     public func batch(_ indices: [Int], padId: Int32, padding: BatchPadding = .longest,
                       maxLength: Int? = nil) -> PaddedBatch {
+        let examples = indices
+        // Multiple choice: every example's choices, consecutive; the labels stay one per example.
+        let k = store.choices
+        let indices = k > 0 ? examples.flatMap { e in (0..<k).map { e * k + $0 } } : examples
         let longest = indices.reduce(0) { max($0, store.range($1).count) }
         let length: Int
         switch padding {
@@ -194,8 +198,9 @@ extension TokenizedDataset {
             if let typeSequence = store.typeSequence(i) {
                 for (t, id) in typeSequence.enumerated() { types?[base + t] = id }
             }
-            labels.append(store.labels[i])
+            if k == 0 { labels.append(store.labels[i]) }
         }
+        if k > 0 { labels = examples.map { store.labels[$0] } }
         return PaddedBatch(batchSize: b, sequenceLength: length, inputIds: input, attentionMask: mask,
                            tokenTypeIds: types, labels: labels, values: values, tokenLabels: tokenLabels)
     }

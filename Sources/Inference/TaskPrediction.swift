@@ -9,6 +9,8 @@ public enum TaskPrediction: Sendable, Equatable {
     case regression(value: Float)
     /// Each label's sigmoid score, by class index, with the logits.
     case multilabel(scores: [Float], logits: [Float])
+    /// The best choice of an example, with each choice's softmax score and logit.
+    case multipleChoice(choice: Int, scores: [Float], logits: [Float])
     /// Every token of the text (special tokens left out, as transformers' token-classification pipeline
     /// does) with its best tag; `logits` holds one row per attended position, special tokens included.
     case tagging(tokens: [TaggedToken], logits: [[Float]])
@@ -62,6 +64,15 @@ extension TaskPrediction {
             return (0..<batch.batchSize).map { b in
                 let row = Array(logits[(b * n)..<((b + 1) * n)])
                 return .multilabel(scores: row.map { Float(1 / (1 + Foundation.exp(-Double($0)))) }, logits: row)
+            }
+        case .multipleChoice:
+            // The batch holds each example's n choices as consecutive sequences, one logit each.
+            return (0..<(batch.batchSize / max(n, 1))).map { e in
+                let row = Array(logits[(e * n)..<((e + 1) * n)])
+                let p = softmax(row)
+                var best = 0
+                for j in 1..<n where p[j] > p[best] { best = j }
+                return .multipleChoice(choice: best, scores: p, logits: row)
             }
         case .tagging:
             let t = batch.sequenceLength

@@ -161,9 +161,11 @@ extension AdapterModel {
                 path: folder.path,
                 detail: "a \(head.config.layers)-layer \(head.config.activation.rawValue) \(head.type.rawValue) head has no transformers model class (sequence heads: 2 layers, tanh; tagging: 1 layer)")
         }
-        let task = tokens ? "TokenClassification" : "SequenceClassification"
+        let choices = head.type == .multipleChoice
+        let task = tokens ? "TokenClassification" : choices ? "MultipleChoice" : "SequenceClassification"
         json["architectures"] = [(roberta ? "Roberta" : "Bert") + "For" + task]
         switch head.type {
+        case .multipleChoice: json["problem_type"] = nil
         case .multilabelClassification: json["problem_type"] = "multi_label_classification"
         case .classification where head.isRegression: json["problem_type"] = "regression"
         case .classification: json["problem_type"] = "single_label_classification"
@@ -177,8 +179,10 @@ extension AdapterModel {
             let count = b.shape.reduce(1, *)
             tensors.append(.init(name: prefix + b.name, shape: b.shape, values: Array(UnsafeBufferPointer(start: base.weights.pointer(b.slot) + b.offset, count: count))))
         }
+        // `*ForMultipleChoice` has the pooler (RoBERTa's too) and a [1, C] classifier: AdapterHub's 2-layer head.
         let headNames =
             tokens ? ["classifier.weight", "classifier.bias"]
+            : choices ? [prefix + "pooler.dense.weight", prefix + "pooler.dense.bias", "classifier.weight", "classifier.bias"]
             : roberta
                 ? ["classifier.dense.weight", "classifier.dense.bias", "classifier.out_proj.weight", "classifier.out_proj.bias"]
                 : [prefix + "pooler.dense.weight", prefix + "pooler.dense.bias", "classifier.weight", "classifier.bias"]

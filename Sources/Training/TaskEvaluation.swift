@@ -6,12 +6,13 @@ import Kernels
 extension Trainer {
     /// What `evaluateTask` computed per example, in dataset order.
     public struct TaskOutputs: Sendable {
-        /// Regression: one prediction per example. Multi-label: logits `[examples, labels]`. Tagging: the
+        /// Regression: one prediction per example. Multi-label: logits `[examples, labels]`. Multiple choice: logits
+        /// `[examples, choices]`. Tagging: the
         /// predicted class of each labelled token (the first token of each word), examples in order.
         public var values: [Float]
     }
 
-    /// Loss and the task's metrics (`TaskMetrics`) of a regression, multi-label or tagging head over a
+    /// Loss and the task's metrics (`TaskMetrics`) of a regression, multi-label, multiple-choice or tagging head over a
     /// dataset tokenized for that task, without dropout. Multi-label predictions are the labels whose
     /// sigmoid reaches `thresholds[k]` (0.5 each by default). With a process `group` each process evaluates
     /// its share and all get the whole set's result.
@@ -26,10 +27,10 @@ extension Trainer {
             ? .tagging
             : head.type == .multilabelClassification
                 ? .multilabelClassification
-                : head.isRegression ? .regression : .classification
+                : head.type == .multipleChoice ? .multipleChoice : head.isRegression ? .regression : .classification
         guard kind != .classification else {
             throw TrainingError.invalidConfiguration(
-                "evaluateTask is for regression, multi-label and tagging heads; use evaluate")
+                "evaluateTask is for regression, multi-label, multiple-choice and tagging heads; use evaluate")
         }
         guard dataset.task == kind else {
             throw TrainingError.invalidConfiguration(
@@ -69,7 +70,7 @@ extension Trainer {
             }
             var at = outputStart[lo]
             switch kind {
-            case .regression, .multilabelClassification:
+            case .regression, .multilabelClassification, .multipleChoice:
                 for v in logits { outputs[at] = Double(v); at += 1 }
             case .tagging:
                 // Logit rows are the attended positions in order; keep those with a label.
@@ -131,6 +132,15 @@ extension Trainer {
             values["f1"] = s.f1
             values["accuracy"] = predicted.isEmpty ? 0 : Double(correct) / Double(predicted.count)
             primary = "f1"
+        case .multipleChoice:
+            var correct = 0
+            for i in 0..<dataset.count {
+                let row = predicted[(i * n)..<((i + 1) * n)]
+                let best = row.indices.max { row[$0] < row[$1] || (row[$0] == row[$1] && $0 > $1) } ?? i * n
+                if best - i * n == Int(dataset.label(i)) { correct += 1 }
+            }
+            values["accuracy"] = dataset.count == 0 ? 0 : Double(correct) / Double(dataset.count)
+            primary = "accuracy"
         case .classification:
             primary = "accuracy"
         }

@@ -12,7 +12,8 @@ public struct TaskMetrics: Codable, Sendable, Equatable {
     public var examples: Int
     public var samplesPerSecond: Double?
     /// By name: regression `pearson`, `spearman`; multi-label `micro_f1`, `macro_f1`, `subset_accuracy`;
-    /// tagging `precision`, `recall`, `f1` (entity level, seqeval's default mode), `accuracy` (per word).
+    /// tagging `precision`, `recall`, `f1` (entity level, seqeval's default mode), `accuracy` (per word); multiple
+    /// choice `accuracy`.
     public var values: [String: Double]
     /// The name of the value a higher number of which is better, used to keep the best checkpoint.
     public var primary: String

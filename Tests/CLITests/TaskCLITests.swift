@@ -211,4 +211,79 @@ struct TaskCLITests {
         r = try cli.run(["train", "--task", "ner", "--train", csv, "--output", tmp.appendingPathComponent("o").path])
         #expect(r.status != 0 && r.stderr.contains("tagging"), "\(r.stderr)")
     }
+
+    @Test func multipleChoiceTrainsEvaluatesAndPredictsTextAndTokens() throws {
+        try #require(FileManager.default.fileExists(atPath: Fixtures.miniLM.path), "run scripts/setup.sh first")
+        let tmp = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        let texts = try sentences(40)
+        let data = try write(
+            try texts.enumerated().map { i, t in
+                let w = t.split(separator: " ")
+                let o = texts[(i + 7) % texts.count].split(separator: " ")
+                let right = w[(w.count / 2)...].joined(separator: " ")
+                let wrong = o[(o.count / 2)...].joined(separator: " ")
+                return try json([
+                    "text": w[..<(w.count / 2)].joined(separator: " "),
+                    "choices": i % 2 == 0 ? [right, wrong] : [wrong, right], "label": i % 2,
+                ])
+            }, "mc.jsonl", in: tmp)
+        let out = tmp.appendingPathComponent("mc")
+        var r = try cli.run([
+            "train", "--task", "multiple_choice", "--train", data, "--eval", data, "--method", "seq_bn",
+            "--adapter-name", "mc",
+            "--max-steps", "3", "--batch-size", "4", "--max-length", "48", "--output", out.path,
+        ])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("eval at step 3: accuracy"), "\(r.stderr)")
+        let head =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("mc/head_config.json")))
+            as? [String: Any]
+        let config = head?["config"] as? [String: Any]
+        #expect(config?["head_type"] as? String == "multiple_choice" && config?["num_choices"] as? Int == 2)
+        r = try cli.run([
+            "evaluate", "--adapter", out.appendingPathComponent("mc").path, "--data", data, "--max-length", "48",
+        ])
+        #expect(r.status == 0 && r.stdout.contains("\"accuracy\""), "\(r.stderr)\(r.stdout)")
+        // Text inputs and the same inputs pre-tokenized (one id list per choice, of different lengths) agree.
+        let input = try write(
+            [
+                try json([
+                    "text": "The acting was", "choices": ["superb and moving.", "a tax form, honestly, nothing more."],
+                ])
+            ], "in.jsonl", in: tmp)
+        r = try cli.run(["predict", "--adapter", out.appendingPathComponent("mc").path, "--input", input])
+        #expect(r.status == 0, "\(r.stderr)")
+        let text = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        #expect((text?["scores"] as? [Double])?.count == 2 && text?["choice"] is Int, "\(r.stdout)")
+        // The same example pre-tokenized: each choice's (context, choice) ids from `adapters tokenize`.
+        let pairs = try write(
+            [
+                try json(["text": "The acting was", "pair": "superb and moving."]),
+                try json(["text": "The acting was", "pair": "a tax form, honestly, nothing more."]),
+            ],
+            "pairs.jsonl", in: tmp)
+        let encoded = try cli.run([
+            "tokenize", "--model", Fixtures.miniLM.path, "--input", pairs, "--text-pair-field", "pair",
+        ])
+        #expect(encoded.status == 0, "\(encoded.stderr)")
+        let rows = encoded.stdout.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        let ids = rows.compactMap { $0["input_ids"] as? [Int] }
+        #expect(ids.count == 2 && ids[0].count != ids[1].count)
+        let tokens = try write(
+            [try json(["input_ids": ids, "token_type_ids": rows.compactMap { $0["token_type_ids"] as? [Int] }])],
+            "tokens.jsonl",
+            in: tmp)
+        let pre = try cli.run(["predict", "--adapter", out.appendingPathComponent("mc").path, "--input", tokens])
+        #expect(pre.status == 0, "\(pre.stderr)")
+        let p = try JSONSerialization.jsonObject(with: Data(pre.stdout.utf8)) as? [String: Any]
+        let a = (p?["logits"] as? [Double]) ?? []
+        let b = (text?["logits"] as? [Double]) ?? []
+        #expect(a.count == 2 && zip(a, b).allSatisfy { abs($0 - $1) <= 1e-5 }, "\(a) vs \(b)")
+        let bad = try write([#"{"input_ids": [[101, 102]]}"#], "bad.jsonl", in: tmp)
+        r = try cli.run(["predict", "--adapter", out.appendingPathComponent("mc").path, "--input", bad])
+        #expect(r.status != 0 && r.stderr.contains("bad.jsonl:1") && r.stderr.contains("at least 2"), "\(r.stderr)")
+    }
 }

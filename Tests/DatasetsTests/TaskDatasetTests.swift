@@ -179,4 +179,49 @@ struct TaskDatasetTests {
         #expect(r.batch([0, 1], padId: 0).values == [2.5, -1])
         #expect(r.batch([0, 1], padId: 0).tokenLabels == nil)
     }
+
+    /// Multiple choice: each choice paired with the context, an example's choices consecutive in a batch, one
+    /// label per example; a choice count that differs from the head's names the line.
+    @Test func multipleChoiceExamplesBecomeConsecutivePairs() throws {
+        let d = try DS.load(
+            #"{"text":"He opened the door","choices":["and walked in.","and the sky fell."],"label":0}"# + "\n"
+                + #"{"text":"She was hungry","choices":["so she ate.","so she slept."],"label":"1"}"#,
+            name: "mc.jsonl", options: Self.options(.multipleChoice))
+        #expect(
+            d.examples.map { $0.choices ?? [] } == [
+                ["and walked in.", "and the sky fell."], ["so she ate.", "so she slept."],
+            ])
+        #expect(d.examples.map(\.label) == ["0", "1"])
+        let map = LabelMap.derive(from: d)
+        #expect(map.names == ["LABEL_0", "LABEL_1"])
+        let tokenizer = try DS.miniLM.get()
+        let t = try TokenizedDataset(dataset: d, tokenizer: tokenizer, task: .multipleChoice, labelMap: map)
+        #expect(t.count == 2 && t.choicesPerExample == 2)
+        let batch = t.batch([1, 0], padId: tokenizer.padTokenId)
+        #expect(batch.batchSize == 4 && batch.labels == [1, 0])
+        let expected = tokenizer.encode("She was hungry", pair: "so she slept.").ids
+        let row1 = Array(batch.inputIds[batch.sequenceLength..<(batch.sequenceLength + expected.count)])
+        #expect(row1 == expected)
+        for (line, detail) in [
+            (#"{"text":"a","choices":["x"],"label":0}"#, "1 choice(s); at least 2 are needed"),
+            (#"{"text":"a","choices":["x","y"],"label":2}"#, "choice 2 of 2"),
+            (#"{"text":"a","choices":["x","y"],"label":"x"}"#, "expected the index of the right choice"),
+            (#"{"text":"a","choices":"x y","label":0}"#, "is not an array of strings"),
+        ] {
+            do {
+                _ = try DS.load(line, name: "mc.jsonl", options: Self.options(.multipleChoice))
+                Issue.record("accepted \(line)")
+            } catch let error as DatasetError {
+                #expect(error.description.contains("mc.jsonl:1") && error.description.contains(detail), "\(error)")
+            }
+        }
+        let three = LabeledDataset(
+            source: "m.jsonl", examples: [Example(text: "a", label: "0", choices: ["x", "y", "z"])])
+        do {
+            _ = try TokenizedDataset(dataset: three, tokenizer: tokenizer, task: .multipleChoice, labelMap: map)
+            Issue.record("3 choices accepted for a 2-choice head")
+        } catch let error as DatasetError {
+            #expect(error.description.contains("3 choices; the head has 2"), "\(error)")
+        }
+    }
 }

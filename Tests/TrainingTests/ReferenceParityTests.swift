@@ -38,7 +38,7 @@ struct ReferenceParityTests {
         // Prediction heads (issue #19): multi-label, regression, tagging (1 and 2 layers, full fine-tuning), 3 layers.
         "roberta_multilabel", "roberta_regression", "roberta_tagging", "roberta_tagging_2l_gelu", "roberta_head_3l_relu",
         "roberta_full_tagging", "bert_multilabel", "bert_regression", "bert_tagging", "bert_tagging_2l_gelu",
-        "bert_head_3l_relu", "bert_full_tagging",
+        "bert_head_3l_relu", "bert_full_tagging", "roberta_multiple_choice", "bert_multiple_choice",
     ]
 
     struct Case {
@@ -121,7 +121,7 @@ struct ReferenceParityTests {
         let kind = (json["head"] as? [String: Any])?["kind"] as? String ?? "classification"
         let rows = labels as? [Any] ?? []
         switch kind {
-        case "classification": return .classes(int32s(labels))
+        case "classification", "multiple_choice": return .classes(int32s(labels))
         case "regression": return .values(floats(labels))
         case "multilabel": return .values(rows.flatMap(floats))
         case "tagging": return .tokenClasses(rows.flatMap(int32s))
@@ -196,7 +196,7 @@ struct ReferenceParityTests {
         let cls0 = (forward["cls_hidden"] as? [Any] ?? []).flatMap(floats)
         let (batch0, labels0) = try Self.batch(json, 0)
         let rows = model.head.config.readsEveryToken ? batch0.attentionMask.filter { $0 == 1 }.count : batch0.batchSize
-        #expect(logits0.count == rows * model.head.numLabels && cls0.count == 4 * model.config.hiddenSize)
+        #expect(logits0.count == rows * model.head.outputWidth && cls0.count == 4 * model.config.hiddenSize)
         #expect(Self.mismatches("logits", try model.logits(batch0), logits0).isEmpty)
         let states = try model.lastHiddenState(batch0)
         // Packed states: the first token of each sequence starts after the previous sequences' tokens (and

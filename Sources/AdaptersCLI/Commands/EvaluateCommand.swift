@@ -126,6 +126,10 @@ struct EvaluateCommand: ParsableCommand {
             switch task {
             case .regression:
                 line = ["label": dataset.values(i).first ?? 0, "prediction": values[i]]
+            case .multipleChoice:
+                let row = Array(values[(i * n)..<((i + 1) * n)])
+                let best = row.indices.max { row[$0] < row[$1] || (row[$0] == row[$1] && $0 > $1) } ?? 0
+                line = ["label": Int(dataset.label(i)), "prediction": best]
             case .multilabelClassification:
                 let truth = dataset.values(i)
                 let logits = values[(i * n)..<((i + 1) * n)]

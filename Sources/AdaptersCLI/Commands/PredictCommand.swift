@@ -83,10 +83,13 @@ struct PredictCommand: ParsableCommand {
 
     func run() throws {
         let model = try modelOptions.load()
-        let records = try InputReader.read(inputOptions.input, options: inputOptions.readerOptions)
+        // Read where the head is known: multiple-choice inputs hold one list per choice.
+        func readRecords() throws -> [InputRecord] {
+            try InputReader.read(inputOptions.input, options: inputOptions.readerOptions)
+        }
         let sink = try OutputSink(path: inputOptions.output)
         if compose == .parallel {
-            try predictParallel(model: model, records: records, sink: sink)
+            try predictParallel(model: model, records: try readRecords(), sink: sink)
             return
         }
         let classifier: SequenceClassifier? = adapter.isEmpty ? nil : try loadAdapterFolders(adapter, base: model.encoder)
@@ -104,14 +107,28 @@ struct PredictCommand: ParsableCommand {
             let head = withAdapters.head(name), !head.isSingleLabel
         {
             let engine = try withAdapters.inferenceModel()
-            for p in try runner.predictTask(records, model: engine, batchSize: batchSize, source: inputOptions.input) {
+            var records: [InputRecord] = []
+            var perBatch = batchSize
+            if head.type == .multipleChoice {
+                // Each example's choices as consecutive records; a forward pass holds whole examples.
+                let examples = try InputReader.readChoices(inputOptions.input, options: inputOptions.readerOptions)
+                guard examples[0].count == head.numLabels else {
+                    throw ValidationError(
+                        "\(inputOptions.input): \(examples[0].count) choices per example; the head '\(head.name)' has \(head.numLabels)")
+                }
+                records = examples.flatMap { $0 }
+                perBatch = max(1, batchSize / head.numLabels) * head.numLabels
+            } else {
+                records = try readRecords()
+            }
+            for p in try runner.predictTask(records, model: engine, batchSize: perBatch, source: inputOptions.input) {
                 sink.write(Self.line(p, labels: head.labels, threshold: threshold))
             }
             try sink.finish()
             return
         }
         let labels = runner.classifier?.classLabels ?? []
-        for p in try runner.predict(records, batchSize: batchSize, source: inputOptions.input) {
+        for p in try runner.predict(try readRecords(), batchSize: batchSize, source: inputOptions.input) {
             var line = "{\"label\":\(JSONLines.string(p.label)),\"score\":\(JSONLines.number(p.score)),\"logits\":\(JSONLines.array(p.logits))"
             if let topK {
                 let items = p.top(topK, labels: labels).map { "{\"label\":\(JSONLines.string($0.label)),\"score\":\(JSONLines.number($0.score))}" }
@@ -180,6 +197,8 @@ extension PredictCommand {
         switch p {
         case .regression(let value):
             return "{\"label\":\(JSONLines.string(labels.first ?? "LABEL_0")),\"score\":\(JSONLines.number(value)),\"logits\":\(JSONLines.array([value]))}"
+        case .multipleChoice(let choice, let scores, let logits):
+            return "{\"choice\":\(choice),\"label\":\(JSONLines.string(labels[choice])),\"score\":\(JSONLines.number(scores[choice])),\"scores\":\(JSONLines.array(scores)),\"logits\":\(JSONLines.array(logits))}"
         case .multilabel(let scores, let logits):
             let chosen = scores.indices.filter { scores[$0] >= threshold }.map { JSONLines.string(labels[$0]) }
             let named = scores.indices.map { "\(JSONLines.string(labels[$0])):\(JSONLines.number(scores[$0]))" }

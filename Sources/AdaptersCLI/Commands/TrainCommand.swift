@@ -424,6 +424,7 @@ extension DatasetTask {
         case .classification, .regression: .classification
         case .multilabelClassification: .multilabelClassification
         case .tagging: .tagging
+        case .multipleChoice: .multipleChoice
         }
     }
 
@@ -433,6 +434,7 @@ extension DatasetTask {
         case .classification: self = head.isRegression ? .regression : .classification
         case .multilabelClassification: self = .multilabelClassification
         case .tagging: self = .tagging
+        case .multipleChoice: self = .multipleChoice
         }
     }
 }

@@ -12,8 +12,8 @@ struct DataOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "What the labels are: classification, regression, multilabel_classification or tagging.",
-            discussion: "regression: a number per example (JSONL/CSV/TSV); multilabel_classification: a JSON array of label names per example; tagging: JSONL with a word array (--text-field, default tokens) and a tag array (--label-field, default tags), or a CoNLL file."
+            "What the labels are: classification, regression, multilabel_classification, tagging or multiple_choice.",
+            discussion: "regression: a number per example (JSONL/CSV/TSV); multilabel_classification: a JSON array of label names per example; tagging: JSONL with a word array (--text-field, default tokens) and a tag array (--label-field, default tags), or a CoNLL file; multiple_choice: JSONL with a context (--text-field), an array of choices (--choices-field) and the index of the right one (--label-field)."
         ))
     var task: DatasetTask = .classification
 
@@ -24,6 +24,9 @@ struct DataOptions: ParsableArguments {
 
     @Option(name: .long, help: "Field or column holding a second text (pairs).")
     var textPairField: String?
+
+    @Option(name: .long, help: "Multiple choice: the JSONL field holding the array of choices.")
+    var choicesField = "choices"
 
     @Option(
         name: .long,
@@ -73,6 +76,7 @@ struct DataOptions: ParsableArguments {
         o.labelField = resolvedLabelField
         o.amazonTitle = amazonTitle
         o.task = task
+        o.choicesField = choicesField
         return o
     }
 }

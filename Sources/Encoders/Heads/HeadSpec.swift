@@ -21,7 +21,10 @@ public struct HeadSpec: Sendable, Equatable {
         self.config = config
     }
 
+    /// Label names count; for a multiple-choice head, the number of choices (`num_choices`).
     public var numLabels: Int { labels.count }
+    /// Outputs of the last linear layer: one score per choice sequence for multiple choice, else one per label.
+    public var outputWidth: Int { config.type == .multipleChoice ? 1 : labels.count }
     public var type: HeadType { config.type }
     /// A head with one class per sequence chosen by softmax (classification with at least 2 labels).
     public var isSingleLabel: Bool { config.type == .classification && labels.count >= 2 }
@@ -34,13 +37,14 @@ public struct HeadSpec: Sendable, Equatable {
     /// Every tensor of the head with its shape, in module order.
     public func tensorShapes(hiddenSize c: Int) -> [(name: String, shape: [Int])] {
         (0..<config.layers).flatMap { i -> [(name: String, shape: [Int])] in
-            let out = i == config.layers - 1 ? numLabels : c
+            let out = i == config.layers - 1 ? outputWidth : c
             return [(linearPrefix(i) + "weight", [out, c]), (linearPrefix(i) + "bias", [out])]
         }
     }
 
     /// "regression", "classification (3 labels)", "tagging (9 labels)" …, for messages.
     public var describe: String {
-        isRegression ? "regression" : "\(type.rawValue) (\(numLabels) labels)"
+        isRegression ? "regression"
+            : type == .multipleChoice ? "multiple_choice (\(numLabels) choices)" : "\(type.rawValue) (\(numLabels) labels)"
     }
 }

@@ -36,7 +36,7 @@ extension AdapterModel {
             }
             saved.inputs.append(x)
             let last = i == headLinears.count - 1
-            let width = last ? head.numLabels : c
+            let width = last ? head.outputWidth : c
             var y = [Float](repeating: 0, count: rows * width)
             y.withUnsafeMutableBufferPointer { yp in
                 Linear.forward(
@@ -67,7 +67,7 @@ extension AdapterModel {
         var dy = dlogits
         for i in stride(from: headLinears.count - 1, through: 0, by: -1) {
             let linear = headLinears[i]
-            let width = i == headLinears.count - 1 ? head.numLabels : c
+            let width = i == headLinears.count - 1 ? head.outputWidth : c
             if i < headLinears.count - 1 {
                 // dy holds dL/d(activation output): through the activation to the pre-activation.
                 let pre = saved.preActivations[i]
@@ -154,6 +154,18 @@ extension AdapterModel {
                     "no token of the batch has a label (every one is \(HeadTargets.ignoreIndex) or padding)")
             }
             return loss
+        case (.multipleChoice, .classes(let labels)):
+            // One score per choice sequence; an example's n choices are consecutive sequences.
+            guard b % n == 0, labels.count == b / n else {
+                throw EncoderError.invalidInput(
+                    "\(labels.count) labels for \(b) sequences: a \(n)-choice head needs \(n) sequences per example")
+            }
+            for (i, y) in labels.enumerated() where y < 0 || Int(y) >= n {
+                throw EncoderError.invalidInput("label \(y) of example \(i) is outside the head's \(n) choices")
+            }
+            return labels.withUnsafeBufferPointer {
+                CrossEntropy.forwardBackward(logits: logits, labels: $0.baseAddress!, batch: b / n, classes: n, dlogits: dlogits)
+            }
         default:
             throw EncoderError.invalidInput("\(Self.targetsDescription(targets)) do not fit a \(head.describe) head")
         }

@@ -202,7 +202,8 @@ public final class AdapterModel {
         self.head = head
         let c = config.hiddenSize
         let prefix = config.modelType.rawValue + "."
-        guard head.numLabels >= 1, head.type == .classification || head.numLabels >= 2 || head.type == .multilabelClassification
+        guard head.numLabels >= 1,
+            head.type == .classification || head.numLabels >= 2 || head.type == .multilabelClassification
         else {
             throw EncoderError.invalidInput("a \(head.type.rawValue) head needs labels, got \(head.numLabels)")
         }
@@ -368,7 +369,7 @@ public final class AdapterModel {
                 "a \(head.type.rawValue) head with prompt tuning is not supported: the prompt adds positions no token label names")
         }
         headLinears = (0..<head.config.layers).map { i in
-            let out = i == head.config.layers - 1 ? head.numLabels : c
+            let out = i == head.config.layers - 1 ? head.outputWidth : c
             return (decl.train(head.linearPrefix(i) + "weight", [out, c]), decl.train(head.linearPrefix(i) + "bias", [out], decay: false))
         }
         let named = decl.trained

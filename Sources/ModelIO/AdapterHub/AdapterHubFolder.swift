@@ -100,7 +100,8 @@ public enum AdapterHubFolder {
     }
 
     /// `head_config.json` as the head's class writes its `config` (`ClassificationHead`,
-    /// `MultiLabelClassificationHead`: with `use_pooler` and `bias`; `TaggingHead`: without).
+    /// `MultiLabelClassificationHead`: with `use_pooler` and `bias`; `MultipleChoiceHead`: `num_choices` and
+    /// `use_pooler`; `TaggingHead`: neither).
     public static func headConfigJSON(_ head: Head, model: ModelInfo) -> PythonJSON {
         var label2id: [String: PythonJSON] = [:]
         for (i, l) in head.labels.enumerated() { label2id[l] = .int(i) }
@@ -109,9 +110,15 @@ public enum AdapterHubFolder {
             "head_type": .string(head.config.type.rawValue), "label2id": .object(label2id),
             "layers": .int(head.config.layers), "num_labels": .int(head.labels.count),
         ]
-        if head.config.type != .tagging {
+        switch head.config.type {
+        case .classification, .multilabelClassification:
             inner["bias"] = .bool(true)
             inner["use_pooler"] = .bool(false)
+        case .multipleChoice:
+            inner["num_choices"] = inner.removeValue(forKey: "num_labels")
+            inner["use_pooler"] = .bool(false)
+        case .tagging:
+            break
         }
         return envelope(.object(inner), name: head.name, model: model)
     }

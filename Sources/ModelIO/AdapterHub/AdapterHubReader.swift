@@ -62,14 +62,18 @@ public struct AdapterHubAdapter {
             let label2id = (inner["label2id"] as? [String: Any] ?? headTop["label2id"] as? [String: Any] ?? [:])
             let headName = headTop["name"] as? String ?? name
             let (hw, hp) = try Self.weights(folder, safetensors: "model_head.safetensors", pickle: "pytorch_model_head.bin")
-            let count = (inner["num_labels"] as? NSNumber)?.intValue ?? label2id.count
-            // The label list is sized by this number: it must agree with the output layer in the file.
+            let choices = headConfig.type == .multipleChoice
+            let count = (inner[choices ? "num_choices" : "num_labels"] as? NSNumber)?.intValue ?? label2id.count
+            // The label list is sized by this number: it must agree with the output layer in the file (one score
+            // per choice sequence for multiple choice).
             let outputName = "heads.\(headName).\(HeadConfig.linearIndex(headConfig.layers - 1)).weight"
             let outputRows = hw.shape(of: outputName)?.first
-            guard count >= 1, count == outputRows ?? count, count <= Self.maxLabels else {
+            let expectedRows = choices ? 1 : count
+            guard count >= 1, expectedRows == outputRows ?? expectedRows, count <= Self.maxLabels else {
                 let rows = outputRows.map { ", but \(outputName) in \(hp) has \($0) rows" } ?? ""
                 throw ModelIOError.invalidConfig(
-                    path: headURL.path, detail: "num_labels \(count) (at least 1, at most \(Self.maxLabels))\(rows)")
+                    path: headURL.path,
+                    detail: "\(choices ? "num_choices" : "num_labels") \(count) (at least 1, at most \(Self.maxLabels))\(rows)")
             }
             var labels = (0..<count).map { "LABEL_\($0)" }
             for (label, id) in label2id {

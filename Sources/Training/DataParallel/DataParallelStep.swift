@@ -56,10 +56,13 @@ public struct DataParallelStep {
         let start = DispatchTime.now().uptimeNanoseconds
         for (k, part) in mine.enumerated() {
             let (tokens, targets) = try batch(part)
+            // A multiple-choice batch holds several sequences per example: each gets its own dropout stream.
+            let perExample = max(1, tokens.batchSize / max(part.count, 1))
+            let keys = part.flatMap { e in (0..<perExample).map { UInt64(e * perExample + $0) } }
             let result: AdapterModel.StepResult
             do {
                 result = try model.step(
-                    tokens, targets: targets, seed: seed, dropoutKeys: part.map { UInt64($0) },
+                    tokens, targets: targets, seed: seed, dropoutKeys: keys,
                     gradientScale: Float(part.count) / Float(total),
                     gradientsReady: k == mine.count - 1 ? reduction.map { r in { r.ready($0) } } : nil)
             } catch let error as EncoderError {
