@@ -26,6 +26,11 @@ Writes Tests/Fixtures/composition/ on the tiny RoBERTa of the training fixtures 
                    average_adapter                  average_adapter("avg", ["a", "d"]... same config required, so "a"
                                                     and "a2" (a copy of a re-drawn): weights [0.25, 0.75], head a
                    average_head                     average_head("avg_head", ["a", "d"], weights [0.4, 0.6]) on adapter a
+                   fuse_dynamic, fuse_static,       set_active_adapters(Fuse("a", "d")) with the "dynamic" and "static"
+                   fuse_flags                       configs, and Fuse("d", "a") with query_before_ln, residual_before and the
+                                                    value matrix after the softmax; the head named like the fusion ("a,d")
+  fuse_*/          each fusion saved by save_adapter_fusion(with_head=True): adapter_fusion_config.json,
+                   model_adapter_fusion.safetensors, head_config.json, model_head.safetensors
 Pinned: torch 2.13.0, transformers 4.57.6, adapters 1.3.0.
 """
 import json
@@ -34,7 +39,7 @@ import shutil
 
 import torch
 from adapters import AutoAdapterModel, DoubleSeqBnConfig, LoRAConfig, SeqBnConfig
-from adapters.composition import Average, BatchSplit, Parallel
+from adapters.composition import Average, BatchSplit, Fuse, Parallel
 
 from fixture_env import redraw, require
 
@@ -108,8 +113,45 @@ def main():
         model.set_active_adapters("a")
         model.active_head = "avg_head"
         out["average_head"] = rows(model(**kw).logits)
+    # AdapterFusion over a (seq_bn) and d (seq_bn, rf 8), three configurations; each fusion layer and head re-drawn at
+    # unit scale (the value matrix as identity + N(0, 0.3²), so the fusion is far from both a copy and an average).
+    fusions = {
+        "fuse_dynamic": ("dynamic", ("a", "d")),
+        "fuse_static": ("static", ("a", "d")),
+        "fuse_flags": ({"key": True, "query": True, "value": True, "query_before_ln": True, "regularization": False,
+                        "residual_before": True, "temperature": False, "value_before_softmax": False,
+                        "value_initialized": False, "dropout_prob": None}, ("d", "a")),
+    }
+    fgen = torch.Generator().manual_seed(91)
+    for key, (config, names) in fusions.items():
+        model.delete_adapter_fusion(Fuse(*names)) if ",".join(names) in model.adapters_config.fusions else None
+        model.add_adapter_fusion(Fuse(*names), config=config)
+        fname = ",".join(names)
+        model.add_classification_head(fname, num_labels=2, id2label={0: "neg", 1: "pos"}, overwrite_ok=True)
+        with torch.no_grad():
+            for n, p in model.named_parameters():
+                if f"adapter_fusion_layer.{fname}." in n or n.startswith(f"heads.{fname}."):
+                    if n.endswith("value.weight"):
+                        p.copy_(torch.eye(p.shape[0]) + 0.3 * torch.randn(p.shape, generator=fgen))
+                    elif p.dim() == 2:
+                        p.copy_(torch.randn(p.shape, generator=fgen) / p.shape[1] ** 0.5)
+                    else:
+                        p.copy_(0.1 * torch.randn(p.shape, generator=fgen))
+        model.set_active_adapters(Fuse(*names))
+        model.active_head = fname
+        with torch.no_grad():
+            out[key] = rows(model(**kw).logits)
+        folder = os.path.join(OUT + ".tmp", key)
+        shutil.rmtree(folder, ignore_errors=True)
+        os.makedirs(os.path.dirname(folder), exist_ok=True)
+        model.save_adapter_fusion(folder, fname, with_head=True, use_safetensors=True)
+        model.delete_adapter_fusion(Fuse(*names))
+        model.delete_head(fname)  # else save_adapter("a") would also save the head "a,d" (a shared name prefix)
     shutil.rmtree(OUT, ignore_errors=True)
     os.makedirs(OUT)
+    for key in fusions:
+        shutil.move(os.path.join(OUT + ".tmp", key), os.path.join(OUT, key))
+    shutil.rmtree(OUT + ".tmp", ignore_errors=True)
     for name in ("a", "b", "c", "d", "e"):
         model.save_adapter(os.path.join(OUT, name), name, use_safetensors=True)
     model.save_adapter(os.path.join(OUT, "a2"), "a2", with_head=False, use_safetensors=True)

@@ -149,6 +149,56 @@ struct CompositionTests {
         }
     }
 
+    /// AdapterFusion folders saved by adapters 1.3.0 (dynamic, static, and query_before_ln + residual_before + the
+    /// value matrix after the softmax), loaded over the adapters they fuse: Python's logits.
+    @Test(arguments: [("fuse_dynamic", ["a", "d"]), ("fuse_static", ["a", "d"]), ("fuse_flags", ["d", "a"])])
+    func fusionMatchesPython(folder: String, names: [String]) throws {
+        let (model, batch, json) = try Self.setup()
+        #expect(
+            throws: AdapterError.invalidSetup(
+                "no AdapterFusion '\(names.joined(separator: ","))' is loaded (loadAdapterFusion)")
+        ) {
+            try model.setActiveAdapters(.fuse(names))
+        }
+        let name = try model.loadAdapterFusion(from: Fixtures.url("composition/\(folder)"), setActive: true)
+        #expect(name == names.joined(separator: ","))
+        #expect(model.activeHead == name && model.activeAdapters?.isFuse == true)
+        #expect(maxAbsDifference(try model.logits(batch), Self.rows(json[folder])) <= 1e-4)
+        // The fusion matters: the same adapters stacked, or one alone, give other logits.
+        try model.setActiveAdapters(AdapterSetup([names[0]]))
+        try model.setActiveHead(name)
+        #expect(maxAbsDifference(try model.logits(batch), Self.rows(json[folder])) > 1e-2)
+        // Training a fusion is refused (not yet built), with a message that says so.
+        try model.setActiveAdapters(.fuse(names))
+        let engine = try model.inferenceModel()
+        #expect(engine.mode != .full)
+        #expect(throws: AdapterError.self) { try model.trainAdapter(.fuse(names)) }
+    }
+
+    @Test func fusionFoldersThatDoNotFitAreRefused() throws {
+        let (model, _, _) = try Self.setup()
+        let fresh = ModelWithAdapters(base: model.base)
+        #expect(throws: AdapterError.self) {
+            try fresh.loadAdapterFusion(from: Fixtures.url("composition/fuse_dynamic"))
+        }
+        let tmp = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        let copy = tmp.appendingPathComponent("f")
+        try FileManager.default.copyItem(at: Fixtures.url("composition/fuse_dynamic"), to: copy)
+        let config = copy.appendingPathComponent("adapter_fusion_config.json")
+        var top = try JSONSerialization.jsonObject(with: Data(contentsOf: config)) as? [String: Any] ?? [:]
+        var inner = top["config"] as? [String: Any] ?? [:]
+        inner["temperature"] = true
+        top["config"] = inner
+        try JSONSerialization.data(withJSONObject: top).write(to: config)
+        do {
+            try model.loadAdapterFusion(from: copy)
+            Issue.record("a temperature fusion was accepted")
+        } catch let error as ModelIOError {
+            #expect(error.description.contains(config.path) && error.description.contains("temperature"), "\(error)")
+        }
+    }
+
     /// `lora_linear_only_negate_b`: A takes |w|, B takes w, so the update of a negatively weighted adapter is subtracted.
     @Test func negateBKeepsASign() throws {
         let (model, _, _) = try Self.setup()

@@ -40,8 +40,8 @@ struct PredictCommand: ParsableCommand {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "How several --adapter folders combine: stack (AdapterHub's Stack, the default), parallel, or average[:W1,W2,…].",
-            discussion: "parallel runs every adapter with its own head on each input (AdapterHub's Parallel); each line then holds one object per head, keyed by the head's name: {\"A\": {\"label\", \"score\", \"logits\"}, \"B\": {…}}. average:0.7,0.3 combines the adapters' outputs at every layer with these weights (normalised; equal without them; AdapterHub's Average) and predicts with the last adapter's head."
+            "How several --adapter folders combine: stack (AdapterHub's Stack, the default), parallel, average[:W1,W2,…] or fuse:FUSIONDIR.",
+            discussion: "parallel runs every adapter with its own head on each input (AdapterHub's Parallel); each line then holds one object per head, keyed by the head's name: {\"A\": {\"label\", \"score\", \"logits\"}, \"B\": {…}}. average:0.7,0.3 combines the adapters' outputs at every layer with these weights (normalised; equal without them; AdapterHub's Average) and predicts with the last adapter's head. fuse:FUSIONDIR loads an AdapterFusion folder (save_adapter_fusion) over the adapters it names, which the --adapter folders must provide, and predicts with its head."
         ))
     var compose: Composition = .stack
 
@@ -49,6 +49,7 @@ struct PredictCommand: ParsableCommand {
         case stack
         case parallel
         case average([Float]?)
+        case fuse(String)
 
         init?(argument: String) {
             switch argument {
@@ -56,6 +57,10 @@ struct PredictCommand: ParsableCommand {
             case "parallel": self = .parallel
             case "average": self = .average(nil)
             default:
+                if argument.hasPrefix("fuse:"), argument.count > 5 {
+                    self = .fuse(String(argument.dropFirst(5)))
+                    return
+                }
                 guard argument.hasPrefix("average:") else { return nil }
                 let parts = argument.dropFirst("average:".count).split(separator: ",", omittingEmptySubsequences: false)
                 let weights = parts.compactMap { Float($0.trimmingCharacters(in: .whitespaces)) }
@@ -64,7 +69,7 @@ struct PredictCommand: ParsableCommand {
             }
         }
 
-        static var allValueStrings: [String] { ["stack", "parallel", "average", "average:W1,W2,…"] }
+        static var allValueStrings: [String] { ["stack", "parallel", "average", "average:W1,W2,…", "fuse:FUSIONDIR"] }
     }
 
     func validate() throws {
@@ -72,6 +77,7 @@ struct PredictCommand: ParsableCommand {
         if let maxLength, maxLength < 2 { throw ValidationError("--max-length must be at least 2") }
         if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1") }
         if compose == .parallel && adapter.count < 2 { throw ValidationError("--compose parallel needs at least 2 --adapter folders") }
+        if case .fuse = compose, adapter.count < 2 { throw ValidationError("--compose fuse needs the fused adapters' --adapter folders") }
         if case .average(let weights) = compose {
             if adapter.count < 2 { throw ValidationError("--compose average needs at least 2 --adapter folders") }
             if let weights, weights.count != adapter.count {
@@ -93,6 +99,13 @@ struct PredictCommand: ParsableCommand {
             return
         }
         let classifier: SequenceClassifier? = adapter.isEmpty ? nil : try loadAdapterFolders(adapter, base: model.encoder)
+        if case .fuse(let path) = compose, let withAdapters = classifier as? ModelWithAdapters {
+            do {
+                try withAdapters.loadAdapterFusion(from: try HubAccess.folder(path, selection: .all), setActive: true)
+            } catch let error as AdapterError {
+                throw ValidationError("--compose fuse: \(error)")
+            }
+        }
         if case .average(let weights) = compose, let withAdapters = classifier as? ModelWithAdapters,
             let names = withAdapters.activeAdapters?.names
         {

@@ -52,6 +52,10 @@ extension AdapterModel {
         dropUp: ((UnsafeMutablePointer<Float>, BottleneckSlots) -> Void)? = nil, rowOffsets: [Int], gateBuffer: ScratchBuffer
     ) -> UnsafePointer<Float> {
         let c = config.hiddenSize
+        if stack.count > 1, let fusion = stack[0].fusion {
+            return bottleneckFusion(
+                stack, fusion: fusion, h: h, rows: m, tmp: tmp, pre: pre, act: act, adapterInput: adapterInput)
+        }
         if stack.count > 1, stack.allSatisfy({ $0.averageFactor != nil }) {
             return bottleneckAverage(
                 stack, h: h, residual: residual, rows: m, tmp: tmp, pre: pre, act: act, adapterInput: adapterInput)

@@ -44,6 +44,8 @@ public final class AdapterModel {
         var gate: GateSlots? = nil
         /// In an `Average`, this adapter's share of the location's output (`AverageBlock.factors`).
         var averageFactor: Float? = nil
+        /// In a `Fuse`, the location's fusion layer (the same for every fused adapter there).
+        var fusion: FusionSlots? = nil
     }
 
     /// LoRA (`a`, `b`) or (IA)³ (`b` only, the scale vector) on one frozen linear layer.
@@ -219,6 +221,7 @@ public final class AdapterModel {
         case .adapter(let name, let adapterConfig): stack = [NamedAdapter(name: name, config: adapterConfig)]
         case .stack(let adapters): stack = adapters
         case .average(let adapters, _): stack = adapters
+        case .fuse(let adapters, _): stack = adapters
         case .full, .headOnly: stack = []
         }
         if Set(stack.map(\.name)).count != stack.count {
@@ -334,7 +337,10 @@ public final class AdapterModel {
         if case .average(_, let weights) = mode {
             try Self.placeAverage(stack, weights: weights, in: &layerAdapters)
         }
-        for (l, layer) in layerAdapters.enumerated() where !mode.isAverage {
+        if case .fuse(_, let fusion) = mode {
+            try Self.placeFusion(stack, fusion: fusion, modelPrefix: prefix, hidden: c, in: &layerAdapters, into: &decl)
+        }
+        for (l, layer) in layerAdapters.enumerated() where !mode.isAverage && !mode.isFuse {
             if layer.lora.contains(where: { $0.count > 1 && $0.contains(where: { $0.dora != nil }) }) {
                 throw EncoderError.invalidInput("layer \(l): stacking a DoRA adapter with another at one layer is not supported")
             }
@@ -605,6 +611,10 @@ public final class AdapterModel {
         }
         if backward && !parameters.trainable {
             throw EncoderError.invalidInput("this model was built to run only (trainable: false): it cannot be trained")
+        }
+        if backward && mode.isFuse {
+            throw EncoderError.invalidInput(
+                "training a Fuse (AdapterFusion) is not supported yet: train the fusion layer in Python, then load it here")
         }
         if backward && mode.isAverage {
             throw EncoderError.invalidInput("training an Average of adapters is not supported: it runs for inference")

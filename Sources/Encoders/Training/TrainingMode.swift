@@ -10,6 +10,9 @@ public enum TrainingMode: Sendable, Equatable {
     /// AdapterHub's `Average`: at every location each adapter runs on the same input and the outputs are
     /// combined with `weights` (already normalised as the caller wants them). Forward only.
     case average([NamedAdapter], weights: [Float])
+    /// AdapterHub's `Fuse` (AdapterFusion): at every location the adapters' outputs are combined by a fusion layer
+    /// (`FusionConfig`) named after them (`a,b`). Forward only for now.
+    case fuse([NamedAdapter], fusion: FusionConfig)
     /// Everything, embeddings included, plus the head.
     case full
     /// Base frozen, no adapter: only the head.

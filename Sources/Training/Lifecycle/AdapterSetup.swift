@@ -12,21 +12,40 @@ public struct AdapterSetup: Sendable, Equatable, CustomStringConvertible, Expres
     public let names: [String]
     /// Set for AdapterHub's `Average`: each adapter's weight (normalised as asked), one per name.
     public let averageWeights: [Float]?
+    /// AdapterHub's `Fuse`: the adapters' outputs combined by the AdapterFusion layer named after them.
+    public let isFuse: Bool
 
     public init(_ names: [String]) {
         self.names = names
         averageWeights = nil
+        isFuse = false
     }
 
     public init(stringLiteral name: String) {
         names = [name]
         averageWeights = nil
+        isFuse = false
     }
 
-    private init(names: [String], averageWeights: [Float]) {
+    private init(names: [String], averageWeights: [Float]?, isFuse: Bool = false) {
         self.names = names
         self.averageWeights = averageWeights
+        self.isFuse = isFuse
     }
+
+    /// AdapterHub's `Fuse(a, b, …)`: the fusion layer `a,b,…` (loaded with `loadAdapterFusion`) combines the adapters'
+    /// outputs at every location; the head is the one named like the fusion if there is one. Runs for inference only.
+    public static func fuse(_ names: String...) -> AdapterSetup {
+        AdapterSetup(names: names, averageWeights: nil, isFuse: true)
+    }
+
+    /// `fuse` with the names as an array.
+    public static func fuse(_ names: [String]) -> AdapterSetup {
+        AdapterSetup(names: names, averageWeights: nil, isFuse: true)
+    }
+
+    /// The fusion's name, `a,b`.
+    public var fusionName: String { names.joined(separator: ",") }
 
     /// AdapterHub's `Average(a, b, …, weights=…, normalize_weights=…)`: at every location each adapter runs on
     /// the same input and their outputs are combined by weight (equal weights by default; `normalize` divides
@@ -59,6 +78,7 @@ public struct AdapterSetup: Sendable, Equatable, CustomStringConvertible, Expres
 
     public var description: String {
         if averageWeights != nil { return "Average[\(names.joined(separator: ", "))]" }
+        if isFuse { return "Fuse[\(names.joined(separator: ", "))]" }
         return names.count == 1 ? names[0] : "Stack[\(names.joined(separator: ", "))]"
     }
 }

@@ -87,6 +87,47 @@ extension ModelWithAdapters {
         headNames.append(name)
     }
 
+    /// `load_adapter_fusion(folder, set_active=…)`: an AdapterFusion folder (`save_adapter_fusion`) over adapters
+    /// already loaded under the names it lists, with its head (named like the fusion, `a,b`) when the folder has
+    /// one. Returns the fusion's name; `setActive` activates `Fuse(adapters…)` and that head.
+    @discardableResult
+    public func loadAdapterFusion(from folder: URL, withHead: Bool = true, overwrite: Bool = false, setActive: Bool = false)
+        throws -> String
+    {
+        let saved = try AdapterFusionFolder(folder: folder)
+        for name in saved.adapterNames where adapters[name] == nil {
+            throw AdapterError.invalidSetup(
+                "\(folder.path): the fusion '\(saved.name)' needs the adapter '\(name)': load it first (under that name)")
+        }
+        if let h = saved.hiddenSize, h != base.config.hiddenSize {
+            throw AdapterError.incompatible(detail: "\(folder.path): the fusion is for hidden size \(h), the model has \(base.config.hiddenSize)")
+        }
+        if fusions[saved.name] != nil && !overwrite {
+            throw AdapterError.invalidSetup("an AdapterFusion '\(saved.name)' is already loaded (pass overwrite to replace it)")
+        }
+        var tensors: [String: [Float]] = [:]
+        for name in saved.weights.tensorNames {
+            guard name.contains(".adapter_fusion_layer.\(saved.name)."), let r = name.range(of: "encoder.layer.") else {
+                throw AdapterError.incompatible(detail: "\(saved.weightsPath): '\(name)' is not a tensor of the fusion '\(saved.name)'")
+            }
+            var values = [Float](repeating: 0, count: saved.weights.shape(of: name)?.reduce(1, *) ?? 0)
+            try values.withUnsafeMutableBufferPointer { try saved.weights.readFloats(name, into: $0.baseAddress!) }
+            tensors[String(name[r.lowerBound...])] = values
+        }
+        fusions[saved.name] = StoredFusion(config: saved.config, tensors: tensors)
+        let headFile = folder.appendingPathComponent("head_config.json")
+        if withHead, FileManager.default.fileExists(atPath: headFile.path) {
+            let (loaded, _) = try AdapterModel.read(adapterFolder: folder, base: base, requireHead: true, logger: logger)
+            // The fusion's head keeps AdapterHub's name, commas included (it is no adapter's name).
+            try storeHead(of: loaded, as: loaded.head.name)
+        }
+        // Check the tensors against the model now rather than at first use.
+        _ = try buildModel(
+            for: EngineKey(adapters: saved.adapterNames, head: nil, full: false, fuse: true), trainable: false)
+        if setActive { try setActiveAdapters(.fuse(saved.adapterNames)) }
+        return saved.name
+    }
+
     /// Whether `folder` holds a head alone (head_config.json, no adapter_config.json).
     public static func isHeadOnlyFolder(_ folder: URL) -> Bool {
         let fm = FileManager.default

@@ -43,6 +43,12 @@ public final class ModelWithAdapters {
         var tensors: [String: [Float]]
     }
 
+    /// A loaded AdapterFusion layer: its config and tensors keyed from `encoder.layer.` on (any model prefix).
+    struct StoredFusion {
+        var config: FusionConfig
+        var tensors: [String: [Float]]
+    }
+
     /// What an engine was built for.
     struct EngineKey: Equatable {
         var adapters: [String]
@@ -50,10 +56,14 @@ public final class ModelWithAdapters {
         var full: Bool
         /// An `Average`'s weights; nil for a single adapter or a Stack.
         var averageWeights: [Float]? = nil
+        /// A `Fuse` of the adapters.
+        var fuse = false
     }
 
     var adapters: [String: StoredAdapter] = [:]
     var heads: [String: StoredHead] = [:]
+    /// AdapterFusion layers by name (`a,b`).
+    var fusions: [String: StoredFusion] = [:]
     /// Names in the order they were added (what `adapterNames`/`headNames` report).
     public internal(set) var adapterNames: [String] = []
     public internal(set) var headNames: [String] = []
@@ -182,10 +192,17 @@ public final class ModelWithAdapters {
                 throw AdapterError.invalidSetup("\(setup) names an adapter twice")
             }
             for name in setup.names where adapters[name] == nil { throw AdapterError.unknownAdapter(name) }
+            if setup.isFuse && fusions[setup.fusionName] == nil {
+                throw AdapterError.invalidSetup("no AdapterFusion '\(setup.fusionName)' is loaded (loadAdapterFusion)")
+            }
         }
         try resetMerge()
         activeAdapters = setup
-        if let last = setup?.last, heads[last] != nil { activeHead = last }
+        if let setup, setup.isFuse, heads[setup.fusionName] != nil {
+            activeHead = setup.fusionName
+        } else if let last = setup?.last, heads[last] != nil {
+            activeHead = last
+        }
     }
 
     /// Makes `name` the head that `logits` runs (nil: none).
@@ -197,7 +214,7 @@ public final class ModelWithAdapters {
     /// `train_adapter`: freezes the base, activates `setup` (and its head), and marks its adapters
     /// as the ones `trainingModel()` updates together with the active head.
     public func trainAdapter(_ setup: AdapterSetup) throws {
-        guard setup.names.count == 1, setup.averageWeights == nil else {
+        guard setup.names.count == 1, setup.averageWeights == nil, !setup.isFuse else {
             throw AdapterError.invalidSetup(
                 "training \(setup) is not supported: train one adapter at a time, then stack it for inference")
         }
@@ -378,14 +395,15 @@ public final class ModelWithAdapters {
     /// The active adapters and head, as an engine runs them for inference.
     var activeSetupKey: EngineKey {
         EngineKey(
-            adapters: activeAdapters?.names ?? [], head: activeHead, full: false, averageWeights: activeAdapters?.averageWeights)
+            adapters: activeAdapters?.names ?? [], head: activeHead, full: false, averageWeights: activeAdapters?.averageWeights,
+            fuse: activeAdapters?.isFuse ?? false)
     }
 
     func inferenceEngine() throws -> AdapterModel {
         let key = activeSetupKey
         // A full fine-tuning engine of the same head runs inference exactly as a head-only one would.
         if let engine, let current = engineKey, current.adapters == key.adapters, current.head == key.head,
-            current.averageWeights == key.averageWeights
+            current.averageWeights == key.averageWeights, current.fuse == key.fuse
         {
             return engine
         }
@@ -411,6 +429,14 @@ public final class ModelWithAdapters {
             mode = .full
         } else if key.adapters.isEmpty {
             mode = .headOnly
+        } else if key.fuse {
+            let name = key.adapters.joined(separator: ",")
+            guard let fusion = fusions[name] else { throw AdapterError.invalidSetup("no AdapterFusion '\(name)' is loaded") }
+            mode = .fuse(
+                try key.adapters.map { name in
+                    guard let stored = adapters[name] else { throw AdapterError.unknownAdapter(name) }
+                    return NamedAdapter(name: name, config: stored.config)
+                }, fusion: fusion.config)
         } else if let weights = key.averageWeights {
             mode = .average(
                 try key.adapters.map { name in
@@ -432,6 +458,18 @@ public final class ModelWithAdapters {
         }
         if let head = key.head, let stored = heads[head] {
             for (tensor, values) in stored.tensors { try model.setTensor(tensor, values) }
+        }
+        if key.fuse, let fusion = fusions[key.adapters.joined(separator: ",")] {
+            let prefix = base.config.modelType.rawValue + "."
+            let expected = Set(model.trainableNames.filter { $0.contains(".adapter_fusion_layer.") })
+            let given = Set(fusion.tensors.keys.map { prefix + $0 })
+            guard expected == given else {
+                let missing = expected.subtracting(given).sorted().prefix(3)
+                let extra = given.subtracting(expected).sorted().prefix(3)
+                throw AdapterError.incompatible(
+                    detail: "the AdapterFusion '\(key.adapters.joined(separator: ","))' does not fit its adapters: missing \(Array(missing)), unexpected \(Array(extra))")
+            }
+            for (tensor, values) in fusion.tensors { try model.setTensor(prefix + tensor, values) }
         }
         return model
     }
