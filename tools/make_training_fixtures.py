@@ -789,6 +789,120 @@ def run_case(arch, method, base_dir):
         print(f"  {method} forward checked against its closed form (max diff {max(lora_check):.1e})")
 
 
+def run_fusion_case(arch, base_dir, variant):
+    """AdapterFusion training (`train_adapter_fusion(Fuse("a", "b"))`): two seq_bn adapters (rf 16 and 8) frozen, the
+    fusion layers and the head "a,b" trained. `variant` "dynamic" (value matrix, regularization) or "flags"
+    (query_before_ln, residual_before, value after the softmax, "regularization": false — which adapters 1.3.0 ignores:
+    its trainer regularizes every value matrix). AdapterTrainer adds the fusion
+    regularization's gradient in `on_step_end`, after the optimizer step and `zero_grad`: it reaches the next step's
+    gradients (the step-0 gradients have none; the last-step ones do). Written out here as that trainer does it."""
+    from adapters.composition import Fuse
+    case = f"{arch}_fusion_{variant}"
+    out_dir = os.path.join(ROOT, case)
+    shutil.rmtree(out_dir, ignore_errors=True)
+    os.makedirs(out_dir)
+    batches = make_batches(arch)
+    seed = 900 + (0 if variant == "dynamic" else 10) + (0 if arch == "roberta" else 50)
+    torch.manual_seed(seed)
+    model = AutoAdapterModel.from_pretrained(base_dir)
+    model.add_adapter("a", config=SeqBnConfig())
+    model.add_adapter("b", config=SeqBnConfig(reduction_factor=8))
+    config = "dynamic" if variant == "dynamic" else {
+        "key": True, "query": True, "value": True, "query_before_ln": True, "regularization": False,
+        "residual_before": True, "temperature": False, "value_before_softmax": False, "value_initialized": False,
+        "dropout_prob": None}
+    model.add_adapter_fusion(Fuse("a", "b"), config=config)
+    model.add_classification_head("a,b", num_labels=3, id2label=ID2LABEL)
+    model.train_adapter_fusion(Fuse("a", "b"))
+    model.active_head = "a,b"
+    gen = torch.Generator().manual_seed(seed + 1)
+    redraw(model, gen, only=lambda n: ".adapters." in n or "adapter_fusion_layer" in n or n.startswith("heads."))
+    with torch.no_grad():  # the value matrix near the identity, as it starts, but far from it
+        for n, p in model.named_parameters():
+            if "adapter_fusion_layer" in n and n.endswith("value.weight"):
+                p.copy_(torch.eye(p.shape[0]) + 0.3 * torch.randn(p.shape, generator=gen))
+    for m in model.modules():
+        if isinstance(m, torch.nn.Dropout):
+            assert m.p == 0.0, m
+    requires = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    assert all("adapter_fusion_layer" in n or n.startswith("heads.") for n, _ in requires), [n for n, _ in requires]
+    kw0, labels0 = to_tensors(batches[0])
+    captured = []
+    pre = model.heads["a,b"][1].register_forward_pre_hook(lambda m, a: captured.append(a[0].detach().clone()))
+    with torch.no_grad():
+        logits0 = model(**kw0).logits.clone()
+    pre.remove()
+    cls0 = captured[0]
+    decay = set(decay_parameter_names(model))
+    groups = [
+        {"params": [p for n, p in model.named_parameters() if n in decay and p.requires_grad], "weight_decay": OPT["weight_decay"]},
+        {"params": [p for n, p in model.named_parameters() if n not in decay and p.requires_grad], "weight_decay": 0.0},
+    ]
+    opt = torch.optim.AdamW(groups, lr=OPT["lr"], betas=tuple(OPT["betas"]), eps=OPT["eps"])
+    sched = get_linear_schedule_with_warmup(opt, WARMUP, TOTAL)
+    trainable = requires
+    init = tensors_of(trainable, "param")
+    shadow = {n: {"p": init[n].clone(), "m": torch.zeros_like(init[n]), "v": torch.zeros_like(init[n])} for n in init}
+    losses, norms, lrs = [], [], []
+    opt.zero_grad(set_to_none=True)
+    for step in range(STEPS):
+        kw, labels = to_tensors(batches[step])
+        out = model(**kw, labels=labels)
+        assert abs(out.loss.item() - F.cross_entropy(out.logits, labels).item()) < 1e-6
+        if step == 0:
+            assert torch.equal(out.logits, logits0)
+        out.loss.backward()
+        if step == 0:
+            grads0 = tensors_of(trainable, "grad")
+        if step == STEPS - 1:
+            grads_last = tensors_of(trainable, "grad")
+        lrs.append(opt.param_groups[0]["lr"])
+        total = torch.nn.utils.clip_grad_norm_([p for _, p in trainable], MAX_GRAD_NORM)
+        losses.append(float(out.loss.item()))
+        norms.append(float(total.item()))
+        shadow_adamw(shadow, trainable, decay, step + 1, lrs[-1])
+        opt.step()
+        sched.step()
+        opt.zero_grad(set_to_none=True)  # HF Trainer: model.zero_grad() after the step, then on_step_end
+        reg = model.base_model.get_fusion_regularization_loss()
+        if reg is not None:
+            reg.backward()
+    after = tensors_of(trainable, "param")
+    shadow_diff = max((shadow[n]["p"] - after[n]).abs().max().item() for n in after)
+    assert shadow_diff < 1e-6, shadow_diff
+    names = [n for n, _ in trainable]
+    zero = sorted(n for n in names if n.endswith("key.bias"))  # Q·b_k is the same for every adapter: softmax ignores it
+    held = {n: p.detach().clone().contiguous().float() for n, p in model.named_parameters() if ".adapters." in n}
+    save_file(held, os.path.join(out_dir, "buffers.safetensors"))
+    save_file(init, os.path.join(out_dir, "init.safetensors"))
+    save_file(grads0, os.path.join(out_dir, "grads.safetensors"))
+    save_file(grads_last, os.path.join(out_dir, "grads_last.safetensors"))
+    save_file(after, os.path.join(out_dir, "after3.safetensors"))
+    with open(os.path.join(out_dir, "logits0.json"), "w") as f:
+        json.dump({"logits": logits0.tolist(), "cls_hidden": cls0.tolist()}, f)
+    fusion_config = model.adapters_config.get_fusion("a,b")[0]
+    spec = {
+        "arch": arch, "method": "fusion", "base": f"../base-{arch}", "head_name": "a,b",
+        "fusion": {"adapters": [{"name": "a", "config": config_dict(SeqBnConfig())},
+                                {"name": "b", "config": config_dict(SeqBnConfig(reduction_factor=8))}],
+                   "config": dict(fusion_config.to_dict() if hasattr(fusion_config, "to_dict") else fusion_config)},
+        "head": {"kind": "classification", "config": model.heads["a,b"].config, "dropout": 0.0},
+        "num_labels": 3, "id2label": {str(k): v for k, v in ID2LABEL.items()}, "batches": batches,
+        "optimizer": dict(OPT, type="torch.optim.AdamW"),
+        "regularization": "AdapterTrainer.on_step_end: after step t's update and zero_grad, 0.01·‖I − W_v‖² is backpropagated, so step t+1's gradients (before clipping) include 0.02·(W_v − I)",
+        "decay_parameters": [n for n in names if n in decay],
+        "no_decay_parameters": [n for n in names if n not in decay],
+        "schedule": {"type": "linear", "warmup_steps": WARMUP, "total_steps": TOTAL},
+        "max_grad_norm": MAX_GRAD_NORM, "steps": STEPS, "losses": losses, "grad_norms": norms, "lrs": lrs,
+        "trainable_parameters": {n: list(p.shape) for n, p in trainable}, "no_grad_parameters": [],
+        "zero_gradient_parameters": zero,
+    }
+    with open(os.path.join(out_dir, "case.json"), "w") as f:
+        json.dump(spec, f, separators=(",", ":"))
+    print(f"{case}: {len(names)} tensors, losses {[round(x, 6) for x in losses]}, norms {[round(x, 6) for x in norms]}, "
+          f"hand AdamW vs torch {shadow_diff:.1e}")
+
+
 def digest(path):
     h = hashlib.sha256()
     for dirpath, _, files in sorted(os.walk(path)):
@@ -810,6 +924,9 @@ def main():
         for method in METHODS:
             if not only or method in only:
                 run_case(arch, method, base)
+        for variant in ("dynamic", "flags"):
+            if not only or "fusion" in only:
+                run_fusion_case(arch, base, variant)
     total = 0
     for d in sorted(os.listdir(ROOT)):
         p = os.path.join(ROOT, d)

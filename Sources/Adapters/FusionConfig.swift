@@ -9,7 +9,8 @@ public struct FusionConfig: Sendable, Equatable {
     public var value = true
     /// The query reads the sub-block's output before the layer's LayerNorm (else after it).
     public var queryBeforeLn = false
-    /// Training: 0.01·‖I − W_v‖² pulls the value matrix towards the identity.
+    /// Training: 0.01·‖I − W_v‖² pulls the value matrix towards the identity (adapters 1.3.0's trainer applies it
+    /// to every value matrix whatever this says, and so does SwiftAdapters, for the same training).
     public var regularization = true
     /// The residual is added to each value before the attention (else to the output after it).
     public var residualBefore = false

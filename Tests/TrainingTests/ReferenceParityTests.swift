@@ -39,6 +39,8 @@ struct ReferenceParityTests {
         "roberta_multilabel", "roberta_regression", "roberta_tagging", "roberta_tagging_2l_gelu", "roberta_head_3l_relu",
         "roberta_full_tagging", "bert_multilabel", "bert_regression", "bert_tagging", "bert_tagging_2l_gelu",
         "bert_head_3l_relu", "bert_full_tagging", "roberta_multiple_choice", "bert_multiple_choice",
+        // AdapterFusion: the fusion layers and head trained over two frozen seq_bn adapters.
+        "roberta_fusion_dynamic", "roberta_fusion_flags", "bert_fusion_dynamic", "bert_fusion_flags",
     ]
 
     struct Case {
@@ -59,6 +61,14 @@ struct ReferenceParityTests {
         let mode: TrainingMode
         if method == "full" || method.hasPrefix("full_") {
             mode = .full
+        } else if method == "fusion" {
+            let fusion = json["fusion"] as? [String: Any] ?? [:]
+            let adapters = try (fusion["adapters"] as? [[String: Any]] ?? []).map {
+                NamedAdapter(
+                    name: $0["name"] as? String ?? "",
+                    config: try AdapterConfig.decode(dictionary: $0["config"] as? [String: Any] ?? [:], source: "\(name)/case.json"))
+            }
+            mode = .fuse(adapters, fusion: try FusionConfig.decode(fusion["config"], source: "\(name)/case.json"))
         } else {
             let adapterConfig = try AdapterConfig.decode(
                 dictionary: json["adapter_config"] as? [String: Any] ?? [:], source: "\(name)/case.json")
@@ -66,7 +76,9 @@ struct ReferenceParityTests {
         }
         let id2label = json["id2label"] as? [String: String] ?? [:]
         let labels = (0..<id2label.count).map { id2label[String($0)] ?? "" }
-        let model = try AdapterModel(base: base, mode: mode, head: HeadSpec(name: "task", labels: labels, dropout: 0, config: try headConfig(json)))
+        let model = try AdapterModel(
+            base: base, mode: mode,
+            head: HeadSpec(name: json["head_name"] as? String ?? "task", labels: labels, dropout: 0, config: try headConfig(json)))
         let initial = try SafetensorsFile(path: folder.appendingPathComponent("init.safetensors").path)
         #expect(Set(initial.tensorNames) == Set(model.trainableNames), "trainable tensors differ from the reference's")
         for name in initial.tensorNames {
@@ -243,8 +255,11 @@ struct ReferenceParityTests {
         let gradsLast = try SafetensorsFile(path: c0(c.folder, "grads_last.safetensors"))
         for s in 0..<steps {
             let (batch, labels) = try Self.batch(json, s)
-            model.parameters.zeroGradients()
-            let r = try model.step(batch, targets: labels, seed: UInt64(s))
+            // The trainer's step: zeroed gradients (plus, from the second step, a fusion's regularization gradient),
+            // then the batch's.
+            let r = try DataParallelStep(model: model, group: SingleProcess()).run(total: batch.batchSize, seed: UInt64(s), step: s) {
+                _ in (batch, labels)
+            }
             #expect(abs(r.loss - losses[s]) <= 1e-5 + 1e-4 * abs(losses[s]), "loss at step \(s)")
             if s == steps - 1 {
                 // After two updates every tensor (LoRA's A and B alike) has moved: its gradients again.

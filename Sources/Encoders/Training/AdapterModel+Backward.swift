@@ -152,7 +152,22 @@ extension AdapterModel {
                 // dh now = dL/d(sum2); sum2 = o + out1 (o = ho + adapter, or ho).
                 dOut1.update(from: dh, count: rows * c)
                 dHo.update(from: dh, count: rows * c)
-                if let slots = adapters.output.first {
+                if adapters.output.count > 1, let fusion = adapters.output[0].fusion {
+                    // AdapterFusion: o = h + fuse(a, u_1…u_k), a = LN(h + out1); dh holds dL/do (= dL/dsum2).
+                    let dA = tmp2 + rows * max(c, inter)
+                    let dFromFusion = fusionScratch.reserve(rows * c)
+                    fusionRowDropout = rowDropout
+                    fusionBackward(
+                        adapters.output, fusion: fusion, dout: dh, a: s.adapterIn.pointer, rows: rows, da: dA, dh: dFromFusion)
+                    fusionRowDropout = nil
+                    // fusionBackward wrote dL/dh (the residual included) into dFromFusion.
+                    dHo.update(from: dFromFusion, count: rows * c)
+                    LayerNorm.backward(
+                        dx: dA, dgamma: nil, dbeta: nil, dout: dA, x: s.sumA.pointer, gamma: gamma2, mean: s.meanA.pointer,
+                        rstd: s.rstdA.pointer, rows: rows, channels: c)
+                    Residual.accumulate(into: dHo, dA, count: rows * c)
+                    Residual.accumulate(into: dOut1, dA, count: rows * c)
+                } else if let slots = adapters.output.first {
                     if slots.parallel {
                         // sum2 = ho + s·f(out1) + out1.
                         bottleneckBackward(

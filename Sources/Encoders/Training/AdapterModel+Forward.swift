@@ -331,6 +331,8 @@ extension AdapterModel {
             let sum2 = s.sum2.reserve(rows * c)
             let gamma2 = w.pointer(layer.outputNormWeight)
             let beta2 = w.pointer(layer.outputNormBias)
+            fusionRowDropout = rowDropout  // a Fuse's score dropout (training a single model)
+            defer { fusionRowDropout = nil }
             let regularizeOutput: ((UnsafeMutablePointer<Float>, BottleneckSlots) -> Void)? = rowDropout.map { d in
                 { buf, slots in self.regularizeBottleneckOutput(buf, slots, dropout: d, dropoutSite: 14, depthSite: 6) }
             }

@@ -16,6 +16,23 @@ struct FusionSlots {
     /// `[C, C]`, no bias.
     let value: Arena.Slot?
     let config: FusionConfig
+    /// The layer's tensor prefix, which names it among the model's fusion layers.
+    let id: String
+}
+
+/// A fusion layer's forward values for its backward pass (rows × C each, `k` of the per-adapter ones).
+final class FusionSaved {
+    var h: [Float] = []
+    var ups: [[Float]] = []
+    var query: [Float] = []
+    var keys: [[Float]] = []
+    /// The values before the value matrix (u_i, or u_i + h with `residual_before`).
+    var valueInputs: [[Float]] = []
+    var values: [[Float]] = []
+    /// The weighted sum before the value matrix (`value_before_softmax` false).
+    var contextBeforeValue: [Float] = []
+    /// Softmax probabilities `[rows, k]`.
+    var probs: [Float] = []
 }
 
 extension AdapterModel {
@@ -60,7 +77,7 @@ extension AdapterModel {
                             p + "value.weight", [c, c],
                             initialize: fusion.valueInitialized ? .scaledIdentity(1) : .normal)
                         : nil,
-                    config: fusion)
+                    config: fusion, id: p)
                 for i in slots.indices { slots[i].fusion = fs }
             }
             try place(&layers[l].attention, "attention.output")
@@ -114,33 +131,55 @@ extension AdapterModel {
             return y
         }
         let keys = ups.map { u in fusion.key.map { linear(u, $0.weight, $0.bias) } ?? u }
-        var vals = ups
+        var inputs = ups
         if cfg.residualBefore {
-            for i in 0..<k { for j in 0..<(m * c) { vals[i][j] += h[j] } }
+            for i in 0..<k { for j in 0..<(m * c) { inputs[i][j] += h[j] } }
         }
+        var vals = inputs
         if let value = fusion.value, cfg.valueBeforeSoftmax {
             vals = vals.map { linear($0, value, nil) }
         }
-        var context = [Float](repeating: 0, count: m * c)
-        var scores = [Float](repeating: 0, count: k)
+        // Scores Q·K_i per row, dropped out in training as BertFusion does (before the softmax).
+        var probs = [Float](repeating: 0, count: m * k)
         for r in 0..<m {
-            let qr = r * c
-            var mx = -Float.infinity
             for i in 0..<k {
                 var s: Float = 0
-                for j in 0..<c { s += q[qr + j] * keys[i][qr + j] }
-                scores[i] = s
-                mx = max(mx, s)
+                for j in 0..<c { s += q[r * c + j] * keys[i][r * c + j] }
+                probs[r * k + i] = s
             }
+        }
+        let p = Float(cfg.dropoutProb ?? Double(config.attentionProbsDropoutProb))
+        if let dropout = fusionRowDropout, p > 0 {
+            probs.withUnsafeMutableBufferPointer {
+                dropout.apply(self, out: $0.baseAddress!, x: $0.baseAddress!, channels: k, p: p, site: 15)
+            }
+        }
+        var context = [Float](repeating: 0, count: m * c)
+        for r in 0..<m {
+            var mx = -Float.infinity
+            for i in 0..<k { mx = max(mx, probs[r * k + i]) }
             var total: Float = 0
             for i in 0..<k {
-                scores[i] = Foundation.exp(scores[i] - mx)
-                total += scores[i]
+                probs[r * k + i] = Foundation.exp(probs[r * k + i] - mx)
+                total += probs[r * k + i]
             }
             for i in 0..<k {
-                let p = scores[i] / total
-                for j in 0..<c { context[qr + j] += p * vals[i][qr + j] }
+                probs[r * k + i] /= total
+                let w = probs[r * k + i]
+                for j in 0..<c { context[r * c + j] += w * vals[i][r * c + j] }
             }
+        }
+        if parameters.trainable {
+            let saved = fusionSaved[fusion.id] ?? FusionSaved()
+            fusionSaved[fusion.id] = saved
+            saved.h = Array(UnsafeBufferPointer(start: h, count: m * c))
+            saved.ups = ups
+            saved.query = q
+            saved.keys = keys
+            saved.valueInputs = inputs
+            saved.values = vals
+            saved.contextBeforeValue = context
+            saved.probs = probs
         }
         if let value = fusion.value, !cfg.valueBeforeSoftmax {
             context = linear(context, value, nil)
@@ -150,5 +189,144 @@ extension AdapterModel {
         }
         tmp.update(from: context, count: m * c)
         return UnsafePointer(tmp)
+    }
+
+    /// Backward of `bottleneckFusion` at a layer's output location from `dout` = dL/do `[rows, C]`: the fusion
+    /// layer's gradients, and through the frozen adapters (recomputed from `a`) and the query into `da` (dL/da, a =
+    /// the adapters' input) and `dh` (dL/dh, the sub-block's output before the adapters), both overwritten.
+    func fusionBackward(
+        _ stack: [BottleneckSlots], fusion: FusionSlots, dout: UnsafePointer<Float>, a: UnsafePointer<Float>,
+        rows m: Int,
+        da: UnsafeMutablePointer<Float>, dh: UnsafeMutablePointer<Float>
+    ) {
+        guard let saved = fusionSaved[fusion.id] else { return }
+        let c = config.hiddenSize
+        let k = stack.count
+        let cfg = fusion.config
+        let grad = { (slot: Arena.Slot) -> UnsafeMutablePointer<Float>? in self.gradientOf[slot.name] }
+        da.update(repeating: 0, count: m * c)
+        dh.update(repeating: 0, count: m * c)
+        // o = h + ctx (or ctx alone with residual_before).
+        if !cfg.residualBefore { dh.update(from: dout, count: m * c) }
+        var dctx = Array(UnsafeBufferPointer(start: dout, count: m * c))
+        if let value = fusion.value, !cfg.valueBeforeSoftmax {
+            var d = [Float](repeating: 0, count: m * c)
+            d.withUnsafeMutableBufferPointer { dp in
+                Linear.backward(
+                    dx: dp.baseAddress!, dweight: grad(value), dbias: nil, dout: dout, x: saved.contextBeforeValue,
+                    weight: values.pointer(value), rows: m, inFeatures: c, outFeatures: c)
+            }
+            dctx = d
+        }
+        // ctx = Σ_i p_i V_i: dV_i = p_i dctx, dp_i = dctx·V_i, dscore_i = p_i (dp_i − Σ_j p_j dp_j).
+        var dvals = [[Float]](repeating: [Float](repeating: 0, count: m * c), count: k)
+        var dscores = [Float](repeating: 0, count: m * k)
+        var dp = [Float](repeating: 0, count: k)
+        for r in 0..<m {
+            var mean: Float = 0
+            for i in 0..<k {
+                let p = saved.probs[r * k + i]
+                var s: Float = 0
+                for j in 0..<c {
+                    s += dctx[r * c + j] * saved.values[i][r * c + j]
+                    dvals[i][r * c + j] = p * dctx[r * c + j]
+                }
+                dp[i] = s
+                mean += p * s
+            }
+            for i in 0..<k { dscores[r * k + i] = saved.probs[r * k + i] * (dp[i] - mean) }
+        }
+        let p = Float(cfg.dropoutProb ?? Double(config.attentionProbsDropoutProb))
+        if let dropout = fusionRowDropout, p > 0 {
+            dscores.withUnsafeMutableBufferPointer {
+                dropout.apply(self, out: $0.baseAddress!, x: $0.baseAddress!, channels: k, p: p, site: 15)
+            }
+        }
+        // scores_i = Q·K_i.
+        var dq = [Float](repeating: 0, count: m * c)
+        var dkeys = [[Float]](repeating: [Float](repeating: 0, count: m * c), count: k)
+        for r in 0..<m {
+            for i in 0..<k {
+                let g = dscores[r * k + i]
+                for j in 0..<c {
+                    dq[r * c + j] += g * saved.keys[i][r * c + j]
+                    dkeys[i][r * c + j] = g * saved.query[r * c + j]
+                }
+            }
+        }
+        // The adapters' up-projections collect what reaches them through the values and the keys.
+        var dups = dvals
+        if let value = fusion.value, cfg.valueBeforeSoftmax {
+            for i in 0..<k {
+                dups[i].withUnsafeMutableBufferPointer { dp in
+                    Linear.backward(
+                        dx: dp.baseAddress!, dweight: grad(value), dbias: nil, dout: dvals[i], x: saved.valueInputs[i],
+                        weight: values.pointer(value), rows: m, inFeatures: c, outFeatures: c)
+                }
+            }
+        }
+        if cfg.residualBefore {
+            for i in 0..<k { for j in 0..<(m * c) { dh[j] += dups[i][j] } }
+        }
+        for i in 0..<k {
+            if let key = fusion.key {
+                var d = [Float](repeating: 0, count: m * c)
+                d.withUnsafeMutableBufferPointer { dp in
+                    Linear.backward(
+                        dx: dp.baseAddress!, dweight: grad(key.weight), dbias: grad(key.bias), dout: dkeys[i],
+                        x: saved.ups[i],
+                        weight: values.pointer(key.weight), rows: m, inFeatures: c, outFeatures: c)
+                }
+                for j in 0..<(m * c) { dups[i][j] += d[j] }
+            } else {
+                for j in 0..<(m * c) { dups[i][j] += dkeys[i][j] }
+            }
+        }
+        // The query reads a (or h with query_before_ln).
+        let dqIn = cfg.queryBeforeLn ? dh : da
+        if let query = fusion.query {
+            var d = [Float](repeating: 0, count: m * c)
+            let qin = cfg.queryBeforeLn ? saved.h : Array(UnsafeBufferPointer(start: a, count: m * c))
+            d.withUnsafeMutableBufferPointer { dp in
+                Linear.backward(
+                    dx: dp.baseAddress!, dweight: grad(query.weight), dbias: grad(query.bias), dout: dq, x: qin,
+                    weight: values.pointer(query.weight), rows: m, inFeatures: c, outFeatures: c)
+            }
+            for j in 0..<(m * c) { dqIn[j] += d[j] }
+        } else {
+            for j in 0..<(m * c) { dqIn[j] += dq[j] }
+        }
+        // Through each frozen adapter to a (its activations recomputed).
+        let up = scratchF.reserve(m * c)
+        // Bottleneck.backward's scratch: the scaled gradient [rows, C] and the activation's [rows, d].
+        let scratch = doraScratch.reserve(m * c + m * (stack.map(\.size).max() ?? 0))
+        for (i, slots) in stack.enumerated() {
+            let pre = reftScratch.reserve(2 * m * slots.size)
+            let act = pre + m * slots.size
+            Bottleneck.forward(
+                out: up, x: a, weights: bottleneckTensors(slots), pre: pre, act: act, rows: m, channels: c,
+                bottleneck: slots.size, activation: slots.activation, scale: bottleneckScale(slots))
+            Bottleneck.backward(
+                dx: da, accumulate: true, dout: dups[i], x: a, weights: bottleneckTensors(slots), grads: nil, pre: pre,
+                act: act, rows: m, channels: c, bottleneck: slots.size, activation: slots.activation,
+                scale: bottleneckScale(slots), scratch: scratch)
+        }
+    }
+
+    /// AdapterHub's fusion regularization gradient, d(0.01·‖I − W_v‖²)/dW_v = 0.02·(W_v − I), added to every trained
+    /// value matrix's gradient. Its trainer adds it after each optimizer step, so it reaches the next step's update
+    /// (`DataParallelStep` adds it from the second step on), and — in adapters 1.3.0 — for every fusion layer with a
+    /// value matrix, whatever the config's `regularization` says; so here too.
+    public func addFusionRegularizationGradient() {
+        let c = config.hiddenSize
+        for layer in layerAdapters {
+            for fusion in [layer.attention.first?.fusion, layer.output.first?.fusion].compactMap({ $0 }) {
+                guard let value = fusion.value, let g = gradientOf[value.name] else { continue }
+                let w = values.pointer(value)
+                for r in 0..<c {
+                    for j in 0..<c { g[r * c + j] += 0.02 * (w[r * c + j] - (r == j ? 1 : 0)) }
+                }
+            }
+        }
     }
 }

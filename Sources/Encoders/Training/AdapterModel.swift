@@ -166,6 +166,12 @@ public final class AdapterModel {
     /// already the most memory-hungry mode, regenerates instead.
     var keepDroppedProbabilities: Bool { mode != .full }
 
+    /// Training a Fuse: the dropout of the layer being run, for the fusion scores (`bottleneckFusion`).
+    var fusionRowDropout: RowDropout?
+    /// What each fusion layer's forward pass keeps for the backward pass, by the layer's tensor prefix.
+    var fusionSaved: [String: FusionSaved] = [:]
+    let fusionScratch = ScratchBuffer()
+
     /// Whether the LoRA update has been folded into the base weights (then not applied again).
     public internal(set) var loraMerged = false
     /// The base weight blocks as they were before `mergeLoRA`, for an exact `unmergeLoRA`.
@@ -377,6 +383,10 @@ public final class AdapterModel {
         headLinears = (0..<head.config.layers).map { i in
             let out = i == head.config.layers - 1 ? head.outputWidth : c
             return (decl.train(head.linearPrefix(i) + "weight", [out, c]), decl.train(head.linearPrefix(i) + "bias", [out], decay: false))
+        }
+        if mode.isFuse {
+            // AdapterFusion trains the fusion layers and the head; the fused adapters stay as they were trained.
+            decl.freeze { $0.contains(".adapter_fusion_layer.") || $0.hasPrefix("heads.") }
         }
         let named = decl.trained
         initSchemes = decl.initSchemes
@@ -612,14 +622,14 @@ public final class AdapterModel {
         if backward && !parameters.trainable {
             throw EncoderError.invalidInput("this model was built to run only (trainable: false): it cannot be trained")
         }
-        if backward && mode.isFuse {
+        if backward && mode.isFuse && layerAdapters.contains(where: { $0.attention.first?.fusion != nil }) {
             throw EncoderError.invalidInput(
-                "training a Fuse (AdapterFusion) is not supported yet: train the fusion layer in Python, then load it here")
+                "training a Fuse with fusion layers after attention (double_seq_bn adapters) is not supported yet: train it in Python and load it here, or fuse seq_bn adapters")
         }
         if backward && mode.isAverage {
             throw EncoderError.invalidInput("training an Average of adapters is not supported: it runs for inference")
         }
-        if backward && isStacked {
+        if backward && isStacked && !mode.isFuse {
             throw EncoderError.invalidInput(
                 "training a Stack of adapters is not supported: train one adapter, then stack it for inference")
         }

@@ -39,4 +39,12 @@ struct SlotDeclarations {
         derived.insert(name)
         return values.declare(name, shape: shape)
     }
+
+    /// Makes every trained tensor whose name `keep` rejects a buffer: kept and saved, never trained (AdapterFusion
+    /// trains its fusion layers and head over frozen adapters).
+    mutating func freeze(keeping keep: (String) -> Bool) {
+        let frozen = trained.filter { !keep($0.name) }
+        trained.removeAll { !keep($0.name) }
+        buffers += frozen.map(\.slot)
+    }
 }

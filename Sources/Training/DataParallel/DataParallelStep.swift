@@ -52,6 +52,9 @@ public struct DataParallelStep {
         let reduction = group.size > 1 ? GradientReduction(group: group, model: model) : nil
         let mine = parts(of: total)
         model.parameters.zeroGradients()
+        // AdapterHub's trainer adds the fusion regularization's gradient after each optimizer step, so that it
+        // reaches the next update (one process adds it: the group sums the gradients).
+        if step > 0 && group.rank == 0 { model.addFusionRegularizationGradient() }
         var lossSum = 0.0
         let start = DispatchTime.now().uptimeNanoseconds
         for (k, part) in mine.enumerated() {
