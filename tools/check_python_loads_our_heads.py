@@ -9,7 +9,8 @@ For a tagging head (1 layer; and 2 layers with GELU), a regression head, a multi
 classification head: trains a few steps with `adapters train --task …` on the real all-MiniLM-L6-v2 with labels
 derived from Rotten Tomatoes sentences (punctuation tags, length scores, length/comma labels), predicts 8 sentences
 with `adapters predict --adapter`, then loads the folder with `AutoAdapterModel.load_adapter` (adapters 1.3.0)
-and compares logits (tagging: every attended token's). Run locally (not in CI); its output goes into the closing
+and compares logits (tagging: every attended token's); then trains two adapters and an AdapterFusion over them
+(`train --method fusion`) and loads the fusion folder with `load_adapter_fusion`. Run locally (not in CI); its output goes into the closing
 notes.
 """
 import json
@@ -125,8 +126,44 @@ def main():
             print(json.dumps({"task": task, "method": method, "head_type": head["head_type"], "layers": head["layers"],
                               "activation": head["activation_function"], "compared": list(ours.shape),
                               "max_abs_diff": diff}))
+        worst = max(worst, check_fusion(tmp, tok))
     print(json.dumps({"worst_max_abs_diff": worst, "ok": worst <= 1e-4}))
     sys.exit(0 if worst <= 1e-4 else 1)
+
+
+def check_fusion(tmp, tok):
+    """Two seq_bn adapters trained by our CLI, then `train --method fusion` over them: Python loads the adapters and
+    the fusion folder (`load_adapter_fusion`) and gives `predict --compose fuse:` 's logits."""
+    from adapters.composition import Fuse
+    data = os.path.join(ROOT, "data/rotten_tomatoes/train.jsonl")
+    common = ["--model", MODEL, "--train", data, "--max-examples", "200", "--label-names", "negative,positive",
+              "--max-steps", "6", "--max-length", "64"]
+    for name, seed in (("a", "1"), ("b", "2")):
+        subprocess.run([CLI, "train", *common, "--method", "seq_bn", "--adapter-name", name, "--seed", seed,
+                        "--learning-rate", "1e-2", "--output", os.path.join(tmp, "f" + name)],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    a, b = os.path.join(tmp, "fa", "a"), os.path.join(tmp, "fb", "b")
+    subprocess.run([CLI, "train", *common, "--method", "fusion", "--adapter", a, "--adapter", b, "--learning-rate", "5e-3",
+                    "--output", os.path.join(tmp, "ffuse")], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    fusion = os.path.join(tmp, "ffuse", "a,b")
+    inp = os.path.join(tmp, "in.txt")
+    pred = subprocess.run([CLI, "predict", "--model", MODEL, "--adapter", a, "--adapter", b, "--compose", "fuse:" + fusion,
+                           "--input", inp, "--max-length", "64"], check=True, capture_output=True, text=True).stdout
+    ours = torch.tensor([json.loads(line)["logits"] for line in pred.splitlines()])
+    model = AutoAdapterModel.from_pretrained(MODEL)
+    model.load_adapter(a, with_head=False, use_safetensors=True)
+    model.load_adapter(b, with_head=False, use_safetensors=True)
+    model.load_adapter_fusion(fusion, set_active=True, use_safetensors=True)
+    model.eval()
+    with torch.no_grad():
+        theirs = model(**tok(SENTENCES, padding=True, truncation=True, max_length=64, return_tensors="pt")).logits
+        model.set_active_adapters("a")
+        alone = model(**tok(SENTENCES, padding=True, truncation=True, max_length=64, return_tensors="pt")).logits
+    diff = (ours - theirs).abs().max().item()
+    print(json.dumps({"task": "fusion", "adapters": ["a", "b"], "active": str(Fuse("a", "b")),
+                      "compared": list(ours.shape), "max_abs_diff": diff,
+                      "fusion_effect": (alone - theirs).abs().max().item()}))
+    return diff
 
 
 if __name__ == "__main__":

@@ -286,4 +286,53 @@ struct TaskCLITests {
         r = try cli.run(["predict", "--adapter", out.appendingPathComponent("mc").path, "--input", bad])
         #expect(r.status != 0 && r.stderr.contains("bad.jsonl:1") && r.stderr.contains("at least 2"), "\(r.stderr)")
     }
+
+    /// `train --method fusion` over two trained adapters: the fusion folder (config, weights, head named like it)
+    /// that `predict --compose fuse:` runs; only the fusion and its head are trained.
+    @Test func fusionTrainsOverTwoAdapters() throws {
+        try #require(FileManager.default.fileExists(atPath: Fixtures.miniLM.path), "run scripts/setup.sh first")
+        let tmp = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        let texts = try sentences(32)
+        let data = try write(
+            try texts.enumerated().map { try json(["text": $1, "label": $0 % 2]) }, "d.jsonl", in: tmp)
+        let common = ["--train", data, "--max-steps", "2", "--batch-size", "8", "--max-length", "32"]
+        for (name, method) in [("a", "seq_bn"), ("b", "seq_bn[reduction_factor=8]")] {
+            let r = try cli.run(
+                ["train"] + common + [
+                    "--method", method, "--adapter-name", name, "--output", tmp.appendingPathComponent(name).path,
+                ])
+            #expect(r.status == 0, "\(r.stderr)")
+        }
+        let a = tmp.appendingPathComponent("a/a").path
+        let b = tmp.appendingPathComponent("b/b").path
+        let out = tmp.appendingPathComponent("fuse")
+        var r = try cli.run(
+            ["train"] + common + ["--method", "fusion", "--adapter", a, "--adapter", b, "--output", out.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        let folder = out.appendingPathComponent("a,b")
+        let config =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: folder.appendingPathComponent("adapter_fusion_config.json"))) as? [String: Any]
+        #expect(config?["adapter_names"] as? [String] == ["a", "b"] && config?["name"] as? String == "a,b")
+        #expect(
+            FileManager.default.fileExists(
+                atPath: folder.appendingPathComponent("model_adapter_fusion.safetensors").path))
+        let summary =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("summary.json")))
+            as? [String: Any]
+        // Two fusion layers of 2·C² + 2·C + C² weights (C = 384, 6 layers) and the head: the adapters are not counted.
+        let c = 384
+        #expect(summary?["trainable_parameters"] as? Int == 6 * (3 * c * c + 2 * c) + (c * c + c + 2 * c + 2))
+        let input = try write(["A fine film."], "in.txt", in: tmp)
+        r = try cli.run([
+            "predict", "--adapter", a, "--adapter", b, "--compose", "fuse:\(folder.path)", "--input", input,
+        ])
+        #expect(r.status == 0 && r.stdout.contains("\"logits\""), "\(r.stderr)")
+        r = try cli.run(
+            ["train"] + common + [
+                "--method", "fusion", "--adapter", a, "--output", tmp.appendingPathComponent("x").path,
+            ])
+        #expect(r.status != 0 && r.stderr.contains("at least 2 --adapter folders"), "\(r.stderr)")
+    }
 }

@@ -175,6 +175,50 @@ struct CompositionTests {
         #expect(throws: AdapterError.self) { try model.trainAdapter(.fuse(names)) }
     }
 
+    /// `add_adapter_fusion` → `train_adapter_fusion` → `save_adapter_fusion`: only the fusion layers and the head move,
+    /// and the saved folder loads back (over the same adapters) with the same logits.
+    @Test func fusionTrainsSavesAndLoadsBack() throws {
+        let (model, batch, _) = try Self.setup()
+        try model.addAdapterFusion(["a", "d"], config: .dynamic, seed: 7)
+        try model.addClassificationHead("a,d", labels: ["neg", "pos"], seed: 7)
+        try model.trainAdapterFusion(["a", "d"])
+        let engine = try model.trainingModel()
+        #expect(
+            Set(engine.trainableNames.map { $0.contains(".adapter_fusion_layer.a,d.") || $0.hasPrefix("heads.a,d.") })
+                == [true])
+        #expect(engine.trainableNames.count == 2 * 5 + 4)
+        let adaptersBefore = engine.bufferSlots.map { engine.tensor($0.name) ?? [] }
+        let fusionBefore = engine.tensor("roberta.encoder.layer.0.output.adapter_fusion_layer.a,d.query.weight") ?? []
+        var adam = AdamW()
+        for step in 0..<3 {
+            _ = try DataParallelStep(model: engine, group: SingleProcess()).run(
+                total: 3, seed: UInt64(step), step: step
+            ) { _ in
+                (batch, .classes([0, 1, 1]))
+            }
+            adam.update(engine.parameters, learningRate: 0.01)
+        }
+        #expect(engine.bufferSlots.map { engine.tensor($0.name) ?? [] } == adaptersBefore, "the fused adapters moved")
+        #expect(
+            maxAbsDifference(
+                engine.tensor("roberta.encoder.layer.0.output.adapter_fusion_layer.a,d.query.weight") ?? [],
+                fusionBefore) > 1e-4)
+        let trained = try model.logits(batch)
+        let tmp = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        let folder = tmp.appendingPathComponent("a,d")
+        try model.saveAdapterFusion(to: folder, name: "a,d")
+        for file in [
+            "adapter_fusion_config.json", "model_adapter_fusion.safetensors", "head_config.json",
+            "model_head.safetensors",
+        ] {
+            #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent(file).path), "\(file)")
+        }
+        let (again, _, _) = try Self.setup()
+        #expect(try again.loadAdapterFusion(from: folder, setActive: true) == "a,d")
+        #expect(maxAbsDifference(try again.logits(batch), trained) <= 1e-6)
+    }
+
     @Test func fusionFoldersThatDoNotFitAreRefused() throws {
         let (model, _, _) = try Self.setup()
         let fresh = ModelWithAdapters(base: model.base)

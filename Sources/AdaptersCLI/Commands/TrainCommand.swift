@@ -12,12 +12,15 @@ import Training
 enum TrainMethod: Equatable {
     case full
     case head
+    /// AdapterFusion over the `--adapter` folders.
+    case fusion
     case adapter(AdapterConfig)
 
     init(_ text: String) throws {
         switch text {
         case "full": self = .full
         case "head": self = .head
+        case "fusion": self = .fusion
         default:
             do {
                 self = .adapter(try AdapterConfig.parse(text, source: "--method"))
@@ -32,6 +35,7 @@ enum TrainMethod: Equatable {
         switch self {
         case .full: "full"
         case .head: "head"
+        case .fusion: "fusion"
         case .adapter(let c): c.methodName
         }
     }
@@ -70,7 +74,7 @@ struct TrainCommand: ParsableCommand {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "full (every weight), head (head only), or an AdapterHub adapter config string.",
+            "full (every weight), head (head only), fusion (AdapterFusion over the --adapter folders), or an AdapterHub adapter config string.",
             discussion: "Methods: \(AdapterConfig.identifiers.joined(separator: ", ")); fields in brackets and unions with |: \"seq_bn[reduction_factor=8,non_linearity=gelu]\", \"lora[r=16,alpha=32,attn_matrices=[q,k,v],intermediate_lora=True]\", \"lora[r=4]|seq_bn\"."
         ))
     var method = "seq_bn"
@@ -82,6 +86,14 @@ struct TrainCommand: ParsableCommand {
 
     @Option(name: .long, help: "Name of the adapter and its head.")
     var adapterName = "adapter"
+
+    @Option(
+        name: .long,
+        help: "With --method fusion: a trained adapter folder to fuse (repeat, at least 2); the fusion and its head are named after them (a,b).")
+    var adapter: [String] = []
+
+    @Option(name: .long, help: "With --method fusion: dynamic (value matrix, regularized) or static.")
+    var fusionConfig = "dynamic"
 
     @Option(name: .long, help: "Output folder.")
     var output: String
@@ -132,6 +144,7 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "LoRA targets, comma-separated from q,k,v.") var loraTargets: String?
 
     func validate() throws {
+        if !adapter.isEmpty && method != "fusion" { throw ValidationError("--adapter goes with --method fusion") }
         if (train == nil) == (datasetOptions.dataset == nil) { throw ValidationError("give either --train FILE or --dataset NAME") }
         if datasetOptions.dataset != nil && eval != nil { throw ValidationError("with --dataset, choose evaluation data with --eval-split") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
@@ -264,7 +277,7 @@ struct TrainCommand: ParsableCommand {
         let needsFP32Base: Bool
         switch try trainMethod() {
         case .full: needsFP32Base = true
-        case .head: needsFP32Base = false
+        case .head, .fusion: needsFP32Base = false
         case .adapter(let config):
             needsFP32Base = config.members.contains { if case .lora(let l) = $0 { return l.useDora } else { return false } }
         }
@@ -328,14 +341,21 @@ struct TrainCommand: ParsableCommand {
         let headDropout = base.config.classifierDropout ?? base.config.hiddenDropoutProb
         let method = try trainMethod()
         let mode: TrainingMode
+        var fusion: (model: ModelWithAdapters, name: String)?
         switch method {
         case .full: mode = .full
-        case .head: mode = .headOnly
+        case .head, .fusion: mode = .headOnly
         case .adapter(let config): mode = .adapter(name: adapterName, config: config)
         }
-        let model = try AdapterModel(
-            base: base, mode: mode, head: HeadSpec(name: adapterName, labels: headLabels, dropout: headDropout, config: headConfig))
-        model.initializeTrainable(seed: config.seed)
+        let model: AdapterModel
+        if method == .fusion {
+            fusion = try fusionModel(base: base, headLabels: headLabels, headConfig: headConfig, dropout: headDropout, seed: config.seed)
+            model = try fusion!.model.trainingModel()
+        } else {
+            model = try AdapterModel(
+                base: base, mode: mode, head: HeadSpec(name: adapterName, labels: headLabels, dropout: headDropout, config: headConfig))
+            model.initializeTrainable(seed: config.seed)
+        }
         if case .adapter(let adapterConfig) = method {
             for case .promptTuning(let pt) in adapterConfig.members where pt.promptInit == "from_string" {
                 // AdapterHub: tokenizer(prompt_init_text)["input_ids"], special tokens included.
@@ -363,6 +383,9 @@ struct TrainCommand: ParsableCommand {
             saved = out.appendingPathComponent("model")
             let original = try Data(contentsOf: pretrained.folder.appendingPathComponent("config.json"))
             try model.saveHFModel(to: saved, originalConfig: original, tokenizerFolder: pretrained.folder)
+        } else if let fusion {
+            saved = out.appendingPathComponent(fusion.name)
+            try fusion.model.saveAdapterFusion(to: saved, name: fusion.name)
         } else {
             saved = out.appendingPathComponent(adapterName)
             try model.saveAdapterHub(to: saved, modelName: modelName)
@@ -399,6 +422,35 @@ struct TrainCommand: ParsableCommand {
         // Written last and atomically: a summary means the run finished (compare skips such runs).
         try summaryData.write(to: out.appendingPathComponent("summary.json"), options: .atomic)
         print(String(decoding: summaryData, as: UTF8.self))
+    }
+
+    /// `--method fusion`: the `--adapter` folders loaded (a repeated name gets `_2`, `_3`…), a new fusion layer over
+    /// them with a head named like it, ready to train (`train_adapter_fusion`).
+    func fusionModel(base: EncoderModel, headLabels: [String], headConfig: HeadConfig, dropout: Float, seed: UInt64) throws
+        -> (model: ModelWithAdapters, name: String)
+    {
+        guard adapter.count >= 2 else { throw ValidationError("--method fusion needs at least 2 --adapter folders to fuse") }
+        let fusionConfig: FusionConfig
+        switch self.fusionConfig {
+        case "dynamic": fusionConfig = .dynamic
+        case "static": fusionConfig = .static
+        default: throw ValidationError("--fusion-config must be dynamic or static, not '\(self.fusionConfig)'")
+        }
+        let withAdapters = ModelWithAdapters(base: base, modelName: modelOptions.modelName, logger: logger)
+        var names: [String] = []
+        for (i, path) in adapter.enumerated() {
+            let url = try HubAccess.folder(path, selection: .all)
+            do {
+                names.append(try withAdapters.loadAdapter(from: url, withHead: false))
+            } catch AdapterError.alreadyExists(let name) {
+                names.append(try withAdapters.loadAdapter(from: url, loadAs: "\(name)_\(i + 1)", withHead: false))
+            }
+        }
+        let name = names.joined(separator: ",")
+        try withAdapters.addAdapterFusion(names, config: fusionConfig, seed: seed)
+        try withAdapters.addHead(name, config: headConfig, labels: headLabels, dropout: dropout, seed: seed)
+        try withAdapters.trainAdapterFusion(names)
+        return (withAdapters, name)
     }
 
     /// Bytes of the files under `folder` (what a user ships: the adapter folder, or the whole model).

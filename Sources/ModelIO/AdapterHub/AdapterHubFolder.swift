@@ -47,6 +47,51 @@ public enum AdapterHubFolder {
         to folder: URL, adapterName: String, config: AdapterConfig?, model: ModelInfo, adapterTensors: [SafetensorsWriter.Tensor],
         head: Head?
     ) throws {
+        try writeAtomically(folder) { staging in
+            if let config {
+                try write(adapterConfigJSON(name: adapterName, config: config, model: model), staging.appendingPathComponent("adapter_config.json"))
+                try Data(SafetensorsWriter.encode(adapterTensors)).write(to: staging.appendingPathComponent("adapter.safetensors"))
+            }
+            if let head { try writeHead(head, model: model, into: staging) }
+        }
+    }
+
+    /// Writes (or replaces) an AdapterFusion folder as `save_adapter_fusion` does: `adapter_fusion_config.json`,
+    /// `model_adapter_fusion.safetensors` and, with a head, its two files.
+    public static func saveFusion(
+        to folder: URL, adapterNames: [String], config: FusionConfig, model: ModelInfo, tensors: [SafetensorsWriter.Tensor],
+        head: Head?
+    ) throws {
+        try writeAtomically(folder) { staging in
+            var top = envelope(fusionConfigDictionary(config), name: adapterNames.joined(separator: ","), model: model)
+            if case .object(var o) = top {
+                o["adapter_names"] = .array(adapterNames.map { .string($0) })
+                top = .object(o)
+            }
+            try write(top, staging.appendingPathComponent("adapter_fusion_config.json"))
+            try Data(SafetensorsWriter.encode(tensors)).write(to: staging.appendingPathComponent("model_adapter_fusion.safetensors"))
+            if let head { try writeHead(head, model: model, into: staging) }
+        }
+    }
+
+    /// `AdapterFusionConfig.to_dict()`.
+    public static func fusionConfigDictionary(_ c: FusionConfig) -> PythonJSON {
+        .object([
+            "dropout_prob": c.dropoutProb.map { .float($0) } ?? .null, "key": .bool(c.key), "query": .bool(c.query),
+            "query_before_ln": .bool(c.queryBeforeLn), "regularization": .bool(c.regularization),
+            "residual_before": .bool(c.residualBefore), "temperature": .bool(c.temperature), "value": .bool(c.value),
+            "value_before_softmax": .bool(c.valueBeforeSoftmax), "value_initialized": .bool(c.valueInitialized),
+        ])
+    }
+
+    static func writeHead(_ head: Head, model: ModelInfo, into staging: URL) throws {
+        try write(headConfigJSON(head, model: model), staging.appendingPathComponent("head_config.json"))
+        try Data(SafetensorsWriter.encode(head.tensors)).write(to: staging.appendingPathComponent("model_head.safetensors"))
+    }
+
+    /// Assembles `folder` beside its final place with `fill`, then swaps it in, so a failed save leaves nothing
+    /// half-written (and an existing folder intact).
+    static func writeAtomically(_ folder: URL, _ fill: (URL) throws -> Void) throws {
         let fm = FileManager.default
         let parent = folder.deletingLastPathComponent()
         var isDir: ObjCBool = false
@@ -56,14 +101,7 @@ public enum AdapterHubFolder {
         let staging = parent.appendingPathComponent(".\(folder.lastPathComponent).tmp-\(UUID().uuidString)")
         do {
             try fm.createDirectory(at: staging, withIntermediateDirectories: false)
-            if let config {
-                try write(adapterConfigJSON(name: adapterName, config: config, model: model), staging.appendingPathComponent("adapter_config.json"))
-                try Data(SafetensorsWriter.encode(adapterTensors)).write(to: staging.appendingPathComponent("adapter.safetensors"))
-            }
-            if let head {
-                try write(headConfigJSON(head, model: model), staging.appendingPathComponent("head_config.json"))
-                try Data(SafetensorsWriter.encode(head.tensors)).write(to: staging.appendingPathComponent("model_head.safetensors"))
-            }
+            try fill(staging)
             if fm.fileExists(atPath: folder.path) {
                 // Swap: move the old folder aside, the new one in, then drop the old one.
                 let old = parent.appendingPathComponent(".\(folder.lastPathComponent).old-\(UUID().uuidString)")

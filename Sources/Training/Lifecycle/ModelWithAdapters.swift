@@ -70,11 +70,11 @@ public final class ModelWithAdapters {
     /// The adapters that run, in order; nil runs the plain base model.
     public private(set) var activeAdapters: AdapterSetup?
     /// The head that gives `logits`; nil when none is active.
-    public private(set) var activeHead: String?
+    public internal(set) var activeHead: String?
     /// Set by `trainAdapter`: the adapters a training run updates.
-    public private(set) var trainingAdapters: AdapterSetup?
+    public internal(set) var trainingAdapters: AdapterSetup?
     /// Whether base weights are excluded from training (`freeze_model`); `trainAdapter` freezes.
-    public private(set) var baseFrozen = false
+    public internal(set) var baseFrozen = false
     /// The LoRA adapter whose update is folded into the base weights, if any.
     public private(set) var mergedAdapter: String?
 
@@ -148,7 +148,7 @@ public final class ModelWithAdapters {
         _ name: String, config: HeadConfig, labels: [String], dropout: Float? = nil, seed: UInt64 = 42,
         overwrite: Bool = false, setActive: Bool = true
     ) throws {
-        try checkName(name)
+        try checkName(name, head: true)
         guard !labels.isEmpty else { throw AdapterError.invalidSetup("head '\(name)': no labels") }
         guard Set(labels).count == labels.count else {
             throw AdapterError.invalidSetup("head '\(name)': the labels \(labels) repeat a name")
@@ -238,12 +238,12 @@ public final class ModelWithAdapters {
         }
         let active = activeAdapters?.names ?? []
         if let training = trainingAdapters {
-            guard training.names == active else {
+            guard training.names == active, training.isFuse == (activeAdapters?.isFuse ?? false) else {
                 throw AdapterError.invalidSetup(
                     "trainAdapter(\(training)) was called, but \(activeAdapters.map(\.description) ?? "no adapter") is active"
                 )
             }
-            return try engine(for: EngineKey(adapters: active, head: head, full: false))
+            return try engine(for: EngineKey(adapters: active, head: head, full: false, fuse: training.isFuse))
         }
         if baseFrozen {
             guard active.isEmpty else {
@@ -383,8 +383,10 @@ public final class ModelWithAdapters {
 
     static let placeholderHead = HeadSpec(name: AdapterModel.placeholderHeadName, labels: ["0", "1"], dropout: 0)
 
-    func checkName(_ name: String) throws {
-        let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "_-"))
+    /// Names become part of tensor names: letters, digits, `_` and `-` (and, for a head, the commas of a fusion's name:
+    /// AdapterHub names a fusion's head like the fusion, `a,b`).
+    func checkName(_ name: String, head: Bool = false) throws {
+        let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: head ? "_-," : "_-"))
         guard !name.isEmpty, name.unicodeScalars.allSatisfy(allowed.contains), name != AdapterModel.placeholderHeadName
         else {
             throw AdapterError.invalidSetup(
@@ -483,6 +485,13 @@ public final class ModelWithAdapters {
                 stored.tensors[tensor] = engine.tensor(tensor) ?? stored.tensors[tensor]
             }
             adapters[name] = stored
+        }
+        if key.fuse, var stored = fusions[key.adapters.joined(separator: ",")] {
+            let prefix = base.config.modelType.rawValue + "."
+            for tensor in stored.tensors.keys {
+                stored.tensors[tensor] = engine.tensor(prefix + tensor) ?? stored.tensors[tensor]
+            }
+            fusions[key.adapters.joined(separator: ",")] = stored
         }
         if let head = key.head, var stored = heads[head] {
             for tensor in stored.tensors.keys {
