@@ -349,8 +349,10 @@ struct TrainCommand: ParsableCommand {
         }
         let model: AdapterModel
         if method == .fusion {
-            fusion = try fusionModel(base: base, headLabels: headLabels, headConfig: headConfig, dropout: headDropout, seed: config.seed)
-            model = try fusion!.model.trainingModel()
+            let built = try fusionModel(
+                base: base, headLabels: headLabels, headConfig: headConfig, dropout: headDropout, seed: config.seed)
+            fusion = built
+            model = try built.model.trainingModel()
         } else {
             model = try AdapterModel(
                 base: base, mode: mode, head: HeadSpec(name: adapterName, labels: headLabels, dropout: headDropout, config: headConfig))

@@ -44,7 +44,9 @@ public struct HeadSpec: Sendable, Equatable {
 
     /// "regression", "classification (3 labels)", "tagging (9 labels)" …, for messages.
     public var describe: String {
-        isRegression ? "regression"
-            : type == .multipleChoice ? "multiple_choice (\(numLabels) choices)" : "\(type.rawValue) (\(numLabels) labels)"
+        isRegression
+            ? "regression"
+            : type == .multipleChoice
+                ? "multiple_choice (\(numLabels) choices)" : "\(type.rawValue) (\(numLabels) labels)"
     }
 }

@@ -164,7 +164,8 @@ extension AdapterModel {
                 throw EncoderError.invalidInput("label \(y) of example \(i) is outside the head's \(n) choices")
             }
             return labels.withUnsafeBufferPointer {
-                CrossEntropy.forwardBackward(logits: logits, labels: $0.baseAddress!, batch: b / n, classes: n, dlogits: dlogits)
+                CrossEntropy.forwardBackward(
+                    logits: logits, labels: $0.baseAddress!, batch: b / n, classes: n, dlogits: dlogits)
             }
         default:
             throw EncoderError.invalidInput("\(Self.targetsDescription(targets)) do not fit a \(head.describe) head")
