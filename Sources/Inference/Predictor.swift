@@ -54,9 +54,7 @@ public struct Runner {
         let labels = classifier.classLabels
         var out: [Prediction] = []
         out.reserveCapacity(records.count)
-        for start in stride(from: 0, to: records.count, by: max(batchSize, 1)) {
-            let slice = records[start..<min(records.count, start + max(batchSize, 1))]
-            let batch = try encoder.batch(slice, source: source)
+        try forEachBatch(records, batchSize: batchSize, source: source) { batch in
             let logits = try classifier.classLogits(batch)
             let n = labels.count
             for b in 0..<batch.batchSize {
@@ -68,6 +66,13 @@ public struct Runner {
             }
         }
         return out
+    }
+
+    /// Runs `body` on `records` encoded `batchSize` at a time, in order.
+    func forEachBatch(_ records: [InputRecord], batchSize: Int, source: String, _ body: (TokenBatch) throws -> Void) throws {
+        for start in stride(from: 0, to: records.count, by: max(batchSize, 1)) {
+            try body(try encoder.batch(records[start..<min(records.count, start + max(batchSize, 1))], source: source))
+        }
     }
 
     /// Embeddings `[records][C]` in input order.

@@ -35,9 +35,7 @@ extension Runner {
         let head = model.head
         var out: [TaskPrediction] = []
         out.reserveCapacity(records.count)
-        for start in stride(from: 0, to: records.count, by: max(batchSize, 1)) {
-            let slice = records[start..<min(records.count, start + max(batchSize, 1))]
-            let batch = try encoder.batch(slice, source: source)
+        try forEachBatch(records, batchSize: batchSize, source: source) { batch in
             let logits = try model.logits(batch)
             guard !head.isSingleLabel else {
                 throw InferenceError.invalidInput(
