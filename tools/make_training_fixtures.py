@@ -802,12 +802,15 @@ def run_fusion_case(arch, base_dir, variant):
     shutil.rmtree(out_dir, ignore_errors=True)
     os.makedirs(out_dir)
     batches = make_batches(arch)
-    seed = 900 + (0 if variant == "dynamic" else 10) + (0 if arch == "roberta" else 50)
+    seed = 900 + {"dynamic": 0, "flags": 10, "double": 20}[variant] + (0 if arch == "roberta" else 50)
     torch.manual_seed(seed)
     model = AutoAdapterModel.from_pretrained(base_dir)
-    model.add_adapter("a", config=SeqBnConfig())
-    model.add_adapter("b", config=SeqBnConfig(reduction_factor=8))
-    config = "dynamic" if variant == "dynamic" else {
+    # "double": double_seq_bn adapters, so a fusion layer after attention too (its input is h itself, no LayerNorm).
+    adapter_configs = ((DoubleSeqBnConfig(), DoubleSeqBnConfig(reduction_factor=8)) if variant == "double"
+                       else (SeqBnConfig(), SeqBnConfig(reduction_factor=8)))
+    model.add_adapter("a", config=adapter_configs[0])
+    model.add_adapter("b", config=adapter_configs[1])
+    config = "dynamic" if variant in ("dynamic", "double") else {
         "key": True, "query": True, "value": True, "query_before_ln": True, "regularization": False,
         "residual_before": True, "temperature": False, "value_before_softmax": False, "value_initialized": False,
         "dropout_prob": None}
@@ -883,8 +886,8 @@ def run_fusion_case(arch, base_dir, variant):
     fusion_config = model.adapters_config.get_fusion("a,b")[0]
     spec = {
         "arch": arch, "method": "fusion", "base": f"../base-{arch}", "head_name": "a,b",
-        "fusion": {"adapters": [{"name": "a", "config": config_dict(SeqBnConfig())},
-                                {"name": "b", "config": config_dict(SeqBnConfig(reduction_factor=8))}],
+        "fusion": {"adapters": [{"name": "a", "config": config_dict(adapter_configs[0])},
+                                {"name": "b", "config": config_dict(adapter_configs[1])}],
                    "config": dict(fusion_config.to_dict() if hasattr(fusion_config, "to_dict") else fusion_config)},
         "head": {"kind": "classification", "config": model.heads["a,b"].config, "dropout": 0.0},
         "num_labels": 3, "id2label": {str(k): v for k, v in ID2LABEL.items()}, "batches": batches,
@@ -924,7 +927,7 @@ def main():
         for method in METHODS:
             if not only or method in only:
                 run_case(arch, method, base)
-        for variant in ("dynamic", "flags"):
+        for variant in ("dynamic", "flags", "double"):
             if not only or "fusion" in only:
                 run_fusion_case(arch, base, variant)
     total = 0

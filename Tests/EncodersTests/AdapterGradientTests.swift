@@ -95,6 +95,9 @@ struct AdapterGradientTests {
         ("tiny-bert-cls", "adapterplus[reduction_factor=4,use_gating=True,dropout=0.2]", 0),
         ("tiny-bert-cls", "double_seq_bn[stochastic_depth=0.5,dropout=0.1]", 0.1),
         ("tiny-roberta-cls", "dvora[r=4,alpha=16,attn_matrices=[k,v]]", 0.1),
+        // AdapterFusion (dynamic) over two frozen adapters: dropout on the fusion scores as well.
+        ("tiny-roberta-cls", "fuse:seq_bn,seq_bn[reduction_factor=8]", 0.2),
+        ("tiny-bert-cls", "fuse:double_seq_bn,double_seq_bn[reduction_factor=4]", 0.1),
     ]
 
     @Test(arguments: cases)
@@ -104,9 +107,18 @@ struct AdapterGradientTests {
         switch method {
         case "full": mode = .full
         case "head": mode = .headOnly
+        case let m where m.hasPrefix("fuse:"):
+            let configs = m.dropFirst(5).split(separator: ",", maxSplits: 1).map(String.init)
+            mode = .fuse(
+                try configs.enumerated().map { NamedAdapter(name: "f\($0.offset)", config: try AdapterConfig.parse($0.element, source: "test")) },
+                fusion: .dynamic)
         default: mode = .adapter(name: "task", config: try AdapterConfig.parse(method, source: "test"))
         }
         let model = try Self.model(fixture, mode: mode, dropout: dropout)
+        // The fused (frozen) adapters at the same scale as what trains, so that their outputs differ.
+        for (i, slot) in model.bufferSlots.enumerated() where mode.isFuseForTests {
+            try model.setTensor(slot.name, randomFloats(slot.count, seed: UInt64(100 + i), scale: 0.3))
+        }
         let (batch, labels) = try Self.batch(roberta: fixture.contains("roberta"))
         model.parameters.zeroGradients()
         _ = try model.step(batch, labels: labels, seed: 11)
@@ -139,7 +151,11 @@ struct AdapterGradientTests {
             // (~1e-4), or the check above could not tell a right gradient from zero.
             // The key bias adds the same q·b to every score of a query, which softmax ignores: zero by
             // construction, so its gradient must be float noise instead.
-            if entry.name.hasSuffix("attention.self.key.bias") {
+            // So is a fusion layer's key bias (the same Q·b_k for every adapter) — but for the dropout on the fusion's
+            // scores, which scales them apart: then it is an ordinary gradient, checked above.
+            let fusionKeyBias = entry.name.contains("adapter_fusion_layer") && entry.name.hasSuffix("key.bias")
+            if fusionKeyBias && dropout > 0 { continue }
+            if entry.name.hasSuffix("attention.self.key.bias") || fusionKeyBias {
                 #expect(analyticAll.allSatisfy { abs($0) < 1e-5 }, "\(entry.name) should get no gradient")
                 continue
             }
@@ -192,5 +208,12 @@ struct AdapterGradientTests {
         #expect(!model.trainableNames.contains { $0.contains("attention.self.query.weight") })
         // 2 layers × 4 adapter tensors + 4 head tensors.
         #expect(model.trainableNames.count == 12)
+    }
+}
+
+extension TrainingMode {
+    var isFuseForTests: Bool {
+        if case .fuse = self { return true }
+        return false
     }
 }

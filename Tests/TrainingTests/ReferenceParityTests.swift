@@ -40,7 +40,8 @@ struct ReferenceParityTests {
         "roberta_full_tagging", "bert_multilabel", "bert_regression", "bert_tagging", "bert_tagging_2l_gelu",
         "bert_head_3l_relu", "bert_full_tagging", "roberta_multiple_choice", "bert_multiple_choice",
         // AdapterFusion: the fusion layers and head trained over two frozen seq_bn adapters.
-        "roberta_fusion_dynamic", "roberta_fusion_flags", "bert_fusion_dynamic", "bert_fusion_flags",
+        "roberta_fusion_dynamic", "roberta_fusion_flags", "bert_fusion_dynamic", "bert_fusion_flags", "roberta_fusion_double",
+        "bert_fusion_double",
     ]
 
     struct Case {

@@ -153,20 +153,26 @@ extension AdapterModel {
                 dOut1.update(from: dh, count: rows * c)
                 dHo.update(from: dh, count: rows * c)
                 if adapters.output.count > 1, let fusion = adapters.output[0].fusion {
-                    // AdapterFusion: o = h + fuse(a, u_1…u_k), a = LN(h + out1); dh holds dL/do (= dL/dsum2).
+                    // AdapterFusion: o = h + fuse(a, u_1…u_k); dh holds dL/do (= dL/dsum2).
+                    let lnBefore = adapters.output[0].originalLnBefore
                     let dA = tmp2 + rows * max(c, inter)
                     let dFromFusion = fusionScratch.reserve(rows * c)
                     fusionRowDropout = rowDropout
                     fusionBackward(
-                        adapters.output, fusion: fusion, dout: dh, a: s.adapterIn.pointer, rows: rows, da: dA, dh: dFromFusion)
+                        adapters.output, fusion: fusion, dout: dh, a: lnBefore ? s.adapterIn.pointer : s.ffnOut.pointer,
+                        rows: rows, da: dA, dh: dFromFusion)
                     fusionRowDropout = nil
                     // fusionBackward wrote dL/dh (the residual included) into dFromFusion.
                     dHo.update(from: dFromFusion, count: rows * c)
-                    LayerNorm.backward(
-                        dx: dA, dgamma: nil, dbeta: nil, dout: dA, x: s.sumA.pointer, gamma: gamma2, mean: s.meanA.pointer,
-                        rstd: s.rstdA.pointer, rows: rows, channels: c)
+                    if lnBefore {
+                        // seq_bn: a = LN(h + out1), the layer's own LayerNorm.
+                        LayerNorm.backward(
+                            dx: dA, dgamma: nil, dbeta: nil, dout: dA, x: s.sumA.pointer, gamma: gamma2, mean: s.meanA.pointer,
+                            rstd: s.rstdA.pointer, rows: rows, channels: c)
+                        Residual.accumulate(into: dOut1, dA, count: rows * c)
+                    }
+                    // double_seq_bn: a = h.
                     Residual.accumulate(into: dHo, dA, count: rows * c)
-                    Residual.accumulate(into: dOut1, dA, count: rows * c)
                 } else if let slots = adapters.output.first {
                     if slots.parallel {
                         // sum2 = ho + s·f(out1) + out1.
@@ -250,7 +256,18 @@ extension AdapterModel {
             // dOut1 = dL/d(sum1); the residual passes it to x.
             let dHa = tmp2
             dHa.update(from: dOut1, count: rows * c)
-            if let slots = adapters.attention.first {
+            if adapters.attention.count > 1, let fusion = adapters.attention[0].fusion {
+                // AdapterFusion after attention (double_seq_bn): sum1 = ha + fuse(ha, u_1…u_k) + x, a = ha.
+                let dA = fusionScratch.reserve(2 * rows * c)
+                let dFromFusion = dA + rows * c
+                fusionRowDropout = rowDropout
+                fusionBackward(
+                    adapters.attention, fusion: fusion, dout: dOut1, a: s.attentionOut.pointer, rows: rows, da: dA,
+                    dh: dFromFusion)
+                fusionRowDropout = nil
+                dHa.update(from: dFromFusion, count: rows * c)
+                Residual.accumulate(into: dHa, dA, count: rows * c)
+            } else if let slots = adapters.attention.first {
                 bottleneckBackward(
                     slots, dout: dOut1, x: s.attentionOut.pointer, dx: dHa, accumulate: true, pre: s.mhPre.pointer,
                     act: s.mhAct.pointer, rows: rows, rowOffsets: rowOffsets, dropout: rowDropout, site: 13, scratch: tmp,

@@ -279,6 +279,7 @@ extension AdapterModel {
             // each adapter's output (with its residual) to the next.
             let sum1 = s.sum1.reserve(rows * c)
             let out1 = s.out1.reserve(rows * c)
+            fusionRowDropout = rowDropout  // a Fuse's score dropout (training a single model); reset after the FFN
             let ln1Input = bottleneckStacks(
                 parts, location: \.attention, layer: l, rowsOf: rowsOf, h: ha, residual: xres, tmp: tmp, pre: s.mhPre, act: s.mhAct,
                 dropUp: rowDropout.map { d in { buf, slots in self.regularizeBottleneckOutput(buf, slots, dropout: d, dropoutSite: 13, depthSite: 5) } },

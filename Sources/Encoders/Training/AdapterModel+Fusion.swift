@@ -18,6 +18,8 @@ struct FusionSlots {
     let config: FusionConfig
     /// The layer's tensor prefix, which names it among the model's fusion layers.
     let id: String
+    /// The dropout stream of its scores (`dropoutSeed` site): 4 after attention, 15 after the feed-forward block.
+    let dropoutSite: Int
 }
 
 /// A fusion layer's forward values for its backward pass (rows × C each, `k` of the per-adapter ones).
@@ -59,7 +61,7 @@ extension AdapterModel {
         }
         let name = adapters.map(\.name).joined(separator: ",")
         for l in layers.indices {
-            func place(_ slots: inout [BottleneckSlots], _ location: String) throws {
+            func place(_ slots: inout [BottleneckSlots], _ location: String, site: Int) throws {
                 guard !slots.isEmpty else { return }
                 guard slots.count == k else {
                     throw EncoderError.invalidInput(
@@ -77,11 +79,11 @@ extension AdapterModel {
                             p + "value.weight", [c, c],
                             initialize: fusion.valueInitialized ? .scaledIdentity(1) : .normal)
                         : nil,
-                    config: fusion, id: p)
+                    config: fusion, id: p, dropoutSite: site)
                 for i in slots.indices { slots[i].fusion = fs }
             }
-            try place(&layers[l].attention, "attention.output")
-            try place(&layers[l].output, "output")
+            try place(&layers[l].attention, "attention.output", site: 4)
+            try place(&layers[l].output, "output", site: 15)
         }
     }
 
@@ -151,7 +153,8 @@ extension AdapterModel {
         let p = Float(cfg.dropoutProb ?? Double(config.attentionProbsDropoutProb))
         if let dropout = fusionRowDropout, p > 0 {
             probs.withUnsafeMutableBufferPointer {
-                dropout.apply(self, out: $0.baseAddress!, x: $0.baseAddress!, channels: k, p: p, site: 15)
+                dropout.apply(
+                    self, out: $0.baseAddress!, x: $0.baseAddress!, channels: k, p: p, site: fusion.dropoutSite)
             }
         }
         var context = [Float](repeating: 0, count: m * c)
@@ -239,7 +242,8 @@ extension AdapterModel {
         let p = Float(cfg.dropoutProb ?? Double(config.attentionProbsDropoutProb))
         if let dropout = fusionRowDropout, p > 0 {
             dscores.withUnsafeMutableBufferPointer {
-                dropout.apply(self, out: $0.baseAddress!, x: $0.baseAddress!, channels: k, p: p, site: 15)
+                dropout.apply(
+                    self, out: $0.baseAddress!, x: $0.baseAddress!, channels: k, p: p, site: fusion.dropoutSite)
             }
         }
         // scores_i = Q·K_i.

@@ -622,10 +622,6 @@ public final class AdapterModel {
         if backward && !parameters.trainable {
             throw EncoderError.invalidInput("this model was built to run only (trainable: false): it cannot be trained")
         }
-        if backward && mode.isFuse && layerAdapters.contains(where: { $0.attention.first?.fusion != nil }) {
-            throw EncoderError.invalidInput(
-                "training a Fuse with fusion layers after attention (double_seq_bn adapters) is not supported yet: train it in Python and load it here, or fuse seq_bn adapters")
-        }
         if backward && mode.isAverage {
             throw EncoderError.invalidInput("training an Average of adapters is not supported: it runs for inference")
         }
@@ -750,7 +746,8 @@ public final class AdapterModel {
 
     /// Dropout stream of (layer, site) for a step. Sites: 0 attention probabilities, 1 and 2 the sub-blocks'
     /// outputs, 7 the embeddings (layer L) and the head (layer L, sites 0 and 1), 8 + `LinearSite` a LoRA's
-    /// input, 13 and 14 the attention and FFN bottlenecks' outputs.
+    /// input, 13 and 14 the attention and FFN bottlenecks' outputs, 5 and 6 their stochastic depth, 4 and 15 the
+    /// AdapterFusion scores after attention and after the FFN.
     func dropoutSeed(_ seed: UInt64, layer: Int, site: Int) -> UInt64 {
         CounterRNG.hash(seed: seed, index: UInt64(layer * 16 + site))
     }
