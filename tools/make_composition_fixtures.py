@@ -21,6 +21,8 @@ Writes Tests/Fixtures/composition/ on the tiny RoBERTa of the training fixtures 
                    average_ad                       Average("a", "d", weights=[0.7, 0.3]) with head d (adapters 1.3.0
                                                     normalises the weights, then takes torch.mean over the weighted
                                                     outputs: Σ w_i·out_i / k, residual included — kept as is)
+                   split_ad                         Split("a", "d", splits=[2, 4]) with head d: positions 0-1 through a,
+                                                    2-5 (the padded length is 6) through d
                    average_be                       Average("b", "e", weights=[3, 2]) with head e: LoRA updates averaged
                                                     the same way, (Σ w_i·ΔW_i·x) / k
                    average_adapter                  average_adapter("avg", ["a", "d"]... same config required, so "a"
@@ -39,7 +41,7 @@ import shutil
 
 import torch
 from adapters import AutoAdapterModel, DoubleSeqBnConfig, LoRAConfig, SeqBnConfig
-from adapters.composition import Average, BatchSplit, Fuse, Parallel
+from adapters.composition import Average, BatchSplit, Fuse, Parallel, Split
 
 from fixture_env import redraw, require
 
@@ -101,6 +103,9 @@ def main():
         model.active_head = "d"
         out["average_ad"] = rows(model(**kw).logits)
         out["average_ad_weights"] = [0.7, 0.3]
+        model.set_active_adapters(Split("a", "d", splits=[2, 4]))
+        model.active_head = "d"
+        out["split_ad"] = rows(model(**kw).logits)
         model.set_active_adapters(Average("b", "e", weights=[3, 2]))
         model.active_head = "e"
         out["average_be"] = rows(model(**kw).logits)

@@ -243,6 +243,23 @@ struct CompositionTests {
         }
     }
 
+    /// AdapterHub's `Split`: positions 0–1 through one adapter, the rest through the other.
+    @Test func splitMatchesPython() throws {
+        let (model, batch, json) = try Self.setup()
+        try model.setActiveAdapters(try .split(["a", "d"], splits: [2, 4]))
+        #expect(model.activeHead == "d")
+        #expect(maxAbsDifference(try model.logits(batch), Self.rows(json["split_ad"])) <= 1e-4)
+        // Every position past the first split's (positions 2…) through d: the same as splits [2, 1].
+        try model.setActiveAdapters(try .split(["a", "d"], splits: [2, 1]))
+        #expect(maxAbsDifference(try model.logits(batch), Self.rows(json["split_ad"])) <= 1e-4)
+        // The split matters: all through d differs.
+        try model.setActiveAdapters("d")
+        #expect(maxAbsDifference(try model.logits(batch), Self.rows(json["split_ad"])) > 1e-2)
+        #expect(throws: AdapterError.self) { try AdapterSetup.split(["a", "d"], splits: [2]) }
+        try model.setActiveAdapters(try .split(["a", "b"], splits: [2, 4]))
+        #expect(throws: EncoderError.self) { try model.logits(batch) }
+    }
+
     /// `lora_linear_only_negate_b`: A takes |w|, B takes w, so the update of a negatively weighted adapter is subtracted.
     @Test func negateBKeepsASign() throws {
         let (model, _, _) = try Self.setup()

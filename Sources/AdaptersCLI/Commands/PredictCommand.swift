@@ -40,8 +40,8 @@ struct PredictCommand: ParsableCommand {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "How several --adapter folders combine: stack (AdapterHub's Stack, the default), parallel, average[:W1,W2,…] or fuse:FUSIONDIR.",
-            discussion: "parallel runs every adapter with its own head on each input (AdapterHub's Parallel); each line then holds one object per head, keyed by the head's name: {\"A\": {\"label\", \"score\", \"logits\"}, \"B\": {…}}. average:0.7,0.3 combines the adapters' outputs at every layer with these weights (normalised; equal without them; AdapterHub's Average) and predicts with the last adapter's head. fuse:FUSIONDIR loads an AdapterFusion folder (save_adapter_fusion) over the adapters it names, which the --adapter folders must provide, and predicts with its head."
+            "How several --adapter folders combine: stack (AdapterHub's Stack, the default), parallel, average[:W1,W2,…], split:N1,N2,… or fuse:FUSIONDIR.",
+            discussion: "parallel runs every adapter with its own head on each input (AdapterHub's Parallel); each line then holds one object per head, keyed by the head's name: {\"A\": {\"label\", \"score\", \"logits\"}, \"B\": {…}}. average:0.7,0.3 combines the adapters' outputs at every layer with these weights (normalised; equal without them; AdapterHub's Average) and predicts with the last adapter's head. split:2,30 sends each sequence's first 2 tokens through the first adapter, the next 30 (and any after) through the second (AdapterHub's Split). fuse:FUSIONDIR loads an AdapterFusion folder (save_adapter_fusion) over the adapters it names, which the --adapter folders must provide, and predicts with its head."
         ))
     var compose: Composition = .stack
 
@@ -50,6 +50,7 @@ struct PredictCommand: ParsableCommand {
         case parallel
         case average([Float]?)
         case fuse(String)
+        case split([Int])
 
         init?(argument: String) {
             switch argument {
@@ -57,6 +58,13 @@ struct PredictCommand: ParsableCommand {
             case "parallel": self = .parallel
             case "average": self = .average(nil)
             default:
+                if argument.hasPrefix("split:") {
+                    let parts = argument.dropFirst(6).split(separator: ",", omittingEmptySubsequences: false)
+                    let lengths = parts.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+                    guard lengths.count == parts.count, !lengths.isEmpty, lengths.allSatisfy({ $0 > 0 }) else { return nil }
+                    self = .split(lengths)
+                    return
+                }
                 if argument.hasPrefix("fuse:"), argument.count > 5 {
                     self = .fuse(String(argument.dropFirst(5)))
                     return
@@ -69,7 +77,9 @@ struct PredictCommand: ParsableCommand {
             }
         }
 
-        static var allValueStrings: [String] { ["stack", "parallel", "average", "average:W1,W2,…", "fuse:FUSIONDIR"] }
+        static var allValueStrings: [String] {
+            ["stack", "parallel", "average", "average:W1,W2,…", "split:N1,N2,…", "fuse:FUSIONDIR"]
+        }
     }
 
     func validate() throws {
@@ -104,6 +114,15 @@ struct PredictCommand: ParsableCommand {
                 try withAdapters.loadAdapterFusion(from: try HubAccess.folder(path, selection: .all), setActive: true)
             } catch let error as AdapterError {
                 throw ValidationError("--compose fuse: \(error)")
+            }
+        }
+        if case .split(let lengths) = compose, let withAdapters = classifier as? ModelWithAdapters,
+            let names = withAdapters.activeAdapters?.names
+        {
+            do {
+                try withAdapters.setActiveAdapters(try .split(names, splits: lengths))
+            } catch let error as AdapterError {
+                throw ValidationError("--compose split: \(error)")
             }
         }
         if case .average(let weights) = compose, let withAdapters = classifier as? ModelWithAdapters,

@@ -68,3 +68,77 @@ extension AdapterModel {
         }
     }
 }
+
+extension TrainingMode {
+    var isSplit: Bool {
+        if case .split = self { return true }
+        return false
+    }
+}
+
+extension AdapterModel {
+    /// Checks a `Split`'s adapters (sequential bottlenecks at the same locations, as AdapterHub composes a Split
+    /// in its bottleneck layers only) and gives each its first position.
+    static func placeSplit(_ adapters: [NamedAdapter], splits: [Int], in layers: inout [LayerAdapter]) throws {
+        let k = adapters.count
+        guard k >= 2, splits.count == k, splits.allSatisfy({ $0 > 0 }) else {
+            throw EncoderError.invalidInput("a Split of \(k) adapters needs \(k) positive lengths, got \(splits)")
+        }
+        for adapter in adapters {
+            for member in adapter.config.members {
+                guard case .bottleneck(let bn) = member, !bn.isParallel, !bn.useGating, !bn.normFreeOutput,
+                    bn.invAdapter == nil
+                else {
+                    throw EncoderError.invalidInput(
+                        "Split: '\(adapter.name)' is \(adapter.config.methodName); AdapterHub splits sequential bottleneck adapters only"
+                    )
+                }
+            }
+        }
+        let starts = splits.indices.map { splits[..<$0].reduce(0, +) }
+        for l in layers.indices {
+            for location in [\LayerAdapter.attention, \LayerAdapter.output] {
+                let count = layers[l][keyPath: location].count
+                guard count == 0 || count == k else {
+                    throw EncoderError.invalidInput(
+                        "Split: layer \(l) holds \(count) of the \(k) adapters at one location; every adapter must sit at the same locations"
+                    )
+                }
+                for i in 0..<count { layers[l][keyPath: location][i].splitStart = starts[i] }
+            }
+        }
+    }
+
+    /// A `Split` at one location (inference): each row takes the adapter whose span holds its position in its
+    /// sequence (`rowOffsets`), o = h + s·f_i(a). Returns o in `tmp`.
+    func bottleneckSplit(
+        _ stack: [BottleneckSlots], h: UnsafeMutablePointer<Float>, rows m: Int, tmp: UnsafeMutablePointer<Float>,
+        pre: ScratchBuffer, act: ScratchBuffer, rowOffsets: [Int],
+        adapterInput: (UnsafePointer<Float>) -> UnsafePointer<Float>
+    ) -> UnsafePointer<Float> {
+        let c = config.hiddenSize
+        // Which adapter each row takes.
+        var owner = [Int](repeating: stack.count - 1, count: m)
+        for b in 0..<(rowOffsets.count - 1) {
+            for r in rowOffsets[b]..<rowOffsets[b + 1] {
+                let position = r - rowOffsets[b]
+                owner[r] = stack.lastIndex { ($0.splitStart ?? 0) <= position } ?? 0
+            }
+        }
+        let one = scratchF.reserve(m * c)
+        var out = [Float](repeating: 0, count: m * c)
+        for (i, slots) in stack.enumerated() where owner.contains(i) {
+            let input = slots.originalLnBefore ? adapterInput(UnsafePointer(h)) : UnsafePointer(h)
+            Bottleneck.forward(
+                out: one, x: input, weights: bottleneckTensors(slots), pre: pre.reserve(m * slots.size),
+                act: act.reserve(m * slots.size), rows: m, channels: c, bottleneck: slots.size,
+                activation: slots.activation,
+                scale: bottleneckScale(slots))
+            for r in 0..<m where owner[r] == i {
+                for j in 0..<c { out[r * c + j] = one[r * c + j] + h[r * c + j] }
+            }
+        }
+        tmp.update(from: out, count: m * c)
+        return UnsafePointer(tmp)
+    }
+}

@@ -52,6 +52,10 @@ extension AdapterModel {
         dropUp: ((UnsafeMutablePointer<Float>, BottleneckSlots) -> Void)? = nil, rowOffsets: [Int], gateBuffer: ScratchBuffer
     ) -> UnsafePointer<Float> {
         let c = config.hiddenSize
+        if stack.count > 1, stack[0].splitStart != nil {
+            return bottleneckSplit(
+                stack, h: h, rows: m, tmp: tmp, pre: pre, act: act, rowOffsets: rowOffsets, adapterInput: adapterInput)
+        }
         if stack.count > 1, let fusion = stack[0].fusion {
             return bottleneckFusion(
                 stack, fusion: fusion, h: h, rows: m, tmp: tmp, pre: pre, act: act, adapterInput: adapterInput)

@@ -46,6 +46,8 @@ public final class AdapterModel {
         var averageFactor: Float? = nil
         /// In a `Fuse`, the location's fusion layer (the same for every fused adapter there).
         var fusion: FusionSlots? = nil
+        /// In a `Split`, the first position (within its sequence) this adapter takes.
+        var splitStart: Int? = nil
     }
 
     /// LoRA (`a`, `b`) or (IA)³ (`b` only, the scale vector) on one frozen linear layer.
@@ -228,6 +230,7 @@ public final class AdapterModel {
         case .stack(let adapters): stack = adapters
         case .average(let adapters, _): stack = adapters
         case .fuse(let adapters, _): stack = adapters
+        case .split(let adapters, _): stack = adapters
         case .full, .headOnly: stack = []
         }
         if Set(stack.map(\.name)).count != stack.count {
@@ -346,7 +349,10 @@ public final class AdapterModel {
         if case .fuse(_, let fusion) = mode {
             try Self.placeFusion(stack, fusion: fusion, modelPrefix: prefix, hidden: c, in: &layerAdapters, into: &decl)
         }
-        for (l, layer) in layerAdapters.enumerated() where !mode.isAverage && !mode.isFuse {
+        if case .split(_, let splits) = mode {
+            try Self.placeSplit(stack, splits: splits, in: &layerAdapters)
+        }
+        for (l, layer) in layerAdapters.enumerated() where !mode.isAverage && !mode.isFuse && !mode.isSplit {
             if layer.lora.contains(where: { $0.count > 1 && $0.contains(where: { $0.dora != nil }) }) {
                 throw EncoderError.invalidInput("layer \(l): stacking a DoRA adapter with another at one layer is not supported")
             }
@@ -621,6 +627,9 @@ public final class AdapterModel {
         }
         if backward && !parameters.trainable {
             throw EncoderError.invalidInput("this model was built to run only (trainable: false): it cannot be trained")
+        }
+        if backward && mode.isSplit {
+            throw EncoderError.invalidInput("training a Split of adapters is not supported: it runs for inference")
         }
         if backward && mode.isAverage {
             throw EncoderError.invalidInput("training an Average of adapters is not supported: it runs for inference")

@@ -13,6 +13,9 @@ public enum TrainingMode: Sendable, Equatable {
     /// AdapterHub's `Fuse` (AdapterFusion): at every location the adapters' outputs are combined by a fusion layer
     /// (`FusionConfig`) named after them (`a,b`). Forward only for now.
     case fuse([NamedAdapter], fusion: FusionConfig)
+    /// AdapterHub's `Split`: by position in the sequence, the first `splits[0]` tokens go through the first adapter,
+    /// the next `splits[1]` through the second, … (positions past them through the last). Forward only.
+    case split([NamedAdapter], splits: [Int])
     /// Everything, embeddings included, plus the head.
     case full
     /// Base frozen, no adapter: only the head.

@@ -14,6 +14,8 @@ public struct AdapterSetup: Sendable, Equatable, CustomStringConvertible, Expres
     public let averageWeights: [Float]?
     /// AdapterHub's `Fuse`: the adapters' outputs combined by the AdapterFusion layer named after them.
     public let isFuse: Bool
+    /// AdapterHub's `Split`: each adapter's span of positions, in order.
+    public private(set) var splitLengths: [Int]? = nil
 
     public init(_ names: [String]) {
         self.names = names
@@ -37,6 +39,19 @@ public struct AdapterSetup: Sendable, Equatable, CustomStringConvertible, Expres
     /// outputs at every location; the head is the one named like the fusion if there is one. Runs for inference only.
     public static func fuse(_ names: String...) -> AdapterSetup {
         AdapterSetup(names: names, averageWeights: nil, isFuse: true)
+    }
+
+    /// AdapterHub's `Split(a, b, …, splits=[…])`: by position in the sequence, the first `splits[0]` tokens through
+    /// the first adapter, the next `splits[1]` through the second, …; positions past them go through the last (where
+    /// AdapterHub requires the padded length to equal the sum). The head is the last adapter's. Inference only.
+    public static func split(_ names: [String], splits: [Int]) throws -> AdapterSetup {
+        guard names.count >= 2, splits.count == names.count, splits.allSatisfy({ $0 > 0 }) else {
+            throw AdapterError.invalidSetup(
+                "a Split of \(names.count) adapters needs \(names.count) positive lengths, got \(splits)")
+        }
+        var setup = AdapterSetup(names)
+        setup.splitLengths = splits
+        return setup
     }
 
     /// `fuse` with the names as an array.
@@ -79,6 +94,7 @@ public struct AdapterSetup: Sendable, Equatable, CustomStringConvertible, Expres
     public var description: String {
         if averageWeights != nil { return "Average[\(names.joined(separator: ", "))]" }
         if isFuse { return "Fuse[\(names.joined(separator: ", "))]" }
+        if let splitLengths { return "Split[\(names.joined(separator: ", ")), splits=\(splitLengths)]" }
         return names.count == 1 ? names[0] : "Stack[\(names.joined(separator: ", "))]"
     }
 }

@@ -58,6 +58,8 @@ public final class ModelWithAdapters {
         var averageWeights: [Float]? = nil
         /// A `Fuse` of the adapters.
         var fuse = false
+        /// A `Split`'s lengths.
+        var splits: [Int]? = nil
     }
 
     var adapters: [String: StoredAdapter] = [:]
@@ -214,7 +216,7 @@ public final class ModelWithAdapters {
     /// `train_adapter`: freezes the base, activates `setup` (and its head), and marks its adapters
     /// as the ones `trainingModel()` updates together with the active head.
     public func trainAdapter(_ setup: AdapterSetup) throws {
-        guard setup.names.count == 1, setup.averageWeights == nil, !setup.isFuse else {
+        guard setup.names.count == 1, setup.averageWeights == nil, !setup.isFuse, setup.splitLengths == nil else {
             throw AdapterError.invalidSetup(
                 "training \(setup) is not supported: train one adapter at a time, then stack it for inference")
         }
@@ -398,14 +400,14 @@ public final class ModelWithAdapters {
     var activeSetupKey: EngineKey {
         EngineKey(
             adapters: activeAdapters?.names ?? [], head: activeHead, full: false, averageWeights: activeAdapters?.averageWeights,
-            fuse: activeAdapters?.isFuse ?? false)
+            fuse: activeAdapters?.isFuse ?? false, splits: activeAdapters?.splitLengths)
     }
 
     func inferenceEngine() throws -> AdapterModel {
         let key = activeSetupKey
         // A full fine-tuning engine of the same head runs inference exactly as a head-only one would.
         if let engine, let current = engineKey, current.adapters == key.adapters, current.head == key.head,
-            current.averageWeights == key.averageWeights, current.fuse == key.fuse
+            current.averageWeights == key.averageWeights, current.fuse == key.fuse, current.splits == key.splits
         {
             return engine
         }
@@ -439,6 +441,12 @@ public final class ModelWithAdapters {
                     guard let stored = adapters[name] else { throw AdapterError.unknownAdapter(name) }
                     return NamedAdapter(name: name, config: stored.config)
                 }, fusion: fusion.config)
+        } else if let splits = key.splits {
+            mode = .split(
+                try key.adapters.map { name in
+                    guard let stored = adapters[name] else { throw AdapterError.unknownAdapter(name) }
+                    return NamedAdapter(name: name, config: stored.config)
+                }, splits: splits)
         } else if let weights = key.averageWeights {
             mode = .average(
                 try key.adapters.map { name in
