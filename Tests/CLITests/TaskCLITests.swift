@@ -334,5 +334,12 @@ struct TaskCLITests {
                 "--method", "fusion", "--adapter", a, "--output", tmp.appendingPathComponent("x").path,
             ])
         #expect(r.status != 0 && r.stderr.contains("at least 2 --adapter folders"), "\(r.stderr)")
+        // evaluate runs the same composition: the fusion's accuracy on the data.
+        r = try cli.run([
+            "evaluate", "--adapter", a, "--adapter", b, "--compose", "fuse:\(folder.path)", "--data", data, "--max-length", "32",
+        ])
+        #expect(r.status == 0 && r.stdout.contains("\"accuracy\""), "\(r.stderr)")
+        r = try cli.run(["evaluate", "--adapter", a, "--adapter", b, "--compose", "parallel", "--data", data])
+        #expect(r.status != 0 && r.stderr.contains("--compose parallel is for predict"), "\(r.stderr)")
     }
 }

@@ -18,6 +18,11 @@ struct EvaluateCommand: ParsableCommand {
         help: "Adapter folder (AdapterHub's, or a PEFT LoRA folder) with its head. Repeat to stack adapters (the head is the last one's).")
     var adapter: [String] = []
 
+    @Option(
+        name: .long,
+        help: "How several --adapter folders combine: stack (the default), average[:W1,W2,…], split:N1,N2,… or fuse:FUSIONDIR (as predict's --compose).")
+    var compose: Composition = .stack
+
     @Option(name: .long, help: "Labelled data (.jsonl, .csv, .tsv, .parquet, Amazon polarity CSV).")
     var data: String?
 
@@ -38,6 +43,8 @@ struct EvaluateCommand: ParsableCommand {
     func validate() throws {
         if (data == nil) == (datasetOptions.dataset == nil) { throw ValidationError("give either --data FILE or --dataset NAME") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+        if compose == .parallel { throw ValidationError("evaluate runs one head: --compose parallel is for predict") }
+        try compose.validate(adapterFolders: adapter.count)
     }
 
     func run() throws {
@@ -47,7 +54,9 @@ struct EvaluateCommand: ParsableCommand {
         }
         let classifier: SequenceClassifier
         if !adapter.isEmpty {
-            classifier = try loadAdapterFolders(adapter, base: pretrained.encoder)
+            let loaded = try loadAdapterFolders(adapter, base: pretrained.encoder)
+            try compose.activate(on: loaded)
+            classifier = loaded
         } else if pretrained.encoder.head != nil {
             classifier = pretrained.encoder
         } else {

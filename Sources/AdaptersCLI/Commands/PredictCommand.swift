@@ -45,55 +45,11 @@ struct PredictCommand: ParsableCommand {
         ))
     var compose: Composition = .stack
 
-    enum Composition: ExpressibleByArgument, Equatable {
-        case stack
-        case parallel
-        case average([Float]?)
-        case fuse(String)
-        case split([Int])
-
-        init?(argument: String) {
-            switch argument {
-            case "stack": self = .stack
-            case "parallel": self = .parallel
-            case "average": self = .average(nil)
-            default:
-                if argument.hasPrefix("split:") {
-                    let parts = argument.dropFirst(6).split(separator: ",", omittingEmptySubsequences: false)
-                    let lengths = parts.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-                    guard lengths.count == parts.count, !lengths.isEmpty, lengths.allSatisfy({ $0 > 0 }) else { return nil }
-                    self = .split(lengths)
-                    return
-                }
-                if argument.hasPrefix("fuse:"), argument.count > 5 {
-                    self = .fuse(String(argument.dropFirst(5)))
-                    return
-                }
-                guard argument.hasPrefix("average:") else { return nil }
-                let parts = argument.dropFirst("average:".count).split(separator: ",", omittingEmptySubsequences: false)
-                let weights = parts.compactMap { Float($0.trimmingCharacters(in: .whitespaces)) }
-                guard weights.count == parts.count, !weights.isEmpty, weights.allSatisfy(\.isFinite) else { return nil }
-                self = .average(weights)
-            }
-        }
-
-        static var allValueStrings: [String] {
-            ["stack", "parallel", "average", "average:W1,W2,…", "split:N1,N2,…", "fuse:FUSIONDIR"]
-        }
-    }
-
     func validate() throws {
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
         if let maxLength, maxLength < 2 { throw ValidationError("--max-length must be at least 2") }
         if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1") }
-        if compose == .parallel && adapter.count < 2 { throw ValidationError("--compose parallel needs at least 2 --adapter folders") }
-        if case .fuse = compose, adapter.count < 2 { throw ValidationError("--compose fuse needs the fused adapters' --adapter folders") }
-        if case .average(let weights) = compose {
-            if adapter.count < 2 { throw ValidationError("--compose average needs at least 2 --adapter folders") }
-            if let weights, weights.count != adapter.count {
-                throw ValidationError("--compose average: \(weights.count) weights for \(adapter.count) --adapter folders")
-            }
-        }
+        try compose.validate(adapterFolders: adapter.count)
         if !(threshold > 0 && threshold < 1) { throw ValidationError("--threshold must be between 0 and 1") }
     }
 
@@ -109,31 +65,7 @@ struct PredictCommand: ParsableCommand {
             return
         }
         let classifier: SequenceClassifier? = adapter.isEmpty ? nil : try loadAdapterFolders(adapter, base: model.encoder)
-        if case .fuse(let path) = compose, let withAdapters = classifier as? ModelWithAdapters {
-            do {
-                try withAdapters.loadAdapterFusion(from: try HubAccess.folder(path, selection: .all), setActive: true)
-            } catch let error as AdapterError {
-                throw ValidationError("--compose fuse: \(error)")
-            }
-        }
-        if case .split(let lengths) = compose, let withAdapters = classifier as? ModelWithAdapters,
-            let names = withAdapters.activeAdapters?.names
-        {
-            do {
-                try withAdapters.setActiveAdapters(try .split(names, splits: lengths))
-            } catch let error as AdapterError {
-                throw ValidationError("--compose split: \(error)")
-            }
-        }
-        if case .average(let weights) = compose, let withAdapters = classifier as? ModelWithAdapters,
-            let names = withAdapters.activeAdapters?.names
-        {
-            do {
-                try withAdapters.setActiveAdapters(try .average(names, weights: weights))
-            } catch let error as AdapterError {
-                throw ValidationError("--compose average: \(error)")
-            }
-        }
+        if let withAdapters = classifier as? ModelWithAdapters { try compose.activate(on: withAdapters) }
         let runner = Runner(model: model, maxLength: maxLength, classifier: classifier)
         if let withAdapters = classifier as? ModelWithAdapters, let name = withAdapters.activeHead,
             let head = withAdapters.head(name), !head.isSingleLabel
