@@ -161,35 +161,39 @@ public final class Trainer {
             }
             if stopped { break }
             let evalNow = eval != nil && ((config.evalEvery.map { state.step % $0 == 0 } ?? false) || state.step == total)
-            if evalNow, let eval, !model.head.isSingleLabel {
-                let metrics = try Self.evaluateTask(
-                    model: model, dataset: eval, batchSize: config.evalBatchSize, padId: padId, maxLength: config.maxLength,
-                    group: group
-                ).metrics
-                lastTaskEval = metrics
-                let named = metrics.values.keys.sorted().map { "\"eval_\($0)\":\(metrics.values[$0] ?? 0)" }.joined(separator: ",")
+            if evalNow, let eval {
+                // Each head's evaluation: its log fields, the value that keeps the best checkpoint, its event.
+                let fields: String
+                let loss: Float
+                let rate: Double?
+                let value: Float
+                let event: TrainingEvent
+                if model.head.isSingleLabel {
+                    let metrics = try Self.evaluateWithPredictions(
+                        model: model, dataset: eval, batchSize: config.evalBatchSize, padId: padId, maxLength: config.maxLength,
+                        group: group
+                    ).metrics
+                    lastEval = metrics
+                    (loss, rate, value) = (metrics.loss, metrics.samplesPerSecond, metrics.accuracy)
+                    fields = "\"eval_accuracy\":\(metrics.accuracy),\"eval_macro_f1\":\(metrics.macroF1)"
+                    event = .evaluated(step: state.step, metrics: metrics)
+                } else {
+                    let metrics = try Self.evaluateTask(
+                        model: model, dataset: eval, batchSize: config.evalBatchSize, padId: padId, maxLength: config.maxLength,
+                        group: group
+                    ).metrics
+                    lastTaskEval = metrics
+                    (loss, rate, value) = (metrics.loss, metrics.samplesPerSecond, Float(metrics.primaryValue))
+                    fields = metrics.values.keys.sorted().map { "\"eval_\($0)\":\(metrics.values[$0] ?? 0)" }.joined(separator: ",")
+                    event = .evaluatedTask(step: state.step, metrics: metrics)
+                }
                 try log?.write(
-                    "{\"step\":\(state.step),\"eval_loss\":\(metrics.loss),\(named),\"eval_samples_per_second\":\(String(format: "%.2f", metrics.samplesPerSecond ?? 0)),\"elapsed_seconds\":\(String(format: "%.3f", elapsed()))}")
-                let value = Float(metrics.primaryValue)
+                    "{\"step\":\(state.step),\"eval_loss\":\(loss),\(fields),\"eval_samples_per_second\":\(String(format: "%.2f", rate ?? 0)),\"elapsed_seconds\":\(String(format: "%.3f", elapsed()))}")
                 if state.bestMetric.map({ value > $0 }) ?? true {
                     state.bestMetric = value
                     state.bestStep = state.step
                 }
-                if observer?(.evaluatedTask(step: state.step, metrics: metrics)) == false { stopped = true }
-                stopped = try group.any(stopped, "agreeing whether to stop")
-            } else if evalNow, let eval {
-                let metrics = try Self.evaluateWithPredictions(
-                    model: model, dataset: eval, batchSize: config.evalBatchSize, padId: padId, maxLength: config.maxLength,
-                    group: group
-                ).metrics
-                lastEval = metrics
-                try log?.write(
-                    "{\"step\":\(state.step),\"eval_loss\":\(metrics.loss),\"eval_accuracy\":\(metrics.accuracy),\"eval_macro_f1\":\(metrics.macroF1),\"eval_samples_per_second\":\(String(format: "%.2f", metrics.samplesPerSecond ?? 0)),\"elapsed_seconds\":\(String(format: "%.3f", elapsed()))}")
-                if state.bestMetric.map({ metrics.accuracy > $0 }) ?? true {
-                    state.bestMetric = metrics.accuracy
-                    state.bestStep = state.step
-                }
-                if observer?(.evaluated(step: state.step, metrics: metrics)) == false { stopped = true }
+                if observer?(event) == false { stopped = true }
                 stopped = try group.any(stopped, "agreeing whether to stop")
             }
             let saveNow = (config.saveEvery.map { state.step % $0 == 0 } ?? false) || state.step == total

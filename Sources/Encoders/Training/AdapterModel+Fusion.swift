@@ -150,13 +150,7 @@ extension AdapterModel {
                 probs[r * k + i] = s
             }
         }
-        let p = Float(cfg.dropoutProb ?? Double(config.attentionProbsDropoutProb))
-        if let dropout = fusionRowDropout, p > 0 {
-            probs.withUnsafeMutableBufferPointer {
-                dropout.apply(
-                    self, out: $0.baseAddress!, x: $0.baseAddress!, channels: k, p: p, site: fusion.dropoutSite)
-            }
-        }
+        dropScores(&probs, fusion: fusion, adapters: k)
         var context = [Float](repeating: 0, count: m * c)
         for r in 0..<m {
             var mx = -Float.infinity
@@ -192,6 +186,16 @@ extension AdapterModel {
         }
         tmp.update(from: context, count: m * c)
         return UnsafePointer(tmp)
+    }
+
+    /// BertFusion's dropout on the scores `[rows, k]` in training (the fusion's `dropout_prob`, else the model's
+    /// attention dropout); the backward pass applies the same call to the scores' gradient.
+    func dropScores(_ scores: inout [Float], fusion: FusionSlots, adapters k: Int) {
+        let p = Float(fusion.config.dropoutProb ?? Double(config.attentionProbsDropoutProb))
+        guard let dropout = fusionRowDropout, p > 0 else { return }
+        scores.withUnsafeMutableBufferPointer {
+            dropout.apply(self, out: $0.baseAddress!, x: $0.baseAddress!, channels: k, p: p, site: fusion.dropoutSite)
+        }
     }
 
     /// Backward of `bottleneckFusion` at a layer's output location from `dout` = dL/do `[rows, C]`: the fusion
@@ -239,13 +243,7 @@ extension AdapterModel {
             }
             for i in 0..<k { dscores[r * k + i] = saved.probs[r * k + i] * (dp[i] - mean) }
         }
-        let p = Float(cfg.dropoutProb ?? Double(config.attentionProbsDropoutProb))
-        if let dropout = fusionRowDropout, p > 0 {
-            dscores.withUnsafeMutableBufferPointer {
-                dropout.apply(
-                    self, out: $0.baseAddress!, x: $0.baseAddress!, channels: k, p: p, site: fusion.dropoutSite)
-            }
-        }
+        dropScores(&dscores, fusion: fusion, adapters: k)
         // scores_i = Q·K_i.
         var dq = [Float](repeating: 0, count: m * c)
         var dkeys = [[Float]](repeating: [Float](repeating: 0, count: m * c), count: k)

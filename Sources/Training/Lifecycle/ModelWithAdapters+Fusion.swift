@@ -19,9 +19,7 @@ extension ModelWithAdapters {
         }
         let scratch = try AdapterModel(
             base: base,
-            mode: .fuse(
-                names.map { NamedAdapter(name: $0, config: adapters[$0]?.config ?? .bottleneck(.seqBn)) },
-                fusion: config),
+            mode: .fuse(try namedAdapters(names), fusion: config),
             head: Self.placeholderHead)
         scratch.initializeTrainable(seed: seed)
         var tensors: [String: [Float]] = [:]
@@ -54,11 +52,7 @@ extension ModelWithAdapters {
         let prefix = base.config.modelType.rawValue + "."
         let scratch = try AdapterModel(
             base: base,
-            mode: .fuse(
-                name.split(separator: ",").map {
-                    NamedAdapter(name: String($0), config: adapters[String($0)]?.config ?? .bottleneck(.seqBn))
-                },
-                fusion: stored.config),
+            mode: .fuse(try namedAdapters(name.split(separator: ",").map(String.init)), fusion: stored.config),
             head: Self.placeholderHead, trainable: false)
         let shapes = Dictionary(uniqueKeysWithValues: scratch.savedEntries.map { ($0.name, $0.shape) })
         let tensors = try stored.tensors.keys.sorted().map { key -> SafetensorsWriter.Tensor in

@@ -425,6 +425,14 @@ public final class ModelWithAdapters {
         return model
     }
 
+    /// The stored adapters `names` with their configurations, in order.
+    func namedAdapters(_ names: [String]) throws -> [NamedAdapter] {
+        try names.map { name in
+            guard let stored = adapters[name] else { throw AdapterError.unknownAdapter(name) }
+            return NamedAdapter(name: name, config: stored.config)
+        }
+    }
+
     /// A new model of `key`'s setup holding the stored values.
     func buildModel(for key: EngineKey, trainable: Bool) throws -> AdapterModel {
         let headSpec = key.head.flatMap { heads[$0]?.spec } ?? Self.placeholderHead
@@ -436,31 +444,15 @@ public final class ModelWithAdapters {
         } else if key.fuse {
             let name = key.adapters.joined(separator: ",")
             guard let fusion = fusions[name] else { throw AdapterError.invalidSetup("no AdapterFusion '\(name)' is loaded") }
-            mode = .fuse(
-                try key.adapters.map { name in
-                    guard let stored = adapters[name] else { throw AdapterError.unknownAdapter(name) }
-                    return NamedAdapter(name: name, config: stored.config)
-                }, fusion: fusion.config)
+            mode = .fuse(try namedAdapters(key.adapters), fusion: fusion.config)
         } else if let splits = key.splits {
-            mode = .split(
-                try key.adapters.map { name in
-                    guard let stored = adapters[name] else { throw AdapterError.unknownAdapter(name) }
-                    return NamedAdapter(name: name, config: stored.config)
-                }, splits: splits)
+            mode = .split(try namedAdapters(key.adapters), splits: splits)
         } else if let weights = key.averageWeights {
-            mode = .average(
-                try key.adapters.map { name in
-                    guard let stored = adapters[name] else { throw AdapterError.unknownAdapter(name) }
-                    return NamedAdapter(name: name, config: stored.config)
-                }, weights: weights)
+            mode = .average(try namedAdapters(key.adapters), weights: weights)
         } else if key.adapters.count == 1, let stored = adapters[key.adapters[0]] {
             mode = .adapter(name: key.adapters[0], config: stored.config)
         } else {
-            mode = .stack(
-                try key.adapters.map { name in
-                    guard let stored = adapters[name] else { throw AdapterError.unknownAdapter(name) }
-                    return NamedAdapter(name: name, config: stored.config)
-                })
+            mode = .stack(try namedAdapters(key.adapters))
         }
         let model = try AdapterModel(base: base, mode: mode, head: headSpec, trainable: trainable)
         for name in key.adapters {
