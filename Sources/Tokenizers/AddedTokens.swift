@@ -37,8 +37,9 @@ struct AddedTokenMatcher: Sendable {
     var isEmpty: Bool { tokens.isEmpty }
 
     /// Walks `p[0..<n]`, calling `text(start, end)` for each stretch of ordinary text (never
-    /// empty) and `token(id)` for each added token, in order.
-    func split(_ p: UnsafePointer<UInt8>, _ n: Int, text: (Int, Int) -> Void, token: (Int32) -> Void) {
+    /// empty) and `token(id, start, end)` for each added token, in order; `start..<end` is the matched
+    /// content (without the whitespace `lstrip` / `rstrip` swallow, as HF's offsets).
+    func split(_ p: UnsafePointer<UInt8>, _ n: Int, text: (Int, Int) -> Void, token: (Int32, Int, Int) -> Void) {
         if tokens.isEmpty {
             if n > 0 { text(0, n) }
             return
@@ -75,7 +76,7 @@ struct AddedTokenMatcher: Sendable {
                         }
                     }
                     if start > segmentStart { text(segmentStart, start) }
-                    token(info.id)
+                    token(info.id, i, i + len)
                     segmentStart = end
                     i = end
                     matched = true

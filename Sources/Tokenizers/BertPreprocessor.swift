@@ -26,10 +26,46 @@ struct BertPreprocessor: Sendable {
         scratch.wordBounds = []
         sink.out.removeAll(keepingCapacity: true)
         sink.bounds.removeAll(keepingCapacity: true)
+        var origins = NoOrigins()
+        normalize(p, n, scratch: scratch, into: &sink, origins: &origins)
+        sink.out.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            var k = 0
+            while k < sink.bounds.count {
+                body(base + sink.bounds[k], sink.bounds[k + 1] - sink.bounds[k])
+                k += 2
+            }
+        }
+        scratch.bytes = sink.out
+        scratch.wordBounds = sink.bounds
+    }
+
+    /// The normalised words of `p[0..<n]` with, for every normalised byte, the byte range of the
+    /// original character it came from (what character offsets need; slower than `forEachWord`).
+    ///
+    /// - Returns: `bytes` (all words back to back), `bounds` (start, end pairs into `bytes`) and
+    ///   `origins` (one original `[start, end)` per byte of `bytes`).
+    func wordsWithOrigins(_ p: UnsafePointer<UInt8>, _ n: Int, scratch: EncodeScratch)
+        -> (bytes: [UInt8], bounds: [Int], origins: ByteOrigins)
+    {
+        var sink = WordSink(out: [], bounds: [])
+        var origins = ByteOrigins()
+        normalize(p, n, scratch: scratch, into: &sink, origins: &origins)
+        return (sink.out, sink.bounds, origins)
+    }
+
+    /// The one pass over `p[0..<n]`; generic over the origin recorder so the plain `encode` path
+    /// (with `NoOrigins`) compiles to the loop without any bookkeeping.
+    @inline(__always)
+    private func normalize<R: OriginRecorder>(_ p: UnsafePointer<UInt8>, _ n: Int, scratch: EncodeScratch,
+                                              into sink: inout WordSink, origins: inout R) {
         var i = 0
         while i < n {
+            let start = i
             var (v, len) = UnicodeClasses.decode(p, i)
             i += len
+            let before = sink.out.count
+            defer { origins.record(bytes: sink.out.count - before, from: start, to: i) }
             if v < 0x80 {
                 // ASCII: no decomposition, no CJK, one-byte lower-casing.
                 if cleanText {
@@ -57,16 +93,30 @@ struct BertPreprocessor: Sendable {
             for w in scratch.normalizedScalars(v, stripAccents: stripAccents, lowercase: lowercase) { sink.emit(w) }
         }
         sink.closeWord()
-        sink.out.withUnsafeBufferPointer { buffer in
-            guard let base = buffer.baseAddress else { return }
-            var k = 0
-            while k < sink.bounds.count {
-                body(base + sink.bounds[k], sink.bounds[k + 1] - sink.bounds[k])
-                k += 2
-            }
-        }
-        scratch.bytes = sink.out
-        scratch.wordBounds = sink.bounds
+    }
+}
+
+/// Where each normalised byte came from, for character offsets.
+protocol OriginRecorder {
+    /// The last `bytes` normalised bytes all came from the original character at `start..<end`.
+    mutating func record(bytes: Int, from start: Int, to end: Int)
+}
+
+/// Records nothing (plain encoding).
+struct NoOrigins: OriginRecorder {
+    @inline(__always) mutating func record(bytes: Int, from start: Int, to end: Int) {}
+}
+
+/// One original byte range per normalised byte: a character that normalises to several (NFD
+/// jamo, `ﬁ` lower-cased…) lends its whole range to each, as HF's alignments do.
+struct ByteOrigins: OriginRecorder {
+    var starts: [Int] = []
+    var ends: [Int] = []
+
+    mutating func record(bytes: Int, from start: Int, to end: Int) {
+        guard bytes > 0 else { return }
+        starts.append(contentsOf: repeatElement(start, count: bytes))
+        ends.append(contentsOf: repeatElement(end, count: bytes))
     }
 }
 

@@ -12,17 +12,20 @@ struct PostProcessor: Sendable, Equatable {
 
     var single: [Piece]
     var pair: [Piece]
+    /// Byte-level `trim_offsets`: character offsets leave out the spaces a token starts or ends with.
+    var trimOffsets = false
 
     /// No special tokens (GPT-2 style); pairs are concatenated.
     static let none = PostProcessor(single: [.first(typeId: 0)], pair: [.first(typeId: 0), .second(typeId: 1)])
 
     /// `<s> A </s>` and `<s> A </s></s> B </s>`; all segment ids are 0 (RoBERTa has one
     /// token type, and HF returns zeros too).
-    static func roberta(cls: Int32, sep: Int32) -> PostProcessor {
+    static func roberta(cls: Int32, sep: Int32, trimOffsets: Bool = true) -> PostProcessor {
         PostProcessor(
             single: [.special(ids: [cls], typeId: 0), .first(typeId: 0), .special(ids: [sep], typeId: 0)],
             pair: [.special(ids: [cls], typeId: 0), .first(typeId: 0), .special(ids: [sep, sep], typeId: 0),
-                   .second(typeId: 0), .special(ids: [sep], typeId: 0)])
+                   .second(typeId: 0), .special(ids: [sep], typeId: 0)],
+            trimOffsets: trimOffsets)
     }
 
     /// `[CLS] A [SEP]` and `[CLS] A [SEP] B [SEP]` with segment ids 0 / 1.

@@ -158,7 +158,7 @@ public final class Tokenizer: Sendable {
             guard let base = buffer.baseAddress, buffer.count > 0 else { return }
             addedTokens.split(base, buffer.count, text: { start, end in
                 encodeSegment(base + start, end - start, into: &ids, scratch: scratch)
-            }, token: { id in
+            }, token: { id, _, _ in
                 ids.append(id)
             })
         }

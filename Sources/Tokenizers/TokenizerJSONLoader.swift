@@ -178,18 +178,27 @@ enum TokenizerJSONLoader {
         }
         switch node["type"]?.string {
         case "RobertaProcessing":
-            return .roberta(cls: try tokenId("cls"), sep: try tokenId("sep"))
+            return .roberta(cls: try tokenId("cls"), sep: try tokenId("sep"), trimOffsets: node["trim_offsets"]?.bool ?? true)
         case "BertProcessing":
             return .bert(cls: try tokenId("cls"), sep: try tokenId("sep"))
         case "ByteLevel":
-            return .none
+            var none = PostProcessor.none
+            none.trimOffsets = node["trim_offsets"]?.bool ?? true
+            return none
         case "TemplateProcessing":
             return try parseTemplate(node, path: path, vocab: vocab)
         case "Sequence":
             var result = PostProcessor.none
-            for inner in node["processors"]?.array ?? [] where inner["type"]?.string != "ByteLevel" {
-                result = try parsePostProcessor(inner, path: path, vocab: vocab)
+            var trim = false
+            for inner in node["processors"]?.array ?? [] {
+                if inner["type"]?.string == "ByteLevel" {
+                    trim = trim || (inner["trim_offsets"]?.bool ?? true)
+                } else {
+                    result = try parsePostProcessor(inner, path: path, vocab: vocab)
+                    trim = trim || result.trimOffsets
+                }
             }
+            result.trimOffsets = trim
             return result
         default:
             throw TokenizerError.unsupportedComponent(path: path, component: "post_processor",

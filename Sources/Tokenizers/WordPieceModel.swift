@@ -9,6 +9,8 @@ final class WordPieceModel: Sendable {
     let continuation: ByteKeyTable
     let unkId: Int32
     let maxInputCharsPerWord: Int
+    /// Bytes of the continuation prefix (`##`): a continuation piece covers its spelling minus these.
+    let prefixByteCount: Int
 
     init(vocab: [(token: String, id: Int32)], unkId: Int32, prefix: String, maxInputCharsPerWord: Int) {
         var initial = ByteKeyTable(minimumCapacity: vocab.count)
@@ -25,6 +27,7 @@ final class WordPieceModel: Sendable {
         continuation = cont
         self.unkId = unkId
         self.maxInputCharsPerWord = maxInputCharsPerWord
+        prefixByteCount = prefixBytes.count
     }
 
     /// Encodes one normalised word `p[0..<n]`, through the per-thread word cache.
