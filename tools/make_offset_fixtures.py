@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes Tests/Fixtures/tokenizers/offsets.json: HF fast tokenizers' `offset_mapping` (character spans in
-the original text, as Python indexes strings: by code point) and `sequence_ids()` for single texts and pairs,
+the original text, as Python indexes strings: by code point) and `sequence_ids()` and `word_ids()` for single texts and pairs,
 and the overflowing windows extractive QA uses (`truncation="only_second"`, `stride`,
 `return_overflowing_tokens=True`).
 
@@ -46,7 +46,7 @@ def row(e, i=0):
     return {"ids": e["input_ids"][i] if isinstance(e["input_ids"][0], list) else e["input_ids"],
             "offsets": [list(o) for o in (e["offset_mapping"][i] if isinstance(e["input_ids"][0], list)
                                           else e["offset_mapping"])],
-            "sequence_ids": e.sequence_ids(i)}
+            "sequence_ids": e.sequence_ids(i), "word_ids": e.word_ids(i)}
 
 
 def main():

@@ -85,7 +85,8 @@ METHODS = ["seq_bn", "double_seq_bn", "lora", "full", "par_bn", "scaled_par_bn",
            "compacter_pp", "seq_bn_inv", "double_seq_bn_inv", "union_lora_seq_bn", "union_two_bn", "prompt_tuning", "prompt_tuning_bos", "dora",
            "dora_ffn", "prefix_tuning", "prefix_tuning_flat", "mam", "unipelt", "gating", "loreft",
            "noreft_tied", "direft", "vera", "adapterplus", "dvora",
-           "multilabel", "regression", "tagging", "tagging_2l_gelu", "head_3l_relu", "full_tagging", "multiple_choice"]
+           "multilabel", "regression", "tagging", "tagging_2l_gelu", "head_3l_relu", "full_tagging", "multiple_choice",
+           "question_answering"]
 CONFIGS = {
     "seq_bn": SeqBnConfig,
     "double_seq_bn": DoubleSeqBnConfig,
@@ -161,6 +162,9 @@ HEADS = {
     "full_tagging": ("full", "tagging", {"num_labels": 3}),
     # Each batch's 4 sequences are 2 examples × 2 choices (input_ids [2, 2, T] in Python, flattened by the model).
     "multiple_choice": ("seq_bn", "multiple_choice", {"num_choices": 2}),
+    # Extractive QA: a start and an end position per sequence. Unpadded batches: AdapterHub's loss takes its softmax
+    # over every position of the padded row (padding included), the Swift side over the sequence's own positions.
+    "question_answering": ("seq_bn", "question_answering", {}),
 }
 for _m, (_a, _k, _kw) in HEADS.items():
     if _a in CONFIGS:
@@ -229,6 +233,11 @@ def make_batches(arch, unpadded=False, kind="classification"):
             labels = [round(rng.uniform(-2, 3), 3) for _ in seqs]
         elif kind == "multilabel":
             labels = [[float(rng.random() < 0.5) for _ in range(3)] for _ in seqs]
+        elif kind == "question_answering":  # [start, end] per sequence; the last sequence's end is past the row (ignored)
+            labels = []
+            for k, s_ in enumerate(seqs):
+                a = rng.randrange(len(s_))
+                labels.append([a, len(s_) + 3 if k == len(seqs) - 1 else rng.randrange(a, len(s_))])
         else:  # tagging: [T] per sequence
             labels = []
             for s_ in seqs:
@@ -250,6 +259,20 @@ def to_tensors(batch):
     return kw, torch.tensor(batch["labels"])
 
 
+def head_logits(out):
+    """The head's outputs as one tensor: a QA head's start and end logits stacked to [B, T, 2]."""
+    if hasattr(out, "start_logits"):
+        return torch.stack([out.start_logits, out.end_logits], -1)
+    return out.logits
+
+
+def head_targets(kind, labels):
+    """The keyword arguments that give a head its targets."""
+    if kind == "question_answering":
+        return {"start_positions": labels[:, 0].clone(), "end_positions": labels[:, 1].clone()}
+    return {"labels": labels}
+
+
 def to_choice_tensors(kw):
     """[B·K, T] → [B, K, T] with K = 2, as a multiple-choice model takes them."""
     return {k: v.view(-1, 2, v.shape[-1]) for k, v in kw.items()}
@@ -261,6 +284,11 @@ def reference_loss(kind, logits, labels, mask):
         return F.mse_loss(logits.view(-1), labels.view(-1).float())
     if kind == "multilabel":
         return F.binary_cross_entropy_with_logits(logits, labels.float())
+    if kind == "question_answering":  # mean of the start and end cross-entropies; positions past T are ignored
+        t = logits.shape[1]
+        pos = labels.clamp(0, t)
+        return (F.cross_entropy(logits[..., 0], pos[:, 0], ignore_index=t)
+                + F.cross_entropy(logits[..., 1], pos[:, 1], ignore_index=t)) / 2
     if kind == "tagging":
         active = torch.where(mask.view(-1) == 1, labels.view(-1), torch.tensor(-100))
         return F.cross_entropy(logits.view(-1, logits.shape[-1]), active, ignore_index=-100)
@@ -538,7 +566,8 @@ def run_case(arch, method, base_dir):
     shutil.rmtree(out_dir, ignore_errors=True)
     os.makedirs(out_dir)
     adapter_method, kind, head_kwargs = HEADS.get(method, (method, "classification", {"num_labels": 3}))
-    batches = make_batches(arch, unpadded=method.startswith("prompt_tuning") or method in GATED, kind=kind)
+    batches = make_batches(arch, unpadded=method.startswith("prompt_tuning") or method in GATED
+                           or kind == "question_answering", kind=kind)
 
     torch.manual_seed(100 + METHODS.index(method) + (0 if arch == "roberta" else 50))
     model = AutoAdapterModel.from_pretrained(base_dir)
@@ -553,6 +582,9 @@ def run_case(arch, method, base_dir):
         model.add_multiple_choice_head("task", id2label=id2label, **head_kwargs)
     elif kind == "tagging":
         model.add_tagging_head("task", id2label=id2label, **head_kwargs)
+    elif kind == "question_answering":
+        id2label = {0: "start", 1: "end"}
+        model.add_qa_head("task", **head_kwargs)
     else:
         model.add_classification_head("task", id2label=id2label, **head_kwargs)
     if adapter_cfg is not None:
@@ -617,10 +649,10 @@ def run_case(arch, method, base_dir):
     captured = []
     pre = model.heads["task"][1].register_forward_pre_hook(lambda m, a: captured.append(a[0].detach().clone()))
     with torch.no_grad():
-        logits0 = model(**kw0).logits.clone()
+        logits0 = head_logits(model(**kw0)).clone()
     pre.remove()
     cls0 = captured[0]  # the head's input: last hidden state of token 0 (dropout 0); every token's for tagging
-    if kind == "tagging":
+    if kind in ("tagging", "question_answering"):
         cls0 = cls0[:, 0]
     assert cls0.shape == (4, 48)
 
@@ -647,11 +679,11 @@ def run_case(arch, method, base_dir):
         if kind == "multiple_choice":
             kw = to_choice_tensors(kw)
         opt.zero_grad(set_to_none=True)
-        out = model(**kw, labels=labels)
-        explicit = reference_loss(kind, out.logits, labels, kw["attention_mask"])
+        out = model(**kw, **head_targets(kind, labels))
+        explicit = reference_loss(kind, head_logits(out), labels, kw["attention_mask"])
         assert abs(out.loss.item() - explicit.item()) < 1e-6, (out.loss.item(), explicit.item())
         if step == 0:
-            assert torch.equal(out.logits, logits0), "train-mode forward differs from the no-grad forward"
+            assert torch.equal(head_logits(out), logits0), "train-mode forward differs from the no-grad forward"
         out.loss.backward()
         if step == 0:
             trainable = [(n, p) for n, p in requires if p.grad is not None]
@@ -695,9 +727,11 @@ def run_case(arch, method, base_dir):
     # is zero, not None, and AdamW still decays it) or that reaches no first token after the top layer (LoReFT's
     # suffix unit there: only the first token's state of the top layer feeds the head).
     top = f".encoder.layer.{base_config(arch).num_hidden_layers - 1}.reft_layer."
-    # So is a multiple-choice head's output bias: it shifts every choice's score alike, which softmax ignores.
+    # So is a multiple-choice head's output bias: it shifts every choice's score alike, which softmax ignores; and a QA
+    # head's (it shifts every position's start, or end, score alike).
     zero = sorted(n for n in grads0 if n.endswith("attention.self.key.bias")
                   or (kind == "multiple_choice" and n == "heads.task.4.bias")
+                  or (kind == "question_answering" and n == "heads.task.1.bias")
                   or (".units.1." in n and (method == "direft" or (method == "loreft" and top in n))))
     for label, grads in (("step 0", grads0), ("last step", grads_last)):
         for n, g in grads.items():
@@ -731,7 +765,7 @@ def run_case(arch, method, base_dir):
     save_file(renamed(grads0), os.path.join(out_dir, "grads.safetensors"))
     save_file(renamed(grads_last), os.path.join(out_dir, "grads_last.safetensors"))
     save_file(renamed(after), os.path.join(out_dir, "after3.safetensors"))
-    if kind == "tagging":  # the attended positions' logits in batch order, as the Swift side packs them
+    if kind in ("tagging", "question_answering"):  # the attended positions' logits in batch order, as Swift packs them
         logits0 = logits0[kw0["attention_mask"] == 1]
     if kind == "multiple_choice":
         assert logits0.shape == (2, 2), logits0.shape
@@ -747,7 +781,8 @@ def run_case(arch, method, base_dir):
         "adapter_config": config_dict(adapter_cfg),
         "head": {"kind": kind, "config": model.heads["task"].config, "dropout": 0.0,
                  "modules": repr(list(model.heads["task"])),
-                 "input": "every position (logits0: attended positions in batch order)" if kind == "tagging"
+                 "input": "every position (logits0: attended positions in batch order)"
+                          if kind in ("tagging", "question_answering")
                           else "token 0"},
         "num_labels": len(id2label),
         "id2label": {str(k): v for k, v in id2label.items()},

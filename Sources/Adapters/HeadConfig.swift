@@ -10,6 +10,10 @@ public enum HeadType: String, Codable, Sendable, CaseIterable {
     case tagging
     /// One score per choice (each choice a sequence of its own, first token), softmax over an example's choices.
     case multipleChoice = "multiple_choice"
+    /// Extractive question answering: a start and an end score on every token (AdapterHub's
+    /// `QuestionAnsweringHead`, `num_labels` 2); the loss is the mean of the start and end cross-entropies
+    /// over each sequence's positions.
+    case questionAnswering = "question_answering"
 }
 
 /// A prediction head's shape as `head_config.json` describes it: `layers` linear layers, each after a
@@ -26,16 +30,16 @@ public struct HeadConfig: Codable, Sendable, Equatable {
         self.activation = activation
     }
 
-    /// AdapterHub's `add_*_head` defaults: 2 layers for sequence heads, 1 for tagging.
+    /// AdapterHub's `add_*_head` defaults: 2 layers for sequence heads, 1 for tagging and question answering.
     public static func defaultLayers(_ type: HeadType) -> Int {
-        type == .tagging ? 1 : 2
+        type == .tagging || type == .questionAnswering ? 1 : 2
     }
 
     /// The most layers a head may have (the head's dropout streams use sites 0 …  maxLayers − 1 of its layer).
     public static let maxLayers = 6
 
-    /// Whether the head reads every token (tagging) rather than each sequence's first token.
-    public var readsEveryToken: Bool { type == .tagging }
+    /// Whether the head reads every token (tagging, question answering) rather than each sequence's first token.
+    public var readsEveryToken: Bool { type == .tagging || type == .questionAnswering }
 
     /// The module index of linear layer `i` (0-based) in AdapterHub's `nn.Sequential`: `heads.NAME.<index>.weight`.
     public static func linearIndex(_ i: Int) -> Int { 3 * i + 1 }

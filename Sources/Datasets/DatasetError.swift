@@ -42,6 +42,10 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable {
     /// A format that cannot hold the task's labels (multi-label or tagging in CSV, a CoNLL file for
     /// classification, …).
     case unsupportedTask(file: String, detail: String)
+    /// A question-answering example that cannot be used: missing question or context, an answer outside its
+    /// context, a file that is neither SQuAD JSON nor JSON lines. `location` names the example
+    /// (`data[0].paragraphs[2].qas[1]`, or `line 7`).
+    case invalidQuestion(file: String, location: String, detail: String)
 
     /// The file the error is about.
     public var file: String {
@@ -51,7 +55,7 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable {
              .raggedRow(let f, _, _, _), .malformedQuotes(let f, _, _), .invalidJSON(let f, _, _),
              .notAnObject(let f, _), .invalidText(let f, _, _), .invalidWords(let f, _, _), .invalidLabel(let f, _, _, _),
              .labelOutsideHead(let f, _, _), .corruptCache(let f, _), .cacheWriteFailed(let f, _),
-             .unsupportedTask(let f, _):
+             .unsupportedTask(let f, _), .invalidQuestion(let f, _, _):
             return f
         }
     }
@@ -64,7 +68,7 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable {
              .invalidText(_, let l, _), .invalidWords(_, let l, _), .invalidLabel(_, let l, _, _), .labelOutsideHead(_, let l, _):
             return l
         case .fileNotFound, .unreadableFile, .unknownFormat, .emptyDataset, .unknownColumn, .corruptCache, .cacheWriteFailed,
-             .unsupportedTask:
+             .unsupportedTask, .invalidQuestion:
             return nil
         }
     }
@@ -108,6 +112,8 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable {
             return "\(f): cannot write the token cache: \(reason)"
         case .unsupportedTask(let f, let detail):
             return "\(f): \(detail)"
+        case .invalidQuestion(let f, let location, let detail):
+            return "\(f): \(location): \(detail)"
         }
     }
 

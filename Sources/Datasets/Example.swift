@@ -49,6 +49,9 @@ public enum DatasetTask: String, Sendable, Codable, CaseIterable {
     /// Pick one of several choices: JSONL with a context (the text field), an array of choices and the
     /// index of the right one (SWAG/COPA-style); each choice becomes a (context, choice) pair.
     case multipleChoice = "multiple_choice"
+    /// Extractive question answering: SQuAD JSON or JSON lines with a question, a context and answers
+    /// (`QuestionAnsweringReader`); the answer is a span of the context.
+    case questionAnswering = "question_answering"
 }
 
 /// The layout of a dataset file.

@@ -164,6 +164,8 @@ public struct LabeledDataset: Sendable {
             let labels = try labelArray(try field(options.labelField), source: source, line: line, field: options.labelField)
             return Example(text: try text(options.textField), textPair: try options.textPairField.map(text), label: "",
                            labels: labels)
+        case .questionAnswering:
+            throw DatasetError.unsupportedTask(file: source, detail: "question answering reads SQuAD data (QuestionAnsweringReader)")
         case .multipleChoice:
             guard case .array(let items) = try field(options.choicesField) else {
                 throw DatasetError.invalidWords(file: source, line: line, field: options.choicesField)
@@ -245,6 +247,9 @@ public struct LabeledDataset: Sendable {
     /// Refuses a format that cannot carry the task's labels.
     static func requireFormat(_ format: DatasetFormat, fits task: DatasetTask, source: String) throws {
         switch (format, task) {
+        case (_, .questionAnswering):
+            throw DatasetError.unsupportedTask(
+                file: source, detail: "question answering reads SQuAD JSON or JSON lines through QuestionAnsweringReader")
         case (.jsonl, _), (.csv, .classification), (.csv, .regression), (.tsv, .classification), (.tsv, .regression),
              (.amazonPolarity, .classification), (.parquet, .classification), (.conll, .tagging):
             return

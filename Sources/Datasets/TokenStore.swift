@@ -19,6 +19,8 @@ final class TokenStore: @unchecked Sendable {
     var tokenLabels: [Int32] = []
     /// Multiple choice: sequences per example (example i's choices are sequences i·k … i·k + k − 1); 0 otherwise.
     var choices = 0
+    /// Question answering: each window's answer start and end position (2 per sequence); empty otherwise.
+    var spans: [Int32] = []
     /// What keeps the memory alive: the heap block, or the mapping.
     private let owner: AnyObject?
     private let heap: UnsafeMutableRawPointer?

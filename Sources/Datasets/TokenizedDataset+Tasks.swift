@@ -19,6 +19,10 @@ extension TokenizedDataset {
         case .classification:
             try self.init(dataset: dataset, tokenizer: tokenizer, labelMap: labelMap, maxLength: maxLength)
             return
+        case .questionAnswering:
+            throw DatasetError.unsupportedTask(
+                file: dataset.source,
+                detail: "question answering reads SQuAD-style files (QuestionAnsweringReader, init(questionAnswering:))")
         case .regression:
             var values: [Float] = []
             values.reserveCapacity(examples.count)

@@ -14,6 +14,8 @@ public struct TokenizedDataset: Sendable {
     /// What the targets are: class ids (`label(_:)`), real values (`values(_:)`) or token labels
     /// (`tokenLabels(_:)`).
     public let task: DatasetTask
+    /// Question answering: the examples behind the windows and how windows map back to their contexts.
+    public internal(set) var questionAnswering: QuestionAnsweringFeatures?
 
     /// Number of examples.
     public var count: Int { store.count }
@@ -134,6 +136,8 @@ public struct PaddedBatch: Sendable, Equatable {
     public let values: [Float]?
     /// Tagging: a class id per position `[batchSize, sequenceLength]`, `-100` at padding and unlabelled tokens.
     public let tokenLabels: [Int32]?
+    /// Question answering: each row's answer start and end position `[batchSize, 2]`.
+    public var spans: [Int32]?
 
     public init(batchSize: Int, sequenceLength: Int, inputIds: [Int32], attentionMask: [Int32],
                 tokenTypeIds: [Int32]?, labels: [Int32], values: [Float]? = nil, tokenLabels: [Int32]? = nil) {
@@ -201,7 +205,9 @@ extension TokenizedDataset {
             if k == 0 { labels.append(store.labels[i]) }
         }
         if k > 0 { labels = examples.map { store.labels[$0] } }
-        return PaddedBatch(batchSize: b, sequenceLength: length, inputIds: input, attentionMask: mask,
-                           tokenTypeIds: types, labels: labels, values: values, tokenLabels: tokenLabels)
+        var batch = PaddedBatch(batchSize: b, sequenceLength: length, inputIds: input, attentionMask: mask,
+                                tokenTypeIds: types, labels: labels, values: values, tokenLabels: tokenLabels)
+        if !store.spans.isEmpty { batch.spans = indices.flatMap { store.spans[(2 * $0)..<(2 * $0 + 2)] } }
+        return batch
     }
 }

@@ -14,6 +14,9 @@ public enum TaskPrediction: Sendable, Equatable {
     /// Every token of the text (special tokens left out, as transformers' token-classification pipeline
     /// does) with its best tag; `logits` holds one row per attended position, special tokens included.
     case tagging(tokens: [TaggedToken], logits: [[Float]])
+    /// A question-answering head's start and end logits per attended position of one window (the answer
+    /// itself needs the window's character offsets: `Runner.answer`).
+    case spanLogits(start: [Float], end: [Float])
 }
 
 /// One token of a tagging prediction, named as transformers' `TokenClassificationPipeline` names them
@@ -94,6 +97,19 @@ extension TaskPrediction {
                             word: tokenizer?.idToToken(id) ?? String(id)))
                 }
                 out.append(.tagging(tokens: tokens, logits: rows))
+            }
+            return out
+        case .questionAnswering:
+            var out: [TaskPrediction] = []
+            var row = 0
+            for b in 0..<batch.batchSize {
+                let attended = (0..<batch.sequenceLength).filter { batch.attentionMask[b * batch.sequenceLength + $0] != 0 }.count
+                let rows = logits[(row * 2)..<((row + attended) * 2)]
+                out.append(
+                    .spanLogits(
+                        start: rows.enumerated().filter { $0.offset % 2 == 0 }.map(\.element),
+                        end: rows.enumerated().filter { $0.offset % 2 == 1 }.map(\.element)))
+                row += attended
             }
             return out
         }

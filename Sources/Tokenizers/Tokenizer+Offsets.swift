@@ -23,6 +23,10 @@ public struct OffsetEncoding: Sendable, Equatable {
     /// 0 or 1 for the positions of the first or second text, nil for added special tokens and padding
     /// (HF's `sequence_ids()`).
     public var sequenceIds: [Int?]
+    /// The word of its text each position's token belongs to (a pre-tokenizer piece: a GPT-2 regex match for
+    /// byte-level BPE, a whitespace/punctuation-separated word for WordPiece; an added token is a word of its
+    /// own), counted from 0 in each text; nil for special tokens and padding (HF's `word_ids()`).
+    public var wordIds: [Int?]
 
     public var count: Int { encoding.count }
 
@@ -32,6 +36,7 @@ public struct OffsetEncoding: Sendable, Equatable {
         encoding.pad(to: length, padId: padId)
         offsets.append(contentsOf: repeatElement(.empty, count: extra))
         sequenceIds.append(contentsOf: repeatElement(nil, count: extra))
+        wordIds.append(contentsOf: repeatElement(nil, count: extra))
     }
 }
 
@@ -60,22 +65,17 @@ extension Tokenizer {
     public func encodeWithOffsets(_ text: String, pair: String? = nil, options: EncodeOptions = .init())
         -> OffsetEncoding
     {
-        var (first, firstSpans) = tokenizeWithOffsets(text)
-        var second: [Int32]? = nil
-        var secondSpans: [CharacterSpan] = []
-        if let pair {
-            let tokens = tokenizeWithOffsets(pair)
-            second = tokens.0
-            secondSpans = tokens.1
-        }
+        var first = tokenizeWithOffsets(text)
+        var second = pair.map { tokenizeWithOffsets($0) }
         if options.truncation, let maxLength = options.maxLength {
             let added = options.addSpecialTokens ? postProcessor.addedCount(isPair: second != nil) : 0
-            Truncation.truncate(first: &first, second: &second, maxLength: maxLength, added: added)
-            firstSpans.removeLast(firstSpans.count - first.count)
-            secondSpans.removeLast(secondSpans.count - (second?.count ?? 0))
+            var a = first.ids
+            var b = second?.ids
+            Truncation.truncate(first: &a, second: &b, maxLength: maxLength, added: added)
+            first = first[0..<a.count]
+            second = second.map { $0[0..<(b?.count ?? 0)] }
         }
-        var result = assemble(
-            first: first, firstSpans, second: second, secondSpans, addSpecialTokens: options.addSpecialTokens)
+        var result = assemble(first, second, addSpecialTokens: options.addSpecialTokens)
         if options.padding == .maxLength, let maxLength = options.maxLength {
             result.pad(to: maxLength, padId: padTokenId)
         }
@@ -94,8 +94,8 @@ extension Tokenizer {
         question: String, context: String, maxLength: Int, stride: Int,
         pad: Bool = true
     ) throws(WindowError) -> [OffsetEncoding] {
-        let (q, qSpans) = tokenizeWithOffsets(question)
-        let (c, cSpans) = tokenizeWithOffsets(context)
+        let q = tokenizeWithOffsets(question)
+        let c = tokenizeWithOffsets(context)
         let room = maxLength - q.count - postProcessor.addedCount(isPair: true)
         guard room > 0 else { throw .questionTooLong(questionTokens: q.count, maxLength: maxLength) }
         guard stride < room else { throw .strideTooLarge(stride: stride, room: room) }
@@ -103,9 +103,7 @@ extension Tokenizer {
         var start = 0
         repeat {
             let end = min(start + room, c.count)
-            var w = assemble(
-                first: q, qSpans, second: Array(c[start..<end]), Array(cSpans[start..<end]),
-                addSpecialTokens: true)
+            var w = assemble(q, c[start..<end], addSpecialTokens: true)
             if pad { w.pad(to: maxLength, padId: padTokenId) }
             windows.append(w)
             if end == c.count { break }
@@ -114,38 +112,46 @@ extension Tokenizer {
         return windows
     }
 
-    /// Wraps the two token lists in the template and lays out their spans and sequence ids.
-    private func assemble(
-        first: [Int32], _ firstSpans: [CharacterSpan], second: [Int32]?,
-        _ secondSpans: [CharacterSpan], addSpecialTokens: Bool
-    ) -> OffsetEncoding {
-        let encoding = postProcessor.apply(first: first, second: second, addSpecialTokens: addSpecialTokens)
+    /// Wraps the two token lists in the template and lays out their spans, words and sequence ids.
+    private func assemble(_ first: SpannedTokens, _ second: SpannedTokens?, addSpecialTokens: Bool) -> OffsetEncoding {
+        let encoding = postProcessor.apply(first: first.ids, second: second?.ids, addSpecialTokens: addSpecialTokens)
         let sequenceIds = postProcessor.sequenceIds(
-            firstCount: first.count, secondCount: second?.count,
-            addSpecialTokens: addSpecialTokens)
+            firstCount: first.count, secondCount: second?.count, addSpecialTokens: addSpecialTokens)
         var offsets: [CharacterSpan] = []
+        var words: [Int?] = []
         offsets.reserveCapacity(sequenceIds.count)
+        words.reserveCapacity(sequenceIds.count)
         var next = (0, 0)
         for s in sequenceIds {
             switch s {
-            case 0: offsets.append(firstSpans[next.0]); next.0 += 1
-            case 1: offsets.append(secondSpans[next.1]); next.1 += 1
-            default: offsets.append(.empty)
+            case 0:
+                offsets.append(first.spans[next.0])
+                words.append(first.words[next.0])
+                next.0 += 1
+            case 1:
+                if let second {
+                    offsets.append(second.spans[next.1])
+                    words.append(second.words[next.1])
+                }
+                next.1 += 1
+            default:
+                offsets.append(.empty)
+                words.append(nil)
             }
         }
-        return OffsetEncoding(encoding: encoding, offsets: offsets, sequenceIds: sequenceIds)
+        return OffsetEncoding(encoding: encoding, offsets: offsets, sequenceIds: sequenceIds, wordIds: words)
     }
 
-    /// The ids of one text (as `tokenize`) with each token's span in characters of `text`.
-    func tokenizeWithOffsets(_ text: String) -> ([Int32], [CharacterSpan]) {
+    /// The ids of one text (as `tokenize`) with each token's span in characters of `text` and its word.
+    func tokenizeWithOffsets(_ text: String) -> SpannedTokens {
         let scratch = self.scratch.value
-        var ids: [Int32] = []
-        var spans: [(start: Int, end: Int)] = []
+        var out = ByteSpannedTokens()
         var text = text
-        var scalarsBefore: [Int] = []
+        var spans: [CharacterSpan] = []
         text.withUTF8 { buffer in
             guard let base = buffer.baseAddress, buffer.count > 0 else { return }
             let n = buffer.count
+            var scalarsBefore: [Int] = []
             scalarsBefore.reserveCapacity(n + 1)
             var count = 0
             for i in 0..<n {
@@ -156,28 +162,27 @@ extension Tokenizer {
             addedTokens.split(
                 base, n,
                 text: { start, end in
-                    segmentWithOffsets(base + start, end - start, at: start, ids: &ids, spans: &spans, scratch: scratch)
+                    segmentWithOffsets(base + start, end - start, at: start, into: &out, scratch: scratch)
                 },
                 token: { id, start, end in
-                    ids.append(id)
-                    spans.append((start, end))
+                    out.append(id, start, end, word: out.nextWord)
+                    out.nextWord += 1
                 })
             func isBoundary(_ b: Int) -> Bool { b >= n || buffer[b] & 0xC0 != 0x80 }
             // Byte spans → scalar spans: a start inside a character moves to the character's start, an end
             // inside one to its end (both read off `scalarsBefore`).
-            for k in spans.indices {
-                let (s, e) = spans[k]
-                spans[k] = (isBoundary(s) ? scalarsBefore[s] : scalarsBefore[s] - 1, scalarsBefore[e])
+            spans = out.spans.map { s, e in
+                CharacterSpan(start: isBoundary(s) ? scalarsBefore[s] : scalarsBefore[s] - 1, end: scalarsBefore[e])
             }
         }
-        return (ids, spans.map { CharacterSpan(start: $0.start, end: $0.end) })
+        return SpannedTokens(ids: out.ids, spans: spans, words: out.words)
     }
 
     /// Appends the tokens of one stretch of text without added tokens, `p[0..<n]` found at byte
     /// `origin` of the whole text, with their byte spans in the whole text.
     private func segmentWithOffsets(
-        _ p: UnsafePointer<UInt8>, _ n: Int, at origin: Int, ids: inout [Int32],
-        spans: inout [(start: Int, end: Int)], scratch: EncodeScratch
+        _ p: UnsafePointer<UInt8>, _ n: Int, at origin: Int, into out: inout ByteSpannedTokens,
+        scratch: EncodeScratch
     ) {
         switch model {
         case .bpe(let bpe):
@@ -208,14 +213,14 @@ extension Tokenizer {
                             var leading = spelling.unicodeScalars.prefix { $0 == space }.count
                             let trailing = spelling.unicodeScalars.reversed().prefix { $0 == space }.count
                             // HF keeps the one space it added itself before the text's first token.
-                            if prefixed && leading == 1 && (ids.isEmpty || s == 0) { leading = 0 }
+                            if prefixed && leading == 1 && (out.ids.isEmpty || s == 0) { leading = 0 }
                             if leading > 0 { s = min(s + leading, e) }
                             if trailing > 0 && e >= trailing { e = max(e - trailing, s) }
                         }
-                        ids.append(id)
-                        spans.append((origin + s, origin + e))
+                        out.append(id, origin + s, origin + e, word: out.nextWord)
                         at += length
                     }
+                    out.nextWord += 1
                 }
             }
         case .wordPiece(let wordPiece, let preprocessor):
@@ -236,10 +241,11 @@ extension Tokenizer {
                             length = spelling.utf8.count - (i > 0 ? wordPiece.prefixByteCount : 0)
                         }
                         let last = min(wordEnd, at + length) - 1
-                        ids.append(id)
-                        spans.append((origin + origins.starts[at], origin + origins.ends[max(at, last)]))
+                        out.append(
+                            id, origin + origins.starts[at], origin + origins.ends[max(at, last)], word: out.nextWord)
                         at += length
                     }
+                    out.nextWord += 1
                 }
             }
         }
@@ -263,5 +269,32 @@ extension PostProcessor {
             }
         }
         return out
+    }
+}
+
+/// One text's tokens with their character spans and words.
+struct SpannedTokens {
+    var ids: [Int32]
+    var spans: [CharacterSpan]
+    var words: [Int]
+
+    var count: Int { ids.count }
+
+    subscript(range: Range<Int>) -> SpannedTokens {
+        SpannedTokens(ids: Array(ids[range]), spans: Array(spans[range]), words: Array(words[range]))
+    }
+}
+
+/// `SpannedTokens` while a text is being tokenized: spans still in bytes, and the next word's number.
+struct ByteSpannedTokens {
+    var ids: [Int32] = []
+    var spans: [(start: Int, end: Int)] = []
+    var words: [Int] = []
+    var nextWord = 0
+
+    mutating func append(_ id: Int32, _ start: Int, _ end: Int, word: Int) {
+        ids.append(id)
+        spans.append((start, end))
+        words.append(word)
     }
 }

@@ -153,23 +153,26 @@ extension AdapterModel {
             throw TrainingError.output(path: folder.path, detail: "the base model's config.json is not a JSON object")
         }
         let roberta = config.modelType == .roberta
-        let tokens = head.type == .tagging
+        let tokens = head.type == .tagging || head.type == .questionAnswering
         // transformers' task models: `*ForSequenceClassification` (its head is AdapterHub's 2-layer tanh head:
-        // RoBERTa's classifier, BERT's pooler + classifier) and `*ForTokenClassification` (one linear layer).
+        // RoBERTa's classifier, BERT's pooler + classifier), `*ForTokenClassification` and `*ForQuestionAnswering`
+        // (one linear layer: `classifier`, `qa_outputs`).
         guard tokens ? head.config.layers == 1 : (head.config.layers == 2 && head.config.activation == .tanh) else {
             throw TrainingError.output(
                 path: folder.path,
-                detail: "a \(head.config.layers)-layer \(head.config.activation.rawValue) \(head.type.rawValue) head has no transformers model class (sequence heads: 2 layers, tanh; tagging: 1 layer)")
+                detail: "a \(head.config.layers)-layer \(head.config.activation.rawValue) \(head.type.rawValue) head has no transformers model class (sequence heads: 2 layers, tanh; tagging and question answering: 1 layer)")
         }
         let choices = head.type == .multipleChoice
-        let task = tokens ? "TokenClassification" : choices ? "MultipleChoice" : "SequenceClassification"
+        let task =
+            head.type == .questionAnswering
+            ? "QuestionAnswering" : tokens ? "TokenClassification" : choices ? "MultipleChoice" : "SequenceClassification"
         json["architectures"] = [(roberta ? "Roberta" : "Bert") + "For" + task]
         switch head.type {
         case .multipleChoice: json["problem_type"] = nil
         case .multilabelClassification: json["problem_type"] = "multi_label_classification"
         case .classification where head.isRegression: json["problem_type"] = "regression"
         case .classification: json["problem_type"] = "single_label_classification"
-        case .tagging: json["problem_type"] = nil
+        case .tagging, .questionAnswering: json["problem_type"] = nil
         }
         json["id2label"] = Dictionary(uniqueKeysWithValues: head.labels.enumerated().map { (String($0.offset), $0.element) })
         json["label2id"] = Dictionary(uniqueKeysWithValues: head.labels.enumerated().map { ($0.element, $0.offset) })
@@ -181,7 +184,8 @@ extension AdapterModel {
         }
         // `*ForMultipleChoice` has the pooler (RoBERTa's too) and a [1, C] classifier: AdapterHub's 2-layer head.
         let headNames =
-            tokens ? ["classifier.weight", "classifier.bias"]
+            head.type == .questionAnswering ? ["qa_outputs.weight", "qa_outputs.bias"]
+            : tokens ? ["classifier.weight", "classifier.bias"]
             : choices ? [prefix + "pooler.dense.weight", prefix + "pooler.dense.bias", "classifier.weight", "classifier.bias"]
             : roberta
                 ? ["classifier.dense.weight", "classifier.dense.bias", "classifier.out_proj.weight", "classifier.out_proj.bias"]

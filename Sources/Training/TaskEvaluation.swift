@@ -10,6 +10,9 @@ extension Trainer {
         /// `[examples, choices]`. Tagging: the
         /// predicted class of each labelled token (the first token of each word), examples in order.
         public var values: [Float]
+        /// Question answering: each example's answer (`AnswerDecoding.bestLogitSum`), examples in order; `values`
+        /// then holds each window's start and end logits per position.
+        public var answers: [DecodedAnswer] = []
     }
 
     /// Loss and the task's metrics (`TaskMetrics`) of a regression, multi-label, multiple-choice or tagging head over a
@@ -23,7 +26,9 @@ extension Trainer {
         let head = model.head
         let n = head.numLabels
         let kind: DatasetTask =
-            head.type == .tagging
+            head.type == .questionAnswering
+            ? .questionAnswering
+            : head.type == .tagging
             ? .tagging
             : head.type == .multilabelClassification
                 ? .multilabelClassification
@@ -46,7 +51,9 @@ extension Trainer {
         outputStart.reserveCapacity(dataset.count + 1)
         for i in 0..<dataset.count {
             let width =
-                kind == .tagging ? dataset.tokenLabels(i).filter { $0 != -100 }.count : (kind == .regression ? 1 : n)
+                kind == .tagging
+                ? dataset.tokenLabels(i).filter { $0 != -100 }.count
+                : kind == .questionAnswering ? 2 * dataset.sequence(i).count : (kind == .regression ? 1 : n)
             outputStart.append(outputStart[i] + width)
         }
         var outputs = [Double](repeating: 0, count: outputStart[dataset.count] + 2)
@@ -70,7 +77,8 @@ extension Trainer {
             }
             var at = outputStart[lo]
             switch kind {
-            case .regression, .multilabelClassification, .multipleChoice:
+            case .regression, .multilabelClassification, .multipleChoice, .questionAnswering:
+                // (Question answering: [M, 2] over the attended positions, window after window.)
                 for v in logits { outputs[at] = Double(v); at += 1 }
             case .tagging:
                 // Logit rows are the attended positions in order; keep those with a label.
@@ -96,6 +104,7 @@ extension Trainer {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let rate = Double(dataset.count) / max(seconds, 1e-9)
         var values: [String: Double] = [:]
+        var answers: [DecodedAnswer] = []
         let primary: String
         switch kind {
         case .regression:
@@ -141,12 +150,32 @@ extension Trainer {
             }
             values["accuracy"] = dataset.count == 0 ? 0 : Double(correct) / Double(dataset.count)
             primary = "accuracy"
+        case .questionAnswering:
+            guard let qa = dataset.questionAnswering else {
+                throw TrainingError.invalidConfiguration("the question-answering dataset has no examples behind its windows")
+            }
+            var decoded: [DecodedAnswer] = []
+            for (e, windows) in qa.windowsOf.enumerated() {
+                let scored = windows.map { w in
+                    let all = predicted[outputStart[w]..<outputStart[w + 1]].map(Float.init)
+                    return ScoredWindow(
+                        startLogits: stride(from: 0, to: all.count, by: 2).map { all[$0] },
+                        endLogits: stride(from: 1, to: all.count, by: 2).map { all[$0] }, spans: qa.contextSpans[w],
+                        words: qa.contextWords[w], clsPositions: qa.clsPositions[w])
+                }
+                decoded.append(AnswerDecoding.bestLogitSum(scored, context: qa.examples[e].context))
+            }
+            answers = decoded
+            let s = MetricMath.squad(predictions: decoded.map(\.text), golds: qa.examples.map { $0.answers.map(\.text) })
+            values["exact_match"] = s.exactMatch
+            values["f1"] = s.f1
+            primary = "f1"
         case .classification:
             primary = "accuracy"
         }
         let metrics = TaskMetrics(
             task: kind.rawValue, loss: loss, examples: dataset.count, samplesPerSecond: rate, values: values,
             primary: primary)
-        return (metrics, TaskOutputs(values: predicted.map(Float.init)))
+        return (metrics, TaskOutputs(values: predicted.map(Float.init), answers: answers))
     }
 }

@@ -319,6 +319,7 @@ extension PaddedBatch {
     /// class ids.
     public var targets: HeadTargets {
         if let tokenLabels { return .tokenClasses(tokenLabels) }
+        if let spans { return .spans(spans) }
         if let values { return .values(values) }
         return .classes(labels)
     }

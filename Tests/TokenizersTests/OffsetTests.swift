@@ -12,6 +12,7 @@ struct OffsetTests {
         var ids: [Int32]
         var offsets: [[Int]]
         var sequence_ids: [Int?]
+        var word_ids: [Int?]
         var attention_mask: [Int32]?
         var token_type_ids: [Int32]?
     }
@@ -71,6 +72,7 @@ struct OffsetTests {
         if got.sequenceIds != expected.sequence_ids {
             return "sequence ids \(got.sequenceIds) vs \(expected.sequence_ids)"
         }
+        if got.wordIds != expected.word_ids { return "word ids \(got.wordIds) vs \(expected.word_ids)" }
         if let mask = expected.attention_mask, got.encoding.attentionMask != mask { return "attention mask differs" }
         if let types = expected.token_type_ids, got.encoding.typeIds != types { return "token types differ" }
         return nil

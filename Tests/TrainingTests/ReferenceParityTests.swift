@@ -39,6 +39,7 @@ struct ReferenceParityTests {
         "roberta_multilabel", "roberta_regression", "roberta_tagging", "roberta_tagging_2l_gelu", "roberta_head_3l_relu",
         "roberta_full_tagging", "bert_multilabel", "bert_regression", "bert_tagging", "bert_tagging_2l_gelu",
         "bert_head_3l_relu", "bert_full_tagging", "roberta_multiple_choice", "bert_multiple_choice",
+        "roberta_question_answering", "bert_question_answering",
         // AdapterFusion: the fusion layers and head trained over two frozen seq_bn adapters.
         "roberta_fusion_dynamic", "roberta_fusion_flags", "bert_fusion_dynamic", "bert_fusion_flags", "roberta_fusion_double",
         "bert_fusion_double",
@@ -138,6 +139,7 @@ struct ReferenceParityTests {
         case "regression": return .values(floats(labels))
         case "multilabel": return .values(rows.flatMap(floats))
         case "tagging": return .tokenClasses(rows.flatMap(int32s))
+        case "question_answering": return .spans(rows.flatMap(int32s))
         default:
             Issue.record("unknown head kind \(kind)")
             return .classes([])

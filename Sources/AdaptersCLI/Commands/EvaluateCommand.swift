@@ -117,7 +117,7 @@ struct EvaluateCommand: ParsableCommand {
         let (metrics, outputs) = try Trainer.evaluateTask(
             model: model, dataset: dataset, batchSize: batchSize, padId: tokenizer.padTokenId, maxLength: dataOptions.maxLength)
         if let predictions {
-            try writePredictions(outputs.values, dataset: dataset, head: head, task: task, to: predictions)
+            try writePredictions(outputs.values, answers: outputs.answers, dataset: dataset, head: head, task: task, to: predictions)
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -125,12 +125,23 @@ struct EvaluateCommand: ParsableCommand {
     }
 
     /// One JSON line per example: regression `{"label": 3.8, "prediction": 3.51}`, multi-label the label
-    /// names on each side, tagging the tags of the labelled words on each side.
-    private func writePredictions(_ values: [Float], dataset: TokenizedDataset, head: HeadSpec, task: DatasetTask, to path: String) throws {
+    /// names on each side, tagging the tags of the labelled words on each side, question answering
+    /// `{"id", "label": [gold answers], "prediction", "start", "end"}` per question.
+    private func writePredictions(_ values: [Float], answers: [DecodedAnswer], dataset: TokenizedDataset, head: HeadSpec, task: DatasetTask, to path: String) throws {
         var text = ""
         var at = 0
         let n = head.numLabels
-        for i in 0..<dataset.count {
+        if let qa = dataset.questionAnswering {
+            // One line per question: its id, the gold answers and the predicted one.
+            for (e, answer) in zip(qa.examples, answers) {
+                let line: [String: Any] = [
+                    "id": e.id, "label": e.answers.map(\.text), "prediction": answer.text, "start": answer.start,
+                    "end": answer.end,
+                ]
+                text += String(decoding: try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys]), as: UTF8.self) + "\n"
+            }
+        }
+        for i in 0..<dataset.count where task != .questionAnswering {
             var line: [String: Any] = [:]
             switch task {
             case .regression:
@@ -151,7 +162,7 @@ struct EvaluateCommand: ParsableCommand {
                 let guess = values[at..<(at + gold.count)]
                 at += gold.count
                 line = ["label": gold.map { head.labels[Int($0)] }, "prediction": guess.map { head.labels[Int($0)] }]
-            case .classification:
+            case .classification, .questionAnswering:
                 break
             }
             text += String(decoding: try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys]), as: UTF8.self) + "\n"

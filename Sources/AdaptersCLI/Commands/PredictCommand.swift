@@ -2,6 +2,7 @@ import ArgumentParser
 import Encoders
 import Foundation
 import Adapters
+import Datasets
 import Inference
 import Tokenizers
 import Training
@@ -14,7 +15,9 @@ struct PredictCommand: ParsableCommand {
             With a regression head: {"label", "score": the predicted value, "logits"}; a multi-label head: {"labels": \
             those whose sigmoid reaches --threshold, "scores": {label: sigmoid}, "logits"}; a tagging head: \
             {"tokens": [{"entity", "score", "index", "word"}] for every non-special token, "logits": one list per attended \
-            token}.
+            token}; a question-answering head reads JSON lines (or SQuAD JSON) with "question" and "context" and prints \
+            transformers' pipeline answer {"score", "start", "end", "answer"} with "start_logits" and "end_logits" (one \
+            list per window of the context).
             """)
 
     @OptionGroup var modelOptions: ModelOptions
@@ -39,6 +42,14 @@ struct PredictCommand: ParsableCommand {
 
     @Option(
         name: .long,
+        help: "Question answering: context tokens shared by consecutive windows (default: half of the window, at most 128).")
+    var docStride: Int?
+
+    @Option(name: .long, help: "Question answering: the longest answer, in tokens.")
+    var maxAnswerLength = 15
+
+    @Option(
+        name: .long,
         help: ArgumentHelp(
             "How several --adapter folders combine: stack (AdapterHub's Stack, the default), parallel, average[:W1,W2,…], split:N1,N2,… or fuse:FUSIONDIR.",
             discussion: "parallel runs every adapter with its own head on each input (AdapterHub's Parallel); each line then holds one object per head, keyed by the head's name: {\"A\": {\"label\", \"score\", \"logits\"}, \"B\": {…}}. average:0.7,0.3 combines the adapters' outputs at every layer with these weights (normalised; equal without them; AdapterHub's Average) and predicts with the last adapter's head. split:2,30 sends each sequence's first 2 tokens through the first adapter, the next 30 (and any after) through the second (AdapterHub's Split). fuse:FUSIONDIR loads an AdapterFusion folder (save_adapter_fusion) over the adapters it names, which the --adapter folders must provide, and predicts with its head."
@@ -51,6 +62,8 @@ struct PredictCommand: ParsableCommand {
         if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1") }
         try compose.validate(adapterFolders: adapter.count)
         if !(threshold > 0 && threshold < 1) { throw ValidationError("--threshold must be between 0 and 1") }
+        if let docStride, docStride < 0 { throw ValidationError("--doc-stride must not be negative") }
+        if maxAnswerLength < 1 { throw ValidationError("--max-answer-length must be at least 1") }
     }
 
     func run() throws {
@@ -71,6 +84,10 @@ struct PredictCommand: ParsableCommand {
             let head = withAdapters.head(name), !head.isSingleLabel
         {
             let engine = try withAdapters.inferenceModel()
+            if head.type == .questionAnswering {
+                try answer(runner: runner, model: engine, sink: sink)
+                return
+            }
             var records: [InputRecord] = []
             var perBatch = batchSize
             if head.type == .multipleChoice {
@@ -167,6 +184,8 @@ extension PredictCommand {
             let chosen = scores.indices.filter { scores[$0] >= threshold }.map { JSONLines.string(labels[$0]) }
             let named = scores.indices.map { "\(JSONLines.string(labels[$0])):\(JSONLines.number(scores[$0]))" }
             return "{\"labels\":[\(chosen.joined(separator: ","))],\"scores\":{\(named.joined(separator: ","))},\"logits\":\(JSONLines.array(logits))}"
+        case .spanLogits(let start, let end):
+            return "{\"start_logits\":\(JSONLines.array(start)),\"end_logits\":\(JSONLines.array(end))}"
         case .tagging(let tokens, let logits):
             let items = tokens.map {
                 "{\"entity\":\(JSONLines.string($0.entity)),\"score\":\(JSONLines.number($0.score)),\"index\":\($0.index),\"word\":\(JSONLines.string($0.word))}"
@@ -218,3 +237,27 @@ struct EmbedCommand: ParsableCommand {
 }
 
 extension Pooling: ExpressibleByArgument {}
+
+extension PredictCommand {
+    /// A question-answering head: questions with their contexts in, the pipeline's answers out.
+    func answer(runner: Runner, model: AdapterModel, sink: OutputSink) throws {
+        let path = inputOptions.input
+        let questions: [QuestionAnsweringExample]
+        if path == "-" {
+            questions = try QuestionAnsweringReader.parse(FileHandle.standardInput.readDataToEndOfFile(), source: "<stdin>")
+        } else {
+            questions = try QuestionAnsweringReader.load(path: path)
+        }
+        let answers = try runner.answer(
+            questions, model: model, maxLength: maxLength, stride: docStride, maxAnswerLength: maxAnswerLength,
+            batchSize: batchSize, source: path)
+        for p in answers {
+            let a = p.answer
+            sink.write(
+                "{\"score\":\(JSONLines.number(Float(a.score))),\"start\":\(a.start),\"end\":\(a.end),\"answer\":\(JSONLines.string(a.text)),"
+                    + "\"start_logits\":[\(p.startLogits.map(JSONLines.array).joined(separator: ","))],"
+                    + "\"end_logits\":[\(p.endLogits.map(JSONLines.array).joined(separator: ","))]}")
+        }
+        try sink.finish()
+    }
+}

@@ -309,8 +309,12 @@ struct TrainCommand: ParsableCommand {
             headLabels = names
         }
         let task = data.task
-        if task == .regression {
-            guard labelNames == nil else { throw ValidationError("--label-names does not apply to regression") }
+        if task == .regression || task == .questionAnswering {
+            guard labelNames == nil else { throw ValidationError("--label-names does not apply to \(task.rawValue)") }
+        }
+        if task == .questionAnswering {
+            headLabels = ["start", "end"]
+        } else if task == .regression {
             headLabels = ["LABEL_0"]  // AdapterHub's id2label of a 1-output head
         } else if labelMap.count < (task == .multilabelClassification ? 1 : 2) {
             throw ValidationError("\(trainName): the labels take only \(labelMap.count) value(s); \(task.rawValue) needs at least 2")
@@ -479,6 +483,7 @@ extension DatasetTask {
         case .multilabelClassification: .multilabelClassification
         case .tagging: .tagging
         case .multipleChoice: .multipleChoice
+        case .questionAnswering: .questionAnswering
         }
     }
 
@@ -489,6 +494,7 @@ extension DatasetTask {
         case .multilabelClassification: self = .multilabelClassification
         case .tagging: self = .tagging
         case .multipleChoice: self = .multipleChoice
+        case .questionAnswering: self = .questionAnswering
         }
     }
 }

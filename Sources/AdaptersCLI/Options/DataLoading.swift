@@ -32,6 +32,7 @@ final class LabelledData {
     /// The labels the data holds: ClassLabel names or distinct values (Parquet reads only the label
     /// column), as `LabelMap.derive` orders them.
     func labelMap() throws -> LabelMap {
+        if options.task == .questionAnswering { return LabelMap(names: ["start", "end"]) }
         if isParquet {
             try requireClassification()
             return try parquet.labelMap()
@@ -62,6 +63,16 @@ final class LabelledData {
     }
 
     func tokenized(tokenizer: Tokenizer, modelFolder: URL, labelMap: LabelMap) throws -> TokenizedDataset {
+        if options.task == .questionAnswering {
+            guard sources.count == 1, let path = sources.first, !isParquet else {
+                throw ValidationError("question answering reads one SQuAD JSON or JSON-lines file")
+            }
+            var examples = try QuestionAnsweringReader.load(path: path)
+            if let limit = options.maxExamples { examples = Array(examples.prefix(limit)) }
+            return try TokenizedDataset(
+                questionAnswering: examples, tokenizer: tokenizer, source: path, maxLength: options.maxLength,
+                stride: options.resolvedDocStride)
+        }
         guard isParquet else {
             return try TokenizedDataset(
                 dataset: try loadFile(), tokenizer: tokenizer, task: options.task, labelMap: labelMap,

@@ -12,8 +12,8 @@ struct DataOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "What the labels are: classification, regression, multilabel_classification, tagging or multiple_choice.",
-            discussion: "regression: a number per example (JSONL/CSV/TSV); multilabel_classification: a JSON array of label names per example; tagging: JSONL with a word array (--text-field, default tokens) and a tag array (--label-field, default tags), or a CoNLL file; multiple_choice: JSONL with a context (--text-field), an array of choices (--choices-field) and the index of the right one (--label-field)."
+            "What the labels are: classification, regression, multilabel_classification, tagging, multiple_choice or question_answering.",
+            discussion: "regression: a number per example (JSONL/CSV/TSV); multilabel_classification: a JSON array of label names per example; tagging: JSONL with a word array (--text-field, default tokens) and a tag array (--label-field, default tags), or a CoNLL file; multiple_choice: JSONL with a context (--text-field), an array of choices (--choices-field) and the index of the right one (--label-field); question_answering: SQuAD JSON (v1.1 or v2.0) or JSON lines with question, context and answers ({\"text\": [...], \"answer_start\": [...]}), cut into windows of --max-length tokens overlapping by --doc-stride."
         ))
     var task: DatasetTask = .classification
 
@@ -44,6 +44,14 @@ struct DataOptions: ParsableArguments {
     @Option(name: .long, help: "Tokens per example, special tokens included; longer texts are truncated.")
     var maxLength = 100
 
+    @Option(
+        name: .long,
+        help: "Question answering: context tokens shared by consecutive windows of a long context (default: half of --max-length, at most 128, as transformers' pipeline).")
+    var docStride: Int?
+
+    /// `--doc-stride`, or transformers' pipeline default `min(max_length / 2, 128)`.
+    var resolvedDocStride: Int { docStride ?? min(maxLength / 2, 128) }
+
     @Option(name: .long, help: "Use only the first N examples.")
     var maxExamples: Int?
 
@@ -63,6 +71,9 @@ struct DataOptions: ParsableArguments {
 
     func validate() throws {
         if let maxExamples, maxExamples < 1 { throw ValidationError("--max-examples must be at least 1") }
+        if let docStride, docStride < 0 || docStride >= maxLength {
+            throw ValidationError("--doc-stride must be at least 0 and below --max-length (\(maxLength))")
+        }
         if task == .tagging && textPairField != nil {
             throw ValidationError("--text-pair-field does not apply to tagging (its examples are word lists)")
         }

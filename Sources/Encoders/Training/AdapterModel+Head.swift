@@ -154,6 +154,29 @@ extension AdapterModel {
                     "no token of the batch has a label (every one is \(HeadTargets.ignoreIndex) or padding)")
             }
             return loss
+        case (.questionAnswering, .spans(let positions)):
+            guard positions.count == 2 * b else {
+                throw EncoderError.invalidInput("\(positions.count) span positions for a batch of \(b) (a start and an end each)")
+            }
+            // The logit rows are the attended positions in order; a target names a position of its padded row.
+            let t = batch.sequenceLength
+            var sequences: [(first: Int, count: Int)] = []
+            var halves: [[Int]] = [[], []]
+            for i in 0..<b {
+                let first = packed.offsets[i]
+                sequences.append((first, packed.offsets[i + 1] - first))
+                for half in 0..<2 {
+                    let p = max(0, Int(positions[2 * i + half]))
+                    let row = p < t ? packed.rowOf[i * t + p] : -1
+                    halves[half].append(row >= 0 ? row - first : -1)
+                }
+            }
+            let (loss, counted) = SpanCrossEntropy.forwardBackward(
+                logits: logits, sequences: sequences, starts: halves[0], ends: halves[1], dlogits: dlogits)
+            guard counted.starts > 0 || counted.ends > 0 else {
+                throw EncoderError.invalidInput("no answer position of the batch falls inside its sequence")
+            }
+            return loss
         case (.multipleChoice, .classes(let labels)):
             // One score per choice sequence; an example's n choices are consecutive sequences.
             guard b % n == 0, labels.count == b / n else {
@@ -183,6 +206,7 @@ extension AdapterModel {
         case .classes: "class labels"
         case .values: "real-valued targets"
         case .tokenClasses: "token labels"
+        case .spans: "answer spans"
         }
     }
 }

@@ -139,7 +139,7 @@ public enum AdapterHubFolder {
 
     /// `head_config.json` as the head's class writes its `config` (`ClassificationHead`,
     /// `MultiLabelClassificationHead`: with `use_pooler` and `bias`; `MultipleChoiceHead`: `num_choices` and
-    /// `use_pooler`; `TaggingHead`: neither).
+    /// `use_pooler`; `TaggingHead`: neither; `QuestionAnsweringHead`: `label2id` None).
     public static func headConfigJSON(_ head: Head, model: ModelInfo) -> PythonJSON {
         var label2id: [String: PythonJSON] = [:]
         for (i, l) in head.labels.enumerated() { label2id[l] = .int(i) }
@@ -157,6 +157,9 @@ public enum AdapterHubFolder {
             inner["use_pooler"] = .bool(false)
         case .tagging:
             break
+        case .questionAnswering:
+            // `QuestionAnsweringHead` keeps `label2id` None unless given `id2label`.
+            inner["label2id"] = .null
         }
         return envelope(.object(inner), name: head.name, model: model)
     }
