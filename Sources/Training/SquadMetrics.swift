@@ -66,14 +66,15 @@ extension MetricMath {
         return 2 * precision * recall / (precision + recall)
     }
 
-    /// SQuAD's `exact_match` and `f1` in percent: per question the best over its gold answers (an unanswerable
-    /// question's only gold answer is ""), averaged over questions.
+    /// SQuAD's `exact_match` and `f1` in percent: per question the best over its gold answers (those that normalise to
+    /// nothing left out; a question without any has the gold answer ""), averaged over questions.
     public static func squad(predictions: [String], golds: [[String]]) -> (exactMatch: Double, f1: Double) {
         guard !predictions.isEmpty, predictions.count == golds.count else { return (0, 0) }
         var em = 0.0
         var f1 = 0.0
         for (p, g) in zip(predictions, golds) {
-            let answers = g.isEmpty ? [""] : g
+            let kept = g.filter { !normalizeAnswer($0).isEmpty }
+            let answers = kept.isEmpty ? [""] : kept
             em += answers.map { exactMatch(gold: $0, predicted: p) }.max() ?? 0
             f1 += answers.map { answerF1(gold: $0, predicted: p) }.max() ?? 0
         }

@@ -44,28 +44,48 @@ public enum AnswerDecoding {
     /// As `run_qa.py`'s `postprocess_qa_predictions` (the numbers its SQuAD evaluation reports): in every window
     /// the `nBest` highest start and end logits are paired, pairs outside the context, ending before they start or
     /// longer than `maxAnswerLength` tokens are dropped, and the pair with the highest `start + end` logit over all
-    /// windows is the answer (its text sliced from the context by the tokens' offsets). No pair at all: `""`.
+    /// windows is the answer (its text sliced from the context by the tokens' offsets; run_qa's `"empty"` when there
+    /// is no pair at all).
+    ///
+    /// - Parameter allowNoAnswer: SQuAD 2.0 (`version_2_with_negative`): the answer is `""` when the lowest null score
+    ///   over the windows (`start + end` logit of the first position) beats the best pair's score.
     public static func bestLogitSum(
-        _ windows: [ScoredWindow], context: String, nBest: Int = 20, maxAnswerLength: Int = 30
+        _ windows: [ScoredWindow], context: String, nBest: Int = 20, maxAnswerLength: Int = 30,
+        allowNoAnswer: Bool = false
     ) -> DecodedAnswer {
         let scalars = Array(context.unicodeScalars)
-        var best: (score: Float, start: Int, end: Int)? = nil
-        for w in windows {
+        var candidates: [(score: Float, start: Int, end: Int)] = []
+        var null: Float? = nil
+        for w in windows where !w.startLogits.isEmpty {
+            let n = w.startLogits[0] + w.endLogits[0]
+            if null == nil || n < null! { null = n }
             let starts = topIndices(w.startLogits, nBest)
             let ends = topIndices(w.endLogits, nBest)
             for s in starts {
                 guard let a = w.spans[s] else { continue }
                 for e in ends {
                     guard let b = w.spans[e], e >= s, e - s + 1 <= maxAnswerLength else { continue }
-                    let score = w.startLogits[s] + w.endLogits[e]
-                    // Python's sort is stable: among equal scores the earliest candidate stays first.
-                    if best == nil || score > best!.score { best = (score, a.start, b.end) }
+                    candidates.append((w.startLogits[s] + w.endLogits[e], a.start, b.end))
                 }
             }
         }
-        guard let best else { return DecodedAnswer(text: "", start: 0, end: 0, score: 0) }
-        return DecodedAnswer(
-            text: slice(scalars, best.start, best.end), start: best.start, end: best.end, score: Double(best.score))
+        // Python's sort is stable: among equal scores the earliest candidate stays first.
+        let ranked = candidates.enumerated().sorted { ($0.element.score, -$0.offset) > ($1.element.score, -$1.offset) }
+            .prefix(nBest).map(\.element)
+        func answer(_ c: (score: Float, start: Int, end: Int)) -> DecodedAnswer {
+            DecodedAnswer(text: slice(scalars, c.start, c.end), start: c.start, end: c.end, score: Double(c.score))
+        }
+        let best = ranked.first { !slice(scalars, $0.start, $0.end).isEmpty }
+        if allowNoAnswer, let null {
+            guard let best, !(null > best.score) else {
+                return DecodedAnswer(text: "", start: 0, end: 0, score: Double(null))
+            }
+            return answer(best)
+        }
+        guard let first = ranked.first, !(ranked.count == 1 && slice(scalars, first.start, first.end).isEmpty) else {
+            return DecodedAnswer(text: "empty", start: 0, end: 0, score: 0)
+        }
+        return answer(first)
     }
 
     /// As transformers' `QuestionAnsweringPipeline` (`top_k=1`, `align_to_words=True`): per window, softmax over the
