@@ -10,7 +10,9 @@ classification head: trains a few steps with `adapters train --task …` on the 
 derived from Rotten Tomatoes sentences (punctuation tags, length scores, length/comma labels), predicts 8 sentences
 with `adapters predict --adapter`, then loads the folder with `AutoAdapterModel.load_adapter` (adapters 1.3.0)
 and compares logits (tagging: every attended token's); then trains two adapters and an AdapterFusion over them
-(`train --method fusion`) and loads the fusion folder with `load_adapter_fusion`. Run locally (not in CI); its output goes into the closing
+(`train --method fusion`) and loads the fusion folder with `load_adapter_fusion`; and trains a question-answering head
+on data/squad (`--task question_answering`), loads it with `load_adapter` and compares every window's start and end
+logits with `predict`'s. Run locally (not in CI); its output goes into the closing
 notes.
 """
 import json
@@ -127,6 +129,7 @@ def main():
                               "activation": head["activation_function"], "compared": list(ours.shape),
                               "max_abs_diff": diff}))
         worst = max(worst, check_fusion(tmp, tok))
+        worst = max(worst, check_qa(tmp, tok))
     print(json.dumps({"worst_max_abs_diff": worst, "ok": worst <= 1e-4}))
     sys.exit(0 if worst <= 1e-4 else 1)
 
@@ -164,6 +167,42 @@ def check_fusion(tmp, tok):
                       "compared": list(ours.shape), "max_abs_diff": diff,
                       "fusion_effect": (alone - theirs).abs().max().item()}))
     return diff
+
+
+def check_qa(tmp, tok):
+    """A QA head trained by our CLI on the SQuAD slice: Python's start/end logits over the same windows."""
+    squad = json.load(open(os.path.join(ROOT, "data/squad/dev.json")))
+    questions = [(q["question"], p["context"]) for a in squad["data"] for p in a["paragraphs"] for q in p["qas"]][:6:2]
+    out = os.path.join(tmp, "qa")
+    subprocess.run([CLI, "train", "--model", MODEL, "--task", "question_answering", "--train",
+                    os.path.join(ROOT, "data/squad/train.json"), "--max-examples", "40", "--adapter-name", "qa",
+                    "--max-steps", "6", "--learning-rate", "1e-2", "--max-length", "128", "--doc-stride", "32",
+                    "--output", out], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    inp = os.path.join(tmp, "qa_in.jsonl")
+    with open(inp, "w") as f:
+        for q, c in questions:
+            f.write(json.dumps({"question": q, "context": c}) + "\n")
+    pred = subprocess.run([CLI, "predict", "--model", MODEL, "--adapter", os.path.join(out, "qa"), "--input", inp,
+                           "--max-length", "128", "--doc-stride", "32"], check=True, capture_output=True, text=True).stdout
+    model = AutoAdapterModel.from_pretrained(MODEL)
+    model.load_adapter(os.path.join(out, "qa"), set_active=True, use_safetensors=True)
+    model.eval()
+    worst, windows = 0.0, 0
+    for (q, c), line in zip(questions, pred.splitlines()):
+        ours = json.loads(line)
+        e = tok(q.lstrip(), c, truncation="only_second", max_length=128, stride=32, return_overflowing_tokens=True,
+                padding=True, return_tensors="pt")
+        e.pop("overflow_to_sample_mapping")
+        with torch.no_grad():
+            o = model(**e)
+        for w in range(len(e["input_ids"])):
+            m = e["attention_mask"][w] == 1
+            worst = max(worst, (torch.tensor(ours["start_logits"][w]) - o.start_logits[w][m]).abs().max().item(),
+                        (torch.tensor(ours["end_logits"][w]) - o.end_logits[w][m]).abs().max().item())
+            windows += 1
+    print(json.dumps({"task": "question_answering", "head_type": model.heads["qa"].config["head_type"],
+                      "windows": windows, "max_abs_diff": worst}))
+    return worst
 
 
 if __name__ == "__main__":

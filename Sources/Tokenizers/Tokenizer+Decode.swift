@@ -11,6 +11,16 @@ extension Tokenizer {
             if skipSpecialTokens && specialIds.contains(id) { continue }
             if let token = idToToken(id) { pieces.append(token) }
         }
+        var text = convertTokensToString(pieces)
+        if cleanUpTokenizationSpaces { text = Tokenizer.cleanUp(text, doNot: false) }
+        return text
+    }
+
+    /// Joins token spellings into text with the tokenizer's decoder alone (transformers'
+    /// `convert_tokens_to_string`): byte-level tokens map back to bytes (a token with a character outside the
+    /// byte alphabet passes through as its own UTF-8), WordPiece pieces join with spaces except `##`
+    /// continuations, with the decoder's per-token clean-up.
+    public func convertTokensToString(_ pieces: [String]) -> String {
         var text: String
         switch decoder {
         case .byteLevel:
@@ -37,7 +47,6 @@ extension Tokenizer {
                 text += token
             }
         }
-        if cleanUpTokenizationSpaces { text = Tokenizer.cleanUp(text, doNot: false) }
         return text
     }
 
@@ -79,5 +88,15 @@ extension String {
             }
         }
         return changed ? String(decoding: out, as: UTF8.self) : self
+    }
+}
+
+extension Tokenizer {
+    /// The id of the unknown token (`[UNK]`), when the model has one.
+    public var unknownTokenId: Int32? {
+        switch model {
+        case .bpe(let bpe): bpe.unkId
+        case .wordPiece(let wordPiece, _): wordPiece.unkId
+        }
     }
 }

@@ -176,8 +176,9 @@ extension Trainer {
         case .classification:
             primary = "accuracy"
         }
+        // Question answering counts questions (each may span several windows).
         let metrics = TaskMetrics(
-            task: kind.rawValue, loss: loss, examples: dataset.count, samplesPerSecond: rate, values: values,
+            task: kind.rawValue, loss: loss, examples: dataset.questionAnswering?.examples.count ?? dataset.count, samplesPerSecond: rate, values: values,
             primary: primary)
         return (metrics, TaskOutputs(values: predicted.map(Float.init), answers: answers))
     }

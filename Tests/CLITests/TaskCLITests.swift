@@ -92,6 +92,92 @@ struct TaskCLITests {
         #expect(tokens.count == 9, "\(r.stdout)")
         #expect(tokens.first?["word"] as? String == "the" && tokens.first?["index"] as? Int == 1)
         #expect((p?["logits"] as? [[Double]])?.count == 11)
+        // The pipeline's entities: per token without "O" (none), or grouped with character spans (simple).
+        let sentence = "The film , said Bob , was fine ."
+        let none = (p?["entities"] as? [[String: Any]]) ?? []
+        #expect(none.allSatisfy { $0["entity"] as? String == "B-PUNCT" && $0["index"] != nil }, "\(r.stdout)")
+        r = try cli.run([
+            "predict", "--adapter", out.appendingPathComponent("ner").path, "--input", input, "--aggregation-strategy", "simple",
+        ])
+        #expect(r.status == 0, "\(r.stderr)")
+        let grouped = ((try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])?["entities"] as? [[String: Any]]) ?? []
+        let scalars = Array(sentence.unicodeScalars)
+        for e in grouped {
+            let (s, t) = (e["start"] as? Int ?? -1, e["end"] as? Int ?? -1)
+            #expect(e["entity_group"] as? String == "PUNCT" && s >= 0 && t <= scalars.count && s < t, "\(e)")
+            if s >= 0 && t <= scalars.count && s < t {
+                #expect(String(String.UnicodeScalarView(scalars[s..<t])).lowercased() == (e["word"] as? String), "\(e)")
+            }
+        }
+        r = try cli.run([
+            "predict", "--adapter", out.appendingPathComponent("ner").path, "--input", input, "--aggregation-strategy", "most",
+        ])
+        #expect(r.status != 0 && r.stderr.contains("aggregation-strategy"), "\(r.stderr)")
+    }
+
+    @Test func questionAnsweringTrainsEvaluatesAndAnswers() throws {
+        try #require(FileManager.default.fileExists(atPath: Fixtures.miniLM.path), "run scripts/setup.sh first")
+        let tmp = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        let squad = Fixtures.repositoryRoot.appendingPathComponent("data/squad")
+        let out = tmp.appendingPathComponent("run")
+        var r = try cli.run([
+            "train", "--task", "question_answering", "--train", squad.appendingPathComponent("train.json").path,
+            "--eval", squad.appendingPathComponent("dev.json").path, "--max-examples", "16", "--adapter-name", "qa",
+            "--max-steps", "3", "--batch-size", "8", "--max-length", "96", "--doc-stride", "24", "--output", out.path,
+        ])
+        #expect(r.status == 0, "\(r.stderr)")
+        let summary =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("summary.json"))) as? [String: Any]
+        let eval = summary?["eval"] as? [String: Any]
+        #expect(summary?["task"] as? String == "question_answering")
+        #expect(eval?["exact_match"] != nil && eval?["f1"] != nil && eval?["examples"] as? Int == 16, "\(eval ?? [:])")
+        let head =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("qa/head_config.json")))
+            as? [String: Any]
+        let config = head?["config"] as? [String: Any]
+        #expect(config?["head_type"] as? String == "question_answering" && config?["num_labels"] as? Int == 2)
+        #expect(config?["layers"] as? Int == 1 && config?["label2id"] is NSNull, "\(config ?? [:])")
+
+        // evaluate: SQuAD scores without --task, one prediction line per question.
+        let predictions = tmp.appendingPathComponent("p.jsonl")
+        r = try cli.run([
+            "evaluate", "--adapter", out.appendingPathComponent("qa").path, "--data", squad.appendingPathComponent("dev.json").path,
+            "--max-examples", "10", "--max-length", "96", "--doc-stride", "24", "--predictions", predictions.path,
+        ])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("\"exact_match\"") && r.stdout.contains("\"task\" : \"question_answering\""), "\(r.stdout)")
+        let lines = try String(contentsOf: predictions, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 10)
+        let line = try JSONSerialization.jsonObject(with: Data((lines.first.map(String.init) ?? "").utf8)) as? [String: Any]
+        #expect(line?["id"] as? String == "570d2417fed7b91900d45c3d" && (line?["label"] as? [String])?.isEmpty == false, "\(line ?? [:])")
+
+        // predict: the pipeline's answer, a span of the context, and each window's logits.
+        let context = "Victoria is a state in southeast Australia. Melbourne is its capital and largest city."
+        let input = try write([try json(["question": "What is the capital of Victoria?", "context": context])], "q.jsonl", in: tmp)
+        r = try cli.run([
+            "predict", "--adapter", out.appendingPathComponent("qa").path, "--input", input, "--max-length", "24",
+            "--doc-stride", "4",
+        ])
+        #expect(r.status == 0, "\(r.stderr)")
+        let p = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        let (s, e) = (p?["start"] as? Int ?? -1, p?["end"] as? Int ?? -1)
+        let scalars = Array(context.unicodeScalars)
+        #expect(s >= 0 && e <= scalars.count && s < e, "\(r.stdout)")
+        if s >= 0 && e <= scalars.count && s < e {
+            #expect(String(String.UnicodeScalarView(scalars[s..<e])) == p?["answer"] as? String)
+        }
+        #expect(((p?["start_logits"] as? [[Double]])?.count ?? 0) > 1, "a 24-token window cannot hold the context: \(r.stdout)")
+
+        // Bad input names the file and the example.
+        let bad = try write(["{\"question\": \"why?\"}"], "bad.jsonl", in: tmp)
+        r = try cli.run(["predict", "--adapter", out.appendingPathComponent("qa").path, "--input", bad])
+        #expect(r.status != 0 && r.stderr.contains("bad.jsonl: line 1: has no \"context\" string"), "\(r.stderr)")
+        r = try cli.run([
+            "train", "--task", "question_answering", "--train", squad.appendingPathComponent("train.json").path,
+            "--max-length", "64", "--doc-stride", "64", "--output", tmp.appendingPathComponent("x").path,
+        ])
+        #expect(r.status != 0 && r.stderr.contains("--doc-stride"), "\(r.stderr)")
     }
 
     @Test func regressionAndMultilabelTrainEvaluateAndPredict() throws {

@@ -15,7 +15,7 @@ struct PredictCommand: ParsableCommand {
             With a regression head: {"label", "score": the predicted value, "logits"}; a multi-label head: {"labels": \
             those whose sigmoid reaches --threshold, "scores": {label: sigmoid}, "logits"}; a tagging head: \
             {"tokens": [{"entity", "score", "index", "word"}] for every non-special token, "logits": one list per attended \
-            token}; a question-answering head reads JSON lines (or SQuAD JSON) with "question" and "context" and prints \
+            token, "entities": transformers' token-classification pipeline output for --aggregation-strategy}; a question-answering head reads JSON lines (or SQuAD JSON) with "question" and "context" and prints \
             transformers' pipeline answer {"score", "start", "end", "answer"} with "start_logits" and "end_logits" (one \
             list per window of the context).
             """)
@@ -47,6 +47,11 @@ struct PredictCommand: ParsableCommand {
 
     @Option(name: .long, help: "Question answering: the longest answer, in tokens.")
     var maxAnswerLength = 15
+
+    @Option(
+        name: .long,
+        help: "Tagging: how \"entities\" groups the tokens, as transformers' token-classification pipeline: none, simple, first, average or max.")
+    var aggregationStrategy: AggregationStrategy = .none
 
     @Option(
         name: .long,
@@ -102,8 +107,16 @@ struct PredictCommand: ParsableCommand {
             } else {
                 records = try readRecords()
             }
-            for p in try runner.predictTask(records, model: engine, batchSize: perBatch, source: inputOptions.input) {
-                sink.write(Self.line(p, labels: head.labels, threshold: threshold))
+            let predictions = try runner.predictTask(records, model: engine, batchSize: perBatch, source: inputOptions.input)
+            for (record, p) in zip(records, predictions) {
+                var line = Self.line(p, labels: head.labels, threshold: threshold)
+                if case .tagging(_, let logits) = p {
+                    // The pipeline's entities (start/end in characters), before the per-token list's closing brace.
+                    let entities = runner.entities(for: record, logits: logits, labels: head.labels, strategy: aggregationStrategy)
+                    line.removeLast()
+                    line += ",\"entities\":[\(entities.map(Self.entityJSON).joined(separator: ","))]}"
+                }
+                sink.write(line)
             }
             try sink.finish()
             return
@@ -173,6 +186,16 @@ extension PredictCommand {
         }
     }
 
+    /// One entity as the pipeline prints it: `{"entity", "score", "index", "word", "start", "end"}` for `none`,
+    /// `{"entity_group", "score", "word", "start", "end"}` otherwise (spans null for pre-tokenized input).
+    static func entityJSON(_ e: TokenEntity) -> String {
+        let span = "\"start\":\(e.start.map(String.init) ?? "null"),\"end\":\(e.end.map(String.init) ?? "null")"
+        if let index = e.index {
+            return "{\"entity\":\(JSONLines.string(e.label)),\"score\":\(JSONLines.number(e.score)),\"index\":\(index),\"word\":\(JSONLines.string(e.word)),\(span)}"
+        }
+        return "{\"entity_group\":\(JSONLines.string(e.label)),\"score\":\(JSONLines.number(e.score)),\"word\":\(JSONLines.string(e.word)),\(span)}"
+    }
+
     /// One output line of a regression, multi-label or tagging prediction.
     static func line(_ p: TaskPrediction, labels: [String], threshold: Float) -> String {
         switch p {
@@ -237,6 +260,7 @@ struct EmbedCommand: ParsableCommand {
 }
 
 extension Pooling: ExpressibleByArgument {}
+extension AggregationStrategy: ExpressibleByArgument {}
 
 extension PredictCommand {
     /// A question-answering head: questions with their contexts in, the pipeline's answers out.
