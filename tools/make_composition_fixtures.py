@@ -28,6 +28,9 @@ Writes Tests/Fixtures/composition/ on the tiny RoBERTa of the training fixtures 
                    average_adapter                  average_adapter("avg", ["a", "d"]... same config required, so "a"
                                                     and "a2" (a copy of a re-drawn): weights [0.25, 0.75], head a
                    average_head                     average_head("avg_head", ["a", "d"], weights [0.4, 0.6]) on adapter a
+                   average_svd                      average_adapter("svd", ["b"], weights [1.5], unnormalised,
+                                                    combine_strategy="lora_delta_w_svd", svd_rank 2) with head b; its
+                                                    config (r 2, b's alpha) and each location's first 6 values of B·A
                    fuse_dynamic, fuse_static,       set_active_adapters(Fuse("a", "d")) with the "dynamic" and "static"
                    fuse_flags                       configs, and Fuse("d", "a") with query_before_ln, residual_before and the
                                                     value matrix after the softmax; the head named like the fusion ("a,d")
@@ -152,6 +155,19 @@ def main():
         model.save_adapter_fusion(folder, fname, with_head=True, use_safetensors=True)
         model.delete_adapter_fusion(Fuse(*names))
         model.delete_head(fname)  # else save_adapter("a") would also save the head "a,d" (a shared name prefix)
+    # average_adapter with lora_delta_w_svd (last, so the draws above are unchanged): 1.5·ΔW of b cut to rank 2 by an
+    # SVD; the new adapter has r 2 and b's alpha (so its scaling doubles, as AdapterHub's config.replace(r=…) makes it).
+    model.average_adapter("svd", ["b"], weights=[1.5], normalize_weights=False, combine_strategy="lora_delta_w_svd",
+                          svd_rank=2)
+    with torch.no_grad():
+        model.set_active_adapters("svd")
+        model.active_head = "b"
+        out["average_svd"] = rows(model(**kw).logits)
+        out["average_svd_config"] = {"r": model.adapters_config.get("svd").r, "alpha": model.adapters_config.get("svd").alpha}
+        # The rank-2 update of every location (A and B themselves are fixed only up to the signs of singular vectors).
+        out["average_svd_delta_w"] = {n.replace(".lora_A.svd", ""): (m.loras["svd"].lora_B @ m.loras["svd"].lora_A).reshape(-1)[:6].tolist()
+                                      for n, m in model.named_modules() if hasattr(m, "loras") and "svd" in m.loras
+                                      for n in [n + ".lora_A.svd"]}
     shutil.rmtree(OUT, ignore_errors=True)
     os.makedirs(OUT)
     for key in fusions:

@@ -260,6 +260,38 @@ struct CompositionTests {
         #expect(throws: EncoderError.self) { try model.logits(batch) }
     }
 
+    /// `lora_delta_w_svd`: 1.5·ΔW of the LoRA adapter b cut to rank 2 by an SVD, as adapters 1.3.0 does it (r becomes 2,
+    /// alpha stays, so the scaling doubles): Python's logits and each location's rank-2 update B·A.
+    @Test func averageAdapterWithDeltaWSVDMatchesPython() throws {
+        let (model, batch, json) = try Self.setup()
+        try model.averageAdapter("svd", from: ["b"], weights: [1.5], normalize: false, combine: .loraDeltaWSVD, svdRank: 2)
+        try model.setActiveAdapters("svd")
+        try model.setActiveHead("b")
+        #expect(maxAbsDifference(try model.logits(batch), Self.rows(json["average_svd"])) <= 1e-4)
+        guard case .lora(let config) = model.adapters["svd"]?.config else {
+            Issue.record("the averaged adapter is not LoRA")
+            return
+        }
+        #expect(config.r == 2 && config.alpha == 8)
+        let tensors = try #require(model.adapters["svd"]?.tensors)
+        let expected = json["average_svd_delta_w"] as? [String: [Double]] ?? [:]
+        #expect(expected.count >= 4)
+        for (location, values) in expected {
+            let a = try #require(tensors[location + ".loras.svd.lora_A"], "\(location)")
+            let b = try #require(tensors[location + ".loras.svd.lora_B"], "\(location)")
+            let fanIn = a.count / 2
+            // The first values of B [out, 2] · A [2, in], row-major.
+            let product = (0..<values.count).map { i in b[(i / fanIn) * 2] * a[i % fanIn] + b[(i / fanIn) * 2 + 1] * a[fanIn + i % fanIn] }
+            #expect(maxAbsDifference(product, values.map(Float.init)) <= 1e-5, "\(location)")
+        }
+        #expect(throws: AdapterError.invalidSetup("combine strategy lora_delta_w_svd needs an svd rank of at least 1")) {
+            try model.averageAdapter("x", from: ["b"], combine: .loraDeltaWSVD)
+        }
+        #expect(throws: AdapterError.invalidSetup("combine strategy lora_delta_w_svd applies to plain LoRA adapters only (not seq_bn)")) {
+            try model.averageAdapter("x", from: ["a", "a2"], combine: .loraDeltaWSVD, svdRank: 2)
+        }
+    }
+
     /// `lora_linear_only_negate_b`: A takes |w|, B takes w, so the update of a negatively weighted adapter is subtracted.
     @Test func negateBKeepsASign() throws {
         let (model, _, _) = try Self.setup()

@@ -1,6 +1,7 @@
 import Adapters
 import Encoders
 import Foundation
+import Kernels
 import ModelIO
 
 /// How `averageAdapter` combines the adapters' tensors (AdapterHub's `combine_strategy`).
@@ -10,6 +11,9 @@ public enum AdapterCombineStrategy: String, Sendable, CaseIterable {
     /// LoRA only: `B` as in `linear`, `A` with the weights' absolute values (Zhang et al. 2023), so a negative
     /// weight subtracts an adapter's update instead of cancelling in the product.
     case loraLinearOnlyNegateB = "lora_linear_only_negate_b"
+    /// LoRA only: each location's updates `B·A` summed with the weights, then cut to rank `svdRank` by a singular
+    /// value decomposition (`A = Vᵀ`, `B = U·diag(S)`); the new adapter has `r = svdRank` and the inputs' alpha.
+    case loraDeltaWSVD = "lora_delta_w_svd"
 }
 
 extension ModelWithAdapters {
@@ -83,12 +87,14 @@ extension ModelWithAdapters {
 
     // MARK: - Averaging weights
 
-    /// AdapterHub's `average_adapter(name, adapters, weights, combine_strategy, normalize_weights)`: a new adapter
-    /// whose tensors are the weighted sum of the given adapters' (which must share one configuration, dropout
-    /// and `init_weights` aside). Weights default to equal ones; `normalize` divides them by their sum.
+    /// AdapterHub's `average_adapter(name, adapters, weights, combine_strategy, normalize_weights, svd_rank)`: a new
+    /// adapter whose tensors are the weighted sum of the given adapters' (which must share one configuration, dropout
+    /// and `init_weights` aside). Weights default to equal ones; `normalize` divides them by their sum. With
+    /// `.loraDeltaWSVD` each location's weighted `B·A` is cut to rank `svdRank` (required) instead.
     public func averageAdapter(
         _ name: String, from sources: [String], weights: [Float]? = nil, normalize: Bool = true,
-        combine: AdapterCombineStrategy = .linear, overwrite: Bool = false, setActive: Bool = false
+        combine: AdapterCombineStrategy = .linear, svdRank: Int? = nil, overwrite: Bool = false,
+        setActive: Bool = false
     ) throws {
         try checkName(name)
         let w = try averagingWeights(sources, weights, normalize: normalize)
@@ -104,7 +110,24 @@ extension ModelWithAdapters {
             }
             config = config ?? stored.config
         }
-        guard let config else { throw AdapterError.invalidSetup("averageAdapter needs at least one adapter") }
+        guard var config else { throw AdapterError.invalidSetup("averageAdapter needs at least one adapter") }
+        if combine == .loraDeltaWSVD {
+            guard case .lora(var lora) = config, !lora.isVera, !lora.useDora, !lora.scales, !lora.useGating else {
+                throw AdapterError.invalidSetup(
+                    "combine strategy lora_delta_w_svd applies to plain LoRA adapters only (not \(config.methodName))")
+            }
+            guard let svdRank, svdRank >= 1 else {
+                throw AdapterError.invalidSetup("combine strategy lora_delta_w_svd needs an svd rank of at least 1")
+            }
+            let sum = try deltaWSVD(sources, weights: w, rank: lora.r, svdRank: svdRank, renamedTo: name)
+            lora.r = svdRank
+            config = .lora(lora)
+            if adapters[name] != nil { try deleteAdapter(name) }
+            adapters[name] = StoredAdapter(config: config, tensors: sum)
+            adapterNames.append(name)
+            if setActive { try setActiveAdapters(AdapterSetup([name])) }
+            return
+        }
         if combine == .loraLinearOnlyNegateB {
             guard
                 config.members.allSatisfy({
@@ -132,6 +155,50 @@ extension ModelWithAdapters {
         adapters[name] = StoredAdapter(config: config, tensors: sum)
         adapterNames.append(name)
         if setActive { try setActiveAdapters(AdapterSetup([name])) }
+    }
+
+    /// `lora_delta_w_svd`'s tensors: per location `Σ wᵢ·Bᵢ·Aᵢ` `[out, in]`, its SVD cut to `svdRank` components,
+    /// `lora_A = Vᵀ` `[svdRank, in]` and `lora_B = U·diag(S)` `[out, svdRank]` (signs of singular vectors as LAPACK's).
+    private func deltaWSVD(_ sources: [String], weights: [Float], rank r: Int, svdRank: Int, renamedTo name: String) throws
+        -> [String: [Float]]
+    {
+        var delta: [String: (values: [Float], out: Int, in: Int)] = [:]
+        for (source, weight) in zip(sources, weights) {
+            let tensors = adapters[source]?.tensors ?? [:]
+            for (tensor, a) in tensors where tensor.hasSuffix("lora_A") {
+                let bName = String(tensor.dropLast("lora_A".count)) + "lora_B"
+                guard let b = tensors[bName], a.count % r == 0, b.count % r == 0 else {
+                    throw AdapterError.invalidSetup("'\(source)': \(tensor) has no matching lora_B of rank \(r)")
+                }
+                let (fanIn, fanOut) = (a.count / r, b.count / r)
+                let key = AdapterHubNames.renaming(String(tensor.dropLast("lora_A".count)), from: source, to: name)
+                var acc = delta[key]?.values ?? [Float](repeating: 0, count: fanOut * fanIn)
+                // acc += w · B [out, r] · A [r, in]
+                for o in 0..<fanOut {
+                    for k in 0..<r {
+                        let f = weight * b[o * r + k]
+                        if f == 0 { continue }
+                        for i in 0..<fanIn { acc[o * fanIn + i] += f * a[k * fanIn + i] }
+                    }
+                }
+                delta[key] = (acc, fanOut, fanIn)
+            }
+        }
+        var out: [String: [Float]] = [:]
+        for (key, d) in delta {
+            guard svdRank <= min(d.out, d.in) else {
+                throw AdapterError.invalidSetup("svd rank \(svdRank) exceeds \(key)'s \(d.out)×\(d.in) update")
+            }
+            guard let (u, s, vt) = SVD.thin(d.values, rows: d.out, cols: d.in) else {
+                throw AdapterError.invalidSetup("the SVD of \(key)'s update did not converge")
+            }
+            let k = min(d.out, d.in)
+            out[key + "lora_A"] = Array(vt[0..<(svdRank * d.in)])
+            var bNew = [Float](repeating: 0, count: d.out * svdRank)
+            for o in 0..<d.out { for j in 0..<svdRank { bNew[o * svdRank + j] = u[o * k + j] * s[j] } }
+            out[key + "lora_B"] = bNew
+        }
+        return out
     }
 
     /// AdapterHub's `average_head(name, heads, weights, normalize_weights)`: a new head whose tensors are the
