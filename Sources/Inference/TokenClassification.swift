@@ -61,13 +61,13 @@ public enum TokenClassification {
                 let (s, e) = (offsets[idx].start, offsets[idx].end)
                 start = s
                 end = e
-                let reference = slice(scalars, s, e)
+                let reference = CharacterSpan(start: s, end: e).text(in: scalars)
                 if tokenizer.kind == .wordPiece {
                     // A word-aware tokenizer: a piece spelled longer than its text is a `##` continuation.
                     isSubword = word.unicodeScalars.count != reference.unicodeScalars.count
                 } else {
                     // The pipeline's fallback for tokenizers without word pieces.
-                    isSubword = s > 0 && !slice(scalars, s - 1, s + 1).contains(" ")
+                    isSubword = s > 0 && !CharacterSpan(start: s - 1, end: s + 1).text(in: scalars).contains(" ")
                 }
                 if ids[idx] == tokenizer.unknownTokenId {
                     word = reference
@@ -175,14 +175,6 @@ public enum TokenClassification {
         var best = 0
         for j in x.indices where x[j] > x[best] { best = j }
         return best
-    }
-
-    static func slice(_ scalars: [Unicode.Scalar], _ start: Int, _ end: Int) -> String {
-        let a = max(0, min(start, scalars.count))
-        let b = max(a, min(end, scalars.count))
-        var s = String.UnicodeScalarView()
-        s.append(contentsOf: scalars[a..<b])
-        return String(s)
     }
 }
 

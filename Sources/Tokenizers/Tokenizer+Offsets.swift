@@ -10,6 +10,15 @@ public struct CharacterSpan: Sendable, Equatable, Hashable, Codable {
     }
 
     public static let empty = CharacterSpan(start: 0, end: 0)
+
+    /// The span's characters of a text given as its Unicode scalars (clamped to the text).
+    public func text(in scalars: [Unicode.Scalar]) -> String {
+        let a = max(0, min(start, scalars.count))
+        let b = max(a, min(end, scalars.count))
+        var s = String.UnicodeScalarView()
+        s.append(contentsOf: scalars[a..<b])
+        return String(s)
+    }
 }
 
 /// An encoding with what span-level tasks need: for each position the characters of its own text that

@@ -73,16 +73,20 @@ public enum AnswerDecoding {
         let ranked = candidates.enumerated().sorted { ($0.element.score, -$0.offset) > ($1.element.score, -$1.offset) }
             .prefix(nBest).map(\.element)
         func answer(_ c: (score: Float, start: Int, end: Int)) -> DecodedAnswer {
-            DecodedAnswer(text: slice(scalars, c.start, c.end), start: c.start, end: c.end, score: Double(c.score))
+            DecodedAnswer(
+                text: CharacterSpan(start: c.start, end: c.end).text(in: scalars), start: c.start, end: c.end,
+                score: Double(c.score))
         }
-        let best = ranked.first { !slice(scalars, $0.start, $0.end).isEmpty }
+        let best = ranked.first { !CharacterSpan(start: $0.start, end: $0.end).text(in: scalars).isEmpty }
         if allowNoAnswer, let null {
             guard let best, !(null > best.score) else {
                 return DecodedAnswer(text: "", start: 0, end: 0, score: Double(null))
             }
             return answer(best)
         }
-        guard let first = ranked.first, !(ranked.count == 1 && slice(scalars, first.start, first.end).isEmpty) else {
+        guard let first = ranked.first,
+            !(ranked.count == 1 && CharacterSpan(start: first.start, end: first.end).text(in: scalars).isEmpty)
+        else {
             return DecodedAnswer(text: "empty", start: 0, end: 0, score: 0)
         }
         return answer(first)
@@ -123,7 +127,7 @@ public enum AnswerDecoding {
             candidates.sort { $0.score > $1.score || ($0.score == $1.score && ($0.s, $0.e) < ($1.s, $1.e)) }
             for c in candidates.prefix(perWindow) {
                 let (start, end) = wordBounds(w, c.s, c.e)
-                let text = slice(scalars, start, end)
+                let text = CharacterSpan(start: start, end: end).text(in: scalars)
                 if let k = answers.firstIndex(where: { $0.text.lowercased() == text.lowercased() }) {
                     answers[k].score += c.score
                 } else {
@@ -152,13 +156,5 @@ public enum AnswerDecoding {
     /// index first, as a stable ascending sort read backwards).
     static func topIndices(_ x: [Float], _ k: Int) -> [Int] {
         Array(x.indices.sorted { x[$0] > x[$1] || (x[$0] == x[$1] && $0 > $1) }.prefix(k))
-    }
-
-    static func slice(_ scalars: [Unicode.Scalar], _ start: Int, _ end: Int) -> String {
-        let a = max(0, min(start, scalars.count))
-        let b = max(a, min(end, scalars.count))
-        var s = String.UnicodeScalarView()
-        s.append(contentsOf: scalars[a..<b])
-        return String(s)
     }
 }
