@@ -74,4 +74,34 @@ struct CompositionCLITests {
         r = try cli.run(["predict", "--model", base, "--adapter", folder("a"), "--compose", "mean", "--input", path])
         #expect(r.status != 0 && r.stderr.contains("average:W1,W2"), "\(r.stderr)")
     }
+
+    /// `adapter average`: AdapterHub's average_adapter from the command line; lora_delta_w_svd writes a rank-2 LoRA
+    /// folder (its numbers are checked against Python in CompositionTests).
+    @Test func adapterAverageWritesAnAdapterHubFolder() throws {
+        let tmp = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        let base = Fixtures.url("training/base-roberta").path
+        let out = tmp.appendingPathComponent("svd")
+        var r = try cli.run([
+            "adapter", "average", "--model", base, "--adapter", Fixtures.url("composition/b").path, "--weights", "1.5",
+            "--no-normalize", "--combine", "lora_delta_w_svd", "--svd-rank", "2", "--name", "svd", "--output", out.path,
+        ])
+        #expect(r.status == 0, "\(r.stderr)")
+        let data = try Data(contentsOf: out.appendingPathComponent("adapter_config.json"))
+        let inner = (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["config"] as? [String: Any]
+        #expect(inner?["r"] as? Int == 2 && inner?["alpha"] as? Int == 8, "\(inner ?? [:])")
+        #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("adapter.safetensors").path))
+        // Averaging a bottleneck pair with a LoRA strategy, or without its rank, is refused.
+        r = try cli.run([
+            "adapter", "average", "--model", base, "--adapter", Fixtures.url("composition/a").path, "--adapter",
+            Fixtures.url("composition/a2").path, "--combine", "lora_delta_w_svd", "--svd-rank", "2", "--name", "x",
+            "--output", tmp.appendingPathComponent("x").path,
+        ])
+        #expect(r.status != 0 && r.stderr.contains("plain LoRA adapters only"), "\(r.stderr)")
+        r = try cli.run([
+            "adapter", "average", "--model", base, "--adapter", Fixtures.url("composition/b").path, "--svd-rank", "2",
+            "--name", "x", "--output", tmp.appendingPathComponent("x").path,
+        ])
+        #expect(r.status != 0 && r.stderr.contains("--svd-rank goes with --combine lora_delta_w_svd"), "\(r.stderr)")
+    }
 }

@@ -10,8 +10,8 @@ import Training
 struct AdapterCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "adapter",
-        abstract: "Inspect AdapterHub adapter folders; merge LoRA into a full model; eject a prefix's MLP.",
-        subcommands: [AdapterInfo.self, AdapterMerge.self, AdapterEjectPrefix.self])
+        abstract: "Inspect AdapterHub adapter folders; merge LoRA into a full model; eject a prefix's MLP; average adapters.",
+        subcommands: [AdapterInfo.self, AdapterMerge.self, AdapterEjectPrefix.self, AdapterAverage.self])
 }
 
 struct AdapterInfo: ParsableCommand {
@@ -106,6 +106,85 @@ struct AdapterEjectPrefix: ParsableCommand {
         print("wrote \(output): flat prefix (\(model.adapterConfig(name)?.summary ?? "")); logits before vs after differ by \(maxAbsDifference(before, after))")
     }
 }
+
+struct AdapterAverage: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "average",
+        abstract: "Average adapters of one configuration into a new one (AdapterHub's average_adapter), with their heads if they match.",
+        discussion: """
+            --combine linear (every tensor weighted), lora_linear_only_negate_b (LoRA: A takes |w|) or lora_delta_w_svd \
+            (LoRA: the weighted B·A of every location cut to --svd-rank by an SVD). Weights are normalised to sum 1 \
+            unless --no-normalize. With --with-heads the heads (same type and labels) are averaged too (average_head).
+            """)
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(name: .long, help: "An adapter folder (repeat, at least one), or a Hub id.")
+    var adapter: [String] = []
+
+    @Option(name: .long, help: "Comma-separated weights, one per --adapter (default equal).")
+    var weights: String?
+
+    @Flag(name: .long, help: "Use the weights as given instead of dividing them by their sum.")
+    var noNormalize = false
+
+    @Option(name: .long, help: "linear, lora_linear_only_negate_b or lora_delta_w_svd.")
+    var combine: AdapterCombineStrategy = .linear
+
+    @Option(name: .long, help: "With lora_delta_w_svd: the rank of the averaged adapter.")
+    var svdRank: Int?
+
+    @Flag(name: .long, help: "Average the adapters' heads into a head of the new name too.")
+    var withHeads = false
+
+    @Option(name: .long, help: "Name of the averaged adapter.")
+    var name: String
+
+    @Option(name: .long, help: "Output AdapterHub folder.")
+    var output: String
+
+    func validate() throws {
+        if adapter.isEmpty { throw ValidationError("give at least one --adapter") }
+        if let svdRank, svdRank < 1 { throw ValidationError("--svd-rank must be at least 1") }
+        if svdRank != nil && combine != .loraDeltaWSVD { throw ValidationError("--svd-rank goes with --combine lora_delta_w_svd") }
+    }
+
+    func run() throws {
+        let pretrained = try modelOptions.load()
+        let model = ModelWithAdapters(base: pretrained.encoder, modelName: modelOptions.modelName, logger: logger)
+        var names: [String] = []
+        for (i, path) in adapter.enumerated() {
+            let url = try HubAccess.folder(path, selection: .all)
+            do {
+                names.append(try model.loadAdapter(from: url, withHead: withHeads))
+            } catch AdapterError.alreadyExists(let n), AdapterError.headAlreadyExists(let n) {
+                names.append(try model.loadAdapter(from: url, loadAs: "\(n)_\(i + 1)", withHead: withHeads))
+            }
+        }
+        var parsed: [Float]?
+        if let weights {
+            parsed = try weights.split(separator: ",").map {
+                guard let w = Float($0.trimmingCharacters(in: .whitespaces)) else {
+                    throw ValidationError("--weights: '\($0)' is not a number")
+                }
+                return w
+            }
+        }
+        try model.averageAdapter(
+            name, from: names, weights: parsed, normalize: !noNormalize, combine: combine, svdRank: svdRank)
+        if withHeads {
+            let heads = names.filter { model.head($0) != nil }
+            guard heads.count == names.count else {
+                throw ValidationError("--with-heads: \(names.filter { model.head($0) == nil }.joined(separator: ", ")) has no head")
+            }
+            try model.averageHead(name, from: heads, weights: parsed, normalize: !noNormalize)
+        }
+        try model.saveAdapter(to: URL(fileURLWithPath: output), name: name, withHead: withHeads)
+        print("wrote \(output): \(model.adapterConfig(name)?.summary ?? name) averaged from \(names.joined(separator: ", ")) (\(combine.rawValue))")
+    }
+}
+
+extension AdapterCombineStrategy: ExpressibleByArgument {}
 
 /// A short sequence within any vocabulary, to check that a rewritten model gives the same logits.
 func probeBatch(_ config: EncoderConfig) throws -> TokenBatch {
