@@ -66,9 +66,10 @@ struct AbandonedRequestTests {
             running.server.scheduler.beforeBatch = { gate.beforeBatch() }
             // The compute thread must not stay held if the test stops early (the server would drain).
             defer { gate.release() }
-            // A: taken as the first batch and held there.
+            // A: taken as the first batch and held there. (The polls below wait up to 30 s each: CI's two cores are
+            // shared with other suites; they end as soon as the condition holds.)
             let first = Task { try await client.post("/predict", ["inputs": "good film", "adapter": "sb"]) }
-            for _ in 0..<500 where !gate.entered { try await Task.sleep(for: .milliseconds(10)) }
+            for _ in 0..<3000 where !gate.entered { try await Task.sleep(for: .milliseconds(10)) }
             #expect(gate.entered)
             // B: queued behind A by a client that hangs up at once.
             let body = #"{"inputs": "a bad film", "adapter": "sb"}"#
@@ -77,7 +78,7 @@ struct AbandonedRequestTests {
                 "POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                     + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)")
             var depth: Double?
-            for _ in 0..<500 {
+            for _ in 0..<3000 {
                 depth = ServingFixture.metric(try await client.get("/metrics").text, "adapters_queue_depth")
                 if depth == 1 { break }
                 try await Task.sleep(for: .milliseconds(10))
@@ -87,7 +88,7 @@ struct AbandonedRequestTests {
             #expect(try await first.value.status == 200)
             // B is dropped before it runs; the server answers what comes next.
             var abandoned: Double?
-            for _ in 0..<500 {
+            for _ in 0..<3000 {
                 let metrics = try await client.get("/metrics").text
                 abandoned = ServingFixture.metric(metrics, "adapters_abandoned_inputs_total")
                 if abandoned == 1 { break }

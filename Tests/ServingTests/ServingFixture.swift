@@ -159,7 +159,8 @@ struct TestClient {
                 request.headers.add(name: "Content-Type", value: "application/json")
             }
         }
-        let response = try await http.execute(request, timeout: .seconds(60))
+        // Generous: CI runs this beside other suites on two cores (ASan too); a healthy server answers in milliseconds.
+        let response = try await http.execute(request, timeout: .seconds(180))
         let buffer = try await response.body.collect(upTo: 64 << 20)
         var fields: [String: String] = [:]
         for h in response.headers { fields[h.name.lowercased()] = h.value }
