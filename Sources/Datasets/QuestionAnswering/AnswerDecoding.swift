@@ -137,7 +137,7 @@ public enum AnswerDecoding {
         }
         // `sorted(reverse=True)` is stable: the first of equal scores wins.
         var best: DecodedAnswer? = nil
-        for a in answers where best == nil || a.score > best!.score { best = a }
+        for a in answers where a.score > (best?.score ?? -.infinity) { best = a }
         return best
     }
 
