@@ -263,7 +263,7 @@ def collate(feats, pad_id, task):
 def build_model(args, name, num_labels, id2label):
     model = AutoAdapterModel.from_pretrained(args.model)
     if args.task == "fusion":
-        names = [model.load_adapter(d, with_head=False) for d in args.fuse]
+        names = [model.load_adapter(d, with_head=False, use_safetensors=os.path.exists(os.path.join(d, "adapter.safetensors"))) for d in args.fuse]
         if len(set(names)) != len(names):
             raise SystemExit(f"the --fuse adapters must have distinct names, got {names}")
         fuse = Fuse(*names)
