@@ -59,10 +59,8 @@ extension Runner {
             }
         }
         return features.windowsOf.enumerated().map { e, range in
-            let scored = range.map { w in
-                ScoredWindow(
-                    startLogits: logits[w].start, endLogits: logits[w].end, spans: features.contextSpans[w],
-                    words: features.contextWords[w], clsPositions: features.clsPositions[w])
+            let scored = range.map {
+                features.scoredWindow($0, startLogits: logits[$0].start, endLogits: logits[$0].end)
             }
             let answer =
                 AnswerDecoding.pipeline(scored, context: questions[e].context, maxAnswerLength: maxAnswerLength)

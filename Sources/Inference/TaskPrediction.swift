@@ -1,3 +1,4 @@
+import Datasets
 import Encoders
 import Foundation
 import Kernels
@@ -104,11 +105,8 @@ extension TaskPrediction {
             var row = 0
             for b in 0..<batch.batchSize {
                 let attended = (0..<batch.sequenceLength).filter { batch.attentionMask[b * batch.sequenceLength + $0] != 0 }.count
-                let rows = logits[(row * 2)..<((row + attended) * 2)]
-                out.append(
-                    .spanLogits(
-                        start: rows.enumerated().filter { $0.offset % 2 == 0 }.map(\.element),
-                        end: rows.enumerated().filter { $0.offset % 2 == 1 }.map(\.element)))
+                let columns = QuestionAnsweringFeatures.startAndEnd(logits[(row * 2)..<((row + attended) * 2)])
+                out.append(.spanLogits(start: columns.start, end: columns.end))
                 row += attended
             }
             return out

@@ -75,24 +75,16 @@ public enum TokenClassification {
                 }
             }
             pre.append(
-                Pre(word: word, scores: softmax32(row), start: start, end: end, index: idx, isSubword: isSubword))
+                Pre(word: word, scores: softmax(row), start: start, end: end, index: idx, isSubword: isSubword))
         }
-        struct Entity {
-            var entity: String
-            var score: Float
-            var index: Int?
-            var word: String
-            var start: Int?
-            var end: Int?
-        }
-        var tokens: [Entity] = []
+        var tokens: [TokenEntity] = []
         switch strategy {
         case .none, .simple:
             for p in pre {
                 let best = argmax(p.scores)
                 tokens.append(
-                    Entity(
-                        entity: labels[best], score: p.scores[best], index: p.index, word: p.word, start: p.start,
+                    TokenEntity(
+                        label: labels[best], score: p.scores[best], index: p.index, word: p.word, start: p.start,
                         end: p.end))
             }
         case .first, .average, .max:
@@ -117,18 +109,13 @@ public enum TokenClassification {
                 }
                 let best = argmax(scores)
                 tokens.append(
-                    Entity(
-                        entity: labels[best], score: scores[best], index: nil,
+                    TokenEntity(
+                        label: labels[best], score: scores[best], index: nil,
                         word: tokenizer.convertTokensToString(g.map(\.word)), start: g[0].start, end: g[g.count - 1].end
                     ))
             }
         }
-        if strategy == .none {
-            return tokens.filter { !ignoreLabels.contains($0.entity) }.map {
-                TokenEntity(
-                    label: $0.entity, score: $0.score, index: $0.index, word: $0.word, start: $0.start, end: $0.end)
-            }
-        }
+        if strategy == .none { return tokens.filter { !ignoreLabels.contains($0.label) } }
         // Group adjacent entities of one type; a `B-` tag starts a new group.
         func tag(_ label: String) -> (bi: String, type: String) {
             if label.hasPrefix("B-") { return ("B", String(label.dropFirst(2))) }
@@ -136,10 +123,10 @@ public enum TokenClassification {
             return ("I", label)
         }
         var grouped: [TokenEntity] = []
-        var run: [Entity] = []
+        var run: [TokenEntity] = []
         func flush() {
             guard let first = run.first else { return }
-            let type = first.entity.split(separator: "-", maxSplits: 1).last.map(String.init) ?? first.entity
+            let type = first.label.split(separator: "-", maxSplits: 1).last.map(String.init) ?? first.label
             grouped.append(
                 TokenEntity(
                     label: type, score: run.reduce(Float(0)) { $0 + $1.score } / Float(run.count), index: nil,
@@ -149,8 +136,8 @@ public enum TokenClassification {
         }
         for e in tokens {
             if let last = run.last {
-                let (bi, type) = tag(e.entity)
-                if type == tag(last.entity).type && bi != "B" {
+                let (bi, type) = tag(e.label)
+                if type == tag(last.label).type && bi != "B" {
                     run.append(e)
                     continue
                 }
@@ -160,14 +147,6 @@ public enum TokenClassification {
         }
         flush()
         return grouped.filter { !ignoreLabels.contains($0.label) }
-    }
-
-    /// Softmax in float32, as numpy over float32 logits.
-    static func softmax32(_ x: [Float]) -> [Float] {
-        let m = x.max() ?? 0
-        let e = x.map { Foundation.exp($0 - m) }
-        let s = e.reduce(0, +)
-        return e.map { $0 / s }
     }
 
     /// The first index of the largest value (numpy's argmax).

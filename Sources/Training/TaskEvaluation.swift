@@ -154,22 +154,18 @@ extension Trainer {
             guard let qa = dataset.questionAnswering else {
                 throw TrainingError.invalidConfiguration("the question-answering dataset has no examples behind its windows")
             }
-            var decoded: [DecodedAnswer] = []
             // Data with unanswerable questions is SQuAD 2.0: the null answer competes (run_qa's version_2_with_negative).
             let unanswerable = qa.examples.contains { $0.answers.isEmpty }
             for (e, windows) in qa.windowsOf.enumerated() {
                 let scored = windows.map { w in
-                    let all = predicted[outputStart[w]..<outputStart[w + 1]].map(Float.init)
-                    return ScoredWindow(
-                        startLogits: stride(from: 0, to: all.count, by: 2).map { all[$0] },
-                        endLogits: stride(from: 1, to: all.count, by: 2).map { all[$0] }, spans: qa.contextSpans[w],
-                        words: qa.contextWords[w], clsPositions: qa.clsPositions[w])
+                    let columns = QuestionAnsweringFeatures.startAndEnd(
+                        predicted[outputStart[w]..<outputStart[w + 1]].map(Float.init))
+                    return qa.scoredWindow(w, startLogits: columns.start, endLogits: columns.end)
                 }
-                decoded.append(
+                answers.append(
                     AnswerDecoding.bestLogitSum(scored, context: qa.examples[e].context, allowNoAnswer: unanswerable))
             }
-            answers = decoded
-            let s = MetricMath.squad(predictions: decoded.map(\.text), golds: qa.examples.map { $0.answers.map(\.text) })
+            let s = MetricMath.squad(predictions: answers.map(\.text), golds: qa.examples.map { $0.answers.map(\.text) })
             values["exact_match"] = s.exactMatch
             values["f1"] = s.f1
             primary = "f1"

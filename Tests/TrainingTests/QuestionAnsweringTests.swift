@@ -48,10 +48,9 @@ struct QuestionAnsweringTests {
         -> [ScoredWindow]
     {
         zip(windows, logits).map { w, l in
-            ScoredWindow(
-                startLogits: (l["start"] as? [Double] ?? []).map(Float.init),
-                endLogits: (l["end"] as? [Double] ?? []).map(Float.init),
-                spans: qa.contextSpans[w], words: qa.contextWords[w], clsPositions: qa.clsPositions[w])
+            qa.scoredWindow(
+                w, startLogits: (l["start"] as? [Double] ?? []).map(Float.init),
+                endLogits: (l["end"] as? [Double] ?? []).map(Float.init))
         }
     }
 

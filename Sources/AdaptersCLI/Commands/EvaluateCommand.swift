@@ -128,18 +128,15 @@ struct EvaluateCommand: ParsableCommand {
     /// names on each side, tagging the tags of the labelled words on each side, question answering
     /// `{"id", "label": [gold answers], "prediction", "start", "end"}` per question.
     private func writePredictions(_ values: [Float], answers: [DecodedAnswer], dataset: TokenizedDataset, head: HeadSpec, task: DatasetTask, to path: String) throws {
-        var text = ""
         var at = 0
         let n = head.numLabels
-        if let qa = dataset.questionAnswering {
-            // One line per question: its id, the gold answers and the predicted one.
-            for (e, answer) in zip(qa.examples, answers) {
-                let line: [String: Any] = [
-                    "id": e.id, "label": e.answers.map(\.text), "prediction": answer.text, "start": answer.start,
-                    "end": answer.end,
-                ]
-                text += String(decoding: try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys]), as: UTF8.self) + "\n"
-            }
+        var lines: [[String: Any]] = []
+        // Question answering: one line per question (its id, the gold answers, the predicted one), not per window.
+        for (e, answer) in zip(dataset.questionAnswering?.examples ?? [], answers) {
+            lines.append([
+                "id": e.id, "label": e.answers.map(\.text), "prediction": answer.text, "start": answer.start,
+                "end": answer.end,
+            ])
         }
         for i in 0..<dataset.count where task != .questionAnswering {
             var line: [String: Any] = [:]
@@ -165,6 +162,10 @@ struct EvaluateCommand: ParsableCommand {
             case .classification, .questionAnswering:
                 break
             }
+            lines.append(line)
+        }
+        var text = ""
+        for line in lines {
             text += String(decoding: try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys]), as: UTF8.self) + "\n"
         }
         do {

@@ -109,14 +109,12 @@ struct PredictCommand: ParsableCommand {
             }
             let predictions = try runner.predictTask(records, model: engine, batchSize: perBatch, source: inputOptions.input)
             for (record, p) in zip(records, predictions) {
-                var line = Self.line(p, labels: head.labels, threshold: threshold)
+                // Tagging: the pipeline's entities (start/end in characters) too.
+                var entities: [TokenEntity]?
                 if case .tagging(_, let logits) = p {
-                    // The pipeline's entities (start/end in characters), before the per-token list's closing brace.
-                    let entities = runner.entities(for: record, logits: logits, labels: head.labels, strategy: aggregationStrategy)
-                    line.removeLast()
-                    line += ",\"entities\":[\(entities.map(Self.entityJSON).joined(separator: ","))]}"
+                    entities = runner.entities(for: record, logits: logits, labels: head.labels, strategy: aggregationStrategy)
                 }
-                sink.write(line)
+                sink.write(Self.line(p, labels: head.labels, threshold: threshold, entities: entities))
             }
             try sink.finish()
             return
@@ -197,7 +195,7 @@ extension PredictCommand {
     }
 
     /// One output line of a regression, multi-label or tagging prediction.
-    static func line(_ p: TaskPrediction, labels: [String], threshold: Float) -> String {
+    static func line(_ p: TaskPrediction, labels: [String], threshold: Float, entities: [TokenEntity]? = nil) -> String {
         switch p {
         case .regression(let value):
             return "{\"label\":\(JSONLines.string(labels.first ?? "LABEL_0")),\"score\":\(JSONLines.number(value)),\"logits\":\(JSONLines.array([value]))}"
@@ -213,7 +211,8 @@ extension PredictCommand {
             let items = tokens.map {
                 "{\"entity\":\(JSONLines.string($0.entity)),\"score\":\(JSONLines.number($0.score)),\"index\":\($0.index),\"word\":\(JSONLines.string($0.word))}"
             }
-            return "{\"tokens\":[\(items.joined(separator: ","))],\"logits\":[\(logits.map(JSONLines.array).joined(separator: ","))]}"
+            let grouped = entities.map { ",\"entities\":[\($0.map(entityJSON).joined(separator: ","))]" } ?? ""
+            return "{\"tokens\":[\(items.joined(separator: ","))],\"logits\":[\(logits.map(JSONLines.array).joined(separator: ","))]\(grouped)}"
         }
     }
 }

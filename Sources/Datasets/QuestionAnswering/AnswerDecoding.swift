@@ -58,7 +58,7 @@ public enum AnswerDecoding {
         var null: Float? = nil
         for w in windows where !w.startLogits.isEmpty {
             let n = w.startLogits[0] + w.endLogits[0]
-            if null == nil || n < null! { null = n }
+            if null.map({ n < $0 }) ?? true { null = n }
             let starts = topIndices(w.startLogits, nBest)
             let ends = topIndices(w.endLogits, nBest)
             for s in starts {

@@ -16,6 +16,23 @@ public struct QuestionAnsweringFeatures: Sendable {
     /// pipeline keeps in its softmax.
     public let clsPositions: [[Int]]
 
+    /// Window `w` with a question-answering head's logits for it, as `AnswerDecoding` reads them.
+    public func scoredWindow(_ w: Int, startLogits: [Float], endLogits: [Float]) -> ScoredWindow {
+        ScoredWindow(
+            startLogits: startLogits, endLogits: endLogits, spans: contextSpans[w], words: contextWords[w],
+            clsPositions: clsPositions[w])
+    }
+
+    /// The start and end columns of a question-answering head's `[positions, 2]` logits.
+    public static func startAndEnd<C: Collection<Float>>(_ rows: C) -> (start: [Float], end: [Float]) {
+        var start: [Float] = []
+        var end: [Float] = []
+        for (k, v) in rows.enumerated() {
+            if k % 2 == 0 { start.append(v) } else { end.append(v) }
+        }
+        return (start, end)
+    }
+
     /// The windows of each example, in order.
     public var windowsOf: [Range<Int>] {
         var out = [Range<Int>](repeating: 0..<0, count: examples.count)
