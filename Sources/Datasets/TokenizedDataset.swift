@@ -137,10 +137,11 @@ public struct PaddedBatch: Sendable, Equatable {
     /// Tagging: a class id per position `[batchSize, sequenceLength]`, `-100` at padding and unlabelled tokens.
     public let tokenLabels: [Int32]?
     /// Question answering: each row's answer start and end position `[batchSize, 2]`.
-    public var spans: [Int32]?
+    public let spans: [Int32]?
 
     public init(batchSize: Int, sequenceLength: Int, inputIds: [Int32], attentionMask: [Int32],
-                tokenTypeIds: [Int32]?, labels: [Int32], values: [Float]? = nil, tokenLabels: [Int32]? = nil) {
+                tokenTypeIds: [Int32]?, labels: [Int32], values: [Float]? = nil, tokenLabels: [Int32]? = nil,
+                spans: [Int32]? = nil) {
         self.batchSize = batchSize
         self.sequenceLength = sequenceLength
         self.inputIds = inputIds
@@ -149,6 +150,7 @@ public struct PaddedBatch: Sendable, Equatable {
         self.labels = labels
         self.values = values
         self.tokenLabels = tokenLabels
+        self.spans = spans
     }
 
     /// The real (unpadded) length of each row.
@@ -205,9 +207,8 @@ extension TokenizedDataset {
             if k == 0 { labels.append(store.labels[i]) }
         }
         if k > 0 { labels = examples.map { store.labels[$0] } }
-        var batch = PaddedBatch(batchSize: b, sequenceLength: length, inputIds: input, attentionMask: mask,
-                                tokenTypeIds: types, labels: labels, values: values, tokenLabels: tokenLabels)
-        if !store.spans.isEmpty { batch.spans = indices.flatMap { store.spans[(2 * $0)..<(2 * $0 + 2)] } }
-        return batch
+        let spans = store.spans.isEmpty ? nil : indices.flatMap { store.spans[(2 * $0)..<(2 * $0 + 2)] }
+        return PaddedBatch(batchSize: b, sequenceLength: length, inputIds: input, attentionMask: mask,
+                           tokenTypeIds: types, labels: labels, values: values, tokenLabels: tokenLabels, spans: spans)
     }
 }

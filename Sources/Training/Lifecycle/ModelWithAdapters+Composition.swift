@@ -174,13 +174,9 @@ extension ModelWithAdapters {
                 let key = AdapterHubNames.renaming(String(tensor.dropLast("lora_A".count)), from: source, to: name)
                 var acc = delta[key]?.values ?? [Float](repeating: 0, count: fanOut * fanIn)
                 // acc += w · B [out, r] · A [r, in]
-                for o in 0..<fanOut {
-                    for k in 0..<r {
-                        let f = weight * b[o * r + k]
-                        if f == 0 { continue }
-                        for i in 0..<fanIn { acc[o * fanIn + i] += f * a[k * fanIn + i] }
-                    }
-                }
+                GEMM.serial(
+                    .none, .none, m: fanOut, n: fanIn, k: r, alpha: weight, a: b, lda: r, b: a, ldb: fanIn, beta: 1,
+                    c: &acc, ldc: fanIn)
                 delta[key] = (acc, fanOut, fanIn)
             }
         }
