@@ -75,6 +75,59 @@ struct CompositionCLITests {
         #expect(r.status != 0 && r.stderr.contains("average:W1,W2"), "\(r.stderr)")
     }
 
+    /// `--compose` expressions over the adapters' names (tools/make_nested_composition_fixtures.py): a Fuse inside a Stack
+    /// with its `--fusion` folder, a Parallel of Stacks (one object per branch's head), evaluate with a nested Average,
+    /// and the errors.
+    @Test func expressionsNestBlocks() throws {
+        let tmp = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        let (path, _) = try input(in: tmp)
+        let json = try Fixtures.json("composition/nested.json")
+        let base = Fixtures.url("training/base-roberta").path
+        func folder(_ name: String) -> String { Fixtures.url("composition/\(name)").path }
+        func rows(_ v: Any?) -> [Float] { ((v as? [[Double]]) ?? []).flatMap { $0 }.map(Float.init) }
+        let adapters = ["--adapter", folder("a"), "--adapter", folder("c"), "--adapter", folder("d")]
+
+        var r = try cli.run(
+            ["predict", "--model", base] + adapters + [
+                "--compose", "Stack(c, Fuse(a, d))", "--fusion", folder("fuse_dynamic"), "--input", path,
+            ])
+        #expect(r.status == 0, "\(r.stderr)")
+        let fused = objects(r.stdout).flatMap { $0["logits"] as? [Double] ?? [] }.map(Float.init)
+        #expect(fused.count == 6 && maxAbsDifference(fused, rows(json["stack_c_fuse_ad"])) <= 1e-4, "\(r.stdout)")
+
+        r = try cli.run(
+            ["predict", "--model", base] + adapters + ["--compose", "Parallel(Stack(c, a), Stack('c', \"d\"))", "--input", path])
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = objects(r.stdout)
+        #expect(lines.count == 3 && lines.allSatisfy { Set($0.keys) == ["a", "d"] }, "\(r.stdout)")
+        for (head, key) in [("a", "stack_c_a"), ("d", "stack_c_d")] {
+            let logits = lines.flatMap { ($0[head] as? [String: Any])?["logits"] as? [Double] ?? [] }.map(Float.init)
+            #expect(maxAbsDifference(logits, rows(json[key])) <= 1e-4, "\(head)")
+        }
+
+        // evaluate with a nested Average: labels are the head's own predictions, so accuracy is 100 %.
+        r = try cli.run(
+            ["predict", "--model", base] + adapters + ["--compose", "Stack(c, Average(a, d, weights=[0.7, 0.3]))", "--input", path])
+        #expect(r.status == 0, "\(r.stderr)")
+        let averaged = objects(r.stdout)
+        #expect(maxAbsDifference(averaged.flatMap { $0["logits"] as? [Double] ?? [] }.map(Float.init), rows(json["stack_c_average_ad"])) <= 1e-4)
+
+        let bad: [([String], String)] = [
+            (["--compose", "Stack(c, Fuse(a, d))"], "no AdapterFusion 'a,d' is loaded"),
+            (["--compose", "Stack(c, Fuse(a, x))", "--fusion", folder("fuse_dynamic")], "names 'x', which no --adapter folder holds"),
+            (["--compose", "Stack(c, Fuse(a, d)"], "expected ')', the text ended"),
+            (["--compose", "Stack(c, Parallel(a, d))"], "Parallel can only be the whole composition"),
+            (["--compose", "Stack(c, Average(a, d, weight=[1, 2]))"], "Average has no argument 'weight'"),
+            (["--compose", "BatchSplit(a, d, batch_sizes=[1, 2])"], "BatchSplit is for the library"),
+            (["--compose", "stack", "--fusion", folder("fuse_dynamic")], "--fusion goes with a --compose expression"),
+        ]
+        for (arguments, message) in bad {
+            r = try cli.run(["predict", "--model", base] + adapters + arguments + ["--input", path])
+            #expect(r.status != 0 && r.stderr.contains(message), "\(arguments): \(r.stderr)")
+        }
+    }
+
     /// `adapter average`: AdapterHub's average_adapter from the command line; lora_delta_w_svd writes a rank-2 LoRA
     /// folder (its numbers are checked against Python in CompositionTests).
     @Test func adapterAverageWritesAnAdapterHubFolder() throws {

@@ -20,8 +20,11 @@ struct EvaluateCommand: ParsableCommand {
 
     @Option(
         name: .long,
-        help: "How several --adapter folders combine: stack (the default), average[:W1,W2,…], split:N1,N2,… or fuse:FUSIONDIR (as predict's --compose).")
+        help: "How several --adapter folders combine: stack (the default), average[:W1,W2,…], split:N1,N2,…, fuse:FUSIONDIR or an expression such as 'Stack(lang, Fuse(a, b))' (as predict's --compose).")
     var compose: Composition = .stack
+
+    @Option(name: .long, help: "An AdapterFusion folder that a --compose expression's Fuse uses; repeat for several.")
+    var fusion: [String] = []
 
     @Option(name: .long, help: "Labelled data (.jsonl, .csv, .tsv, .parquet, Amazon polarity CSV).")
     var data: String?
@@ -43,8 +46,11 @@ struct EvaluateCommand: ParsableCommand {
     func validate() throws {
         if (data == nil) == (datasetOptions.dataset == nil) { throw ValidationError("give either --data FILE or --dataset NAME") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
-        if compose == .parallel { throw ValidationError("evaluate runs one head: --compose parallel is for predict") }
+        if compose.isParallel { throw ValidationError("evaluate runs one head: --compose parallel is for predict") }
         try compose.validate(adapterFolders: adapter.count)
+        if !fusion.isEmpty, case .expression = compose {} else if !fusion.isEmpty {
+            throw ValidationError("--fusion goes with a --compose expression that has a Fuse (or use --compose fuse:FUSIONDIR)")
+        }
     }
 
     func run() throws {
@@ -54,8 +60,13 @@ struct EvaluateCommand: ParsableCommand {
         }
         let classifier: SequenceClassifier
         if !adapter.isEmpty {
-            let loaded = try loadAdapterFolders(adapter, base: pretrained.encoder)
-            try compose.activate(on: loaded)
+            let expression = try compose.parsed()
+            let loaded = try loadAdapterFolders(adapter, base: pretrained.encoder, activate: expression == nil)
+            if let expression {
+                try compose.activate(expression: expression, fusions: fusion, on: loaded)
+            } else {
+                try compose.activate(on: loaded)
+            }
             classifier = loaded
         } else if pretrained.encoder.head != nil {
             classifier = pretrained.encoder

@@ -56,16 +56,24 @@ struct PredictCommand: ParsableCommand {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "How several --adapter folders combine: stack (AdapterHub's Stack, the default), parallel, average[:W1,W2,…], split:N1,N2,… or fuse:FUSIONDIR.",
-            discussion: "parallel runs every adapter with its own head on each input (AdapterHub's Parallel); each line then holds one object per head, keyed by the head's name: {\"A\": {\"label\", \"score\", \"logits\"}, \"B\": {…}}. average:0.7,0.3 combines the adapters' outputs at every layer with these weights (normalised; equal without them; AdapterHub's Average) and predicts with the last adapter's head. split:2,30 sends each sequence's first 2 tokens through the first adapter, the next 30 (and any after) through the second (AdapterHub's Split). fuse:FUSIONDIR loads an AdapterFusion folder (save_adapter_fusion) over the adapters it names, which the --adapter folders must provide, and predicts with its head."
+            "How several --adapter folders combine: stack (AdapterHub's Stack, the default), parallel, average[:W1,W2,…], split:N1,N2,…, fuse:FUSIONDIR, or a composition over the adapters' names as in Python: 'Stack(lang, Fuse(a, b))'.",
+            discussion: "parallel runs every adapter with its own head on each input (AdapterHub's Parallel); each line then holds one object per head, keyed by the head's name: {\"A\": {\"label\", \"score\", \"logits\"}, \"B\": {…}}. average:0.7,0.3 combines the adapters' outputs at every layer with these weights (normalised; equal without them; AdapterHub's Average) and predicts with the last adapter's head. split:2,30 sends each sequence's first 2 tokens through the first adapter, the next 30 (and any after) through the second (AdapterHub's Split). fuse:FUSIONDIR loads an AdapterFusion folder (save_adapter_fusion) over the adapters it names, which the --adapter folders must provide, and predicts with its head. An expression names the loaded adapters and nests blocks: Stack(lang, Fuse(a, b)) (the fusion folder given with --fusion), Stack(lang, Average(a, b, weights=[0.7, 0.3])), Stack(lang, Split(a, b, splits=[2, 30])), Parallel(Stack(lang, a), Stack(lang, b)) (one object per branch's head). A setup ending in a Fuse predicts with the fusion's head, any other with its last adapter's."
         ))
     var compose: Composition = .stack
+
+    @Option(
+        name: .long,
+        help: "An AdapterFusion folder (save_adapter_fusion) that a --compose expression's Fuse uses; repeat for several.")
+    var fusion: [String] = []
 
     func validate() throws {
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
         if let maxLength, maxLength < 2 { throw ValidationError("--max-length must be at least 2") }
         if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1") }
         try compose.validate(adapterFolders: adapter.count)
+        if !fusion.isEmpty, case .expression = compose {} else if !fusion.isEmpty {
+            throw ValidationError("--fusion goes with a --compose expression that has a Fuse (or use --compose fuse:FUSIONDIR)")
+        }
         if !(threshold > 0 && threshold < 1) { throw ValidationError("--threshold must be between 0 and 1") }
         if let docStride, docStride < 0 { throw ValidationError("--doc-stride must not be negative") }
         if maxAnswerLength < 1 { throw ValidationError("--max-answer-length must be at least 1") }
@@ -78,12 +86,20 @@ struct PredictCommand: ParsableCommand {
             try InputReader.read(inputOptions.input, options: inputOptions.readerOptions)
         }
         let sink = try OutputSink(path: inputOptions.output)
-        if compose == .parallel {
+        if compose.isParallel {
             try predictParallel(model: model, records: try readRecords(), sink: sink)
             return
         }
-        let classifier: SequenceClassifier? = adapter.isEmpty ? nil : try loadAdapterFolders(adapter, base: model.encoder)
-        if let withAdapters = classifier as? ModelWithAdapters { try compose.activate(on: withAdapters) }
+        let expression = try compose.parsed()
+        let classifier: SequenceClassifier? =
+            adapter.isEmpty ? nil : try loadAdapterFolders(adapter, base: model.encoder, activate: expression == nil)
+        if let withAdapters = classifier as? ModelWithAdapters {
+            if let expression {
+                try compose.activate(expression: expression, fusions: fusion, on: withAdapters)
+            } else {
+                try compose.activate(on: withAdapters)
+            }
+        }
         let runner = Runner(model: model, maxLength: maxLength, classifier: classifier)
         if let withAdapters = classifier as? ModelWithAdapters, let name = withAdapters.activeHead,
             let head = withAdapters.head(name), !head.isSingleLabel
@@ -133,10 +149,44 @@ struct PredictCommand: ParsableCommand {
 }
 
 extension PredictCommand {
-    /// `--compose parallel`: every folder's adapter with its head on each input, one object per head.
+    /// `--compose parallel`: every folder's adapter with its head on each input, one object per head; or a `Parallel(…)`
+    /// expression's branches.
     func predictParallel(model: PretrainedModel, records: [InputRecord], sink: OutputSink) throws {
+        let withAdapters: ModelWithAdapters
+        let setups: [AdapterSetup]
+        if case .parallel(let branches)? = try compose.parsed() {
+            withAdapters = try loadAdapterFolders(adapter, base: model.encoder, activate: false)
+            try compose.activate(expression: .parallel(branches), fusions: fusion, on: withAdapters)
+            setups = branches
+        } else {
+            withAdapters = try loadParallelFolders(model: model)
+            setups = withAdapters.adapterNames.map { AdapterSetup([$0]) }
+        }
+        let runner = Runner(model: model, maxLength: maxLength)
+        let source = inputOptions.input
+        for start in stride(from: 0, to: records.count, by: batchSize) {
+            let slice = records[start..<min(records.count, start + batchSize)]
+            let batch = try runner.encoder.batch(slice, source: source)
+            let branches: [(head: String, logits: [Float])]
+            do {
+                branches = try withAdapters.parallelLogits(setups, batch)
+            } catch let error as AdapterError {
+                throw ValidationError("--compose: \(error)")
+            }
+            var objects = [[String]](repeating: [], count: batch.batchSize)
+            for branch in branches {
+                guard let head = withAdapters.head(branch.head) else { continue }
+                let lines = Self.lines(branch.logits, head: head, batch: batch, tokenizer: runner.encoder.tokenizer, threshold: threshold)
+                for (b, line) in lines.enumerated() { objects[b].append("\(JSONLines.string(branch.head)):\(line)") }
+            }
+            for o in objects { sink.write("{" + o.joined(separator: ",") + "}") }
+        }
+        try sink.finish()
+    }
+
+    /// `--compose parallel`'s folders, each with its head (a name loaded twice becomes NAME_2…).
+    private func loadParallelFolders(model: PretrainedModel) throws -> ModelWithAdapters {
         let withAdapters = ModelWithAdapters(base: model.encoder, logger: logger)
-        var names: [String] = []
         for (i, path) in adapter.enumerated() {
             let url = try HubAccess.folder(path, selection: .all)
             let name: String
@@ -148,23 +198,8 @@ extension PredictCommand {
             guard withAdapters.head(name) != nil else {
                 throw ValidationError("\(path): no head_config.json; every --adapter of a Parallel needs its head")
             }
-            names.append(name)
         }
-        let runner = Runner(model: model, maxLength: maxLength)
-        let source = inputOptions.input
-        for start in stride(from: 0, to: records.count, by: batchSize) {
-            let slice = records[start..<min(records.count, start + batchSize)]
-            let batch = try runner.encoder.batch(slice, source: source)
-            let branches = try withAdapters.parallelLogits(names.map { AdapterSetup([$0]) }, batch)
-            var objects = [[String]](repeating: [], count: batch.batchSize)
-            for branch in branches {
-                guard let head = withAdapters.head(branch.head) else { continue }
-                let lines = Self.lines(branch.logits, head: head, batch: batch, tokenizer: runner.encoder.tokenizer, threshold: threshold)
-                for (b, line) in lines.enumerated() { objects[b].append("\(JSONLines.string(branch.head)):\(line)") }
-            }
-            for o in objects { sink.write("{" + o.joined(separator: ",") + "}") }
-        }
-        try sink.finish()
+        return withAdapters
     }
 
     /// Each sequence's output object from a head's logits over `batch`.

@@ -3,15 +3,22 @@ import ArgumentParser
 import Training
 
 /// `--compose` (`predict`, `evaluate`): how several `--adapter` folders combine — AdapterHub's Stack (the default),
-/// Parallel, Average, Split or Fuse.
+/// Parallel, Average, Split or Fuse over the folders in order, or a composition written as in Python over the adapters'
+/// names (`Stack(lang, Fuse(a, b))`, `AdapterComposition`).
 enum Composition: ExpressibleByArgument, Equatable {
     case stack
     case parallel
     case average([Float]?)
     case fuse(String)
     case split([Int])
+    /// The text of an `AdapterComposition`, parsed by `validate` (which reports its errors).
+    case expression(String)
 
     init?(argument: String) {
+        if argument.contains("(") {
+            self = .expression(argument)
+            return
+        }
         switch argument {
         case "stack": self = .stack
         case "parallel": self = .parallel
@@ -37,7 +44,24 @@ enum Composition: ExpressibleByArgument, Equatable {
     }
 
     static var allValueStrings: [String] {
-        ["stack", "parallel", "average", "average:W1,W2,…", "split:N1,N2,…", "fuse:FUSIONDIR"]
+        ["stack", "parallel", "average", "average:W1,W2,…", "split:N1,N2,…", "fuse:FUSIONDIR", "'Stack(a, Fuse(b, c))'…"]
+    }
+
+    /// The parsed expression of `.expression` (nil for the other cases).
+    func parsed() throws -> AdapterComposition? {
+        guard case .expression(let text) = self else { return nil }
+        do {
+            return try AdapterComposition(parsing: text)
+        } catch let error as AdapterError {
+            throw ValidationError("--compose '\(text)': \(error)")
+        }
+    }
+
+    /// Whether predict runs it branch by branch with one output object per head (Parallel).
+    var isParallel: Bool {
+        if self == .parallel { return true }
+        if case .parallel? = try? parsed() { return true }
+        return false
     }
 }
 
@@ -61,6 +85,26 @@ extension Composition {
                 throw ValidationError(
                     "--compose split: \(lengths.count) lengths for \(count) --adapter folders (2 or more)")
             }
+        case .expression:
+            if case .batchSplit? = try parsed() {
+                throw ValidationError("--compose: BatchSplit is for the library (batchSplitLogits); predict sends every line through each branch with Parallel")
+            }
+            if count < 1 { throw ValidationError("--compose names adapters: give their --adapter folders") }
+        }
+    }
+
+    /// Loads the `--fusion` folders and activates an expression's setup (a Parallel's branches are run by `predict`).
+    func activate(expression composition: AdapterComposition, fusions: [String], on model: ModelWithAdapters) throws {
+        let loaded = Set(model.adapterNames)
+        if let unknown = composition.names.first(where: { !loaded.contains($0) }) {
+            throw ValidationError(
+                "--compose names '\(unknown)', which no --adapter folder holds (loaded: \(model.adapterNames.joined(separator: ", ")))")
+        }
+        do {
+            for path in fusions { try model.loadAdapterFusion(from: try HubAccess.folder(path, selection: .all)) }
+            if case .setup(let setup) = composition { try model.setActiveAdapters(setup) }
+        } catch let error as AdapterError {
+            throw ValidationError("--compose: \(error)")
         }
     }
 
@@ -70,7 +114,7 @@ extension Composition {
         let names = model.activeAdapters?.names ?? []
         do {
             switch self {
-            case .stack, .parallel:
+            case .stack, .parallel, .expression:
                 break
             case .fuse(let path):
                 try model.loadAdapterFusion(from: try HubAccess.folder(path, selection: .all), setActive: true)

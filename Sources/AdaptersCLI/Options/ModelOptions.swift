@@ -93,8 +93,9 @@ struct InputOptions: ParsableArguments {
 }
 
 /// Adapter folders (AdapterHub's, or PEFT LoRA; local or Hub ids) loaded onto `base` and run as a
-/// Stack in the given order; the head is the last adapter's.
-func loadAdapterFolders(_ paths: [String], base: EncoderModel) throws -> ModelWithAdapters {
+/// Stack in the given order; the head is the last adapter's. With `activate` false they are only loaded (a
+/// `--compose` expression then names them).
+func loadAdapterFolders(_ paths: [String], base: EncoderModel, activate: Bool = true) throws -> ModelWithAdapters {
     let model = ModelWithAdapters(base: base, logger: logger)
     var names: [String] = []
     for (i, path) in paths.enumerated() {
@@ -114,6 +115,7 @@ func loadAdapterFolders(_ paths: [String], base: EncoderModel) throws -> ModelWi
             names.append(try model.loadAdapter(from: url, loadAs: "\(name)_\(i + 1)"))
         }
     }
+    guard activate else { return model }
     try model.setActiveAdapters(AdapterSetup(names))
     guard let last = names.last, model.activeHead == last else {
         throw ValidationError("\(paths.last ?? ""): the last --adapter has no head_config.json; its head gives the labels")

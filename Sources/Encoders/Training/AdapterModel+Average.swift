@@ -20,7 +20,13 @@ extension AdapterModel {
     /// Checks an `Average`'s adapters and gives each location's slots its share. AdapterHub composes an
     /// Average per location and runs every child on the same input, so every adapter must sit at the same
     /// locations, and only plain bottlenecks (sequential, ungated) and plain LoRA combine this way here.
-    static func placeAverage(_ adapters: [NamedAdapter], weights: [Float], in layers: inout [LayerAdapter]) throws {
+    ///
+    /// `block` is the Average's index among the Stack's blocks (its slots carry it); with `bottlenecksOnly` (an Average
+    /// inside a Stack) its adapters must be bottlenecks.
+    static func placeAverage(
+        _ adapters: [NamedAdapter], weights: [Float], block: Int = 0, bottlenecksOnly: Bool = false,
+        in layers: inout [LayerAdapter]
+    ) throws {
         let k = adapters.count
         guard weights.count == k, k >= 1 else {
             throw EncoderError.invalidInput("an Average of \(k) adapters was given \(weights.count) weights")
@@ -35,6 +41,11 @@ extension AdapterModel {
                         )
                     }
                 case .lora(let lora):
+                    guard !bottlenecksOnly else {
+                        throw EncoderError.invalidInput(
+                            "Average: '\(adapter.name)' is LoRA; an Average inside a Stack combines bottleneck adapters only (a lone Average also combines LoRA)"
+                        )
+                    }
                     guard !lora.useDora, !lora.isVera, !lora.useGating, lora.compositionMode == "add" else {
                         throw EncoderError.invalidInput(
                             "Average: '\(adapter.name)' is \(adapter.config.methodName): DoRA, VeRA, (IA)³ and gated LoRA are not averaged"
@@ -49,18 +60,25 @@ extension AdapterModel {
         }
         let factors = averageFactors(weights)
         for l in layers.indices {
-            func place<T>(_ slots: inout [T], _ what: String, _ set: (inout T, Float) -> Void) throws {
-                guard slots.isEmpty || slots.count == k else {
+            func place<T>(_ slots: inout [T], _ what: String, members: [Int], _ set: (inout T, Float) -> Void) throws {
+                guard members.isEmpty || members.count == k else {
                     throw EncoderError.invalidInput(
-                        "Average: layer \(l)'s \(what) holds \(slots.count) of the \(k) adapters; every adapter must sit at the same locations"
+                        "Average: layer \(l)'s \(what) holds \(members.count) of the \(k) adapters; every adapter must sit at the same locations"
                     )
                 }
-                for i in slots.indices { set(&slots[i], factors[i]) }
+                for (j, i) in members.enumerated() { set(&slots[i], factors[j]) }
             }
-            try place(&layers[l].attention, "attention bottleneck") { $0.averageFactor = $1 }
-            try place(&layers[l].output, "output bottleneck") { $0.averageFactor = $1 }
-            for site in LinearSite.allCases {
-                try place(&layers[l].lora[site.rawValue], "LoRA on \(site)") { $0.averageFactor = $1 }
+            for (location, what) in [(\LayerAdapter.attention, "attention bottleneck"), (\LayerAdapter.output, "output bottleneck")] {
+                let members = layers[l][keyPath: location].indices.filter { layers[l][keyPath: location][$0].block == block }
+                try place(&layers[l][keyPath: location], what, members: members) { $0.averageFactor = $1 }
+            }
+            if !bottlenecksOnly {
+                for site in LinearSite.allCases {
+                    let slots = layers[l].lora[site.rawValue]
+                    try place(&layers[l].lora[site.rawValue], "LoRA on \(site)", members: Array(slots.indices)) {
+                        $0.averageFactor = $1
+                    }
+                }
             }
             if layers[l].output.contains(where: \.normFreeOutput) {
                 throw EncoderError.invalidInput("Average: AdapterPlus bottlenecks are not averaged")
@@ -79,7 +97,9 @@ extension TrainingMode {
 extension AdapterModel {
     /// Checks a `Split`'s adapters (sequential bottlenecks at the same locations, as AdapterHub composes a Split
     /// in its bottleneck layers only) and gives each its first position.
-    static func placeSplit(_ adapters: [NamedAdapter], splits: [Int], in layers: inout [LayerAdapter]) throws {
+    static func placeSplit(
+        _ adapters: [NamedAdapter], splits: [Int], block: Int = 0, in layers: inout [LayerAdapter]
+    ) throws {
         let k = adapters.count
         guard k >= 2, splits.count == k, splits.allSatisfy({ $0 > 0 }) else {
             throw EncoderError.invalidInput("a Split of \(k) adapters needs \(k) positive lengths, got \(splits)")
@@ -98,13 +118,13 @@ extension AdapterModel {
         let starts = splits.indices.map { splits[..<$0].reduce(0, +) }
         for l in layers.indices {
             for location in [\LayerAdapter.attention, \LayerAdapter.output] {
-                let count = layers[l][keyPath: location].count
-                guard count == 0 || count == k else {
+                let members = layers[l][keyPath: location].indices.filter { layers[l][keyPath: location][$0].block == block }
+                guard members.isEmpty || members.count == k else {
                     throw EncoderError.invalidInput(
-                        "Split: layer \(l) holds \(count) of the \(k) adapters at one location; every adapter must sit at the same locations"
+                        "Split: layer \(l) holds \(members.count) of the \(k) adapters at one location; every adapter must sit at the same locations"
                     )
                 }
-                for i in 0..<count { layers[l][keyPath: location][i].splitStart = starts[i] }
+                for (j, i) in members.enumerated() { layers[l][keyPath: location][i].splitStart = starts[j] }
             }
         }
     }

@@ -52,6 +52,11 @@ extension AdapterModel {
         dropUp: ((UnsafeMutablePointer<Float>, BottleneckSlots) -> Void)? = nil, rowOffsets: [Int], gateBuffer: ScratchBuffer
     ) -> UnsafePointer<Float> {
         let c = config.hiddenSize
+        if stack.count > 1, stack[0].block != stack[stack.count - 1].block {
+            return composedStack(
+                stack, h: h, residual: residual, rows: m, tmp: tmp, pre: pre, act: act, adapterInput: adapterInput,
+                rowOffsets: rowOffsets, gateBuffer: gateBuffer)
+        }
         if stack.count > 1, stack[0].splitStart != nil {
             return bottleneckSplit(
                 stack, h: h, rows: m, tmp: tmp, pre: pre, act: act, rowOffsets: rowOffsets, adapterInput: adapterInput)
@@ -60,7 +65,8 @@ extension AdapterModel {
             return bottleneckFusion(
                 stack, fusion: fusion, h: h, rows: m, tmp: tmp, pre: pre, act: act, adapterInput: adapterInput)
         }
-        if stack.count > 1, stack.allSatisfy({ $0.averageFactor != nil }) {
+        // An Average of one adapter still weighs its output (AdapterHub: w·(h + u)).
+        if !stack.isEmpty, stack.allSatisfy({ $0.averageFactor != nil }) {
             return bottleneckAverage(
                 stack, h: h, residual: residual, rows: m, tmp: tmp, pre: pre, act: act, adapterInput: adapterInput)
         }
@@ -84,6 +90,34 @@ extension AdapterModel {
             o = UnsafePointer(tmp)
         }
         return o
+    }
+
+    /// A composed Stack at one location (inference): its blocks in order (consecutive slots of one block), each
+    /// on the previous block's output with its own rule — a single adapter, a Fuse, an Average or a Split — as
+    /// AdapterHub's `compose_stack` hands its state from child to child. Returns the last block's output in `tmp`.
+    func composedStack(
+        _ stack: [BottleneckSlots], h: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>, rows m: Int,
+        tmp: UnsafeMutablePointer<Float>, pre: ScratchBuffer, act: ScratchBuffer,
+        adapterInput: (UnsafePointer<Float>) -> UnsafePointer<Float>, rowOffsets: [Int], gateBuffer: ScratchBuffer
+    ) -> UnsafePointer<Float> {
+        let c = config.hiddenSize
+        // Each block reads the running output from its own copy: the blocks write theirs into tmp.
+        var input = Array(UnsafeBufferPointer(start: h, count: m * c))
+        var start = 0
+        while start < stack.count {
+            var end = start + 1
+            while end < stack.count && stack[end].block == stack[start].block { end += 1 }
+            let group = Array(stack[start..<end])
+            let o = input.withUnsafeMutableBufferPointer { x in
+                bottleneckStack(
+                    group, h: x.baseAddress!, residual: residual, rows: m, tmp: tmp, pre: pre, act: act,
+                    adapterInput: adapterInput, rowOffsets: rowOffsets, gateBuffer: gateBuffer)
+            }
+            input = Array(UnsafeBufferPointer(start: o, count: m * c))
+            start = end
+        }
+        tmp.update(from: input, count: m * c)
+        return UnsafePointer(tmp)
     }
 
     /// An `Average`'s bottlenecks at one location (inference): each adapter on the same input gives

@@ -42,7 +42,7 @@ extension AdapterModel {
     /// names (`roberta.encoder.layer.L.output.adapter_fusion_layer.a,b.query.weight`, `…attention.output…` for
     /// double_seq_bn's attention adapters). Fused adapters are sequential bottlenecks at the same locations.
     static func placeFusion(
-        _ adapters: [NamedAdapter], fusion: FusionConfig, modelPrefix: String, hidden c: Int,
+        _ adapters: [NamedAdapter], fusion: FusionConfig, block: Int = 0, modelPrefix: String, hidden c: Int,
         in layers: inout [LayerAdapter],
         into decl: inout SlotDeclarations
     ) throws {
@@ -62,10 +62,11 @@ extension AdapterModel {
         let name = adapters.map(\.name).joined(separator: ",")
         for l in layers.indices {
             func place(_ slots: inout [BottleneckSlots], _ location: String, site: Int) throws {
-                guard !slots.isEmpty else { return }
-                guard slots.count == k else {
+                let members = slots.indices.filter { slots[$0].block == block }
+                guard !members.isEmpty else { return }
+                guard members.count == k else {
                     throw EncoderError.invalidInput(
-                        "Fuse: layer \(l)'s \(location) holds \(slots.count) of the \(k) adapters; every fused adapter must sit at the same locations"
+                        "Fuse: layer \(l)'s \(location) holds \(members.count) of the \(k) adapters; every fused adapter must sit at the same locations"
                     )
                 }
                 let p = "\(modelPrefix)encoder.layer.\(l).\(location).adapter_fusion_layer.\(name)."
@@ -80,7 +81,7 @@ extension AdapterModel {
                             initialize: fusion.valueInitialized ? .scaledIdentity(1) : .normal)
                         : nil,
                     config: fusion, id: p, dropoutSite: site)
-                for i in slots.indices { slots[i].fusion = fs }
+                for i in members { slots[i].fusion = fs }
             }
             try place(&layers[l].attention, "attention.output", site: 4)
             try place(&layers[l].output, "output", site: 15)

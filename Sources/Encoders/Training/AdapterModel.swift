@@ -48,6 +48,9 @@ public final class AdapterModel {
         var fusion: FusionSlots? = nil
         /// In a `Split`, the first position (within its sequence) this adapter takes.
         var splitStart: Int? = nil
+        /// The adapter's group in its Stack: a composition block's adapters (a Fuse, an Average, a Split) share one, as
+        /// do consecutive single adapters. A location runs its groups in order, each on the previous one's output.
+        var block = 0
     }
 
     /// LoRA (`a`, `b`) or (IA)³ (`b` only, the scale vector) on one frozen linear layer.
@@ -224,14 +227,16 @@ public final class AdapterModel {
         }
         let values = Arena()
         var decl = SlotDeclarations(values: values)
-        let stack: [NamedAdapter]
-        switch mode {
-        case .adapter(let name, let adapterConfig): stack = [NamedAdapter(name: name, config: adapterConfig)]
-        case .stack(let adapters): stack = adapters
-        case .average(let adapters, _): stack = adapters
-        case .fuse(let adapters, _): stack = adapters
-        case .split(let adapters, _): stack = adapters
-        case .full, .headOnly: stack = []
+        let stackBlocks = mode.blocks
+        let stack = stackBlocks.flatMap(\.adapters)
+        // Each adapter's group, which its bottleneck slots carry: a composition block's adapters share one, and so do
+        // consecutive single adapters (a plain Stack runs as one group).
+        var blockOf: [Int] = []
+        for (i, block) in stackBlocks.enumerated() {
+            let joinsPrevious: Bool
+            if case .single = block, i > 0, case .single = stackBlocks[i - 1] { joinsPrevious = true } else { joinsPrevious = false }
+            let id = joinsPrevious ? (blockOf.last ?? 0) : (blockOf.last.map { $0 + 1 } ?? 0)
+            blockOf += Array(repeating: id, count: block.adapters.count)
         }
         if Set(stack.map(\.name)).count != stack.count {
             throw EncoderError.invalidInput("a Stack names the same adapter twice: \(stack.map(\.name))")
@@ -247,7 +252,7 @@ public final class AdapterModel {
         var placed: Set<String> = []
         // Each method declares its tensors (AdapterModel+<Method>.swift); embedding-level ones (prompt,
         // invertible adapter) apply for the Stack's first adapter only, as in AdapterHub.
-        for adapter in stack {
+        for (index, adapter) in stack.enumerated() {
             let name = adapter.name
             try adapter.config.validate(source: "adapter '\(name)'")
             for member in adapter.config.members {
@@ -286,9 +291,10 @@ public final class AdapterModel {
                                 throw AdapterError.invalidConfig(
                                     source: "adapter '\(name)'", detail: "two bottlenecks of the ConfigUnion sit at layer \(l)'s \(location)")
                             }
-                            let slots = Self.declareBottleneck(
+                            var slots = Self.declareBottleneck(
                                 bn, prefix: "\(prefix)encoder.layer.\(l).\(location).adapters.\(name).", hidden: c,
                                 sharedRule: sharedRule, into: &decl)
+                            slots.block = blockOf[index]
                             if location == "output" {
                                 layerAdapters[l].output.append(slots)
                             } else {
@@ -343,14 +349,21 @@ public final class AdapterModel {
                 }
             }
         }
-        if case .average(_, let weights) = mode {
-            try Self.placeAverage(stack, weights: weights, in: &layerAdapters)
-        }
-        if case .fuse(_, let fusion) = mode {
-            try Self.placeFusion(stack, fusion: fusion, modelPrefix: prefix, hidden: c, in: &layerAdapters, into: &decl)
-        }
-        if case .split(_, let splits) = mode {
-            try Self.placeSplit(stack, splits: splits, in: &layerAdapters)
+        // A composed Stack's blocks hold bottlenecks only: LoRA updates of an Average are combined per linear layer,
+        // which only a lone Average does.
+        let nested = stackBlocks.count > 1
+        for (i, block) in stackBlocks.enumerated() {
+            let group = blockOf[stackBlocks[..<i].reduce(0) { $0 + $1.adapters.count }]
+            switch block {
+            case .single: break
+            case .average(let adapters, let weights):
+                try Self.placeAverage(adapters, weights: weights, block: group, bottlenecksOnly: nested, in: &layerAdapters)
+            case .fuse(let adapters, let fusion):
+                try Self.placeFusion(
+                    adapters, fusion: fusion, block: group, modelPrefix: prefix, hidden: c, in: &layerAdapters, into: &decl)
+            case .split(let adapters, let splits):
+                try Self.placeSplit(adapters, splits: splits, block: group, in: &layerAdapters)
+            }
         }
         for (l, layer) in layerAdapters.enumerated() where !mode.isAverage && !mode.isFuse && !mode.isSplit {
             if layer.lora.contains(where: { $0.count > 1 && $0.contains(where: { $0.dora != nil }) }) {
@@ -630,6 +643,10 @@ public final class AdapterModel {
         }
         if backward && mode.isSplit {
             throw EncoderError.invalidInput("training a Split of adapters is not supported: it runs for inference")
+        }
+        if backward, case .composed = mode {
+            throw EncoderError.invalidInput(
+                "training a Stack with composition blocks (\(mode.blocks.count) blocks) is not supported: it runs for inference")
         }
         if backward && mode.isAverage {
             throw EncoderError.invalidInput("training an Average of adapters is not supported: it runs for inference")

@@ -16,10 +16,46 @@ public enum TrainingMode: Sendable, Equatable {
     /// AdapterHub's `Split`: by position in the sequence, the first `splits[0]` tokens go through the first adapter,
     /// the next `splits[1]` through the second, … (positions past them through the last). Forward only.
     case split([NamedAdapter], splits: [Int])
+    /// AdapterHub's `Stack` whose members are adapters or composition blocks, e.g. `Stack("lang", Fuse("a", "b"))`: at
+    /// every location each block runs on the previous one's output, as the blocks above do on their own. Forward only.
+    case composed([StackBlock])
     /// Everything, embeddings included, plus the head.
     case full
     /// Base frozen, no adapter: only the head.
     case headOnly
+}
+
+/// One member of a `composed` Stack.
+public enum StackBlock: Sendable, Equatable {
+    case single(NamedAdapter)
+    case fuse([NamedAdapter], fusion: FusionConfig)
+    /// The weights as `average` takes them (already normalised as the caller wants them).
+    case average([NamedAdapter], weights: [Float])
+    case split([NamedAdapter], splits: [Int])
+
+    /// The block's adapters, in order.
+    public var adapters: [NamedAdapter] {
+        switch self {
+        case .single(let adapter): [adapter]
+        case .fuse(let adapters, _), .average(let adapters, _), .split(let adapters, _): adapters
+        }
+    }
+}
+
+extension TrainingMode {
+    /// The mode's blocks in Stack order: a single adapter, a plain Stack (one block per adapter) and the blocks of one
+    /// composition are special cases of a composed Stack. Empty for full fine-tuning and head-only training.
+    var blocks: [StackBlock] {
+        switch self {
+        case .adapter(let name, let config): [.single(NamedAdapter(name: name, config: config))]
+        case .stack(let adapters): adapters.map { .single($0) }
+        case .average(let adapters, let weights): [.average(adapters, weights: weights)]
+        case .fuse(let adapters, let fusion): [.fuse(adapters, fusion: fusion)]
+        case .split(let adapters, let splits): [.split(adapters, splits: splits)]
+        case .composed(let blocks): blocks
+        case .full, .headOnly: []
+        }
+    }
 }
 
 /// An adapter's name with its configuration.

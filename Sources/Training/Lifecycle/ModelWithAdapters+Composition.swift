@@ -19,10 +19,12 @@ public enum AdapterCombineStrategy: String, Sendable, CaseIterable {
 extension ModelWithAdapters {
     // MARK: - Parallel and BatchSplit
 
-    /// AdapterHub's `Parallel(a, b, …)`: every setup (one adapter, or a Stack) on the same input, each with the
-    /// head named like its last adapter. Returns each head's name and logits (`[B, labels]`, or `[M, labels]`
-    /// over the attended tokens for a tagging head), in order. The frozen base runs once over the replicated
-    /// batch; the result equals running each setup alone.
+    /// AdapterHub's `Parallel(a, b, …)`: every setup (one adapter, a Stack, or any setup `setActiveAdapters` takes) on
+    /// the same input, each with the head it activates (named like its last adapter, or its fusion's). Returns each
+    /// head's name and logits (`[B, labels]`, or `[M, labels]` over the attended tokens for a tagging head), in order.
+    /// The frozen base runs once over the replicated batch; the result equals running each setup alone — which
+    /// adapters 1.3.0 does not do for a Stack branch (its block and the Stack each apply the first adapter's
+    /// `pre_forward`, so the branch reads LN(LN(h + r) + r); tools/make_nested_composition_fixtures.py shows it).
     public func parallelLogits(_ setups: [AdapterSetup], _ batch: TokenBatch) throws -> [(
         head: String, logits: [Float]
     )] {
@@ -72,14 +74,16 @@ extension ModelWithAdapters {
         for setup in setups {
             guard let last = setup.last else { throw AdapterError.invalidSetup("\(block): an empty setup") }
             for name in setup.names where adapters[name] == nil { throw AdapterError.unknownAdapter(name) }
-            guard heads[last] != nil else {
+            for fusion in setup.fusionNames where fusions[fusion] == nil {
+                throw AdapterError.invalidSetup("no AdapterFusion '\(fusion)' is loaded (loadAdapterFusion)")
+            }
+            guard let head = headName(for: setup) else {
                 throw AdapterError.invalidSetup(
-                    "\(block): no head named '\(last)' for the setup \(setup) (each branch uses the head named like its last adapter)"
+                    "\(block): no head named '\(last)' for the setup \(setup) (each branch uses the head named like its last adapter, or its fusion's)"
                 )
             }
-            models.append(
-                try buildModel(for: EngineKey(adapters: setup.names, head: last, full: false), trainable: false))
-            headNames.append(last)
+            models.append(try buildModel(for: Self.engineKey(setup, head: head), trainable: false))
+            headNames.append(head)
         }
         let logits = try models[0].mixedLogits(batch, parts: zip(models, rows).map { ($0, $1) })
         return Array(zip(headNames, logits)).map { (head: $0.0, logits: $0.1) }

@@ -60,6 +60,8 @@ public final class ModelWithAdapters {
         var fuse = false
         /// A `Split`'s lengths.
         var splits: [Int]? = nil
+        /// A Stack with composition blocks among its members (`AdapterSetup.isNested`).
+        var nested: [AdapterSetup.Block]? = nil
     }
 
     var adapters: [String: StoredAdapter] = [:]
@@ -194,17 +196,13 @@ public final class ModelWithAdapters {
                 throw AdapterError.invalidSetup("\(setup) names an adapter twice")
             }
             for name in setup.names where adapters[name] == nil { throw AdapterError.unknownAdapter(name) }
-            if setup.isFuse && fusions[setup.fusionName] == nil {
-                throw AdapterError.invalidSetup("no AdapterFusion '\(setup.fusionName)' is loaded (loadAdapterFusion)")
+            for fusion in setup.fusionNames where fusions[fusion] == nil {
+                throw AdapterError.invalidSetup("no AdapterFusion '\(fusion)' is loaded (loadAdapterFusion)")
             }
         }
         try resetMerge()
         activeAdapters = setup
-        if let setup, setup.isFuse, heads[setup.fusionName] != nil {
-            activeHead = setup.fusionName
-        } else if let last = setup?.last, heads[last] != nil {
-            activeHead = last
-        }
+        if let head = setup.flatMap(headName) { activeHead = head }
     }
 
     /// Makes `name` the head that `logits` runs (nil: none).
@@ -397,17 +395,30 @@ public final class ModelWithAdapters {
     }
 
     /// The active adapters and head, as an engine runs them for inference.
-    var activeSetupKey: EngineKey {
+    var activeSetupKey: EngineKey { Self.engineKey(activeAdapters, head: activeHead) }
+
+    /// The engine that runs `setup` with `head`.
+    static func engineKey(_ setup: AdapterSetup?, head: String?) -> EngineKey {
         EngineKey(
-            adapters: activeAdapters?.names ?? [], head: activeHead, full: false, averageWeights: activeAdapters?.averageWeights,
-            fuse: activeAdapters?.isFuse ?? false, splits: activeAdapters?.splitLengths)
+            adapters: setup?.names ?? [], head: head, full: false, averageWeights: setup?.averageWeights,
+            fuse: setup?.isFuse ?? false, splits: setup?.splitLengths, nested: setup.flatMap { $0.isNested ? $0.blocks : nil })
+    }
+
+    /// The head `setActiveAdapters(setup)` activates: for a setup ending in a Fuse the fusion's head when there is one
+    /// (what save_adapter_fusion's with_head stores), else the head named like its last adapter, if any.
+    func headName(for setup: AdapterSetup) -> String? {
+        if case .fuse(let names)? = setup.blocks.last, heads[names.joined(separator: ",")] != nil {
+            return names.joined(separator: ",")
+        }
+        return setup.last.flatMap { heads[$0] != nil ? $0 : nil }
     }
 
     func inferenceEngine() throws -> AdapterModel {
         let key = activeSetupKey
         // A full fine-tuning engine of the same head runs inference exactly as a head-only one would.
         if let engine, let current = engineKey, current.adapters == key.adapters, current.head == key.head,
-            current.averageWeights == key.averageWeights, current.fuse == key.fuse, current.splits == key.splits
+            current.averageWeights == key.averageWeights, current.fuse == key.fuse, current.splits == key.splits,
+            current.nested == key.nested
         {
             return engine
         }
@@ -441,6 +452,8 @@ public final class ModelWithAdapters {
             mode = .full
         } else if key.adapters.isEmpty {
             mode = .headOnly
+        } else if let nested = key.nested {
+            mode = .composed(try nested.map(stackBlock))
         } else if key.fuse {
             let name = key.adapters.joined(separator: ",")
             guard let fusion = fusions[name] else { throw AdapterError.invalidSetup("no AdapterFusion '\(name)' is loaded") }
@@ -461,19 +474,39 @@ public final class ModelWithAdapters {
         if let head = key.head, let stored = heads[head] {
             for (tensor, values) in stored.tensors { try model.setTensor(tensor, values) }
         }
-        if key.fuse, let fusion = fusions[key.adapters.joined(separator: ",")] {
+        let fusionNames =
+            key.nested.map { AdapterSetup(blocks: $0).fusionNames } ?? (key.fuse ? [key.adapters.joined(separator: ",")] : [])
+        for name in fusionNames {
+            guard let fusion = fusions[name] else { throw AdapterError.invalidSetup("no AdapterFusion '\(name)' is loaded") }
             let prefix = base.config.modelType.rawValue + "."
-            let expected = Set(model.trainableNames.filter { $0.contains(".adapter_fusion_layer.") })
+            let expected = Set(model.trainableNames.filter { $0.contains(".adapter_fusion_layer.\(name).") })
             let given = Set(fusion.tensors.keys.map { prefix + $0 })
             guard expected == given else {
                 let missing = expected.subtracting(given).sorted().prefix(3)
                 let extra = given.subtracting(expected).sorted().prefix(3)
                 throw AdapterError.incompatible(
-                    detail: "the AdapterFusion '\(key.adapters.joined(separator: ","))' does not fit its adapters: missing \(Array(missing)), unexpected \(Array(extra))")
+                    detail: "the AdapterFusion '\(name)' does not fit its adapters: missing \(Array(missing)), unexpected \(Array(extra))")
             }
             for (tensor, values) in fusion.tensors { try model.setTensor(prefix + tensor, values) }
         }
         return model
+    }
+
+    /// A setup's block with its adapters' configurations (and a Fuse's fusion configuration).
+    private func stackBlock(_ block: AdapterSetup.Block) throws -> StackBlock {
+        switch block {
+        case .adapter(let name):
+            return .single(try namedAdapters([name])[0])
+        case .fuse(let names):
+            guard let fusion = fusions[names.joined(separator: ",")] else {
+                throw AdapterError.invalidSetup("no AdapterFusion '\(names.joined(separator: ","))' is loaded")
+            }
+            return .fuse(try namedAdapters(names), fusion: fusion.config)
+        case .average(let names, let weights):
+            return .average(try namedAdapters(names), weights: weights)
+        case .split(let names, let splits):
+            return .split(try namedAdapters(names), splits: splits)
+        }
     }
 
     /// Copies what the engine learnt back into the stored tensors, then forgets it.
