@@ -828,30 +828,38 @@ def run_fusion_case(arch, base_dir, variant):
     """AdapterFusion training (`train_adapter_fusion(Fuse("a", "b"))`): two seq_bn adapters (rf 16 and 8) frozen, the
     fusion layers and the head "a,b" trained. `variant` "dynamic" (value matrix, regularization) or "flags"
     (query_before_ln, residual_before, value after the softmax, "regularization": false — which adapters 1.3.0 ignores:
-    its trainer regularizes every value matrix). AdapterTrainer adds the fusion
+    its trainer regularizes every value matrix), "double" (double_seq_bn: a fusion after attention too), "stacked" and
+    "stacked_double" (`train_adapter_fusion(Stack("lang", Fuse("a", "b")))`: a frozen seq_bn / double_seq_bn language
+    adapter (rf 4) before the fusion at every location, MAD-X style). AdapterTrainer adds the fusion
     regularization's gradient in `on_step_end`, after the optimizer step and `zero_grad`: it reaches the next step's
     gradients (the step-0 gradients have none; the last-step ones do). Written out here as that trainer does it."""
-    from adapters.composition import Fuse
+    from adapters.composition import Fuse, Stack
     case = f"{arch}_fusion_{variant}"
     out_dir = os.path.join(ROOT, case)
     shutil.rmtree(out_dir, ignore_errors=True)
     os.makedirs(out_dir)
     batches = make_batches(arch)
-    seed = 900 + {"dynamic": 0, "flags": 10, "double": 20}[variant] + (0 if arch == "roberta" else 50)
+    seed = 900 + {"dynamic": 0, "flags": 10, "double": 20, "stacked": 30, "stacked_double": 40}[variant] + (
+        0 if arch == "roberta" else 50)
     torch.manual_seed(seed)
     model = AutoAdapterModel.from_pretrained(base_dir)
     # "double": double_seq_bn adapters, so a fusion layer after attention too (its input is h itself, no LayerNorm).
-    adapter_configs = ((DoubleSeqBnConfig(), DoubleSeqBnConfig(reduction_factor=8)) if variant == "double"
+    double = variant in ("double", "stacked_double")
+    adapter_configs = ((DoubleSeqBnConfig(), DoubleSeqBnConfig(reduction_factor=8)) if double
                        else (SeqBnConfig(), SeqBnConfig(reduction_factor=8)))
+    stacked = variant.startswith("stacked")
+    lang_config = (DoubleSeqBnConfig if double else SeqBnConfig)(reduction_factor=4)
+    if stacked:
+        model.add_adapter("lang", config=lang_config)
     model.add_adapter("a", config=adapter_configs[0])
     model.add_adapter("b", config=adapter_configs[1])
-    config = "dynamic" if variant in ("dynamic", "double") else {
+    config = "dynamic" if variant in ("dynamic", "double", "stacked", "stacked_double") else {
         "key": True, "query": True, "value": True, "query_before_ln": True, "regularization": False,
         "residual_before": True, "temperature": False, "value_before_softmax": False, "value_initialized": False,
         "dropout_prob": None}
     model.add_adapter_fusion(Fuse("a", "b"), config=config)
     model.add_classification_head("a,b", num_labels=3, id2label=ID2LABEL)
-    model.train_adapter_fusion(Fuse("a", "b"))
+    model.train_adapter_fusion(Stack("lang", Fuse("a", "b")) if stacked else Fuse("a", "b"))
     model.active_head = "a,b"
     gen = torch.Generator().manual_seed(seed + 1)
     redraw(model, gen, only=lambda n: ".adapters." in n or "adapter_fusion_layer" in n or n.startswith("heads."))
@@ -923,7 +931,9 @@ def run_fusion_case(arch, base_dir, variant):
         "arch": arch, "method": "fusion", "base": f"../base-{arch}", "head_name": "a,b",
         "fusion": {"adapters": [{"name": "a", "config": config_dict(adapter_configs[0])},
                                 {"name": "b", "config": config_dict(adapter_configs[1])}],
-                   "config": dict(fusion_config.to_dict() if hasattr(fusion_config, "to_dict") else fusion_config)},
+                   "config": dict(fusion_config.to_dict() if hasattr(fusion_config, "to_dict") else fusion_config),
+                   # Frozen adapters stacked before the Fuse, in order.
+                   "stack_before": [{"name": "lang", "config": config_dict(lang_config)}] if stacked else []},
         "head": {"kind": "classification", "config": model.heads["a,b"].config, "dropout": 0.0},
         "num_labels": 3, "id2label": {str(k): v for k, v in ID2LABEL.items()}, "batches": batches,
         "optimizer": dict(OPT, type="torch.optim.AdamW"),
@@ -962,7 +972,7 @@ def main():
         for method in METHODS:
             if not only or method in only:
                 run_case(arch, method, base)
-        for variant in ("dynamic", "flags", "double"):
+        for variant in ("dynamic", "flags", "double", "stacked", "stacked_double"):
             if not only or "fusion" in only:
                 run_fusion_case(arch, base, variant)
     total = 0

@@ -383,7 +383,7 @@ struct TaskCLITests {
         let data = try write(
             try texts.enumerated().map { try json(["text": $1, "label": $0 % 2]) }, "d.jsonl", in: tmp)
         let common = ["--train", data, "--max-steps", "2", "--batch-size", "8", "--max-length", "32"]
-        for (name, method) in [("a", "seq_bn"), ("b", "seq_bn[reduction_factor=8]")] {
+        for (name, method) in [("a", "seq_bn"), ("b", "seq_bn[reduction_factor=8]"), ("lang", "seq_bn[reduction_factor=4]")] {
             let r = try cli.run(
                 ["train"] + common + [
                     "--method", method, "--adapter-name", name, "--output", tmp.appendingPathComponent(name).path,
@@ -427,5 +427,28 @@ struct TaskCLITests {
         #expect(r.status == 0 && r.stdout.contains("\"accuracy\""), "\(r.stderr)")
         r = try cli.run(["evaluate", "--adapter", a, "--adapter", b, "--compose", "parallel", "--data", data])
         #expect(r.status != 0 && r.stderr.contains("--compose parallel is for predict"), "\(r.stderr)")
+
+        // MAD-X: the fusion over a frozen language adapter stacked before it (train_adapter_fusion(Stack(lang, Fuse(a, b)))),
+        // run by predict as that Stack; the same trainable parameters as without it.
+        let lang = tmp.appendingPathComponent("lang/lang").path
+        let stackedOut = tmp.appendingPathComponent("stacked")
+        r = try cli.run(
+            ["train"] + common + [
+                "--method", "fusion", "--stack-before", lang, "--adapter", a, "--adapter", b, "--output", stackedOut.path,
+            ])
+        #expect(r.status == 0, "\(r.stderr)")
+        let stackedSummary =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: stackedOut.appendingPathComponent("summary.json")))
+            as? [String: Any]
+        #expect(stackedSummary?["trainable_parameters"] as? Int == summary?["trainable_parameters"] as? Int)
+        let stackedFolder = stackedOut.appendingPathComponent("a,b").path
+        r = try cli.run([
+            "predict", "--adapter", lang, "--adapter", a, "--adapter", b, "--compose", "Stack(lang, Fuse(a, b))", "--fusion",
+            stackedFolder, "--input", input,
+        ])
+        #expect(r.status == 0 && r.stdout.contains("\"logits\""), "\(r.stderr)")
+        r = try cli.run(
+            ["train"] + common + ["--method", "head", "--stack-before", lang, "--output", tmp.appendingPathComponent("y").path])
+        #expect(r.status != 0 && r.stderr.contains("--stack-before goes with --method fusion"), "\(r.stderr)")
     }
 }

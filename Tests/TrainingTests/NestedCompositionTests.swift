@@ -85,15 +85,17 @@ struct NestedCompositionTests {
             try model.setActiveAdapters(.stack("d", .fuse("a", "c")))
         }
         #expect(throws: AdapterError.self) { try model.trainAdapter(.stack("c", .fuse("a", "d"))) }
-        let setup = AdapterSetup.stack("c", .fuse("a", "d"))
+        let setup = AdapterSetup.stack("c", (try .average(["a", "d"])))
         let engine = try model.buildModel(
-            for: .init(adapters: setup.names, head: "a,d", full: false, nested: setup.blocks), trainable: true)
+            for: .init(adapters: setup.names, head: "d", full: false, nested: setup.blocks), trainable: true)
         #expect(
             throws: EncoderError.invalidInput(
-                "training a Stack with composition blocks (2 blocks) is not supported: it runs for inference")
+                "training a Stack with composition blocks is supported for adapters followed by one Fuse (AdapterFusion over a language adapter); 2 blocks given"
+            )
         ) {
             try engine.step(batch, labels: [0, 1, 0], seed: 1)
         }
+        #expect(throws: AdapterError.self) { try model.trainAdapterFusion(setup) }
         // An Average of LoRA adapters combines per linear layer only on its own, not inside a Stack.
         try model.loadAdapter(from: Fixtures.url("composition/b"))
         try model.loadAdapter(from: Fixtures.url("composition/e"))
@@ -143,5 +145,42 @@ struct NestedCompositionTests {
         for (text, message) in errors {
             #expect(throws: AdapterError.invalidSetup(message), "\(text)") { try AdapterComposition(parsing: text) }
         }
+    }
+
+    /// `train_adapter_fusion(Stack("c", Fuse("a", "d")))` (its gradients are checked against adapters 1.3.0 in
+    /// ReferenceParityTests' `*_fusion_stacked*` cases): only the fusion layers and the fusion's head move, the saved
+    /// fusion loads back over the same Stack with the same logits, and adapters before a Fuse that the backward pass
+    /// does not replay (a LoRA) are refused.
+    @Test func fusionTrainsAfterAStackedAdapter() throws {
+        let (model, batch, _) = try Self.setup()
+        let setup = AdapterSetup.stack("c", .fuse("a", "d"))
+        try model.trainAdapterFusion(setup)
+        #expect(model.activeHead == "a,d")
+        let engine = try model.trainingModel()
+        #expect(
+            engine.trainableNames.allSatisfy { $0.contains(".adapter_fusion_layer.a,d.") || $0.hasPrefix("heads.a,d.") }
+        )
+        let before = try model.logits(batch)
+        let frozen = engine.tensor("roberta.encoder.layer.0.output.adapters.c.adapter_down.0.weight")
+        var optimizer = AdamW()
+        for step in 0..<3 {
+            engine.parameters.zeroGradients()
+            _ = try engine.step(batch, labels: [0, 1, 1], seed: UInt64(step))
+            optimizer.update(engine.parameters, learningRate: 1e-2)
+        }
+        #expect(engine.tensor("roberta.encoder.layer.0.output.adapters.c.adapter_down.0.weight") == frozen)
+        let after = try model.logits(batch)
+        #expect(maxAbsDifference(before, after) > 1e-3)
+        let folder = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try model.saveAdapterFusion(to: folder, name: "a,d")
+        let (fresh, _, _) = try Self.setup()
+        try fresh.loadAdapterFusion(from: folder, overwrite: true)
+        try fresh.setActiveAdapters(setup)
+        #expect(maxAbsDifference(try fresh.logits(batch), after) <= 1e-5)
+
+        try model.loadAdapter(from: Fixtures.url("composition/b"))
+        try model.trainAdapterFusion(.stack("b", .fuse("a", "d")))
+        #expect(throws: AdapterError.self) { try model.trainingModel() }
     }
 }

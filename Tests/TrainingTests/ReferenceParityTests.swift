@@ -43,6 +43,8 @@ struct ReferenceParityTests {
         // AdapterFusion: the fusion layers and head trained over two frozen seq_bn adapters.
         "roberta_fusion_dynamic", "roberta_fusion_flags", "bert_fusion_dynamic", "bert_fusion_flags", "roberta_fusion_double",
         "bert_fusion_double",
+        // train_adapter_fusion(Stack("lang", Fuse("a", "b"))): the fusion over a frozen language adapter.
+        "roberta_fusion_stacked", "bert_fusion_stacked", "roberta_fusion_stacked_double", "bert_fusion_stacked_double",
     ]
 
     struct Case {
@@ -65,12 +67,20 @@ struct ReferenceParityTests {
             mode = .full
         } else if method == "fusion" {
             let fusion = json["fusion"] as? [String: Any] ?? [:]
-            let adapters = try (fusion["adapters"] as? [[String: Any]] ?? []).map {
-                NamedAdapter(
-                    name: $0["name"] as? String ?? "",
-                    config: try AdapterConfig.decode(dictionary: $0["config"] as? [String: Any] ?? [:], source: "\(name)/case.json"))
+            func named(_ list: Any?) throws -> [NamedAdapter] {
+                try (list as? [[String: Any]] ?? []).map {
+                    NamedAdapter(
+                        name: $0["name"] as? String ?? "",
+                        config: try AdapterConfig.decode(dictionary: $0["config"] as? [String: Any] ?? [:], source: "\(name)/case.json"))
+                }
             }
-            mode = .fuse(adapters, fusion: try FusionConfig.decode(fusion["config"], source: "\(name)/case.json"))
+            let adapters = try named(fusion["adapters"])
+            let fusionConfig = try FusionConfig.decode(fusion["config"], source: "\(name)/case.json")
+            let before = try named(fusion["stack_before"])
+            mode =
+                before.isEmpty
+                ? .fuse(adapters, fusion: fusionConfig)
+                : .composed(before.map { .single($0) } + [.fuse(adapters, fusion: fusionConfig)])
         } else {
             let adapterConfig = try AdapterConfig.decode(
                 dictionary: json["adapter_config"] as? [String: Any] ?? [:], source: "\(name)/case.json")

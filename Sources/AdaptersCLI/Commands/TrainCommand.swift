@@ -95,6 +95,11 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "With --method fusion: dynamic (value matrix, regularized) or static.")
     var fusionConfig = "dynamic"
 
+    @Option(
+        name: .long,
+        help: "With --method fusion: a trained adapter folder stacked before the fusion at every layer, frozen (a language adapter, MAD-X style: AdapterHub's train_adapter_fusion(Stack(lang, Fuse(a, b)))); repeat to stack several.")
+    var stackBefore: [String] = []
+
     @Option(name: .long, help: "Output folder.")
     var output: String
 
@@ -145,6 +150,7 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         if !adapter.isEmpty && method != "fusion" { throw ValidationError("--adapter goes with --method fusion") }
+        if !stackBefore.isEmpty && method != "fusion" { throw ValidationError("--stack-before goes with --method fusion") }
         if (train == nil) == (datasetOptions.dataset == nil) { throw ValidationError("give either --train FILE or --dataset NAME") }
         if datasetOptions.dataset != nil && eval != nil { throw ValidationError("with --dataset, choose evaluation data with --eval-split") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
@@ -444,7 +450,7 @@ struct TrainCommand: ParsableCommand {
         }
         let withAdapters = ModelWithAdapters(base: base, modelName: modelOptions.modelName, logger: logger)
         var names: [String] = []
-        for (i, path) in adapter.enumerated() {
+        for (i, path) in (stackBefore + adapter).enumerated() {
             let url = try HubAccess.folder(path, selection: .all)
             do {
                 names.append(try withAdapters.loadAdapter(from: url, withHead: false))
@@ -452,10 +458,12 @@ struct TrainCommand: ParsableCommand {
                 names.append(try withAdapters.loadAdapter(from: url, loadAs: "\(name)_\(i + 1)", withHead: false))
             }
         }
-        let name = names.joined(separator: ",")
-        try withAdapters.addAdapterFusion(names, config: fusionConfig, seed: seed)
+        let stacked = Array(names.prefix(stackBefore.count))
+        let fused = Array(names.dropFirst(stackBefore.count))
+        let name = fused.joined(separator: ",")
+        try withAdapters.addAdapterFusion(fused, config: fusionConfig, seed: seed)
         try withAdapters.addHead(name, config: headConfig, labels: headLabels, dropout: dropout, seed: seed)
-        try withAdapters.trainAdapterFusion(names)
+        try withAdapters.trainAdapterFusion(AdapterSetup(blocks: stacked.map { .adapter($0) } + [.fuse(fused)]))
         return (withAdapters, name)
     }
 

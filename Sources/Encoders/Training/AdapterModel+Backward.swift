@@ -152,7 +152,16 @@ extension AdapterModel {
                 // dh now = dL/d(sum2); sum2 = o + out1 (o = ho + adapter, or ho).
                 dOut1.update(from: dh, count: rows * c)
                 dHo.update(from: dh, count: rows * c)
-                if adapters.output.count > 1, let fusion = adapters.output[0].fusion {
+                if adapters.output.count > 1, adapters.output[0].block != adapters.output[adapters.output.count - 1].block {
+                    // A composed Stack (frozen adapters, then a Fuse): dh holds dL/d(o_last); r = out1.
+                    var dFirst = [Float](repeating: 0, count: rows * c)
+                    fusionRowDropout = rowDropout
+                    composedBackward(
+                        adapters.output, dout: dh, rows: rows, residual: s.out1.pointer, gamma: gamma2,
+                        beta: w.pointer(layer.outputNormBias), dh: &dFirst, dresidual: dOut1)
+                    fusionRowDropout = nil
+                    dHo.update(from: dFirst, count: rows * c)
+                } else if adapters.output.count > 1, let fusion = adapters.output[0].fusion {
                     // AdapterFusion: o = h + fuse(a, u_1…u_k); dh holds dL/do (= dL/dsum2).
                     let lnBefore = adapters.output[0].originalLnBefore
                     let dA = tmp2 + rows * max(c, inter)
@@ -256,7 +265,20 @@ extension AdapterModel {
             // dOut1 = dL/d(sum1); the residual passes it to x.
             let dHa = tmp2
             dHa.update(from: dOut1, count: rows * c)
-            if adapters.attention.count > 1, let fusion = adapters.attention[0].fusion {
+            if adapters.attention.count > 1,
+                adapters.attention[0].block != adapters.attention[adapters.attention.count - 1].block
+            {
+                // A composed Stack after attention (double_seq_bn: every unit reads its input itself, no LayerNorm).
+                var dFirst = [Float](repeating: 0, count: rows * c)
+                var unused = [Float](repeating: 0, count: rows * c)
+                fusionRowDropout = rowDropout
+                composedBackward(
+                    adapters.attention, dout: dOut1, rows: rows, residual: s.attentionOut.pointer,
+                    gamma: w.pointer(layer.attentionNormWeight), beta: w.pointer(layer.attentionNormBias), dh: &dFirst,
+                    dresidual: &unused)
+                fusionRowDropout = nil
+                dHa.update(from: dFirst, count: rows * c)
+            } else if adapters.attention.count > 1, let fusion = adapters.attention[0].fusion {
                 // AdapterFusion after attention (double_seq_bn): sum1 = ha + fuse(ha, u_1…u_k) + x, a = ha.
                 let dA = fusionScratch.reserve(2 * rows * c)
                 let dFromFusion = dA + rows * c

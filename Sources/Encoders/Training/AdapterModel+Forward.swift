@@ -92,34 +92,6 @@ extension AdapterModel {
         return o
     }
 
-    /// A composed Stack at one location (inference): its blocks in order (consecutive slots of one block), each
-    /// on the previous block's output with its own rule — a single adapter, a Fuse, an Average or a Split — as
-    /// AdapterHub's `compose_stack` hands its state from child to child. Returns the last block's output in `tmp`.
-    func composedStack(
-        _ stack: [BottleneckSlots], h: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>, rows m: Int,
-        tmp: UnsafeMutablePointer<Float>, pre: ScratchBuffer, act: ScratchBuffer,
-        adapterInput: (UnsafePointer<Float>) -> UnsafePointer<Float>, rowOffsets: [Int], gateBuffer: ScratchBuffer
-    ) -> UnsafePointer<Float> {
-        let c = config.hiddenSize
-        // Each block reads the running output from its own copy: the blocks write theirs into tmp.
-        var input = Array(UnsafeBufferPointer(start: h, count: m * c))
-        var start = 0
-        while start < stack.count {
-            var end = start + 1
-            while end < stack.count && stack[end].block == stack[start].block { end += 1 }
-            let group = Array(stack[start..<end])
-            let o = input.withUnsafeMutableBufferPointer { x in
-                bottleneckStack(
-                    group, h: x.baseAddress!, residual: residual, rows: m, tmp: tmp, pre: pre, act: act,
-                    adapterInput: adapterInput, rowOffsets: rowOffsets, gateBuffer: gateBuffer)
-            }
-            input = Array(UnsafeBufferPointer(start: o, count: m * c))
-            start = end
-        }
-        tmp.update(from: input, count: m * c)
-        return UnsafePointer(tmp)
-    }
-
     /// An `Average`'s bottlenecks at one location (inference): each adapter on the same input gives
     /// o_i = h + s_i·f_i(a), and the location's output is Σ factor_i·o_i (`averageFactors`), in `tmp`.
     func bottleneckAverage(

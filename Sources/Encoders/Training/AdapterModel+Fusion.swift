@@ -322,8 +322,10 @@ extension AdapterModel {
     /// value matrix, whatever the config's `regularization` says; so here too.
     public func addFusionRegularizationGradient() {
         let c = config.hiddenSize
+        var seen: Set<String> = []
         for layer in layerAdapters {
-            for fusion in [layer.attention.first?.fusion, layer.output.first?.fusion].compactMap({ $0 }) {
+            // A location's fusion layer (after the adapters stacked before it, in a composed Stack), once.
+            for fusion in (layer.attention + layer.output).compactMap(\.fusion) where seen.insert(fusion.id).inserted {
                 guard let value = fusion.value, let g = gradientOf[value.name] else { continue }
                 let w = values.pointer(value)
                 for r in 0..<c {

@@ -175,6 +175,8 @@ public final class AdapterModel {
     var fusionRowDropout: RowDropout?
     /// What each fusion layer's forward pass keeps for the backward pass, by the layer's tensor prefix.
     var fusionSaved: [String: FusionSaved] = [:]
+    /// Training a composed Stack: each unit's input at a location (`composedStack`), by the location's first slot.
+    var composedInputs: [String: [[Float]]] = [:]
     let fusionScratch = ScratchBuffer()
 
     /// Whether the LoRA update has been folded into the base weights (then not applied again).
@@ -403,8 +405,9 @@ public final class AdapterModel {
             let out = i == head.config.layers - 1 ? head.outputWidth : c
             return (decl.train(head.linearPrefix(i) + "weight", [out, c]), decl.train(head.linearPrefix(i) + "bias", [out], decay: false))
         }
-        if mode.isFuse {
-            // AdapterFusion trains the fusion layers and the head; the fused adapters stay as they were trained.
+        if mode.isFuse || mode.isComposed {
+            // AdapterFusion trains the fusion layers and the head; the fused (and stacked) adapters stay as they were
+            // trained.
             decl.freeze { $0.contains(".adapter_fusion_layer.") || $0.hasPrefix("heads.") }
         }
         let named = decl.trained
@@ -644,14 +647,11 @@ public final class AdapterModel {
         if backward && mode.isSplit {
             throw EncoderError.invalidInput("training a Split of adapters is not supported: it runs for inference")
         }
-        if backward, case .composed = mode {
-            throw EncoderError.invalidInput(
-                "training a Stack with composition blocks (\(mode.blocks.count) blocks) is not supported: it runs for inference")
-        }
+        if backward, let refusal = composedTrainingRefusal { throw EncoderError.invalidInput(refusal) }
         if backward && mode.isAverage {
             throw EncoderError.invalidInput("training an Average of adapters is not supported: it runs for inference")
         }
-        if backward && isStacked && !mode.isFuse {
+        if backward && isStacked && !mode.isFuse && !mode.isComposed {
             throw EncoderError.invalidInput(
                 "training a Stack of adapters is not supported: train one adapter, then stack it for inference")
         }

@@ -33,7 +33,18 @@ extension ModelWithAdapters {
     /// `train_adapter_fusion(Fuse(a, b, …))`: freezes the base and the adapters, activates the fusion (and the head
     /// named like it), and makes `trainingModel()` train the fusion layers and that head.
     public func trainAdapterFusion(_ names: [String]) throws {
-        let setup = AdapterSetup.fuse(names)
+        try trainAdapterFusion(AdapterSetup.fuse(names))
+    }
+
+    /// `train_adapter_fusion(setup)` for a Fuse, or a Stack of adapters ending in one — `Stack("lang", Fuse("a", "b"))`:
+    /// the fusion over a frozen language adapter, as in MAD-X. Only the fusion layers and the fusion's head train.
+    public func trainAdapterFusion(_ setup: AdapterSetup) throws {
+        guard case .fuse? = setup.blocks.last,
+            setup.blocks.dropLast().allSatisfy({ if case .adapter = $0 { true } else { false } })
+        else {
+            throw AdapterError.invalidSetup(
+                "train_adapter_fusion takes a Fuse, or a Stack of adapters ending in one: not \(setup)")
+        }
         try setActiveAdapters(setup)
         guard heads[setup.fusionName] != nil else {
             throw AdapterError.invalidSetup(

@@ -62,6 +62,11 @@ public final class ModelWithAdapters {
         var splits: [Int]? = nil
         /// A Stack with composition blocks among its members (`AdapterSetup.isNested`).
         var nested: [AdapterSetup.Block]? = nil
+
+        /// The AdapterFusion layers the engine runs.
+        var fusionNames: [String] {
+            nested.map { AdapterSetup(blocks: $0).fusionNames } ?? (fuse ? [adapters.joined(separator: ",")] : [])
+        }
     }
 
     var adapters: [String: StoredAdapter] = [:]
@@ -243,7 +248,13 @@ public final class ModelWithAdapters {
                     "trainAdapter(\(training)) was called, but \(activeAdapters.map(\.description) ?? "no adapter") is active"
                 )
             }
-            return try engine(for: EngineKey(adapters: active, head: head, full: false, fuse: training.isFuse))
+            guard training.blocks == activeAdapters?.blocks else {
+                throw AdapterError.invalidSetup(
+                    "trainAdapter(\(training)) was called, but \(activeAdapters.map(\.description) ?? "no adapter") is active")
+            }
+            let model = try engine(for: Self.engineKey(training, head: head))
+            if let refusal = model.composedTrainingRefusal { throw AdapterError.invalidSetup(refusal) }
+            return model
         }
         if baseFrozen {
             guard active.isEmpty else {
@@ -474,9 +485,7 @@ public final class ModelWithAdapters {
         if let head = key.head, let stored = heads[head] {
             for (tensor, values) in stored.tensors { try model.setTensor(tensor, values) }
         }
-        let fusionNames =
-            key.nested.map { AdapterSetup(blocks: $0).fusionNames } ?? (key.fuse ? [key.adapters.joined(separator: ",")] : [])
-        for name in fusionNames {
+        for name in key.fusionNames {
             guard let fusion = fusions[name] else { throw AdapterError.invalidSetup("no AdapterFusion '\(name)' is loaded") }
             let prefix = base.config.modelType.rawValue + "."
             let expected = Set(model.trainableNames.filter { $0.contains(".adapter_fusion_layer.\(name).") })
@@ -519,12 +528,13 @@ public final class ModelWithAdapters {
             }
             adapters[name] = stored
         }
-        if key.fuse, var stored = fusions[key.adapters.joined(separator: ",")] {
+        for name in key.fusionNames {
+            guard var stored = fusions[name] else { continue }
             let prefix = base.config.modelType.rawValue + "."
             for tensor in stored.tensors.keys {
                 stored.tensors[tensor] = engine.tensor(prefix + tensor) ?? stored.tensors[tensor]
             }
-            fusions[key.adapters.joined(separator: ",")] = stored
+            fusions[name] = stored
         }
         if let head = key.head, var stored = heads[head] {
             for tensor in stored.tensors.keys {
