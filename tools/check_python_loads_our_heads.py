@@ -10,7 +10,8 @@ classification head: trains a few steps with `adapters train --task …` on the 
 derived from Rotten Tomatoes sentences (punctuation tags, length scores, length/comma labels), predicts 8 sentences
 with `adapters predict --adapter`, then loads the folder with `AutoAdapterModel.load_adapter` (adapters 1.3.0)
 and compares logits (tagging: every attended token's); then trains two adapters and an AdapterFusion over them
-(`train --method fusion`) and loads the fusion folder with `load_adapter_fusion`; and trains a question-answering head
+(`train --method fusion`) and loads the fusion folder with `load_adapter_fusion`, and again with a third adapter stacked
+before the fusion (`--stack-before`, run as `Stack("lang", Fuse("a", "b"))`); and trains a question-answering head
 on data/squad (`--task question_answering`), loads it with `load_adapter` and compares every window's start and end
 logits with `predict`'s. Run locally (not in CI); its output goes into the closing
 notes.
@@ -166,6 +167,44 @@ def check_fusion(tmp, tok):
     print(json.dumps({"task": "fusion", "adapters": ["a", "b"], "active": str(Fuse("a", "b")),
                       "compared": list(ours.shape), "max_abs_diff": diff,
                       "fusion_effect": (alone - theirs).abs().max().item()}))
+    return max(diff, check_stacked_fusion(tmp, tok, common, a, b))
+
+
+def check_stacked_fusion(tmp, tok, common, a, b):
+    """MAD-X: a third adapter ("lang") stacked before the fusion, `train --method fusion --stack-before lang`
+    (train_adapter_fusion(Stack("lang", Fuse("a", "b")))): Python loads the three adapters and the fusion, activates
+    Stack("lang", Fuse("a", "b")) with the fusion's head, and gives `predict --compose 'Stack(lang, Fuse(a, b))'`'s
+    logits."""
+    from adapters.composition import Fuse, Stack
+    subprocess.run([CLI, "train", *common, "--method", "seq_bn[reduction_factor=4]", "--adapter-name", "lang", "--seed",
+                    "3", "--learning-rate", "1e-2", "--output", os.path.join(tmp, "flang")],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    lang = os.path.join(tmp, "flang", "lang")
+    subprocess.run([CLI, "train", *common, "--method", "fusion", "--stack-before", lang, "--adapter", a, "--adapter", b,
+                    "--learning-rate", "5e-3", "--output", os.path.join(tmp, "fstack")],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    fusion = os.path.join(tmp, "fstack", "a,b")
+    inp = os.path.join(tmp, "in.txt")
+    pred = subprocess.run([CLI, "predict", "--model", MODEL, "--adapter", lang, "--adapter", a, "--adapter", b,
+                           "--compose", "Stack(lang, Fuse(a, b))", "--fusion", fusion, "--input", inp, "--max-length",
+                           "64"], check=True, capture_output=True, text=True).stdout
+    ours = torch.tensor([json.loads(line)["logits"] for line in pred.splitlines()])
+    model = AutoAdapterModel.from_pretrained(MODEL)
+    for folder in (lang, a, b):
+        model.load_adapter(folder, with_head=False, use_safetensors=True)
+    model.load_adapter_fusion(fusion, use_safetensors=True)
+    model.set_active_adapters(Stack("lang", Fuse("a", "b")))
+    model.active_head = "a,b"
+    model.eval()
+    enc = tok(SENTENCES, padding=True, truncation=True, max_length=64, return_tensors="pt")
+    with torch.no_grad():
+        theirs = model(**enc).logits
+        model.set_active_adapters(Fuse("a", "b"))
+        unstacked = model(**enc).logits
+    diff = (ours - theirs).abs().max().item()
+    print(json.dumps({"task": "fusion", "adapters": ["lang", "a", "b"], "active": str(Stack("lang", Fuse("a", "b"))),
+                      "compared": list(ours.shape), "max_abs_diff": diff,
+                      "stack_effect": (unstacked - theirs).abs().max().item()}))
     return diff
 
 
