@@ -25,12 +25,18 @@ Writes Tests/Fixtures/parquet/ (small, committed):
   the file), corrupt_footer.parquet (footer bytes replaced by garbage), offsets_out_of_range.parquet
   (column data removed, footer kept: every page offset points outside the file); and
   checksum_corrupt.parquet (one byte of a checksummed, uncompressed PLAIN data page flipped),
-  delta.parquet (an int64 column in DELTA_BINARY_PACKED), nested.parquet (a list<int64> column next
+  delta.parquet (an int64 column in DELTA_BINARY_PACKED), nested.parquet (a list<list<int64>> column next
   to a flat one), brotli.parquet (codec BROTLI), corrupt_page.parquet (a PLAIN string length made
   larger than its page, no checksum), decompression_failed.parquet (the gzip magic of a page of
   matrix_gzip_v1_plain.parquet broken), value_count_mismatch.parquet (all_null.parquet with its last
   row group claiming 11 rows), int96.parquet (an INT96 timestamp column).
   broken/expected_errors.json names the ParquetError case each must raise.
+
+- lists_<codec>_v<1|2>_<dict|plain>.parquet (4 variants): single-level lists (optional elements with empty lists,
+  null lists and null elements; required elements), a struct of two lists (SQuAD's `answers`) and a struct of flat
+  fields, in small pages so that lists cross pages; expected/lists.json, indexed by expected/list_files.json.
+- ../datasets/{tagging,squad,stsb,multilabel}_sample.parquet: the repository's task data in the Hub's Parquet layouts
+  (HF `datasets` metadata with Sequence(ClassLabel) names), with .expected.json.
 
 With --bench-rows N it instead writes one synthetic Amazon-polarity-shaped file for benchmarks
 (label int64 0/1, title ~5 words, content ~70 words drawn from a Zipf-distributed English-like
@@ -248,7 +254,7 @@ def broken():
 
     path = os.path.join(bdir, "nested.parquet")
     pq.write_table(pa.table({"id": pa.array([1, 2, 3], pa.int64()),
-                             "tags": pa.array([[1, 2], [], None], pa.list_(pa.int64()))}), path)
+                             "tags": pa.array([[[1, 2], [3]], [], None], pa.list_(pa.list_(pa.int64())))}), path)
     errors["nested.parquet"] = "unsupportedNestedColumn"
 
     path = os.path.join(bdir, "brotli.parquet")
@@ -328,6 +334,166 @@ def bench(rows, out):
     print(f"wrote {rows} rows to {out} ({os.path.getsize(out) / 1e6:.1f} MB)")
 
 
+LIST_FILES = {}  # the list fixtures' index, expected/list_files.json
+
+
+def lists_table(rows=90):
+    """Single-level lists and struct fields, as the Hub's Parquet files for tagging and QA hold them: a list of
+    optional strings (with empty lists, null lists and null elements, and lists long enough to cross pages), a list of
+    required integers, a struct of two lists (SQuAD's `answers`) and a struct of flat fields."""
+    rng = random.Random(7)
+    words = TEXTS + ["B-PER", "I-LOC", "Paris", "ok"]
+    tokens, tags, texts, starts, metas = [], [], [], [], []
+    for i in range(rows):
+        if i % 17 == 5:
+            tokens.append(None)
+        elif i % 13 == 3:
+            tokens.append([])
+        else:
+            n = 40 if i % 29 == 7 else rng.randint(1, 7)
+            tokens.append([None if rng.random() < 0.1 else rng.choice(words) for _ in range(n)])
+        tags.append([rng.randint(0, 8) for _ in range(rng.randint(0, 6))])
+        k = rng.randint(0, 3)
+        texts.append([rng.choice(words) for _ in range(k)])
+        starts.append([rng.randint(0, 500) for _ in range(k)])
+        metas.append(None if i % 11 == 4 else {"source": rng.choice(CATEGORIES), "score": round(rng.random(), 4)})
+    answers = pa.StructArray.from_arrays(
+        [pa.array(texts, pa.list_(pa.string())), pa.array(starts, pa.list_(pa.int32()))], names=["text", "answer_start"])
+    return pa.table({
+        "id": pa.array(range(rows), pa.int64()),
+        "tokens": pa.array(tokens, pa.list_(pa.string())),
+        "tags": pa.array(tags, pa.list_(pa.field("item", pa.int64(), nullable=False))),
+        "answers": answers,
+        "meta": pa.array(metas, pa.struct([("source", pa.string()), ("score", pa.float64())])),
+    })
+
+
+def lists():
+    """lists_<codec>_v<1|2>_<dict|plain>.parquet: `lists_table` in 3 row groups of 30 rows and small pages, so
+    that lists cross page boundaries; expected/lists.json has each leaf column's rows (a list per row for the
+    list columns, null for a null list)."""
+    table = lists_table()
+    for codec, version, dictionary in [("none", "1.0", False), ("snappy", "1.0", True), ("zstd", "2.0", False),
+                                       ("gzip", "2.0", True)]:
+        name = f"lists_{codec}_v{version[0]}_{'dict' if dictionary else 'plain'}.parquet"
+        path = os.path.join(OUT, name)
+        pq.write_table(table, path, compression=codec, data_page_version=version, use_dictionary=dictionary,
+                       row_group_size=30, write_batch_size=8, data_page_size=128)
+        pf = pq.ParquetFile(path)
+        md = pf.metadata
+        read = pf.read()
+        columns = []
+        for i in range(md.num_columns):
+            col = md.schema.column(i)
+            top, *rest = col.path.split(".")
+            values = read.column(top).to_pylist()
+            field = rest[0] if rest and rest[0] not in ("list", "element") else None
+            if field is not None:  # a struct's field
+                values = [None if v is None else v[field] for v in values]
+            columns.append({"name": col.path, "max_repetition_level": col.max_repetition_level,
+                            "max_definition_level": col.max_definition_level, "values": values})
+        LIST_FILES[name] = {"table": "lists", "num_rows": md.num_rows,
+                            "row_groups": [md.row_group(g).num_rows for g in range(md.num_row_groups)]}
+        text = "[\n" + ",\n".join(json.dumps(c, ensure_ascii=False) for c in columns) + "\n]\n"
+        out = os.path.join(OUT, "expected", "lists.json")
+        if "lists" in WRITTEN:
+            assert open(out, encoding="utf-8").read() == text, f"{path} differs from lists.json"
+        with open(out, "w", encoding="utf-8") as f:
+            f.write(text)
+        WRITTEN.add("lists")
+
+
+def hf_metadata(features):
+    """The `huggingface` key-value metadata the `datasets` library writes: the features, ClassLabel names included."""
+    return {b"huggingface": json.dumps({"info": {"features": features}}).encode()}
+
+
+def task_samples():
+    """Tests/Fixtures/datasets/<task>_sample.parquet: the repository's real task data in the Hub's Parquet layouts —
+    wnut_17 (id, tokens list<string>, ner_tags list<int64> with Sequence(ClassLabel) names), squad (id, title, context,
+    question, answers struct<text list<string>, answer_start list<int32>>), stsb (sentence1, sentence2, label float32)
+    — and a multi-label one (text, labels list<int64> with Sequence(ClassLabel) names, from Rotten Tomatoes sentences:
+    long / has a comma / has "film"). Each with <task>_sample.expected.json, the rows as Python reads them."""
+    fixtures = os.path.join(HERE, "..", "Tests", "Fixtures", "datasets")
+    data = os.path.join(HERE, "..", "data")
+    # Tagging: the first 120 WNUT 2017 training sentences.
+    sentences, words, tags = [], [], []
+    with open(os.path.join(data, "wnut17", "train.conll"), encoding="utf-8") as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if not line.strip():
+                if words:
+                    sentences.append((words, tags))
+                words, tags = [], []
+                continue
+            w, t = line.split("\t") if "\t" in line else line.rsplit(" ", 1)
+            words.append(w)
+            tags.append(t)
+            if len(sentences) >= 120:
+                break
+    names = ["O", "B-corporation", "I-corporation", "B-creative-work", "I-creative-work", "B-group", "I-group",
+             "B-location", "I-location", "B-person", "I-person", "B-product", "I-product"]
+    sentences = sentences[:120]
+    schema = pa.schema([("id", pa.string()), ("tokens", pa.list_(pa.string())), ("ner_tags", pa.list_(pa.int64()))],
+                       metadata=hf_metadata({"id": {"dtype": "string", "_type": "Value"},
+                                             "tokens": {"feature": {"dtype": "string", "_type": "Value"}, "_type": "Sequence"},
+                                             "ner_tags": {"feature": {"names": names, "_type": "ClassLabel"}, "_type": "Sequence"}}))
+    table = pa.table({"id": [str(i) for i in range(len(sentences))], "tokens": [w for w, _ in sentences],
+                      "ner_tags": [[names.index(t) for t in ts] for _, ts in sentences]}, schema=schema)
+    out = os.path.join(fixtures, "tagging_sample.parquet")
+    pq.write_table(table, out, compression="snappy", row_group_size=50)
+    with open(out.replace(".parquet", ".expected.json"), "w", encoding="utf-8") as f:
+        json.dump({"tokens": [w for w, _ in sentences], "tags": [t for _, t in sentences]}, f, ensure_ascii=False)
+    # QA: the SQuAD slice's training questions, one row each.
+    with open(os.path.join(data, "squad", "train.json"), encoding="utf-8") as f:
+        squad = json.load(f)
+    rows = []
+    for article in squad["data"]:
+        for paragraph in article["paragraphs"]:
+            for qa in paragraph["qas"]:
+                rows.append({"id": qa["id"], "title": article["title"], "context": paragraph["context"],
+                             "question": qa["question"],
+                             "answers": {"text": [a["text"] for a in qa["answers"]],
+                                         "answer_start": [a["answer_start"] for a in qa["answers"]]}})
+    rows = rows[:150]
+    answers_type = pa.struct([("text", pa.list_(pa.string())), ("answer_start", pa.list_(pa.int32()))])
+    schema = pa.schema([("id", pa.string()), ("title", pa.string()), ("context", pa.string()),
+                        ("question", pa.string()), ("answers", answers_type)])
+    table = pa.Table.from_pylist(rows, schema=schema)
+    out = os.path.join(fixtures, "squad_sample.parquet")
+    pq.write_table(table, out, compression="snappy", row_group_size=64, data_page_version="2.0")
+    with open(out.replace(".parquet", ".expected.json"), "w", encoding="utf-8") as f:
+        json.dump(rows, f, ensure_ascii=False)
+    # Regression: STS-B pairs.
+    with open(os.path.join(data, "stsb", "train.jsonl"), encoding="utf-8") as f:
+        pairs = [json.loads(line) for line in f][:100]
+    schema = pa.schema([("sentence1", pa.string()), ("sentence2", pa.string()), ("label", pa.float32())],
+                       metadata=hf_metadata({"sentence1": {"dtype": "string", "_type": "Value"},
+                                             "sentence2": {"dtype": "string", "_type": "Value"},
+                                             "label": {"dtype": "float32", "_type": "Value"}}))
+    table = pa.table({"sentence1": [p["text"] for p in pairs], "sentence2": [p["text_pair"] for p in pairs],
+                      "label": [p["label"] for p in pairs]}, schema=schema)
+    out = os.path.join(fixtures, "stsb_sample.parquet")
+    pq.write_table(table, out, compression="zstd", row_group_size=40)
+    with open(out.replace(".parquet", ".expected.json"), "w", encoding="utf-8") as f:
+        json.dump({"text": [p["text"] for p in pairs], "text_pair": [p["text_pair"] for p in pairs],
+                   "label": [float(pa.scalar(p["label"], pa.float32()).as_py()) for p in pairs]}, f, ensure_ascii=False)
+    # Multi-label: Rotten Tomatoes sentences with derived labels.
+    with open(os.path.join(data, "rotten_tomatoes", "test.jsonl"), encoding="utf-8") as f:
+        texts = [json.loads(line)["text"] for line in f][:100]
+    label_names = ["long", "comma", "film"]
+    labels = [[k for k, hit in enumerate([len(t.split()) > 20, "," in t, "film" in t]) if hit] for t in texts]
+    schema = pa.schema([("text", pa.string()), ("labels", pa.list_(pa.int64()))],
+                       metadata=hf_metadata({"text": {"dtype": "string", "_type": "Value"},
+                                             "labels": {"feature": {"names": label_names, "_type": "ClassLabel"},
+                                                        "_type": "List"}}))
+    table = pa.table({"text": texts, "labels": labels}, schema=schema)
+    out = os.path.join(fixtures, "multilabel_sample.parquet")
+    pq.write_table(table, out, compression="snappy", row_group_size=30, use_dictionary=False)
+    with open(out.replace(".parquet", ".expected.json"), "w", encoding="utf-8") as f:
+        json.dump({"text": texts, "labels": [[label_names[k] for k in ls] for ls in labels]}, f, ensure_ascii=False)
+
+
 def main():
     require("pyarrow")
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -343,9 +509,14 @@ def main():
     all_null()
     checksum()
     broken()
+    lists()
     amazon_sample()
+    task_samples()
     with open(os.path.join(OUT, "expected", "files.json"), "w") as f:
         json.dump(FILES, f, indent=1, sort_keys=True)
+        f.write("\n")
+    with open(os.path.join(OUT, "expected", "list_files.json"), "w") as f:
+        json.dump(LIST_FILES, f, indent=1, sort_keys=True)
         f.write("\n")
     total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(OUT) for f in fs)
     print(f"wrote fixtures to {os.path.normpath(OUT)} ({total / 1000:.0f} KB)")

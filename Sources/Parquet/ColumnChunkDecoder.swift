@@ -1,13 +1,18 @@
-/// Decodes all pages of one flat column chunk into a `ParquetColumn`: dictionary page first (if
+/// Decodes all pages of one column chunk into a `ParquetColumn`: dictionary page first (if
 /// any), then data pages v1 or v2, each with optional definition levels and PLAIN, dictionary or
-/// (booleans) RLE values.
+/// (booleans) RLE values. A single-level list column also has repetition levels: its values are the
+/// elements (a slot each, nulls included) and each row's elements are a range of them (`offsets`).
 struct ColumnChunkDecoder<Buffer: ValueBuffer> {
     private let descriptor: ParquetColumnDescriptor
     private let context: ChunkContext
     private let expectedRows: Int
     private var values: Buffer
+    /// Per row (flat) or per element (list).
     private var validity: [Bool] = []
     private var hasNulls = false
+    /// A list column's first element of each row, in element slots.
+    private var rowStarts: [Int] = []
+    private var elements = 0
     private var dictionary: Buffer.Dictionary?
     /// Levels and dictionary indices of the current page.
     private let scratch = OwnedBytes(count: 0)
@@ -24,7 +29,9 @@ struct ColumnChunkDecoder<Buffer: ValueBuffer> {
     }
 
     mutating func decode(_ pages: inout PageReader) throws(ParquetError) -> ParquetColumn {
-        while values.count < expectedRows, let page = try pages.next() {
+        let isList = descriptor.isList
+        // A list's rows are known only from its levels: every page of the chunk is read.
+        while isList || values.count < expectedRows, let page = try pages.next() {
             switch PageType(rawValue: page.header.type) {
             case .dictionaryPage: try readDictionary(page)
             case .dataPage: try readDataPageV1(page)
@@ -32,11 +39,14 @@ struct ColumnChunkDecoder<Buffer: ValueBuffer> {
             case .indexPage, nil: continue
             }
         }
-        guard values.count == expectedRows else {
+        let rows = isList ? rowStarts.count : values.count
+        guard rows == expectedRows else {
             throw .valueCountMismatch(path: context.path, column: context.column, rowGroup: context.rowGroup,
-                                      expected: expectedRows, actual: values.count)
+                                      expected: expectedRows, actual: rows)
         }
-        return ParquetColumn(descriptor: descriptor, values: values.finish(), validity: hasNulls ? validity : nil)
+        return ParquetColumn(
+            descriptor: descriptor, values: values.finish(), validity: hasNulls ? validity : nil,
+            offsets: isList ? rowStarts + [elements] : nil)
     }
 
     private mutating func readDictionary(_ page: Page) throws(ParquetError) {
@@ -61,6 +71,23 @@ struct ColumnChunkDecoder<Buffer: ValueBuffer> {
         guard let header = page.header.dataPage else {
             throw context.corrupt("DATA_PAGE at byte \(page.fileOffset) has no DataPageHeader")
         }
+        if descriptor.isList {
+            var cursor = ByteCursor(page.body)
+            let entries = Int(header.numValues)
+            let (slots, present): (Int, Int)
+            do throws(CorruptData) {
+                // In v1 pages each kind of levels carries its own 4-byte length, repetition levels first.
+                let repetitionLength = Int(try cursor.readUInt32LE("repetition levels length"))
+                let repetition = try cursor.take(repetitionLength, "repetition levels")
+                let definitionLength = Int(try cursor.readUInt32LE("definition levels length"))
+                let definition = try cursor.take(definitionLength, "definition levels")
+                (slots, present) = try readListLevels(repetition, definition, entries: entries)
+            } catch {
+                throw context.corrupt("data page at byte \(page.fileOffset): \(error.detail)")
+            }
+            try readValues(encoding: header.encoding, &cursor, rows: slots, present: present, page: page)
+            return
+        }
         let rows = try checkedRowCount(Int(header.numValues), page)
         var cursor = ByteCursor(page.body)
         var present = rows
@@ -83,6 +110,23 @@ struct ColumnChunkDecoder<Buffer: ValueBuffer> {
     private mutating func readDataPageV2(_ page: Page) throws(ParquetError) {
         guard let header = page.header.dataPageV2 else {
             throw context.corrupt("DATA_PAGE_V2 at byte \(page.fileOffset) has no DataPageHeaderV2")
+        }
+        if descriptor.isList {
+            let repetitionBytes = Int(header.repetitionLevelsByteLength)
+            guard repetitionBytes <= page.levels.count else {
+                throw context.corrupt("data page at byte \(page.fileOffset): \(repetitionBytes) bytes of repetition levels in \(page.levels.count)")
+            }
+            let (slots, present): (Int, Int)
+            do {
+                (slots, present) = try readListLevels(
+                    UnsafeRawBufferPointer(rebasing: page.levels[..<repetitionBytes]),
+                    UnsafeRawBufferPointer(rebasing: page.levels[repetitionBytes...]), entries: Int(header.numValues))
+            } catch {
+                throw context.corrupt("data page at byte \(page.fileOffset): \(error.detail)")
+            }
+            var cursor = ByteCursor(page.body)
+            try readValues(encoding: header.encoding, &cursor, rows: slots, present: present, page: page)
+            return
         }
         let rows = try checkedRowCount(Int(header.numValues), page)
         var present = rows
@@ -128,6 +172,44 @@ struct ColumnChunkDecoder<Buffer: ValueBuffer> {
         }
         if present < rows { hasNulls = true }
         return present
+    }
+
+    /// A list page's levels: a repetition level of 0 starts a row; an entry whose definition level reaches the
+    /// repeated node's is an element (valid at the maximum level, else null), one below it an empty or null list.
+    /// Appends the rows and the elements' validity; returns the page's element slots and present values.
+    private mutating func readListLevels(
+        _ repetitionBytes: UnsafeRawBufferPointer, _ definitionBytes: UnsafeRawBufferPointer, entries: Int
+    ) throws(CorruptData) -> (slots: Int, present: Int) {
+        guard entries >= 0, entries <= max(0, expectedRows) * 1024 + (1 << 24) else {
+            throw CorruptData("\(entries) level entries")
+        }
+        var decoder = try RLEHybridDecoder(repetitionBytes, bitWidth: bitWidth(forMaxValue: descriptor.maxRepetitionLevel))
+        let repetition = Array(try decodeIntoScratch(&decoder, count: entries))
+        var definitionDecoder = try RLEHybridDecoder(
+            definitionBytes, bitWidth: bitWidth(forMaxValue: descriptor.maxDefinitionLevel))
+        let definition = try decodeIntoScratch(&definitionDecoder, count: entries)
+        let maxLevel = UInt32(descriptor.maxDefinitionLevel)
+        let elementLevel = UInt32(descriptor.repeatedDefinitionLevel)
+        var slots = 0
+        var present = 0
+        for i in 0..<entries {
+            guard repetition[i] <= 1 else { throw CorruptData("repetition level \(repetition[i]) exceeds 1") }
+            guard definition[i] <= maxLevel else {
+                throw CorruptData("definition level \(definition[i]) exceeds \(maxLevel)")
+            }
+            if repetition[i] == 0 {
+                rowStarts.append(elements + slots)
+            } else if rowStarts.isEmpty {
+                throw CorruptData("the first level entry continues a row (repetition level 1)")
+            }
+            guard definition[i] >= elementLevel else { continue }
+            let valid = definition[i] == maxLevel
+            validity.append(valid)
+            slots += 1
+            if valid { present += 1 } else { hasNulls = true }
+        }
+        elements += slots
+        return (slots, present)
     }
 
     /// Decodes `count` values into the reusable scratch buffer and returns a view of them, valid

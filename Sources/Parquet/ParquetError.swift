@@ -18,7 +18,7 @@ public enum ParquetError: Error, CustomStringConvertible, Equatable, Sendable {
     case corruptMetadata(path: String, detail: String)
     /// A file feature this reader does not implement (encryption, column data in another file).
     case unsupportedFeature(path: String, detail: String)
-    /// A repeated or nested column (lists, maps, structs): only flat schemas are read.
+    /// A column repeated more than once (lists of lists): flat columns, struct fields and single-level lists are read.
     case unsupportedNestedColumn(path: String, column: String)
     /// A physical type this reader does not decode (INT96, FIXED_LEN_BYTE_ARRAY).
     case unsupportedType(path: String, column: String, type: String)
@@ -75,7 +75,7 @@ public enum ParquetError: Error, CustomStringConvertible, Equatable, Sendable {
         case .unsupportedFeature(let path, let detail):
             return "\(path): unsupported Parquet feature: \(detail)"
         case .unsupportedNestedColumn(let path, let column):
-            return "\(path): column '\(column)' is nested or repeated; only flat columns can be read"
+            return "\(path): column '\(column)' is repeated more than once (a list of lists, or a map in a list); flat columns, struct fields and single-level lists can be read"
         case .unsupportedType(let path, let column, let type):
             return "\(path): column '\(column)' has physical type \(type), which this reader does not decode"
         case .unsupportedEncoding(let path, let column, let encoding):

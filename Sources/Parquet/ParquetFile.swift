@@ -201,7 +201,7 @@ public struct ParquetFile: Sendable {
         let descriptor = schema.columns[column]
         let info = rowGroups[rowGroup].columns[column]
         let context = ChunkContext(path: path, column: descriptor.name, rowGroup: rowGroup)
-        guard !descriptor.isNested else {
+        guard descriptor.isReadable else {
             throw .unsupportedNestedColumn(path: path, column: descriptor.name)
         }
         switch descriptor.physicalType {
@@ -259,13 +259,13 @@ public struct ParquetFile: Sendable {
 
     /// Iterates the file one row group at a time, reading only `columns`.
     ///
-    /// Column names are checked here, so an unknown or unreadable (nested) column fails before any
+    /// Column names are checked here, so an unknown or unreadable (repeated) column fails before any
     /// data is read. Memory is bounded by one row group of the requested columns.
     public func rowBatches(columns: [String], parallel: Bool = true) throws(ParquetError) -> ParquetRowBatchReader {
         var indices: [Int] = []
         for name in columns {
             let index = try columnIndex(name)
-            guard !schema.columns[index].isNested else {
+            guard schema.columns[index].isReadable else {
                 throw .unsupportedNestedColumn(path: path, column: schema.columns[index].name)
             }
             indices.append(index)

@@ -113,13 +113,22 @@ public struct ParquetColumnDescriptor: Sendable, Equatable {
     public let logicalType: ParquetLogicalType?
     /// Whether the column may hold nulls (repetition OPTIONAL, or any optional ancestor).
     public let isOptional: Bool
-    /// Whether the column is repeated or inside a group (list, map, struct); such columns are listed
-    /// but cannot be read.
+    /// Whether the column is repeated or inside a group (list, map, struct). A struct's fields read like flat
+    /// columns and a single-level list (`isList`) as a list per row; deeper repetition cannot be read.
     public let isNested: Bool
     /// Byte width of FIXED_LEN_BYTE_ARRAY values (nil for other types).
     public let typeLength: Int?
     let maxDefinitionLevel: Int
     let maxRepetitionLevel: Int
+    /// The definition level of the innermost repeated node: an entry at or above it is a list element (null
+    /// when below `maxDefinitionLevel`); below it the row's list is empty or null.
+    let repeatedDefinitionLevel: Int
+
+    /// One list of values per row (a `list<…>` field, or one field of a list of structs): repeated once.
+    public var isList: Bool { maxRepetitionLevel == 1 }
+
+    /// Whether `readColumn` decodes it: flat, struct fields and single-level lists.
+    public var isReadable: Bool { maxRepetitionLevel <= 1 }
 
     /// The dotted path (`title`, or `tags.list.element` for a nested leaf).
     public var name: String { path.joined(separator: ".") }
@@ -157,7 +166,7 @@ public struct ParquetSchema: Sendable, Equatable {
 
     private static func walk(
         _ elements: [SchemaElement], _ next: inout Int, path: [String], definition: Int, repetition: Int,
-        depth: Int, into leaves: inout [ParquetColumnDescriptor]
+        repeatedDefinition: Int = 0, depth: Int, into leaves: inout [ParquetColumnDescriptor]
     ) throws(CorruptData) {
         guard depth <= maxDepth else { throw CorruptData("schema nested deeper than \(maxDepth) levels") }
         guard next < elements.count else {
@@ -168,11 +177,13 @@ public struct ParquetSchema: Sendable, Equatable {
         let path = path + [element.name]
         var definition = definition
         var repetition = repetition
+        var repeatedDefinition = repeatedDefinition
         switch element.repetition {
         case 1: definition += 1
         case 2, 3:  // REPEATED; VECTOR (fixed-size lists) is nested too
             definition += 1
             repetition += 1
+            repeatedDefinition = definition
         default: break
         }
         let children = Int(element.numChildren ?? 0)
@@ -181,7 +192,7 @@ public struct ParquetSchema: Sendable, Equatable {
             // A group: nested by definition, even with one child.
             for _ in 0..<children {
                 try walk(elements, &next, path: path, definition: definition, repetition: repetition,
-                         depth: depth + 1, into: &leaves)
+                         repeatedDefinition: repeatedDefinition, depth: depth + 1, into: &leaves)
             }
             if children == 0 {
                 throw CorruptData("schema element '\(element.name)' has neither a type nor children")
@@ -199,7 +210,7 @@ public struct ParquetSchema: Sendable, Equatable {
             path: path, physicalType: type, logicalType: logical, isOptional: definition > 0,
             isNested: path.count > 1 || repetition > 0,
             typeLength: type == .fixedLenByteArray ? element.typeLength.map(Int.init) : nil,
-            maxDefinitionLevel: definition, maxRepetitionLevel: repetition))
+            maxDefinitionLevel: definition, maxRepetitionLevel: repetition, repeatedDefinitionLevel: repeatedDefinition))
     }
 }
 

@@ -76,29 +76,47 @@ public enum ParquetValues: Sendable, Equatable {
 public struct ParquetColumn: Sendable, Equatable {
     public let descriptor: ParquetColumnDescriptor
     public let values: ParquetValues
-    /// `validity[row]` is false for a null row; nil when the chunk has no nulls.
+    /// `validity[row]` is false for a null row (a list column: per element); nil when the chunk has no nulls.
     public let validity: [Bool]?
+    /// A list column's rows: row r's elements are `values[offsets[r]..<offsets[r + 1]]` (an empty or null list has
+    /// none). Nil for a flat column, whose `values` hold one slot per row.
+    public let offsets: [Int]?
 
-    public init(descriptor: ParquetColumnDescriptor, values: ParquetValues, validity: [Bool]?) {
+    public init(descriptor: ParquetColumnDescriptor, values: ParquetValues, validity: [Bool]?, offsets: [Int]? = nil) {
         self.descriptor = descriptor
         self.values = values
         self.validity = validity
+        self.offsets = offsets
     }
 
     /// Number of rows.
-    public var count: Int { values.count }
+    public var count: Int { offsets.map { $0.count - 1 } ?? values.count }
+
+    /// The value slots of row `row`: the row itself for a flat column, its elements for a list.
+    public func slots(of row: Int) -> Range<Int> {
+        guard let offsets else { return row..<(row + 1) }
+        return offsets[row]..<offsets[row + 1]
+    }
+
+    /// A list column's row as texts (nil for a null element); for a flat column, the row's one value.
+    public func strings(at row: Int) -> [String?] { slots(of: row).map { string(at: $0) } }
+
+    /// A list column's row as integers (INT32/INT64; nil for a null element).
+    public func int64s(at row: Int) -> [Int64?] { slots(of: row).map { int64(at: $0) } }
 
     public var nullCount: Int { validity.map { $0.lazy.filter { !$0 }.count } ?? 0 }
 
     public func isNull(_ row: Int) -> Bool { validity.map { !$0[row] } ?? false }
 
-    /// The row's text for a BYTE_ARRAY column; nil for a null row or another physical type.
+    /// The text in slot `row` (a flat column's row, or a list column's element) for a BYTE_ARRAY column; nil for a
+    /// null or another physical type.
     public func string(at row: Int) -> String? {
         guard !isNull(row), case .byteArray(let values) = values else { return nil }
         return values.string(at: row)
     }
 
-    /// The row's integer for an INT32 or INT64 column; nil for a null row or another physical type.
+    /// The integer in slot `row` (row or element) for an INT32 or INT64 column; nil for a null or another physical
+    /// type.
     public func int64(at row: Int) -> Int64? {
         guard !isNull(row) else { return nil }
         switch values {
