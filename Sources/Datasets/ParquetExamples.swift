@@ -166,13 +166,20 @@ public struct ParquetExamples: Sendable {
     }
 
     /// `ClassLabel` names of `column` in the `huggingface` key-value metadata that the `datasets`
-    /// library writes (`{"info": {"features": {"label": {"names": [...], "_type": "ClassLabel"}}}}`).
+    /// library writes (`{"info": {"features": {"label": {"names": [...], "_type": "ClassLabel"}}}}`), also for a
+    /// list of them (`{"feature": {"names": [...], "_type": "ClassLabel"}, "_type": "Sequence"}`, or `"List"`).
     static func classLabelNames(in file: ParquetFile, column: String) -> [String]? {
         guard let text = file.keyValueMetadata["huggingface"],
             let json = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
             let info = json["info"] as? [String: Any], let features = info["features"] as? [String: Any],
-            let feature = features[column] as? [String: Any], (feature["_type"] as? String) == "ClassLabel",
-            let names = feature["names"] as? [String], !names.isEmpty
+            var feature = features[column] as? [String: Any]
+        else { return nil }
+        if ["Sequence", "List", "LargeList"].contains(feature["_type"] as? String ?? ""),
+            let inner = feature["feature"] as? [String: Any]
+        {
+            feature = inner
+        }
+        guard (feature["_type"] as? String) == "ClassLabel", let names = feature["names"] as? [String], !names.isEmpty
         else { return nil }
         return names
     }

@@ -272,6 +272,47 @@ struct TaskCLITests {
             r.status != 0 && r.stderr.contains("--compose parallel needs at least 2 --adapter folders"), "\(r.stderr)")
     }
 
+    /// Hub-layout Parquet files (tools/make_parquet_fixtures.py's task samples): tagging with Sequence(ClassLabel) tags,
+    /// SQuAD rows for QA (train, evaluate and predict), STS-B pairs for regression.
+    @Test func tasksTrainFromParquetInTheHubsLayouts() throws {
+        try #require(FileManager.default.fileExists(atPath: Fixtures.miniLM.path), "run scripts/setup.sh first")
+        let tmp = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        func sample(_ name: String) -> String { Fixtures.url("datasets/\(name)_sample.parquet").path }
+        let common = ["--max-steps", "2", "--batch-size", "8", "--max-length", "64"]
+        var r = try cli.run(
+            ["train", "--task", "tagging", "--train", sample("tagging"), "--eval", sample("tagging"), "--label-field", "ner_tags"]
+                + common + ["--adapter-name", "ner", "--output", tmp.appendingPathComponent("ner").path])
+        #expect(r.status == 0, "\(r.stderr)")
+        let head = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: tmp.appendingPathComponent("ner/ner/head_config.json"))) as? [String: Any]
+        let label2id = (head?["config"] as? [String: Any])?["label2id"] as? [String: Int] ?? [:]
+        #expect(label2id["B-person"] != nil && label2id["O"] != nil, "\(label2id)")
+        #expect(r.stdout.contains("\"f1\""), "\(r.stdout)")
+
+        r = try cli.run(
+            ["train", "--task", "question_answering", "--train", sample("squad"), "--eval", sample("squad"), "--max-examples",
+             "40"] + common + ["--adapter-name", "qa", "--output", tmp.appendingPathComponent("qa").path])
+        #expect(r.status == 0 && r.stdout.contains("\"exact_match\""), "\(r.stderr)")
+        r = try cli.run([
+            "predict", "--adapter", tmp.appendingPathComponent("qa/qa").path, "--input", sample("squad"), "--max-length", "64",
+        ])
+        let answers = r.stdout.split(separator: "\n")
+        #expect(r.status == 0 && answers.count == 150 && answers[0].contains("\"answer\""), "\(r.stderr)")
+
+        r = try cli.run(
+            ["train", "--task", "regression", "--train", sample("stsb"), "--text-field", "sentence1", "--text-pair-field",
+             "sentence2"] + common + ["--output", tmp.appendingPathComponent("sts").path])
+        #expect(r.status == 0, "\(r.stderr)")
+        // A column that is not a list where tagging needs one names the file and the row.
+        r = try cli.run(
+            ["train", "--task", "tagging", "--train", sample("stsb"), "--text-field", "sentence1", "--label-field", "label"]
+                + common + [
+                "--output", tmp.appendingPathComponent("bad").path,
+            ])
+        #expect(r.status != 0 && r.stderr.contains("stsb_sample.parquet:1"), "\(r.stderr)")
+    }
+
     @Test func dataThatDoesNotFitTheTaskNamesTheFile() throws {
         try #require(FileManager.default.fileExists(atPath: Fixtures.miniLM.path), "run scripts/setup.sh first")
         let tmp = try Fixtures.temporaryFolder()

@@ -303,6 +303,8 @@ extension PredictCommand {
         let questions: [QuestionAnsweringExample]
         if path == "-" {
             questions = try QuestionAnsweringReader.parse(FileHandle.standardInput.readDataToEndOfFile(), source: "<stdin>")
+        } else if DatasetFormat.inferred(fromPath: path) == .parquet {
+            questions = try ParquetExamples.questionAnsweringExamples(files: [URL(fileURLWithPath: path)])
         } else {
             questions = try QuestionAnsweringReader.load(path: path)
         }

@@ -5,8 +5,9 @@ import Inference
 import Tokenizers
 
 /// Labelled data for `train` and `evaluate`: small files (JSONL, CSV, TSV, Amazon CSV) are read
-/// and tokenized in memory; Parquet files stream one row group at a time into the on-disk token
-/// cache, which later runs reuse.
+/// and tokenized in memory; Parquet files of single-label classification stream one row group at a time into the
+/// on-disk token cache, which later runs reuse; Parquet files of the other tasks (the Hub's layouts for
+/// tagging, regression, multi-label, multiple choice and SQuAD) are read into memory.
 final class LabelledData {
     let sources: [String]
     let options: DataOptions
@@ -33,22 +34,18 @@ final class LabelledData {
     /// column), as `LabelMap.derive` orders them.
     func labelMap() throws -> LabelMap {
         if options.task == .questionAnswering { return LabelMap(names: ["start", "end"]) }
-        if isParquet {
-            try requireClassification()
-            return try parquet.labelMap()
-        }
+        if isParquet && options.task == .classification { return try parquet.labelMap() }
         return LabelMap.derive(from: try loadFile())
-    }
-
-    /// Parquet data is read for single-label classification only.
-    private func requireClassification() throws {
-        guard options.task == .classification else {
-            throw ValidationError("\(sources.first ?? "the data"): Parquet data holds \(DatasetTask.classification.rawValue) labels only here; give \(options.task.rawValue) data as JSONL\(options.task == .tagging ? " or CoNLL" : "")")
-        }
     }
 
     func loadFile() throws -> LabeledDataset {
         if let loaded { return loaded }
+        if isParquet && options.task != .classification {
+            let examples = try parquet.taskExamples(options.task, choicesColumn: options.choicesField)
+            let dataset = LabeledDataset(source: sources.joined(separator: ", "), format: .parquet, examples: examples)
+            loaded = dataset
+            return dataset
+        }
         guard sources.count == 1, let path = sources.first else {
             throw ValidationError("several data files are read as Parquet only")
         }
@@ -64,21 +61,26 @@ final class LabelledData {
 
     func tokenized(tokenizer: Tokenizer, modelFolder: URL, labelMap: LabelMap) throws -> TokenizedDataset {
         if options.task == .questionAnswering {
-            guard sources.count == 1, let path = sources.first, !isParquet else {
-                throw ValidationError("question answering reads one SQuAD JSON or JSON-lines file")
+            var examples: [QuestionAnsweringExample]
+            if isParquet {
+                examples = try ParquetExamples.questionAnsweringExamples(
+                    files: sources.map { URL(fileURLWithPath: $0) }, limit: options.maxExamples)
+            } else {
+                guard sources.count == 1, let path = sources.first else {
+                    throw ValidationError("question answering reads one SQuAD JSON or JSON-lines file, or Parquet files")
+                }
+                examples = try QuestionAnsweringReader.load(path: path)
             }
-            var examples = try QuestionAnsweringReader.load(path: path)
             if let limit = options.maxExamples { examples = Array(examples.prefix(limit)) }
             return try TokenizedDataset(
-                questionAnswering: examples, tokenizer: tokenizer, source: path, maxLength: options.maxLength,
-                stride: options.resolvedDocStride)
+                questionAnswering: examples, tokenizer: tokenizer, source: sources.joined(separator: ", "),
+                maxLength: options.maxLength, stride: options.resolvedDocStride)
         }
-        guard isParquet else {
+        guard isParquet && options.task == .classification else {
             return try TokenizedDataset(
                 dataset: try loadFile(), tokenizer: tokenizer, task: options.task, labelMap: labelMap,
                 maxLength: options.maxLength)
         }
-        try requireClassification()
         let files = [
             "tokenizer.json", "vocab.json", "merges.txt", "vocab.txt", "tokenizer_config.json",
             "special_tokens_map.json",

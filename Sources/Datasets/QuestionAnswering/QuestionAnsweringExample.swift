@@ -114,7 +114,7 @@ public enum QuestionAnsweringReader {
         return examples
     }
 
-    private static func example(_ object: [String: Any], location: String, source: String, requireAnswers: Bool) throws
+    static func example(_ object: [String: Any], location: String, source: String, requireAnswers: Bool) throws
         -> QuestionAnsweringExample
     {
         func fail(_ detail: String) -> DatasetError {
