@@ -180,8 +180,10 @@ struct ColumnChunkDecoder<Buffer: ValueBuffer> {
     private mutating func readListLevels(
         _ repetitionBytes: UnsafeRawBufferPointer, _ definitionBytes: UnsafeRawBufferPointer, entries: Int
     ) throws(CorruptData) -> (slots: Int, present: Int) {
-        guard entries >= 0, entries <= max(0, expectedRows) * 1024 + (1 << 24) else {
-            throw CorruptData("\(entries) level entries")
+        // Levels compress without bound (a run of zeros), so the page's count is capped outright: 64 Mi entries a
+        // page is far beyond any writer's page size, and keeps a corrupt count from allocating without limit.
+        guard entries >= 0, entries <= 1 << 26 else {
+            throw CorruptData("\(entries) level entries in one page")
         }
         var decoder = try RLEHybridDecoder(repetitionBytes, bitWidth: bitWidth(forMaxValue: descriptor.maxRepetitionLevel))
         let repetition = Array(try decodeIntoScratch(&decoder, count: entries))
