@@ -14,6 +14,7 @@ expected.json and the outputs of
   stack_c_split_ad       Stack("c", Split("a", "d", splits=[2, 4])), head "d"
   stack_a_c_average_ad   Stack("a", "c", Average("a2", "d")) — two adapters before the block, equal weights — head "d"
   stack_c_a, stack_c_d   Stack("c", "a") with head "a", Stack("c", "d") with head "d", each alone; single_d likewise
+  stack_c_parallel_ad    Stack("c", Parallel("a", "d")): heads "a" and "d" — each branch equal to Stack("c", x) alone
   parallel_stacks        Parallel(Stack("c", "a"), Stack("c", "d")): heads "a" and "d", and
   batch_split_stacks     BatchSplit(Stack("c", "a"), "d", batch_sizes=[1, 2]): head "a" on row 0, "d" on rows 1-2 —
                          as adapters 1.3.0 runs them, which is NOT each branch as run alone: compose_parallel and
@@ -81,6 +82,12 @@ def main():
         assert model.active_head == ["a", "d"], model.active_head
         par = model(**kw)
         out["parallel_stacks"] = [rows(par[0].logits), rows(par[1].logits)]
+        # A Parallel at the end of a Stack (MAD-X: one language adapter, several task adapters): each branch reads
+        # the language adapter's output through one pre_forward, so branch i is Stack("c", x_i) exactly.
+        model.set_active_adapters(Stack("c", Parallel("a", "d")))
+        assert model.active_head == ["a", "d"], model.active_head
+        par = model(**kw)
+        out["stack_c_parallel_ad"] = [rows(par[0].logits), rows(par[1].logits)]
         model.set_active_adapters(BatchSplit(Stack("c", "a"), "d", batch_sizes=[1, 2]))
         split = model(**kw)
         out["batch_split_stacks"] = [rows(split[0].logits), rows(split[1].logits)]
@@ -93,7 +100,7 @@ def main():
         assert max(abs(x - y) for r, s in zip(alone, out["stack_c_fuse_ad"]) for x, y in zip(r, s)) > 1e-2
     with open(os.path.join(DIR, "nested.json"), "w") as f:
         json.dump(out, f, separators=(",", ":"))
-    print({k: v[0] if k not in ("parallel_stacks", "batch_split_stacks") else [p[0] for p in v]
+    print({k: v[0] if k not in ("parallel_stacks", "batch_split_stacks", "stack_c_parallel_ad") else [p[0] for p in v]
            for k, v in out.items() if k not in ("input_ids", "attention_mask")})
 
 

@@ -96,8 +96,12 @@ struct CompositionCLITests {
         let fused = objects(r.stdout).flatMap { $0["logits"] as? [Double] ?? [] }.map(Float.init)
         #expect(fused.count == 6 && maxAbsDifference(fused, rows(json["stack_c_fuse_ad"])) <= 1e-4, "\(r.stdout)")
 
+        // Stack(c, Parallel(a, d)), MAD-X's form, is the same Parallel.
         r = try cli.run(
             ["predict", "--model", base] + adapters + ["--compose", "Parallel(Stack(c, a), Stack('c', \"d\"))", "--input", path])
+        let madx = try cli.run(
+            ["predict", "--model", base] + adapters + ["--compose", "Stack(c, Parallel(a, d))", "--input", path])
+        #expect(madx.status == 0 && madx.stdout == r.stdout, "\(madx.stderr)")
         #expect(r.status == 0, "\(r.stderr)")
         let lines = objects(r.stdout)
         #expect(lines.count == 3 && lines.allSatisfy { Set($0.keys) == ["a", "d"] }, "\(r.stdout)")
@@ -117,7 +121,7 @@ struct CompositionCLITests {
             (["--compose", "Stack(c, Fuse(a, d))"], "no AdapterFusion 'a,d' is loaded"),
             (["--compose", "Stack(c, Fuse(a, x))", "--fusion", folder("fuse_dynamic")], "names 'x', which no --adapter folder holds"),
             (["--compose", "Stack(c, Fuse(a, d)"], "expected ')', the text ended"),
-            (["--compose", "Stack(c, Parallel(a, d))"], "Parallel can only be the whole composition"),
+            (["--compose", "Stack(c, Parallel(a, d), a)"], "Parallel can only be the whole composition"),
             (["--compose", "Stack(c, Average(a, d, weight=[1, 2]))"], "Average has no argument 'weight'"),
             (["--compose", "BatchSplit(a, d, batch_sizes=[1, 2])"], "BatchSplit is for the library"),
             (["--compose", "stack", "--fusion", folder("fuse_dynamic")], "--fusion goes with a --compose expression"),

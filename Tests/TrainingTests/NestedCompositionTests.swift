@@ -63,6 +63,15 @@ struct NestedCompositionTests {
             #expect(maxAbsDifference(parallel[k].logits, Self.rows(json[key])) <= 1e-4, "branch \(key)")
             #expect(maxAbsDifference(parallel[k].logits, Self.rows(pythonParallel[k])) > 1e-2, "branch \(key)")
         }
+        // Stack("c", Parallel("a", "d")) as AdapterHub runs it: each branch is Stack("c", x) alone.
+        guard case .parallel(let branches) = try AdapterComposition(parsing: "Stack(c, Parallel(a, d))") else {
+            Issue.record("not a Parallel")
+            return
+        }
+        let madx = try model.parallelLogits(branches, batch)
+        let pythonMADX = json["stack_c_parallel_ad"] as? [Any] ?? []
+        #expect(madx.map(\.head) == ["a", "d"])
+        for k in 0..<2 { #expect(maxAbsDifference(madx[k].logits, Self.rows(pythonMADX[k])) <= 1e-4) }
         let split = try model.batchSplitLogits([.stack("c", "a"), "d"], sizes: [1, 2], batch)
         let pythonSplit = json["batch_split_stacks"] as? [Any] ?? []
         #expect(split.map(\.head) == ["a", "d"])
@@ -124,13 +133,16 @@ struct NestedCompositionTests {
             try AdapterComposition(parsing: "BatchSplit(a, Stack(l, b), batch_sizes=[1, 3])")
                 == .batchSplit(["a", .stack("l", "b")], sizes: [1, 3]))
         #expect(try AdapterComposition(parsing: "Parallel(Stack(l, a), Stack(l, b))").names == ["l", "a", "b"])
+        #expect(
+            try AdapterComposition(parsing: "Stack(l, m, Parallel(a, Fuse(b, c)))")
+                == .parallel([.stack("l", "m", "a"), .stack("l", "m", .fuse("b", "c"))]))
         let errors: [(String, String)] = [
             ("Stack(a, b", "composition, at character 11: expected ')', the text ended"),
             ("Stack(a, b))", "composition, at character 12: unexpected ')' after the composition"),
             ("Fuse(a, Stack(b, c))", "Fuse's members must be adapter names here, not nested blocks"),
             (
-                "Stack(a, Parallel(b, c))",
-                "Parallel can only be the whole composition (its branches may be Stacks), not inside another block"
+                "Stack(a, Parallel(b, c), d)",
+                "Parallel can only be the whole composition (its branches may be Stacks) or a Stack's last member, not inside another block"
             ),
             ("Mix(a, b)", "unknown composition block 'Mix': Stack, Fuse, Average, Split, Parallel or BatchSplit"),
             ("Split(a, b)", "Split needs splits=[N1, N2, …], one whole number per adapter"),

@@ -6,7 +6,9 @@ import Adapters
 /// are case-insensitive and adapter names may be quoted.
 ///
 /// What nests: a Stack holds adapters, Stacks (flattened, as in AdapterHub) and Fuse, Average and Split blocks of
-/// adapters; Parallel and BatchSplit hold any of those as branches, at the top only.
+/// adapters; Parallel and BatchSplit hold any of those as branches, at the top only — or, for a Parallel, as a
+/// Stack's last member (`Stack(lang, Parallel(a, b))`, read as `Parallel(Stack(lang, a), Stack(lang, b))`, which is
+/// what AdapterHub computes for it).
 public enum AdapterComposition: Equatable, Sendable {
     /// One setup for `setActiveAdapters`.
     case setup(AdapterSetup)
@@ -22,6 +24,18 @@ public enum AdapterComposition: Equatable, Sendable {
         parser.skipSpaces()
         guard parser.atEnd else { throw parser.error("unexpected '\(parser.rest)' after the composition") }
         switch node {
+        case .call("stack", let children, let options, _):
+            try Self.only([], in: options, block: "Stack")
+            // Stack(lang, Parallel(a, b)): AdapterHub runs the members before the Parallel once, then each branch on
+            // their output (one pre_forward), which is Parallel(Stack(lang, a), Stack(lang, b)) exactly.
+            if case .call(let last, let branches, let lastOptions, _)? = children.last, last == "parallel" {
+                try Self.only([], in: lastOptions, block: "Parallel")
+                guard branches.count >= 2 else { throw AdapterError.invalidSetup("Parallel needs at least 2 branches") }
+                let prefix = try children.dropLast().flatMap { try Self.setup($0).blocks }
+                self = .parallel(try branches.map { AdapterSetup(blocks: prefix + (try Self.setup($0).blocks)) })
+            } else {
+                self = .setup(try Self.setup(node))
+            }
         case .call(let block, let children, let options, _) where block == "parallel":
             try Self.only([], in: options, block: "Parallel")
             guard children.count >= 2 else { throw AdapterError.invalidSetup("Parallel needs at least 2 branches") }
@@ -91,7 +105,7 @@ public enum AdapterComposition: Equatable, Sendable {
                 return try .split(try names(children, block: "Split", atLeast: 2), splits: splits.map { Int($0) })
             case "parallel", "batchsplit":
                 throw AdapterError.invalidSetup(
-                    "\(spelled) can only be the whole composition (its branches may be Stacks), not inside another block"
+                    "\(spelled) can only be the whole composition (its branches may be Stacks) or a Stack's last member, not inside another block"
                 )
             default:
                 throw AdapterError.invalidSetup(
