@@ -7,6 +7,7 @@ Reads the adapters and fusions tools/make_composition_fixtures.py saved in Tests
 on the tiny RoBERTa of the training fixtures, and writes Tests/Fixtures/composition/nested.json: the padded batch of
 expected.json and the outputs of
   stack_c_fuse_ad        Stack("c", Fuse("a", "d")) (fusion fuse_dynamic), head "a,d"
+  stack_b_fuse_ad        Stack("b", Fuse("a", "d")): the LoRA adapter b in the linear layers, the fusion after them
   stack_fuse_da_c        Stack(Fuse("d", "a"), "c") (fusion fuse_flags: query_before_ln, residual_before, the value
                          matrix after the softmax), head "c" (tagging: attended positions only)
   stack_c_average_ad     Stack("c", Average("a", "d", weights=[0.7, 0.3])), head "d" (set by hand: AdapterHub keeps the
@@ -52,7 +53,7 @@ def main():
     ids = torch.tensor(flat["input_ids"])
     mask = torch.tensor(flat["attention_mask"])
     model = AutoAdapterModel.from_pretrained(BASE)
-    for name in ("a", "a2", "c", "d"):
+    for name in ("a", "a2", "b", "c", "d"):
         model.load_adapter(os.path.join(DIR, name), with_head=name != "a2", use_safetensors=True)
     model.load_adapter_fusion(os.path.join(DIR, "fuse_dynamic"), with_head=True, use_safetensors=True)
     model.load_adapter_fusion(os.path.join(DIR, "fuse_flags"), with_head=True, use_safetensors=True)
@@ -71,6 +72,7 @@ def main():
         # The single adapters again: the Swift test checks it loaded the same folders.
         out["single_a"] = run("a", "a")
         out["stack_c_fuse_ad"] = run(Stack("c", Fuse("a", "d")), "a,d")
+        out["stack_b_fuse_ad"] = run(Stack("b", Fuse("a", "d")), "a,d")
         out["stack_fuse_da_c"] = run(Stack(Fuse("d", "a"), "c"), "c", tagging=True)
         out["stack_c_average_ad"] = run(Stack("c", Average("a", "d", weights=[0.7, 0.3])), "d")
         out["stack_c_split_ad"] = run(Stack("c", Split("a", "d", splits=[2, 4])), "d")

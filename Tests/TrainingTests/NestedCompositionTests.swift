@@ -14,7 +14,7 @@ struct NestedCompositionTests {
         let json = try Fixtures.json("composition/nested.json")
         let batch = try LifecycleTests.batch(json)
         let model = ModelWithAdapters(base: try AdapterInteropTests.base())
-        for name in ["a", "c", "d"] {
+        for name in ["a", "b", "c", "d"] {
             #expect(try model.loadAdapter(from: Fixtures.url("composition/\(name)")) == name)
         }
         try model.loadAdapter(from: Fixtures.url("composition/a2"), withHead: false)
@@ -29,6 +29,7 @@ struct NestedCompositionTests {
     /// else the last adapter's.
     static let cases: [(key: String, setup: AdapterSetup, head: String)] = [
         ("stack_c_fuse_ad", .stack("c", .fuse("a", "d")), "a,d"),
+        ("stack_b_fuse_ad", .stack("b", .fuse("a", "d")), "a,d"),
         ("stack_fuse_da_c", .stack(.fuse("d", "a"), "c"), "c"),
         ("stack_c_average_ad", .stack("c", (try? .average(["a", "d"], weights: [0.7, 0.3])) ?? "a"), "d"),
         ("stack_c_split_ad", .stack("c", (try? .split(["a", "d"], splits: [2, 4])) ?? "a"), "d"),
@@ -106,7 +107,6 @@ struct NestedCompositionTests {
         }
         #expect(throws: AdapterError.self) { try model.trainAdapterFusion(setup) }
         // An Average of LoRA adapters combines per linear layer only on its own, not inside a Stack.
-        try model.loadAdapter(from: Fixtures.url("composition/b"))
         try model.loadAdapter(from: Fixtures.url("composition/e"))
         try model.setActiveAdapters(.stack("a", (try .average(["b", "e"]))))
         #expect(throws: EncoderError.self) { try model.logits(batch) }
@@ -191,7 +191,6 @@ struct NestedCompositionTests {
         try fresh.setActiveAdapters(setup)
         #expect(maxAbsDifference(try fresh.logits(batch), after) <= 1e-5)
 
-        try model.loadAdapter(from: Fixtures.url("composition/b"))
         try model.trainAdapterFusion(.stack("b", .fuse("a", "d")))
         #expect(throws: AdapterError.self) { try model.trainingModel() }
     }
