@@ -47,10 +47,7 @@ struct EvaluateCommand: ParsableCommand {
         if (data == nil) == (datasetOptions.dataset == nil) { throw ValidationError("give either --data FILE or --dataset NAME") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
         if compose.isParallel { throw ValidationError("evaluate runs one head: --compose parallel is for predict") }
-        try compose.validate(adapterFolders: adapter.count)
-        if !fusion.isEmpty, case .expression = compose {} else if !fusion.isEmpty {
-            throw ValidationError("--fusion goes with a --compose expression that has a Fuse (or use --compose fuse:FUSIONDIR)")
-        }
+        try compose.validate(adapterFolders: adapter.count, fusionFolders: fusion.count)
     }
 
     func run() throws {

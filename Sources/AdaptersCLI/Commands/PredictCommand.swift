@@ -70,10 +70,7 @@ struct PredictCommand: ParsableCommand {
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
         if let maxLength, maxLength < 2 { throw ValidationError("--max-length must be at least 2") }
         if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1") }
-        try compose.validate(adapterFolders: adapter.count)
-        if !fusion.isEmpty, case .expression = compose {} else if !fusion.isEmpty {
-            throw ValidationError("--fusion goes with a --compose expression that has a Fuse (or use --compose fuse:FUSIONDIR)")
-        }
+        try compose.validate(adapterFolders: adapter.count, fusionFolders: fusion.count)
         if !(threshold > 0 && threshold < 1) { throw ValidationError("--threshold must be between 0 and 1") }
         if let docStride, docStride < 0 { throw ValidationError("--doc-stride must not be negative") }
         if maxAnswerLength < 1 { throw ValidationError("--max-answer-length must be at least 1") }

@@ -66,8 +66,9 @@ enum Composition: ExpressibleByArgument, Equatable {
 }
 
 extension Composition {
-    /// Checks the number of `--adapter` folders the composition needs.
-    func validate(adapterFolders count: Int) throws {
+    /// Checks the number of `--adapter` folders the composition needs, and that `--fusion` folders come only with an
+    /// expression.
+    func validate(adapterFolders count: Int, fusionFolders: Int = 0) throws {
         switch self {
         case .stack:
             break
@@ -90,6 +91,12 @@ extension Composition {
                 throw ValidationError("--compose: BatchSplit is for the library (batchSplitLogits); predict sends every line through each branch with Parallel")
             }
             if count < 1 { throw ValidationError("--compose names adapters: give their --adapter folders") }
+        }
+        if fusionFolders > 0 {
+            guard case .expression = self else {
+                throw ValidationError(
+                    "--fusion goes with a --compose expression that has a Fuse (or use --compose fuse:FUSIONDIR)")
+            }
         }
     }
 

@@ -29,17 +29,12 @@ public enum AdapterComposition: Equatable, Sendable {
             // Stack(lang, Parallel(a, b)): AdapterHub runs the members before the Parallel once, then each branch on
             // their output (one pre_forward), which is Parallel(Stack(lang, a), Stack(lang, b)) exactly.
             if case .call(let last, let branches, let lastOptions, _)? = children.last, last == "parallel" {
-                try Self.only([], in: lastOptions, block: "Parallel")
-                guard branches.count >= 2 else { throw AdapterError.invalidSetup("Parallel needs at least 2 branches") }
-                let prefix = try children.dropLast().flatMap { try Self.setup($0).blocks }
-                self = .parallel(try branches.map { AdapterSetup(blocks: prefix + (try Self.setup($0).blocks)) })
+                self = try Self.parallel(branches, options: lastOptions, after: Array(children.dropLast()))
             } else {
                 self = .setup(try Self.setup(node))
             }
         case .call(let block, let children, let options, _) where block == "parallel":
-            try Self.only([], in: options, block: "Parallel")
-            guard children.count >= 2 else { throw AdapterError.invalidSetup("Parallel needs at least 2 branches") }
-            self = .parallel(try children.map(Self.setup))
+            self = try Self.parallel(children, options: options)
         case .call(let block, let children, let options, _) where block == "batchsplit":
             try Self.only(["batch_sizes"], in: options, block: "BatchSplit")
             guard case .numbers(let sizes)? = options["batch_sizes"], sizes.allSatisfy({ $0 == $0.rounded() }) else {
@@ -53,6 +48,16 @@ public enum AdapterComposition: Equatable, Sendable {
         default:
             self = .setup(try Self.setup(node))
         }
+    }
+
+    /// A Parallel of `branches`, each run after the Stack members `prefix` (none for a Parallel on its own).
+    private static func parallel(_ branches: [Node], options: [String: Option], after prefix: [Node] = []) throws
+        -> AdapterComposition
+    {
+        try only([], in: options, block: "Parallel")
+        guard branches.count >= 2 else { throw AdapterError.invalidSetup("Parallel needs at least 2 branches") }
+        let before = try prefix.flatMap { try setup($0).blocks }
+        return .parallel(try branches.map { AdapterSetup(blocks: before + (try setup($0).blocks)) })
     }
 
     /// The adapters the composition names, each once, in order of appearance.

@@ -73,10 +73,7 @@ extension ModelWithAdapters {
         var headNames: [String] = []
         for setup in setups {
             guard let last = setup.last else { throw AdapterError.invalidSetup("\(block): an empty setup") }
-            for name in setup.names where adapters[name] == nil { throw AdapterError.unknownAdapter(name) }
-            for fusion in setup.fusionNames where fusions[fusion] == nil {
-                throw AdapterError.invalidSetup("no AdapterFusion '\(fusion)' is loaded (loadAdapterFusion)")
-            }
+            try checkLoaded(setup)
             guard let head = headName(for: setup) else {
                 throw AdapterError.invalidSetup(
                     "\(block): no head named '\(last)' for the setup \(setup) (each branch uses the head named like its last adapter, or its fusion's)"

@@ -200,14 +200,19 @@ public final class ModelWithAdapters {
             guard Set(setup.names).count == setup.names.count else {
                 throw AdapterError.invalidSetup("\(setup) names an adapter twice")
             }
-            for name in setup.names where adapters[name] == nil { throw AdapterError.unknownAdapter(name) }
-            for fusion in setup.fusionNames where fusions[fusion] == nil {
-                throw AdapterError.invalidSetup("no AdapterFusion '\(fusion)' is loaded (loadAdapterFusion)")
-            }
+            try checkLoaded(setup)
         }
         try resetMerge()
         activeAdapters = setup
         if let head = setup.flatMap(headName) { activeHead = head }
+    }
+
+    /// Every adapter `setup` names is loaded, and the AdapterFusion layer of each of its Fuse blocks.
+    func checkLoaded(_ setup: AdapterSetup) throws {
+        for name in setup.names where adapters[name] == nil { throw AdapterError.unknownAdapter(name) }
+        for fusion in setup.fusionNames where fusions[fusion] == nil {
+            throw AdapterError.invalidSetup("no AdapterFusion '\(fusion)' is loaded (loadAdapterFusion)")
+        }
     }
 
     /// Makes `name` the head that `logits` runs (nil: none).
@@ -243,11 +248,6 @@ public final class ModelWithAdapters {
         }
         let active = activeAdapters?.names ?? []
         if let training = trainingAdapters {
-            guard training.names == active, training.isFuse == (activeAdapters?.isFuse ?? false) else {
-                throw AdapterError.invalidSetup(
-                    "trainAdapter(\(training)) was called, but \(activeAdapters.map(\.description) ?? "no adapter") is active"
-                )
-            }
             guard training.blocks == activeAdapters?.blocks else {
                 throw AdapterError.invalidSetup(
                     "trainAdapter(\(training)) was called, but \(activeAdapters.map(\.description) ?? "no adapter") is active")
@@ -427,11 +427,9 @@ public final class ModelWithAdapters {
     func inferenceEngine() throws -> AdapterModel {
         let key = activeSetupKey
         // A full fine-tuning engine of the same head runs inference exactly as a head-only one would.
-        if let engine, let current = engineKey, current.adapters == key.adapters, current.head == key.head,
-            current.averageWeights == key.averageWeights, current.fuse == key.fuse, current.splits == key.splits,
-            current.nested == key.nested
-        {
-            return engine
+        if let engine, var current = engineKey {
+            current.full = false
+            if current == key { return engine }
         }
         return try engine(for: key)
     }
