@@ -69,6 +69,12 @@ public enum Checkpoint {
     }
 
     public static func save(model: AdapterModel, state: TrainerState, output: URL) throws -> URL {
+        try save(models: [model], state: state, output: output)
+    }
+
+    /// One checkpoint of several models trained together (a Parallel's branches): their tensors side by side in
+    /// the same files (their names differ; `Trainer` checks it).
+    public static func save(models: [AdapterModel], state: TrainerState, output: URL) throws -> URL {
         let fm = FileManager.default
         let dir = folder(output)
         let target = dir.appendingPathComponent(name(step: state.step))
@@ -77,16 +83,25 @@ public enum Checkpoint {
             try fm.createDirectory(at: staging, withIntermediateDirectories: true)
             var values: [SafetensorsWriter.Tensor] = []
             var moments: [SafetensorsWriter.Tensor] = []
-            for e in model.parameters.entries {
-                values.append(.init(name: e.name, shape: e.shape, values: Array(UnsafeBufferPointer(start: e.value, count: e.count))))
+            for e in models.flatMap(\.parameters.entries) {
+                values.append(
+                    .init(
+                        name: e.name, shape: e.shape, values: Array(UnsafeBufferPointer(start: e.value, count: e.count))
+                    ))
                 moments.append(
-                    .init(name: "exp_avg/" + e.name, shape: e.shape, values: Array(UnsafeBufferPointer(start: e.firstMoment, count: e.count))))
+                    .init(
+                        name: "exp_avg/" + e.name, shape: e.shape,
+                        values: Array(UnsafeBufferPointer(start: e.firstMoment, count: e.count))))
                 moments.append(
-                    .init(name: "exp_avg_sq/" + e.name, shape: e.shape, values: Array(UnsafeBufferPointer(start: e.secondMoment, count: e.count))))
+                    .init(
+                        name: "exp_avg_sq/" + e.name, shape: e.shape,
+                        values: Array(UnsafeBufferPointer(start: e.secondMoment, count: e.count))))
             }
             // Buffers (saved, not trained: LoReFT's orthogonal base) go with the values: a resumed run needs them.
-            for b in model.bufferSlots {
-                values.append(.init(name: b.name, shape: b.shape, values: model.tensor(b.name) ?? []))
+            for model in models {
+                for b in model.bufferSlots {
+                    values.append(.init(name: b.name, shape: b.shape, values: model.tensor(b.name) ?? []))
+                }
             }
             try SafetensorsWriter.encode(values).write(to: staging.appendingPathComponent("trainable.safetensors"))
             try SafetensorsWriter.encode(moments).write(to: staging.appendingPathComponent("optimizer.safetensors"))
@@ -98,47 +113,64 @@ public enum Checkpoint {
             return target
         } catch {
             try? fm.removeItem(at: staging)
-            throw TrainingError.checkpoint(path: target.path, detail: "cannot write checkpoint: \(fileErrorText(error))")
+            throw TrainingError.checkpoint(
+                path: target.path, detail: "cannot write checkpoint: \(fileErrorText(error))")
         }
     }
 
     /// Restores tensors and moments into `model`; returns the saved state.
     public static func load(_ url: URL, into model: AdapterModel) throws -> TrainerState {
+        try load(url, into: [model])
+    }
+
+    /// Restores the tensors and moments of several models trained together; returns the saved state.
+    public static func load(_ url: URL, into models: [AdapterModel]) throws -> TrainerState {
         let statePath = url.appendingPathComponent("trainer_state.json")
         let state: TrainerState
         do {
             state = try JSONDecoder().decode(TrainerState.self, from: Data(contentsOf: statePath))
         } catch let error as DecodingError {
-            throw TrainingError.checkpoint(path: statePath.path, detail: "unreadable trainer state: \(decodingErrorText(error))")
+            throw TrainingError.checkpoint(
+                path: statePath.path, detail: "unreadable trainer state: \(decodingErrorText(error))")
         } catch {
-            throw TrainingError.checkpoint(path: statePath.path, detail: "unreadable trainer state: \(fileErrorText(error))")
+            throw TrainingError.checkpoint(
+                path: statePath.path, detail: "unreadable trainer state: \(fileErrorText(error))")
         }
         let values = try SafetensorsFile(path: url.appendingPathComponent("trainable.safetensors").path)
         let moments = try SafetensorsFile(path: url.appendingPathComponent("optimizer.safetensors").path)
-        for e in model.parameters.entries {
+        for e in models.flatMap(\.parameters.entries) {
             for (file, name, dst) in [
                 (values, e.name, e.value), (moments, "exp_avg/" + e.name, e.firstMoment),
                 (moments, "exp_avg_sq/" + e.name, e.secondMoment),
             ] {
                 guard file.shape(of: name) == e.shape else {
                     throw TrainingError.checkpoint(
-                        path: file.path, detail: "tensor '\(name)' is missing or has another shape: the checkpoint belongs to another model or method")
+                        path: file.path,
+                        detail:
+                            "tensor '\(name)' is missing or has another shape: the checkpoint belongs to another model or method"
+                    )
                 }
                 try file.readFloats(name, into: dst)
             }
         }
-        for b in model.bufferSlots {
-            guard values.shape(of: b.name) == b.shape else {
-                throw TrainingError.checkpoint(
-                    path: values.path, detail: "tensor '\(b.name)' is missing or has another shape: the checkpoint belongs to another model or method")
+        for model in models {
+            for b in model.bufferSlots {
+                guard values.shape(of: b.name) == b.shape else {
+                    throw TrainingError.checkpoint(
+                        path: values.path,
+                        detail:
+                            "tensor '\(b.name)' is missing or has another shape: the checkpoint belongs to another model or method"
+                    )
+                }
+                var held = [Float](repeating: 0, count: b.count)
+                try held.withUnsafeMutableBufferPointer { try values.readFloats(b.name, into: $0.baseAddress!) }
+                try model.setTensor(b.name, held)
             }
-            var held = [Float](repeating: 0, count: b.count)
-            try held.withUnsafeMutableBufferPointer { try values.readFloats(b.name, into: $0.baseAddress!) }
-            try model.setTensor(b.name, held)
         }
-        let expected = model.parameters.entries.count + model.bufferSlots.count
+        let expected = models.reduce(0) { $0 + $1.parameters.entries.count + $1.bufferSlots.count }
         if values.tensorNames.count != expected {
-            throw TrainingError.checkpoint(path: values.path, detail: "holds \(values.tensorNames.count) tensors, the model has \(expected)")
+            throw TrainingError.checkpoint(
+                path: values.path, detail: "holds \(values.tensorNames.count) tensors, the model has \(expected)")
         }
         return state
     }

@@ -13,6 +13,9 @@ public enum TrainingEvent: Sendable {
     /// The evaluation of a regression, multi-label or tagging head.
     case evaluatedTask(step: Int, metrics: TaskMetrics)
     case checkpointSaved(step: Int, url: URL)
+    /// An event of one of several models trained together (a Parallel's branch), named by its head:
+    /// each branch's `evaluated` / `evaluatedTask`.
+    indirect case branch(head: String, TrainingEvent)
 }
 
 /// Summary of a finished (or stopped) run.
@@ -28,14 +31,30 @@ public struct TrainingSummary: Sendable {
     /// Seconds of training over the whole run, every resumed process included.
     public var totalSeconds: Double
     public var samplesPerSecond: Double
+    /// Each model's last evaluation, by head, in the order the models were given (one entry for a single model).
+    public var branchEvaluations: [BranchEvaluation] = []
+
+    /// The last evaluation of one of the models trained together.
+    public struct BranchEvaluation: Sendable {
+        public var head: String
+        public var evaluation: ClassificationMetrics?
+        public var taskEvaluation: TaskMetrics?
+    }
 }
 
 /// The training loop: seeded batches, dropout streams derived from (seed, step), loss and
 /// backward, global-norm clipping, the learning-rate schedule and AdamW; logging, evaluation and
 /// atomic checkpoints. Resuming from a checkpoint continues on exactly the trajectory an
 /// uninterrupted run takes.
+///
+/// Several models over one frozen base train together as AdapterHub's `train_adapter(Parallel(a, b))` trains
+/// its branches: each sees every batch through its own adapter and head, the loss is the sum of theirs, the
+/// gradients are clipped by their joint norm, and one AdamW with one schedule steps them all.
 public final class Trainer {
+    /// The first (or only) model.
     public let model: AdapterModel
+    /// Every model trained, in order (a Parallel's branches); `[model]` for one.
+    public let models: [AdapterModel]
     public let train: TokenizedDataset
     public let eval: TokenizedDataset?
     public let config: TrainingConfig
@@ -53,15 +72,42 @@ public final class Trainer {
     /// in this many parts whose gradients add up, so a large global batch fits in memory.
     public var gradientAccumulationSteps = 1
 
-    public init(
+    public convenience init(
         model: AdapterModel, train: TokenizedDataset, eval: TokenizedDataset?, config: TrainingConfig, padId: Int32, output: URL
     ) throws {
+        try self.init(models: [model], train: train, eval: eval, config: config, padId: padId, output: output)
+    }
+
+    /// Trains `models` together (AdapterHub's Parallel): their heads must be of one kind with the same labels
+    /// (every batch's targets go to each), and no tensor may belong to two of them.
+    public init(
+        models: [AdapterModel], train: TokenizedDataset, eval: TokenizedDataset?, config: TrainingConfig, padId: Int32,
+        output: URL
+    ) throws {
         try config.validate()
+        guard let model = models.first else { throw TrainingError.invalidConfiguration("no model to train") }
         guard train.count > 0 else { throw TrainingError.invalidConfiguration("the training set is empty") }
-        guard model.parameters.trainable else {
+        guard models.allSatisfy(\.parameters.trainable) else {
             throw TrainingError.invalidConfiguration("the model was built to run only (trainable: false)")
         }
+        var owner: [String: String] = [:]
+        for m in models {
+            if m.head.config.type != model.head.config.type || m.head.labels != model.head.labels {
+                throw TrainingError.invalidConfiguration(
+                    "models trained together read the same targets: head '\(m.head.name)' (\(m.head.describe)) does not match head '\(model.head.name)' (\(model.head.describe))"
+                )
+            }
+            for name in m.parameters.entries.map(\.name) + m.bufferSlots.map(\.name) {
+                if let other = owner[name] {
+                    throw TrainingError.invalidConfiguration(
+                        "heads '\(other)' and '\(m.head.name)' both hold the tensor '\(name)': models trained together need adapters and heads of their own names"
+                    )
+                }
+                owner[name] = m.head.name
+            }
+        }
         self.model = model
+        self.models = models
         self.train = train
         self.eval = eval
         self.config = config
@@ -102,7 +148,7 @@ public final class Trainer {
             }
         }
         if let latest = latestCheckpoint {
-            let saved = try Checkpoint.load(latest.url, into: model)
+            let saved = try Checkpoint.load(latest.url, into: models)
             guard saved.config == config else {
                 throw TrainingError.checkpoint(
                     path: latest.url.path, detail: "was written with other hyper-parameters; resume with the same flags or a new --output")
@@ -113,7 +159,10 @@ public final class Trainer {
         try checkSameStart()
         if leader { Checkpoint.removeInterruptedSaves(output) }
         let log = leader ? try LogFile(output.appendingPathComponent("train_log.jsonl"), truncate: resumedFrom == nil) : nil
-        _ = observer?(.started(totalSteps: total, resumedFrom: resumedFrom, trainableParameters: model.parameters.parameterCount))
+        _ = observer?(
+            .started(
+                totalSteps: total, resumedFrom: resumedFrom,
+                trainableParameters: models.reduce(0) { $0 + $1.parameters.parameterCount }))
         let start = DispatchTime.now().uptimeNanoseconds
         let elapsedBefore = state.elapsedSeconds ?? 0
         /// Seconds of training so far over the whole run (what logs and checkpoints record).
@@ -123,19 +172,18 @@ public final class Trainer {
         var windowSamples = 0
         var windowStart = start
         var lastLoss: Float = .nan
-        var lastEval: ClassificationMetrics?
-        var lastTaskEval: TaskMetrics?
+        var lastEvals = models.map { SummaryBranch(head: $0.head.name) }
         var samplesDone = 0
         var stopped = false
         while state.step < total && !stopped {
             let indices = state.sampler.next()
-            let loss = try computeGradients(global: indices, step: state.step)
-            let gradNorm = GradientClipping.clip(model.parameters, maxNorm: config.maxGradNorm)
+            let loss = try computeGradients(global: indices, step: state.step).reduce(0, +)
+            let gradNorm = GradientClipping.clip(models.map(\.parameters), maxNorm: config.maxGradNorm)
             guard gradNorm.isFinite else {
                 throw TrainingError.diverged(step: state.step + 1, detail: "the gradient norm is \(gradNorm)")
             }
             let lr = config.learningRate * config.schedule.factor(step: state.step, warmupSteps: config.warmupSteps, totalSteps: total)
-            state.optimizer.update(model.parameters, learningRate: lr)
+            state.optimizer.update(models.map(\.parameters), learningRate: lr)
             state.step += 1
             lastLoss = loss
             windowLoss += Double(loss)
@@ -162,45 +210,41 @@ public final class Trainer {
             if stopped { break }
             let evalNow = eval != nil && ((config.evalEvery.map { state.step % $0 == 0 } ?? false) || state.step == total)
             if evalNow, let eval {
-                // Each head's evaluation: its log fields, the value that keeps the best checkpoint, its event.
-                let fields: String
-                let loss: Float
-                let rate: Double?
-                let value: Float
-                let event: TrainingEvent
-                if model.head.isSingleLabel {
-                    let metrics = try Self.evaluateWithPredictions(
-                        model: model, dataset: eval, batchSize: config.evalBatchSize, padId: padId, maxLength: config.maxLength,
-                        group: group
-                    ).metrics
-                    lastEval = metrics
-                    (loss, rate, value) = (metrics.loss, metrics.samplesPerSecond, metrics.accuracy)
-                    fields = "\"eval_accuracy\":\(metrics.accuracy),\"eval_macro_f1\":\(metrics.macroF1)"
-                    event = .evaluated(step: state.step, metrics: metrics)
-                } else {
-                    let metrics = try Self.evaluateTask(
-                        model: model, dataset: eval, batchSize: config.evalBatchSize, padId: padId, maxLength: config.maxLength,
-                        group: group
-                    ).metrics
-                    lastTaskEval = metrics
-                    (loss, rate, value) = (metrics.loss, metrics.samplesPerSecond, Float(metrics.primaryValue))
-                    fields = metrics.values.keys.sorted().map { "\"eval_\($0)\":\(metrics.values[$0] ?? 0)" }.joined(separator: ",")
-                    event = .evaluatedTask(step: state.step, metrics: metrics)
+                let named = models.count > 1
+                var fields: [String] = []
+                var values: [Float] = []
+                var events: [TrainingEvent] = []
+                for (k, m) in models.enumerated() {
+                    let result = try Self.evaluateBranch(
+                        m, dataset: eval, config: config, padId: padId, group: group, step: state.step)
+                    lastEvals[k].evaluation = result.evaluation
+                    lastEvals[k].taskEvaluation = result.taskEvaluation
+                    // One model keeps the log's field names; several are told apart by their heads' names.
+                    let prefix = named ? "eval_\(m.head.name)_" : "eval_"
+                    fields.append("\"\(prefix)loss\":\(result.loss)")
+                    fields += result.fields.map { "\"\(prefix)\($0.key)\":\($0.value)" }
+                    if k == 0 || named { fields.append("\"\(prefix)samples_per_second\":\(String(format: "%.2f", result.rate))") }
+                    values.append(result.value)
+                    events.append(named ? .branch(head: m.head.name, result.event) : result.event)
                 }
                 try log?.write(
-                    "{\"step\":\(state.step),\"eval_loss\":\(loss),\(fields),\"eval_samples_per_second\":\(String(format: "%.2f", rate ?? 0)),\"elapsed_seconds\":\(String(format: "%.3f", elapsed()))}")
+                    "{\"step\":\(state.step),\(fields.joined(separator: ",")),\"elapsed_seconds\":\(String(format: "%.3f", elapsed()))}")
+                // Several models: the best checkpoint is the one with the best mean of their metrics.
+                let value = values.reduce(0, +) / Float(values.count)
                 if state.bestMetric.map({ value > $0 }) ?? true {
                     state.bestMetric = value
                     state.bestStep = state.step
                 }
-                if observer?(event) == false { stopped = true }
+                for event in events {
+                    if observer?(event) == false { stopped = true }
+                }
                 stopped = try group.any(stopped, "agreeing whether to stop")
             }
             let saveNow = (config.saveEvery.map { state.step % $0 == 0 } ?? false) || state.step == total
             if saveNow {
                 state.elapsedSeconds = elapsed()
                 if leader {
-                    let url = try Checkpoint.save(model: model, state: state, output: output)
+                    let url = try Checkpoint.save(models: models, state: state, output: output)
                     try prune(keeping: state.bestStep)
                     if observer?(.checkpointSaved(step: state.step, url: url)) == false { stopped = true }
                 }
@@ -209,20 +253,69 @@ public final class Trainer {
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return TrainingSummary(
-            steps: state.step, finalLoss: lastLoss, evaluation: lastEval, taskEvaluation: lastTaskEval, bestStep: state.bestStep,
+            steps: state.step, finalLoss: lastLoss, evaluation: lastEvals[0].evaluation,
+            taskEvaluation: lastEvals[0].taskEvaluation, bestStep: state.bestStep,
             seconds: seconds,
             totalSeconds: elapsedBefore + seconds,
-            samplesPerSecond: Double(samplesDone) / max(seconds, 1e-9))
+            samplesPerSecond: Double(samplesDone) / max(seconds, 1e-9),
+            branchEvaluations: lastEvals)
     }
 
-    /// The gradients of the mean loss over the global batch `indices` (summed over the process group)
-    /// in `model.parameters`, and that loss (`DataParallelStep`).
-    private func computeGradients(global indices: [Int], step: Int) throws -> Float {
-        let runner = DataParallelStep(model: model, group: group, accumulation: gradientAccumulationSteps)
-        return try runner.run(total: indices.count, seed: CounterRNG.hash(seed: config.seed, index: UInt64(step)), step: step) {
+    private typealias SummaryBranch = TrainingSummary.BranchEvaluation
+
+    /// One model's evaluation: its metrics, its log fields (without the `eval_` prefix), the value that keeps
+    /// the best checkpoint, and its event.
+    private static func evaluateBranch(
+        _ model: AdapterModel, dataset: TokenizedDataset, config: TrainingConfig, padId: Int32, group: ProcessGroup, step: Int
+    ) throws -> (
+        evaluation: ClassificationMetrics?, taskEvaluation: TaskMetrics?, fields: [(key: String, value: String)], loss: Float,
+        rate: Double, value: Float, event: TrainingEvent
+    ) {
+        if model.head.isSingleLabel {
+            let metrics = try evaluateWithPredictions(
+                model: model, dataset: dataset, batchSize: config.evalBatchSize, padId: padId, maxLength: config.maxLength,
+                group: group
+            ).metrics
+            return (
+                metrics, nil, [("accuracy", "\(metrics.accuracy)"), ("macro_f1", "\(metrics.macroF1)")], metrics.loss,
+                metrics.samplesPerSecond ?? 0, metrics.accuracy, .evaluated(step: step, metrics: metrics)
+            )
+        }
+        let metrics = try evaluateTask(
+            model: model, dataset: dataset, batchSize: config.evalBatchSize, padId: padId, maxLength: config.maxLength,
+            group: group
+        ).metrics
+        return (
+            nil, metrics, metrics.values.keys.sorted().map { ($0, "\(metrics.values[$0] ?? 0)") }, metrics.loss,
+            metrics.samplesPerSecond ?? 0, Float(metrics.primaryValue), .evaluatedTask(step: step, metrics: metrics)
+        )
+    }
+
+    /// Each model's gradients of its mean loss over the global batch `indices` (summed over the process
+    /// group) in its parameters, and those losses.
+    private func computeGradients(global indices: [Int], step: Int) throws -> [Float] {
+        try Self.gradients(
+            models, group: group, accumulation: gradientAccumulationSteps, total: indices.count,
+            seed: CounterRNG.hash(seed: config.seed, index: UInt64(step)), step: step
+        ) {
             let padded = train.batch(Array(indices[$0]), padId: padId, padding: config.padding, maxLength: config.maxLength)
             return (try TokenBatch(padded), padded.targets)
-        }.loss
+        }
+    }
+
+    /// One step's gradients of models trained together (`DataParallelStep` for each, on the same batch): each
+    /// model's in its own parameters — the gradient of the summed loss, since no tensor is shared — and each
+    /// model's loss. The first model's dropout follows `seed` (as when it trains alone), the others' streams
+    /// are derived from it, so no two branches drop the same units.
+    public static func gradients(
+        _ models: [AdapterModel], group: ProcessGroup = SingleProcess(), accumulation: Int = 1, total: Int, seed: UInt64,
+        step: Int, batch: (Range<Int>) throws -> (TokenBatch, HeadTargets)
+    ) throws -> [Float] {
+        try models.enumerated().map { k, model in
+            let branchSeed = k == 0 ? seed : CounterRNG.hash(seed: seed, index: UInt64(k))
+            return try DataParallelStep(model: model, group: group, accumulation: accumulation)
+                .run(total: total, seed: branchSeed, step: step, batch: batch).loss
+        }
     }
 
     /// Every process must start from the same trainable values, data and settings: a process with
@@ -231,7 +324,7 @@ public final class Trainer {
         guard group.size > 1 else { return }
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         func mix(_ v: UInt64) { hash = (hash ^ v) &* 0x100_0000_01b3 }
-        for e in model.parameters.entries {
+        for e in models.flatMap(\.parameters.entries) {
             for i in 0..<e.count { mix(UInt64(e.value[i].bitPattern)) }
         }
         var settings: UInt64 = 0xcbf2_9ce4_8422_2325

@@ -515,8 +515,12 @@ final class ProgressReporter {
     private let start = Date()
     private var firstStep: Int?
 
-    func report(_ event: TrainingEvent) -> Bool {
+    func report(_ event: TrainingEvent, head: String? = nil) -> Bool {
+        // Several adapters trained in Parallel: each evaluation line names its head.
+        let of = head.map { " of '\($0)'" } ?? ""
         switch event {
+        case .branch(let head, let inner):
+            return report(inner, head: head)
         case .started(let total, let resumed, let params):
             self.total = total
             if let resumed { logger.info("resuming from step \(resumed) of \(total)") }
@@ -542,11 +546,11 @@ final class ProgressReporter {
         case .evaluated(let step, let m):
             if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
             FileHandle.standardError.write(
-                Data(String(format: "eval at step %d: accuracy %.4f macro-F1 %.4f loss %.4f\n", step, m.accuracy, m.macroF1, m.loss).utf8))
+                Data(String(format: "eval%@ at step %d: accuracy %.4f macro-F1 %.4f loss %.4f\n", of, step, m.accuracy, m.macroF1, m.loss).utf8))
         case .evaluatedTask(let step, let m):
             if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
             FileHandle.standardError.write(
-                Data("eval at step \(step): \(m.summary), loss \(String(format: "%.4f", m.loss))\n".utf8))
+                Data("eval\(of) at step \(step): \(m.summary), loss \(String(format: "%.4f", m.loss))\n".utf8))
         case .checkpointSaved:
             break
         }

@@ -89,6 +89,10 @@ public final class ModelWithAdapters {
 
     var engine: AdapterModel?
     var engineKey: EngineKey?
+    /// Set by `trainParallel`: the adapters trained side by side, each with its head.
+    public internal(set) var trainingBranches: [String]?
+    /// The trainable models of a Parallel's branches (`parallelTrainingModels`), with what each was built for.
+    var branchEngines: [(key: EngineKey, model: AdapterModel)] = []
 
     public init(base: EncoderModel, modelName: String = "", logger: Logger? = nil) {
         self.base = base
@@ -231,18 +235,26 @@ public final class ModelWithAdapters {
         try setActiveAdapters(setup)
         baseFrozen = true
         trainingAdapters = setup
+        trainingBranches = nil
     }
 
     /// `freeze_model(frozen)`: whether training may update the base weights.
     public func freezeBase(_ frozen: Bool = true) {
         baseFrozen = frozen
-        if !frozen { trainingAdapters = nil }
+        if !frozen {
+            trainingAdapters = nil
+            trainingBranches = nil
+        }
     }
 
     /// The model a `Trainer` runs for the current state: after `trainAdapter`, the adapter and the
     /// active head; with the base frozen and no adapter, the head only; with the base unfrozen, full
     /// fine-tuning of the base and the head. Values it learns are read back by every later call.
     public func trainingModel() throws -> AdapterModel {
+        if let branches = trainingBranches {
+            throw AdapterError.invalidSetup(
+                "trainParallel(\(branches)) was called: train its branches together with parallelTrainingModels()")
+        }
         guard let head = activeHead else {
             throw AdapterError.invalidSetup("no active head to train: add one with addClassificationHead")
         }
@@ -308,7 +320,9 @@ public final class ModelWithAdapters {
     public func deleteAdapter(_ name: String, deleteHead: Bool = false, unfreezeBase: Bool = false) throws {
         guard adapters[name] != nil else { throw AdapterError.unknownAdapter(name) }
         try resetMerge()
-        if engineKey?.adapters.contains(name) == true { dropEngine() }
+        if engineKey?.adapters.contains(name) == true || branchEngines.contains(where: { $0.key.adapters.contains(name) }) {
+            dropEngine()
+        }
         adapters[name] = nil
         adapterNames.removeAll { $0 == name }
         if let setup = activeAdapters, setup.names.contains(name) {
@@ -316,6 +330,7 @@ public final class ModelWithAdapters {
             activeAdapters = rest.isEmpty ? nil : AdapterSetup(rest)
         }
         if trainingAdapters?.names.contains(name) == true { trainingAdapters = nil }
+        if trainingBranches?.contains(name) == true { trainingBranches = nil }
         if deleteHead, heads[name] != nil { try self.deleteHead(name) }
         if unfreezeBase { freezeBase(false) }
     }
@@ -324,7 +339,8 @@ public final class ModelWithAdapters {
     public func deleteHead(_ name: String) throws {
         guard heads[name] != nil else { throw AdapterError.unknownHead(name) }
         try resetMerge()
-        if engineKey?.head == name { dropEngine() }
+        if engineKey?.head == name || branchEngines.contains(where: { $0.key.head == name }) { dropEngine() }
+        if trainingBranches?.contains(name) == true { trainingBranches = nil }
         heads[name] = nil
         headNames.removeAll { $0 == name }
         if activeHead == name { activeHead = nil }
@@ -516,9 +532,23 @@ public final class ModelWithAdapters {
         }
     }
 
-    /// Copies what the engine learnt back into the stored tensors, then forgets it.
+    /// Copies what every engine learnt back into the stored tensors, then forgets them.
     func dropEngine() {
-        guard let engine, let key = engineKey else { return }
+        syncFromEngine()
+        engine = nil
+        engineKey = nil
+        branchEngines = []
+    }
+
+    /// Copies every engine's current values into storage without dropping them (before saving, or building
+    /// another model of the same tensors).
+    func syncFromEngine() {
+        if let engine, let key = engineKey { absorb(engine, key) }
+        for branch in branchEngines { absorb(branch.model, branch.key) }
+    }
+
+    /// Stores what `engine`, built for `key`, holds now.
+    private func absorb(_ engine: AdapterModel, _ key: EngineKey) {
         for name in key.adapters {
             guard var stored = adapters[name] else { continue }
             for tensor in stored.tensors.keys {
@@ -540,16 +570,6 @@ public final class ModelWithAdapters {
             }
             heads[head] = stored
         }
-        self.engine = nil
-        engineKey = nil
-    }
-
-    /// Copies the engine's current values into storage without dropping it (before saving).
-    func syncFromEngine() {
-        guard let engine, let key = engineKey else { return }
-        dropEngine()
-        self.engine = engine
-        engineKey = key
     }
 
     func resetMerge() throws {

@@ -22,13 +22,19 @@ public struct AdamW: Codable, Sendable, Equatable {
 
     /// One update of every tensor in `parameters` with learning rate `lr`.
     public mutating func update(_ parameters: ParameterSet, learningRate lr: Float) {
+        update([parameters], learningRate: lr)
+    }
+
+    /// One update of every tensor in several sets — models trained together (a Parallel's branches) — as
+    /// one optimizer over all of them: one step count, so one bias correction.
+    public mutating func update(_ sets: [ParameterSet], learningRate lr: Float) {
         step += 1
         let t = Double(step)
         let bc1 = Float(1 - pow(Double(beta1), t))
         let bc2Sqrt = Float((1 - pow(Double(beta2), t)).squareRoot())
         let stepSize = lr / bc1
         let (b1, b2, eps, wd) = (beta1, beta2, epsilon, weightDecay)
-        for e in parameters.entries {
+        for e in sets.flatMap(\.entries) {
             let p = e.value
             let g = e.grad
             let m = e.firstMoment
@@ -52,8 +58,16 @@ public enum GradientClipping {
     /// before clipping (what the Trainer logs as `grad_norm`).
     @discardableResult
     public static func clip(_ parameters: ParameterSet, maxNorm: Float) -> Float {
+        clip([parameters], maxNorm: maxNorm)
+    }
+
+    /// Clips several sets by their joint norm, as `clip_grad_norm_` over every trainable tensor of models
+    /// trained together (a Parallel's branches: one norm, one coefficient for all).
+    @discardableResult
+    public static func clip(_ sets: [ParameterSet], maxNorm: Float) -> Float {
+        let entries = sets.flatMap(\.entries)
         var total = 0.0
-        for e in parameters.entries {
+        for e in entries {
             var s = 0.0
             for i in 0..<e.count { s += Double(e.grad[i]) * Double(e.grad[i]) }
             total += s
@@ -62,7 +76,7 @@ public enum GradientClipping {
         guard maxNorm > 0 else { return norm }
         let coefficient = maxNorm / (norm + 1e-6)
         if coefficient < 1 {
-            for e in parameters.entries {
+            for e in entries {
                 for i in 0..<e.count { e.grad[i] *= coefficient }
             }
         }
