@@ -13,7 +13,8 @@ and compares logits (tagging: every attended token's); then trains two adapters 
 (`train --method fusion`) and loads the fusion folder with `load_adapter_fusion`, and again with a third adapter stacked
 before the fusion (`--stack-before`, run as `Stack("lang", Fuse("a", "b"))`); and trains a question-answering head
 on data/squad (`--task question_answering`), loads it with `load_adapter` and compares every window's start and end
-logits with `predict`'s. Run locally (not in CI); its output goes into the closing
+logits with `predict`'s; and trains two adapters side by side (`train --parallel`), loads both and runs
+`Parallel("a", "b")` against `predict --compose 'Parallel(a, b)'`. Run locally (not in CI); its output goes into the closing
 notes.
 """
 import json
@@ -131,6 +132,7 @@ def main():
                               "max_abs_diff": diff}))
         worst = max(worst, check_fusion(tmp, tok))
         worst = max(worst, check_qa(tmp, tok))
+        worst = max(worst, check_parallel(tmp, tok))
     print(json.dumps({"worst_max_abs_diff": worst, "ok": worst <= 1e-4}))
     sys.exit(0 if worst <= 1e-4 else 1)
 
@@ -206,6 +208,39 @@ def check_stacked_fusion(tmp, tok, common, a, b):
                       "compared": list(ours.shape), "max_abs_diff": diff,
                       "stack_effect": (unstacked - theirs).abs().max().item()}))
     return diff
+
+
+def check_parallel(tmp, tok):
+    """`train --parallel`: two seq_bn adapters (rf 16, and rf 8 with GELU: adapters 1.3.0 runs a Parallel only over
+    adapters at the same locations) trained side by side; Python loads both folders, activates Parallel("a", "b")
+    and gives `predict --compose 'Parallel(a, b)'`'s logits for each head."""
+    from adapters.composition import Parallel
+    data = os.path.join(ROOT, "data/rotten_tomatoes/train.jsonl")
+    out = os.path.join(tmp, "par")
+    subprocess.run([CLI, "train", "--model", MODEL, "--train", data, "--max-examples", "200", "--label-names",
+                    "negative,positive", "--max-steps", "6", "--max-length", "64", "--learning-rate", "1e-2",
+                    "--method", "seq_bn", "--adapter-name", "a", "--parallel", "b=seq_bn[reduction_factor=8,non_linearity=gelu]",
+                    "--output", out], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    a, b = os.path.join(out, "a"), os.path.join(out, "b")
+    pred = subprocess.run([CLI, "predict", "--model", MODEL, "--adapter", a, "--adapter", b, "--compose", "Parallel(a, b)",
+                           "--input", os.path.join(tmp, "in.txt"), "--max-length", "64"],
+                          check=True, capture_output=True, text=True).stdout
+    lines = [json.loads(line) for line in pred.splitlines()]
+    model = AutoAdapterModel.from_pretrained(MODEL)
+    model.load_adapter(a, use_safetensors=True)
+    model.load_adapter(b, use_safetensors=True)
+    model.set_active_adapters(Parallel("a", "b"))
+    model.active_head = Parallel("a", "b")
+    model.eval()
+    worst = 0.0
+    with torch.no_grad():
+        outputs = model(**tok(SENTENCES, padding=True, truncation=True, max_length=64, return_tensors="pt"))
+    for i, name in enumerate(("a", "b")):
+        ours = torch.tensor([line[name]["logits"] for line in lines])
+        worst = max(worst, (ours - outputs.head_outputs[i].logits).abs().max().item())
+    print(json.dumps({"task": "parallel", "adapters": ["a", "b"], "active": str(Parallel("a", "b")),
+                      "compared": [2, len(lines), 2], "max_abs_diff": worst}))
+    return worst
 
 
 def check_qa(tmp, tok):

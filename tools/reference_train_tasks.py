@@ -10,6 +10,7 @@ Run in the pinned reference venv (see tools/README.md), one task per process (pe
     nice -n 19 .venv-bench/bin/python tools/reference_train_tasks.py --task pair
     nice -n 19 .venv-bench/bin/python tools/reference_train_tasks.py --task qa
     nice -n 19 .venv-bench/bin/python tools/reference_train_tasks.py --task fusion --fuse DIR_A --fuse DIR_B
+    nice -n 19 .venv-bench/bin/python tools/reference_train_tasks.py --task parallel
 Smoke test: `--max-examples N --epochs E` (first N training and first N evaluation examples; such a run writes its
 JSON only where `--out` says). `--save-adapter DIR` saves the trained adapter with its head (fusion: the fusion
 layer with its head) in AdapterHub's folder format.
@@ -29,6 +30,7 @@ The exact procedure. It is tools/reference_train.py's (whose helpers it imports)
    regression data/stsb/train.jsonl → dev.jsonl ({"text", "text_pair", "label": float 0–5}; 5,749 / 1,500 rows).
    pair       data/mrpc/train.jsonl → test.jsonl ({"text", "text_pair", "label": 0|1}; 4,076 / 1,725 rows).
    fusion     as pair.
+   parallel   as pair.
    qa         data/squad/train.json → dev.json (SQuAD 1.1 JSON; 581 / 124 questions, all answerable). An example is
               {id, question, context, answers} of each question, articles → paragraphs → qas in file order.
 2. Tokenization with the model's own tokenizer (tokenizer.json, uncased WordPiece), no padding at this stage:
@@ -67,6 +69,10 @@ The exact procedure. It is tools/reference_train.py's (whose helpers it imports)
                 the identity with 1e-6 off the diagonal; dropout 0.1 on the attention scores; T 1; regularization
                 on) and
                 add_classification_head("a,b", num_labels=2, id2label={0: "0", 1: "1"}).
+     parallel   add_adapter("mrpc", SeqBnConfig()), add_adapter("mrpc8", SeqBnConfig(reduction_factor=8,
+                non_linearity="gelu")) and a pair head for each (as pair), train_adapter(Parallel("mrpc", "mrpc8")),
+                active_head = Parallel(…): the loss is the sum of the heads' losses, clipping over both branches'
+                gradients together; each head is evaluated over its own adapter (keys mrpc_* and mrpc8_*).
    Then train_adapter(name) (base frozen, adapter + head trainable, train mode), for fusion
    train_adapter_fusion(Fuse(a, b)) (base and both adapters frozen; fusion layers + head trainable, train mode).
 4. Optimizer as AdapterTrainer.create_optimizer: torch.optim.AdamW(lr 1e-3 unless --learning-rate, betas (0.9,
@@ -126,7 +132,7 @@ import sklearn
 import sklearn.metrics
 import torch
 import transformers
-from adapters import AutoAdapterModel, Fuse, SeqBnConfig
+from adapters import AutoAdapterModel, Fuse, Parallel, SeqBnConfig
 from transformers import AutoTokenizer, Trainer, get_linear_schedule_with_warmup
 
 import make_qa_fixtures
@@ -144,7 +150,11 @@ TASKS = {
     "pair": ("mrpc", "train.jsonl", "test.jsonl", 3, 128),
     "qa": ("squad", "train.json", "dev.json", 10, 256),
     "fusion": ("mrpc", "train.jsonl", "test.jsonl", 3, 128),
+    # train_adapter(Parallel("mrpc", "mrpc8")): two adapters with a head each, trained side by side.
+    "parallel": ("mrpc", "train.jsonl", "test.jsonl", 3, 128),
 }
+# The Parallel's second branch: a seq_bn at the same locations as the first (adapters 1.3.0 needs that), rf 8, GELU.
+PARALLEL_SECOND = ("mrpc8", dict(reduction_factor=8, non_linearity="gelu"))
 
 
 # ---------------------------------------------------------------------------------------------------- data
@@ -250,7 +260,7 @@ def collate(feats, pad_id, task):
         batch["labels"] = labels
     elif task == "regression":
         batch["labels"] = torch.tensor([f["labels"] for f in feats], dtype=torch.float32)
-    elif task in ("pair", "fusion"):
+    elif task in ("pair", "fusion", "parallel"):
         batch["labels"] = torch.tensor([f["labels"] for f in feats], dtype=torch.long)
     elif task == "qa" and "start_positions" in feats[0]:
         batch["start_positions"] = torch.tensor([f["start_positions"] for f in feats], dtype=torch.long)
@@ -273,6 +283,15 @@ def build_model(args, name, num_labels, id2label):
         model.train_adapter_fusion(fuse)
         return model, fuse.name
     torch.manual_seed(args.seed)
+    if args.task == "parallel":
+        second, kwargs = PARALLEL_SECOND
+        model.add_adapter(name, config=SeqBnConfig())
+        model.add_adapter(second, config=SeqBnConfig(**kwargs))
+        model.add_classification_head(name, num_labels=2, id2label=PAIR_ID2LABEL)
+        model.add_classification_head(second, num_labels=2, id2label=PAIR_ID2LABEL)
+        model.train_adapter(Parallel(name, second))
+        model.active_head = Parallel(name, second)  # train_adapter sets the base model's adapters only
+        return model, name
     model.add_adapter(name, config=SeqBnConfig())
     if args.task == "tagging":
         model.add_tagging_head(name, num_labels=num_labels, id2label=id2label)
@@ -313,7 +332,7 @@ def evaluate(model, task, feats, eval_items, pad_id, batch_size, id2label, tok):
                     outs.append(o.logits[i, :n].argmax(-1).tolist())
                 elif task == "regression":
                     outs.append(float(o.logits[i, 0]))
-                elif task in ("pair", "fusion"):
+                elif task in ("pair", "fusion", "parallel"):
                     outs.append(int(o.logits[i].argmax(-1)))
                 else:
                     outs.append((o.start_logits[i, :n].numpy().copy(), o.end_logits[i, :n].numpy().copy()))
@@ -342,7 +361,7 @@ def evaluate(model, task, feats, eval_items, pad_id, batch_size, id2label, tok):
         gold = [f["labels"] for f in feats]
         return {"pearson": 100 * float(scipy.stats.pearsonr(outs, gold)[0]),
                 "spearman": 100 * float(scipy.stats.spearmanr(outs, gold)[0])}
-    if task in ("pair", "fusion"):
+    if task in ("pair", "fusion", "parallel"):
         gold = [f["labels"] for f in feats]
         return {"accuracy": 100 * float(sklearn.metrics.accuracy_score(gold, outs)),
                 "f1": 100 * float(sklearn.metrics.f1_score(gold, outs))}
@@ -458,7 +477,16 @@ def main():
     train_s = time.time() - t_train
 
     t_eval = time.time()
-    scores = evaluate(model, args.task, test, eval_items, pad_id, args.batch_size, id2label, tok)
+    if args.task == "parallel":
+        # Each head over its own adapter (what its branch of the Parallel computes): scores per head.
+        scores = {}
+        for branch in (name, PARALLEL_SECOND[0]):
+            model.set_active_adapters(branch)
+            model.active_head = branch
+            for k, v in evaluate(model, args.task, test, eval_items, pad_id, args.batch_size, id2label, tok).items():
+                scores[f"{branch}_{k}"] = v
+    else:
+        scores = evaluate(model, args.task, test, eval_items, pad_id, args.batch_size, id2label, tok)
     eval_s = time.time() - t_eval
     if args.save_adapter:
         if fusion:

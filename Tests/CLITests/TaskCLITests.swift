@@ -492,4 +492,63 @@ struct TaskCLITests {
             ["train"] + common + ["--method", "head", "--stack-before", lang, "--output", tmp.appendingPathComponent("y").path])
         #expect(r.status != 0 && r.stderr.contains("--stack-before goes with --method fusion"), "\(r.stderr)")
     }
+
+    /// `train --parallel NAME=METHOD`: AdapterHub's train_adapter(Parallel(a, b)) from the command line — a seq_bn and a
+    /// LoRA (which adapters 1.3.0 cannot run in one Parallel) trained together, each saved, evaluated and predicted.
+    @Test func parallelTrainsAdaptersSideBySide() throws {
+        try #require(FileManager.default.fileExists(atPath: Fixtures.miniLM.path), "run scripts/setup.sh first")
+        let tmp = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        let texts = try sentences(32)
+        let data = try write(try texts.enumerated().map { try json(["text": $1, "label": $0 % 2]) }, "d.jsonl", in: tmp)
+        let common = ["--train", data, "--max-steps", "2", "--batch-size", "8", "--max-length", "32", "--label-names", "neg,pos"]
+        let out = tmp.appendingPathComponent("p")
+        var r = try cli.run(
+            ["train"] + common + [
+                "--eval", data, "--method", "seq_bn", "--adapter-name", "a", "--parallel", "b=lora[r=4]", "--output", out.path,
+            ])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("eval of 'a' at step 2") && r.stderr.contains("eval of 'b' at step 2"), "\(r.stderr)")
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("summary.json"))) as? [String: Any]
+        let branches = summary?["parallel"] as? [[String: Any]] ?? []
+        #expect(branches.map { $0["name"] as? String } == ["a", "b"])
+        #expect(branches.map { $0["method"] as? String } == ["seq_bn", "lora"])
+        #expect(branches.allSatisfy { ($0["eval"] as? [String: Any])?["accuracy"] != nil })
+        let perBranch = branches.compactMap { $0["trainable_parameters"] as? Int }
+        #expect(perBranch.count == 2 && summary?["trainable_parameters"] as? Int == perBranch.reduce(0, +))
+        let log = try String(contentsOf: out.appendingPathComponent("train_log.jsonl"), encoding: .utf8)
+        #expect(log.contains("\"eval_a_accuracy\"") && log.contains("\"eval_b_accuracy\""))
+        let a = out.appendingPathComponent("a").path
+        let b = out.appendingPathComponent("b").path
+        let input = try write(["A fine film.", "Dull."], "in.txt", in: tmp)
+        r = try cli.run(["predict", "--adapter", a, "--adapter", b, "--compose", "Parallel(a, b)", "--input", input])
+        #expect(r.status == 0, "\(r.stderr)")
+        func objects(_ text: String) throws -> [[String: Any]] {
+            try text.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] ?? [:] }
+        }
+        let parallelLines = try objects(r.stdout)
+        #expect(parallelLines.count == 2 && parallelLines.allSatisfy { $0["a"] != nil && $0["b"] != nil }, "\(r.stdout)")
+        // Each adapter alone predicts what its branch of the Parallel does.
+        r = try cli.run(["predict", "--adapter", b, "--input", input])
+        #expect(r.status == 0, "\(r.stderr)")
+        let alone = try objects(r.stdout)
+        #expect(alone.count == 2)
+        for (p, s) in zip(parallelLines, alone) {
+            let branch = floats((p["b"] as? [String: Any])?["logits"])
+            let single = floats(s["logits"])
+            #expect(branch.count == 2 && zip(branch, single).allSatisfy { abs($0 - $1) <= 1e-5 }, "\(branch) vs \(single)")
+        }
+
+        for (flags, message) in [
+            (["--parallel", "b"], "expected NAME=METHOD"),
+            (["--adapter-name", "a", "--parallel", "a=lora"], "the name 'a' is taken"),
+            (["--parallel", "b=fusion"], "must be an adapter config string"),
+            (["--parallel", "b/c=lora"], "not a plain name"),
+            (["--method", "full", "--parallel", "b=lora"], "beside an adapter --method"),
+            (["--parallel", "b=lora[r=oops]"], "r"),
+        ] {
+            r = try cli.run(["train"] + common + flags + ["--output", tmp.appendingPathComponent("x").path])
+            #expect(r.status != 0 && r.stderr.contains(message), "\(flags): \(r.stderr)")
+        }
+    }
 }

@@ -35,19 +35,27 @@ struct ParallelTrainerTests {
         try parallel.trainParallel(["a", "b"])
         let models = try parallel.parallelTrainingModels()
         #expect(models.map(\.head.name) == ["a", "b"])
-        #expect(try parallel.parallelTrainingModels().map { ObjectIdentifier($0) } == models.map { ObjectIdentifier($0) })
-        let summary = try Trainer(models: models, train: data, eval: data, config: config, padId: 1, output: root.appendingPathComponent("p"))
-            .run()
+        #expect(
+            try parallel.parallelTrainingModels().map { ObjectIdentifier($0) } == models.map { ObjectIdentifier($0) })
+        let summary = try Trainer(
+            models: models, train: data, eval: data, config: config, padId: 1, output: root.appendingPathComponent("p")
+        )
+        .run()
         #expect(summary.branchEvaluations.map(\.head) == ["a", "b"])
         #expect(summary.branchEvaluations.allSatisfy { $0.evaluation != nil })
         let log = try String(contentsOf: root.appendingPathComponent("p/train_log.jsonl"), encoding: .utf8)
-        #expect(log.contains("\"eval_a_accuracy\"") && log.contains("\"eval_b_macro_f1\"") && log.contains("\"eval_b_loss\""))
+        #expect(
+            log.contains("\"eval_a_accuracy\"") && log.contains("\"eval_b_macro_f1\"")
+                && log.contains("\"eval_b_loss\""))
 
         for name in ["a", "b"] {
             let alone = try Self.library(dropout: 0)
             try alone.trainAdapter(AdapterSetup([name]))
             let single = try alone.trainingModel()
-            _ = try Trainer(model: single, train: data, eval: nil, config: config, padId: 1, output: root.appendingPathComponent(name)).run()
+            _ = try Trainer(
+                model: single, train: data, eval: nil, config: config, padId: 1,
+                output: root.appendingPathComponent(name)
+            ).run()
             let branch = models[name == "a" ? 0 : 1]
             #expect(!single.trainableNames.isEmpty && single.trainableNames == branch.trainableNames)
             for tensor in single.trainableNames {
@@ -79,12 +87,15 @@ struct ParallelTrainerTests {
         let whole = try Self.library(dropout: 0.1)
         try whole.trainParallel(["a", "b"])
         let a = try whole.parallelTrainingModels()
-        _ = try Trainer(models: a, train: data, eval: data, config: config, padId: 1, output: root.appendingPathComponent("a")).run()
+        _ = try Trainer(
+            models: a, train: data, eval: data, config: config, padId: 1, output: root.appendingPathComponent("a")
+        ).run()
 
         let out = root.appendingPathComponent("b")
         let first = try Self.library(dropout: 0.1)
         try first.trainParallel(["a", "b"])
-        let killed = try Trainer(models: try first.parallelTrainingModels(), train: data, eval: data, config: config, padId: 1, output: out)
+        let killed = try Trainer(
+            models: try first.parallelTrainingModels(), train: data, eval: data, config: config, padId: 1, output: out)
         killed.observer = { event in
             if case .step(let step, _, _, _, _, _) = event { return step < 5 }
             return true
@@ -95,9 +106,13 @@ struct ParallelTrainerTests {
         try second.addAdapter("b", config: .defaults(for: .lora), seed: 77, overwrite: true)  // the checkpoint decides
         try second.trainParallel(["a", "b"])
         let b = try second.parallelTrainingModels()
-        #expect(try Trainer(models: b, train: data, eval: data, config: config, padId: 1, output: out).run(resume: true).steps == 8)
+        #expect(
+            try Trainer(models: b, train: data, eval: data, config: config, padId: 1, output: out).run(resume: true)
+                .steps == 8)
         for (x, y) in zip(a, b) {
-            for tensor in x.trainableNames { #expect(x.tensor(tensor) == y.tensor(tensor), "\(tensor) differs after resuming") }
+            for tensor in x.trainableNames {
+                #expect(x.tensor(tensor) == y.tensor(tensor), "\(tensor) differs after resuming")
+            }
         }
         // A checkpoint of the Parallel does not fit one of its branches alone.
         let alone = try Self.library(dropout: 0.1)
@@ -129,11 +144,14 @@ struct ParallelTrainerTests {
         try model.trainParallel(["a", "c"])
         let mismatched = try model.parallelTrainingModels()
         #expect(throws: TrainingError.self) {
-            _ = try Trainer(models: mismatched, train: data, eval: nil, config: TrainerTests.config(steps: 2), padId: 1, output: out)
+            _ = try Trainer(
+                models: mismatched, train: data, eval: nil, config: TrainerTests.config(steps: 2), padId: 1, output: out
+            )
         }
         let twins = [try TrainerTests.model(), try TrainerTests.model()]
         #expect {
-            _ = try Trainer(models: twins, train: data, eval: nil, config: TrainerTests.config(steps: 2), padId: 1, output: out)
+            _ = try Trainer(
+                models: twins, train: data, eval: nil, config: TrainerTests.config(steps: 2), padId: 1, output: out)
         } throws: { error in
             "\(error)".contains("both hold the tensor")
         }

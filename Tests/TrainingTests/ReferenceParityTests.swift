@@ -53,14 +53,19 @@ struct ReferenceParityTests {
         let folder: URL
     }
 
-    static func load(_ name: String) throws -> Case {
+    /// A case's folder, its case.json and the frozen base it names.
+    static func caseBase(_ name: String) throws -> (folder: URL, json: [String: Any], base: EncoderModel) {
         let folder = Fixtures.url("training/\(name)")
         let json = try Fixtures.json("training/\(name)/case.json")
         let baseFolder = folder.appendingPathComponent(json["base"] as? String ?? "").standardizedFileURL
         let configPath = baseFolder.appendingPathComponent("config.json").path
         let config = try EncoderConfig.decode(try Data(contentsOf: URL(fileURLWithPath: configPath)), path: configPath)
         let weights = baseFolder.appendingPathComponent("model.safetensors").path
-        let base = try EncoderModel.load(config: config, source: try SafetensorsFile(path: weights), sourceName: weights)
+        return (folder, json, try EncoderModel.load(config: config, source: try SafetensorsFile(path: weights), sourceName: weights))
+    }
+
+    static func load(_ name: String) throws -> Case {
+        let (folder, json, base) = try caseBase(name)
         let method = json["method"] as? String ?? ""
         let mode: TrainingMode
         if method == "full" || method.hasPrefix("full_") {

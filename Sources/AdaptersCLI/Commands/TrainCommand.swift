@@ -100,6 +100,14 @@ struct TrainCommand: ParsableCommand {
         help: "With --method fusion: a trained adapter folder stacked before the fusion at every layer, frozen (a language adapter, MAD-X style: AdapterHub's train_adapter_fusion(Stack(lang, Fuse(a, b)))); repeat to stack several.")
     var stackBefore: [String] = []
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Another adapter NAME=METHOD trained side by side with --adapter-name's, each with its own head (repeat): AdapterHub's train_adapter(Parallel(…)).",
+            discussion: "Every batch goes through each adapter and its head; the loss is their sum, the gradients are clipped by their joint norm and one optimizer with one schedule steps them all. Each is saved as OUTPUT/NAME/ and evaluated on its own (eval_NAME_* in the log). METHOD is an adapter config string, e.g. lora_rt=\"lora[r=8]\"; --reduction-factor and --lora-* apply to --method only."
+        ))
+    var parallel: [String] = []
+
     @Option(name: .long, help: "Output folder.")
     var output: String
 
@@ -163,7 +171,35 @@ struct TrainCommand: ParsableCommand {
         if adapterName.isEmpty || adapterName.contains("/") || adapterName.contains(".") {
             throw ValidationError("--adapter-name must be a plain name without '/' or '.'")
         }
-        _ = try trainMethod()
+        let method = try trainMethod()
+        if !parallel.isEmpty {
+            guard case .adapter = method else {
+                throw ValidationError("--parallel trains adapters beside an adapter --method, not --method \(method.name)")
+            }
+            _ = try parallelBranches()
+        }
+    }
+
+    /// `--parallel NAME=METHOD`: the adapters trained beside `--adapter-name`'s, by name.
+    func parallelBranches() throws -> [(name: String, config: AdapterConfig)] {
+        var seen: Set<String> = [adapterName]
+        return try parallel.map { text in
+            guard let eq = text.firstIndex(of: "="), eq != text.startIndex else {
+                throw ValidationError("--parallel \(text): expected NAME=METHOD, e.g. lora_rt=lora")
+            }
+            let name = String(text[..<eq])
+            let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "_-"))
+            guard name.unicodeScalars.allSatisfy(allowed.contains) else {
+                throw ValidationError("--parallel \(text): '\(name)' is not a plain name (letters, digits, _ and -)")
+            }
+            guard seen.insert(name).inserted else {
+                throw ValidationError("--parallel \(text): the name '\(name)' is taken (--adapter-name is '\(adapterName)')")
+            }
+            guard case .adapter(let config) = try TrainMethod(String(text[text.index(after: eq)...])) else {
+                throw ValidationError("--parallel \(text): METHOD must be an adapter config string, not full, head or fusion")
+            }
+            return (name, config)
+        }
     }
 
     /// `--method` (or `--adapter-config`) with `--reduction-factor` / `--lora-*` applied.
@@ -358,6 +394,7 @@ struct TrainCommand: ParsableCommand {
         case .adapter(let config): mode = .adapter(name: adapterName, config: config)
         }
         let model: AdapterModel
+        var branches: [(name: String, method: String, model: AdapterModel)] = []
         if method == .fusion {
             let built = try fusionModel(
                 base: base, headLabels: headLabels, headConfig: headConfig, dropout: headDropout, seed: config.seed)
@@ -367,16 +404,30 @@ struct TrainCommand: ParsableCommand {
             model = try AdapterModel(
                 base: base, mode: mode, head: HeadSpec(name: adapterName, labels: headLabels, dropout: headDropout, config: headConfig))
             model.initializeTrainable(seed: config.seed)
+            branches = [(adapterName, method.name, model)]
+            if !parallel.isEmpty, group.size > 1 {
+                throw ValidationError("--parallel with --distributed is not supported: train the Parallel in one process")
+            }
+            for (k, branch) in try parallelBranches().enumerated() {
+                let m = try AdapterModel(
+                    base: base, mode: .adapter(name: branch.name, config: branch.config),
+                    head: HeadSpec(name: branch.name, labels: headLabels, dropout: headDropout, config: headConfig))
+                // Each branch drawn from its own stream, as AdapterHub's add_adapter calls draw one after another.
+                m.initializeTrainable(seed: config.seed &+ UInt64(k + 1))
+                branches.append((branch.name, branch.config.methodName, m))
+            }
         }
-        if case .adapter(let adapterConfig) = method {
-            for case .promptTuning(let pt) in adapterConfig.members where pt.promptInit == "from_string" {
+        for branch in branches {
+            guard case .adapter(_, let config) = branch.model.mode else { continue }
+            for case .promptTuning(let pt) in config.members where pt.promptInit == "from_string" {
                 // AdapterHub: tokenizer(prompt_init_text)["input_ids"], special tokens included.
-                try model.initializePrompt(fromTokenIds: tokenizer.encode(pt.promptInitText ?? "").ids)
+                try branch.model.initializePrompt(fromTokenIds: tokenizer.encode(pt.promptInitText ?? "").ids)
             }
         }
         let out = URL(fileURLWithPath: output)
         let trainer = try Trainer(
-            model: model, train: trainData, eval: evalData, config: config, padId: tokenizer.padTokenId, output: out)
+            models: branches.isEmpty ? [model] : branches.map(\.model), train: trainData, eval: evalData, config: config,
+            padId: tokenizer.padTokenId, output: out)
         trainer.group = group
         trainer.gradientAccumulationSteps = gradientAccumulationSteps
         let progress = ProgressReporter()
@@ -385,8 +436,11 @@ struct TrainCommand: ParsableCommand {
             _ = try trainer.run(resume: resume)
             return
         }
+        if branches.count > 1 {
+            logger.info("training in Parallel: \(branches.map { "\($0.name) (\($0.method))" }.joined(separator: ", "))")
+        }
         logger.info(
-            "training \(method.name) for \(model.head.describe) on \(trainData.count) examples (labels: \(headLabels.joined(separator: ", "))), \(model.parameters.parameterCount) trainable parameters")
+            "training \(method.name) for \(model.head.describe) on \(trainData.count) examples (labels: \(headLabels.joined(separator: ", "))), \(trainer.models.reduce(0) { $0 + $1.parameters.parameterCount }) trainable parameters")
         let summary = try trainer.run(resume: resume)
         progress.finish()
         let modelName = modelOptions.modelName
@@ -401,9 +455,13 @@ struct TrainCommand: ParsableCommand {
         } else {
             saved = out.appendingPathComponent(adapterName)
             try model.saveAdapterHub(to: saved, modelName: modelName)
+            for branch in branches.dropFirst() {
+                try branch.model.saveAdapterHub(to: out.appendingPathComponent(branch.name), modelName: modelName)
+            }
         }
         // Full fine-tuning trains the base itself; otherwise the frozen base comes on top of what trains.
-        let trainable = model.parameters.parameterCount
+        // A Parallel: every branch's (each is listed under "parallel").
+        let trainable = trainer.models.reduce(0) { $0 + $1.parameters.parameterCount }
         let totalParameters = method == .full ? trainable : base.weights.parameterCount + trainable
         var summaryJSON: [String: Any] = [
             "method": method.name, "steps": summary.steps, "final_loss": summary.finalLoss, "seconds": summary.seconds,
@@ -420,20 +478,36 @@ struct TrainCommand: ParsableCommand {
             summaryJSON["eval_data"] = evalName
         }
         if let dataset { summaryJSON["dataset"] = dataset }
-        if let e = summary.evaluation {
-            summaryJSON["eval"] = ["accuracy": e.accuracy, "macro_f1": e.macroF1, "loss": e.loss, "examples": e.examples]
-        }
-        if let e = summary.taskEvaluation {
-            var eval: [String: Any] = ["loss": e.loss, "examples": e.examples]
-            for (k, v) in e.values { eval[k] = v }
-            summaryJSON["eval"] = eval
-        }
+        summaryJSON["eval"] = Self.evaluationJSON(summary.evaluation, summary.taskEvaluation)
         summaryJSON["task"] = task.rawValue
         if let best = summary.bestStep { summaryJSON["best_step"] = best }
+        if branches.count > 1 {
+            // Each adapter trained in the Parallel (the first is the one the top-level fields describe).
+            summaryJSON["parallel"] = zip(branches, summary.branchEvaluations).map { branch, result -> [String: Any] in
+                var entry: [String: Any] = [
+                    "name": branch.name, "method": branch.method, "saved": out.appendingPathComponent(branch.name).path,
+                    "trainable_parameters": branch.model.parameters.parameterCount,
+                ]
+                entry["eval"] = Self.evaluationJSON(result.evaluation, result.taskEvaluation)
+                return entry
+            }
+        }
         let summaryData = try JSONSerialization.data(withJSONObject: summaryJSON, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         // Written last and atomically: a summary means the run finished (compare skips such runs).
         try summaryData.write(to: out.appendingPathComponent("summary.json"), options: .atomic)
         print(String(decoding: summaryData, as: UTF8.self))
+    }
+
+    /// summary.json's `eval` object: a classifier's accuracy and macro-F1, or another task's metrics; nil without an
+    /// evaluation.
+    static func evaluationJSON(_ classification: ClassificationMetrics?, _ task: TaskMetrics?) -> [String: Any]? {
+        if let e = classification {
+            return ["accuracy": e.accuracy, "macro_f1": e.macroF1, "loss": e.loss, "examples": e.examples]
+        }
+        guard let e = task else { return nil }
+        var eval: [String: Any] = ["loss": e.loss, "examples": e.examples]
+        for (k, v) in e.values { eval[k] = v }
+        return eval
     }
 
     /// `--method fusion`: the `--adapter` folders loaded (a repeated name gets `_2`, `_3`…), a new fusion layer over
