@@ -86,11 +86,11 @@ struct DistributedCLITests {
         ]
     }
 
-    /// Every tensor of the adapter folder OUTPUT/rt (adapter and head files).
-    static func tensors(_ output: URL) throws -> [String: [Float]] {
+    /// Every tensor of the adapter folder OUTPUT/rt (or OUTPUT/`adapter`: adapter and head files).
+    static func tensors(_ output: URL, adapter: String = "rt") throws -> [String: [Float]] {
         var all: [String: [Float]] = [:]
         for file in ["adapter.safetensors", "model_head.safetensors"] {
-            let data = try Data(contentsOf: output.appendingPathComponent("rt").appendingPathComponent(file))
+            let data = try Data(contentsOf: output.appendingPathComponent(adapter).appendingPathComponent(file))
             let headerLength = data.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
             let header = try #require(
                 try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + headerLength))) as? [String: Any])
@@ -183,6 +183,26 @@ struct DistributedCLITests {
         r = try mpi(2, arguments(d, output: other) + ["--seed", "7"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(Self.relativeDifference(reference, try Self.tensors(other)) > 1e-2)
+    }
+
+    /// A Parallel (`--parallel`) on 2 ranks trains both adapters as one process does: each branch's gradients are
+    /// summed over the ranks in turn, and the joint clipping sees the sums.
+    @Test func aParallelTrainsTheSameOnTwoRanks() throws {
+        let (tmp, d) = try workspace()
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        let extra = ["--parallel", "lo=lora[r=4]"]
+        let single = tmp.appendingPathComponent("np1")
+        var r = try cli.run(arguments(d, output: single, steps: 6, saveEvery: 3) + extra)
+        #expect(r.status == 0, "\(r.stderr)")
+        let two = tmp.appendingPathComponent("np2")
+        r = try mpi(2, arguments(d, output: two, steps: 6, saveEvery: 3) + extra)
+        #expect(r.status == 0, "\(r.stderr)")
+        for branch in ["rt", "lo"] {
+            let a = try Self.tensors(single, adapter: branch)
+            let b = try Self.tensors(two, adapter: branch)
+            let (worst, difference) = Self.worstTensor(a, b)
+            #expect(!a.isEmpty && difference <= 1e-5, "\(branch): \(difference) (\(worst))")
+        }
     }
 
     /// A checkpoint written by 2 ranks resumes on one process, on the same trajectory.

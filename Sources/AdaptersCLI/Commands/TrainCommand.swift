@@ -405,9 +405,6 @@ struct TrainCommand: ParsableCommand {
                 base: base, mode: mode, head: HeadSpec(name: adapterName, labels: headLabels, dropout: headDropout, config: headConfig))
             model.initializeTrainable(seed: config.seed)
             branches = [(adapterName, method.name, model)]
-            if !parallel.isEmpty, group.size > 1 {
-                throw ValidationError("--parallel with --distributed is not supported: train the Parallel in one process")
-            }
             for (k, branch) in try parallelBranches().enumerated() {
                 let m = try AdapterModel(
                     base: base, mode: .adapter(name: branch.name, config: branch.config),
