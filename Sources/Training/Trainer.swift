@@ -223,7 +223,7 @@ public final class Trainer {
                     let prefix = named ? "eval_\(m.head.name)_" : "eval_"
                     fields.append("\"\(prefix)loss\":\(result.loss)")
                     fields += result.fields.map { "\"\(prefix)\($0.key)\":\($0.value)" }
-                    if k == 0 || named { fields.append("\"\(prefix)samples_per_second\":\(String(format: "%.2f", result.rate))") }
+                    fields.append("\"\(prefix)samples_per_second\":\(String(format: "%.2f", result.rate))")
                     values.append(result.value)
                     events.append(named ? .branch(head: m.head.name, result.event) : result.event)
                 }

@@ -33,6 +33,7 @@ struct ParallelTrainerTests {
         config.maxGradNorm = 0
         let parallel = try Self.library(dropout: 0)
         try parallel.trainParallel(["a", "b"])
+        #expect(parallel.summary().map(\.training) == [true, true])
         let models = try parallel.parallelTrainingModels()
         #expect(models.map(\.head.name) == ["a", "b"])
         #expect(

@@ -402,7 +402,7 @@ public final class ModelWithAdapters {
                 name: name, architecture: architecture, parameters: count,
                 percentOfBase: 100 * Double(count) / baseCount,
                 active: activeAdapters?.names.contains(name) == true,
-                training: trainingAdapters?.names.contains(name) == true)
+                training: trainingAdapters?.names.contains(name) == true || trainingBranches?.contains(name) == true)
         }
     }
 
