@@ -135,9 +135,13 @@ struct BF16PrecisionTests {
     /// One training step of seq_bn, LoRA and full fine-tuning on the real MiniLM in bf16 against fp32:
     /// the loss within 1 %, every trained tensor's gradient within 10 % of its fp32 norm (each bf16 GEMM
     /// rounds its operands by ≤ 2⁻⁸, and the backward pass chains ~8 of them per layer: 7.8 % measured for
-    /// seq_bn's lowest adapter); full fine-tuning's bf16 copies follow an optimizer step.
-    @Test(arguments: ["seq_bn", "lora", "full"])
-    func trainingStepAgainstFP32(method: String) throws {
+    /// seq_bn's lowest adapter); full fine-tuning's bf16 copies follow an optimizer step. With dropout on (the same
+    /// masks in both precisions) bf16 keeps the post-dropout attention probabilities in bf16: LoRA's gradients stay
+    /// within 1.4 %. (seq_bn with dropout is left out: its top layer's adapter_down differs by 28–35 % between the
+    /// precisions whether or not those probabilities are kept in bf16 — every other tensor within 3.5 % — which
+    /// issue #17's note records as unexplained.)
+    @Test(arguments: [("seq_bn", false), ("lora", false), ("full", false), ("lora", true)])
+    func trainingStepAgainstFP32(method: String, dropout: Bool) throws {
         let folder = Fixtures.miniLM
         try #require(
             FileManager.default.fileExists(atPath: folder.appendingPathComponent("model.safetensors").path),
@@ -157,7 +161,7 @@ struct BF16PrecisionTests {
                 base: model.encoder, mode: mode, head: HeadSpec(name: "t", labels: ["neg", "pos"], dropout: 0))
             adapter.initializeTrainable(seed: 7)
             adapter.parameters.zeroGradients()
-            let r = try adapter.step(batch, labels: labels, seed: 1, training: false)
+            let r = try adapter.step(batch, labels: labels, seed: 1, training: dropout)
             var grads: [String: [Float]] = [:]
             for e in adapter.parameters.entries {
                 grads[e.name] = Array(UnsafeBufferPointer(start: e.grad, count: e.count))

@@ -304,7 +304,10 @@ extension AdapterModel {
                 x: s.context.pointer, weight: w.matrix(layer.attentionOutWeight), rows: rows, inFeatures: c,
                 outFeatures: c)
             dQKV.update(repeating: 0, count: m * 3 * c)
-            let savedDropped = keepDroppedProbabilities && pAttention > 0 ? UnsafePointer(s.droppedProbs.pointer) : nil
+            let keepDropped = keepDroppedProbabilities && pAttention > 0
+            let halfDropped = keepDropped && savesDroppedProbabilitiesInBF16
+            let savedDropped = keepDropped && !halfDropped ? UnsafePointer(s.droppedProbs.pointer) : nil
+            let savedDroppedBF16 = halfDropped ? UnsafePointer(s.droppedProbsBF16(reserving: 0)) : nil
             // dx = dL/d(layer input): residual from sub-block 1, plus the QKV projection (and LoRA).
             let dx = dh
             let layerPrefix = attentionPrefix(
@@ -316,14 +319,14 @@ extension AdapterModel {
                     dqkv: dQKV, dout: dCtx, qkv: s.qkv.pointer, probs: s.probs.pointer, shape: layerShape,
                     dropout: pAttention,
                     seed: dropoutSeed(seed, layer: l, site: 0), droppedProbs: savedDropped, prefix: layerPrefix,
-                    dprefix: dPrefix)
+                    dprefix: dPrefix, droppedProbsBF16: savedDroppedBF16)
                 dx.update(from: dOut1, count: m * c)
             } else {
                 Attention.backwardFirstQueries(
                     dqkv: dQKV, dout: dCtx, qkv: s.qkv.pointer, probs: s.probs.pointer, shape: layerShape,
                     dropout: pAttention,
                     seed: dropoutSeed(seed, layer: l, site: 0), droppedProbs: savedDropped, prefix: layerPrefix,
-                    dprefix: dPrefix)
+                    dprefix: dPrefix, droppedProbsBF16: savedDroppedBF16)
                 // The residual reaches only the first tokens' rows.
                 dx.update(repeating: 0, count: m * c)
                 for i in 0..<b where packed.offsets[i] < packed.offsets[i + 1] {

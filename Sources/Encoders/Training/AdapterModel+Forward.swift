@@ -265,9 +265,12 @@ extension AdapterModel {
             let layerShape = layerPrefix != nil ? prefixShape ?? shape : shape
             let probCount = max(firstOnly ? layerShape.firstQueryProbabilityCount : layerShape.probabilityCount, 1)
             let attend = firstOnly ? Attention.forwardFirstQueries : Attention.forward
+            let keepDropped = keepDroppedProbabilities && pAttention > 0
+            let halfDropped = keepDropped && savesDroppedProbabilitiesInBF16
             attend(
                 ctx, qkv, layerShape, s.probs.reserve(probCount), pAttention, dropoutSeed(seed, layer: l, site: 0),
-                keepDroppedProbabilities && pAttention > 0 ? s.droppedProbs.reserve(probCount) : nil, layerPrefix)
+                keepDropped && !halfDropped ? s.droppedProbs.reserve(probCount) : nil, layerPrefix,
+                halfDropped ? s.droppedProbsBF16(reserving: probCount) : nil)
             let xres: UnsafePointer<Float>
             if firstOnly {
                 let first = firstRows.reserve(rows * c)

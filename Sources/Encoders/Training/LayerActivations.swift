@@ -6,7 +6,7 @@ import Kernels
 final class LayerActivations {
     let qkv = ScratchBuffer()  // [M, 3C]
     let probs = ScratchBuffer()  // [heads · Σ T_b²]
-    let droppedProbs = ScratchBuffer()  // [heads · Σ T_b²] after attention dropout (training only)
+    let droppedProbs = ScratchBuffer()  // [heads · Σ T_b²] after attention dropout (training only; bf16 pairs in bf16)
     let context = ScratchBuffer()  // [M, C]
     let attentionOut = ScratchBuffer()  // [M, C] attention output dense after dropout (h of sub-block 1)
     let sum1 = ScratchBuffer()  // [M, C] input of the attention LayerNorm
@@ -36,4 +36,10 @@ final class LayerActivations {
     let reft = (0..<6).map { _ in ScratchBuffer() }
     /// By site: a LoRA's input after its dropout `[M, in]` (training with LoRA dropout only).
     let loraDropped = (0..<5).map { _ in ScratchBuffer() }
+
+    /// `droppedProbs` holding `count` bf16 values (two to a float): bf16 training keeps them so.
+    func droppedProbsBF16(reserving count: Int) -> UnsafeMutablePointer<UInt16> {
+        let floats = droppedProbs.reserve((count + 1) / 2)
+        return UnsafeMutableRawPointer(floats).bindMemory(to: UInt16.self, capacity: 2 * droppedProbs.capacity)
+    }
 }

@@ -1,3 +1,5 @@
+import CVectorKernels
+
 /// Multi-head scaled-dot-product attention over packed variable-length sequences.
 ///
 /// Sequences are packed: only tokens whose attention-mask entry is 1 are stored, sequence `b`
@@ -133,14 +135,18 @@ public enum Attention {
     ///   - droppedProbs: optional `[shape.probabilityCount]`; receives the probabilities after
     ///     dropout, which spares the backward pass regenerating the mask.
     ///   - prefix: the layer's prefix keys and values (`shape.prefixLength` rows), nil without one.
+    ///   - droppedProbsBF16: instead of `droppedProbs`, keeps them rounded to bf16 in half the memory (bf16
+    ///     training: PyTorch's autocast saves this input of the P·V product in bf16 too). The forward pass
+    ///     itself uses the fp32 values.
     public static func forward(
         out: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>, shape: AttentionShape,
         probs: UnsafeMutablePointer<Float>? = nil, dropout: Float = 0, seed: UInt64 = 0,
-        droppedProbs: UnsafeMutablePointer<Float>? = nil, prefix: AttentionPrefix? = nil
+        droppedProbs: UnsafeMutablePointer<Float>? = nil, prefix: AttentionPrefix? = nil,
+        droppedProbsBF16: UnsafeMutablePointer<UInt16>? = nil
     ) {
         forwardHeads(
             out: out, qkv: qkv, shape: shape, probs: probs, dropout: dropout, seed: seed, droppedProbs: droppedProbs,
-            prefix: prefix, firstQueries: false)
+            droppedBF16: droppedProbsBF16, prefix: prefix, firstQueries: false)
     }
 
     /// Attention for the first query of each sequence only: what a head that reads the first
@@ -153,11 +159,12 @@ public enum Attention {
     public static func forwardFirstQueries(
         out: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>, shape: AttentionShape,
         probs: UnsafeMutablePointer<Float>? = nil, dropout: Float = 0, seed: UInt64 = 0,
-        droppedProbs: UnsafeMutablePointer<Float>? = nil, prefix: AttentionPrefix? = nil
+        droppedProbs: UnsafeMutablePointer<Float>? = nil, prefix: AttentionPrefix? = nil,
+        droppedProbsBF16: UnsafeMutablePointer<UInt16>? = nil
     ) {
         forwardHeads(
             out: out, qkv: qkv, shape: shape, probs: probs, dropout: dropout, seed: seed, droppedProbs: droppedProbs,
-            prefix: prefix, firstQueries: true)
+            droppedBF16: droppedProbsBF16, prefix: prefix, firstQueries: true)
     }
 
     /// Backward of `forward`: accumulates into `dqkv` (`[M, 3C]`, zero it first).
@@ -172,11 +179,12 @@ public enum Attention {
         dqkv: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, qkv: UnsafePointer<Float>,
         probs: UnsafePointer<Float>, shape: AttentionShape, dropout: Float = 0, seed: UInt64 = 0,
         droppedProbs: UnsafePointer<Float>? = nil, prefix: AttentionPrefix? = nil,
-        dprefix: UnsafeMutablePointer<Float>? = nil
+        dprefix: UnsafeMutablePointer<Float>? = nil, droppedProbsBF16: UnsafePointer<UInt16>? = nil
     ) {
         backwardHeads(
             dqkv: dqkv, dout: dout, qkv: qkv, probs: probs, shape: shape, dropout: dropout, seed: seed,
-            droppedProbs: droppedProbs, prefix: prefix, dprefix: dprefix, firstQueries: false)
+            droppedProbs: droppedProbs, droppedBF16: droppedProbsBF16, prefix: prefix, dprefix: dprefix,
+            firstQueries: false)
     }
 
     /// Backward of `forwardFirstQueries`: accumulates into `dqkv` (`[M, 3C]`, zero it first) from
@@ -187,11 +195,12 @@ public enum Attention {
         dqkv: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, qkv: UnsafePointer<Float>,
         probs: UnsafePointer<Float>, shape: AttentionShape, dropout: Float = 0, seed: UInt64 = 0,
         droppedProbs: UnsafePointer<Float>? = nil, prefix: AttentionPrefix? = nil,
-        dprefix: UnsafeMutablePointer<Float>? = nil
+        dprefix: UnsafeMutablePointer<Float>? = nil, droppedProbsBF16: UnsafePointer<UInt16>? = nil
     ) {
         backwardHeads(
             dqkv: dqkv, dout: dout, qkv: qkv, probs: probs, shape: shape, dropout: dropout, seed: seed,
-            droppedProbs: droppedProbs, prefix: prefix, dprefix: dprefix, firstQueries: true)
+            droppedProbs: droppedProbs, droppedBF16: droppedProbsBF16, prefix: prefix, dprefix: dprefix,
+            firstQueries: true)
     }
 
     /// The dropout stream of a task's sequence and where its head's first query row starts in it
@@ -222,7 +231,7 @@ public enum Attention {
     private static func forwardHeads(
         out: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>, shape: AttentionShape,
         probs: UnsafeMutablePointer<Float>?, dropout: Float, seed: UInt64, droppedProbs: UnsafeMutablePointer<Float>?,
-        prefix: AttentionPrefix?, firstQueries: Bool
+        droppedBF16: UnsafeMutablePointer<UInt16>?, prefix: AttentionPrefix?, firstQueries: Bool
     ) {
         let c = shape.channels
         let d = shape.headDim
@@ -230,7 +239,9 @@ public enum Attention {
         let np = shape.prefixLength
         precondition((prefix?.length ?? 0) == np, "the prefix must have shape.prefixLength rows")
         let maxKeys = shape.maxLength + np
-        forEachHead(shape, scratchCount: (firstQueries ? 1 : shape.maxLength) * maxKeys) { task, scratch in
+        let perHead = (firstQueries ? 1 : shape.maxLength) * maxKeys
+        // The probabilities (without `probs`) and the dropped ones (without `droppedProbs`) each get a half.
+        forEachHead(shape, scratchCount: 2 * perHead) { task, scratch in
             let t = task.t
             let (nq, probOffset, outOffset) = layout(task, shape, firstQueries: firstQueries)
             if t == 0 {
@@ -250,10 +261,11 @@ public enum Attention {
             for i in 0..<nq { Softmax.row(out: p + i * kt, x: p + i * kt, cols: kt, scale: scale) }
             var weights = UnsafePointer(p)
             if dropout > 0 {
-                let target = droppedProbs.map { $0 + probOffset } ?? scratch
+                let target = droppedProbs.map { $0 + probOffset } ?? scratch + perHead
                 let (stream, start) = dropoutStream(task, shape, seed: seed)
                 Dropout.serial(out: target, x: p, count: nq * kt, p: dropout, seed: stream, offset: start)
                 weights = UnsafePointer(target)
+                if let droppedBF16 { sa_f32_to_bf16(target, droppedBF16 + probOffset, nq * kt) }
             }
             // O_h = P_prefix·V_prefix + P·V_h
             if let prefix {
@@ -270,8 +282,8 @@ public enum Attention {
     private static func backwardHeads(
         dqkv: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, qkv: UnsafePointer<Float>,
         probs: UnsafePointer<Float>, shape: AttentionShape, dropout: Float, seed: UInt64,
-        droppedProbs: UnsafePointer<Float>?, prefix: AttentionPrefix?, dprefix: UnsafeMutablePointer<Float>?,
-        firstQueries: Bool
+        droppedProbs: UnsafePointer<Float>?, droppedBF16: UnsafePointer<UInt16>?, prefix: AttentionPrefix?,
+        dprefix: UnsafeMutablePointer<Float>?, firstQueries: Bool
     ) {
         let c = shape.channels
         let d = shape.headDim
@@ -302,9 +314,13 @@ public enum Attention {
             let dq = dqkv + task.qkvOffset
             let dO = dout + outOffset
             var weights = p
+            let savedMask = droppedProbs != nil || droppedBF16 != nil
             if dropout > 0 {
                 if let saved = droppedProbs {
                     weights = saved + probOffset
+                } else if let saved = droppedBF16 {
+                    sa_bf16_to_f32(saved + probOffset, dropped, nq * kt)
+                    weights = UnsafePointer(dropped)
                 } else {
                     let (stream, start) = dropoutStream(task, shape, seed: seed)
                     Dropout.serial(out: dropped, x: p, count: nq * kt, p: dropout, seed: stream, offset: start)
@@ -329,7 +345,9 @@ public enum Attention {
             GEMM.serial(
                 .none, .transpose, m: nq, n: t, k: d, a: dO, lda: c, b: q + 2 * c, ldb: 3 * c, c: dp + np, ldc: kt)
             if dropout > 0 {
-                if droppedProbs != nil {
+                if savedMask {
+                    // A kept probability stays non-zero in bf16 too (same exponent range; a subnormal one,
+                    // read as 0, carries no gradient worth the name).
                     let keep = 1 / (1 - dropout)
                     for i in 0..<(nq * kt) { dp[i] = weights[i] != 0 || p[i] == 0 ? dp[i] * keep : 0 }
                 } else {
