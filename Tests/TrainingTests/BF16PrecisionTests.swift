@@ -140,8 +140,8 @@ struct BF16PrecisionTests {
     /// within 1.4 %. (seq_bn with dropout is left out: its top layer's adapter_down differs by 28–35 % between the
     /// precisions whether or not those probabilities are kept in bf16, every other tensor within 3.5 %. The head
     /// reads 4 rows of that layer, so that gradient sums 4 rows × 24 ReLU units, where a few pre-activations that
-    /// change sign under bf16 rounding move it by that much; the adapter_up beside it, which reads the continuous
-    /// activations, agrees within 0.6 %.)
+    /// change sign under bf16 rounding can move it by that much — the likely cause, not proven; the adapter_up beside
+    /// it, which reads the continuous activations, agrees within 0.6 %.)
     @Test(arguments: [("seq_bn", false), ("lora", false), ("full", false), ("lora", true)])
     func trainingStepAgainstFP32(method: String, dropout: Bool) throws {
         let folder = Fixtures.miniLM
