@@ -188,8 +188,7 @@ struct TrainCommand: ParsableCommand {
                 throw ValidationError("--parallel \(text): expected NAME=METHOD, e.g. lora_rt=lora")
             }
             let name = String(text[..<eq])
-            let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "_-"))
-            guard name.unicodeScalars.allSatisfy(allowed.contains) else {
+            guard ModelWithAdapters.isUsableName(name) else {
                 throw ValidationError("--parallel \(text): '\(name)' is not a plain name (letters, digits, _ and -)")
             }
             guard seen.insert(name).inserted else {
@@ -433,11 +432,13 @@ struct TrainCommand: ParsableCommand {
             _ = try trainer.run(resume: resume)
             return
         }
+        // A Parallel trains every branch's tensors (each is listed under "parallel" in the summary).
+        let trainable = trainer.models.reduce(0) { $0 + $1.parameters.parameterCount }
         if branches.count > 1 {
             logger.info("training in Parallel: \(branches.map { "\($0.name) (\($0.method))" }.joined(separator: ", "))")
         }
         logger.info(
-            "training \(method.name) for \(model.head.describe) on \(trainData.count) examples (labels: \(headLabels.joined(separator: ", "))), \(trainer.models.reduce(0) { $0 + $1.parameters.parameterCount }) trainable parameters")
+            "training \(method.name) for \(model.head.describe) on \(trainData.count) examples (labels: \(headLabels.joined(separator: ", "))), \(trainable) trainable parameters")
         let summary = try trainer.run(resume: resume)
         progress.finish()
         let modelName = modelOptions.modelName
@@ -457,8 +458,6 @@ struct TrainCommand: ParsableCommand {
             }
         }
         // Full fine-tuning trains the base itself; otherwise the frozen base comes on top of what trains.
-        // A Parallel: every branch's (each is listed under "parallel").
-        let trainable = trainer.models.reduce(0) { $0 + $1.parameters.parameterCount }
         let totalParameters = method == .full ? trainable : base.weights.parameterCount + trainable
         var summaryJSON: [String: Any] = [
             "method": method.name, "steps": summary.steps, "final_loss": summary.finalLoss, "seconds": summary.seconds,

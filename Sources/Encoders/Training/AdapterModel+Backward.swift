@@ -304,10 +304,9 @@ extension AdapterModel {
                 x: s.context.pointer, weight: w.matrix(layer.attentionOutWeight), rows: rows, inFeatures: c,
                 outFeatures: c)
             dQKV.update(repeating: 0, count: m * 3 * c)
-            let keepDropped = keepDroppedProbabilities && pAttention > 0
-            let halfDropped = keepDropped && savesDroppedProbabilitiesInBF16
-            let savedDropped = keepDropped && !halfDropped ? UnsafePointer(s.droppedProbs.pointer) : nil
-            let savedDroppedBF16 = halfDropped ? UnsafePointer(s.droppedProbsBF16(reserving: 0)) : nil
+            let kept = droppedProbabilityStorage(dropout: pAttention)
+            let savedDropped = kept == .fp32 ? UnsafePointer(s.droppedProbs.pointer) : nil
+            let savedDroppedBF16 = kept == .bf16 ? UnsafePointer(s.droppedProbsBF16(reserving: 0)) : nil
             // dx = dL/d(layer input): residual from sub-block 1, plus the QKV projection (and LoRA).
             let dx = dh
             let layerPrefix = attentionPrefix(

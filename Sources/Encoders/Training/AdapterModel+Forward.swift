@@ -265,12 +265,11 @@ extension AdapterModel {
             let layerShape = layerPrefix != nil ? prefixShape ?? shape : shape
             let probCount = max(firstOnly ? layerShape.firstQueryProbabilityCount : layerShape.probabilityCount, 1)
             let attend = firstOnly ? Attention.forwardFirstQueries : Attention.forward
-            let keepDropped = keepDroppedProbabilities && pAttention > 0
-            let halfDropped = keepDropped && savesDroppedProbabilitiesInBF16
+            let kept = droppedProbabilityStorage(dropout: pAttention)
             attend(
                 ctx, qkv, layerShape, s.probs.reserve(probCount), pAttention, dropoutSeed(seed, layer: l, site: 0),
-                keepDropped && !halfDropped ? s.droppedProbs.reserve(probCount) : nil, layerPrefix,
-                halfDropped ? s.droppedProbsBF16(reserving: probCount) : nil)
+                kept == .fp32 ? s.droppedProbs.reserve(probCount) : nil, layerPrefix,
+                kept == .bf16 ? s.droppedProbsBF16(reserving: probCount) : nil)
             let xres: UnsafePointer<Float>
             if firstOnly {
                 let first = firstRows.reserve(rows * c)

@@ -169,11 +169,16 @@ public final class AdapterModel {
     /// Keeping the post-dropout attention probabilities saves regenerating the dropout mask twice
     /// in the backward pass (~5 % of a step) for `heads · Σ T²` floats a layer; full fine-tuning,
     /// already the most memory-hungry mode, regenerates instead.
-    var keepDroppedProbabilities: Bool { mode != .full }
-    /// In bf16 precision the kept post-dropout probabilities are rounded to bf16 (half their memory): they are
-    /// only the P·V product's input, which PyTorch's autocast keeps in bf16 as well. The softmax output, whose
-    /// backward needs full precision, stays fp32.
-    var savesDroppedProbabilitiesInBF16: Bool { base.weights.precision == .bf16 }
+    /// In bf16 precision the kept ones are rounded to bf16 (half their memory): they are only the P·V product's
+    /// input, which PyTorch's autocast keeps in bf16 as well. The softmax output, whose backward needs full
+    /// precision, stays fp32.
+    func droppedProbabilityStorage(dropout: Float) -> DroppedProbabilityStorage {
+        guard mode != .full, dropout > 0 else { return .regenerated }
+        return base.weights.precision == .bf16 ? .bf16 : .fp32
+    }
+
+    /// Where the backward pass finds the post-dropout attention probabilities (`droppedProbabilityStorage`).
+    enum DroppedProbabilityStorage { case regenerated, fp32, bf16 }
 
     /// Training a Fuse: the dropout of the layer being run, for the fusion scores (`bottleneckFusion`).
     var fusionRowDropout: RowDropout?

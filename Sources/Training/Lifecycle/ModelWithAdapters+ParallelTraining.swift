@@ -36,7 +36,7 @@ extension ModelWithAdapters {
         guard let names = trainingBranches else {
             throw AdapterError.invalidSetup("no Parallel to train: call trainParallel first")
         }
-        let keys = names.map { EngineKey(adapters: [$0], head: $0, full: false) }
+        let keys = names.map { Self.engineKey(AdapterSetup([$0]), head: $0) }
         if branchEngines.map(\.key) == keys { return branchEngines.map(\.model) }
         dropEngine()
         branchEngines = try keys.map { (key: $0, model: try buildModel(for: $0, trainable: true)) }

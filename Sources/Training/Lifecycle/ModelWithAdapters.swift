@@ -410,12 +410,16 @@ public final class ModelWithAdapters {
 
     static let placeholderHead = HeadSpec(name: AdapterModel.placeholderHeadName, labels: ["0", "1"], dropout: 0)
 
-    /// Names become part of tensor names: letters, digits, `_` and `-` (and, for a head, the commas of a fusion's name:
-    /// AdapterHub names a fusion's head like the fusion, `a,b`).
-    func checkName(_ name: String, head: Bool = false) throws {
+    /// Whether `name` can name an adapter — names become part of tensor names: letters, digits, `_` and `-` — or, with
+    /// `head`, a head (also the commas of a fusion's name: AdapterHub names a fusion's head like the fusion, `a,b`).
+    public static func isUsableName(_ name: String, head: Bool = false) -> Bool {
         let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: head ? "_-," : "_-"))
-        guard !name.isEmpty, name.unicodeScalars.allSatisfy(allowed.contains), name != AdapterModel.placeholderHeadName
-        else {
+        return !name.isEmpty && name.unicodeScalars.allSatisfy(allowed.contains) && name != AdapterModel.placeholderHeadName
+    }
+
+    /// Throws unless `isUsableName`.
+    func checkName(_ name: String, head: Bool = false) throws {
+        guard Self.isUsableName(name, head: head) else {
             throw AdapterError.invalidSetup(
                 "'\(name)' is not a usable name: letters, digits, '_' and '-' only (it becomes part of tensor names)")
         }
