@@ -238,6 +238,8 @@ public final class EncoderModel: @unchecked Sendable {
         let qkvBuf = qkv.reserve(m * 3 * c)
         let ctx = context.reserve(m * c)
         let b = shape.batch
+        // bf16 weights: the attention products in bf16 too, as autocast runs them.
+        let bf16 = w.precision == .bf16
         for (l, layer) in w.layers.enumerated() {
             prof.measure(.gemm, flops: 2 * Double(m) * Double(3 * c * c)) {
                 Linear.forward(
@@ -245,13 +247,25 @@ public final class EncoderModel: @unchecked Sendable {
                     rows: m, inFeatures: c, outFeatures: 3 * c)
             }
             if firstTokensOnly && l == w.layers.count - 1 {
-                prof.measure(.attention) { Attention.forwardFirstQueries(out: ctx, qkv: qkvBuf, shape: shape) }
+                prof.measure(.attention) {
+                    if bf16 {
+                        Attention.forwardBF16(out: ctx, qkv: qkvBuf, shape: shape, firstQueries: true)
+                    } else {
+                        Attention.forwardFirstQueries(out: ctx, qkv: qkvBuf, shape: shape)
+                    }
+                }
                 // The residual of the first tokens, gathered before `h` is overwritten.
                 let first = firstRows.reserve(b * c)
                 packed.gatherFirstRows(of: h, channels: c, into: first)
                 afterAttention(layer, context: ctx, residual: first, rows: b, out: h)
             } else {
-                prof.measure(.attention) { Attention.forward(out: ctx, qkv: qkvBuf, shape: shape) }
+                prof.measure(.attention) {
+                    if bf16 {
+                        Attention.forwardBF16(out: ctx, qkv: qkvBuf, shape: shape)
+                    } else {
+                        Attention.forward(out: ctx, qkv: qkvBuf, shape: shape)
+                    }
+                }
                 afterAttention(layer, context: ctx, residual: h, rows: m, out: h)
             }
         }

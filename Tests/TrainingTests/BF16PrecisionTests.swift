@@ -133,9 +133,11 @@ struct BF16PrecisionTests {
     }
 
     /// One training step of seq_bn, LoRA and full fine-tuning on the real MiniLM in bf16 against fp32:
-    /// the loss within 1 %, every trained tensor's gradient within 10 % of its fp32 norm (each bf16 GEMM
-    /// rounds its operands by ≤ 2⁻⁸, and the backward pass chains ~8 of them per layer: 7.8 % measured for
-    /// seq_bn's lowest adapter); full fine-tuning's bf16 copies follow an optimizer step. With dropout on (the same
+    /// the loss within 1 %, every trained tensor's gradient within 3 % of its fp32 norm (each bf16 GEMM — the
+    /// attention products included — rounds its operands by ≤ 2⁻⁸, and the backward pass chains ~12 of them per
+    /// layer: ≤ 1.8 % measured), except seq_bn's adapter_down within 15 % (0.5–11 % measured since the attention
+    /// products run in bf16, 7.8 % before: its gradient alone passes through the ReLU's mask, which the other
+    /// tensors' do not, and a pre-activation near 0 flips it); full fine-tuning's bf16 copies follow an optimizer step. With dropout on (the same
     /// masks in both precisions) bf16 keeps the post-dropout attention probabilities in bf16: LoRA's gradients stay
     /// within 1.4 %. (seq_bn with dropout is left out: its top layer's adapter_down differs by 28–35 % between the
     /// precisions whether or not those probabilities are kept in bf16, every other tensor within 3.5 %. The head
@@ -181,9 +183,14 @@ struct BF16PrecisionTests {
             guard let g16 = h.grads[name] else { continue }
             let norm = g.reduce(0) { $0 + $1 * $1 }.squareRoot()
             let diff = zip(g, g16).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot()
-            if norm > 1e-6, diff / norm > worst.1 { worst = (name, diff / norm) }
+            guard norm > 1e-6 else { continue }
+            if name.contains("adapter_down") {
+                #expect(diff / norm <= 0.15, "\(name): gradient off by \(diff / norm) of its norm")
+            } else if diff / norm > worst.1 {
+                worst = (name, diff / norm)
+            }
         }
-        #expect(worst.1 <= 0.1, "\(worst.0): gradient off by \(worst.1) of its norm")
+        #expect(worst.1 <= 0.03, "\(worst.0): gradient off by \(worst.1) of its norm")
         // After the step both models moved alike: in full fine-tuning the bf16 copies were refreshed
         // from the updated fp32 masters (stale copies would leave the logits where they were).
         #expect(maxAbsDifference(f.after, h.after) <= 2e-2)

@@ -59,6 +59,25 @@ void sa_pack_pairs_bf16(size_t k, const float *xt, unsigned int *xb);
 /// sa_skinny_gemm with bf16 weights through `vdpbf16ps` (X rounded to bf16 pairs by sa_pack_pairs_bf16).
 void sa_skinny_gemm_bf16_dot(size_t m, size_t n0, size_t n1, size_t k, const unsigned int *xb, const unsigned short *w,
                              size_t ldw, const float *bias, float *c, size_t ldc, int accumulate);
+/// Attention dropout's backward from the kept bf16 probabilities: dp[i] *= keep where kept[i] ≠ 0 or
+/// p[i] = 0 (a dropped probability is 0; so is a kept one whose probability is 0, whose gradient is then
+/// multiplied by 0 anyway), else dp[i] = 0.
+void sa_bf16_dropout_mask(float *dp, const unsigned short *kept, const float *p, size_t n, float keep);
+/// sa_f32_to_bf16 over `rows` rows of `cols` floats (x: rows ldx apart; out: ldo apart).
+void sa_f32_to_bf16_rows(size_t rows, size_t cols, const float *x, size_t ldx, unsigned short *out, size_t ldo);
+/// Packs op(B) `[k, n]` for sa_small_gemm_bf16 from S stored row-major `[k, n]` (lds elements): pairs
+/// along k, out[q·np + j] = S[2q, j] (low half) | S[2q+1, j] (high half, 0 past k), np = n rounded up to
+/// 16 (zeros past n). out holds ((k+1)/2)·np words. The same layout packs a transposed A (see below).
+void sa_pack_pairs_bf16_rows(size_t k, size_t n, const unsigned short *s, size_t lds, unsigned int *out);
+/// The same from S stored row-major `[n, k]` (op(B) = Sᵀ): out[q·np + j] = S[j, 2q] | S[j, 2q+1] << 16.
+void sa_pack_pairs_transposed_bf16(size_t k, size_t n, const unsigned short *s, size_t lds, unsigned int *out);
+/// C[m, n] (ldc) = (C when accumulate) + A·B, bf16 operands, fp32 accumulation (`vdpbf16ps` where the CPU
+/// has AVX512-BF16, else the same products widened to fp32). B packed by one of the two functions above.
+/// A is read in pairs along k: A[i, 2q] at a + i·rs + q·ps and A[i, 2q+1] right after it (elements), so
+/// a row-major A `[m, k]` is (rs = lda, ps = 2) and an A packed by sa_pack_pairs_bf16_rows(k, m, …)
+/// (a transposed one) is (rs = 2, ps = 2·mp). For odd k the last pair's second half is not read.
+void sa_small_gemm_bf16(size_t m, size_t n, size_t k, const unsigned short *a, size_t rs, size_t ps,
+                        const unsigned int *bp, float *c, size_t ldc, int accumulate);
 /// fp32 → bf16, round to nearest even, NaN kept NaN.
 void sa_f32_to_bf16(const float *x, unsigned short *out, size_t n);
 /// bf16 → fp32 (exact).

@@ -313,19 +313,20 @@ extension AdapterModel {
                 layer: l, input: x, rowOffsets: packed.offsets, gateBuffer: s.gates[GateSite.prefix], computeGate: false)
             let layerShape = layerPrefix != nil ? f.prefixShape ?? f.shape : f.shape
             let dPrefix = layerPrefix.map { prefixScratch[3].reserve(b * $0.length * 2 * c) }
+            if attentionInBF16(layer: l, prefixModel: self) {
+                Attention.backwardBF16(
+                    dqkv: dQKV, dout: dCtx, qkv: s.qkvBF16(reserving: 0), probs: s.probs.pointer, shape: layerShape,
+                    dropout: pAttention, seed: dropoutSeed(seed, layer: l, site: 0), droppedProbs: savedDroppedBF16,
+                    firstQueries: firstQueries)
+            } else {
+                let backward = firstQueries ? Attention.backwardFirstQueries : Attention.backward
+                backward(
+                    dQKV, dCtx, s.qkv.pointer, s.probs.pointer, layerShape, pAttention,
+                    dropoutSeed(seed, layer: l, site: 0), savedDropped, layerPrefix, dPrefix, savedDroppedBF16)
+            }
             if !firstQueries {
-                Attention.backward(
-                    dqkv: dQKV, dout: dCtx, qkv: s.qkv.pointer, probs: s.probs.pointer, shape: layerShape,
-                    dropout: pAttention,
-                    seed: dropoutSeed(seed, layer: l, site: 0), droppedProbs: savedDropped, prefix: layerPrefix,
-                    dprefix: dPrefix, droppedProbsBF16: savedDroppedBF16)
                 dx.update(from: dOut1, count: m * c)
             } else {
-                Attention.backwardFirstQueries(
-                    dqkv: dQKV, dout: dCtx, qkv: s.qkv.pointer, probs: s.probs.pointer, shape: layerShape,
-                    dropout: pAttention,
-                    seed: dropoutSeed(seed, layer: l, site: 0), droppedProbs: savedDropped, prefix: layerPrefix,
-                    dprefix: dPrefix, droppedProbsBF16: savedDroppedBF16)
                 // The residual reaches only the first tokens' rows.
                 dx.update(repeating: 0, count: m * c)
                 for i in 0..<b where packed.offsets[i] < packed.offsets[i + 1] {

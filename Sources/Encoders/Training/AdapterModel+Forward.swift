@@ -218,8 +218,10 @@ extension AdapterModel {
             // a server's activation memory is one layer's, not the whole stack's.
             let s = parameters.trainable ? layerActivations[l] : layerActivations[0]
             let x = hiddenStates[l].pointer
-            // Self-attention: fused QKV (+ LoRA), attention, output dense, dropout.
-            let qkv = s.qkv.reserve(m * 3 * c)
+            // Self-attention: fused QKV (+ LoRA), attention, output dense, dropout. bf16 attention keeps its
+            // own bf16 Q/K/V for the backward pass, so the fp32 ones need not outlive the layer.
+            let bf16Attention = attentionInBF16(layer: l, prefixModel: prefixModel)
+            let qkv = (bf16Attention && parameters.trainable ? attentionQKV : s.qkv).reserve(m * 3 * c)
             Linear.forward(
                 out: qkv, x: x, weight: w.matrix(layer.qkvWeight), bias: w.pointer(layer.qkvBias), rows: m,
                 inFeatures: c,
@@ -264,12 +266,20 @@ extension AdapterModel {
                 layer: l, input: x, rowOffsets: packed.offsets, gateBuffer: s.gates[GateSite.prefix], computeGate: true)
             let layerShape = layerPrefix != nil ? prefixShape ?? shape : shape
             let probCount = max(firstOnly ? layerShape.firstQueryProbabilityCount : layerShape.probabilityCount, 1)
-            let attend = firstOnly ? Attention.forwardFirstQueries : Attention.forward
             let kept = droppedProbabilityStorage(dropout: pAttention)
-            attend(
-                ctx, qkv, layerShape, s.probs.reserve(probCount), pAttention, dropoutSeed(seed, layer: l, site: 0),
-                kept == .fp32 ? s.droppedProbs.reserve(probCount) : nil, layerPrefix,
-                kept == .bf16 ? s.droppedProbsBF16(reserving: probCount) : nil)
+            if bf16Attention {
+                Attention.forwardBF16(
+                    out: ctx, qkv: qkv, shape: layerShape,
+                    savedQKV: parameters.trainable ? s.qkvBF16(reserving: m * 3 * c) : nil,
+                    probs: s.probs.reserve(probCount), dropout: pAttention, seed: dropoutSeed(seed, layer: l, site: 0),
+                    droppedProbs: kept == .bf16 ? s.droppedProbsBF16(reserving: probCount) : nil, firstQueries: firstOnly)
+            } else {
+                let attend = firstOnly ? Attention.forwardFirstQueries : Attention.forward
+                attend(
+                    ctx, qkv, layerShape, s.probs.reserve(probCount), pAttention, dropoutSeed(seed, layer: l, site: 0),
+                    kept == .fp32 ? s.droppedProbs.reserve(probCount) : nil, layerPrefix,
+                    kept == .bf16 ? s.droppedProbsBF16(reserving: probCount) : nil)
+            }
             let xres: UnsafePointer<Float>
             if firstOnly {
                 let first = firstRows.reserve(rows * c)

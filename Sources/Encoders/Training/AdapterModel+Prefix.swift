@@ -65,10 +65,13 @@ extension AdapterModel {
     /// Layer `l`'s prefix keys and values, nil for a layer without. With a prefix gate (UniPELT), the gate of
     /// each sequence scales its keys and values: `computeGate` runs the gate on the layer's input `[M, C]` (the
     /// forward pass), else the means it kept in `gateBuffer` are used (the backward pass).
+    /// Whether layer l's attention has prefix keys and values (`attentionPrefix` returns them).
+    func hasAttentionPrefix(layer l: Int) -> Bool { prefix != nil && layerAdapters[l].prefix != nil }
+
     func attentionPrefix(
         layer l: Int, input: UnsafePointer<Float>, rowOffsets: [Int], gateBuffer: ScratchBuffer, computeGate: Bool
     ) -> AttentionPrefix? {
-        guard let s = prefix, let j = layerAdapters[l].prefix else { return nil }
+        guard hasAttentionPrefix(layer: l), let s = prefix, let j = layerAdapters[l].prefix else { return nil }
         let rows = values.pointer(s.keyValues) + j * 2 * config.hiddenSize
         guard let gate = layerAdapters[l].prefixGate else {
             return AttentionPrefix(rows: rows, length: s.length, rowStride: s.width)

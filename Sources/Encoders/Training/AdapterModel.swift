@@ -177,6 +177,12 @@ public final class AdapterModel {
         return base.weights.precision == .bf16 ? .bf16 : .fp32
     }
 
+    /// Whether layer l's attention runs its products in bf16 (`Attention.forwardBF16`): bf16 weights, as
+    /// autocast's bf16 `bmm`s; a prefix keeps the fp32 products (`prefixModel`: the model whose prefix runs).
+    func attentionInBF16(layer l: Int, prefixModel: AdapterModel?) -> Bool {
+        base.weights.precision == .bf16 && !(prefixModel?.hasAttentionPrefix(layer: l) ?? false)
+    }
+
     /// Where the backward pass finds the post-dropout attention probabilities (`droppedProbabilityStorage`).
     enum DroppedProbabilityStorage { case regenerated, fp32, bf16 }
 
@@ -200,6 +206,8 @@ public final class AdapterModel {
 
     let layerActivations: [LayerActivations]
     let hiddenStates: [ScratchBuffer]
+    /// The fp32 QKV of the layer being run when its attention keeps Q/K/V in bf16 (`LayerActivations.qkvBF16`).
+    let attentionQKV = ScratchBuffer()
     let scratchA = ScratchBuffer()
     let scratchB = ScratchBuffer()
     let scratchC = ScratchBuffer()

@@ -4,7 +4,8 @@ import Kernels
 /// to step (nothing is allocated once the largest batch has been seen). Shapes with `M` packed
 /// tokens, `C` hidden, `I` intermediate, `d` bottleneck, `r` LoRA rank.
 final class LayerActivations {
-    let qkv = ScratchBuffer()  // [M, 3C]
+    let qkv = ScratchBuffer()  // [M, 3C] (fp32 attention)
+    let qkvBF16 = ScratchBuffer()  // [M, 3C] bf16 pairs (bf16 attention: `Attention.forwardBF16`'s savedQKV)
     let probs = ScratchBuffer()  // [heads · Σ T_b²]
     let droppedProbs = ScratchBuffer()  // [heads · Σ T_b²] after attention dropout (training only; bf16 pairs in bf16)
     let context = ScratchBuffer()  // [M, C]
@@ -38,8 +39,13 @@ final class LayerActivations {
     let loraDropped = (0..<5).map { _ in ScratchBuffer() }
 
     /// `droppedProbs` holding `count` bf16 values (two to a float): bf16 training keeps them so.
-    func droppedProbsBF16(reserving count: Int) -> UnsafeMutablePointer<UInt16> {
-        let floats = droppedProbs.reserve((count + 1) / 2)
-        return UnsafeMutableRawPointer(floats).bindMemory(to: UInt16.self, capacity: 2 * droppedProbs.capacity)
+    func droppedProbsBF16(reserving count: Int) -> UnsafeMutablePointer<UInt16> { halves(droppedProbs, count) }
+
+    /// `qkvBF16` holding `count` bf16 values.
+    func qkvBF16(reserving count: Int) -> UnsafeMutablePointer<UInt16> { halves(qkvBF16, count) }
+
+    private func halves(_ buffer: ScratchBuffer, _ count: Int) -> UnsafeMutablePointer<UInt16> {
+        let floats = buffer.reserve((count + 1) / 2)
+        return UnsafeMutableRawPointer(floats).bindMemory(to: UInt16.self, capacity: 2 * buffer.capacity)
     }
 }

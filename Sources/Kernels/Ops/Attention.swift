@@ -93,7 +93,7 @@ public enum Attention {
     /// One (sequence, head) pair of a parallel attention loop: its sequence `b` and head `h`, the
     /// sequence's length `t`, and where head `h`'s columns of the sequence's first packed row
     /// start in the `[M, 3C]` and `[M, C]` buffers.
-    private struct HeadTask {
+    struct HeadTask {
         let b: Int
         let h: Int
         let t: Int
@@ -103,7 +103,7 @@ public enum Attention {
 
     /// Runs `body` for every (sequence, head) pair, spread over the workers; each worker gets its
     /// own `scratchCount` floats of scratch.
-    private static func forEachHead(
+    static func forEachHead(
         _ shape: AttentionShape, scratchCount: Int, _ body: (HeadTask, UnsafeMutablePointer<Float>) -> Void
     ) {
         let c = shape.channels
@@ -205,7 +205,7 @@ public enum Attention {
 
     /// The dropout stream of a task's sequence and where its head's first query row starts in it
     /// (row 0 of the head's `[T, P + T]` block, also when only the first query runs).
-    private static func dropoutStream(_ task: HeadTask, _ shape: AttentionShape, seed: UInt64) -> (UInt64, UInt64) {
+    static func dropoutStream(_ task: HeadTask, _ shape: AttentionShape, seed: UInt64) -> (UInt64, UInt64) {
         (
             CounterRNG.hash(seed: seed, index: shape.dropoutKeys[task.b]),
             UInt64(task.h * task.t * (task.t + shape.prefixLength))
@@ -215,7 +215,7 @@ public enum Attention {
     /// Where a head's queries, probabilities and outputs live: every token's query (`T` rows of `P + T`
     /// probabilities, outputs in the token rows), or the first token's only (one row of `P + T`
     /// probabilities, the output in row b of a `[B, C]` buffer).
-    private static func layout(_ task: HeadTask, _ shape: AttentionShape, firstQueries: Bool) -> (
+    static func layout(_ task: HeadTask, _ shape: AttentionShape, firstQueries: Bool) -> (
         queries: Int, probOffset: Int, outOffset: Int
     ) {
         let keys = task.t + shape.prefixLength
