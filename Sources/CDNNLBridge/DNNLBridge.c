@@ -6,14 +6,14 @@
 #include <pthread.h>
 #include <stdio.h>
 
-// One matmul primitive per (transA, transB, accumulate), with every size and stride a runtime
+// One matmul primitive per (transA, transB, accumulate, bias), with every size and stride a runtime
 // value: the packed token count changes with every batch, and a primitive per shape would JIT new
 // code for each (0.1–0.6 ms measured) where the runtime-shape one is created once.
 static dnnl_engine_t engine;
-static dnnl_primitive_t primitives[8];
+static dnnl_primitive_t primitives[16];
 // A primitive oneDNN could not create (bf16 unimplemented on this CPU): the status, so that every later
 // call falls back at once instead of asking oneDNN again.
-static dnnl_status_t failures[8];
+static dnnl_status_t failures[16];
 static dnnl_status_t initStatus = dnnl_success;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t createLock = PTHREAD_MUTEX_INITIALIZER;
@@ -45,12 +45,19 @@ static dnnl_status_t describe(dnnl_memory_desc_t *md, dnnl_data_type_t type, int
     return dnnl_memory_desc_init_by_strides(md, 2, dims, type, strides);
 }
 
-static dnnl_status_t primitive(int transA, int transB, int accumulate, dnnl_primitive_t *out) {
-    int key = transA | (transB << 1) | (accumulate << 2);
+// The bias: logical [1, n] fp32, one row broadcast over C's rows.
+static dnnl_status_t describeBias(dnnl_memory_desc_t *md, int runtime, int64_t n) {
+    dnnl_dims_t dims = {1, runtime ? DNNL_RUNTIME_DIM_VAL : n};
+    dnnl_dims_t strides = {runtime ? DNNL_RUNTIME_DIM_VAL : n, 1};
+    return dnnl_memory_desc_init_by_strides(md, 2, dims, dnnl_f32, strides);
+}
+
+static dnnl_status_t primitive(int transA, int transB, int accumulate, int bias, dnnl_primitive_t *out) {
+    int key = transA | (transB << 1) | (accumulate << 2) | (bias << 3);
     pthread_mutex_lock(&createLock);
     dnnl_status_t s = failures[key];
     if (!primitives[key] && s == dnnl_success) {
-        dnnl_memory_desc_t a, b, c;
+        dnnl_memory_desc_t a, b, c, bi;
         dnnl_matmul_desc_t desc;
         dnnl_primitive_attr_t attr = NULL;
         dnnl_post_ops_t ops = NULL;
@@ -60,7 +67,9 @@ static dnnl_status_t primitive(int transA, int transB, int accumulate, dnnl_prim
         // as Wᵀ is the transposed case.
         if ((s = describe(&b, dnnl_bf16, transB, 1, 0, 0, 0)) != dnnl_success) goto done;
         if ((s = describe(&c, dnnl_f32, 0, 1, 0, 0, 0)) != dnnl_success) goto done;
-        if ((s = dnnl_matmul_desc_init(&desc, &a, &b, NULL, &c)) != dnnl_success) goto done;
+        // The bias rides in the primitive: no pass of its own filling C first, nor reading C back for a sum.
+        if ((s = describeBias(&bi, 1, 0)) != dnnl_success) goto done;
+        if ((s = dnnl_matmul_desc_init(&desc, &a, &b, bias ? &bi : NULL, &c)) != dnnl_success) goto done;
         if ((s = dnnl_primitive_attr_create(&attr)) != dnnl_success) goto done;
         if (accumulate) {
             if ((s = dnnl_post_ops_create(&ops)) != dnnl_success) goto done;
@@ -111,7 +120,7 @@ const char *sa_dnnl_version(void) {
 }
 
 int sa_dnnl_gemm_bf16(int transA, int transB, int64_t m, int64_t n, int64_t k, const uint16_t *a, int64_t lda,
-                      const uint16_t *b, int64_t ldb, int accumulate, float *c, int64_t ldc) {
+                      const uint16_t *b, int64_t ldb, const float *bias, int accumulate, float *c, int64_t ldc) {
     if (m <= 0 || n <= 0) return 0;
     pthread_once(&once, initialize);
     if (initStatus != dnnl_success) return initStatus;
@@ -122,22 +131,25 @@ int sa_dnnl_gemm_bf16(int transA, int transB, int64_t m, int64_t n, int64_t k, c
         threadConfigured = 1;
     }
     dnnl_primitive_t p;
-    if ((s = primitive(transA ? 1 : 0, transB ? 1 : 0, accumulate ? 1 : 0, &p)) != dnnl_success) return s;
-    dnnl_memory_desc_t da, db, dc;
+    if ((s = primitive(transA ? 1 : 0, transB ? 1 : 0, accumulate ? 1 : 0, bias ? 1 : 0, &p)) != dnnl_success) return s;
+    dnnl_memory_desc_t da, db, dc, dbias;
     if ((s = describe(&da, dnnl_bf16, transA, 0, m, k, lda)) != dnnl_success) return s;
     if ((s = describe(&db, dnnl_bf16, transB, 0, k, n, ldb)) != dnnl_success) return s;
     if ((s = describe(&dc, dnnl_f32, 0, 0, m, n, ldc)) != dnnl_success) return s;
-    dnnl_memory_t ma = NULL, mb = NULL, mc = NULL;
+    if ((s = describeBias(&dbias, 0, n)) != dnnl_success) return s;
+    dnnl_memory_t ma = NULL, mb = NULL, mc = NULL, mbias = NULL;
     if ((s = dnnl_memory_create(&ma, &da, engine, (void *)a)) != dnnl_success) goto done;
     if ((s = dnnl_memory_create(&mb, &db, engine, (void *)b)) != dnnl_success) goto done;
     if ((s = dnnl_memory_create(&mc, &dc, engine, c)) != dnnl_success) goto done;
-    dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}};
-    if ((s = dnnl_primitive_execute(p, threadStream, 3, args)) != dnnl_success) goto done;
+    if (bias && (s = dnnl_memory_create(&mbias, &dbias, engine, (void *)bias)) != dnnl_success) goto done;
+    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}, {DNNL_ARG_BIAS, mbias}};
+    if ((s = dnnl_primitive_execute(p, threadStream, bias ? 4 : 3, args)) != dnnl_success) goto done;
     s = dnnl_stream_wait(threadStream);
 done:
     if (ma) dnnl_memory_destroy(ma);
     if (mb) dnnl_memory_destroy(mb);
     if (mc) dnnl_memory_destroy(mc);
+    if (mbias) dnnl_memory_destroy(mbias);
     return s;
 }
 #else
@@ -145,8 +157,8 @@ int sa_dnnl_linked(void) { return 0; }
 const char *sa_dnnl_isa(void) { return "none"; }
 const char *sa_dnnl_version(void) { return "none"; }
 int sa_dnnl_gemm_bf16(int transA, int transB, int64_t m, int64_t n, int64_t k, const uint16_t *a, int64_t lda,
-                      const uint16_t *b, int64_t ldb, int accumulate, float *c, int64_t ldc) {
-    (void)transA, (void)transB, (void)m, (void)n, (void)k, (void)a, (void)lda, (void)b, (void)ldb, (void)accumulate;
+                      const uint16_t *b, int64_t ldb, const float *bias, int accumulate, float *c, int64_t ldc) {
+    (void)transA, (void)transB, (void)m, (void)n, (void)k, (void)a, (void)lda, (void)b, (void)ldb, (void)bias, (void)accumulate;
     (void)c, (void)ldc;
     return -1;
 }

@@ -23,7 +23,7 @@ static void pack_rows_portable(size_t k, size_t n, const unsigned short *s, size
     }
 }
 
-void sa_pack_pairs_transposed_bf16(size_t k, size_t n, const unsigned short *s, size_t lds, unsigned int *out) {
+static void pack_transposed_portable(size_t k, size_t n, const unsigned short *s, size_t lds, unsigned int *out) {
     size_t np = (n + 15) & ~(size_t)15;
     size_t pairs = (k + 1) / 2;
     for (size_t j = 0; j < n; j++) {
@@ -122,6 +122,51 @@ SA_SMALL_TARGET static void mask_avx512(float *dp, const unsigned short *kept, c
     }
 }
 
+// r[c] ← column c of the 16 × 16 dword matrix whose row a is r[a].
+SA_SMALL_TARGET static inline __attribute__((always_inline)) void transpose16(__m512i r[16]) {
+    __m512i t[16], u[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+    }
+    // u[4i + m], 128-bit lane L: column 4L + m of rows 4i … 4i + 3.
+    for (int i = 0; i < 4; i++) {
+        u[4 * i] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
+        u[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
+        u[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+        u[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+    }
+    for (int m = 0; m < 4; m++) {
+        __m512i v1 = _mm512_shuffle_i32x4(u[m], u[4 + m], 0x44), v2 = _mm512_shuffle_i32x4(u[m], u[4 + m], 0xee);
+        __m512i w1 = _mm512_shuffle_i32x4(u[8 + m], u[12 + m], 0x44), w2 = _mm512_shuffle_i32x4(u[8 + m], u[12 + m], 0xee);
+        r[m] = _mm512_shuffle_i32x4(v1, w1, 0x88);
+        r[4 + m] = _mm512_shuffle_i32x4(v1, w1, 0xdd);
+        r[8 + m] = _mm512_shuffle_i32x4(v2, w2, 0x88);
+        r[12 + m] = _mm512_shuffle_i32x4(v2, w2, 0xdd);
+    }
+}
+
+// Sixteen rows × sixteen pairs at a time: a row's pairs are consecutive dwords, so the packed block is
+// their 16 × 16 dword transpose.
+SA_SMALL_TARGET static void pack_transposed_avx512(size_t k, size_t n, const unsigned short *s, size_t lds,
+                                                   unsigned int *out) {
+    size_t np = (n + 15) & ~(size_t)15;
+    size_t full = k / 2;
+    for (size_t j0 = 0; j0 < np; j0 += 16) {
+        for (size_t q0 = 0; q0 < full; q0 += 16) {
+            size_t qn = full - q0 < 16 ? full - q0 : 16;
+            __mmask16 qm = qn == 16 ? (__mmask16)0xffff : (__mmask16)((1u << qn) - 1);
+            __m512i r[16];
+            for (int i = 0; i < 16; i++)
+                r[i] = j0 + i < n ? _mm512_maskz_loadu_epi32(qm, s + (j0 + i) * lds + 2 * q0) : _mm512_setzero_si512();
+            transpose16(r);
+            for (size_t i = 0; i < qn; i++) _mm512_storeu_si512(out + (q0 + i) * np + j0, r[i]);
+        }
+    }
+    if (k & 1)
+        for (size_t j = 0; j < np; j++) out[full * np + j] = j < n ? s[j * lds + k - 1] : 0;
+}
+
 static inline __attribute__((always_inline)) unsigned int load_pair(const unsigned short *p) {
     unsigned int w;
     memcpy(&w, p, 4);
@@ -212,6 +257,11 @@ void sa_bf16_dropout_mask(float *dp, const unsigned short *kept, const float *p,
     else mask_portable(dp, kept, p, n, keep);
 }
 
+void sa_pack_pairs_transposed_bf16(size_t k, size_t n, const unsigned short *s, size_t lds, unsigned int *out) {
+    if (has_bf16_dot()) pack_transposed_avx512(k, n, s, lds, out);
+    else pack_transposed_portable(k, n, s, lds, out);
+}
+
 void sa_f32_to_bf16_rows(size_t rows, size_t cols, const float *x, size_t ldx, unsigned short *out, size_t ldo) {
     if (has_bf16_dot()) rows_avx512(rows, cols, x, ldx, out, ldo);
     else rows_portable(rows, cols, x, ldx, out, ldo);
@@ -228,6 +278,10 @@ void sa_small_gemm_bf16(size_t m, size_t n, size_t k, const unsigned short *a, s
     else gemm_portable(m, n, k, a, rs, ps, bp, c, ldc, accumulate);
 }
 #else
+void sa_pack_pairs_transposed_bf16(size_t k, size_t n, const unsigned short *s, size_t lds, unsigned int *out) {
+    pack_transposed_portable(k, n, s, lds, out);
+}
+
 void sa_bf16_dropout_mask(float *dp, const unsigned short *kept, const float *p, size_t n, float keep) {
     mask_portable(dp, kept, p, n, keep);
 }

@@ -156,7 +156,7 @@ struct BF16Tests {
         }
     }
 
-    /// `Linear` in bf16 against `Linear` in fp32 on the same values: forward, dx and dW. The documented
+    /// `Linear` in bf16 against `Linear` in fp32 on the same values: forward (also added to C), dx and dW. The documented
     /// tolerance per element is 2⁻⁶·Σ|u·v| (+ fp32 accumulation): each of the two operands of a product
     /// is rounded by at most 2⁻⁸ relative (≤ 2⁻⁷ for the product, doubled for headroom), whatever the data.
     @Test(
@@ -168,8 +168,10 @@ struct BF16Tests {
         let bias = randomFloats(outF, seed: 9)
         let dy = randomFloats(rows * outF, seed: 10)
         let wh = bf16Bits(w)
-        func run(_ bf16: Bool) -> (y: [Float], dx: [Float], dw: [Float], db: [Float]) {
+        let prior = randomFloats(rows * outF, seed: 11)
+        func run(_ bf16: Bool) -> (y: [Float], added: [Float], dx: [Float], dw: [Float], db: [Float]) {
             var y = [Float](repeating: 0, count: rows * outF)
+            var added = prior
             var dx = [Float](repeating: 0, count: rows * inF)
             var dw = [Float](repeating: 0, count: outF * inF)
             var db = [Float](repeating: 0, count: outF)
@@ -180,13 +182,16 @@ struct BF16Tests {
                         Linear.forward(
                             out: &y, x: xp.baseAddress!, weight: weight, bias: bias, rows: rows, inFeatures: inF,
                             outFeatures: outF)
+                        Linear.forward(
+                            out: &added, x: xp.baseAddress!, weight: weight, bias: bias, rows: rows, inFeatures: inF,
+                            outFeatures: outF, accumulate: true)
                         Linear.backward(
                             dx: &dx, dweight: &dw, dbias: &db, dout: dy, x: xp.baseAddress!, weight: weight, rows: rows,
                             inFeatures: inF, outFeatures: outF)
                     }
                 }
             }
-            return (y, dx, dw, db)
+            return (y, added, dx, dw, db)
         }
         let f = run(false)
         let h = run(true)
@@ -199,6 +204,8 @@ struct BF16Tests {
             }.max() ?? 0
         }
         #expect(within(f.y, h.y, fwd, inF) <= 1, "forward")
+        #expect(within(f.added, h.added, fwd, inF) <= 1, "forward added to C")
+        #expect(maxAbsDifference(zip(h.added, prior).map { $0 - $1 }, h.y) <= 1e-5, "accumulate adds the same result")
         #expect(within(f.dx, h.dx, bwdX, outF) <= 1, "dx")
         #expect(within(f.dw, h.dw, bwdW, rows) <= 1, "dW")
         #expect(f.db == h.db, "the bias gradient is fp32 in both")

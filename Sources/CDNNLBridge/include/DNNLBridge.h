@@ -20,12 +20,13 @@ const char *sa_dnnl_isa(void);
 /// oneDNN's version "major.minor.patch", or "none".
 const char *sa_dnnl_version(void);
 
-/// Row-major `C[m, n] = op(A)[m, k] · op(B)[k, n] (+ C when accumulate)`, A and B in bf16, C fp32,
-/// accumulation in fp32. transA/transB: 0 = as stored, 1 = transposed (A stored `[k, m]`, B `[n, k]`).
+/// Row-major `C[m, n] = op(A)[m, k] · op(B)[k, n] (+ bias[n] when not NULL) (+ C when accumulate)`, A and B in
+/// bf16, C and bias fp32, accumulation in fp32. transA/transB: 0 = as stored, 1 = transposed (A stored `[k, m]`,
+/// B `[n, k]`).
 /// Runs on the calling thread only (the caller splits the work over its own workers).
 /// Returns 0 on success, else oneDNN's status code (C is then unspecified).
 int sa_dnnl_gemm_bf16(int transA, int transB, int64_t m, int64_t n, int64_t k, const uint16_t *a, int64_t lda,
-                      const uint16_t *b, int64_t ldb, int accumulate, float *c, int64_t ldc);
+                      const uint16_t *b, int64_t ldb, const float *bias, int accumulate, float *c, int64_t ldc);
 
 #ifdef __cplusplus
 }

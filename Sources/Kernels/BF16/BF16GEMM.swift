@@ -24,17 +24,22 @@ public enum BF16GEMM {
         }
     }
 
-    /// `C[m, n] = bf16(A)[m, k] · op(B)[k, n] (+ C)` with `A` in fp32 (activations, row-major, not
+    /// `C[m, n] = bf16(A)[m, k] · op(B)[k, n] (+ bias[n]) (+ C)` with `A` in fp32 (activations, row-major, not
     /// transposed): each worker rounds its own rows of `A`, `chunkRows` at a time, just before its
     /// oneDNN call, so no bf16 copy of the whole activation matrix is ever held (19.7 MB for
     /// roberta-base's FFN input at 32 × 100 tokens; oneDNN runs as fast on 256-row calls).
     public static func multiply(
         m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, _ transB: Transpose,
-        b: UnsafePointer<UInt16>, ldb: Int, accumulate: Bool, c: UnsafeMutablePointer<Float>, ldc: Int
+        b: UnsafePointer<UInt16>, ldb: Int, bias: UnsafePointer<Float>? = nil, accumulate: Bool,
+        c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         if m == 0 || n == 0 { return }
         if k == 0 {
-            if !accumulate { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
+            for i in 0..<m {
+                let row = c + i * ldc
+                if !accumulate { row.update(repeating: 0, count: n) }
+                if let bias { for j in 0..<n { row[j] += bias[j] } }
+            }
             return
         }
         let chunkRows = 256
@@ -47,7 +52,8 @@ public enum BF16GEMM {
                     serial(
                         .none, transB, m: h, n: cols.count, k: k, a: buffer, lda: k,
                         b: transB == .none ? b + cols.lowerBound : b + cols.lowerBound * ldb, ldb: ldb,
-                        accumulate: accumulate, c: c + r * ldc + cols.lowerBound, ldc: ldc)
+                        bias: bias.map { $0 + cols.lowerBound }, accumulate: accumulate,
+                        c: c + r * ldc + cols.lowerBound, ldc: ldc)
                     r += h
                 }
             }
@@ -59,13 +65,16 @@ public enum BF16GEMM {
     /// is never silently wrong.
     static func serial(
         _ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int,
-        a: UnsafePointer<UInt16>, lda: Int, b: UnsafePointer<UInt16>, ldb: Int,
+        a: UnsafePointer<UInt16>, lda: Int, b: UnsafePointer<UInt16>, ldb: Int, bias: UnsafePointer<Float>? = nil,
         accumulate: Bool, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         let status = sa_dnnl_gemm_bf16(
             transA == .none ? 0 : 1, transB == .none ? 0 : 1, Int64(m), Int64(n), Int64(k), a, Int64(lda), b,
-            Int64(ldb), accumulate ? 1 : 0, c, Int64(ldc))
+            Int64(ldb), bias, accumulate ? 1 : 0, c, Int64(ldc))
         if status == 0 { return }
+        defer {
+            if let bias { for i in 0..<m { for j in 0..<n { c[i * ldc + j] += bias[j] } } }
+        }
         // Stored extents: the last row is read only up to its last used column.
         let aCount = transA == .none ? (m - 1) * lda + k : (k - 1) * lda + m
         let bCount = transB == .none ? (k - 1) * ldb + n : (n - 1) * ldb + k

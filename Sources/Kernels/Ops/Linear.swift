@@ -40,6 +40,17 @@ public enum Linear {
         defer {
             if let activation { GELU.forward(activation, out: out, x: out, count: rows * outFeatures) }
         }
+        let weight32: UnsafePointer<Float>
+        switch weight {
+        case .bf16(let weight):
+            // oneDNN adds the bias in the GEMM itself.
+            BF16GEMM.multiply(
+                m: rows, n: outFeatures, k: inFeatures, a: x, lda: inFeatures, .transpose, b: weight, ldb: inFeatures,
+                bias: bias, accumulate: accumulate, c: out, ldc: outFeatures)
+            return
+        case .fp32(let weight):
+            weight32 = weight
+        }
         var beta: Float = accumulate ? 1 : 0
         if let bias {
             // Bias folded into the GEMM: prefill (or add) the rows, then accumulate with beta = 1.
@@ -57,16 +68,9 @@ public enum Linear {
             }
             beta = 1
         }
-        switch weight {
-        case .fp32(let weight):
-            GEMM.multiply(
-                .none, .transpose, m: rows, n: outFeatures, k: inFeatures, a: x, lda: inFeatures,
-                b: weight, ldb: inFeatures, beta: beta, c: out, ldc: outFeatures)
-        case .bf16(let weight):
-            BF16GEMM.multiply(
-                m: rows, n: outFeatures, k: inFeatures, a: x, lda: inFeatures, .transpose, b: weight, ldb: inFeatures,
-                accumulate: beta == 1, c: out, ldc: outFeatures)
-        }
+        GEMM.multiply(
+            .none, .transpose, m: rows, n: outFeatures, k: inFeatures, a: x, lda: inFeatures,
+            b: weight32, ldb: inFeatures, beta: beta, c: out, ldc: outFeatures)
     }
 
     /// Backward: `dx (+)= dy·W` (when `dx` is given), `dW += dyᵀ·x` and `db += Σ_rows dy` (when
