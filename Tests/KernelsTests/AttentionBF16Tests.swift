@@ -171,17 +171,10 @@ struct AttentionBF16Tests {
             }
             #expect(regenerated == dqkv16, "the kept mask differs from the regenerated one")
         }
-        // Saved Q/K/V: every K and V row and the queries the pass ran, rounded to bf16.
+        // Saved Q/K/V: rounded to bf16.
         var rounded = [UInt16](repeating: 0, count: m * 3 * c)
         qkv.withUnsafeBufferPointer { BF16.convert($0.baseAddress!, to: &rounded, count: m * 3 * c) }
-        for b in 0..<shape.batch {
-            for r in offsets[b]..<offsets[b + 1] {
-                let from = firstQueries && r != offsets[b] ? c : 0
-                for j in from..<(3 * c) where saved[r * 3 * c + j] != rounded[r * 3 * c + j] {
-                    Issue.record("saved Q/K/V row \(r) column \(j) is not its bf16 rounding")
-                }
-            }
-        }
+        #expect(saved == rounded, "saved Q/K/V are not their bf16 rounding")
 
         func relative(_ x: [Float], _ y: [Float]) -> (Float, Float) {
             var norm: Float = 0
