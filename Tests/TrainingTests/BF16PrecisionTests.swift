@@ -137,14 +137,15 @@ struct BF16PrecisionTests {
     /// attention products included — rounds its operands by ≤ 2⁻⁸, and the backward pass chains ~12 of them per
     /// layer: ≤ 1.8 % measured), except seq_bn's adapter_down within 15 % (0.5–11 % measured since the attention
     /// products run in bf16, 7.8 % before: its gradient alone passes through the ReLU's mask, which the other
-    /// tensors' do not, and a pre-activation near 0 flips it); full fine-tuning's bf16 copies follow an optimizer step. With dropout on (the same
+    /// tensors' do not, and a pre-activation near 0 flips it); full fine-tuning's bf16 copies follow an optimizer step.
+    /// Prefix tuning (with dropout) runs its attention's products in fp32 beside the bf16 GEMMs. With dropout on (the same
     /// masks in both precisions) bf16 keeps the post-dropout attention probabilities in bf16: LoRA's gradients stay
     /// within 1.4 %. (seq_bn with dropout is left out: its top layer's adapter_down differs by 28–35 % between the
     /// precisions whether or not those probabilities are kept in bf16, every other tensor within 3.5 %. The head
     /// reads 4 rows of that layer, so that gradient sums 4 rows × 24 ReLU units, where a few pre-activations that
     /// change sign under bf16 rounding can move it by that much — the likely cause, not proven; the adapter_up beside
     /// it, which reads the continuous activations, agrees within 0.6 %.)
-    @Test(arguments: [("seq_bn", false), ("lora", false), ("full", false), ("lora", true)])
+    @Test(arguments: [("seq_bn", false), ("lora", false), ("full", false), ("lora", true), ("prefix_tuning", true)])
     func trainingStepAgainstFP32(method: String, dropout: Bool) throws {
         let folder = Fixtures.miniLM
         try #require(
@@ -156,7 +157,8 @@ struct BF16PrecisionTests {
         ]
         let labels: [Int32] = [1, 0, 1, 0]
         let mode: TrainingMode =
-            method == "full" ? .full : .adapter(name: "t", config: .defaults(for: method == "lora" ? .lora : .seqBn))
+            method == "full"
+            ? .full : .adapter(name: "t", config: .defaults(for: AdapterMethod(rawValue: method) ?? .seqBn))
         func run(_ precision: ResolvedPrecision) throws -> (loss: Float, grads: [String: [Float]], after: [Float]) {
             let model = try PretrainedModel(folder: folder, precision: precision, keepFP32Weights: method == "full")
             let encoder = TextEncoder(tokenizer: model.tokenizer, config: model.config, maxLength: 32)
