@@ -59,14 +59,7 @@ extension Attention {
             for i in 0..<nq { Softmax.row(out: p + i * t, x: p + i * t, cols: t, scale: scale) }
             // P' (after dropout) in bf16, then O_h = P'·V_h
             let weights = droppedProbs.map { $0 + probOffset } ?? carve.take(nq * t, UInt16.self)
-            if dropout > 0 {
-                let dropped = carve.take(nq * t)
-                let (stream, start) = dropoutStream(task, shape, seed: seed)
-                Dropout.serial(out: dropped, x: p, count: nq * t, p: dropout, seed: stream, offset: start)
-                sa_f32_to_bf16(dropped, weights, nq * t)
-            } else {
-                sa_f32_to_bf16(p, weights, nq * t)
-            }
+            roundDropped(p, into: weights, count: nq * t, task, shape, dropout: dropout, seed: seed, carve: &carve)
             sa_pack_pairs_bf16_rows(t, d, v, ld, packed)
             sa_small_gemm_bf16(nq, d, t, weights, t, 2, packed, out + outOffset, c, 0)
         }
@@ -104,14 +97,7 @@ extension Attention {
                 weights = saved + probOffset
             } else {
                 let w = carve.take(nq * t, UInt16.self)
-                if dropout > 0 {
-                    let dropped = carve.take(nq * t)
-                    let (stream, start) = dropoutStream(task, shape, seed: seed)
-                    Dropout.serial(out: dropped, x: p, count: nq * t, p: dropout, seed: stream, offset: start)
-                    sa_f32_to_bf16(dropped, w, nq * t)
-                } else {
-                    sa_f32_to_bf16(p, w, nq * t)
-                }
+                roundDropped(p, into: w, count: nq * t, task, shape, dropout: dropout, seed: seed, carve: &carve)
                 weights = UnsafePointer(w)
             }
             let packedA = carve.take(sizes.packedWords, UInt32.self)
@@ -151,6 +137,24 @@ extension Attention {
                 t, d, nq, UnsafeRawPointer(packedA).assumingMemoryBound(to: UInt16.self), 2, 2 * tp, packedB, dq + c,
                 3 * c, 1)
         }
+    }
+}
+
+extension Attention {
+    /// `out` = bf16 of the head's probabilities after its dropout (the P·V product's input): the same mask
+    /// stream as the fp32 pass, applied in fp32, then rounded.
+    fileprivate static func roundDropped(
+        _ p: UnsafePointer<Float>, into out: UnsafeMutablePointer<UInt16>, count: Int, _ task: HeadTask,
+        _ shape: AttentionShape, dropout: Float, seed: UInt64, carve: inout ScratchCarver
+    ) {
+        guard dropout > 0 else {
+            sa_f32_to_bf16(p, out, count)
+            return
+        }
+        let dropped = carve.take(count)
+        let (stream, start) = dropoutStream(task, shape, seed: seed)
+        Dropout.serial(out: dropped, x: p, count: count, p: dropout, seed: stream, offset: start)
+        sa_f32_to_bf16(dropped, out, count)
     }
 }
 
