@@ -220,11 +220,16 @@ extension AdapterModel {
                 hiddenDropout(dHo, dHo, rowOffsets: rowOffsets, keys: packed.dropoutKeys, p: pHidden, seed: seed, layer: l, site: 2)
             }
             let needInter = needOut1 || full || !adapters[.intermediate].isEmpty
+            let preBF16 = keepsPreActivationInBF16 ? UnsafePointer(s.preActivationBF16(reserving: 0)) : nil
             var geluOut = UnsafePointer(s.preActivation.pointer)  // unused when nothing reads it
             if full || adapters[.output].contains(where: { !$0.scales }) {
                 let recomputed = scratchF.reserve(rows * inter)
-                GELU.forward(
-                    config.hiddenAct.geluForm, out: recomputed, x: s.preActivation.pointer, count: rows * inter)
+                if let preBF16 {
+                    GELU.forward(config.hiddenAct.geluForm, out: recomputed, xBF16: preBF16, count: rows * inter)
+                } else {
+                    GELU.forward(
+                        config.hiddenAct.geluForm, out: recomputed, x: s.preActivation.pointer, count: rows * inter)
+                }
                 geluOut = UnsafePointer(recomputed)
             }
             scaleOutputGradient(adapters[.output], site: .output, dy: dHo, ldy: c, rows: rows, outFeatures: c, activations: s)
@@ -238,8 +243,12 @@ extension AdapterModel {
                 ready?(.layer(l))
                 break
             }
-            GELU.backward(
-                config.hiddenAct.geluForm, dx: dInter, dout: dInter, x: s.preActivation.pointer, count: rows * inter)
+            if let preBF16 {
+                GELU.backward(config.hiddenAct.geluForm, dx: dInter, dout: dInter, xBF16: preBF16, count: rows * inter)
+            } else {
+                GELU.backward(
+                    config.hiddenAct.geluForm, dx: dInter, dout: dInter, x: s.preActivation.pointer, count: rows * inter)
+            }
             scaleOutputGradient(
                 adapters[.intermediate], site: .intermediate, dy: dInter, ldy: inter, rows: rows, outFeatures: inter,
                 activations: s)

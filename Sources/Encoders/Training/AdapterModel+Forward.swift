@@ -313,7 +313,8 @@ extension AdapterModel {
                 rows: rows,
                 channels: c, eps: eps)
             // Feed-forward.
-            let pre = s.preActivation.reserve(rows * inter)
+            let preInBF16 = keepsPreActivationInBF16
+            let pre = (preInBF16 ? preActivationFP32 : s.preActivation).reserve(rows * inter)
             Linear.forward(
                 out: pre, x: out1, weight: w.matrix(layer.intermediateWeight), bias: w.pointer(layer.intermediateBias),
                 rows: rows, inFeatures: c, outFeatures: inter)
@@ -327,7 +328,13 @@ extension AdapterModel {
             }
             // The GELU output is not kept: full fine-tuning recomputes it from the pre-activation.
             let gelu = scratchB.reserve(rows * inter)
-            GELU.forward(config.hiddenAct.geluForm, out: gelu, x: pre, count: rows * inter)
+            if preInBF16 {
+                GELU.forward(
+                    config.hiddenAct.geluForm, out: gelu, x: pre, count: rows * inter,
+                    keepingInput: s.preActivationBF16(reserving: rows * inter))
+            } else {
+                GELU.forward(config.hiddenAct.geluForm, out: gelu, x: pre, count: rows * inter)
+            }
             // h of sub-block 2 is kept only when double_seq_bn's output adapter reads it.
             let keepHo = parts.contains {
                 $0.model.layerAdapters[l].output.first.map { !$0.originalLnBefore && !$0.parallel } ?? false

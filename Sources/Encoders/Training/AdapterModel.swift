@@ -183,6 +183,11 @@ public final class AdapterModel {
         base.weights.precision == .bf16 && !(prefixModel?.hasAttentionPrefix(layer: l) ?? false)
     }
 
+    /// Whether the FFN pre-activation is kept for the backward pass in bf16 (bf16 weights, a model that trains):
+    /// only GELU's derivative reads it, as autocast's GELU reads its bf16 input. The fp32 one then lives in
+    /// `preActivationFP32` for its layer only.
+    var keepsPreActivationInBF16: Bool { base.weights.precision == .bf16 && parameters.trainable }
+
     /// Where the backward pass finds the post-dropout attention probabilities (`droppedProbabilityStorage`).
     enum DroppedProbabilityStorage { case regenerated, fp32, bf16 }
 
@@ -208,6 +213,8 @@ public final class AdapterModel {
     let hiddenStates: [ScratchBuffer]
     /// The fp32 QKV of the layer being run when its attention keeps Q/K/V in bf16 (`LayerActivations.qkvBF16`).
     let attentionQKV = ScratchBuffer()
+    /// The fp32 FFN pre-activation of the layer being run when it is kept in bf16 (`keepsPreActivationInBF16`).
+    let preActivationFP32 = ScratchBuffer()
     let scratchA = ScratchBuffer()
     let scratchB = ScratchBuffer()
     let scratchC = ScratchBuffer()

@@ -15,6 +15,7 @@ final class LayerActivations {
     let rstd1 = ScratchBuffer()  // [M]
     let out1 = ScratchBuffer()  // [M, C]
     let preActivation = ScratchBuffer()  // [M, I]
+    let preActivationBF16 = ScratchBuffer()  // [M, I] bf16 pairs (bf16 training: `AdapterModel.keepsPreActivationInBF16`)
     let ffnOut = ScratchBuffer()  // [M, C] FFN output dense after dropout (h of sub-block 2)
     let sumA = ScratchBuffer()  // [M, C] seq_bn: h + r before the first pass through the LayerNorm
     let meanA = ScratchBuffer()
@@ -40,6 +41,9 @@ final class LayerActivations {
 
     /// `droppedProbs` holding `count` bf16 values (two to a float): bf16 training keeps them so.
     func droppedProbsBF16(reserving count: Int) -> UnsafeMutablePointer<UInt16> { halves(droppedProbs, count) }
+
+    /// `preActivationBF16` holding `count` bf16 values.
+    func preActivationBF16(reserving count: Int) -> UnsafeMutablePointer<UInt16> { halves(preActivationBF16, count) }
 
     /// `qkvBF16` holding `count` bf16 values.
     func qkvBF16(reserving count: Int) -> UnsafeMutablePointer<UInt16> { halves(qkvBF16, count) }

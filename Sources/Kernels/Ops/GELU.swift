@@ -20,6 +20,60 @@ public enum GELU {
         }
     }
 
+    /// `out[i] = gelu(x[i])`, also rounding `x` to bf16 into `xBF16` while each block is in L1 (bf16
+    /// training keeps the FFN pre-activation so for the backward pass).
+    public static func forward(
+        _ form: GELUForm, out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, count: Int,
+        keepingInput xBF16: UnsafeMutablePointer<UInt16>
+    ) {
+        Threading.parallelRanges(count, minChunk: 1 << 15) { range in
+            var i = range.lowerBound
+            while i < range.upperBound {
+                let n = min(blockSize, range.upperBound - i)
+                sa_f32_to_bf16(x + i, xBF16 + i, n)
+                sa_gelu_forward(form.rawValue, out + i, x + i, n)
+                i += n
+            }
+        }
+    }
+
+    /// `out[i] = gelu(x[i])` with `x` in bf16, widened exactly a block at a time.
+    public static func forward(
+        _ form: GELUForm, out: UnsafeMutablePointer<Float>, xBF16: UnsafePointer<UInt16>, count: Int
+    ) {
+        widenedBlocks(xBF16, count: count) { x, i, n in sa_gelu_forward(form.rawValue, out + i, x, n) }
+    }
+
+    /// `dx[i] (+)= dout[i] · gelu'(x[i])` with `x` in bf16, widened exactly a block at a time (in L1).
+    public static func backward(
+        _ form: GELUForm, dx: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, xBF16: UnsafePointer<UInt16>,
+        count: Int, accumulate: Bool = false
+    ) {
+        widenedBlocks(xBF16, count: count) { x, i, n in
+            sa_gelu_backward(form.rawValue, dx + i, dout + i, x, n, accumulate ? 1 : 0)
+        }
+    }
+
+    /// Elements per block of the bf16 variants: 16 KB of fp32, well inside L1.
+    private static let blockSize = 4096
+
+    /// Runs `body(x, start, count)` over `xBF16` widened to fp32 block by block, spread over the workers.
+    private static func widenedBlocks(
+        _ xBF16: UnsafePointer<UInt16>, count: Int, _ body: (UnsafePointer<Float>, Int, Int) -> Void
+    ) {
+        Threading.parallelRanges(count, minChunk: 1 << 15) { range in
+            let x = UnsafeMutablePointer<Float>.allocate(capacity: blockSize)
+            defer { x.deallocate() }
+            var i = range.lowerBound
+            while i < range.upperBound {
+                let n = min(blockSize, range.upperBound - i)
+                sa_bf16_to_f32(xBF16 + i, x, n)
+                body(x, i, n)
+                i += n
+            }
+        }
+    }
+
     /// `dx[i] (+)= dout[i] · gelu'(x[i])`; accumulates when `accumulate` is true.
     public static func backward(
         _ form: GELUForm, dx: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
