@@ -209,6 +209,17 @@ struct BF16Tests {
         #expect(within(f.dx, h.dx, bwdX, outF) <= 1, "dx")
         #expect(within(f.dw, h.dw, bwdW, rows) <= 1, "dW")
         #expect(f.db == h.db, "the bias gradient is fp32 in both")
+        // The same forward from x already rounded to bf16, where Linear takes it so.
+        if Linear.takesBF16Input(rows: rows, inFeatures: inF) {
+            let xh = bf16Bits(x)
+            var y = [Float](repeating: 0, count: rows * outF)
+            wh.withUnsafeBufferPointer { whp in
+                Linear.forward(
+                    out: &y, xBF16: xh, weight: whp.baseAddress!, bias: bias, rows: rows, inFeatures: inF,
+                    outFeatures: outF)
+            }
+            #expect(y == h.y, "x rounded first gives the same product")
+        }
         // And bf16 is not silently fp32: the forward differs somewhere.
         #expect(f.y != h.y)
     }

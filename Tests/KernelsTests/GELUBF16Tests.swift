@@ -24,6 +24,20 @@ struct GELUBF16Tests {
         #expect(out == expected)
         #expect(kept == rounded)
 
+        // Output in bf16: the fp32 output rounded, with or without the input kept.
+        var rounded32 = [UInt16](repeating: 0, count: count)
+        out.withUnsafeBufferPointer { BF16.convert($0.baseAddress!, to: &rounded32, count: count) }
+        var half = [UInt16](repeating: 0, count: count)
+        var keptToo = [UInt16](repeating: 0, count: count)
+        GELU.forward(form, outBF16: &half, x: x, count: count, keepingInput: nil)
+        #expect(half == rounded32)
+        half = [UInt16](repeating: 0, count: count)
+        keptToo.withUnsafeMutableBufferPointer { k in
+            GELU.forward(form, outBF16: &half, x: x, count: count, keepingInput: k.baseAddress)
+        }
+        #expect(half == rounded32)
+        #expect(keptToo == rounded)
+
         // Forward and backward from bf16: the fp32 kernels on the widened values.
         var fromBF16 = [Float](repeating: 0, count: count)
         GELU.forward(form, out: &fromBF16, xBF16: rounded, count: count)

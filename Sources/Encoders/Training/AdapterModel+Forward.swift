@@ -326,30 +326,44 @@ extension AdapterModel {
                     outFeatures: inter, activations: s, keep: keepScaled, tmp: tmp, dropout: rowDropout,
                     rowOffsets: rowOffsetsOf(part))
             }
-            // The GELU output is not kept: full fine-tuning recomputes it from the pre-activation.
-            let gelu = scratchB.reserve(rows * inter)
-            if preInBF16 {
-                GELU.forward(
-                    config.hiddenAct.geluForm, out: gelu, x: pre, count: rows * inter,
-                    keepingInput: s.preActivationBF16(reserving: rows * inter))
-            } else {
-                GELU.forward(config.hiddenAct.geluForm, out: gelu, x: pre, count: rows * inter)
-            }
             // h of sub-block 2 is kept only when double_seq_bn's output adapter reads it.
             let keepHo = parts.contains {
                 $0.model.layerAdapters[l].output.first.map { !$0.originalLnBefore && !$0.parallel } ?? false
             }
             let ho = keepHo ? s.ffnOut.reserve(rows * c) : scratchE.reserve(rows * c)
-            Linear.forward(
-                out: ho, x: gelu, weight: w.matrix(layer.outputWeight), bias: w.pointer(layer.outputBias), rows: rows,
-                inFeatures: inter, outFeatures: c)
-            for part in parts where !part.model.loraMerged {
-                let r = rowsOf(part)
-                applyLinearAdapters(
-                    part.model.layerAdapters[l][.output], values: part.model.values, site: .output,
-                    y: ho + r.lowerBound * c, ldy: c, x: gelu + r.lowerBound * inter, rows: r.count, inFeatures: inter,
-                    outFeatures: c, activations: s, keep: keepScaled, tmp: tmp, dropout: rowDropout,
-                    rowOffsets: rowOffsetsOf(part))
+            // The GELU output is not kept: full fine-tuning recomputes it from the pre-activation. With bf16
+            // weights and nothing else reading it, it is written in bf16, as the output dense would round it.
+            if case .bf16(let w2) = w.matrix(layer.outputWeight), Linear.takesBF16Input(rows: rows, inFeatures: inter),
+                parts.allSatisfy({ $0.model.loraMerged || $0.model.layerAdapters[l][.output].isEmpty })
+            {
+                let half = UnsafeMutableRawPointer(geluBF16.reserve((rows * inter + 1) / 2))
+                    .bindMemory(to: UInt16.self, capacity: rows * inter)
+                GELU.forward(
+                    config.hiddenAct.geluForm, outBF16: half, x: pre, count: rows * inter,
+                    keepingInput: preInBF16 ? s.preActivationBF16(reserving: rows * inter) : nil)
+                Linear.forward(
+                    out: ho, xBF16: half, weight: w2, bias: w.pointer(layer.outputBias), rows: rows, inFeatures: inter,
+                    outFeatures: c)
+            } else {
+                let gelu = scratchB.reserve(rows * inter)
+                if preInBF16 {
+                    GELU.forward(
+                        config.hiddenAct.geluForm, out: gelu, x: pre, count: rows * inter,
+                        keepingInput: s.preActivationBF16(reserving: rows * inter))
+                } else {
+                    GELU.forward(config.hiddenAct.geluForm, out: gelu, x: pre, count: rows * inter)
+                }
+                Linear.forward(
+                    out: ho, x: gelu, weight: w.matrix(layer.outputWeight), bias: w.pointer(layer.outputBias),
+                    rows: rows, inFeatures: inter, outFeatures: c)
+                for part in parts where !part.model.loraMerged {
+                    let r = rowsOf(part)
+                    applyLinearAdapters(
+                        part.model.layerAdapters[l][.output], values: part.model.values, site: .output,
+                        y: ho + r.lowerBound * c, ldy: c, x: gelu + r.lowerBound * inter, rows: r.count, inFeatures: inter,
+                        outFeatures: c, activations: s, keep: keepScaled, tmp: tmp, dropout: rowDropout,
+                        rowOffsets: rowOffsetsOf(part))
+                }
             }
             if pHidden > 0 {
                 hiddenDropout(ho, ho, rowOffsets: rowOffsets, keys: packed.dropoutKeys, p: pHidden, seed: seed, layer: l, site: 2)

@@ -215,6 +215,8 @@ public final class AdapterModel {
     let attentionQKV = ScratchBuffer()
     /// The fp32 FFN pre-activation of the layer being run when it is kept in bf16 (`keepsPreActivationInBF16`).
     let preActivationFP32 = ScratchBuffer()
+    /// The FFN's GELU output in bf16, when the output dense's GEMM is its only reader (`forward`).
+    let geluBF16 = ScratchBuffer()
     let scratchA = ScratchBuffer()
     let scratchB = ScratchBuffer()
     let scratchC = ScratchBuffer()

@@ -7,20 +7,32 @@ import CDNNLBridge
 public enum BF16GEMM {
     public static func multiply(
         _ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int,
-        a: UnsafePointer<UInt16>, lda: Int, b: UnsafePointer<UInt16>, ldb: Int,
+        a: UnsafePointer<UInt16>, lda: Int, b: UnsafePointer<UInt16>, ldb: Int, bias: UnsafePointer<Float>? = nil,
         accumulate: Bool, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         if m == 0 || n == 0 { return }
         if k == 0 {
-            if !accumulate { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
+            emptyProduct(m: m, n: n, bias: bias, accumulate: accumulate, c: c, ldc: ldc)
             return
         }
         GEMM.split(m: m, n: n, k: k) { rows, cols in
             serial(
                 transA, transB, m: rows.count, n: cols.count, k: k,
                 a: transA == .none ? a + rows.lowerBound * lda : a + rows.lowerBound, lda: lda,
-                b: transB == .none ? b + cols.lowerBound : b + cols.lowerBound * ldb, ldb: ldb, accumulate: accumulate,
+                b: transB == .none ? b + cols.lowerBound : b + cols.lowerBound * ldb, ldb: ldb,
+                bias: bias.map { $0 + cols.lowerBound }, accumulate: accumulate,
                 c: c + rows.lowerBound * ldc + cols.lowerBound, ldc: ldc)
+        }
+    }
+
+    /// `C = (C) + bias` for k = 0.
+    private static func emptyProduct(
+        m: Int, n: Int, bias: UnsafePointer<Float>?, accumulate: Bool, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        for i in 0..<m {
+            let row = c + i * ldc
+            if !accumulate { row.update(repeating: 0, count: n) }
+            if let bias { for j in 0..<n { row[j] += bias[j] } }
         }
     }
 
@@ -35,11 +47,7 @@ public enum BF16GEMM {
     ) {
         if m == 0 || n == 0 { return }
         if k == 0 {
-            for i in 0..<m {
-                let row = c + i * ldc
-                if !accumulate { row.update(repeating: 0, count: n) }
-                if let bias { for j in 0..<n { row[j] += bias[j] } }
-            }
+            emptyProduct(m: m, n: n, bias: bias, accumulate: accumulate, c: c, ldc: ldc)
             return
         }
         let chunkRows = 256

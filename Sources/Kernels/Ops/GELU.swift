@@ -37,6 +37,26 @@ public enum GELU {
         }
     }
 
+    /// `out[i] = bf16(gelu(x[i]))` — the GELU output in bf16 for a bf16 GEMM that would round it anyway —
+    /// and, when `keepingInput` is given, `x` rounded to bf16 into it; block by block in L1.
+    public static func forward(
+        _ form: GELUForm, outBF16: UnsafeMutablePointer<UInt16>, x: UnsafePointer<Float>, count: Int,
+        keepingInput xBF16: UnsafeMutablePointer<UInt16>?
+    ) {
+        Threading.parallelRanges(count, minChunk: 1 << 15) { range in
+            let y = UnsafeMutablePointer<Float>.allocate(capacity: blockSize)
+            defer { y.deallocate() }
+            var i = range.lowerBound
+            while i < range.upperBound {
+                let n = min(blockSize, range.upperBound - i)
+                if let xBF16 { sa_f32_to_bf16(x + i, xBF16 + i, n) }
+                sa_gelu_forward(form.rawValue, y, x + i, n)
+                sa_f32_to_bf16(y, outBF16 + i, n)
+                i += n
+            }
+        }
+    }
+
     /// `out[i] = gelu(x[i])` with `x` in bf16, widened exactly a block at a time.
     public static func forward(
         _ form: GELUForm, out: UnsafeMutablePointer<Float>, xBF16: UnsafePointer<UInt16>, count: Int

@@ -73,6 +73,24 @@ public enum Linear {
             b: weight32, ldb: inFeatures, beta: beta, c: out, ldc: outFeatures)
     }
 
+    /// Whether `forward(out:xBF16:…)` can stand for `forward` with bf16 weights: where `forward` rounds `x`
+    /// to bf16 for oneDNN (not in the batch-1 kernel, which keeps `x` in fp32).
+    public static func takesBF16Input(rows: Int, inFeatures: Int) -> Bool {
+        !SkinnyGEMM.applies(m: rows, k: inFeatures)
+    }
+
+    /// `forward` with bf16 weights and `x` already rounded to bf16 (`[rows, inFeatures]`): the same result as
+    /// `forward` on the fp32 `x` where `takesBF16Input`, without an fp32 `x` ever written (the FFN's GELU
+    /// output in bf16 runs: its only reader is this GEMM).
+    public static func forward(
+        out: UnsafeMutablePointer<Float>, xBF16: UnsafePointer<UInt16>, weight: UnsafePointer<UInt16>,
+        bias: UnsafePointer<Float>?, rows: Int, inFeatures: Int, outFeatures: Int, accumulate: Bool = false
+    ) {
+        BF16GEMM.multiply(
+            .none, .transpose, m: rows, n: outFeatures, k: inFeatures, a: xBF16, lda: inFeatures, b: weight,
+            ldb: inFeatures, bias: bias, accumulate: accumulate, c: out, ldc: outFeatures)
+    }
+
     /// Backward: `dx (+)= dy·W` (when `dx` is given), `dW += dyᵀ·x` and `db += Σ_rows dy` (when
     /// given: frozen weights pass nil and cost no GEMM).
     public static func backward(
