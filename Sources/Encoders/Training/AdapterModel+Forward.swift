@@ -318,14 +318,21 @@ extension AdapterModel {
             Linear.forward(
                 out: pre, x: out1, weight: w.matrix(layer.intermediateWeight), bias: w.pointer(layer.intermediateBias),
                 rows: rows, inFeatures: c, outFeatures: inter)
-            for part in parts where !part.model.loraMerged {
-                let r = rowsOf(part)
-                applyLinearAdapters(
-                    part.model.layerAdapters[l][.intermediate], values: part.model.values, site: .intermediate,
-                    y: pre + r.lowerBound * inter, ldy: inter, x: out1 + r.lowerBound * c, rows: r.count, inFeatures: c,
-                    outFeatures: inter, activations: s, keep: keepScaled, tmp: tmp, dropout: rowDropout,
-                    rowOffsets: rowOffsetsOf(part))
+            /// Each segment's LoRA / (IA)³ at an FFN dense: `y` `[rows, out]` from `x` `[rows, in]`.
+            func ffnAdapters(
+                _ site: LinearSite, y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, inFeatures: Int,
+                outFeatures: Int
+            ) {
+                for part in parts where !part.model.loraMerged {
+                    let r = rowsOf(part)
+                    applyLinearAdapters(
+                        part.model.layerAdapters[l][site], values: part.model.values, site: site,
+                        y: y + r.lowerBound * outFeatures, ldy: outFeatures, x: x + r.lowerBound * inFeatures,
+                        rows: r.count, inFeatures: inFeatures, outFeatures: outFeatures, activations: s, keep: keepScaled,
+                        tmp: tmp, dropout: rowDropout, rowOffsets: rowOffsetsOf(part))
+                }
             }
+            ffnAdapters(.intermediate, y: pre, x: out1, inFeatures: c, outFeatures: inter)
             // h of sub-block 2 is kept only when double_seq_bn's output adapter reads it.
             let keepHo = parts.contains {
                 $0.model.layerAdapters[l].output.first.map { !$0.originalLnBefore && !$0.parallel } ?? false
@@ -356,14 +363,7 @@ extension AdapterModel {
                 Linear.forward(
                     out: ho, x: gelu, weight: w.matrix(layer.outputWeight), bias: w.pointer(layer.outputBias),
                     rows: rows, inFeatures: inter, outFeatures: c)
-                for part in parts where !part.model.loraMerged {
-                    let r = rowsOf(part)
-                    applyLinearAdapters(
-                        part.model.layerAdapters[l][.output], values: part.model.values, site: .output,
-                        y: ho + r.lowerBound * c, ldy: c, x: gelu + r.lowerBound * inter, rows: r.count, inFeatures: inter,
-                        outFeatures: c, activations: s, keep: keepScaled, tmp: tmp, dropout: rowDropout,
-                        rowOffsets: rowOffsetsOf(part))
-                }
+                ffnAdapters(.output, y: ho, x: gelu, inFeatures: inter, outFeatures: c)
             }
             if pHidden > 0 {
                 hiddenDropout(ho, ho, rowOffsets: rowOffsets, keys: packed.dropoutKeys, p: pHidden, seed: seed, layer: l, site: 2)

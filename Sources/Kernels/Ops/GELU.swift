@@ -26,14 +26,9 @@ public enum GELU {
         _ form: GELUForm, out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, count: Int,
         keepingInput xBF16: UnsafeMutablePointer<UInt16>
     ) {
-        Threading.parallelRanges(count, minChunk: 1 << 15) { range in
-            var i = range.lowerBound
-            while i < range.upperBound {
-                let n = min(blockSize, range.upperBound - i)
-                sa_f32_to_bf16(x + i, xBF16 + i, n)
-                sa_gelu_forward(form.rawValue, out + i, x + i, n)
-                i += n
-            }
+        blocks(count) { _, i, n in
+            sa_f32_to_bf16(x + i, xBF16 + i, n)
+            sa_gelu_forward(form.rawValue, out + i, x + i, n)
         }
     }
 
@@ -43,17 +38,10 @@ public enum GELU {
         _ form: GELUForm, outBF16: UnsafeMutablePointer<UInt16>, x: UnsafePointer<Float>, count: Int,
         keepingInput xBF16: UnsafeMutablePointer<UInt16>?
     ) {
-        Threading.parallelRanges(count, minChunk: 1 << 15) { range in
-            let y = UnsafeMutablePointer<Float>.allocate(capacity: blockSize)
-            defer { y.deallocate() }
-            var i = range.lowerBound
-            while i < range.upperBound {
-                let n = min(blockSize, range.upperBound - i)
-                if let xBF16 { sa_f32_to_bf16(x + i, xBF16 + i, n) }
-                sa_gelu_forward(form.rawValue, y, x + i, n)
-                sa_f32_to_bf16(y, outBF16 + i, n)
-                i += n
-            }
+        blocks(count) { y, i, n in
+            if let xBF16 { sa_f32_to_bf16(x + i, xBF16 + i, n) }
+            sa_gelu_forward(form.rawValue, y, x + i, n)
+            sa_f32_to_bf16(y, outBF16 + i, n)
         }
     }
 
@@ -81,14 +69,22 @@ public enum GELU {
     private static func widenedBlocks(
         _ xBF16: UnsafePointer<UInt16>, count: Int, _ body: (UnsafePointer<Float>, Int, Int) -> Void
     ) {
+        blocks(count) { x, i, n in
+            sa_bf16_to_f32(xBF16 + i, x, n)
+            body(x, i, n)
+        }
+    }
+
+    /// Runs `body(buffer, start, count)` over `0..<count` in blocks of `blockSize`, spread over the workers, each
+    /// with a `blockSize`-float buffer of its own.
+    private static func blocks(_ count: Int, _ body: (UnsafeMutablePointer<Float>, Int, Int) -> Void) {
         Threading.parallelRanges(count, minChunk: 1 << 15) { range in
-            let x = UnsafeMutablePointer<Float>.allocate(capacity: blockSize)
-            defer { x.deallocate() }
+            let buffer = UnsafeMutablePointer<Float>.allocate(capacity: blockSize)
+            defer { buffer.deallocate() }
             var i = range.lowerBound
             while i < range.upperBound {
                 let n = min(blockSize, range.upperBound - i)
-                sa_bf16_to_f32(xBF16 + i, x, n)
-                body(x, i, n)
+                body(buffer, i, n)
                 i += n
             }
         }
