@@ -353,13 +353,9 @@ extension AdapterModel {
                     outFeatures: c)
             } else {
                 let gelu = scratchB.reserve(rows * inter)
-                if preInBF16 {
-                    GELU.forward(
-                        config.hiddenAct.geluForm, out: gelu, x: pre, count: rows * inter,
-                        keepingInput: s.preActivationBF16(reserving: rows * inter))
-                } else {
-                    GELU.forward(config.hiddenAct.geluForm, out: gelu, x: pre, count: rows * inter)
-                }
+                GELU.forward(
+                    config.hiddenAct.geluForm, out: gelu, x: pre, count: rows * inter,
+                    keepingInput: preInBF16 ? s.preActivationBF16(reserving: rows * inter) : nil)
                 Linear.forward(
                     out: ho, x: gelu, weight: w.matrix(layer.outputWeight), bias: w.pointer(layer.outputBias),
                     rows: rows, inFeatures: inter, outFeatures: c)

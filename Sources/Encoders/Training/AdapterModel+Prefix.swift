@@ -62,16 +62,16 @@ extension AdapterModel {
             outputs: s.width, activation: s.config.nonLinearity)
     }
 
-    /// Layer `l`'s prefix keys and values, nil for a layer without. With a prefix gate (UniPELT), the gate of
-    /// each sequence scales its keys and values: `computeGate` runs the gate on the layer's input `[M, C]` (the
-    /// forward pass), else the means it kept in `gateBuffer` are used (the backward pass).
     /// Whether layer l's attention has prefix keys and values (`attentionPrefix` returns them).
     func hasAttentionPrefix(layer l: Int) -> Bool { prefix != nil && layerAdapters[l].prefix != nil }
 
+    /// Layer `l`'s prefix keys and values, nil for a layer without. With a prefix gate (UniPELT), the gate of
+    /// each sequence scales its keys and values: `computeGate` runs the gate on the layer's input `[M, C]` (the
+    /// forward pass), else the means it kept in `gateBuffer` are used (the backward pass).
     func attentionPrefix(
         layer l: Int, input: UnsafePointer<Float>, rowOffsets: [Int], gateBuffer: ScratchBuffer, computeGate: Bool
     ) -> AttentionPrefix? {
-        guard hasAttentionPrefix(layer: l), let s = prefix, let j = layerAdapters[l].prefix else { return nil }
+        guard let s = prefix, let j = layerAdapters[l].prefix else { return nil }
         let rows = values.pointer(s.keyValues) + j * 2 * config.hiddenSize
         guard let gate = layerAdapters[l].prefixGate else {
             return AttentionPrefix(rows: rows, length: s.length, rowStride: s.width)

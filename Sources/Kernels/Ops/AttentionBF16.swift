@@ -27,7 +27,8 @@ extension Attention {
         let scale = 1 / Float(d).squareRoot()
         let sizes = BF16HeadSizes(shape, firstQueries: firstQueries)
         // Kept for the backward pass: rounded in one contiguous pass (a head's strided rows, rounded by
-        // each task, took ~5× as long per value).
+        // each task, took ~5× as long per value). Without `savedQKV` (inference) each task rounds its own
+        // rows into scratch instead, so no `[M, 3C]` bf16 buffer is held beside the fp32 one.
         if let savedQKV { BF16.convert(qkv, to: savedQKV, count: shape.tokens * 3 * c) }
         forEachHead(shape, scratchCount: sizes.forwardFloats) { task, scratch in
             let t = task.t

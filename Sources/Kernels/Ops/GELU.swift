@@ -20,12 +20,13 @@ public enum GELU {
         }
     }
 
-    /// `out[i] = gelu(x[i])`, also rounding `x` to bf16 into `xBF16` while each block is in L1 (bf16
-    /// training keeps the FFN pre-activation so for the backward pass).
+    /// `out[i] = gelu(x[i])`, also rounding `x` to bf16 into `xBF16` (when given) while each block is in L1
+    /// (bf16 training keeps the FFN pre-activation so for the backward pass).
     public static func forward(
         _ form: GELUForm, out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, count: Int,
-        keepingInput xBF16: UnsafeMutablePointer<UInt16>
+        keepingInput xBF16: UnsafeMutablePointer<UInt16>?
     ) {
+        guard let xBF16 else { return forward(form, out: out, x: x, count: count) }
         blocks(count) { _, i, n in
             sa_f32_to_bf16(x + i, xBF16 + i, n)
             sa_gelu_forward(form.rawValue, out + i, x + i, n)
