@@ -93,6 +93,35 @@ struct AttentionBF16Tests {
         }
     }
 
+    /// `sa_softmax_dropout_bf16_row` is `sa_softmax_row`, `sa_dropout` and `sa_f32_to_bf16` in turn, bit
+    /// for bit: row lengths below, at and past the 16 lanes, dropout off and on at two stream offsets, and
+    /// a row holding a NaN (a diverged run: the NaN stays NaN in bf16, as the array conversion keeps it).
+    @Test(arguments: [(1, Float(0)), (15, 0.1), (16, 0), (33, 0.1), (100, 0.5), (257, 0.1), (64, 1)])
+    func fusedSoftmaxRowIsTheThreeKernels(n: Int, drop: Float) {
+        for (offset, poison) in [(UInt64(0), false), (UInt64(977), false), (UInt64(5), true)] {
+            var scores = randomFloats(n, seed: UInt64(n) + offset, scale: 6)
+            if poison { scores[n / 2] = .nan }
+            let scale: Float = 0.125
+            let seed: UInt64 = 0x5eed
+            var p = scores
+            var fused = [UInt16](repeating: 0xabcd, count: n + 1)
+            sa_softmax_dropout_bf16_row(&p, &fused, n, scale, drop, seed, offset)
+
+            var reference = [Float](repeating: 0, count: n)
+            sa_softmax_row(&reference, scores, n, scale)
+            var dropped = reference
+            if drop > 0 { sa_dropout(&dropped, reference, n, drop, seed, offset, 0) }
+            var expected = [UInt16](repeating: 0, count: n)
+            sa_f32_to_bf16(dropped, &expected, n)
+            #expect(p.map(\.bitPattern) == reference.map(\.bitPattern), "n \(n) offset \(offset): probabilities")
+            #expect(Array(fused[0..<n]) == expected, "n \(n) drop \(drop) offset \(offset): dropped bf16 row")
+            #expect(fused[n] == 0xabcd, "written past the row")
+            if drop > 0 && drop < 1 && n >= 33 && !poison {
+                #expect(expected.contains(0) && expected.contains { $0 != 0 }, "the mask keeps and drops")
+            }
+        }
+    }
+
     /// (sequence offsets, heads, head size, first queries only, dropout, keep the dropped probabilities).
     static let cases: [([Int], Int, Int, Bool, Float, Bool)] = [
         ([0, 3, 8, 9], 2, 4, false, 0, false), ([0, 5, 5, 12], 3, 8, false, 0.3, true),
@@ -104,7 +133,8 @@ struct AttentionBF16Tests {
     /// included: the softmax output within 5e-3 of its norm, the context and every gradient within 1e-2 of
     /// theirs (Q, K, V and the probabilities rounded to 2⁻⁹ relative; the scores' rounding passes through the
     /// exponentials; 2–4e-3 measured) and not equal to fp32's (the products did run in bf16). Q/K/V kept for the backward are
-    /// exactly their bf16 rounding; a forward without `savedQKV` gives the same context bit for bit.
+    /// exactly their bf16 rounding; a forward without `savedQKV` gives the same context bit for bit; the
+    /// backward writes every element of dQKV (it starts NaN-filled).
     @Test(arguments: cases)
     func followsTheFP32Pass(
         offsets: [Int], heads: Int, headDim: Int, firstQueries: Bool, dropout: Float, keepDropped: Bool
@@ -137,7 +167,8 @@ struct AttentionBF16Tests {
         var probs16 = [Float](repeating: 0, count: count)
         var saved = [UInt16](repeating: 0, count: m * 3 * c)
         var dropped = [UInt16](repeating: 0, count: count)
-        var dqkv16 = [Float](repeating: 0, count: m * 3 * c)
+        // NaN-filled: the bf16 backward writes every element (no clearing first), zeros included.
+        var dqkv16 = [Float](repeating: .nan, count: m * 3 * c)
         out16.withUnsafeMutableBufferPointer { o in
             probs16.withUnsafeMutableBufferPointer { p in
                 saved.withUnsafeMutableBufferPointer { s in
@@ -163,7 +194,7 @@ struct AttentionBF16Tests {
 
         if keepDropped {
             // The kept bf16 probabilities carry the mask the backward pass would otherwise regenerate.
-            var regenerated = [Float](repeating: 0, count: m * 3 * c)
+            var regenerated = [Float](repeating: .nan, count: m * 3 * c)
             regenerated.withUnsafeMutableBufferPointer { g in
                 Attention.backwardBF16(
                     dqkv: g.baseAddress!, dout: dout, qkv: saved, probs: probs16, shape: shape, dropout: dropout,
@@ -171,6 +202,7 @@ struct AttentionBF16Tests {
             }
             #expect(regenerated == dqkv16, "the kept mask differs from the regenerated one")
         }
+        #expect(!dqkv16.contains { $0.isNaN }, "the backward left elements of dQKV unwritten")
         // Saved Q/K/V: rounded to bf16.
         var rounded = [UInt16](repeating: 0, count: m * 3 * c)
         qkv.withUnsafeBufferPointer { BF16.convert($0.baseAddress!, to: &rounded, count: m * 3 * c) }

@@ -91,11 +91,11 @@ extension AdapterModel {
         let lastLayer = config.numHiddenLayers - 1
         let dh = gradHidden.reserve(m * c)
         if head.config.readsEveryToken {
-            dh.update(from: dFeatures, count: m * c)
+            ParallelMemory.copy(dh, from: dFeatures, count: m * c)
         } else if firstOnly {
-            dh.update(from: dFeatures, count: b * c)
+            ParallelMemory.copy(dh, from: dFeatures, count: b * c)
         } else {
-            dh.update(repeating: 0, count: m * c)
+            ParallelMemory.zero(dh, count: m * c)
             for i in 0..<b {
                 let row = packed.offsets[i]
                 for j in 0..<c { dh[row * c + j] = dFeatures[i * c + j] }
@@ -133,7 +133,7 @@ extension AdapterModel {
             if let plus = adapters.output.first, plus.normFreeOutput {
                 // AdapterPlus: out = a + u(a), a = LN(ho + out1).
                 let dA = tmp2 + rows * max(c, inter)
-                dA.update(from: dh, count: rows * c)
+                ParallelMemory.copy(dA, from: dh, count: rows * c)
                 bottleneckBackward(
                     plus, dout: dh, x: s.adapterIn.pointer, dx: dA, accumulate: true, pre: s.outPre.pointer,
                     act: s.outAct.pointer, rows: rows, rowOffsets: rowOffsets, dropout: rowDropout, site: 14, scratch: tmp,
@@ -141,8 +141,8 @@ extension AdapterModel {
                 LayerNorm.backward(
                     dx: dh, dgamma: grad(layer.outputNormWeight), dbeta: grad(layer.outputNormBias), dout: dA,
                     x: s.sumA.pointer, gamma: gamma2, mean: s.meanA.pointer, rstd: s.rstdA.pointer, rows: rows, channels: c)
-                dOut1.update(from: dh, count: rows * c)
-                dHo.update(from: dh, count: rows * c)
+                ParallelMemory.copy(dOut1, from: dh, count: rows * c)
+                ParallelMemory.copy(dHo, from: dh, count: rows * c)
             } else {
                 // Sub-block 2: out = LN(sum2). dh holds dL/d(out) on entry.
                 LayerNorm.backward(
@@ -150,8 +150,8 @@ extension AdapterModel {
                     x: s.sum2.pointer,
                     gamma: gamma2, mean: s.mean2.pointer, rstd: s.rstd2.pointer, rows: rows, channels: c)
                 // dh now = dL/d(sum2); sum2 = o + out1 (o = ho + adapter, or ho).
-                dOut1.update(from: dh, count: rows * c)
-                dHo.update(from: dh, count: rows * c)
+                ParallelMemory.copy(dOut1, from: dh, count: rows * c)
+                ParallelMemory.copy(dHo, from: dh, count: rows * c)
                 if adapters.output.count > 1, adapters.output[0].block != adapters.output[adapters.output.count - 1].block {
                     // A composed Stack (frozen adapters, then a Fuse): dh holds dL/d(o_last); r = out1.
                     var dFirst = [Float](repeating: 0, count: rows * c)
@@ -160,7 +160,7 @@ extension AdapterModel {
                         adapters.output, dout: dh, rows: rows, residual: s.out1.pointer, gamma: gamma2,
                         beta: w.pointer(layer.outputNormBias), dh: &dFirst, dresidual: dOut1)
                     fusionRowDropout = nil
-                    dHo.update(from: dFirst, count: rows * c)
+                    ParallelMemory.copy(dHo, from: dFirst, count: rows * c)
                 } else if adapters.output.count > 1, let fusion = adapters.output[0].fusion {
                     // AdapterFusion: o = h + fuse(a, u_1…u_k); dh holds dL/do (= dL/dsum2).
                     let lnBefore = adapters.output[0].originalLnBefore
@@ -172,7 +172,7 @@ extension AdapterModel {
                         rows: rows, da: dA, dh: dFromFusion)
                     fusionRowDropout = nil
                     // fusionBackward wrote dL/dh (the residual included) into dFromFusion.
-                    dHo.update(from: dFromFusion, count: rows * c)
+                    ParallelMemory.copy(dHo, from: dFromFusion, count: rows * c)
                     if lnBefore {
                         // seq_bn: a = LN(h + out1), the layer's own LayerNorm.
                         LayerNorm.backward(
@@ -273,7 +273,7 @@ extension AdapterModel {
                 rows: rows, channels: c)
             // dOut1 = dL/d(sum1); the residual passes it to x.
             let dHa = tmp2
-            dHa.update(from: dOut1, count: rows * c)
+            ParallelMemory.copy(dHa, from: dOut1, count: rows * c)
             if adapters.attention.count > 1,
                 adapters.attention[0].block != adapters.attention[adapters.attention.count - 1].block
             {
@@ -286,7 +286,7 @@ extension AdapterModel {
                     gamma: w.pointer(layer.attentionNormWeight), beta: w.pointer(layer.attentionNormBias), dh: &dFirst,
                     dresidual: &unused)
                 fusionRowDropout = nil
-                dHa.update(from: dFirst, count: rows * c)
+                ParallelMemory.copy(dHa, from: dFirst, count: rows * c)
             } else if adapters.attention.count > 1, let fusion = adapters.attention[0].fusion {
                 // AdapterFusion after attention (double_seq_bn): sum1 = ha + fuse(ha, u_1…u_k) + x, a = ha.
                 let dA = fusionScratch.reserve(2 * rows * c)
@@ -296,7 +296,7 @@ extension AdapterModel {
                     adapters.attention, fusion: fusion, dout: dOut1, a: s.attentionOut.pointer, rows: rows, da: dA,
                     dh: dFromFusion)
                 fusionRowDropout = nil
-                dHa.update(from: dFromFusion, count: rows * c)
+                ParallelMemory.copy(dHa, from: dFromFusion, count: rows * c)
                 Residual.accumulate(into: dHa, dA, count: rows * c)
             } else if let slots = adapters.attention.first {
                 bottleneckBackward(
@@ -312,7 +312,6 @@ extension AdapterModel {
                 dx: dCtx, dweight: grad(layer.attentionOutWeight), dbias: grad(layer.attentionOutBias), dout: dHa,
                 x: s.context.pointer, weight: w.matrix(layer.attentionOutWeight), rows: rows, inFeatures: c,
                 outFeatures: c)
-            dQKV.update(repeating: 0, count: m * 3 * c)
             let kept = droppedProbabilityStorage(dropout: pAttention)
             let savedDropped = kept == .fp32 ? UnsafePointer(s.droppedProbs.pointer) : nil
             let savedDroppedBF16 = kept == .bf16 ? UnsafePointer(s.droppedProbsBF16(reserving: 0)) : nil
@@ -323,21 +322,23 @@ extension AdapterModel {
             let layerShape = layerPrefix != nil ? f.prefixShape ?? f.shape : f.shape
             let dPrefix = layerPrefix.map { prefixScratch[3].reserve(b * $0.length * 2 * c) }
             if attentionInBF16(layer: l, prefixModel: self) {
+                // Writes every element of dQKV: no clearing first.
                 Attention.backwardBF16(
                     dqkv: dQKV, dout: dCtx, qkv: s.qkvBF16(reserving: 0), probs: s.probs.pointer, shape: layerShape,
                     dropout: pAttention, seed: dropoutSeed(seed, layer: l, site: 0), droppedProbs: savedDroppedBF16,
                     firstQueries: firstQueries)
             } else {
+                ParallelMemory.zero(dQKV, count: m * 3 * c)
                 let backward = firstQueries ? Attention.backwardFirstQueries : Attention.backward
                 backward(
                     dQKV, dCtx, s.qkv.pointer, s.probs.pointer, layerShape, pAttention,
                     dropoutSeed(seed, layer: l, site: 0), savedDropped, layerPrefix, dPrefix, savedDroppedBF16)
             }
             if !firstQueries {
-                dx.update(from: dOut1, count: m * c)
+                ParallelMemory.copy(dx, from: dOut1, count: m * c)
             } else {
                 // The residual reaches only the first tokens' rows.
-                dx.update(repeating: 0, count: m * c)
+                ParallelMemory.zero(dx, count: m * c)
                 for i in 0..<b where packed.offsets[i] < packed.offsets[i + 1] {
                     (dx + packed.offsets[i] * c).update(from: dOut1 + i * c, count: c)
                 }

@@ -101,8 +101,8 @@ public enum Attention {
         let outOffset: Int
     }
 
-    /// Runs `body` for every (sequence, head) pair, spread over the workers; each worker gets its
-    /// own `scratchCount` floats of scratch.
+    /// Runs `body` for every (sequence, head) pair, spread over the workers; each chunk of pairs gets
+    /// its own `scratchCount` floats of scratch.
     static func forEachHead(
         _ shape: AttentionShape, scratchCount: Int, _ body: (HeadTask, UnsafeMutablePointer<Float>) -> Void
     ) {
@@ -110,7 +110,13 @@ public enum Attention {
         let d = shape.headDim
         let heads = shape.heads
         let offsets = shape.offsets
-        Threading.parallelRanges(shape.batch * heads) { tasks in
+        let total = shape.batch * heads
+        // A head's cost grows with the square of its sequence's length, so one half of a batch can cost
+        // far more than the other: a few chunks per worker, taken as workers come free, even it out.
+        let chunks = min(total, 4 * Threading.workerCount)
+        let step = max(1, (total + chunks - 1) / max(chunks, 1))
+        Threading.parallelFor((total + step - 1) / step) { chunk in
+            let tasks = (chunk * step)..<min(total, (chunk + 1) * step)
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, scratchCount))
             defer { scratch.deallocate() }
             for task in tasks {

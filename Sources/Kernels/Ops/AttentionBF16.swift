@@ -3,7 +3,8 @@ import CVectorKernels
 /// Attention with its matrix products in bf16, for bf16 mixed precision: Q, K, V and the (dropped)
 /// probabilities are rounded to bf16 and every head's `QKᵀ`, `P·V` and their backward products run with
 /// fp32 accumulation (`sa_small_gemm_bf16`), as PyTorch's autocast runs its attention `bmm`s in bf16,
-/// while the softmax, its backward and the dropout stay fp32, as there. Q/K/V are kept for the backward
+/// while the softmax, its backward and the dropout stay fp32, as there (the forward's softmax, dropout
+/// and rounding in one row pass, `sa_softmax_dropout_bf16_row`). Q/K/V are kept for the backward
 /// pass in bf16 (`savedQKV`), half the memory of the fp32 `[M, 3C]` buffer.
 ///
 /// Same packed layout, shapes, dropout streams and probabilities buffers as `Attention.forward`; no
@@ -57,16 +58,18 @@ extension Attention {
             sa_pack_pairs_transposed_bf16(d, t, k, ld, packed)
             let p = probs.map { $0 + probOffset } ?? carve.take(nq * t)
             sa_small_gemm_bf16(nq, t, d, q, ld, 2, packed, p, t, 0)
-            for i in 0..<nq { Softmax.row(out: p + i * t, x: p + i * t, cols: t, scale: scale) }
-            // P' (after dropout) in bf16, then O_h = P'·V_h
+            // P' (after dropout) in bf16, in the softmax's normalising pass; then O_h = P'·V_h
             let weights = droppedProbs.map { $0 + probOffset } ?? carve.take(nq * t, UInt16.self)
-            roundDropped(p, into: weights, count: nq * t, task, shape, dropout: dropout, seed: seed, carve: &carve)
+            let (stream, start) = dropout > 0 ? dropoutStream(task, shape, seed: seed) : (0, 0)
+            for i in 0..<nq {
+                sa_softmax_dropout_bf16_row(p + i * t, weights + i * t, t, scale, dropout, stream, start + UInt64(i * t))
+            }
             sa_pack_pairs_bf16_rows(t, d, v, ld, packed)
             sa_small_gemm_bf16(nq, d, t, weights, t, 2, packed, out + outOffset, c, 0)
         }
     }
 
-    /// Backward of `forwardBF16`: accumulates into `dqkv` (`[M, 3C]` fp32, zero it first) from `dout`
+    /// Backward of `forwardBF16`: writes `dqkv` (`[M, 3C]` fp32, every element: no clearing first) from `dout`
     /// (`[M, C]`, or `[B, C]` with `firstQueries`). `qkv` is the forward's `savedQKV`, `probs` its fp32
     /// probabilities, `droppedProbs` its bf16 dropped ones when it kept them (else the mask is regenerated
     /// from `seed`; dropout must match the forward's).
@@ -89,6 +92,10 @@ extension Attention {
             let k = q + c
             let v = q + 2 * c
             let dq = dqkv + task.qkvOffset
+            if firstQueries {
+                // Only the first query has a gradient; the head's other Q rows get zeros.
+                for r in 1..<t { (dq + r * 3 * c).update(repeating: 0, count: d) }
+            }
             let p = probs + probOffset
             let dO = carve.take(nq * d, UInt16.self)
             sa_f32_to_bf16_rows(nq, d, dout + outOffset, c, dO, d)
@@ -104,12 +111,12 @@ extension Attention {
             let packedA = carve.take(sizes.packedWords, UInt32.self)
             let packedB = carve.take(sizes.packedWords, UInt32.self)
             let tp = (t + 15) & ~15
-            // dV_h += P'ᵀ·dO_h
+            // dV_h = P'ᵀ·dO_h
             sa_pack_pairs_bf16_rows(nq, t, weights, t, packedA)
             sa_pack_pairs_bf16_rows(nq, d, dO, d, packedB)
             sa_small_gemm_bf16(
                 t, d, nq, UnsafeRawPointer(packedA).assumingMemoryBound(to: UInt16.self), 2, 2 * tp, packedB,
-                dq + 2 * c, 3 * c, 1)
+                dq + 2 * c, 3 * c, 0)
             // dP' = dO_h·V_hᵀ
             let dp = carve.take(nq * t)
             sa_pack_pairs_transposed_bf16(d, t, v, 3 * c, packedB)
@@ -129,14 +136,14 @@ extension Attention {
             }
             let ds = carve.take(nq * t, UInt16.self)
             sa_f32_to_bf16(dp, ds, nq * t)
-            // dQ_h += dS·K_h ; dK_h += dSᵀ·Q_h
+            // dQ_h = dS·K_h ; dK_h = dSᵀ·Q_h
             sa_pack_pairs_bf16_rows(t, d, k, 3 * c, packedB)
-            sa_small_gemm_bf16(nq, d, t, ds, t, 2, packedB, dq, 3 * c, 1)
+            sa_small_gemm_bf16(nq, d, t, ds, t, 2, packedB, dq, 3 * c, 0)
             sa_pack_pairs_bf16_rows(nq, t, ds, t, packedA)
             sa_pack_pairs_bf16_rows(nq, d, q, 3 * c, packedB)
             sa_small_gemm_bf16(
                 t, d, nq, UnsafeRawPointer(packedA).assumingMemoryBound(to: UInt16.self), 2, 2 * tp, packedB, dq + c,
-                3 * c, 1)
+                3 * c, 0)
         }
     }
 }
@@ -176,9 +183,7 @@ private struct BF16HeadSizes {
         packedWords = max((d + 1) / 2 * pad16(t), (t + 1) / 2 * pad16(d), (nq + 1) / 2 * pad16(max(t, d)))
         let probs = nq * t
         // 16 floats of slack: the carver first aligns the buffer's start to 64 bytes.
-        forwardFloats =
-            16 + floats(3 * t * d * 2) + floats(packedWords * 4) + floats(probs * 4) + floats(probs * 2)
-            + floats(probs * 4)
+        forwardFloats = 16 + floats(3 * t * d * 2) + floats(packedWords * 4) + floats(probs * 4) + floats(probs * 2)
         backwardFloats =
             16 + floats(nq * d * 2) + floats(probs * 2) + floats(probs * 4) + 2 * floats(packedWords * 4)
             + floats(probs * 4)
