@@ -100,6 +100,27 @@ static inline float lane_sum(const float *v, size_t n) {
     return s;
 }
 
+// The row's maximum.
+static inline float sa_row_max(const float *x, size_t n) {
+    float mxl[LANES];
+    for (int l = 0; l < LANES; l++) mxl[l] = -INFINITY;
+    size_t nv = n / LANES * LANES;
+    for (size_t i = 0; i < nv; i += LANES)
+        for (int l = 0; l < LANES; l++) mxl[l] = x[i + l] > mxl[l] ? x[i + l] : mxl[l];
+    float mx = -INFINITY;
+    for (int l = 0; l < LANES; l++) mx = mxl[l] > mx ? mxl[l] : mx;
+    for (size_t i = nv; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    return mx;
+}
+
+// bf16 of y, NaN quieted as sa_f32_to_bf16 does (scores of a diverged run), never rounded into inf.
+static inline unsigned short sa_bf16_bits(float y) {
+    unsigned int b;
+    memcpy(&b, &y, 4);
+    unsigned int isNaN = (b & 0x7fffffffu) > 0x7f800000u;
+    return (unsigned short)(isNaN ? ((b >> 16) | 0x40u) : (b + 0x7fffu + ((b >> 16) & 1u)) >> 16);
+}
+
 typedef float f32x16 __attribute__((vector_size(64)));
 
 // Vector values never cross a function boundary here: passing one between code compiled for
