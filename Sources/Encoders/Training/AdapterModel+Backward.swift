@@ -22,6 +22,22 @@ extension AdapterModel {
         return !a.attention.isEmpty || !a[.query].isEmpty || !a[.key].isEmpty || !a[.value].isEmpty || a.prefix != nil
     }
 
+    /// Whether layer `l`'s backward pass reads its attention context (the output dense's input): only to
+    /// train that dense's weight.
+    func keepsContext(_ l: Int) -> Bool {
+        parameters.trainable && gradientOf[base.weights.layers[l].attentionOutWeight.name] != nil
+    }
+
+    /// Whether layer `l`'s backward pass reads `out1` (the attention LayerNorm's output, the FFN's input):
+    /// to train the FFN's input dense, for LoRA / (IA)³ there, and for output adapters reading it (a
+    /// parallel bottleneck, a composed Stack's residual).
+    func keepsFFNInput(_ l: Int) -> Bool {
+        guard parameters.trainable else { return false }
+        let adapters = layerAdapters[l]
+        return gradientOf[base.weights.layers[l].intermediateWeight.name] != nil || !adapters[.intermediate].isEmpty
+            || adapters.output.contains { $0.parallel } || adapters.output.count > 1
+    }
+
     /// `dout` with a bottleneck's output dropout applied (the forward pass's mask), or `dout` itself.
     func bottleneckDropped(
         _ dout: UnsafePointer<Float>, _ slots: BottleneckSlots, rows: Int, dropout: RowDropout?, site: Int

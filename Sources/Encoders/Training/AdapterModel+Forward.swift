@@ -261,7 +261,7 @@ extension AdapterModel {
             let rowDropout =
                 training && parts.count == 1
                 ? RowDropout(rowOffsets: rowOffsets, keys: packed.dropoutKeys, seed: seed, layer: l) : nil
-            let ctx = s.context.reserve(rows * c)
+            let ctx = (keepsContext(l) ? s.context : contextScratch).reserve(rows * c)
             let layerPrefix = prefixModel?.attentionPrefix(
                 layer: l, input: x, rowOffsets: packed.offsets, gateBuffer: s.gates[GateSite.prefix], computeGate: true)
             let layerShape = layerPrefix != nil ? prefixShape ?? shape : shape
@@ -300,7 +300,7 @@ extension AdapterModel {
             // Sub-block 1: LN(h + r), or LN(h + s·f(h) + r) with an attention adapter; a Stack feeds
             // each adapter's output (with its residual) to the next.
             let sum1 = s.sum1.reserve(rows * c)
-            let out1 = s.out1.reserve(rows * c)
+            let out1 = (keepsFFNInput(l) ? s.out1 : ffnInputScratch).reserve(rows * c)
             fusionRowDropout = rowDropout  // a Fuse's score dropout (training a single model); reset after the FFN
             let ln1Input = bottleneckStacks(
                 parts, location: \.attention, layer: l, rowsOf: rowsOf, h: ha, residual: xres, tmp: tmp, pre: s.mhPre, act: s.mhAct,

@@ -217,6 +217,10 @@ public final class AdapterModel {
     let preActivationFP32 = ScratchBuffer()
     /// The FFN's GELU output in bf16, when the output dense's GEMM is its only reader (`forward`).
     let geluBF16 = ScratchBuffer()
+    /// The attention context and the FFN input (`out1`) of the layer being run, when its backward pass
+    /// does not read them (`keepsContext`, `keepsFFNInput`): one layer's buffers instead of every layer's.
+    let contextScratch = ScratchBuffer()
+    let ffnInputScratch = ScratchBuffer()
     let scratchA = ScratchBuffer()
     let scratchB = ScratchBuffer()
     let scratchC = ScratchBuffer()
