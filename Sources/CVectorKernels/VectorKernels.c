@@ -183,9 +183,9 @@ void sa_gelu_backward(int form, float *dx, const float *dout, const float *x, si
 
 void sa_softmax_row(float *out, const float *x, size_t n, float scale) { SA_DISPATCH(sa_softmax_row, (out, x, n, scale)) }
 
-void sa_softmax_dropout_bf16_row(float *p, unsigned short *dropped, size_t n, float scale, float drop,
-                                 unsigned long long seed, unsigned long long offset) {
-    SA_DISPATCH(sa_softmax_dropout_bf16_row, (p, dropped, n, scale, drop, seed, offset))
+void sa_softmax_dropout_bf16_row(float *p, unsigned short *dropped, unsigned short *probs16, size_t n, float scale,
+                                 float drop, unsigned long long seed, unsigned long long offset) {
+    SA_DISPATCH(sa_softmax_dropout_bf16_row, (p, dropped, probs16, n, scale, drop, seed, offset))
 }
 
 void sa_softmax_row_backward(float *dx, const float *dout, const float *p, size_t n, float scale) {

@@ -94,7 +94,7 @@ struct AttentionBF16Tests {
     }
 
     /// `sa_softmax_dropout_bf16_row` is `sa_softmax_row`, `sa_dropout` and `sa_f32_to_bf16` in turn, bit
-    /// for bit: row lengths below, at and past the 16 lanes, dropout off and on at two stream offsets, and
+    /// for bit (its optional bf16 probabilities before dropout too): row lengths below, at and past the 16 lanes, dropout off and on at two stream offsets, and
     /// a row holding a NaN (a diverged run: the NaN stays NaN in bf16, as the array conversion keeps it).
     @Test(arguments: [(1, Float(0)), (15, 0.1), (16, 0), (33, 0.1), (100, 0.5), (257, 0.1), (64, 1)])
     func fusedSoftmaxRowIsTheThreeKernels(n: Int, drop: Float) {
@@ -105,7 +105,11 @@ struct AttentionBF16Tests {
             let seed: UInt64 = 0x5eed
             var p = scores
             var fused = [UInt16](repeating: 0xabcd, count: n + 1)
-            sa_softmax_dropout_bf16_row(&p, &fused, n, scale, drop, seed, offset)
+            var fusedProbs = [UInt16](repeating: 0xabcd, count: n + 1)
+            sa_softmax_dropout_bf16_row(&p, &fused, &fusedProbs, n, scale, drop, seed, offset)
+            var alone = scores
+            var droppedAlone = [UInt16](repeating: 0, count: n)
+            sa_softmax_dropout_bf16_row(&alone, &droppedAlone, nil, n, scale, drop, seed, offset)
 
             var reference = [Float](repeating: 0, count: n)
             sa_softmax_row(&reference, scores, n, scale)
@@ -115,7 +119,13 @@ struct AttentionBF16Tests {
             sa_f32_to_bf16(dropped, &expected, n)
             #expect(p.map(\.bitPattern) == reference.map(\.bitPattern), "n \(n) offset \(offset): probabilities")
             #expect(Array(fused[0..<n]) == expected, "n \(n) drop \(drop) offset \(offset): dropped bf16 row")
-            #expect(fused[n] == 0xabcd, "written past the row")
+            #expect(fused[n] == 0xabcd && fusedProbs[n] == 0xabcd, "written past the row")
+            var probs16 = [UInt16](repeating: 0, count: n)
+            sa_f32_to_bf16(reference, &probs16, n)
+            #expect(Array(fusedProbs[0..<n]) == probs16, "n \(n) drop \(drop): the bf16 probabilities before dropout")
+            #expect(
+                droppedAlone == Array(fused[0..<n]) && alone.map(\.bitPattern) == p.map(\.bitPattern),
+                "without the bf16 probabilities")
             if drop > 0 && drop < 1 && n >= 33 && !poison {
                 #expect(expected.contains(0) && expected.contains { $0 != 0 }, "the mask keeps and drops")
             }
@@ -202,12 +212,6 @@ struct AttentionBF16Tests {
             }
             #expect(regenerated == dqkv16, "the kept mask differs from the regenerated one")
         }
-        #expect(!dqkv16.contains { $0.isNaN }, "the backward left elements of dQKV unwritten")
-        // Saved Q/K/V: rounded to bf16.
-        var rounded = [UInt16](repeating: 0, count: m * 3 * c)
-        qkv.withUnsafeBufferPointer { BF16.convert($0.baseAddress!, to: &rounded, count: m * 3 * c) }
-        #expect(saved == rounded, "saved Q/K/V are not their bf16 rounding")
-
         func relative(_ x: [Float], _ y: [Float]) -> (Float, Float) {
             var norm: Float = 0
             var diff: Float = 0
@@ -217,6 +221,39 @@ struct AttentionBF16Tests {
             }
             return (diff.squareRoot() / max(norm.squareRoot(), 1e-30), norm.squareRoot())
         }
+        #expect(!dqkv16.contains { $0.isNaN }, "the backward left elements of dQKV unwritten")
+        // The softmax output kept in bf16 instead: exactly the fp32 one rounded, the same context, and
+        // gradients within 1e-2 of those from the fp32 probabilities (their rounding, 2⁻⁹ relative, enters
+        // the softmax's backward; with regenerated dropout also the dropped weights, rounded once more).
+        var probsHalf = [UInt16](repeating: 0, count: count)
+        var outHalf = [Float](repeating: 0, count: rows * c)
+        var droppedHalf = [UInt16](repeating: 0, count: count)
+        outHalf.withUnsafeMutableBufferPointer { o in
+            probsHalf.withUnsafeMutableBufferPointer { p in
+                droppedHalf.withUnsafeMutableBufferPointer { d in
+                    Attention.forwardBF16(
+                        out: o.baseAddress!, qkv: qkv, shape: shape, probsBF16: p.baseAddress, dropout: dropout,
+                        seed: seed, droppedProbs: keepDropped ? d.baseAddress : nil, firstQueries: firstQueries)
+                }
+            }
+        }
+        var probsRounded = [UInt16](repeating: 0, count: count)
+        sa_f32_to_bf16(probs16, &probsRounded, count)
+        #expect(probsHalf == probsRounded, "bf16 probabilities are not the fp32 ones rounded")
+        #expect(outHalf == out16, "the context depends on how the probabilities are kept")
+        var dqkvHalf = [Float](repeating: .nan, count: m * 3 * c)
+        dqkvHalf.withUnsafeMutableBufferPointer { g in
+            Attention.backwardBF16(
+                dqkv: g.baseAddress!, dout: dout, qkv: saved, probsBF16: probsHalf, shape: shape, dropout: dropout,
+                seed: seed, droppedProbs: keepDropped ? droppedHalf : nil, firstQueries: firstQueries)
+        }
+        let (halfError, _) = relative(dqkv16, dqkvHalf)
+        #expect(halfError <= 1e-2, "gradients from bf16 probabilities off by \(halfError) of their norm")
+        // Saved Q/K/V: rounded to bf16.
+        var rounded = [UInt16](repeating: 0, count: m * 3 * c)
+        qkv.withUnsafeBufferPointer { BF16.convert($0.baseAddress!, to: &rounded, count: m * 3 * c) }
+        #expect(saved == rounded, "saved Q/K/V are not their bf16 rounding")
+
         let (probsError, _) = relative(probs32, probs16)
         let (outError, outNorm) = relative(out32, out16)
         #expect(probsError <= 5e-3, "softmax output off by \(probsError) of its norm")

@@ -23,9 +23,10 @@ void sa_gelu_backward(int form, float *dx, const float *dout, const float *x, si
 void sa_softmax_row(float *out, const float *x, size_t n, float scale);
 /// sa_softmax_row in place on `p` (scale as there), then `dropped` = bf16 of the row after dropout with
 /// rate `drop` (element i kept when the counter stream (seed, offset + i) draws ≥ drop, as sa_dropout;
-/// 0: none): bit for bit sa_softmax_row, sa_dropout and sa_f32_to_bf16 in turn, in fewer passes.
-void sa_softmax_dropout_bf16_row(float *p, unsigned short *dropped, size_t n, float scale, float drop,
-                                 unsigned long long seed, unsigned long long offset);
+/// 0: none), and `probs16` (optional) = bf16 of the row before dropout: bit for bit sa_softmax_row,
+/// sa_dropout and sa_f32_to_bf16 in turn, in fewer passes.
+void sa_softmax_dropout_bf16_row(float *p, unsigned short *dropped, unsigned short *probs16, size_t n, float scale,
+                                 float drop, unsigned long long seed, unsigned long long offset);
 /// dx = p * (dout - <p, dout>) * scale over one row; dx may equal dout.
 void sa_softmax_row_backward(float *dx, const float *dout, const float *p, size_t n, float scale);
 /// out = tanh(x).

@@ -340,7 +340,8 @@ extension AdapterModel {
             if attentionInBF16(layer: l, prefixModel: self) {
                 // Writes every element of dQKV: no clearing first.
                 Attention.backwardBF16(
-                    dqkv: dQKV, dout: dCtx, qkv: s.qkvBF16(reserving: 0), probs: s.probs.pointer, shape: layerShape,
+                    dqkv: dQKV, dout: dCtx, qkv: s.qkvBF16(reserving: 0), probsBF16: s.probsBF16(reserving: 0),
+                    shape: layerShape,
                     dropout: pAttention, seed: dropoutSeed(seed, layer: l, site: 0), droppedProbs: savedDroppedBF16,
                     firstQueries: firstQueries)
             } else {

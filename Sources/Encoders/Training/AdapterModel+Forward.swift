@@ -268,10 +268,13 @@ extension AdapterModel {
             let probCount = max(firstOnly ? layerShape.firstQueryProbabilityCount : layerShape.probabilityCount, 1)
             let kept = droppedProbabilityStorage(dropout: pAttention)
             if bf16Attention {
+                // What the backward pass reads, in bf16: Q/K/V and the softmax output (a model that only
+                // runs keeps neither: each head's probabilities then live in scratch).
+                let trains = parameters.trainable
                 Attention.forwardBF16(
-                    out: ctx, qkv: qkv, shape: layerShape,
-                    savedQKV: parameters.trainable ? s.qkvBF16(reserving: m * 3 * c) : nil,
-                    probs: s.probs.reserve(probCount), dropout: pAttention, seed: dropoutSeed(seed, layer: l, site: 0),
+                    out: ctx, qkv: qkv, shape: layerShape, savedQKV: trains ? s.qkvBF16(reserving: m * 3 * c) : nil,
+                    probsBF16: trains ? s.probsBF16(reserving: probCount) : nil, dropout: pAttention,
+                    seed: dropoutSeed(seed, layer: l, site: 0),
                     droppedProbs: kept == .bf16 ? s.droppedProbsBF16(reserving: probCount) : nil, firstQueries: firstOnly)
             } else {
                 let attend = firstOnly ? Attention.forwardFirstQueries : Attention.forward

@@ -6,7 +6,7 @@ import Kernels
 final class LayerActivations {
     let qkv = ScratchBuffer()  // [M, 3C] (fp32 attention)
     let qkvBF16 = ScratchBuffer()  // [M, 3C] bf16 pairs (bf16 attention: `Attention.forwardBF16`'s savedQKV)
-    let probs = ScratchBuffer()  // [heads · Σ T_b²]
+    let probs = ScratchBuffer()  // [heads · Σ T_b²] (bf16 pairs with bf16 attention)
     let droppedProbs = ScratchBuffer()  // [heads · Σ T_b²] after attention dropout (training only; bf16 pairs in bf16)
     let context = ScratchBuffer()  // [M, C]
     let attentionOut = ScratchBuffer()  // [M, C] attention output dense after dropout (h of sub-block 1)
@@ -38,6 +38,9 @@ final class LayerActivations {
     let reft = (0..<6).map { _ in ScratchBuffer() }
     /// By site: a LoRA's input after its dropout `[M, in]` (training with LoRA dropout only).
     let loraDropped = (0..<5).map { _ in ScratchBuffer() }
+
+    /// `probs` holding `count` bf16 values: bf16 attention keeps the softmax output so.
+    func probsBF16(reserving count: Int) -> UnsafeMutablePointer<UInt16> { halves(probs, count) }
 
     /// `droppedProbs` holding `count` bf16 values (two to a float): bf16 training keeps them so.
     func droppedProbsBF16(reserving count: Int) -> UnsafeMutablePointer<UInt16> { halves(droppedProbs, count) }

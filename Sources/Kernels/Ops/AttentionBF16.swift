@@ -15,11 +15,13 @@ extension Attention {
     ///   - qkv: `[M, 3C]` fp32.
     ///   - savedQKV: optional `[M, 3C]` bf16; receives `qkv` rounded to bf16, for `backwardBF16`.
     ///   - probs: optional, as for `forward`: the fp32 softmax output before dropout.
+    ///   - probsBF16: optional, the same in bf16 (half the memory, for `backwardBF16(probsBF16:)`).
     ///   - droppedProbs: optional, the probabilities after dropout in bf16 (what the P·V product reads),
     ///     which spares the backward pass regenerating the mask.
     public static func forwardBF16(
         out: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>, shape: AttentionShape,
-        savedQKV: UnsafeMutablePointer<UInt16>? = nil, probs: UnsafeMutablePointer<Float>? = nil, dropout: Float = 0,
+        savedQKV: UnsafeMutablePointer<UInt16>? = nil, probs: UnsafeMutablePointer<Float>? = nil,
+        probsBF16: UnsafeMutablePointer<UInt16>? = nil, dropout: Float = 0,
         seed: UInt64 = 0, droppedProbs: UnsafeMutablePointer<UInt16>? = nil, firstQueries: Bool = false
     ) {
         precondition(shape.prefixLength == 0, "bf16 attention runs without a prefix")
@@ -61,8 +63,11 @@ extension Attention {
             // P' (after dropout) in bf16, in the softmax's normalising pass; then O_h = P'·V_h
             let weights = droppedProbs.map { $0 + probOffset } ?? carve.take(nq * t, UInt16.self)
             let (stream, start) = dropout > 0 ? dropoutStream(task, shape, seed: seed) : (0, 0)
+            let probs16 = probsBF16.map { $0 + probOffset }
             for i in 0..<nq {
-                sa_softmax_dropout_bf16_row(p + i * t, weights + i * t, t, scale, dropout, stream, start + UInt64(i * t))
+                sa_softmax_dropout_bf16_row(
+                    p + i * t, weights + i * t, probs16.map { $0 + i * t }, t, scale, dropout, stream,
+                    start + UInt64(i * t))
             }
             sa_pack_pairs_bf16_rows(t, d, v, ld, packed)
             sa_small_gemm_bf16(nq, d, t, weights, t, 2, packed, out + outOffset, c, 0)
@@ -70,15 +75,18 @@ extension Attention {
     }
 
     /// Backward of `forwardBF16`: writes `dqkv` (`[M, 3C]` fp32, every element: no clearing first) from `dout`
-    /// (`[M, C]`, or `[B, C]` with `firstQueries`). `qkv` is the forward's `savedQKV`, `probs` its fp32
-    /// probabilities, `droppedProbs` its bf16 dropped ones when it kept them (else the mask is regenerated
-    /// from `seed`; dropout must match the forward's).
+    /// (`[M, C]`, or `[B, C]` with `firstQueries`). `qkv` is the forward's `savedQKV`; its probabilities
+    /// are `probs` (fp32) or `probsBF16` (one of the two), `droppedProbs` its bf16 dropped ones when it kept
+    /// them (else the mask is regenerated from `seed`; dropout must match the forward's). From bf16
+    /// probabilities, the softmax's backward reads them widened, and regenerated dropped weights are
+    /// rounded from them (within a bf16 step of the forward's).
     public static func backwardBF16(
         dqkv: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, qkv: UnsafePointer<UInt16>,
-        probs: UnsafePointer<Float>, shape: AttentionShape, dropout: Float = 0, seed: UInt64 = 0,
-        droppedProbs: UnsafePointer<UInt16>? = nil, firstQueries: Bool = false
+        probs: UnsafePointer<Float>? = nil, probsBF16: UnsafePointer<UInt16>? = nil, shape: AttentionShape,
+        dropout: Float = 0, seed: UInt64 = 0, droppedProbs: UnsafePointer<UInt16>? = nil, firstQueries: Bool = false
     ) {
         precondition(shape.prefixLength == 0, "bf16 attention runs without a prefix")
+        precondition((probs == nil) != (probsBF16 == nil), "the probabilities in one precision")
         let c = shape.channels
         let d = shape.headDim
         let scale = 1 / Float(d).squareRoot()
@@ -96,7 +104,16 @@ extension Attention {
                 // Only the first query has a gradient; the head's other Q rows get zeros.
                 for r in 1..<t { (dq + r * 3 * c).update(repeating: 0, count: d) }
             }
-            let p = probs + probOffset
+            let p: UnsafePointer<Float>
+            if let probs {
+                p = probs + probOffset
+            } else if let probsBF16 {
+                let widened = carve.take(nq * t)
+                sa_bf16_to_f32(probsBF16 + probOffset, widened, nq * t)
+                p = UnsafePointer(widened)
+            } else {
+                return  // excluded by the precondition
+            }
             let dO = carve.take(nq * d, UInt16.self)
             sa_f32_to_bf16_rows(nq, d, dout + outOffset, c, dO, d)
             // The weights P' the forward multiplied V by, in bf16.
@@ -184,10 +201,11 @@ private struct BF16HeadSizes {
         let probs = nq * t
         // 16 floats of slack: the carver first aligns the buffer's start to 64 bytes.
         forwardFloats = 16 + floats(3 * t * d * 2) + floats(packedWords * 4) + floats(probs * 4) + floats(probs * 2)
+        // The widened probabilities (bf16 ones), dO, regenerated weights and their fp32 pass, the two packed
+        // operands, dP and dS.
         backwardFloats =
-            16 + floats(nq * d * 2) + floats(probs * 2) + floats(probs * 4) + 2 * floats(packedWords * 4)
-            + floats(probs * 4)
-            + floats(probs * 2)
+            16 + floats(probs * 4) + floats(nq * d * 2) + floats(probs * 2) + floats(probs * 4)
+            + 2 * floats(packedWords * 4) + floats(probs * 4) + floats(probs * 2)
     }
 }
 
