@@ -51,11 +51,15 @@ enum SkinnyGEMM {
             pairs = (raw + k * 16 * MemoryLayout<Float>.stride).bindMemory(to: UInt32.self, capacity: (k + 1) / 2 * 16)
             sa_pack_pairs_bf16(k, xt, pairs)
         }
-        // Chunks of at most ~200 KB of weights (80 rows at k = 768), taken by whichever worker is
+        // fp32: chunks of at most ~200 KB of weights (80 rows at k = 768), taken by whichever worker is
         // free: equal halves left one core idle whenever the other ran slower (measured 5 % of the
         // time spent waiting in the pool). Their number is a multiple of the worker count, so a
         // small matrix (MiniLM's 384 × 384) is not cut into 3 chunks for 2 workers.
-        let chunkRowCap = max(8, (65_536 / max(k, 1)) / 8 * 8)
+        // bf16 (`vdpbf16ps`): one contiguous range per worker. With the fp32 chunks, whose ranges the two
+        // workers interleave, roberta-base's bf16 pass ran at 8.9 or 11.5 ms depending on the process;
+        // with one range each, 7.8–9.2 ms in every run (BENCHMARKS.md).
+        let oneRangePerWorker = pairs != nil
+        let chunkRowCap = oneRangePerWorker ? Int.max / 4 : max(8, (65_536 / max(k, 1)) / 8 * 8)
         let workers = Threading.workerCount
         let wanted = ((n + chunkRowCap - 1) / chunkRowCap + workers - 1) / workers * workers
         let rowsPerChunk = max(8, ((n + wanted - 1) / wanted + 7) / 8 * 8)
