@@ -113,7 +113,7 @@ static inline float sa_row_max(const float *x, size_t n) {
     return mx;
 }
 
-// bf16 of y, NaN quieted as sa_f32_to_bf16 does (scores of a diverged run), never rounded into inf.
+// bf16 of y, rounded to nearest even; a NaN stays a (quiet) NaN instead of rounding into inf.
 static inline unsigned short sa_bf16_bits(float y) {
     unsigned int b;
     memcpy(&b, &y, 4);

@@ -58,10 +58,9 @@ enum SkinnyGEMM {
         // bf16 (`vdpbf16ps`): one contiguous range per worker. With the fp32 chunks, whose ranges the two
         // workers interleave, roberta-base's bf16 pass ran at 8.9 or 11.5 ms depending on the process;
         // with one range each, 7.8–9.2 ms in every run (BENCHMARKS.md).
-        let oneRangePerWorker = pairs != nil
-        let chunkRowCap = oneRangePerWorker ? Int.max / 4 : max(8, (65_536 / max(k, 1)) / 8 * 8)
         let workers = Threading.workerCount
-        let wanted = ((n + chunkRowCap - 1) / chunkRowCap + workers - 1) / workers * workers
+        let chunkRowCap = max(8, (65_536 / max(k, 1)) / 8 * 8)
+        let wanted = pairs != nil ? workers : ((n + chunkRowCap - 1) / chunkRowCap + workers - 1) / workers * workers
         let rowsPerChunk = max(8, ((n + wanted - 1) / wanted + 7) / 8 * 8)
         let chunks = (n + rowsPerChunk - 1) / rowsPerChunk
         Threading.parallelFor(chunks) { chunk in
